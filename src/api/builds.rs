@@ -1,0 +1,74 @@
+//! `GET /api/builds` and `GET /api/builds/{id}`.
+
+use axum::Json;
+use axum::extract::{Path, RawQuery, State};
+
+use super::AppState;
+use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
+use super::params::Params;
+use super::problem::Problem;
+use crate::domain::{BuildStatus, ProviderKind};
+use crate::store::BuildFilter;
+
+/// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
+/// exact-match filters `repo`, `branch`, `workflow`, `status` (normalised),
+/// `provider` (`github`). Newest start first. 422 on a bad parameter.
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<BuildListJson>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.int_in("limit", 50, 1, 100)?;
+    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
+    let status = match params.text("status") {
+        None => None,
+        Some(text) => Some(BuildStatus::parse(&text).ok_or_else(|| {
+            let known: Vec<&str> = BuildStatus::ALL.iter().map(|s| s.as_str()).collect();
+            Problem::invalid_parameter(format!(
+                "status must be one of {}, got {text:?}",
+                known.join(", ")
+            ))
+        })?),
+    };
+    let provider = match params.text("provider") {
+        None => None,
+        Some(text) => Some(ProviderKind::from_kind(&text).ok_or_else(|| {
+            Problem::invalid_parameter(format!("provider must be \"github\", got {text:?}"))
+        })?),
+    };
+    let filter = BuildFilter {
+        repo: params.text("repo"),
+        branch: params.text("branch"),
+        workflow: params.text("workflow"),
+        status,
+        provider,
+    };
+    let page = state.store.list_builds(&filter, limit, offset).await?;
+    let has_more = offset.saturating_add(page.builds.len() as i64) < page.total;
+    Ok(Json(BuildListJson {
+        builds: page.builds.iter().map(BuildJson::from).collect(),
+        total: page.total,
+        limit,
+        offset,
+        has_more,
+    }))
+}
+
+/// One run attempt with its jobs; 404 when no build has that id.
+pub async fn detail(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<BuildDetailJson>, Problem> {
+    let missing = || Problem::not_found(format!("no build with id {id:?}"));
+    let Ok(numeric) = id.parse::<i64>() else {
+        return Err(missing());
+    };
+    let Some(record) = state.store.get_build(numeric).await? else {
+        return Err(missing());
+    };
+    let jobs = state.store.jobs_of_build(numeric).await?;
+    Ok(Json(BuildDetailJson {
+        build: BuildJson::from(&record),
+        jobs: jobs.iter().map(JobJson::from).collect(),
+    }))
+}

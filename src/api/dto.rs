@@ -1,0 +1,137 @@
+//! Answer shapes of `/api/builds` and `/api/builds/{id}`. Field names stay
+//! compatible with the reference design; timestamps are RFC 3339 UTC (`Z`,
+//! whole seconds); durations are seconds.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use crate::domain::BuildStatus;
+use crate::domain::time::format_timestamp;
+use crate::store::{BuildRecord, JobRecord};
+
+fn ts(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(format_timestamp)
+}
+
+/// One run attempt (`Build`).
+#[derive(Debug, Serialize)]
+pub struct BuildJson {
+    pub id: i64,
+    /// `"github"`.
+    pub provider_kind: &'static str,
+    /// `"GitHub Actions"`.
+    pub provider_name: &'static str,
+    /// The provider's run id, as text.
+    pub external_id: String,
+    /// `owner/name`.
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub workflow_id: Option<i64>,
+    pub run_number: Option<i64>,
+    pub run_attempt: i64,
+    pub event: Option<String>,
+    pub branch: Option<String>,
+    pub commit_sha: Option<String>,
+    pub triggered_by: Option<String>,
+    pub url: Option<String>,
+    /// Normalised status (see `BuildStatus`).
+    pub status: BuildStatus,
+    /// Raw provider status.
+    pub provider_status: String,
+    /// Raw provider conclusion.
+    pub conclusion: Option<String>,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_seconds: Option<i64>,
+    pub queue_seconds: Option<i64>,
+}
+
+impl From<&BuildRecord> for BuildJson {
+    fn from(record: &BuildRecord) -> Self {
+        let a = &record.attempt;
+        BuildJson {
+            id: record.id,
+            provider_kind: a.provider.kind(),
+            provider_name: a.provider.display_name(),
+            external_id: a.run_id.clone(),
+            repo: a.repo.clone(),
+            workflow: a.workflow.clone(),
+            workflow_id: a.workflow_id,
+            run_number: a.run_number,
+            run_attempt: a.run_attempt,
+            event: a.event.clone(),
+            branch: a.branch.clone(),
+            commit_sha: a.commit_sha.clone(),
+            triggered_by: a.triggered_by.clone(),
+            url: a.url.clone(),
+            status: a.status(),
+            provider_status: a.provider_status.clone(),
+            conclusion: a.conclusion.clone(),
+            created_at: ts(a.created_at),
+            started_at: ts(a.started_at),
+            finished_at: ts(a.finished_at()),
+            duration_seconds: a.duration_seconds(),
+            queue_seconds: a.queue_seconds(),
+        }
+    }
+}
+
+/// One job inside `/api/builds/{id}`.
+#[derive(Debug, Serialize)]
+pub struct JobJson {
+    pub id: i64,
+    pub external_id: String,
+    pub name: Option<String>,
+    pub status: BuildStatus,
+    pub provider_status: String,
+    pub conclusion: Option<String>,
+    pub runner_name: Option<String>,
+    pub labels: Vec<String>,
+    pub created_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub queue_seconds: Option<i64>,
+    pub duration_seconds: Option<i64>,
+    pub url: Option<String>,
+}
+
+impl From<&JobRecord> for JobJson {
+    fn from(record: &JobRecord) -> Self {
+        let j = &record.job;
+        JobJson {
+            id: record.id,
+            external_id: j.job_id.clone(),
+            name: j.name.clone(),
+            status: j.status(),
+            provider_status: j.provider_status.clone(),
+            conclusion: j.conclusion.clone(),
+            runner_name: j.runner_name.clone(),
+            labels: j.labels.clone(),
+            created_at: ts(j.created_at),
+            started_at: ts(j.started_at),
+            finished_at: ts(j.finished_at()),
+            queue_seconds: j.queue_seconds(),
+            duration_seconds: j.duration_seconds(),
+            url: j.url.clone(),
+        }
+    }
+}
+
+/// `/api/builds` answer.
+#[derive(Debug, Serialize)]
+pub struct BuildListJson {
+    pub builds: Vec<BuildJson>,
+    pub total: i64,
+    pub limit: i64,
+    pub offset: i64,
+    pub has_more: bool,
+}
+
+/// `/api/builds/{id}` answer: the build plus its jobs.
+#[derive(Debug, Serialize)]
+pub struct BuildDetailJson {
+    #[serde(flatten)]
+    pub build: BuildJson,
+    pub jobs: Vec<JobJson>,
+}

@@ -1,0 +1,25 @@
+//! `GET /api/metrics/summary`.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use chrono::Utc;
+
+use super::AppState;
+use super::params::Params;
+use super::problem::Problem;
+use crate::metrics::summary::{Summary, summarize, window_start};
+
+/// The summary over the last `window_days` (1–365, default 7); definitions
+/// in `crate::metrics::summary`. 422 on a bad `window_days`.
+pub async fn summary(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<Summary>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
+    let inputs = state
+        .store
+        .summary_inputs(window_start(Utc::now(), window_days))
+        .await?;
+    Ok(Json(summarize(window_days, &inputs)))
+}

@@ -1,0 +1,40 @@
+//! Query-string parsing that never fails on its own: parameters are read as
+//! text and validated here, so bad values get a 422 problem naming them.
+
+use std::collections::HashMap;
+
+use super::problem::Problem;
+
+/// Decoded query parameters (last value wins for repeated keys).
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    pub fn parse(raw: Option<&str>) -> Self {
+        Params(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+
+    /// A non-empty text parameter.
+    pub fn text(&self, name: &str) -> Option<String> {
+        self.0
+            .get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    /// An integer parameter within `min..=max`, `default` when absent.
+    pub fn int_in(&self, name: &str, default: i64, min: i64, max: i64) -> Result<i64, Problem> {
+        let Some(text) = self.text(name) else {
+            return Ok(default);
+        };
+        match text.parse::<i64>() {
+            Ok(n) if (min..=max).contains(&n) => Ok(n),
+            _ => Err(Problem::invalid_parameter(format!(
+                "{name} must be an integer from {min} to {max}, got {text:?}"
+            ))),
+        }
+    }
+}

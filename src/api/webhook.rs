@@ -1,0 +1,174 @@
+//! `POST /api/webhook/github-actions`: authenticate, check, ingest.
+//!
+//! Order of checks: body size (413) → authentication (401; 503 when no
+//! secret or token is configured at all) → content type (415) → delivery
+//! headers (400) → payload (400) → store (503 when the database is down, so
+//! GitHub shows the delivery as failed and it can be redelivered).
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::problem::Problem;
+use super::{AppState, IngestAuth};
+use crate::ingest::service::{Delivery, ingest_github};
+use crate::ingest::signature;
+
+/// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
+pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+/// The body-size layer for this route.
+pub fn body_limit() -> DefaultBodyLimit {
+    DefaultBodyLimit::max(MAX_BODY_BYTES)
+}
+
+/// Answers 202 (200 for `ping`) with `{"delivery", "event", "outcome"}`.
+pub async fn github_actions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, Problem> {
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!("the body exceeds {MAX_BODY_BYTES} bytes (25 MiB)"),
+            )
+        } else {
+            Problem::bad_request("unreadable-body", rejection.body_text())
+        }
+    })?;
+    authenticate(&state.ingest_auth, &headers, &body)?;
+    check_content_type(&headers)?;
+    let guid = required_header(
+        &headers,
+        "x-github-delivery",
+        "a unique id per delivery, used to drop duplicates",
+    )?;
+    let event = required_header(
+        &headers,
+        "x-github-event",
+        "the event name, e.g. workflow_run",
+    )?;
+
+    let outcome = ingest_github(
+        &state.store,
+        Delivery {
+            guid,
+            event,
+            body: &body,
+        },
+    )
+    .await?;
+    tracing::info!(delivery.guid = guid, delivery.event = event, outcome = ?outcome, "webhook delivery");
+    let status = if event == "ping" {
+        StatusCode::OK
+    } else {
+        StatusCode::ACCEPTED
+    };
+    Ok((
+        status,
+        Json(json!({ "delivery": guid, "event": event, "outcome": outcome })),
+    )
+        .into_response())
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+}
+
+fn required_header<'h>(headers: &'h HeaderMap, name: &str, what: &str) -> Result<&'h str, Problem> {
+    let value = header_str(headers, name).ok_or_else(|| {
+        Problem::bad_request(
+            "missing-header",
+            format!("the {name} header ({what}) is required"),
+        )
+    })?;
+    if value.len() > 200 || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Problem::bad_request(
+            "invalid-header",
+            format!("the {name} header must be at most 200 visible ASCII characters"),
+        ));
+    }
+    Ok(value)
+}
+
+/// Constant-time-enough comparison of bearer tokens: compares SHA-256
+/// digests, so timing reveals nothing about the token's characters.
+fn same_token(given: &str, expected: &str) -> bool {
+    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
+}
+
+fn authenticate(auth: &IngestAuth, headers: &HeaderMap, body: &[u8]) -> Result<(), Problem> {
+    if auth.webhook_secret.is_none() && auth.ingest_token.is_none() {
+        return Err(Problem::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ingest-not-configured",
+            "Webhook ingestion is not configured",
+            "set GITHUB_WEBHOOK_SECRET (--github-webhook-secret) to the secret of the GitHub webhook, \
+             or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
+        ));
+    }
+    if let Some(bearer) =
+        header_str(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
+    {
+        return match &auth.ingest_token {
+            Some(token) if same_token(bearer.trim(), token.expose()) => Ok(()),
+            _ => Err(Problem::unauthorized(
+                "the bearer token is not valid for ingestion",
+            )),
+        };
+    }
+    let Some(secret) = &auth.webhook_secret else {
+        return Err(Problem::unauthorized(
+            "send Authorization: Bearer <ingest token>",
+        ));
+    };
+    match header_str(headers, "x-hub-signature-256") {
+        Some(sig) if signature::verify(secret.expose().as_bytes(), body, sig) => Ok(()),
+        Some(_) => Err(Problem::unauthorized(
+            "X-Hub-Signature-256 does not match the body: check that the webhook secret is the same on both sides",
+        )),
+        None if headers.contains_key("x-hub-signature") => Err(Problem::unauthorized(
+            "only the SHA-1 X-Hub-Signature header was sent; X-Hub-Signature-256 (HMAC-SHA256) is required",
+        )),
+        None => Err(Problem::unauthorized(
+            "the X-Hub-Signature-256 header is missing",
+        )),
+    }
+}
+
+fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+    let essence = header_str(headers, header::CONTENT_TYPE.as_str()).map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
+    match essence.as_deref() {
+        Some("application/json") => Ok(()),
+        Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
+        other => Err(Problem::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported-media-type",
+            "Unsupported media type",
+            format!(
+                "the body must be JSON (Content-Type: application/json), got {}; \
+                 set the GitHub webhook's content type to application/json",
+                other.unwrap_or("no Content-Type")
+            ),
+        )),
+    }
+}

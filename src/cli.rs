@@ -1,0 +1,54 @@
+//! The command line: `serve` (the default), `migrate`, `replay`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{DatabaseSettings, Secret, ServeSettings};
+
+/// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
+/// metrics and a live page out.
+#[derive(Debug, Parser)]
+#[command(
+    name = "cicd-dashboard",
+    version,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// With no subcommand, `serve` runs with these settings.
+    #[command(flatten)]
+    pub serve: ServeSettings,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API, webhook endpoint and dashboard (the default).
+    Serve(ServeSettings),
+    /// Apply pending database migrations and exit.
+    Migrate(DatabaseSettings),
+    /// Post webhook payload files to a running server the way GitHub would.
+    Replay(ReplayArgs),
+}
+
+/// Arguments of `replay`.
+#[derive(Debug, Clone, Args)]
+pub struct ReplayArgs {
+    /// JSON payload files, or folders searched (recursively) for `*.json`.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Base URL of the running server.
+    #[arg(long, env = "CICD_URL", default_value = "http://127.0.0.1:8000")]
+    pub url: String,
+    /// Webhook secret to sign each delivery with (`X-Hub-Signature-256`).
+    #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub secret: Option<Secret>,
+    /// Send `Authorization: Bearer <token>` instead of signing.
+    #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+    /// Shift the timestamps of each payload by one amount so that its newest
+    /// one is now (turns old example payloads into recent demo data).
+    #[arg(long)]
+    pub shift_to_now: bool,
+}

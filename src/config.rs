@@ -1,0 +1,114 @@
+//! Settings: flags with environment fallbacks (clap), shared by the
+//! subcommands. Secrets are wrapped in [`Secret`] so `Debug` never shows them.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use clap::Args;
+
+use crate::store::StoreOptions;
+
+/// A secret string: `Debug`/`Display` print `***`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The secret itself; call only where it is used.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            Err("must not be empty".into())
+        } else {
+            Ok(Secret(s.to_owned()))
+        }
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(s: &str) -> Self {
+        Secret(s.to_owned())
+    }
+}
+
+/// Where the database is and how to pool connections to it.
+#[derive(Debug, Clone, Args)]
+pub struct DatabaseSettings {
+    /// Database URL: `sqlite://PATH` (embedded; the folder is created on first
+    /// run) or `postgres://USER@HOST/DB`.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://./data/cicd-dashboard.db"
+    )]
+    pub database_url: String,
+    /// Most pooled database connections.
+    #[arg(long, env = "CICD_DB_MAX_CONNECTIONS", default_value_t = 8)]
+    pub db_max_connections: u32,
+    /// Seconds a request waits for a free database connection before it is
+    /// answered 503.
+    #[arg(long, env = "CICD_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
+    pub db_acquire_timeout: u64,
+}
+
+impl DatabaseSettings {
+    /// Defaults for `url`, for tests and tools.
+    pub fn for_url(url: &str) -> Self {
+        DatabaseSettings {
+            database_url: url.to_owned(),
+            db_max_connections: 8,
+            db_acquire_timeout: 5,
+        }
+    }
+
+    /// Pool options for the store.
+    pub fn store_options(&self) -> StoreOptions {
+        StoreOptions {
+            max_connections: self.db_max_connections,
+            acquire_timeout: Duration::from_secs(self.db_acquire_timeout.max(1)),
+        }
+    }
+}
+
+/// Settings of `serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeSettings {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "CICD_BIND", default_value = "127.0.0.1:8000")]
+    pub bind: SocketAddr,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    /// Secret configured on the GitHub webhook; deliveries must carry a valid
+    /// `X-Hub-Signature-256` made with it.
+    #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub github_webhook_secret: Option<Secret>,
+    /// Token that senders other than GitHub present as
+    /// `Authorization: Bearer <token>` to post deliveries.
+    #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
+    pub ingest_token: Option<Secret>,
+}
+
+impl ServeSettings {
+    /// Settings for a server on `bind` with `database_url`, for tests and tools.
+    pub fn new(bind: SocketAddr, database_url: &str) -> Self {
+        ServeSettings {
+            bind,
+            database: DatabaseSettings::for_url(database_url),
+            github_webhook_secret: None,
+            ingest_token: None,
+        }
+    }
+}

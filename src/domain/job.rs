@@ -1,0 +1,80 @@
+//! [`Job`]: one job of one run attempt (GitHub `workflow_job`), stored in the
+//! `jobs` table and answered inside `/api/builds/{id}`.
+
+use chrono::{DateTime, Utc};
+
+use super::status::{BuildStatus, ProviderKind};
+use super::time::elapsed_seconds;
+
+/// What is known about one job. Identity: (`provider`, `job_id`); it belongs
+/// to the run attempt (`repo`, `run_id`, `run_attempt`). Fields follow GitHub's
+/// `workflow_job` object
+/// (<https://docs.github.com/en/webhooks/webhook-events-and-payloads#workflow_job>).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Job {
+    pub provider: ProviderKind,
+    pub repo: String,
+    pub run_id: String,
+    pub run_attempt: i64,
+    /// The provider's job id, as text.
+    pub job_id: String,
+    pub name: Option<String>,
+    /// Workflow name (`workflow_name`), used to fill in a run not seen yet.
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub commit_sha: Option<String>,
+    /// Raw provider status (`queued`, `waiting`, `in_progress`, `completed`, …).
+    pub provider_status: String,
+    pub conclusion: Option<String>,
+    pub runner_name: Option<String>,
+    /// Runner labels requested by the job (`runs-on`).
+    pub labels: Vec<String>,
+    pub url: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+impl Job {
+    /// The normalised status (see [`BuildStatus::from_provider`]).
+    pub fn status(&self) -> BuildStatus {
+        BuildStatus::from_provider(&self.provider_status, self.conclusion.as_deref())
+    }
+
+    /// Whether a runner has picked the job up (`in_progress` or `completed`).
+    /// GitHub fills `started_at` already while a job is queued, so the
+    /// timestamp alone does not tell.
+    pub fn has_started(&self) -> bool {
+        matches!(self.provider_status.as_str(), "in_progress" | "completed")
+    }
+
+    /// `queue_seconds`: `started_at − created_at` once the job has started,
+    /// in seconds, clamped to 0; `None` before it starts or when either
+    /// timestamp is unknown (REST answers from 2021 lack `created_at`).
+    pub fn queue_seconds(&self) -> Option<i64> {
+        if self.has_started() {
+            elapsed_seconds(self.created_at, self.started_at)
+        } else {
+            None
+        }
+    }
+
+    /// `duration_seconds`: `completed_at − started_at` once completed, in
+    /// seconds, clamped to 0; `None` before.
+    pub fn duration_seconds(&self) -> Option<i64> {
+        if self.provider_status == "completed" {
+            elapsed_seconds(self.started_at, self.completed_at)
+        } else {
+            None
+        }
+    }
+
+    /// `completed_at`, answered as `finished_at`, only once completed.
+    pub fn finished_at(&self) -> Option<DateTime<Utc>> {
+        if self.provider_status == "completed" {
+            self.completed_at
+        } else {
+            None
+        }
+    }
+}

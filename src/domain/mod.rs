@@ -1,0 +1,16 @@
+//! Domain types shared by every layer: a workflow run attempt, a job, their
+//! raw provider status/conclusion vocabularies and the normalised status.
+//!
+//! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
+//! parsed into these types once, at the edge (`ingest`), and the store keeps
+//! them; the merge rules that make ingestion order-safe live in [`merge`].
+
+pub mod attempt;
+pub mod job;
+pub mod merge;
+pub mod status;
+pub mod time;
+
+pub use attempt::RunAttempt;
+pub use job::Job;
+pub use status::{BuildStatus, ProviderKind};

@@ -1,0 +1,24 @@
+//! cicd-dashboard: a self-hosted CI/CD pipeline dashboard.
+//!
+//! Map of the layers (each module's own doc says what it owns and must not
+//! touch):
+//! - [`domain`]: run attempts, jobs, status vocabularies, merge rules (pure).
+//! - [`ingest`]: provider payloads → domain changes; signature checks.
+//! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
+//! - [`metrics`]: metric definitions and arithmetic (pure).
+//! - [`api`]: HTTP routes, problem answers.
+//! - [`web`]: the embedded dashboard page.
+//! - [`replay`]: the `replay` client that posts payload files like GitHub.
+//! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod ingest;
+pub mod metrics;
+pub mod replay;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

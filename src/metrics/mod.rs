@@ -1,0 +1,5 @@
+//! Metric arithmetic: pure functions with written definitions, fed by the
+//! store's aggregate queries. Nothing here does I/O.
+
+pub mod percentile;
+pub mod summary;

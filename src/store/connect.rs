@@ -1,0 +1,100 @@
+//! Opening pools for a database URL, with the per-dialect connection settings.
+
+use std::path::Path;
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::{AnyPool, Executor};
+
+use super::{Backend, Store, StoreError, StoreOptions};
+
+pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+    sqlx::any::install_default_drivers();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let pool = AnyPoolOptions::new()
+            .max_connections(options.max_connections.max(1))
+            .acquire_timeout(options.acquire_timeout)
+            .connect(url)
+            .await?;
+        return Ok(Store {
+            write: pool.clone(),
+            read: pool,
+            backend: Backend::Postgres,
+        });
+    }
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
+        let url = prepare_sqlite_file(url, path)?;
+        let write = sqlite_pool(&url, 1, options).await?;
+        let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
+        return Ok(Store {
+            write,
+            read,
+            backend: Backend::Sqlite,
+        });
+    }
+    Err(StoreError::Config(format!(
+        "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
+        redact(url)
+    )))
+}
+
+/// Creates the database file's folder and asks SQLite to create the file.
+fn prepare_sqlite_file(url: &str, path_and_query: &str) -> Result<String, StoreError> {
+    let path = path_and_query.split('?').next().unwrap_or_default();
+    if path.is_empty() || path.starts_with(":memory:") {
+        return Err(StoreError::Config(
+            "an in-memory SQLite database is not supported: give a file path, e.g. sqlite://./data/cicd-dashboard.db".into(),
+        ));
+    }
+    if let Some(dir) = Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|err| {
+            StoreError::Config(format!(
+                "cannot create the database folder {}: {err}",
+                dir.display()
+            ))
+        })?;
+    }
+    Ok(if path_and_query.contains("mode=") {
+        url.to_owned()
+    } else if path_and_query.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+async fn sqlite_pool(url: &str, max: u32, options: &StoreOptions) -> Result<AnyPool, StoreError> {
+    Ok(AnyPoolOptions::new()
+        .max_connections(max)
+        .min_connections(1)
+        .acquire_timeout(options.acquire_timeout)
+        .after_connect(|conn, _meta| {
+            Box::pin(async move {
+                // WAL lets readers run beside the writer; FULL syncs the WAL on
+                // every commit, so an answered delivery survives a power cut.
+                conn.execute("PRAGMA journal_mode = WAL").await?;
+                conn.execute("PRAGMA synchronous = FULL").await?;
+                conn.execute("PRAGMA foreign_keys = ON").await?;
+                conn.execute("PRAGMA busy_timeout = 5000").await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
+}
+
+/// The URL without its password, for error messages and logs.
+pub(crate) fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            parsed.to_string()
+        }
+        _ => url.to_owned(),
+    }
+}

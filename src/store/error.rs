@@ -1,0 +1,48 @@
+//! [`StoreError`]: what the store answers when the database fails, split so
+//! callers can tell "try again later" (503) from a bug (500).
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database cannot be reached or no connection was free in time:
+    /// transient, answered 503.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// Any other database error (constraint, SQL, decoding).
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A migration could not be applied.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The URL names a database this build cannot use.
+    #[error("{0}")]
+    Config(String),
+}
+
+impl StoreError {
+    /// Whether the failure is transient (the database is down or busy).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(err: sqlx::Error) -> Self {
+        match err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
+            sqlx::Error::Database(ref db)
+                if db.code().is_some_and(|c| {
+                    c == "5" || c == "6" || c.starts_with("57P") || c.starts_with("08")
+                }) =>
+            {
+                // SQLite BUSY/LOCKED, PostgreSQL admin shutdown / connection exceptions.
+                StoreError::Unavailable(err)
+            }
+            other => StoreError::Database(other),
+        }
+    }
+}

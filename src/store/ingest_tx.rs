@@ -1,0 +1,285 @@
+//! The write path: one transaction per delivery that records the delivery
+//! (deduplicated by its GUID in a unique index) and applies its change under
+//! a row lock, so "accepted" means committed.
+
+use chrono::{DateTime, Utc};
+use sqlx::{Any, Row, Transaction};
+
+use super::rows::{
+    bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row,
+};
+use super::{Backend, Store, StoreError};
+use crate::domain::merge::{merge_job, merge_run};
+use crate::domain::{Job, ProviderKind, RunAttempt};
+use crate::ingest::Change;
+
+/// A delivery as received, before its outcome is known.
+#[derive(Debug, Clone)]
+pub struct DeliveryRecord<'a> {
+    pub provider: ProviderKind,
+    /// `X-GitHub-Delivery`.
+    pub guid: &'a str,
+    /// `X-GitHub-Event`.
+    pub event: &'a str,
+    /// The payload's `action`, if any.
+    pub action: Option<&'a str>,
+    pub received_at: DateTime<Utc>,
+    /// The raw body, kept so the delivery can be re-processed.
+    pub body: &'a [u8],
+}
+
+/// What became of a delivery, as stored in `webhook_deliveries.outcome`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryOutcome {
+    /// Its change was applied.
+    Stored,
+    /// An event the dashboard does not use; only the record is kept.
+    Ignored,
+    /// Its payload was unusable (answered 400); a later delivery with the same
+    /// GUID (GitHub's "redeliver") is processed afresh.
+    Rejected,
+}
+
+impl DeliveryOutcome {
+    /// The stored text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryOutcome::Stored => "stored",
+            DeliveryOutcome::Ignored => "ignored",
+            DeliveryOutcome::Rejected => "rejected",
+        }
+    }
+}
+
+/// Whether the delivery was new.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recorded {
+    /// New: recorded (and its change applied) and committed.
+    New,
+    /// The GUID was already recorded: nothing changed.
+    Duplicate,
+}
+
+const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries \
+     (provider_id, guid, event, action, received_at, outcome, error, body) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+     ON CONFLICT (provider_id, guid) DO UPDATE SET event = excluded.event, \
+     action = excluded.action, received_at = excluded.received_at, outcome = excluded.outcome, \
+     error = excluded.error, body = excluded.body \
+     WHERE webhook_deliveries.outcome = 'rejected'";
+
+macro_rules! select_build_by_key {
+    () => {
+        concat!(
+            "SELECT ",
+            build_columns!(),
+            " FROM builds WHERE provider_id = $1 AND repo = $2 AND external_id = $3 AND run_attempt = $4"
+        )
+    };
+}
+
+macro_rules! select_job_by_key {
+    () => {
+        concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs j JOIN builds b ON b.id = j.build_id WHERE j.provider_id = $1 AND j.external_id = $2"
+        )
+    };
+}
+
+const INSERT_BUILD: &str = "INSERT INTO builds (workflow, workflow_id, run_number, event, branch, \
+     commit_sha, triggered_by, url, provider_status, conclusion, status, created_at, started_at, \
+     updated_at, finished_at, first_job_started_at, duration_seconds, sort_at, changed_at, \
+     provider_id, repo, external_id, run_attempt) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+     $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+     ON CONFLICT (provider_id, repo, external_id, run_attempt) DO NOTHING RETURNING id";
+
+const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, run_number = $3, \
+     event = $4, branch = $5, commit_sha = $6, triggered_by = $7, url = $8, provider_status = $9, \
+     conclusion = $10, status = $11, created_at = $12, started_at = $13, updated_at = $14, \
+     finished_at = $15, first_job_started_at = $16, duration_seconds = $17, sort_at = $18, \
+     changed_at = $19 WHERE id = $20";
+
+const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
+     conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \
+     changed_at, build_id, provider_id, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+     $10, $11, $12, $13, $14, $15, $16, $17) \
+     ON CONFLICT (provider_id, external_id) DO NOTHING RETURNING id";
+
+const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
+     provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
+     created_at = $11, started_at = $12, completed_at = $13, changed_at = $14 WHERE id = $15";
+
+impl Store {
+    /// Records `delivery` with `outcome` (and `error` text for a rejected one)
+    /// and applies `change`, all in one transaction. A GUID already recorded
+    /// with any outcome but `rejected` is a [`Recorded::Duplicate`] and
+    /// nothing is written.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed; the sender may retry).
+    pub async fn record_delivery(
+        &self,
+        delivery: &DeliveryRecord<'_>,
+        outcome: DeliveryOutcome,
+        error: Option<&str>,
+        change: Option<&Change>,
+    ) -> Result<Recorded, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let inserted = sqlx::query(INSERT_DELIVERY)
+            .bind(provider_id(delivery.provider))
+            .bind(delivery.guid)
+            .bind(delivery.event)
+            .bind(delivery.action)
+            .bind(delivery.received_at.timestamp())
+            .bind(outcome.as_str())
+            .bind(error)
+            .bind(delivery.body)
+            .execute(&mut *tx)
+            .await?;
+        if inserted.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(Recorded::Duplicate);
+        }
+        let now = delivery.received_at.timestamp();
+        match change {
+            Some(Change::Run(run)) => {
+                self.upsert_run(&mut tx, run, now).await?;
+            }
+            Some(Change::Job(job)) => {
+                let build_id = self
+                    .upsert_run(&mut tx, &RunAttempt::implied_by_job(job), now)
+                    .await?;
+                self.upsert_job(&mut tx, build_id, job, now).await?;
+            }
+            None => {}
+        }
+        tx.commit().await?;
+        Ok(Recorded::New)
+    }
+
+    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        Ok(match self.backend {
+            // Take the write lock up front so a read-then-write never has to
+            // upgrade (which could fail with SQLITE_BUSY under another process).
+            Backend::Sqlite => self.write.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.write.begin().await?,
+        })
+    }
+
+    fn lock_suffix(&self) -> &'static str {
+        match self.backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR UPDATE",
+        }
+    }
+
+    async fn select_run(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        run: &RunAttempt,
+    ) -> Result<Option<(i64, RunAttempt)>, StoreError> {
+        let sql = match self.lock_suffix() {
+            "" => select_build_by_key!(),
+            _ => concat!(select_build_by_key!(), " FOR UPDATE"),
+        };
+        let row = sqlx::query(sql)
+            .bind(provider_id(run.provider))
+            .bind(&run.repo)
+            .bind(&run.run_id)
+            .bind(run.run_attempt)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(run_from_row).transpose()
+    }
+
+    /// Inserts or merges a run attempt; answers its build id.
+    async fn upsert_run(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        incoming: &RunAttempt,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let existing = match self.select_run(tx, incoming).await? {
+            Some(found) => found,
+            None => {
+                let inserted = bind_run(sqlx::query(INSERT_BUILD), incoming, now)
+                    .bind(provider_id(incoming.provider))
+                    .bind(&incoming.repo)
+                    .bind(&incoming.run_id)
+                    .bind(incoming.run_attempt)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if let Some(row) = inserted {
+                    return Ok(row.try_get("id")?);
+                }
+                // A concurrent transaction inserted it a moment ago: lock it and merge.
+                self.select_run(tx, incoming).await?.ok_or_else(|| {
+                    StoreError::Config("a build row vanished inside its transaction".into())
+                })?
+            }
+        };
+        let (id, stored) = existing;
+        let merged = merge_run(&stored, incoming);
+        if merged != stored {
+            bind_run(sqlx::query(UPDATE_BUILD), &merged, now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(id)
+    }
+
+    async fn select_job(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        job: &Job,
+    ) -> Result<Option<(i64, i64, Job)>, StoreError> {
+        let sql = match self.lock_suffix() {
+            "" => select_job_by_key!(),
+            _ => concat!(select_job_by_key!(), " FOR UPDATE OF j"),
+        };
+        let row = sqlx::query(sql)
+            .bind(provider_id(job.provider))
+            .bind(&job.job_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    async fn upsert_job(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        build_id: i64,
+        incoming: &Job,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let existing = match self.select_job(tx, incoming).await? {
+            Some(found) => found,
+            None => {
+                let inserted = bind_job(sqlx::query(INSERT_JOB), incoming, now)
+                    .bind(build_id)
+                    .bind(provider_id(incoming.provider))
+                    .bind(&incoming.job_id)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+                if inserted.is_some() {
+                    return Ok(());
+                }
+                self.select_job(tx, incoming).await?.ok_or_else(|| {
+                    StoreError::Config("a job row vanished inside its transaction".into())
+                })?
+            }
+        };
+        let (id, _build_id, stored) = existing;
+        let merged = merge_job(&stored, incoming);
+        if merged != stored {
+            bind_job(sqlx::query(UPDATE_JOB), &merged, now)
+                .bind(id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,79 @@
+-- Foundation schema (SQLite). Timestamps are Unix seconds (UTC); flags 0/1.
+CREATE TABLE providers (
+    id   INTEGER PRIMARY KEY,
+    kind TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL
+);
+INSERT INTO providers (id, kind, name) VALUES (1, 'github', 'GitHub Actions');
+
+-- One row per (provider, repository, run id, run attempt).
+CREATE TABLE builds (
+    id                   INTEGER PRIMARY KEY AUTOINCREMENT,
+    provider_id          INTEGER NOT NULL REFERENCES providers (id),
+    repo                 TEXT    NOT NULL,
+    external_id          TEXT    NOT NULL,
+    run_attempt          INTEGER NOT NULL,
+    workflow             TEXT,
+    workflow_id          INTEGER,
+    run_number           INTEGER,
+    event                TEXT,
+    branch               TEXT,
+    commit_sha           TEXT,
+    triggered_by         TEXT,
+    url                  TEXT,
+    provider_status      TEXT    NOT NULL,
+    conclusion           TEXT,
+    status               TEXT    NOT NULL,
+    created_at           INTEGER,
+    started_at           INTEGER,
+    updated_at           INTEGER,
+    finished_at          INTEGER,
+    first_job_started_at INTEGER,
+    duration_seconds     INTEGER,
+    sort_at              INTEGER NOT NULL,
+    changed_at           INTEGER NOT NULL,
+    UNIQUE (provider_id, repo, external_id, run_attempt)
+);
+CREATE INDEX builds_by_start ON builds (sort_at, id);
+CREATE INDEX builds_by_repo_start ON builds (repo, sort_at, id);
+CREATE INDEX builds_by_status_start ON builds (status, sort_at);
+CREATE INDEX builds_by_changed ON builds (changed_at);
+
+-- One row per job id, linked to its run attempt.
+CREATE TABLE jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    build_id        INTEGER NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    provider_id     INTEGER NOT NULL REFERENCES providers (id),
+    external_id     TEXT    NOT NULL,
+    name            TEXT,
+    workflow        TEXT,
+    branch          TEXT,
+    commit_sha      TEXT,
+    provider_status TEXT    NOT NULL,
+    conclusion      TEXT,
+    status          TEXT    NOT NULL,
+    runner_name     TEXT,
+    labels          TEXT    NOT NULL DEFAULT '[]',
+    url             TEXT,
+    created_at      INTEGER,
+    started_at      INTEGER,
+    completed_at    INTEGER,
+    changed_at      INTEGER NOT NULL,
+    UNIQUE (provider_id, external_id)
+);
+CREATE INDEX jobs_by_build ON jobs (build_id);
+
+-- Every authenticated delivery, with its raw body so it can be re-processed.
+CREATE TABLE webhook_deliveries (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    provider_id INTEGER NOT NULL REFERENCES providers (id),
+    guid        TEXT    NOT NULL,
+    event       TEXT    NOT NULL,
+    action      TEXT,
+    received_at INTEGER NOT NULL,
+    outcome     TEXT    NOT NULL,
+    error       TEXT,
+    body        BLOB    NOT NULL,
+    UNIQUE (provider_id, guid)
+);
+CREATE INDEX webhook_deliveries_by_received ON webhook_deliveries (received_at);

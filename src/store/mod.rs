@@ -1,0 +1,99 @@
+//! Storage: the one interface every other layer uses to keep and read run
+//! attempts, jobs and deliveries, on embedded SQLite or PostgreSQL.
+//!
+//! Design (see `../shared/STACK.md` for the trade-off): one SQL code path over
+//! sqlx's `Any` driver, with integer Unix-second timestamps so both databases
+//! decode the same way, and one migrations folder per dialect. The back end is
+//! picked once from the URL scheme. Merge rules are pure functions in
+//! `domain::merge`, applied under a row lock (`SELECT … FOR UPDATE` on
+//! PostgreSQL; SQLite serialises writers with `BEGIN IMMEDIATE`).
+//!
+//! This module owns SQL and the schema; it must not know HTTP or payloads.
+
+mod builds;
+mod connect;
+mod error;
+mod ingest_tx;
+mod migrations;
+mod rows;
+mod summary;
+
+pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord};
+pub use error::StoreError;
+pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, Recorded};
+pub use summary::{RepoAggregate, SummaryInputs};
+
+use std::time::Duration;
+
+use sqlx::AnyPool;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Pool settings.
+#[derive(Debug, Clone)]
+pub struct StoreOptions {
+    /// Most connections in the read pool (PostgreSQL: the only pool).
+    pub max_connections: u32,
+    /// How long a query waits for a free connection before failing with
+    /// [`StoreError::Unavailable`].
+    pub acquire_timeout: Duration,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        StoreOptions {
+            max_connections: 8,
+            acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// Handle to the database; cheap to clone (pools are shared).
+#[derive(Clone, Debug)]
+pub struct Store {
+    /// Writes. SQLite: one connection, so in-process writers queue in Rust
+    /// rather than spin on the file lock. PostgreSQL: the same pool as `read`.
+    write: AnyPool,
+    read: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `database_url` (`sqlite://path` or `postgres://…`); for
+    /// SQLite, creates the file and its folder if missing and turns on WAL.
+    /// Does not migrate: call [`Store::migrate`].
+    ///
+    /// Errors: an unsupported scheme, or the database cannot be reached.
+    pub async fn connect(database_url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        connect::connect(database_url, options).await
+    }
+
+    /// Applies pending versioned migrations (`store/migrations/<dialect>`).
+    /// On PostgreSQL the migrator holds an advisory lock, so replicas that
+    /// start together migrate once.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        migrations::run(self).await
+    }
+
+    /// The back end in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// One round trip to the database (`SELECT 1`).
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// Closes both pools, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}

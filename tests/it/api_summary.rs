@@ -1,0 +1,92 @@
+//! `/api/metrics/summary` over HTTP on a dataset worked out by hand.
+
+use serde_json::json;
+
+use crate::on_both_backends;
+use crate::payloads::{Run, minutes_ago};
+
+on_both_backends! {
+    async fn summary_on_a_hand_worked_dataset(app: TestApp) {
+        // In the 7-day window:
+        //   5 success, durations 60, 120, 180, 240, 300 s   (repo a)
+        //   1 failure, 600 s                                (repo b)
+        //   4 skipped, 2 in progress, 1 cancelled           (repo b)
+        // Outside it (8 days ago): 1 failure.
+        // By hand: total 13; completed 5+1+4+1 = 11; success_rate 5/6; failure_rate 1/6;
+        // mean (60+120+180+240+300+600)/6 = 250; p50 (type 7, h = 2.5) = 180 + 0.5·60 = 210;
+        // p95 (h = 4.75) = 300 + 0.75·300 = 525.
+        let mut id = 0;
+        let mut next = |repo: &str, minutes: i64| {
+            id += 1;
+            let mut run = Run::new(id, minutes_ago(minutes));
+            run.repo = repo.into();
+            run
+        };
+        for (i, secs) in [60, 120, 180, 240, 300].into_iter().enumerate() {
+            let run = next("o/a", 600 - i as i64 * 10);
+            app.deliver_json("workflow_run", &run.at("completed", Some("success"), secs).payload(), "stored").await;
+        }
+        let run = next("o/b", 300);
+        app.deliver_json("workflow_run", &run.at("completed", Some("failure"), 600).payload(), "stored").await;
+        for _ in 0..4 {
+            let run = next("o/b", 200);
+            app.deliver_json("workflow_run", &run.at("completed", Some("skipped"), 1).payload(), "stored").await;
+        }
+        for _ in 0..2 {
+            let run = next("o/b", 100);
+            app.deliver_json("workflow_run", &run.at("in_progress", None, 5).payload(), "stored").await;
+        }
+        let run = next("o/b", 50);
+        app.deliver_json("workflow_run", &run.at("completed", Some("cancelled"), 30).payload(), "stored").await;
+        let old = next("o/a", 8 * 24 * 60);
+        app.deliver_json("workflow_run", &old.at("completed", Some("failure"), 999).payload(), "stored").await;
+
+        let (status, s) = app.get("/api/metrics/summary?window_days=7").await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["window_days"], 7);
+        assert_eq!(s["total_builds"], 13);
+        assert_eq!(s["completed_builds"], 11);
+        assert_eq!(s["success_count"], 5);
+        assert_eq!(s["failure_count"], 1);
+        assert_eq!(s["skipped_count"], 4);
+        assert_eq!(s["in_progress_count"], 2);
+        assert_eq!(s["cancelled_count"], 1);
+        assert_eq!(s["queued_count"], 0);
+        assert_eq!(s["success_rate"], json!(5.0 / 6.0));
+        assert_eq!(s["failure_rate"], json!(1.0 / 6.0));
+        assert_eq!(s["avg_build_time_seconds"], json!(250.0));
+        assert_eq!(s["p50_build_time_seconds"], json!(210.0));
+        assert_eq!(s["p95_build_time_seconds"], json!(525.0));
+        // The newest start is the cancelled run (50 minutes ago).
+        assert_eq!(s["last_build_status"], "cancelled");
+        assert!(s["last_updated"].as_str().is_some_and(|t| t.ends_with('Z')));
+        let by_repo = s["by_repo"].as_array().expect("by_repo");
+        assert_eq!(by_repo.len(), 2);
+        assert_eq!(by_repo[0]["repo"], "o/a");
+        assert_eq!(by_repo[0]["total_builds"], 5);
+        assert_eq!(by_repo[0]["success_rate"], json!(1.0));
+        assert_eq!(by_repo[0]["avg_build_time_seconds"], json!(180.0));
+        assert_eq!(by_repo[0]["last_build_status"], "success");
+        assert_eq!(by_repo[1]["repo"], "o/b");
+        assert_eq!(by_repo[1]["total_builds"], 8);
+        assert_eq!(by_repo[1]["success_rate"], json!(0.0));
+        assert_eq!(by_repo[1]["avg_build_time_seconds"], json!(600.0));
+        assert_eq!(by_repo[1]["last_build_status"], "cancelled");
+
+        // A 30-day window also holds the old failure: 5 / 7.
+        let (_, wide) = app.get("/api/metrics/summary?window_days=30").await;
+        assert_eq!(wide["total_builds"], 14);
+        assert_eq!(wide["success_rate"], json!(5.0 / 7.0));
+    }
+
+    async fn an_empty_store_answers_nulls_not_zeros(app: TestApp) {
+        let (status, s) = app.get("/api/metrics/summary").await;
+        assert_eq!(status, 200);
+        assert_eq!(s["window_days"], 7);
+        assert_eq!(s["total_builds"], 0);
+        assert_eq!(s["success_rate"], serde_json::Value::Null);
+        assert_eq!(s["p95_build_time_seconds"], serde_json::Value::Null);
+        assert_eq!(s["last_build_status"], serde_json::Value::Null);
+        assert_eq!(s["by_repo"], json!([]));
+    }
+}

@@ -1,0 +1,244 @@
+//! Test harness: start the real server (the production `Application`) on a
+//! free port with a fresh database — a temp SQLite file, or a new PostgreSQL
+//! database when `CICD_TEST_POSTGRES_URL` is set — and talk HTTP to it.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Once;
+
+use cicd_dashboard::config::{Secret, ServeSettings};
+use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::startup::Application;
+use serde_json::Value;
+use sqlx::Connection;
+use tokio::sync::oneshot;
+
+pub const SECRET: &str = "test-webhook-secret";
+pub const TOKEN: &str = "test-ingest-token";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A running server and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+/// Runs each case on SQLite and on PostgreSQL (skipped, saying so, when
+/// `CICD_TEST_POSTGRES_URL` is not set).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn case($app: $crate::helpers::TestApp) $body
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                case($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite).await.expect("sqlite")).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await {
+                    case(app).await
+                }
+            }
+        }
+    )*};
+}
+
+/// The PostgreSQL server URL for tests, if configured.
+pub fn postgres_admin_url() -> Option<String> {
+    static NOTICE: Once = Once::new();
+    let url = std::env::var("CICD_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty());
+    if url.is_none() {
+        NOTICE.call_once(|| {
+            // Written straight to the process's stderr so the notice shows
+            // even though the test harness captures test output.
+            let _ = writeln!(
+                std::io::stderr(),
+                "NOTE: PostgreSQL tests skipped: CICD_TEST_POSTGRES_URL is not set \
+                 (e.g. postgres://postgres@127.0.0.1:5432/test); .ci/run sets it"
+            );
+        });
+    }
+    url
+}
+
+/// A settings value ready for a test server on `database_url`.
+pub fn test_settings(database_url: &str) -> ServeSettings {
+    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), database_url);
+    settings.github_webhook_secret = Some(Secret::from(SECRET));
+    settings.ingest_token = Some(Secret::from(TOKEN));
+    settings
+}
+
+impl TestApp {
+    /// Starts a server with the default test settings; `None` when the
+    /// backend is PostgreSQL and it is not configured.
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Starts a server after `adjust` has changed the settings.
+    pub async fn spawn_with(
+        backend: Backend,
+        adjust: impl FnOnce(&mut ServeSettings),
+    ) -> Option<TestApp> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let (database_url, dir, postgres) = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let url = format!("sqlite://{}", dir.path().join("test.db").display());
+                (url, Some(dir), None)
+            }
+            Backend::Postgres => {
+                let admin = postgres_admin_url()?;
+                let name = format!("cicd_test_{}", uuid::Uuid::new_v4().simple());
+                let mut conn = sqlx::PgConnection::connect(&admin)
+                    .await
+                    .expect("connect to CICD_TEST_POSTGRES_URL");
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .expect("create test database");
+                let mut url = url::Url::parse(&admin).expect("postgres url");
+                url.set_path(&name);
+                (url.to_string(), None, Some((admin, name)))
+            }
+        };
+        let mut settings = test_settings(&database_url);
+        adjust(&mut settings);
+        let app = Application::build(&settings)
+            .await
+            .expect("application starts");
+        let addr = app.local_addr();
+        let (tx, rx) = oneshot::channel::<()>();
+        tokio::spawn(async move {
+            app.run_until(async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Some(TestApp {
+            base: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            shutdown: Some(tx),
+            _dir: dir,
+            postgres,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// Posts `body` as GitHub would: signed, with a fresh delivery GUID.
+    pub async fn deliver(&self, event: &str, body: &[u8]) -> reqwest::Response {
+        self.deliver_as(event, &uuid::Uuid::new_v4().to_string(), body)
+            .await
+    }
+
+    /// Posts `body` signed, with the given delivery GUID.
+    pub async fn deliver_as(&self, event: &str, guid: &str, body: &[u8]) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/webhook/github-actions"))
+            .header("content-type", "application/json")
+            .header("x-github-event", event)
+            .header("x-github-delivery", guid)
+            .header("x-hub-signature-256", sign(SECRET.as_bytes(), body))
+            .body(body.to_vec())
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Posts a JSON value (signed) and asserts it was accepted with `outcome`.
+    pub async fn deliver_json(&self, event: &str, payload: &Value, outcome: &str) {
+        let response = self
+            .deliver(event, &serde_json::to_vec(payload).expect("json"))
+            .await;
+        let status = response.status().as_u16();
+        let answer: Value = response.json().await.expect("json answer");
+        assert_eq!(status, 202, "{answer}");
+        assert_eq!(answer["outcome"], outcome, "{answer}");
+    }
+
+    /// GET a path; answers the status and the JSON body.
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request sent");
+        let status = response.status().as_u16();
+        let body = response.json().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// All builds (up to 100), newest first.
+    pub async fn builds(&self) -> Vec<Value> {
+        let (status, body) = self.get("/api/builds?limit=100").await;
+        assert_eq!(status, 200, "{body}");
+        body["builds"].as_array().expect("builds array").clone()
+    }
+
+    /// The detail of build `id` (with jobs).
+    pub async fn build(&self, id: &Value) -> Value {
+        let (status, body) = self.get(&format!("/api/builds/{id}")).await;
+        assert_eq!(status, 200, "{body}");
+        body
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some((admin, name)) = self.postgres.take() {
+            // Drop the test database from a separate thread with its own
+            // runtime (Drop cannot await).
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// Path of a bundled fixture, relative to `tests/fixtures/`.
+pub fn fixture_path(relative: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(relative)
+}
+
+/// Raw bytes of a bundled fixture.
+pub fn fixture_bytes(relative: &str) -> Vec<u8> {
+    std::fs::read(fixture_path(relative)).unwrap_or_else(|e| panic!("fixture {relative}: {e}"))
+}

@@ -1,0 +1,14 @@
+//! One integration-test binary: each file is an area, each test starts the
+//! real server (see `helpers`).
+
+mod helpers;
+mod payloads;
+
+mod api_builds;
+mod api_summary;
+mod ingest_fixtures;
+mod ingest_order;
+mod page;
+mod replay_cli;
+mod webhook_auth;
+mod webhook_input;

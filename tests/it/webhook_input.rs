@@ -1,0 +1,140 @@
+//! Bad and odd input to the webhook endpoint: clear 4xx problem answers, no
+//! 500, nothing stored or corrupted.
+
+use cicd_dashboard::ingest::signature::sign;
+use serde_json::{Value, json};
+
+use crate::helpers::{SECRET, TestApp, fixture_bytes};
+use crate::on_both_backends;
+
+async fn post_raw(app: &TestApp, event: &str, content_type: &str, body: Vec<u8>) -> (u16, Value) {
+    let response = app
+        .client
+        .post(app.url("/api/webhook/github-actions"))
+        .header("content-type", content_type)
+        .header("x-github-event", event)
+        .header("x-github-delivery", uuid::Uuid::new_v4().to_string())
+        .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+on_both_backends! {
+    async fn ping_is_200_and_stores_nothing(app: TestApp) {
+        let response = app.deliver("ping", &fixture_bytes("github/webhooks/ping.json")).await;
+        assert_eq!(response.status().as_u16(), 200);
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(answer["event"], "ping");
+        assert!(app.builds().await.is_empty());
+    }
+
+    async fn other_events_are_202_ignored(app: TestApp) {
+        for (event, file) in [("push", "github/webhooks/push.json"), ("check_run", "github/webhooks/check_run.completed.json"), ("deployment_status", "github/webhooks/deployment_status.gh-pages.json")] {
+            let response = app.deliver(event, &fixture_bytes(file)).await;
+            assert_eq!(response.status().as_u16(), 202);
+            let answer: Value = response.json().await.expect("json");
+            assert_eq!(answer["outcome"], "ignored", "{event}");
+        }
+        assert!(app.builds().await.is_empty());
+    }
+
+    async fn unusable_payloads_are_400_problems(app: TestApp) {
+        let cases: Vec<(&str, Vec<u8>)> = vec![
+            ("workflow_run", b"{not json".to_vec()),
+            ("workflow_run", b"".to_vec()),
+            ("workflow_run", br#"{"action":"completed","workflow_run":null,"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_run", br#"{"action":"completed","repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_run", br#"{"workflow_run":{"id":1,"status":"completed"}}"#.to_vec()),
+            ("workflow_run", br#"{"workflow_run":{"id":"one","status":"completed"},"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_run", br#"{"workflow_run":{"id":1,"status":"completed","updated_at":"yesterday"},"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_run", br#"{"workflow_run":{"id":1,"status":"completed","run_attempt":0},"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_job", br#"{"action":"queued","workflow_job":null,"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_job", br#"{"workflow_job":{"id":5,"status":"queued"},"repository":{"full_name":"o/r"}}"#.to_vec()),
+            ("workflow_run", b"[1,2,3]".to_vec()),
+        ];
+        for (event, body) in cases {
+            let text = String::from_utf8_lossy(&body).into_owned();
+            let (status, problem) = post_raw(&app, event, "application/json", body).await;
+            assert_eq!(status, 400, "{text}: {problem}");
+            assert_eq!(problem["status"], 400);
+            assert!(!problem["detail"].as_str().unwrap_or_default().is_empty());
+        }
+        assert!(app.builds().await.is_empty());
+    }
+
+    async fn a_rejected_guid_can_be_redelivered_once_fixed(app: TestApp) {
+        let bad = br#"{"workflow_run":null}"#.to_vec();
+        let response = app.deliver_as("workflow_run", "redeliver-me", &bad).await;
+        assert_eq!(response.status().as_u16(), 400);
+        let good = fixture_bytes("github/webhooks/workflow_run.completed.json");
+        let response = app.deliver_as("workflow_run", "redeliver-me", &good).await;
+        assert_eq!(response.status().as_u16(), 202);
+        let answer: Value = response.json().await.expect("json");
+        assert_eq!(answer["outcome"], "stored");
+        assert_eq!(app.builds().await.len(), 1);
+    }
+
+    async fn wrong_content_type_is_415(app: TestApp) {
+        let body = fixture_bytes("github/webhooks/workflow_run.completed.json");
+        let form = format!("payload={}", url::form_urlencoded::byte_serialize(&body).collect::<String>()).into_bytes();
+        let (status, problem) = post_raw(&app, "workflow_run", "application/x-www-form-urlencoded", form).await;
+        assert_eq!(status, 415, "{problem}");
+        assert!(problem["detail"].as_str().unwrap_or_default().contains("application/json"));
+        let (status, _) = post_raw(&app, "workflow_run", "application/json; charset=utf-8", body).await;
+        assert_eq!(status, 202);
+    }
+
+    async fn a_body_over_25_mib_is_413(app: TestApp) {
+        let mut body = b"{\"pad\":\"".to_vec();
+        body.resize(25 * 1024 * 1024 + 10, b'a');
+        body.extend_from_slice(b"\"}");
+        let (status, problem) = post_raw(&app, "workflow_run", "application/json", body).await;
+        assert_eq!(status, 413, "{problem}");
+        assert_eq!(problem["status"], 413);
+        assert!(app.builds().await.is_empty());
+    }
+
+    async fn missing_delivery_headers_are_400(app: TestApp) {
+        let body = fixture_bytes("github/webhooks/workflow_run.completed.json");
+        let response = app
+            .client
+            .post(app.url("/api/webhook/github-actions"))
+            .header("content-type", "application/json")
+            .header("x-github-event", "workflow_run")
+            .header("x-hub-signature-256", sign(SECRET.as_bytes(), &body))
+            .body(body)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 400);
+        let problem: Value = response.json().await.expect("json");
+        assert!(problem["detail"].as_str().unwrap_or_default().contains("x-github-delivery"), "{problem}");
+    }
+
+    async fn api_errors_are_problem_json(app: TestApp) {
+        for (path, status) in [
+            ("/api/builds?limit=0", 422),
+            ("/api/builds?limit=101", 422),
+            ("/api/builds?limit=ten", 422),
+            ("/api/builds?offset=-1", 422),
+            ("/api/builds?status=green", 422),
+            ("/api/builds?provider=jenkins", 422),
+            ("/api/metrics/summary?window_days=0", 422),
+            ("/api/metrics/summary?window_days=366", 422),
+            ("/api/builds/999999", 404),
+            ("/api/builds/not-a-number", 404),
+            ("/api/nothing-here", 404),
+        ] {
+            let (got, problem) = app.get(path).await;
+            assert_eq!(got, status, "{path}: {problem}");
+            assert_eq!(problem["status"], json!(status), "{path}");
+            assert!(problem["title"].is_string() && problem["detail"].is_string(), "{path}");
+        }
+        let response = app.client.delete(app.url("/api/builds")).send().await.expect("sent");
+        assert_eq!(response.status().as_u16(), 405);
+    }
+}
