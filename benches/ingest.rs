@@ -1,1 +1,318 @@
-fn main() {}
+//! Ingest and query benchmark (a bench binary, not a timed test).
+//!
+//!     cargo bench --bench ingest
+//!
+//! Prints (a) ingest throughput of realistic signed `workflow_run` deliveries
+//! (~21 KB each: the real recorded delivery in `tests/fixtures`, with varied
+//! run ids, attempts, states and repositories) posted at concurrency 32 over
+//! loopback to the real server, then checks that every accepted delivery is
+//! stored; (b) p50/p99 latency of `/api/metrics/summary` and `/api/builds`
+//! with `BENCH_ATTEMPTS` (default 100 000) attempts stored, spread over 90
+//! days. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
+//! `BENCH_DELIVERIES` (default 20 000), `BENCH_ATTEMPTS`, `BENCH_REQUESTS`
+//! (default 300 per endpoint).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{SecondsFormat, Utc};
+use cicd_dashboard::config::{Secret, ServeSettings};
+use cicd_dashboard::domain::{ProviderKind, RunAttempt};
+use cicd_dashboard::ingest::Change;
+use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::startup::Application;
+use cicd_dashboard::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Store};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+
+const SECRET: &str = "bench-secret";
+const CONCURRENCY: usize = 32;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn iso(at: chrono::DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// The i-th delivery: one of 2 000 runs in 50 repositories, each run going
+/// through requested → in_progress → completed (success or failure).
+fn delivery(template: &Value, i: usize) -> Vec<u8> {
+    let mut payload = template.clone();
+    let run_id = 9_000_000 + (i / 3) as i64;
+    let step = i % 3;
+    let started = Utc::now() - chrono::Duration::minutes((i % 5000) as i64);
+    let (status, conclusion, action) = match step {
+        0 => ("queued", Value::Null, "requested"),
+        1 => ("in_progress", Value::Null, "in_progress"),
+        _ => (
+            "completed",
+            Value::from(if run_id % 7 == 0 {
+                "failure"
+            } else {
+                "success"
+            }),
+            "completed",
+        ),
+    };
+    payload["action"] = action.into();
+    let run = &mut payload["workflow_run"];
+    run["id"] = run_id.into();
+    run["run_attempt"] = 1.into();
+    run["status"] = status.into();
+    run["conclusion"] = conclusion;
+    run["run_started_at"] = iso(started).into();
+    run["created_at"] = iso(started).into();
+    run["updated_at"] = iso(started + chrono::Duration::seconds(step as i64 * 60)).into();
+    payload["repository"]["full_name"] = format!("bench-org/repo-{}", run_id % 50).into();
+    serde_json::to_vec(&payload).expect("json")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
+    for _ in 0..10 {
+        client
+            .get(url)
+            .send()
+            .await
+            .expect("warm-up")
+            .bytes()
+            .await
+            .expect("body");
+    }
+    let mut samples = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let start = Instant::now();
+        let response = client.get(url).send().await.expect("request");
+        assert!(
+            response.status().is_success(),
+            "{url}: {}",
+            response.status()
+        );
+        response.bytes().await.expect("body");
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    (percentile(&samples, 0.50), percentile(&samples, 0.99))
+}
+
+async fn seed(store: &Store, attempts: usize) -> Duration {
+    let start = Instant::now();
+    let now = Utc::now();
+    let ninety_days = 90 * 24 * 3600;
+    let mut pending = tokio::task::JoinSet::new();
+    for i in 0..attempts {
+        let started = now - chrono::Duration::seconds((i as i64 * 7919) % ninety_days);
+        let conclusion = match i % 10 {
+            0 => "failure",
+            1 => "cancelled",
+            2 => "skipped",
+            _ => "success",
+        };
+        let attempt = RunAttempt {
+            provider: ProviderKind::GitHub,
+            repo: format!("seed-org/repo-{}", i % 200),
+            run_id: (1_000_000_000 + i).to_string(),
+            run_attempt: 1 + (i % 3 == 0) as i64,
+            workflow: Some(format!("workflow-{}", i % 5)),
+            workflow_id: Some((i % 5) as i64),
+            run_number: Some(i as i64),
+            event: Some("push".into()),
+            branch: Some(if i % 4 == 0 {
+                "main".into()
+            } else {
+                format!("feature/{}", i % 97)
+            }),
+            commit_sha: Some(format!("{i:040x}")),
+            triggered_by: Some("octocat".into()),
+            url: Some(format!("https://github.com/seed-org/repo/actions/runs/{i}")),
+            provider_status: "completed".into(),
+            conclusion: Some(conclusion.into()),
+            created_at: Some(started),
+            started_at: Some(started),
+            updated_at: Some(started + chrono::Duration::seconds(60 + (i % 900) as i64)),
+            first_job_started_at: None,
+        };
+        let delivery = DeliveryRecord {
+            provider: ProviderKind::GitHub,
+            guid: format!("seed-{i}"),
+            event: "workflow_run".into(),
+            action: Some("completed".into()),
+            received_at: now,
+            body: bytes::Bytes::from_static(b"{}"),
+        };
+        let write = DeliveryWrite {
+            delivery,
+            outcome: DeliveryOutcome::Stored,
+            error: None,
+            change: Some(Change::Run(attempt)),
+        };
+        let store = store.clone();
+        pending.spawn(async move { store.record_delivery(write).await.expect("seed") });
+        if pending.len() >= 64 {
+            pending.join_next().await;
+        }
+    }
+    pending.join_all().await;
+    start.elapsed()
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let deliveries = env_number("BENCH_DELIVERIES", 20_000);
+    let attempts = env_number("BENCH_ATTEMPTS", 100_000);
+    let requests = env_number("BENCH_REQUESTS", 300);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+
+    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
+    settings.github_webhook_secret = Some(Secret::from(SECRET));
+    settings.database.db_max_connections = 16;
+    let app = Application::build(&settings).await.expect("server starts");
+    let store = app.store().clone();
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    println!(
+        "database: {}",
+        if database_url.starts_with("sqlite") {
+            "SQLite (temp file)"
+        } else {
+            "PostgreSQL"
+        }
+    );
+
+    // (a0) the store alone: sequential record_delivery calls, no HTTP
+    if std::env::var("BENCH_STORE_ONLY").is_ok() {
+        let template: Value = serde_json::from_slice(
+            &std::fs::read(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
+            ))
+            .expect("fixture"),
+        )
+        .expect("json");
+        let n = 5000;
+        let bodies: Vec<Vec<u8>> = (0..n)
+            .map(|i| delivery(&template, i + 10_000_000))
+            .collect();
+        let start = Instant::now();
+        for (i, body) in bodies.iter().enumerate() {
+            let parsed = cicd_dashboard::ingest::github::parse_delivery("workflow_run", body)
+                .expect("parse");
+            let cicd_dashboard::ingest::Parsed::Change { change, .. } = parsed else {
+                panic!("change")
+            };
+            let delivery = DeliveryRecord {
+                provider: ProviderKind::GitHub,
+                guid: format!("store-only-{i}"),
+                event: "workflow_run".into(),
+                action: None,
+                received_at: Utc::now(),
+                body: bytes::Bytes::copy_from_slice(body),
+            };
+            let write = DeliveryWrite {
+                delivery,
+                outcome: DeliveryOutcome::Stored,
+                error: None,
+                change: Some(change),
+            };
+            store.record_delivery(write).await.expect("store");
+        }
+        println!(
+            "store only (parse + record_delivery, sequential): {:.0} deliveries/s",
+            n as f64 / start.elapsed().as_secs_f64()
+        );
+    }
+
+    // (a) ingest throughput
+    let template: Value = serde_json::from_slice(
+        &std::fs::read(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
+        ))
+        .expect("fixture"),
+    )
+    .expect("json");
+    let bodies: Vec<Vec<u8>> = (0..deliveries).map(|i| delivery(&template, i)).collect();
+    let mean_size = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len().max(1);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .build()
+        .expect("client");
+    let url = Arc::new(format!("{base}/api/webhook/github-actions"));
+    let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
+    let before = store.delivery_count(None).await.expect("count");
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(deliveries);
+    for (i, body) in bodies.into_iter().enumerate() {
+        let permit = semaphore.clone().acquire_owned().await.expect("permit");
+        let (client, url) = (client.clone(), url.clone());
+        tasks.push(tokio::spawn(async move {
+            let signature = sign(SECRET.as_bytes(), &body);
+            let response = client
+                .post(url.as_str())
+                .header("content-type", "application/json")
+                .header("x-github-event", "workflow_run")
+                .header("x-github-delivery", format!("bench-{i}"))
+                .header("x-hub-signature-256", signature)
+                .body(body)
+                .send()
+                .await;
+            drop(permit);
+            matches!(response, Ok(r) if r.status().as_u16() == 202)
+        }));
+    }
+    let mut accepted = 0usize;
+    for task in tasks {
+        accepted += usize::from(task.await.expect("task"));
+    }
+    let elapsed = start.elapsed();
+    let stored = (store.delivery_count(None).await.expect("count") - before) as usize;
+    println!(
+        "ingest: {deliveries} deliveries of ~{} KB at concurrency {CONCURRENCY}: {:.0} deliveries/s ({:.2} s); accepted {accepted}, stored {stored}{}",
+        mean_size / 1024,
+        deliveries as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        if stored == accepted && accepted == deliveries {
+            ", nothing lost"
+        } else {
+            "  <-- MISMATCH"
+        }
+    );
+
+    // (b) query latency with many attempts stored
+    let seeded = seed(&store, attempts).await;
+    println!(
+        "seeded {attempts} attempts over 90 days in {:.1} s",
+        seeded.as_secs_f64()
+    );
+    for (name, path) in [
+        ("summary (window 7 d)", "/api/metrics/summary"),
+        (
+            "summary (window 90 d)",
+            "/api/metrics/summary?window_days=90",
+        ),
+        ("builds first page", "/api/builds"),
+        (
+            "builds filtered by repo",
+            "/api/builds?repo=seed-org/repo-7",
+        ),
+        ("builds offset 50 000", "/api/builds?offset=50000"),
+    ] {
+        let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
+        println!(
+            "{name:<26} p50 {:>7.2} ms   p99 {:>7.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+}

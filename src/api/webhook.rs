@@ -61,9 +61,9 @@ pub async fn github_actions(
     let outcome = ingest_github(
         &state.store,
         Delivery {
-            guid,
-            event,
-            body: &body,
+            guid: guid.to_owned(),
+            event: event.to_owned(),
+            body: body.clone(),
         },
     )
     .await?;

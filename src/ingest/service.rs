@@ -2,22 +2,23 @@
 //! out. Parsing is the provider's (`github`), storage the store's; this file
 //! only decides what is recorded with which outcome.
 
+use bytes::Bytes;
 use chrono::Utc;
 use serde::Serialize;
 
 use super::{Parsed, PayloadError, github};
 use crate::domain::ProviderKind;
-use crate::store::{DeliveryOutcome, DeliveryRecord, Recorded, Store, StoreError};
+use crate::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded, Store, StoreError};
 
 /// A delivery that passed authentication.
-#[derive(Debug, Clone, Copy)]
-pub struct Delivery<'a> {
+#[derive(Debug, Clone)]
+pub struct Delivery {
     /// `X-GitHub-Delivery`: unique per delivery, the dedupe key.
-    pub guid: &'a str,
+    pub guid: String,
     /// `X-GitHub-Event`.
-    pub event: &'a str,
+    pub event: String,
     /// The raw body.
-    pub body: &'a [u8],
+    pub body: Bytes,
 }
 
 /// The answer's `outcome`.
@@ -45,43 +46,44 @@ pub enum IngestError {
 
 /// Parses `delivery` and commits what it says. `Ok(Outcome::Ignored)` for a
 /// ping means nothing was written at all.
-pub async fn ingest_github(store: &Store, delivery: Delivery<'_>) -> Result<Outcome, IngestError> {
-    let parsed = github::parse_delivery(delivery.event, delivery.body);
-    fn record<'a>(delivery: &Delivery<'a>, action: Option<&'a str>) -> DeliveryRecord<'a> {
-        DeliveryRecord {
-            provider: ProviderKind::GitHub,
-            guid: delivery.guid,
-            event: delivery.event,
-            action,
-            received_at: Utc::now(),
-            body: delivery.body,
-        }
-    }
-    let (action, outcome, change) = match parsed {
+pub async fn ingest_github(store: &Store, delivery: Delivery) -> Result<Outcome, IngestError> {
+    let parsed = github::parse_delivery(&delivery.event, &delivery.body);
+    let record = |action: Option<String>| DeliveryRecord {
+        provider: ProviderKind::GitHub,
+        guid: delivery.guid.clone(),
+        event: delivery.event.clone(),
+        action,
+        received_at: Utc::now(),
+        body: delivery.body.clone(),
+    };
+    let write = match parsed {
         Ok(Parsed::Ping) => return Ok(Outcome::Ignored),
-        Ok(Parsed::Ignored { action }) => (action, DeliveryOutcome::Ignored, None),
-        Ok(Parsed::Change { action, change }) => (action, DeliveryOutcome::Stored, Some(change)),
+        Ok(Parsed::Ignored { action }) => DeliveryWrite {
+            delivery: record(action),
+            outcome: DeliveryOutcome::Ignored,
+            error: None,
+            change: None,
+        },
+        Ok(Parsed::Change { action, change }) => DeliveryWrite {
+            delivery: record(action),
+            outcome: DeliveryOutcome::Stored,
+            error: None,
+            change: Some(change),
+        },
         Err(err) => {
-            let message = err.to_string();
             store
-                .record_delivery(
-                    &record(&delivery, None),
-                    DeliveryOutcome::Rejected,
-                    Some(&message),
-                    None,
-                )
+                .record_delivery(DeliveryWrite {
+                    delivery: record(None),
+                    outcome: DeliveryOutcome::Rejected,
+                    error: Some(err.to_string()),
+                    change: None,
+                })
                 .await?;
             return Err(err.into());
         }
     };
-    let recorded = store
-        .record_delivery(
-            &record(&delivery, action.as_deref()),
-            outcome,
-            None,
-            change.as_ref(),
-        )
-        .await?;
+    let outcome = write.outcome;
+    let recorded = store.record_delivery(write).await?;
     Ok(match (recorded, outcome) {
         (Recorded::Duplicate, _) => Outcome::Duplicate,
         (Recorded::New, DeliveryOutcome::Stored) => Outcome::Stored,

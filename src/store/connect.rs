@@ -5,6 +5,7 @@ use std::path::Path;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use super::write_queue::WriteQueue;
 use super::{Backend, Store, StoreError, StoreOptions};
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
@@ -19,6 +20,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             write: pool.clone(),
             read: pool,
             backend: Backend::Postgres,
+            write_queue: None,
         });
     }
     if let Some(path) = url
@@ -28,10 +30,16 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
         let url = prepare_sqlite_file(url, path)?;
         let write = sqlite_pool(&url, 1, options).await?;
         let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
-        return Ok(Store {
+        let direct = Store {
             write,
             read,
             backend: Backend::Sqlite,
+            write_queue: None,
+        };
+        let queue = WriteQueue::start(direct.clone());
+        return Ok(Store {
+            write_queue: Some(queue),
+            ..direct
         });
     }
     Err(StoreError::Config(format!(

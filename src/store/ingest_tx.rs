@@ -1,9 +1,14 @@
-//! The write path: one transaction per delivery that records the delivery
-//! (deduplicated by its GUID in a unique index) and applies its change under
-//! a row lock, so "accepted" means committed.
+//! The write path: record a delivery (deduplicated by its GUID in a unique
+//! index) and apply its change under a row lock, inside a transaction that is
+//! committed before the caller hears back, so "accepted" means committed.
+//!
+//! PostgreSQL: one transaction per delivery on the shared pool. SQLite: the
+//! deliveries waiting at a moment are committed together by the group-commit
+//! writer (`write_queue`), one fsync for the group.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Row, Transaction};
+use sqlx::{Any, AnyConnection, Row, Transaction};
 
 use super::rows::{
     bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row,
@@ -13,19 +18,30 @@ use crate::domain::merge::{merge_job, merge_run};
 use crate::domain::{Job, ProviderKind, RunAttempt};
 use crate::ingest::Change;
 
-/// A delivery as received, before its outcome is known.
+/// A delivery as received.
 #[derive(Debug, Clone)]
-pub struct DeliveryRecord<'a> {
+pub struct DeliveryRecord {
     pub provider: ProviderKind,
     /// `X-GitHub-Delivery`.
-    pub guid: &'a str,
+    pub guid: String,
     /// `X-GitHub-Event`.
-    pub event: &'a str,
+    pub event: String,
     /// The payload's `action`, if any.
-    pub action: Option<&'a str>,
+    pub action: Option<String>,
     pub received_at: DateTime<Utc>,
     /// The raw body, kept so the delivery can be re-processed.
-    pub body: &'a [u8],
+    pub body: Bytes,
+}
+
+/// One unit of the write path: a delivery, what became of it, and the change
+/// it carries.
+#[derive(Debug, Clone)]
+pub struct DeliveryWrite {
+    pub delivery: DeliveryRecord,
+    pub outcome: DeliveryOutcome,
+    /// Why it was rejected, for [`DeliveryOutcome::Rejected`].
+    pub error: Option<String>,
+    pub change: Option<Change>,
 }
 
 /// What became of a delivery, as stored in `webhook_deliveries.outcome`.
@@ -112,54 +128,72 @@ const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3,
      created_at = $11, started_at = $12, completed_at = $13, changed_at = $14 WHERE id = $15";
 
 impl Store {
-    /// Records `delivery` with `outcome` (and `error` text for a rejected one)
-    /// and applies `change`, all in one transaction. A GUID already recorded
-    /// with any outcome but `rejected` is a [`Recorded::Duplicate`] and
-    /// nothing is written.
+    /// Records the delivery with its outcome and applies its change, all in
+    /// one committed transaction. A GUID already recorded with any outcome
+    /// but `rejected` is a [`Recorded::Duplicate`] and nothing is written.
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy
     /// (nothing was committed; the sender may retry).
-    pub async fn record_delivery(
+    pub async fn record_delivery(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
+        match &self.write_queue {
+            Some(queue) => queue.submit(write).await,
+            None => self.record_delivery_now(&write).await,
+        }
+    }
+
+    /// Writes one delivery in its own transaction.
+    pub(super) async fn record_delivery_now(
         &self,
-        delivery: &DeliveryRecord<'_>,
-        outcome: DeliveryOutcome,
-        error: Option<&str>,
-        change: Option<&Change>,
+        write: &DeliveryWrite,
     ) -> Result<Recorded, StoreError> {
         let mut tx = self.begin_write().await?;
+        let recorded = self.apply_delivery(&mut tx, write).await?;
+        match recorded {
+            Recorded::Duplicate => tx.rollback().await?,
+            Recorded::New => tx.commit().await?,
+        }
+        Ok(recorded)
+    }
+
+    /// Records and applies one delivery on `conn`, inside a transaction the
+    /// caller owns.
+    pub(super) async fn apply_delivery(
+        &self,
+        conn: &mut AnyConnection,
+        write: &DeliveryWrite,
+    ) -> Result<Recorded, StoreError> {
+        let delivery = &write.delivery;
         let inserted = sqlx::query(INSERT_DELIVERY)
             .bind(provider_id(delivery.provider))
-            .bind(delivery.guid)
-            .bind(delivery.event)
-            .bind(delivery.action)
+            .bind(delivery.guid.as_str())
+            .bind(delivery.event.as_str())
+            .bind(delivery.action.as_deref())
             .bind(delivery.received_at.timestamp())
-            .bind(outcome.as_str())
-            .bind(error)
-            .bind(delivery.body)
-            .execute(&mut *tx)
+            .bind(write.outcome.as_str())
+            .bind(write.error.as_deref())
+            .bind(&delivery.body[..])
+            .execute(&mut *conn)
             .await?;
         if inserted.rows_affected() == 0 {
-            tx.rollback().await?;
             return Ok(Recorded::Duplicate);
         }
         let now = delivery.received_at.timestamp();
-        match change {
+        match &write.change {
             Some(Change::Run(run)) => {
-                self.upsert_run(&mut tx, run, now).await?;
+                self.upsert_run(conn, run, now).await?;
             }
             Some(Change::Job(job)) => {
                 let build_id = self
-                    .upsert_run(&mut tx, &RunAttempt::implied_by_job(job), now)
+                    .upsert_run(conn, &RunAttempt::implied_by_job(job), now)
                     .await?;
-                self.upsert_job(&mut tx, build_id, job, now).await?;
+                self.upsert_job(conn, build_id, job, now).await?;
             }
             None => {}
         }
-        tx.commit().await?;
         Ok(Recorded::New)
     }
 
-    async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
+    pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
         Ok(match self.backend {
             // Take the write lock up front so a read-then-write never has to
             // upgrade (which could fail with SQLITE_BUSY under another process).
@@ -177,7 +211,7 @@ impl Store {
 
     async fn select_run(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        conn: &mut AnyConnection,
         run: &RunAttempt,
     ) -> Result<Option<(i64, RunAttempt)>, StoreError> {
         let sql = match self.lock_suffix() {
@@ -189,7 +223,7 @@ impl Store {
             .bind(&run.repo)
             .bind(&run.run_id)
             .bind(run.run_attempt)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?;
         row.as_ref().map(run_from_row).transpose()
     }
@@ -197,11 +231,11 @@ impl Store {
     /// Inserts or merges a run attempt; answers its build id.
     async fn upsert_run(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        conn: &mut AnyConnection,
         incoming: &RunAttempt,
         now: i64,
     ) -> Result<i64, StoreError> {
-        let existing = match self.select_run(tx, incoming).await? {
+        let existing = match self.select_run(conn, incoming).await? {
             Some(found) => found,
             None => {
                 let inserted = bind_run(sqlx::query(INSERT_BUILD), incoming, now)
@@ -209,13 +243,13 @@ impl Store {
                     .bind(&incoming.repo)
                     .bind(&incoming.run_id)
                     .bind(incoming.run_attempt)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 if let Some(row) = inserted {
                     return Ok(row.try_get("id")?);
                 }
                 // A concurrent transaction inserted it a moment ago: lock it and merge.
-                self.select_run(tx, incoming).await?.ok_or_else(|| {
+                self.select_run(conn, incoming).await?.ok_or_else(|| {
                     StoreError::Config("a build row vanished inside its transaction".into())
                 })?
             }
@@ -225,7 +259,7 @@ impl Store {
         if merged != stored {
             bind_run(sqlx::query(UPDATE_BUILD), &merged, now)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(id)
@@ -233,7 +267,7 @@ impl Store {
 
     async fn select_job(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        conn: &mut AnyConnection,
         job: &Job,
     ) -> Result<Option<(i64, i64, Job)>, StoreError> {
         let sql = match self.lock_suffix() {
@@ -243,31 +277,31 @@ impl Store {
         let row = sqlx::query(sql)
             .bind(provider_id(job.provider))
             .bind(&job.job_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?;
         row.as_ref().map(job_from_row).transpose()
     }
 
     async fn upsert_job(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        conn: &mut AnyConnection,
         build_id: i64,
         incoming: &Job,
         now: i64,
     ) -> Result<(), StoreError> {
-        let existing = match self.select_job(tx, incoming).await? {
+        let existing = match self.select_job(conn, incoming).await? {
             Some(found) => found,
             None => {
                 let inserted = bind_job(sqlx::query(INSERT_JOB), incoming, now)
                     .bind(build_id)
                     .bind(provider_id(incoming.provider))
                     .bind(&incoming.job_id)
-                    .fetch_optional(&mut **tx)
+                    .fetch_optional(&mut *conn)
                     .await?;
                 if inserted.is_some() {
                     return Ok(());
                 }
-                self.select_job(tx, incoming).await?.ok_or_else(|| {
+                self.select_job(conn, incoming).await?.ok_or_else(|| {
                     StoreError::Config("a job row vanished inside its transaction".into())
                 })?
             }
@@ -277,7 +311,7 @@ impl Store {
         if merged != stored {
             bind_job(sqlx::query(UPDATE_JOB), &merged, now)
                 .bind(id)
-                .execute(&mut **tx)
+                .execute(&mut *conn)
                 .await?;
         }
         Ok(())

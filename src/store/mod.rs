@@ -12,15 +12,17 @@
 
 mod builds;
 mod connect;
+mod deliveries;
 mod error;
 mod ingest_tx;
 mod migrations;
 mod rows;
 mod summary;
+mod write_queue;
 
 pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord};
 pub use error::StoreError;
-pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, Recorded};
+pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use summary::{RepoAggregate, SummaryInputs};
 
 use std::time::Duration;
@@ -61,6 +63,8 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     backend: Backend,
+    /// SQLite only: the group-commit writer every delivery goes through.
+    write_queue: Option<write_queue::WriteQueue>,
 }
 
 impl Store {

@@ -1,8 +1,9 @@
-//! Aggregate queries behind `/api/metrics/summary`. They return raw counts
-//! and durations; the arithmetic (rates, averages, percentiles) lives in
-//! `crate::metrics`, where it is defined and unit-tested.
+//! The aggregate read behind `/api/metrics/summary`: one range scan over the
+//! window (a covering index on `sort_at`) whose rows are folded here into
+//! raw counts and durations. The arithmetic (rates, averages, percentiles)
+//! lives in `crate::metrics`, where it is defined and unit-tested.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -38,92 +39,134 @@ pub struct SummaryInputs {
     pub last_status: Option<BuildStatus>,
     /// When any attempt was last written.
     pub last_updated: Option<DateTime<Utc>>,
+    /// Repositories in the window, by name.
     pub by_repo: Vec<RepoAggregate>,
 }
 
-const BY_STATUS: &str = "SELECT status, COUNT(*) AS n, \
-     CAST(SUM(CASE WHEN provider_status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed \
-     FROM builds WHERE sort_at >= $1 GROUP BY status";
+/// One row of the window, in `(sort_at, id)` order.
+#[derive(Debug, Clone)]
+pub struct WindowRow {
+    pub repo: String,
+    pub status: BuildStatus,
+    pub completed: bool,
+    pub duration_seconds: Option<i64>,
+}
 
-const DURATIONS: &str = "SELECT duration_seconds FROM builds \
-     WHERE sort_at >= $1 AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL";
+const WINDOW: &str = "SELECT sort_at, id, status, provider_status, duration_seconds, repo \
+     FROM builds WHERE sort_at >= $1 ORDER BY sort_at, id";
 
 const LAST: &str = "SELECT status, (SELECT MAX(changed_at) FROM builds) AS changed \
      FROM builds ORDER BY sort_at DESC, id DESC LIMIT 1";
 
-const BY_REPO: &str = "SELECT repo, COUNT(*) AS total, \
-     CAST(SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS BIGINT) AS success, \
-     CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
-     CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
-         THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum, \
-     CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
-         THEN 1 ELSE 0 END) AS BIGINT) AS duration_count \
-     FROM builds WHERE sort_at >= $1 GROUP BY repo ORDER BY repo";
+fn status(text: &str) -> BuildStatus {
+    BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
+}
 
-const LAST_BY_REPO: &str = "SELECT repo, status FROM (SELECT repo, status, ROW_NUMBER() OVER \
-     (PARTITION BY repo ORDER BY sort_at DESC, id DESC) AS rn FROM builds WHERE sort_at >= $1) t \
-     WHERE rn = 1";
+/// Folds window rows (oldest start first) into summary inputs. The last row
+/// of a repository is its latest attempt.
+pub fn fold_window(rows: impl IntoIterator<Item = WindowRow>) -> SummaryInputs {
+    let mut inputs = SummaryInputs::default();
+    let mut repos: BTreeMap<String, RepoAggregate> = BTreeMap::new();
+    for row in rows {
+        *inputs.by_status.entry(row.status).or_default() += 1;
+        inputs.completed += i64::from(row.completed);
+        let timed = matches!(row.status, BuildStatus::Success | BuildStatus::Failed);
+        let duration = row.duration_seconds.filter(|_| timed);
+        if let Some(d) = duration {
+            inputs.durations.push(d);
+        }
+        let repo = repos
+            .entry(row.repo)
+            .or_insert_with_key(|name| RepoAggregate {
+                repo: name.clone(),
+                total: 0,
+                success: 0,
+                failed: 0,
+                duration_sum: 0,
+                duration_count: 0,
+                last_status: None,
+            });
+        repo.total += 1;
+        repo.success += i64::from(row.status == BuildStatus::Success);
+        repo.failed += i64::from(row.status == BuildStatus::Failed);
+        if let Some(d) = duration {
+            repo.duration_sum += d;
+            repo.duration_count += 1;
+        }
+        repo.last_status = Some(row.status);
+    }
+    inputs.by_repo = repos.into_values().collect();
+    inputs
+}
 
 impl Store {
     /// Raw inputs of the summary for attempts whose start (this attempt's
     /// `run_started_at`, else `created_at`) is at or after `since`.
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
-        let since = since.timestamp();
-        let mut inputs = SummaryInputs::default();
-        for row in sqlx::query(BY_STATUS)
-            .bind(since)
+        let rows = sqlx::query(WINDOW)
+            .bind(since.timestamp())
             .fetch_all(&self.read)
-            .await?
-        {
-            let status: String = row.try_get("status")?;
-            let status = BuildStatus::parse(&status).unwrap_or(BuildStatus::Unknown);
-            *inputs.by_status.entry(status).or_default() += row.try_get::<i64, _>("n")?;
-            inputs.completed += row.try_get::<Option<i64>, _>("completed")?.unwrap_or(0);
-        }
-        inputs.durations = sqlx::query(DURATIONS)
-            .bind(since)
-            .fetch_all(&self.read)
-            .await?
+            .await?;
+        let window = rows
             .iter()
-            .map(|row| row.try_get::<i64, _>(0))
-            .collect::<Result<_, _>>()?;
+            .map(|row| {
+                Ok(WindowRow {
+                    status: status(row.try_get::<&str, _>("status")?),
+                    completed: row.try_get::<&str, _>("provider_status")? == "completed",
+                    duration_seconds: row.try_get("duration_seconds")?,
+                    repo: row.try_get("repo")?,
+                })
+            })
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        let mut inputs = fold_window(window);
         if let Some(row) = sqlx::query(LAST).fetch_optional(&self.read).await? {
-            let status: String = row.try_get("status")?;
-            inputs.last_status = Some(BuildStatus::parse(&status).unwrap_or(BuildStatus::Unknown));
+            inputs.last_status = Some(status(row.try_get::<&str, _>("status")?));
             inputs.last_updated = row
                 .try_get::<Option<i64>, _>("changed")?
                 .and_then(from_unix);
         }
-        let mut last_by_repo: HashMap<String, BuildStatus> = HashMap::new();
-        for row in sqlx::query(LAST_BY_REPO)
-            .bind(since)
-            .fetch_all(&self.read)
-            .await?
-        {
-            let status: String = row.try_get("status")?;
-            last_by_repo.insert(
-                row.try_get("repo")?,
-                BuildStatus::parse(&status).unwrap_or(BuildStatus::Unknown),
-            );
-        }
-        for row in sqlx::query(BY_REPO)
-            .bind(since)
-            .fetch_all(&self.read)
-            .await?
-        {
-            let repo: String = row.try_get("repo")?;
-            inputs.by_repo.push(RepoAggregate {
-                last_status: last_by_repo.get(&repo).copied(),
-                repo,
-                total: row.try_get("total")?,
-                success: row.try_get::<Option<i64>, _>("success")?.unwrap_or(0),
-                failed: row.try_get::<Option<i64>, _>("failed")?.unwrap_or(0),
-                duration_sum: row.try_get::<Option<i64>, _>("duration_sum")?.unwrap_or(0),
-                duration_count: row
-                    .try_get::<Option<i64>, _>("duration_count")?
-                    .unwrap_or(0),
-            });
-        }
         Ok(inputs)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(repo: &str, status: BuildStatus, duration: Option<i64>) -> WindowRow {
+        WindowRow {
+            repo: repo.into(),
+            status,
+            completed: !matches!(status, BuildStatus::Running | BuildStatus::Queued),
+            duration_seconds: duration,
+        }
+    }
+
+    #[test]
+    fn folds_counts_durations_and_latest_status_per_repo() {
+        let inputs = fold_window([
+            row("b", BuildStatus::Failed, Some(100)),
+            row("a", BuildStatus::Success, Some(10)),
+            row("a", BuildStatus::Cancelled, Some(999)),
+            row("b", BuildStatus::Success, Some(50)),
+            row("a", BuildStatus::Running, None),
+        ]);
+        assert_eq!(inputs.by_status[&BuildStatus::Success], 2);
+        assert_eq!(inputs.completed, 4);
+        // the cancelled attempt's duration is not a build time
+        assert_eq!(inputs.durations, vec![100, 10, 50]);
+        assert_eq!(inputs.by_repo.len(), 2);
+        let (a, b) = (&inputs.by_repo[0], &inputs.by_repo[1]);
+        assert_eq!(
+            (a.repo.as_str(), a.total, a.success, a.failed),
+            ("a", 3, 1, 0)
+        );
+        assert_eq!(a.last_status, Some(BuildStatus::Running));
+        assert_eq!((a.duration_sum, a.duration_count), (10, 1));
+        assert_eq!(
+            (b.total, b.success, b.failed, b.duration_sum),
+            (2, 1, 1, 150)
+        );
+        assert_eq!(b.last_status, Some(BuildStatus::Success));
     }
 }

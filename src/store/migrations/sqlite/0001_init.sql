@@ -34,9 +34,11 @@ CREATE TABLE builds (
     changed_at           INTEGER NOT NULL,
     UNIQUE (provider_id, repo, external_id, run_attempt)
 );
-CREATE INDEX builds_by_start ON builds (sort_at, id);
 CREATE INDEX builds_by_repo_start ON builds (repo, sort_at, id);
-CREATE INDEX builds_by_status_start ON builds (status, sort_at);
+-- (sort_at, id) orders /api/builds; the rest makes the metrics window scan
+-- (store/summary.rs) index-only.
+CREATE INDEX builds_window ON builds (sort_at, id, status, provider_status, duration_seconds, repo);
+CREATE INDEX builds_by_status_start ON builds (status, sort_at, id);
 CREATE INDEX builds_by_changed ON builds (changed_at);
 
 -- One row per job id, linked to its run attempt.
