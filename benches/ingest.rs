@@ -29,10 +29,7 @@ const SECRET: &str = "bench-secret";
 const CONCURRENCY: usize = 32;
 
 fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
 }
 
 fn iso(at: chrono::DateTime<Utc>) -> String {
@@ -49,15 +46,7 @@ fn delivery(template: &Value, i: usize) -> Vec<u8> {
     let (status, conclusion, action) = match step {
         0 => ("queued", Value::Null, "requested"),
         1 => ("in_progress", Value::Null, "in_progress"),
-        _ => (
-            "completed",
-            Value::from(if run_id % 7 == 0 {
-                "failure"
-            } else {
-                "success"
-            }),
-            "completed",
-        ),
+        _ => ("completed", Value::from(if run_id % 7 == 0 { "failure" } else { "success" }), "completed"),
     };
     payload["action"] = action.into();
     let run = &mut payload["workflow_run"];
@@ -78,24 +67,13 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
     for _ in 0..10 {
-        client
-            .get(url)
-            .send()
-            .await
-            .expect("warm-up")
-            .bytes()
-            .await
-            .expect("body");
+        client.get(url).send().await.expect("warm-up").bytes().await.expect("body");
     }
     let mut samples = Vec::with_capacity(requests);
     for _ in 0..requests {
         let start = Instant::now();
         let response = client.get(url).send().await.expect("request");
-        assert!(
-            response.status().is_success(),
-            "{url}: {}",
-            response.status()
-        );
+        assert!(response.status().is_success(), "{url}: {}", response.status());
         response.bytes().await.expect("body");
         samples.push(start.elapsed());
     }
@@ -125,11 +103,7 @@ async fn seed(store: &Store, attempts: usize) -> Duration {
             workflow_id: Some((i % 5) as i64),
             run_number: Some(i as i64),
             event: Some("push".into()),
-            branch: Some(if i % 4 == 0 {
-                "main".into()
-            } else {
-                format!("feature/{}", i % 97)
-            }),
+            branch: Some(if i % 4 == 0 { "main".into() } else { format!("feature/{}", i % 97) }),
             commit_sha: Some(format!("{i:040x}")),
             triggered_by: Some("octocat".into()),
             url: Some(format!("https://github.com/seed-org/repo/actions/runs/{i}")),
@@ -183,11 +157,7 @@ async fn main() {
     tokio::spawn(app.run_until(std::future::pending()));
     println!(
         "database: {}",
-        if database_url.starts_with("sqlite") {
-            "SQLite (temp file)"
-        } else {
-            "PostgreSQL"
-        }
+        if database_url.starts_with("sqlite") { "SQLite (temp file)" } else { "PostgreSQL" }
     );
 
     // (a0) the store alone: sequential record_delivery calls, no HTTP
@@ -201,16 +171,11 @@ async fn main() {
         )
         .expect("json");
         let n = 5000;
-        let bodies: Vec<Vec<u8>> = (0..n)
-            .map(|i| delivery(&template, i + 10_000_000))
-            .collect();
+        let bodies: Vec<Vec<u8>> = (0..n).map(|i| delivery(&template, i + 10_000_000)).collect();
         let start = Instant::now();
         for (i, body) in bodies.iter().enumerate() {
-            let parsed = cicd_dashboard::ingest::github::parse_delivery("workflow_run", body)
-                .expect("parse");
-            let cicd_dashboard::ingest::Parsed::Change { change, .. } = parsed else {
-                panic!("change")
-            };
+            let parsed = cicd_dashboard::ingest::github::parse_delivery("workflow_run", body).expect("parse");
+            let cicd_dashboard::ingest::Parsed::Change { change, .. } = parsed else { panic!("change") };
             let delivery = DeliveryRecord {
                 provider: ProviderKind::GitHub,
                 guid: format!("store-only-{i}"),
@@ -244,10 +209,7 @@ async fn main() {
     .expect("json");
     let bodies: Vec<Vec<u8>> = (0..deliveries).map(|i| delivery(&template, i)).collect();
     let mean_size = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len().max(1);
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONCURRENCY)
-        .build()
-        .expect("client");
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
     let url = Arc::new(format!("{base}/api/webhook/github-actions"));
     let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
     let before = store.delivery_count(None).await.expect("count");
@@ -282,30 +244,17 @@ async fn main() {
         mean_size / 1024,
         deliveries as f64 / elapsed.as_secs_f64(),
         elapsed.as_secs_f64(),
-        if stored == accepted && accepted == deliveries {
-            ", nothing lost"
-        } else {
-            "  <-- MISMATCH"
-        }
+        if stored == accepted && accepted == deliveries { ", nothing lost" } else { "  <-- MISMATCH" }
     );
 
     // (b) query latency with many attempts stored
     let seeded = seed(&store, attempts).await;
-    println!(
-        "seeded {attempts} attempts over 90 days in {:.1} s",
-        seeded.as_secs_f64()
-    );
+    println!("seeded {attempts} attempts over 90 days in {:.1} s", seeded.as_secs_f64());
     for (name, path) in [
         ("summary (window 7 d)", "/api/metrics/summary"),
-        (
-            "summary (window 90 d)",
-            "/api/metrics/summary?window_days=90",
-        ),
+        ("summary (window 90 d)", "/api/metrics/summary?window_days=90"),
         ("builds first page", "/api/builds"),
-        (
-            "builds filtered by repo",
-            "/api/builds?repo=seed-org/repo-7",
-        ),
+        ("builds filtered by repo", "/api/builds?repo=seed-org/repo-7"),
         ("builds offset 50 000", "/api/builds?offset=50000"),
     ] {
         let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;

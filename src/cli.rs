@@ -9,11 +9,7 @@ use crate::config::{DatabaseSettings, Secret, ServeSettings};
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
 /// metrics and a live page out.
 #[derive(Debug, Parser)]
-#[command(
-    name = "cicd-dashboard",
-    version,
-    args_conflicts_with_subcommands = true
-)]
+#[command(name = "cicd-dashboard", version, args_conflicts_with_subcommands = true)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,

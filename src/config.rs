@@ -30,11 +30,7 @@ impl fmt::Debug for Secret {
 impl FromStr for Secret {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() {
-            Err("must not be empty".into())
-        } else {
-            Ok(Secret(s.to_owned()))
-        }
+        if s.is_empty() { Err("must not be empty".into()) } else { Ok(Secret(s.to_owned())) }
     }
 }
 
@@ -49,11 +45,7 @@ impl From<&str> for Secret {
 pub struct DatabaseSettings {
     /// Database URL: `sqlite://PATH` (embedded; the folder is created on first
     /// run) or `postgres://USER@HOST/DB`.
-    #[arg(
-        long,
-        env = "DATABASE_URL",
-        default_value = "sqlite://./data/cicd-dashboard.db"
-    )]
+    #[arg(long, env = "DATABASE_URL", default_value = "sqlite://./data/cicd-dashboard.db")]
     pub database_url: String,
     /// Most pooled database connections.
     #[arg(long, env = "CICD_DB_MAX_CONNECTIONS", default_value_t = 8)]
@@ -67,11 +59,7 @@ pub struct DatabaseSettings {
 impl DatabaseSettings {
     /// Defaults for `url`, for tests and tools.
     pub fn for_url(url: &str) -> Self {
-        DatabaseSettings {
-            database_url: url.to_owned(),
-            db_max_connections: 8,
-            db_acquire_timeout: 5,
-        }
+        DatabaseSettings { database_url: url.to_owned(), db_max_connections: 8, db_acquire_timeout: 5 }
     }
 
     /// Pool options for the store.

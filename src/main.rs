@@ -19,8 +19,7 @@ async fn main() -> ExitCode {
         Some(Command::Serve(settings)) => serve(settings).await,
         Some(Command::Migrate(database)) => {
             async {
-                let store =
-                    Store::connect(&database.database_url, &database.store_options()).await?;
+                let store = Store::connect(&database.database_url, &database.store_options()).await?;
                 store.migrate().await?;
                 println!("migrations applied");
                 Ok(())

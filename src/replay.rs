@@ -37,20 +37,10 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let results = replay(args).await?;
     for r in &results {
         let status = r.status.map_or_else(|| "---".to_owned(), |s| s.to_string());
-        println!(
-            "{status} {:<8} {:<14} {}",
-            r.outcome,
-            r.event,
-            r.path.display()
-        );
+        println!("{status} {:<8} {:<14} {}", r.outcome, r.event, r.path.display());
     }
     let accepted = results.iter().filter(|r| r.accepted()).count();
-    let count = |o: &str| {
-        results
-            .iter()
-            .filter(|r| r.accepted() && r.outcome == o)
-            .count()
-    };
+    let count = |o: &str| results.iter().filter(|r| r.accepted() && r.outcome == o).count();
     println!(
         "{} files: {accepted} accepted ({} stored, {} duplicate, {} ignored), {} not accepted",
         results.len(),
@@ -83,26 +73,18 @@ pub async fn replay(args: &ReplayArgs) -> anyhow::Result<Vec<FileResult>> {
     let mut payloads = Vec::with_capacity(files.len());
     for path in files {
         let raw = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-        let value: Value = serde_json::from_slice(&raw)
-            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let value: Value =
+            serde_json::from_slice(&raw).with_context(|| format!("{} is not JSON", path.display()))?;
         payloads.push((path, raw, value));
     }
 
-    let client = reqwest::Client::builder()
-        .user_agent("GitHub-Hookshot/cicd-dashboard-replay")
-        .build()?;
-    let endpoint = format!(
-        "{}/api/webhook/github-actions",
-        args.url.trim_end_matches('/')
-    );
+    let client = reqwest::Client::builder().user_agent("GitHub-Hookshot/cicd-dashboard-replay").build()?;
+    let endpoint = format!("{}/api/webhook/github-actions", args.url.trim_end_matches('/'));
     let mut results = Vec::new();
     for (path, raw, mut value) in payloads {
         let event = event_name(&value, &path);
-        let shift = if args.shift_to_now {
-            newest_timestamp(&value).map(|newest| Utc::now() - newest)
-        } else {
-            None
-        };
+        let shift =
+            if args.shift_to_now { newest_timestamp(&value).map(|newest| Utc::now() - newest) } else { None };
         let body = match shift {
             Some(delta) => {
                 shift_timestamps(&mut value, delta);
@@ -116,10 +98,9 @@ pub async fn replay(args: &ReplayArgs) -> anyhow::Result<Vec<FileResult>> {
             .header("x-github-event", &event)
             .header("x-github-delivery", uuid::Uuid::new_v4().to_string());
         request = match (&args.secret, &args.token) {
-            (Some(secret), _) => request.header(
-                "x-hub-signature-256",
-                signature::sign(secret.expose().as_bytes(), &body),
-            ),
+            (Some(secret), _) => {
+                request.header("x-hub-signature-256", signature::sign(secret.expose().as_bytes(), &body))
+            }
             (None, Some(token)) => request.bearer_auth(token.expose()),
             (None, None) => request,
         };
@@ -133,19 +114,9 @@ pub async fn replay(args: &ReplayArgs) -> anyhow::Result<Vec<FileResult>> {
                     .and_then(Value::as_str)
                     .unwrap_or("?")
                     .to_owned();
-                FileResult {
-                    path,
-                    event,
-                    status: Some(status),
-                    outcome,
-                }
+                FileResult { path, event, status: Some(status), outcome }
             }
-            Err(err) => FileResult {
-                path,
-                event,
-                status: None,
-                outcome: format!("send failed: {err}"),
-            },
+            Err(err) => FileResult { path, event, status: None, outcome: format!("send failed: {err}") },
         };
         results.push(result);
     }
@@ -167,9 +138,8 @@ fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?
-        .map(|e| e.map(|e| e.path()))
-        .collect::<Result<_, _>>()?;
+    let mut entries: Vec<PathBuf> =
+        std::fs::read_dir(dir)?.map(|e| e.map(|e| e.path())).collect::<Result<_, _>>()?;
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -188,13 +158,7 @@ pub fn event_name(payload: &Value, path: &Path) -> String {
     let has = |key: &str| payload.get(key).is_some_and(|v| !v.is_null());
     // Objects that other events embed (a deployment_status carries a
     // workflow_run) are checked first.
-    for key in [
-        "workflow_job",
-        "deployment_status",
-        "check_run",
-        "check_suite",
-        "workflow_run",
-    ] {
+    for key in ["workflow_job", "deployment_status", "check_run", "check_suite", "workflow_run"] {
         if has(key) {
             return key.to_owned();
         }
@@ -205,17 +169,12 @@ pub fn event_name(payload: &Value, path: &Path) -> String {
     if has("ref") && has("commits") {
         return "push".to_owned();
     }
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or_default();
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
     name.split('.').next().unwrap_or(name).to_owned()
 }
 
 fn as_timestamp(text: &str) -> Option<DateTime<Utc>> {
-    (text.len() >= 20 && text.as_bytes().get(10) == Some(&b'T'))
-        .then(|| parse_timestamp(text).ok())
-        .flatten()
+    (text.len() >= 20 && text.as_bytes().get(10) == Some(&b'T')).then(|| parse_timestamp(text).ok()).flatten()
 }
 
 fn newest_timestamp(value: &Value) -> Option<DateTime<Utc>> {
@@ -249,31 +208,16 @@ mod tests {
     fn event_from_shape_then_file_name() {
         let p = Path::new("x/whatever.json");
         assert_eq!(event_name(&json!({"workflow_run": {}}), p), "workflow_run");
-        assert_eq!(
-            event_name(&json!({"workflow_job": {}, "workflow_run": {}}), p),
-            "workflow_job"
-        );
-        assert_eq!(
-            event_name(&json!({"deployment_status": {}, "workflow_run": {}}), p),
-            "deployment_status"
-        );
+        assert_eq!(event_name(&json!({"workflow_job": {}, "workflow_run": {}}), p), "workflow_job");
+        assert_eq!(event_name(&json!({"deployment_status": {}, "workflow_run": {}}), p), "deployment_status");
         assert_eq!(event_name(&json!({"zen": "z", "hook_id": 1}), p), "ping");
-        assert_eq!(
-            event_name(
-                &json!({"action": "x"}),
-                Path::new("a/release.published.json")
-            ),
-            "release"
-        );
+        assert_eq!(event_name(&json!({"action": "x"}), Path::new("a/release.published.json")), "release");
     }
 
     #[test]
     fn shifting_moves_every_timestamp_by_the_same_amount() {
         let mut v = json!({"a": "2020-01-01T00:00:00Z", "b": ["2020-01-01T00:01:00+00:00", "main"], "n": 3});
         shift_timestamps(&mut v, chrono::Duration::days(1));
-        assert_eq!(
-            v,
-            json!({"a": "2020-01-02T00:00:00Z", "b": ["2020-01-02T00:01:00Z", "main"], "n": 3})
-        );
+        assert_eq!(v, json!({"a": "2020-01-02T00:00:00Z", "b": ["2020-01-02T00:01:00Z", "main"], "n": 3}));
     }
 }

@@ -32,11 +32,8 @@ impl Application {
     /// Errors: the database cannot be opened or migrated, or the address
     /// cannot be bound.
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<Application> {
-        let store = Store::connect(
-            &settings.database.database_url,
-            &settings.database.store_options(),
-        )
-        .await?;
+        let store =
+            Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
         store.migrate().await?;
         if settings.github_webhook_secret.is_none() && settings.ingest_token.is_none() {
             tracing::warn!(
@@ -51,18 +48,12 @@ impl Application {
             }),
         };
         let listener = TcpListener::bind(settings.bind).await?;
-        Ok(Application {
-            listener,
-            router: app_router(state),
-            store,
-        })
+        Ok(Application { listener, router: app_router(state), store })
     }
 
     /// The address actually bound (useful with port 0).
     pub fn local_addr(&self) -> SocketAddr {
-        self.listener
-            .local_addr()
-            .expect("a bound listener has an address")
+        self.listener.local_addr().expect("a bound listener has an address")
     }
 
     /// The application's store.
@@ -72,13 +63,8 @@ impl Application {
 
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and closes the database pools.
-    pub async fn run_until(
-        self,
-        shutdown: impl Future<Output = ()> + Send + 'static,
-    ) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await;
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
         self.store.close().await;
         result
     }
@@ -100,26 +86,21 @@ fn app_router(state: AppState) -> Router {
         .fallback(problem::not_found_fallback)
         .method_not_allowed_fallback(problem::method_not_allowed_fallback);
     for (name, value) in security_headers {
-        router = router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ));
+        router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
     }
     router
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(30),
         ))
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
-                let route = request
-                    .extensions()
-                    .get::<axum::extract::MatchedPath>()
-                    .map(|p| p.as_str().to_owned())
-                    .unwrap_or_else(|| request.uri().path().to_owned());
-                tracing::info_span!("http", method = %request.method(), route = %route)
-            }),
-        )
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
+            let route = request
+                .extensions()
+                .get::<axum::extract::MatchedPath>()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| request.uri().path().to_owned());
+            tracing::info_span!("http", method = %request.method(), route = %route)
+        }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -24,10 +24,7 @@ pub async fn list(
         None => None,
         Some(text) => Some(BuildStatus::parse(&text).ok_or_else(|| {
             let known: Vec<&str> = BuildStatus::ALL.iter().map(|s| s.as_str()).collect();
-            Problem::invalid_parameter(format!(
-                "status must be one of {}, got {text:?}",
-                known.join(", ")
-            ))
+            Problem::invalid_parameter(format!("status must be one of {}, got {text:?}", known.join(", ")))
         })?),
     };
     let provider = match params.text("provider") {

@@ -15,15 +15,9 @@ use crate::domain::time::format_timestamp;
 /// "timestamp"}`, or 503 with `"ok": false, "status": "degraded",
 /// "database": "error"` when the database does not answer within 2 s.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
-    let database_ok = matches!(
-        tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await,
-        Ok(Ok(()))
-    );
-    let code = if database_ok {
-        StatusCode::OK
-    } else {
-        StatusCode::SERVICE_UNAVAILABLE
-    };
+    let database_ok =
+        matches!(tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await, Ok(Ok(())));
+    let code = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         code,
         Json(json!({

@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::AppState;
 use super::params::Params;
 use super::problem::Problem;
-use crate::metrics::summary::{Summary, summarize, window_start};
+use crate::metrics::summary::{Summary, build_time_percentiles, summarize, window_start};
 
 /// The summary over the last `window_days` (1–365, default 7); definitions
 /// in `crate::metrics::summary`. 422 on a bad `window_days`.
@@ -17,9 +17,11 @@ pub async fn summary(
 ) -> Result<Json<Summary>, Problem> {
     let params = Params::parse(query.as_deref());
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
-    let inputs = state
-        .store
-        .summary_inputs(window_start(Utc::now(), window_days))
-        .await?;
-    Ok(Json(summarize(window_days, &inputs)))
+    let since = window_start(Utc::now(), window_days);
+    let inputs = state.store.summary_inputs(since).await?;
+    let percentiles = build_time_percentiles(inputs.duration_count, |first, last| {
+        state.store.durations_at_ranks(since, first, last)
+    })
+    .await?;
+    Ok(Json(summarize(window_days, &inputs, percentiles)))
 }

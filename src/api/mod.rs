@@ -43,9 +43,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/builds", get(builds::list))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
-        .route(
-            "/api/webhook/github-actions",
-            post(webhook::github_actions).layer(webhook::body_limit()),
-        )
+        .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
         .with_state(state)
 }

@@ -10,19 +10,12 @@ pub struct Params(HashMap<String, String>);
 
 impl Params {
     pub fn parse(raw: Option<&str>) -> Self {
-        Params(
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
-                .into_owned()
-                .collect(),
-        )
+        Params(url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
     }
 
     /// A non-empty text parameter.
     pub fn text(&self, name: &str) -> Option<String> {
-        self.0
-            .get(name)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
+        self.0.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
     }
 
     /// An integer parameter within `min..=max`, `default` when absent.

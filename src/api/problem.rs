@@ -36,12 +36,7 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Problem {
-            status,
-            slug,
-            title,
-            detail: detail.into(),
-        }
+        Problem { status, slug, title, detail: detail.into() }
     }
 
     /// 400: the request is malformed.
@@ -56,22 +51,12 @@ impl Problem {
 
     /// 422: a parameter is out of range or not understood.
     pub fn invalid_parameter(detail: impl Into<String>) -> Self {
-        Problem::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid-parameter",
-            "Invalid parameter",
-            detail,
-        )
+        Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-parameter", "Invalid parameter", detail)
     }
 
     /// 401: authentication is missing or wrong.
     pub fn unauthorized(detail: impl Into<String>) -> Self {
-        Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "Unauthorized",
-            detail,
-        )
+        Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
     }
 }
 
@@ -85,10 +70,7 @@ impl IntoResponse for Problem {
         };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
@@ -136,10 +118,7 @@ pub async fn not_found_fallback(uri: axum::http::Uri) -> Problem {
 }
 
 /// Answer for a known path called with the wrong method.
-pub async fn method_not_allowed_fallback(
-    method: axum::http::Method,
-    uri: axum::http::Uri,
-) -> Problem {
+pub async fn method_not_allowed_fallback(method: axum::http::Method, uri: axum::http::Uri) -> Problem {
     Problem::new(
         StatusCode::METHOD_NOT_ALLOWED,
         "method-not-allowed",

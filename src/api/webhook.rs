@@ -47,53 +47,27 @@ pub async fn github_actions(
     })?;
     authenticate(&state.ingest_auth, &headers, &body)?;
     check_content_type(&headers)?;
-    let guid = required_header(
-        &headers,
-        "x-github-delivery",
-        "a unique id per delivery, used to drop duplicates",
-    )?;
-    let event = required_header(
-        &headers,
-        "x-github-event",
-        "the event name, e.g. workflow_run",
-    )?;
+    let guid =
+        required_header(&headers, "x-github-delivery", "a unique id per delivery, used to drop duplicates")?;
+    let event = required_header(&headers, "x-github-event", "the event name, e.g. workflow_run")?;
 
     let outcome = ingest_github(
         &state.store,
-        Delivery {
-            guid: guid.to_owned(),
-            event: event.to_owned(),
-            body: body.clone(),
-        },
+        Delivery { guid: guid.to_owned(), event: event.to_owned(), body: body.clone() },
     )
     .await?;
     tracing::info!(delivery.guid = guid, delivery.event = event, outcome = ?outcome, "webhook delivery");
-    let status = if event == "ping" {
-        StatusCode::OK
-    } else {
-        StatusCode::ACCEPTED
-    };
-    Ok((
-        status,
-        Json(json!({ "delivery": guid, "event": event, "outcome": outcome })),
-    )
-        .into_response())
+    let status = if event == "ping" { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, Json(json!({ "delivery": guid, "event": event, "outcome": outcome }))).into_response())
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
+    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
 }
 
 fn required_header<'h>(headers: &'h HeaderMap, name: &str, what: &str) -> Result<&'h str, Problem> {
     let value = header_str(headers, name).ok_or_else(|| {
-        Problem::bad_request(
-            "missing-header",
-            format!("the {name} header ({what}) is required"),
-        )
+        Problem::bad_request("missing-header", format!("the {name} header ({what}) is required"))
     })?;
     if value.len() > 200 || !value.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Problem::bad_request(
@@ -120,20 +94,14 @@ fn authenticate(auth: &IngestAuth, headers: &HeaderMap, body: &[u8]) -> Result<(
              or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
         ));
     }
-    if let Some(bearer) =
-        header_str(headers, "authorization").and_then(|v| v.strip_prefix("Bearer "))
-    {
+    if let Some(bearer) = header_str(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")) {
         return match &auth.ingest_token {
             Some(token) if same_token(bearer.trim(), token.expose()) => Ok(()),
-            _ => Err(Problem::unauthorized(
-                "the bearer token is not valid for ingestion",
-            )),
+            _ => Err(Problem::unauthorized("the bearer token is not valid for ingestion")),
         };
     }
     let Some(secret) = &auth.webhook_secret else {
-        return Err(Problem::unauthorized(
-            "send Authorization: Bearer <ingest token>",
-        ));
+        return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));
     };
     match header_str(headers, "x-hub-signature-256") {
         Some(sig) if signature::verify(secret.expose().as_bytes(), body, sig) => Ok(()),
@@ -143,20 +111,13 @@ fn authenticate(auth: &IngestAuth, headers: &HeaderMap, body: &[u8]) -> Result<(
         None if headers.contains_key("x-hub-signature") => Err(Problem::unauthorized(
             "only the SHA-1 X-Hub-Signature header was sent; X-Hub-Signature-256 (HMAC-SHA256) is required",
         )),
-        None => Err(Problem::unauthorized(
-            "the X-Hub-Signature-256 header is missing",
-        )),
+        None => Err(Problem::unauthorized("the X-Hub-Signature-256 header is missing")),
     }
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
-    let essence = header_str(headers, header::CONTENT_TYPE.as_str()).map(|v| {
-        v.split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase()
-    });
+    let essence = header_str(headers, header::CONTENT_TYPE.as_str())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
     match essence.as_deref() {
         Some("application/json") => Ok(()),
         Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),

@@ -61,11 +61,7 @@ impl RunAttempt {
     /// Completion time: the provider's `updated_at` of the completed attempt;
     /// `None` until completed.
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
-        if self.is_completed() {
-            self.updated_at
-        } else {
-            None
-        }
+        if self.is_completed() { self.updated_at } else { None }
     }
 
     /// `duration_seconds`: [`RunAttempt::finished_at`] − `started_at` (this
@@ -111,11 +107,7 @@ impl RunAttempt {
             created_at: None,
             started_at: None,
             updated_at: None,
-            first_job_started_at: if job.has_started() {
-                job.started_at
-            } else {
-                None
-            },
+            first_job_started_at: if job.has_started() { job.started_at } else { None },
         }
     }
 }

@@ -52,11 +52,7 @@ impl Job {
     /// in seconds, clamped to 0; `None` before it starts or when either
     /// timestamp is unknown (REST answers from 2021 lack `created_at`).
     pub fn queue_seconds(&self) -> Option<i64> {
-        if self.has_started() {
-            elapsed_seconds(self.created_at, self.started_at)
-        } else {
-            None
-        }
+        if self.has_started() { elapsed_seconds(self.created_at, self.started_at) } else { None }
     }
 
     /// `duration_seconds`: `completed_at − started_at` once completed, in
@@ -71,10 +67,6 @@ impl Job {
 
     /// `completed_at`, answered as `finished_at`, only once completed.
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
-        if self.provider_status == "completed" {
-            self.completed_at
-        } else {
-            None
-        }
+        if self.provider_status == "completed" { self.completed_at } else { None }
     }
 }

@@ -57,11 +57,7 @@ pub fn merge_run(stored: &RunAttempt, incoming: &RunAttempt) -> RunAttempt {
         stored.updated_at,
         incoming.updated_at,
     );
-    let (w, l) = if wins {
-        (incoming, stored)
-    } else {
-        (stored, incoming)
-    };
+    let (w, l) = if wins { (incoming, stored) } else { (stored, incoming) };
     let conclusion = if w.is_completed() && l.is_completed() {
         pick(&w.conclusion, &l.conclusion)
     } else {
@@ -92,17 +88,8 @@ pub fn merge_run(stored: &RunAttempt, incoming: &RunAttempt) -> RunAttempt {
 /// Merges an incoming view of a job into the stored one. Identity fields are
 /// kept from `stored`.
 pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
-    let wins = incoming_wins(
-        &stored.provider_status,
-        &incoming.provider_status,
-        None,
-        None,
-    );
-    let (w, l) = if wins {
-        (incoming, stored)
-    } else {
-        (stored, incoming)
-    };
+    let wins = incoming_wins(&stored.provider_status, &incoming.provider_status, None, None);
+    let (w, l) = if wins { (incoming, stored) } else { (stored, incoming) };
     let conclusion = if w.provider_status == "completed" && l.provider_status == "completed" {
         pick(&w.conclusion, &l.conclusion)
     } else {
@@ -121,11 +108,7 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
         provider_status: w.provider_status.clone(),
         conclusion,
         runner_name: pick(&w.runner_name, &l.runner_name),
-        labels: if w.labels.is_empty() {
-            l.labels.clone()
-        } else {
-            w.labels.clone()
-        },
+        labels: if w.labels.is_empty() { l.labels.clone() } else { w.labels.clone() },
         url: pick(&w.url, &l.url),
         created_at: pick(&w.created_at, &l.created_at),
         started_at: pick(&w.started_at, &l.started_at),
@@ -183,14 +166,7 @@ mod tests {
             run("in_progress", None, "2024-01-01T00:00:10Z"),
             run("completed", Some("success"), "2024-01-01T00:02:00Z"),
         ];
-        let orders = [
-            [0, 1, 2],
-            [2, 1, 0],
-            [1, 2, 0],
-            [2, 0, 1],
-            [0, 2, 1],
-            [1, 0, 2],
-        ];
+        let orders = [[0, 1, 2], [2, 1, 0], [1, 2, 0], [2, 0, 1], [0, 2, 1], [1, 0, 2]];
         let results: Vec<RunAttempt> = orders
             .iter()
             .map(|order| {
@@ -218,10 +194,7 @@ mod tests {
         assert_eq!(merged.branch.as_deref(), Some("main"));
         assert_eq!(merged.triggered_by.as_deref(), Some("octocat"));
         // and the other way round the newer one still wins
-        assert_eq!(
-            merge_run(&newer, &older).conclusion.as_deref(),
-            Some("success")
-        );
+        assert_eq!(merge_run(&newer, &older).conclusion.as_deref(), Some("success"));
     }
 
     #[test]

@@ -166,16 +166,9 @@ mod tests {
             ("brand_new_value", BuildStatus::Unknown),
         ];
         for (conclusion, want) in cases {
-            assert_eq!(
-                BuildStatus::from_provider("completed", Some(conclusion)),
-                want,
-                "{conclusion}"
-            );
+            assert_eq!(BuildStatus::from_provider("completed", Some(conclusion)), want, "{conclusion}");
         }
-        assert_eq!(
-            BuildStatus::from_provider("completed", None),
-            BuildStatus::Unknown
-        );
+        assert_eq!(BuildStatus::from_provider("completed", None), BuildStatus::Unknown);
     }
 
     #[test]
@@ -183,14 +176,8 @@ mod tests {
         for s in ["requested", "queued", "pending", "waiting"] {
             assert_eq!(BuildStatus::from_provider(s, None), BuildStatus::Queued);
         }
-        assert_eq!(
-            BuildStatus::from_provider("in_progress", Some("failure")),
-            BuildStatus::Running
-        );
-        assert_eq!(
-            BuildStatus::from_provider("mystery", None),
-            BuildStatus::Unknown
-        );
+        assert_eq!(BuildStatus::from_provider("in_progress", Some("failure")), BuildStatus::Running);
+        assert_eq!(BuildStatus::from_provider("mystery", None), BuildStatus::Unknown);
     }
 
     #[test]

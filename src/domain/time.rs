@@ -42,22 +42,10 @@ mod tests {
 
     #[test]
     fn offsets_and_fractions_become_whole_utc_seconds() {
-        assert_eq!(
-            format_timestamp(utc("2020-10-05T16:33:24Z")),
-            "2020-10-05T16:33:24Z"
-        );
-        assert_eq!(
-            format_timestamp(utc("2020-01-08T23:48:37.000-08:00")),
-            "2020-01-09T07:48:37Z"
-        );
-        assert_eq!(
-            format_timestamp(utc("2021-04-05T17:42:56.000+02:00")),
-            "2021-04-05T15:42:56Z"
-        );
-        assert_eq!(
-            format_timestamp(utc("2022-09-20T12:54:38.733348Z")),
-            "2022-09-20T12:54:38Z"
-        );
+        assert_eq!(format_timestamp(utc("2020-10-05T16:33:24Z")), "2020-10-05T16:33:24Z");
+        assert_eq!(format_timestamp(utc("2020-01-08T23:48:37.000-08:00")), "2020-01-09T07:48:37Z");
+        assert_eq!(format_timestamp(utc("2021-04-05T17:42:56.000+02:00")), "2021-04-05T15:42:56Z");
+        assert_eq!(format_timestamp(utc("2022-09-20T12:54:38.733348Z")), "2022-09-20T12:54:38Z");
     }
 
     #[test]

@@ -25,18 +25,12 @@ pub enum Change {
 
 /// What a delivery turned out to be after parsing.
 #[derive(Debug, Clone, PartialEq)]
-#[expect(
-    clippy::large_enum_variant,
-    reason = "one short-lived value per delivery; boxing buys nothing"
-)]
+#[expect(clippy::large_enum_variant, reason = "one short-lived value per delivery; boxing buys nothing")]
 pub enum Parsed {
     /// `ping`: answered 200, nothing stored.
     Ping,
     /// A CI event that changes stored state.
-    Change {
-        action: Option<String>,
-        change: Change,
-    },
+    Change { action: Option<String>, change: Change },
     /// An event this dashboard does not use: only the delivery is recorded.
     Ignored { action: Option<String> },
 }

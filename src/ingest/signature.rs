@@ -40,15 +40,8 @@ mod tests {
     fn matches_githubs_documented_example() {
         // The example from GitHub's "Validating webhook deliveries" page.
         let header = sign(b"It's a Secret to Everybody", b"Hello, World!");
-        assert_eq!(
-            header,
-            "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-        );
-        assert!(verify(
-            b"It's a Secret to Everybody",
-            b"Hello, World!",
-            &header
-        ));
+        assert_eq!(header, "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17");
+        assert!(verify(b"It's a Secret to Everybody", b"Hello, World!", &header));
     }
 
     #[test]

@@ -5,15 +5,42 @@
 //! For sorted values `x[0..n]` and fraction `p` in 0..=1: `h = (n − 1)·p`;
 //! the answer is `x[⌊h⌋] + (h − ⌊h⌋)·(x[⌊h⌋+1] − x[⌊h⌋])`. One value answers
 //! itself; no values answer `None`.
+//!
+//! Only the two values at ranks `⌊h⌋` and `⌊h⌋+1` are needed, so the store
+//! can fetch just those ([`RankSpan`]) instead of every value.
+
+/// Which sorted values a percentile needs, and how to blend them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RankSpan {
+    /// 0-based rank of the lower value, `⌊h⌋`.
+    pub lower: usize,
+    /// 0-based rank of the upper value (`lower + 1`, or `lower` at the end).
+    pub upper: usize,
+    /// `h − ⌊h⌋`, the weight of the upper value.
+    pub fraction: f64,
+}
+
+impl RankSpan {
+    /// The span for the `p`-quantile (`p` clamped to 0..=1) of `n` values;
+    /// `None` when `n` is 0.
+    pub fn new(n: usize, p: f64) -> Option<RankSpan> {
+        let last = n.checked_sub(1)?;
+        let h = last as f64 * p.clamp(0.0, 1.0);
+        let lower = (h.floor() as usize).min(last);
+        Some(RankSpan { lower, upper: (lower + 1).min(last), fraction: h - lower as f64 })
+    }
+
+    /// Blends the values found at `lower` and `upper`.
+    pub fn interpolate(&self, lower_value: f64, upper_value: f64) -> f64 {
+        lower_value + self.fraction * (upper_value - lower_value)
+    }
+}
 
 /// The `p`-quantile (`p` in 0..=1, clamped) of `sorted`, which must be in
 /// ascending order. `None` when `sorted` is empty.
 pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
-    let last = sorted.len().checked_sub(1)?;
-    let h = last as f64 * p.clamp(0.0, 1.0);
-    let lower = h.floor() as usize;
-    let upper = (lower + 1).min(last);
-    Some(sorted[lower] + (h - lower as f64) * (sorted[upper] - sorted[lower]))
+    let span = RankSpan::new(sorted.len(), p)?;
+    Some(span.interpolate(sorted[span.lower], sorted[span.upper]))
 }
 
 #[cfg(test)]
@@ -33,5 +60,16 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), None);
         // odd count: the median is the middle value
         assert_eq!(percentile(&[1.0, 2.0, 9.0], 0.5), Some(2.0));
+    }
+
+    #[test]
+    fn spans_name_the_two_ranks_needed() {
+        assert_eq!(RankSpan::new(0, 0.5), None);
+        assert_eq!(RankSpan::new(1, 0.95), Some(RankSpan { lower: 0, upper: 0, fraction: 0.0 }));
+        let span = RankSpan::new(6, 0.5).expect("span");
+        assert_eq!((span.lower, span.upper), (2, 3));
+        assert!((span.fraction - 0.5).abs() < 1e-12);
+        let top = RankSpan::new(6, 1.0).expect("span");
+        assert_eq!((top.lower, top.upper), (5, 5));
     }
 }

@@ -28,7 +28,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::percentile::percentile;
+use super::percentile::RankSpan;
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
 use crate::store::SummaryInputs;
@@ -81,14 +81,18 @@ pub fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-/// Builds the summary from the store's raw inputs.
-pub fn summarize(window_days: u32, inputs: &SummaryInputs) -> Summary {
+/// The p50 and p95 build times, already interpolated (see [`RankSpan`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct BuildTimePercentiles {
+    pub p50: Option<f64>,
+    pub p95: Option<f64>,
+}
+
+/// Builds the summary from the store's raw inputs and the percentiles.
+pub fn summarize(window_days: u32, inputs: &SummaryInputs, percentiles: BuildTimePercentiles) -> Summary {
     let count = |s: BuildStatus| inputs.by_status.get(&s).copied().unwrap_or(0);
     let (success, failed) = (count(BuildStatus::Success), count(BuildStatus::Failed));
-    let mut durations: Vec<f64> = inputs.durations.iter().map(|&d| d as f64).collect();
-    durations.sort_by(f64::total_cmp);
-    let mean =
-        (!durations.is_empty()).then(|| durations.iter().sum::<f64>() / durations.len() as f64);
+    let mean = ratio(inputs.duration_sum, inputs.duration_count);
     Summary {
         window_days,
         total_builds: inputs.by_status.values().sum(),
@@ -106,8 +110,8 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs) -> Summary {
         success_rate: ratio(success, success + failed),
         failure_rate: ratio(failed, success + failed),
         avg_build_time_seconds: mean.map(round3),
-        p50_build_time_seconds: percentile(&durations, 0.50).map(round3),
-        p95_build_time_seconds: percentile(&durations, 0.95).map(round3),
+        p50_build_time_seconds: percentiles.p50.map(round3),
+        p95_build_time_seconds: percentiles.p95.map(round3),
         last_build_status: inputs.last_status,
         last_updated: inputs.last_updated.map(format_timestamp),
         by_repo: inputs
@@ -126,6 +130,27 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs) -> Summary {
     }
 }
 
+/// Fetches the two sorted values each of p50 and p95 needs through
+/// `values_at(first_rank, last_rank)` and interpolates them. `n` is the size
+/// of the population.
+pub async fn build_time_percentiles<F, Fut, E>(n: i64, mut values_at: F) -> Result<BuildTimePercentiles, E>
+where
+    F: FnMut(usize, usize) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<i64>, E>>,
+{
+    let mut answer = [None, None];
+    for (slot, p) in answer.iter_mut().zip([0.50, 0.95]) {
+        let Some(span) = RankSpan::new(usize::try_from(n).unwrap_or(0), p) else {
+            continue;
+        };
+        let values = values_at(span.lower, span.upper).await?;
+        if let (Some(&lower), Some(&upper)) = (values.first(), values.last()) {
+            *slot = Some(span.interpolate(lower as f64, upper as f64));
+        }
+    }
+    Ok(BuildTimePercentiles { p50: answer[0], p95: answer[1] })
+}
+
 /// Start of a window of `window_days` days ending at `now`.
 pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
     now - chrono::Duration::days(i64::from(window_days))
@@ -135,6 +160,10 @@ pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use crate::store::RepoAggregate;
+
+    fn block_on<F: std::future::Future>(future: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
+    }
 
     #[test]
     fn hand_worked_dataset() {
@@ -155,7 +184,8 @@ mod tests {
             .into_iter()
             .collect(),
             completed: 11,
-            durations: vec![300, 60, 600, 120, 240, 180],
+            duration_count: 6,
+            duration_sum: 1500,
             last_status: Some(BuildStatus::Running),
             last_updated: None,
             by_repo: vec![RepoAggregate {
@@ -168,7 +198,13 @@ mod tests {
                 last_status: Some(BuildStatus::Running),
             }],
         };
-        let s = summarize(7, &inputs);
+        let sorted = [60, 120, 180, 240, 300, 600];
+        let percentiles = block_on(build_time_percentiles(6, |first, last| {
+            let values = sorted[first..=last].to_vec();
+            async move { Ok::<_, ()>(values) }
+        }))
+        .expect("percentiles");
+        let s = summarize(7, &inputs, percentiles);
         assert_eq!(s.total_builds, 13);
         assert_eq!(s.completed_builds, 11);
         assert_eq!(s.success_rate, Some(5.0 / 6.0));
@@ -183,12 +219,10 @@ mod tests {
     #[test]
     fn no_finished_attempts_means_null_rates_not_zero() {
         let inputs = SummaryInputs {
-            by_status: [(BuildStatus::Running, 2), (BuildStatus::Cancelled, 3)]
-                .into_iter()
-                .collect(),
+            by_status: [(BuildStatus::Running, 2), (BuildStatus::Cancelled, 3)].into_iter().collect(),
             ..SummaryInputs::default()
         };
-        let s = summarize(7, &inputs);
+        let s = summarize(7, &inputs, BuildTimePercentiles::default());
         assert_eq!(s.success_rate, None);
         assert_eq!(s.failure_rate, None);
         assert_eq!(s.avg_build_time_seconds, None);

@@ -46,10 +46,7 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<String>, Option<i64>) {
         ("repo", filter.repo.as_ref()),
         ("branch", filter.branch.as_ref()),
         ("workflow", filter.workflow.as_ref()),
-        (
-            "status",
-            filter.status.map(|s| s.as_str().to_owned()).as_ref(),
-        ),
+        ("status", filter.status.map(|s| s.as_str().to_owned()).as_ref()),
     ] {
         if let Some(value) = value {
             texts.push(value.clone());
@@ -60,11 +57,7 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<String>, Option<i64>) {
     if provider.is_some() {
         clauses.push(format!("provider_id = ${}", texts.len() + 1));
     }
-    let sql = if clauses.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", clauses.join(" AND "))
-    };
+    let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
     (sql, texts, provider)
 }
 
@@ -110,17 +103,11 @@ impl Store {
 
     /// The run attempt with row id `id`, if any.
     pub async fn get_build(&self, id: i64) -> Result<Option<BuildRecord>, StoreError> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            build_columns!(),
-            " FROM builds WHERE id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.read)
-        .await?;
-        row.as_ref()
-            .map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt }))
-            .transpose()
+        let row = sqlx::query(concat!("SELECT ", build_columns!(), " FROM builds WHERE id = $1"))
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt })).transpose()
     }
 
     /// The jobs of build `build_id`, by start time then id.

@@ -16,31 +16,15 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             .acquire_timeout(options.acquire_timeout)
             .connect(url)
             .await?;
-        return Ok(Store {
-            write: pool.clone(),
-            read: pool,
-            backend: Backend::Postgres,
-            write_queue: None,
-        });
+        return Ok(Store { write: pool.clone(), read: pool, backend: Backend::Postgres, write_queue: None });
     }
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-    {
+    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let url = prepare_sqlite_file(url, path)?;
         let write = sqlite_pool(&url, 1, options).await?;
         let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
-        let direct = Store {
-            write,
-            read,
-            backend: Backend::Sqlite,
-            write_queue: None,
-        };
+        let direct = Store { write, read, backend: Backend::Sqlite, write_queue: None };
         let queue = WriteQueue::start(direct.clone());
-        return Ok(Store {
-            write_queue: Some(queue),
-            ..direct
-        });
+        return Ok(Store { write_queue: Some(queue), ..direct });
     }
     Err(StoreError::Config(format!(
         "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
@@ -56,15 +40,9 @@ fn prepare_sqlite_file(url: &str, path_and_query: &str) -> Result<String, StoreE
             "an in-memory SQLite database is not supported: give a file path, e.g. sqlite://./data/cicd-dashboard.db".into(),
         ));
     }
-    if let Some(dir) = Path::new(path)
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-    {
+    if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|err| {
-            StoreError::Config(format!(
-                "cannot create the database folder {}: {err}",
-                dir.display()
-            ))
+            StoreError::Config(format!("cannot create the database folder {}: {err}", dir.display()))
         })?;
     }
     Ok(if path_and_query.contains("mode=") {

@@ -15,11 +15,7 @@ impl Store {
                     .fetch_one(&self.read)
                     .await?
             }
-            None => {
-                sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries")
-                    .fetch_one(&self.read)
-                    .await?
-            }
+            None => sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries").fetch_one(&self.read).await?,
         };
         Ok(row.try_get("n")?)
     }

@@ -35,9 +35,9 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::PoolClosed
             | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
             sqlx::Error::Database(ref db)
-                if db.code().is_some_and(|c| {
-                    c == "5" || c == "6" || c.starts_with("57P") || c.starts_with("08")
-                }) =>
+                if db
+                    .code()
+                    .is_some_and(|c| c == "5" || c == "6" || c.starts_with("57P") || c.starts_with("08")) =>
             {
                 // SQLite BUSY/LOCKED, PostgreSQL admin shutdown / connection exceptions.
                 StoreError::Unavailable(err)

@@ -10,9 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::rows::{
-    bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row,
-};
+use super::rows::{bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row};
 use super::{Backend, Store, StoreError};
 use crate::domain::merge::{merge_job, merge_run};
 use crate::domain::{Job, ProviderKind, RunAttempt};
@@ -142,10 +140,7 @@ impl Store {
     }
 
     /// Writes one delivery in its own transaction.
-    pub(super) async fn record_delivery_now(
-        &self,
-        write: &DeliveryWrite,
-    ) -> Result<Recorded, StoreError> {
+    pub(super) async fn record_delivery_now(&self, write: &DeliveryWrite) -> Result<Recorded, StoreError> {
         let mut tx = self.begin_write().await?;
         let recorded = self.apply_delivery(&mut tx, write).await?;
         match recorded {
@@ -183,9 +178,7 @@ impl Store {
                 self.upsert_run(conn, run, now).await?;
             }
             Some(Change::Job(job)) => {
-                let build_id = self
-                    .upsert_run(conn, &RunAttempt::implied_by_job(job), now)
-                    .await?;
+                let build_id = self.upsert_run(conn, &RunAttempt::implied_by_job(job), now).await?;
                 self.upsert_job(conn, build_id, job, now).await?;
             }
             None => {}
@@ -249,18 +242,15 @@ impl Store {
                     return Ok(row.try_get("id")?);
                 }
                 // A concurrent transaction inserted it a moment ago: lock it and merge.
-                self.select_run(conn, incoming).await?.ok_or_else(|| {
-                    StoreError::Config("a build row vanished inside its transaction".into())
-                })?
+                self.select_run(conn, incoming)
+                    .await?
+                    .ok_or_else(|| StoreError::Config("a build row vanished inside its transaction".into()))?
             }
         };
         let (id, stored) = existing;
         let merged = merge_run(&stored, incoming);
         if merged != stored {
-            bind_run(sqlx::query(UPDATE_BUILD), &merged, now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            bind_run(sqlx::query(UPDATE_BUILD), &merged, now).bind(id).execute(&mut *conn).await?;
         }
         Ok(id)
     }
@@ -301,18 +291,15 @@ impl Store {
                 if inserted.is_some() {
                     return Ok(());
                 }
-                self.select_job(conn, incoming).await?.ok_or_else(|| {
-                    StoreError::Config("a job row vanished inside its transaction".into())
-                })?
+                self.select_job(conn, incoming)
+                    .await?
+                    .ok_or_else(|| StoreError::Config("a job row vanished inside its transaction".into()))?
             }
         };
         let (id, _build_id, stored) = existing;
         let merged = merge_job(&stored, incoming);
         if merged != stored {
-            bind_job(sqlx::query(UPDATE_JOB), &merged, now)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
+            bind_job(sqlx::query(UPDATE_JOB), &merged, now).bind(id).execute(&mut *conn).await?;
         }
         Ok(())
     }

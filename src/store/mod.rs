@@ -48,10 +48,7 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions {
-            max_connections: 8,
-            acquire_timeout: Duration::from_secs(5),
-        }
+        StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
     }
 }
 

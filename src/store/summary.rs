@@ -1,9 +1,11 @@
-//! The aggregate read behind `/api/metrics/summary`: one range scan over the
-//! window (a covering index on `sort_at`) whose rows are folded here into
-//! raw counts and durations. The arithmetic (rates, averages, percentiles)
-//! lives in `crate::metrics`, where it is defined and unit-tested.
+//! The aggregate reads behind `/api/metrics/summary`. Each query scans only
+//! the window, through a covering index on `sort_at` (the `MATERIALIZED`
+//! CTE keeps both planners on that index), and returns a handful of rows:
+//! counts per status, per-repository aggregates, and the sorted durations
+//! at the ranks a percentile needs. The arithmetic (rates, averages,
+//! percentile interpolation) lives in `crate::metrics`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -26,15 +28,17 @@ pub struct RepoAggregate {
     pub last_status: Option<BuildStatus>,
 }
 
-/// Everything the summary is computed from.
+/// Everything the summary is computed from, but the percentiles.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SummaryInputs {
     /// Attempts in the window by normalised status.
     pub by_status: HashMap<BuildStatus, i64>,
     /// Attempts in the window whose provider status is `completed`.
     pub completed: i64,
-    /// `duration_seconds` of completed success/failed attempts in the window.
-    pub durations: Vec<i64>,
+    /// Count and sum of `duration_seconds` of completed success/failed
+    /// attempts in the window (the build-time population).
+    pub duration_count: i64,
+    pub duration_sum: i64,
     /// Status of the attempt with the latest start, over all time.
     pub last_status: Option<BuildStatus>,
     /// When any attempt was last written.
@@ -43,17 +47,39 @@ pub struct SummaryInputs {
     pub by_repo: Vec<RepoAggregate>,
 }
 
-/// One row of the window, in `(sort_at, id)` order.
-#[derive(Debug, Clone)]
-pub struct WindowRow {
-    pub repo: String,
-    pub status: BuildStatus,
-    pub completed: bool,
-    pub duration_seconds: Option<i64>,
+macro_rules! window {
+    () => {
+        "WITH w AS MATERIALIZED (SELECT sort_at, id, status, provider_status, duration_seconds, repo, \
+         CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL THEN 1 ELSE 0 END AS timed \
+         FROM builds WHERE sort_at >= $1) "
+    };
 }
 
-const WINDOW: &str = "SELECT sort_at, id, status, provider_status, duration_seconds, repo \
-     FROM builds WHERE sort_at >= $1 ORDER BY sort_at, id";
+const BY_STATUS: &str = concat!(
+    window!(),
+    "SELECT status, COUNT(*) AS n, \
+     CAST(SUM(CASE WHEN provider_status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed, \
+     CAST(SUM(timed) AS BIGINT) AS timed, \
+     CAST(SUM(CASE WHEN timed = 1 THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum \
+     FROM w GROUP BY status"
+);
+
+const BY_REPO: &str = concat!(
+    window!(),
+    "SELECT repo, COUNT(*) AS total, \
+     CAST(SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS BIGINT) AS success, \
+     CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+     CAST(SUM(timed) AS BIGINT) AS duration_count, \
+     CAST(SUM(CASE WHEN timed = 1 THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum, \
+     MAX(CASE WHEN rn = 1 THEN status END) AS last_status \
+     FROM (SELECT w.*, ROW_NUMBER() OVER (PARTITION BY repo ORDER BY sort_at DESC, id DESC) AS rn FROM w) t \
+     GROUP BY repo ORDER BY repo"
+);
+
+const DURATIONS_AT: &str = concat!(
+    window!(),
+    "SELECT duration_seconds FROM w WHERE timed = 1 ORDER BY duration_seconds LIMIT $2 OFFSET $3"
+);
 
 const LAST: &str = "SELECT status, (SELECT MAX(changed_at) FROM builds) AS changed \
      FROM builds ORDER BY sort_at DESC, id DESC LIMIT 1";
@@ -62,111 +88,57 @@ fn status(text: &str) -> BuildStatus {
     BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
 }
 
-/// Folds window rows (oldest start first) into summary inputs. The last row
-/// of a repository is its latest attempt.
-pub fn fold_window(rows: impl IntoIterator<Item = WindowRow>) -> SummaryInputs {
-    let mut inputs = SummaryInputs::default();
-    let mut repos: BTreeMap<String, RepoAggregate> = BTreeMap::new();
-    for row in rows {
-        *inputs.by_status.entry(row.status).or_default() += 1;
-        inputs.completed += i64::from(row.completed);
-        let timed = matches!(row.status, BuildStatus::Success | BuildStatus::Failed);
-        let duration = row.duration_seconds.filter(|_| timed);
-        if let Some(d) = duration {
-            inputs.durations.push(d);
-        }
-        let repo = repos
-            .entry(row.repo)
-            .or_insert_with_key(|name| RepoAggregate {
-                repo: name.clone(),
-                total: 0,
-                success: 0,
-                failed: 0,
-                duration_sum: 0,
-                duration_count: 0,
-                last_status: None,
-            });
-        repo.total += 1;
-        repo.success += i64::from(row.status == BuildStatus::Success);
-        repo.failed += i64::from(row.status == BuildStatus::Failed);
-        if let Some(d) = duration {
-            repo.duration_sum += d;
-            repo.duration_count += 1;
-        }
-        repo.last_status = Some(row.status);
-    }
-    inputs.by_repo = repos.into_values().collect();
-    inputs
+fn sum(row: &sqlx::any::AnyRow, column: &str) -> Result<i64, sqlx::Error> {
+    Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
 }
 
 impl Store {
     /// Raw inputs of the summary for attempts whose start (this attempt's
     /// `run_started_at`, else `created_at`) is at or after `since`.
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
-        let rows = sqlx::query(WINDOW)
-            .bind(since.timestamp())
-            .fetch_all(&self.read)
-            .await?;
-        let window = rows
-            .iter()
-            .map(|row| {
-                Ok(WindowRow {
-                    status: status(row.try_get::<&str, _>("status")?),
-                    completed: row.try_get::<&str, _>("provider_status")? == "completed",
-                    duration_seconds: row.try_get("duration_seconds")?,
-                    repo: row.try_get("repo")?,
-                })
-            })
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let mut inputs = fold_window(window);
+        let since = since.timestamp();
+        let mut inputs = SummaryInputs::default();
+        for row in sqlx::query(BY_STATUS).bind(since).fetch_all(&self.read).await? {
+            *inputs.by_status.entry(status(row.try_get::<&str, _>("status")?)).or_default() +=
+                row.try_get::<i64, _>("n")?;
+            inputs.completed += sum(&row, "completed")?;
+            inputs.duration_count += sum(&row, "timed")?;
+            inputs.duration_sum += sum(&row, "duration_sum")?;
+        }
+        for row in sqlx::query(BY_REPO).bind(since).fetch_all(&self.read).await? {
+            inputs.by_repo.push(RepoAggregate {
+                repo: row.try_get("repo")?,
+                total: row.try_get("total")?,
+                success: sum(&row, "success")?,
+                failed: sum(&row, "failed")?,
+                duration_sum: sum(&row, "duration_sum")?,
+                duration_count: sum(&row, "duration_count")?,
+                last_status: row.try_get::<Option<&str>, _>("last_status")?.map(status),
+            });
+        }
         if let Some(row) = sqlx::query(LAST).fetch_optional(&self.read).await? {
             inputs.last_status = Some(status(row.try_get::<&str, _>("status")?));
-            inputs.last_updated = row
-                .try_get::<Option<i64>, _>("changed")?
-                .and_then(from_unix);
+            inputs.last_updated = row.try_get::<Option<i64>, _>("changed")?.and_then(from_unix);
         }
         Ok(inputs)
     }
-}
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn row(repo: &str, status: BuildStatus, duration: Option<i64>) -> WindowRow {
-        WindowRow {
-            repo: repo.into(),
-            status,
-            completed: !matches!(status, BuildStatus::Running | BuildStatus::Queued),
-            duration_seconds: duration,
-        }
-    }
-
-    #[test]
-    fn folds_counts_durations_and_latest_status_per_repo() {
-        let inputs = fold_window([
-            row("b", BuildStatus::Failed, Some(100)),
-            row("a", BuildStatus::Success, Some(10)),
-            row("a", BuildStatus::Cancelled, Some(999)),
-            row("b", BuildStatus::Success, Some(50)),
-            row("a", BuildStatus::Running, None),
-        ]);
-        assert_eq!(inputs.by_status[&BuildStatus::Success], 2);
-        assert_eq!(inputs.completed, 4);
-        // the cancelled attempt's duration is not a build time
-        assert_eq!(inputs.durations, vec![100, 10, 50]);
-        assert_eq!(inputs.by_repo.len(), 2);
-        let (a, b) = (&inputs.by_repo[0], &inputs.by_repo[1]);
-        assert_eq!(
-            (a.repo.as_str(), a.total, a.success, a.failed),
-            ("a", 3, 1, 0)
-        );
-        assert_eq!(a.last_status, Some(BuildStatus::Running));
-        assert_eq!((a.duration_sum, a.duration_count), (10, 1));
-        assert_eq!(
-            (b.total, b.success, b.failed, b.duration_sum),
-            (2, 1, 1, 150)
-        );
-        assert_eq!(b.last_status, Some(BuildStatus::Success));
+    /// The build-time population's values (durations of completed success
+    /// and failed attempts started at or after `since`) at 0-based sorted
+    /// ranks `first ..= last`, ascending.
+    pub async fn durations_at_ranks(
+        &self,
+        since: DateTime<Utc>,
+        first: usize,
+        last: usize,
+    ) -> Result<Vec<i64>, StoreError> {
+        let count = last.saturating_sub(first) + 1;
+        let rows = sqlx::query(DURATIONS_AT)
+            .bind(since.timestamp())
+            .bind(count as i64)
+            .bind(first as i64)
+            .fetch_all(&self.read)
+            .await?;
+        Ok(rows.iter().map(|row| row.try_get::<i64, _>(0)).collect::<Result<_, _>>()?)
     }
 }

@@ -42,10 +42,7 @@ impl WriteQueue {
     /// Queues a delivery and waits until it is committed (or failed).
     pub(super) async fn submit(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
         let (reply, answer) = oneshot::channel();
-        self.sender
-            .send(Job { write, reply })
-            .await
-            .map_err(|_| closed())?;
+        self.sender.send(Job { write, reply }).await.map_err(|_| closed())?;
         answer.await.map_err(|_| closed())?
     }
 }

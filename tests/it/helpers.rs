@@ -58,9 +58,7 @@ macro_rules! on_both_backends {
 /// The PostgreSQL server URL for tests, if configured.
 pub fn postgres_admin_url() -> Option<String> {
     static NOTICE: Once = Once::new();
-    let url = std::env::var("CICD_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|u| !u.is_empty());
+    let url = std::env::var("CICD_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty());
     if url.is_none() {
         NOTICE.call_once(|| {
             // Written straight to the process's stderr so the notice shows
@@ -91,10 +89,7 @@ impl TestApp {
     }
 
     /// Starts a server after `adjust` has changed the settings.
-    pub async fn spawn_with(
-        backend: Backend,
-        adjust: impl FnOnce(&mut ServeSettings),
-    ) -> Option<TestApp> {
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut ServeSettings)) -> Option<TestApp> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let (database_url, dir, postgres) = match backend {
             Backend::Sqlite => {
@@ -105,9 +100,8 @@ impl TestApp {
             Backend::Postgres => {
                 let admin = postgres_admin_url()?;
                 let name = format!("cicd_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn = sqlx::PgConnection::connect(&admin)
-                    .await
-                    .expect("connect to CICD_TEST_POSTGRES_URL");
+                let mut conn =
+                    sqlx::PgConnection::connect(&admin).await.expect("connect to CICD_TEST_POSTGRES_URL");
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut conn)
                     .await
@@ -119,9 +113,7 @@ impl TestApp {
         };
         let mut settings = test_settings(&database_url);
         adjust(&mut settings);
-        let app = Application::build(&settings)
-            .await
-            .expect("application starts");
+        let app = Application::build(&settings).await.expect("application starts");
         let addr = app.local_addr();
         let (tx, rx) = oneshot::channel::<()>();
         tokio::spawn(async move {
@@ -146,8 +138,7 @@ impl TestApp {
 
     /// Posts `body` as GitHub would: signed, with a fresh delivery GUID.
     pub async fn deliver(&self, event: &str, body: &[u8]) -> reqwest::Response {
-        self.deliver_as(event, &uuid::Uuid::new_v4().to_string(), body)
-            .await
+        self.deliver_as(event, &uuid::Uuid::new_v4().to_string(), body).await
     }
 
     /// Posts `body` signed, with the given delivery GUID.
@@ -166,9 +157,7 @@ impl TestApp {
 
     /// Posts a JSON value (signed) and asserts it was accepted with `outcome`.
     pub async fn deliver_json(&self, event: &str, payload: &Value, outcome: &str) {
-        let response = self
-            .deliver(event, &serde_json::to_vec(payload).expect("json"))
-            .await;
+        let response = self.deliver(event, &serde_json::to_vec(payload).expect("json")).await;
         let status = response.status().as_u16();
         let answer: Value = response.json().await.expect("json answer");
         assert_eq!(status, 202, "{answer}");
@@ -177,12 +166,7 @@ impl TestApp {
 
     /// GET a path; answers the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self
-            .client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request sent");
+        let response = self.client.get(self.url(path)).send().await.expect("request sent");
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         (status, body)
@@ -212,10 +196,7 @@ impl Drop for TestApp {
             // Drop the test database from a separate thread with its own
             // runtime (Drop cannot await).
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .expect("runtime");
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
                         let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -233,9 +214,7 @@ impl Drop for TestApp {
 
 /// Path of a bundled fixture, relative to `tests/fixtures/`.
 pub fn fixture_path(relative: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/fixtures")
-        .join(relative)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(relative)
 }
 
 /// Raw bytes of a bundled fixture.

@@ -18,41 +18,32 @@ struct Case {
 }
 
 fn cases() -> Vec<Case> {
-    let octo_run = |status: &str,
-                    provider_status: &str,
-                    conclusion: Value,
-                    finished: Value,
-                    duration: Value| {
-        vec![
-            ("/repo", json!("octo-org/octo-repo")),
-            // `workflow_run.name` is "" in these examples: the workflow's name is used.
-            ("/workflow", json!("test")),
-            ("/workflow_id", json!(2823525)),
-            ("/branch", json!("master")),
-            (
-                "/commit_sha",
-                json!("3484a3fb816e0859fd6e1cea078d76385ff50625"),
-            ),
-            ("/external_id", json!("289782451")),
-            ("/run_number", json!(163)),
-            ("/run_attempt", json!(1)),
-            ("/event", json!("repository_dispatch")),
-            ("/triggered_by", json!("Codertocat")),
-            ("/provider_kind", json!("github")),
-            ("/provider_name", json!("GitHub Actions")),
-            ("/status", json!(status)),
-            ("/provider_status", json!(provider_status)),
-            ("/conclusion", conclusion),
-            ("/created_at", json!("2020-10-05T16:33:24Z")),
-            ("/started_at", json!("2020-10-05T16:33:49Z")),
-            ("/finished_at", finished),
-            ("/duration_seconds", duration),
-            (
-                "/url",
-                json!("https://github.com/octo-org/octo-repo/actions/runs/289782451"),
-            ),
-        ]
-    };
+    let octo_run =
+        |status: &str, provider_status: &str, conclusion: Value, finished: Value, duration: Value| {
+            vec![
+                ("/repo", json!("octo-org/octo-repo")),
+                // `workflow_run.name` is "" in these examples: the workflow's name is used.
+                ("/workflow", json!("test")),
+                ("/workflow_id", json!(2823525)),
+                ("/branch", json!("master")),
+                ("/commit_sha", json!("3484a3fb816e0859fd6e1cea078d76385ff50625")),
+                ("/external_id", json!("289782451")),
+                ("/run_number", json!(163)),
+                ("/run_attempt", json!(1)),
+                ("/event", json!("repository_dispatch")),
+                ("/triggered_by", json!("Codertocat")),
+                ("/provider_kind", json!("github")),
+                ("/provider_name", json!("GitHub Actions")),
+                ("/status", json!(status)),
+                ("/provider_status", json!(provider_status)),
+                ("/conclusion", conclusion),
+                ("/created_at", json!("2020-10-05T16:33:24Z")),
+                ("/started_at", json!("2020-10-05T16:33:49Z")),
+                ("/finished_at", finished),
+                ("/duration_seconds", duration),
+                ("/url", json!("https://github.com/octo-org/octo-repo/actions/runs/289782451")),
+            ]
+        };
     let codeql_build = vec![
         ("/repo", json!("Codertocat/Hello-World")),
         ("/external_id", json!("2202229078")),
@@ -113,10 +104,7 @@ fn cases() -> Vec<Case> {
                 ("/repo", json!("dev-one/quarkus-bot-java-playground")),
                 ("/workflow", json!("CI")),
                 ("/branch", json!("main")),
-                (
-                    "/commit_sha",
-                    json!("dbea8d8b6ed2cf764dfd84a215f3f9040b3d4423"),
-                ),
+                ("/commit_sha", json!("dbea8d8b6ed2cf764dfd84a215f3f9040b3d4423")),
                 ("/external_id", json!("680604745")),
                 ("/run_attempt", json!(1)),
                 ("/run_number", json!(6)),
@@ -165,10 +153,7 @@ fn cases() -> Vec<Case> {
             event: "workflow_job",
             build: [
                 codeql_build.clone(),
-                vec![
-                    ("/status", json!("running")),
-                    ("/provider_status", json!("in_progress")),
-                ],
+                vec![("/status", json!("running")), ("/provider_status", json!("in_progress"))],
             ]
             .concat(),
             // queue 10:34:58 − 10:33:58 = 60 s; run 10:38:16 − 10:34:58 = 198 s
@@ -231,10 +216,7 @@ fn cases() -> Vec<Case> {
             event: "workflow_job",
             build: [
                 codeql_build.clone(),
-                vec![
-                    ("/status", json!("queued")),
-                    ("/provider_status", json!("queued")),
-                ],
+                vec![("/status", json!("queued")), ("/provider_status", json!("queued"))],
             ]
             .concat(),
             // started_at is already filled while queued, but the job has not started
@@ -262,14 +244,8 @@ fn cases() -> Vec<Case> {
         Case {
             file: "github/webhooks/workflow_job.waiting.json",
             event: "workflow_job",
-            build: vec![
-                ("/external_id", json!("4747967848")),
-                ("/workflow", json!("Env Test")),
-            ],
-            job: vec![
-                ("/provider_status", json!("waiting")),
-                ("/status", json!("queued")),
-            ],
+            build: vec![("/external_id", json!("4747967848")), ("/workflow", json!("Env Test"))],
+            job: vec![("/provider_status", json!("waiting")), ("/status", json!("queued"))],
         },
         Case {
             file: "github/recorded/webhooks/workflow_job.completed.failure.json",
@@ -303,27 +279,12 @@ async fn check_every_example(backend: crate::helpers::Backend) {
         assert_eq!(builds.len(), 1, "{}: one attempt", case.file);
         let detail = app.build(&builds[0]["id"]).await;
         for (pointer, want) in &case.build {
-            assert_eq!(
-                detail.pointer(pointer),
-                Some(want),
-                "{}: build {pointer}",
-                case.file
-            );
+            assert_eq!(detail.pointer(pointer), Some(want), "{}: build {pointer}", case.file);
         }
         let jobs = detail["jobs"].as_array().expect("jobs");
-        assert_eq!(
-            jobs.len(),
-            usize::from(!case.job.is_empty()),
-            "{}: jobs",
-            case.file
-        );
+        assert_eq!(jobs.len(), usize::from(!case.job.is_empty()), "{}: jobs", case.file);
         for (pointer, want) in &case.job {
-            assert_eq!(
-                jobs[0].pointer(pointer),
-                Some(want),
-                "{}: job {pointer}",
-                case.file
-            );
+            assert_eq!(jobs[0].pointer(pointer), Some(want), "{}: job {pointer}", case.file);
         }
     }
 }

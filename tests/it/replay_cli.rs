@@ -14,10 +14,7 @@ fn replay(app: &TestApp, args: &[&str]) -> (bool, String) {
         .env_remove("CICD_INGEST_TOKEN")
         .output()
         .expect("run replay");
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-    )
+    (output.status.success(), String::from_utf8_lossy(&output.stdout).into_owned())
 }
 
 on_both_backends! {

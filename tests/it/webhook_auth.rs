@@ -25,11 +25,7 @@ async fn post(app: &TestApp, headers: &[(&str, String)], body: Vec<u8>) -> (u16,
         .get("content-type")
         .map(|v| v.to_str().unwrap_or("").to_owned())
         .unwrap_or_default();
-    (
-        status,
-        response.json().await.unwrap_or(Value::Null),
-        content_type,
-    )
+    (status, response.json().await.unwrap_or(Value::Null), content_type)
 }
 
 on_both_backends! {
@@ -93,19 +89,9 @@ async fn with_no_secret_and_no_token_every_delivery_is_refused_with_instructions
     .await
     .expect("app");
     let body = fixture_bytes(FILE);
-    let (status, problem, _) = post(
-        &app,
-        &[("x-hub-signature-256", sign(SECRET.as_bytes(), &body))],
-        body,
-    )
-    .await;
+    let (status, problem, _) =
+        post(&app, &[("x-hub-signature-256", sign(SECRET.as_bytes(), &body))], body).await;
     assert_eq!(status, 503);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("GITHUB_WEBHOOK_SECRET"),
-        "{problem}"
-    );
+    assert!(problem["detail"].as_str().unwrap_or_default().contains("GITHUB_WEBHOOK_SECRET"), "{problem}");
     assert!(app.builds().await.is_empty());
 }

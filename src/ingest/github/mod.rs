@@ -27,26 +27,17 @@ pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> 
             let event: WorkflowRunEvent = serde_json::from_slice(body).map_err(json_error)?;
             let action = event.action.clone();
             let run = to_domain::run_from_event(event)?;
-            Ok(Parsed::Change {
-                action,
-                change: Change::Run(run),
-            })
+            Ok(Parsed::Change { action, change: Change::Run(run) })
         }
         "workflow_job" => {
             let event: WorkflowJobEvent = serde_json::from_slice(body).map_err(json_error)?;
             let action = event.action.clone();
             let job = to_domain::job_from_event(event)?;
-            Ok(Parsed::Change {
-                action,
-                change: Change::Job(job),
-            })
+            Ok(Parsed::Change { action, change: Change::Job(job) })
         }
         _ => {
             let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
-            let action = value
-                .get("action")
-                .and_then(|a| a.as_str())
-                .map(str::to_owned);
+            let action = value.get("action").and_then(|a| a.as_str()).map(str::to_owned);
             Ok(Parsed::Ignored { action })
         }
     }

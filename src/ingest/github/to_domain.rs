@@ -16,11 +16,9 @@ fn missing(what: &str) -> PayloadError {
 fn timestamp(field: &str, value: Option<&str>) -> Result<Option<DateTime<Utc>>, PayloadError> {
     match value {
         None => Ok(None),
-        Some(text) => parse_timestamp(text).map(Some).map_err(|err| {
-            PayloadError(format!(
-                "{field} is not an RFC 3339 timestamp ({text:?}): {err}"
-            ))
-        }),
+        Some(text) => parse_timestamp(text)
+            .map(Some)
+            .map_err(|err| PayloadError(format!("{field} is not an RFC 3339 timestamp ({text:?}): {err}"))),
     }
 }
 
@@ -54,17 +52,13 @@ fn attempt_number(value: Option<i64>, field: &str) -> Result<i64, PayloadError> 
 
 /// `workflow_run` webhook → [`RunAttempt`].
 pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, PayloadError> {
-    let run = event
-        .workflow_run
-        .ok_or_else(|| missing("workflow_run object"))?;
+    let run = event.workflow_run.ok_or_else(|| missing("workflow_run object"))?;
     let repo = repo_name(event.repository.as_ref())
         .or_else(|| repo_name(run.repository.as_ref()))
         .ok_or_else(|| missing("repository.full_name"))?;
     let id = run.id.ok_or_else(|| missing("workflow_run.id"))?;
-    let provider_status = run
-        .status
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("workflow_run.status"))?;
+    let provider_status =
+        run.status.filter(|s| !s.is_empty()).ok_or_else(|| missing("workflow_run.status"))?;
     let created_at = timestamp("workflow_run.created_at", run.created_at.as_deref())?;
     let run_started_at = timestamp("workflow_run.run_started_at", run.run_started_at.as_deref())?;
     Ok(RunAttempt {
@@ -78,10 +72,7 @@ pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, Payl
         event: run.event,
         branch: run.head_branch,
         commit_sha: run.head_sha,
-        triggered_by: run
-            .triggering_actor
-            .and_then(|a| a.login)
-            .or_else(|| run.actor.and_then(|a| a.login)),
+        triggered_by: run.triggering_actor.and_then(|a| a.login).or_else(|| run.actor.and_then(|a| a.login)),
         url: run.html_url,
         provider_status,
         conclusion: run.conclusion,
@@ -94,9 +85,7 @@ pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, Payl
 
 /// `workflow_job` webhook → [`Job`].
 pub(super) fn job_from_event(event: WorkflowJobEvent) -> Result<Job, PayloadError> {
-    let job = event
-        .workflow_job
-        .ok_or_else(|| missing("workflow_job object"))?;
+    let job = event.workflow_job.ok_or_else(|| missing("workflow_job object"))?;
     let repo = repo_name(event.repository.as_ref())
         .or_else(|| repo_from_run_url(job.run_url.as_deref()))
         .ok_or_else(|| missing("repository.full_name"))?;
@@ -106,10 +95,8 @@ pub(super) fn job_from_event(event: WorkflowJobEvent) -> Result<Job, PayloadErro
 fn job_in_repo(job: WorkflowJobObject, repo: String) -> Result<Job, PayloadError> {
     let id = job.id.ok_or_else(|| missing("workflow_job.id"))?;
     let run_id = job.run_id.ok_or_else(|| missing("workflow_job.run_id"))?;
-    let provider_status = job
-        .status
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| missing("workflow_job.status"))?;
+    let provider_status =
+        job.status.filter(|s| !s.is_empty()).ok_or_else(|| missing("workflow_job.status"))?;
     Ok(Job {
         provider: ProviderKind::GitHub,
         repo,
@@ -138,9 +125,7 @@ mod tests {
     #[test]
     fn repo_comes_from_the_run_url_when_the_payload_has_none() {
         assert_eq!(
-            repo_from_run_url(Some(
-                "https://api.github.com/repos/octo-org/example/actions/runs/1"
-            )),
+            repo_from_run_url(Some("https://api.github.com/repos/octo-org/example/actions/runs/1")),
             Some("octo-org/example".to_string())
         );
         assert_eq!(repo_from_run_url(Some("https://example.com/x")), None);
