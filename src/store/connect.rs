@@ -67,6 +67,9 @@ async fn sqlite_pool(url: &str, max: u32, options: &StoreOptions) -> Result<AnyP
                 conn.execute("PRAGMA synchronous = FULL").await?;
                 conn.execute("PRAGMA foreign_keys = ON").await?;
                 conn.execute("PRAGMA busy_timeout = 5000").await?;
+                // 32 MiB of page cache per connection: the metrics window
+                // index and recent rows stay in memory.
+                conn.execute("PRAGMA cache_size = -32768").await?;
                 Ok(())
             })
         })

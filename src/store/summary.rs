@@ -1,6 +1,6 @@
 //! The aggregate reads behind `/api/metrics/summary`. Each query scans only
-//! the window, through a covering index on `sort_at` (the `MATERIALIZED`
-//! CTE keeps both planners on that index), and returns a handful of rows:
+//! the window, through a covering index on `sort_at`, and returns a handful
+//! of rows:
 //! counts per status, per-repository aggregates, and the sorted durations
 //! at the ranks a percentile needs. The arithmetic (rates, averages,
 //! percentile interpolation) lives in `crate::metrics`.
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{Backend, Store, StoreError};
 use crate::domain::BuildStatus;
 use crate::domain::time::from_unix;
 
@@ -47,39 +47,59 @@ pub struct SummaryInputs {
     pub by_repo: Vec<RepoAggregate>,
 }
 
-macro_rules! window {
-    () => {
-        "WITH w AS MATERIALIZED (SELECT sort_at, id, status, provider_status, duration_seconds, repo, \
-         CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL THEN 1 ELSE 0 END AS timed \
-         FROM builds WHERE sort_at >= $1) "
+/// The three window queries, with `$hint` after the table name: SQLite gets
+/// `INDEXED BY builds_window` so its planner never trades the window range
+/// scan for a whole-index scan that merely avoids a sort; PostgreSQL plans
+/// from its statistics.
+macro_rules! window_queries {
+    ($hint:literal) => {
+        WindowQueries {
+            by_status: concat!(
+                "SELECT status, COUNT(*) AS n, \
+                 CAST(SUM(CASE WHEN provider_status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed, \
+                 CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
+                     THEN 1 ELSE 0 END) AS BIGINT) AS timed, \
+                 CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
+                     THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum \
+                 FROM builds",
+                $hint,
+                " WHERE sort_at >= $1 GROUP BY status"
+            ),
+            // The latest attempt of a repository that has one in the window is
+            // itself in the window (windows have no upper bound), so the
+            // correlated lookup over all time answers "latest in the window".
+            by_repo: concat!(
+                "SELECT w.repo AS repo, COUNT(*) AS total, \
+                 CAST(SUM(CASE WHEN w.status = 'success' THEN 1 ELSE 0 END) AS BIGINT) AS success, \
+                 CAST(SUM(CASE WHEN w.status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+                 CAST(SUM(CASE WHEN w.status IN ('success', 'failed') AND w.duration_seconds IS NOT NULL \
+                     THEN 1 ELSE 0 END) AS BIGINT) AS duration_count, \
+                 CAST(SUM(CASE WHEN w.status IN ('success', 'failed') AND w.duration_seconds IS NOT NULL \
+                     THEN w.duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum, \
+                 (SELECT b.status FROM builds b WHERE b.repo = w.repo \
+                     ORDER BY b.sort_at DESC, b.id DESC LIMIT 1) AS last_status \
+                 FROM builds w",
+                $hint,
+                " WHERE w.sort_at >= $1 GROUP BY w.repo ORDER BY w.repo"
+            ),
+            durations_at: concat!(
+                "SELECT duration_seconds FROM builds",
+                $hint,
+                " WHERE sort_at >= $1 AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
+                 ORDER BY duration_seconds LIMIT $2 OFFSET $3"
+            ),
+        }
     };
 }
 
-const BY_STATUS: &str = concat!(
-    window!(),
-    "SELECT status, COUNT(*) AS n, \
-     CAST(SUM(CASE WHEN provider_status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed, \
-     CAST(SUM(timed) AS BIGINT) AS timed, \
-     CAST(SUM(CASE WHEN timed = 1 THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum \
-     FROM w GROUP BY status"
-);
+struct WindowQueries {
+    by_status: &'static str,
+    by_repo: &'static str,
+    durations_at: &'static str,
+}
 
-const BY_REPO: &str = concat!(
-    window!(),
-    "SELECT repo, COUNT(*) AS total, \
-     CAST(SUM(CASE WHEN status = 'success' THEN 1 ELSE 0 END) AS BIGINT) AS success, \
-     CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
-     CAST(SUM(timed) AS BIGINT) AS duration_count, \
-     CAST(SUM(CASE WHEN timed = 1 THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum, \
-     MAX(CASE WHEN rn = 1 THEN status END) AS last_status \
-     FROM (SELECT w.*, ROW_NUMBER() OVER (PARTITION BY repo ORDER BY sort_at DESC, id DESC) AS rn FROM w) t \
-     GROUP BY repo ORDER BY repo"
-);
-
-const DURATIONS_AT: &str = concat!(
-    window!(),
-    "SELECT duration_seconds FROM w WHERE timed = 1 ORDER BY duration_seconds LIMIT $2 OFFSET $3"
-);
+const SQLITE_WINDOW: WindowQueries = window_queries!(" INDEXED BY builds_window");
+const POSTGRES_WINDOW: WindowQueries = window_queries!("");
 
 const LAST: &str = "SELECT status, (SELECT MAX(changed_at) FROM builds) AS changed \
      FROM builds ORDER BY sort_at DESC, id DESC LIMIT 1";
@@ -93,19 +113,26 @@ fn sum(row: &sqlx::any::AnyRow, column: &str) -> Result<i64, sqlx::Error> {
 }
 
 impl Store {
+    fn window_queries(&self) -> &'static WindowQueries {
+        match self.backend {
+            Backend::Sqlite => &SQLITE_WINDOW,
+            Backend::Postgres => &POSTGRES_WINDOW,
+        }
+    }
+
     /// Raw inputs of the summary for attempts whose start (this attempt's
     /// `run_started_at`, else `created_at`) is at or after `since`.
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
         let since = since.timestamp();
         let mut inputs = SummaryInputs::default();
-        for row in sqlx::query(BY_STATUS).bind(since).fetch_all(&self.read).await? {
+        for row in sqlx::query(self.window_queries().by_status).bind(since).fetch_all(&self.read).await? {
             *inputs.by_status.entry(status(row.try_get::<&str, _>("status")?)).or_default() +=
                 row.try_get::<i64, _>("n")?;
             inputs.completed += sum(&row, "completed")?;
             inputs.duration_count += sum(&row, "timed")?;
             inputs.duration_sum += sum(&row, "duration_sum")?;
         }
-        for row in sqlx::query(BY_REPO).bind(since).fetch_all(&self.read).await? {
+        for row in sqlx::query(self.window_queries().by_repo).bind(since).fetch_all(&self.read).await? {
             inputs.by_repo.push(RepoAggregate {
                 repo: row.try_get("repo")?,
                 total: row.try_get("total")?,
@@ -133,7 +160,7 @@ impl Store {
         last: usize,
     ) -> Result<Vec<i64>, StoreError> {
         let count = last.saturating_sub(first) + 1;
-        let rows = sqlx::query(DURATIONS_AT)
+        let rows = sqlx::query(self.window_queries().durations_at)
             .bind(since.timestamp())
             .bind(count as i64)
             .bind(first as i64)
