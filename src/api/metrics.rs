@@ -19,9 +19,8 @@ pub async fn summary(
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     let since = window_start(Utc::now(), window_days);
     let inputs = state.store.summary_inputs(since).await?;
-    let percentiles = build_time_percentiles(inputs.duration_count, |first, last| {
-        state.store.durations_at_ranks(since, first, last)
-    })
-    .await?;
+    let percentiles =
+        build_time_percentiles(inputs.duration_count, |ranks| state.store.durations_at_ranks(since, ranks))
+            .await?;
     Ok(Json(summarize(window_days, &inputs, percentiles)))
 }

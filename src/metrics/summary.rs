@@ -130,25 +130,22 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs, percentiles: BuildTim
     }
 }
 
-/// Fetches the two sorted values each of p50 and p95 needs through
-/// `values_at(first_rank, last_rank)` and interpolates them. `n` is the size
-/// of the population.
-pub async fn build_time_percentiles<F, Fut, E>(n: i64, mut values_at: F) -> Result<BuildTimePercentiles, E>
+/// Computes p50 and p95 of a population of `n` values from the sorted
+/// values at the ranks they need, fetched in one call to
+/// `values_at(ranks)` (which answers `(rank, value)` pairs).
+pub async fn build_time_percentiles<F, Fut, E>(n: i64, values_at: F) -> Result<BuildTimePercentiles, E>
 where
-    F: FnMut(usize, usize) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<i64>, E>>,
+    F: FnOnce([usize; 4]) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<(usize, i64)>, E>>,
 {
-    let mut answer = [None, None];
-    for (slot, p) in answer.iter_mut().zip([0.50, 0.95]) {
-        let Some(span) = RankSpan::new(usize::try_from(n).unwrap_or(0), p) else {
-            continue;
-        };
-        let values = values_at(span.lower, span.upper).await?;
-        if let (Some(&lower), Some(&upper)) = (values.first(), values.last()) {
-            *slot = Some(span.interpolate(lower as f64, upper as f64));
-        }
-    }
-    Ok(BuildTimePercentiles { p50: answer[0], p95: answer[1] })
+    let n = usize::try_from(n).unwrap_or(0);
+    let (Some(p50), Some(p95)) = (RankSpan::new(n, 0.50), RankSpan::new(n, 0.95)) else {
+        return Ok(BuildTimePercentiles::default());
+    };
+    let values = values_at([p50.lower, p50.upper, p95.lower, p95.upper]).await?;
+    let at = |rank: usize| values.iter().find(|(r, _)| *r == rank).map(|&(_, v)| v as f64);
+    let blend = |span: RankSpan| Some(span.interpolate(at(span.lower)?, at(span.upper)?));
+    Ok(BuildTimePercentiles { p50: blend(p50), p95: blend(p95) })
 }
 
 /// Start of a window of `window_days` days ending at `now`.
@@ -199,8 +196,8 @@ mod tests {
             }],
         };
         let sorted = [60, 120, 180, 240, 300, 600];
-        let percentiles = block_on(build_time_percentiles(6, |first, last| {
-            let values = sorted[first..=last].to_vec();
+        let percentiles = block_on(build_time_percentiles(6, |ranks| {
+            let values: Vec<(usize, i64)> = ranks.iter().map(|&r| (r, sorted[r])).collect();
             async move { Ok::<_, ()>(values) }
         }))
         .expect("percentiles");

@@ -82,11 +82,13 @@ macro_rules! window_queries {
                 $hint,
                 " WHERE w.sort_at >= $1 GROUP BY w.repo ORDER BY w.repo"
             ),
+            // One sort of the population; only the asked ranks come back.
             durations_at: concat!(
-                "SELECT duration_seconds FROM builds",
+                "SELECT pos, duration_seconds FROM (SELECT duration_seconds, \
+                 ROW_NUMBER() OVER (ORDER BY duration_seconds) - 1 AS pos FROM builds",
                 $hint,
-                " WHERE sort_at >= $1 AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
-                 ORDER BY duration_seconds LIMIT $2 OFFSET $3"
+                " WHERE sort_at >= $1 AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL) t \
+                 WHERE pos IN ($2, $3, $4, $5)"
             ),
         }
     };
@@ -124,15 +126,21 @@ impl Store {
     /// `run_started_at`, else `created_at`) is at or after `since`.
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
         let since = since.timestamp();
+        let queries = self.window_queries();
+        let (by_status, by_repo, last) = tokio::try_join!(
+            sqlx::query(queries.by_status).bind(since).fetch_all(&self.read),
+            sqlx::query(queries.by_repo).bind(since).fetch_all(&self.read),
+            sqlx::query(LAST).fetch_optional(&self.read),
+        )?;
         let mut inputs = SummaryInputs::default();
-        for row in sqlx::query(self.window_queries().by_status).bind(since).fetch_all(&self.read).await? {
+        for row in by_status {
             *inputs.by_status.entry(status(row.try_get::<&str, _>("status")?)).or_default() +=
                 row.try_get::<i64, _>("n")?;
             inputs.completed += sum(&row, "completed")?;
             inputs.duration_count += sum(&row, "timed")?;
             inputs.duration_sum += sum(&row, "duration_sum")?;
         }
-        for row in sqlx::query(self.window_queries().by_repo).bind(since).fetch_all(&self.read).await? {
+        for row in by_repo {
             inputs.by_repo.push(RepoAggregate {
                 repo: row.try_get("repo")?,
                 total: row.try_get("total")?,
@@ -143,7 +151,7 @@ impl Store {
                 last_status: row.try_get::<Option<&str>, _>("last_status")?.map(status),
             });
         }
-        if let Some(row) = sqlx::query(LAST).fetch_optional(&self.read).await? {
+        if let Some(row) = last {
             inputs.last_status = Some(status(row.try_get::<&str, _>("status")?));
             inputs.last_updated = row.try_get::<Option<i64>, _>("changed")?.and_then(from_unix);
         }
@@ -151,21 +159,23 @@ impl Store {
     }
 
     /// The build-time population's values (durations of completed success
-    /// and failed attempts started at or after `since`) at 0-based sorted
-    /// ranks `first ..= last`, ascending.
+    /// and failed attempts started at or after `since`) at the given 0-based
+    /// sorted ranks, as `(rank, value)` pairs.
     pub async fn durations_at_ranks(
         &self,
         since: DateTime<Utc>,
-        first: usize,
-        last: usize,
-    ) -> Result<Vec<i64>, StoreError> {
-        let count = last.saturating_sub(first) + 1;
-        let rows = sqlx::query(self.window_queries().durations_at)
-            .bind(since.timestamp())
-            .bind(count as i64)
-            .bind(first as i64)
-            .fetch_all(&self.read)
-            .await?;
-        Ok(rows.iter().map(|row| row.try_get::<i64, _>(0)).collect::<Result<_, _>>()?)
+        ranks: [usize; 4],
+    ) -> Result<Vec<(usize, i64)>, StoreError> {
+        let mut query = sqlx::query(self.window_queries().durations_at).bind(since.timestamp());
+        for rank in ranks {
+            query = query.bind(rank as i64);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Ok((row.try_get::<i64, _>("pos")? as usize, row.try_get::<i64, _>("duration_seconds")?))
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 }
