@@ -6,6 +6,7 @@
 
 mod builds;
 mod dto;
+mod events;
 mod health;
 mod metrics;
 mod params;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/builds", get(builds::list))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
+        .route("/api/events", get(events::events))
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
         .with_state(state)
 }

@@ -110,6 +110,21 @@ impl Store {
         row.as_ref().map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt })).transpose()
     }
 
+    /// The job with row id `id`, if any.
+    pub async fn get_job(&self, id: i64) -> Result<Option<JobRecord>, StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs j JOIN builds b ON b.id = j.build_id WHERE j.id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref()
+            .map(|row| job_from_row(row).map(|(id, build_id, job)| JobRecord { id, build_id, job }))
+            .transpose()
+    }
+
     /// The jobs of build `build_id`, by start time then id.
     pub async fn jobs_of_build(&self, build_id: i64) -> Result<Vec<JobRecord>, StoreError> {
         let rows = sqlx::query(concat!(

@@ -5,6 +5,7 @@ use std::path::Path;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
+use super::events;
 use super::write_queue::WriteQueue;
 use super::{Backend, Store, StoreError, StoreOptions};
 
@@ -16,13 +17,22 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             .acquire_timeout(options.acquire_timeout)
             .connect(url)
             .await?;
-        return Ok(Store { write: pool.clone(), read: pool, backend: Backend::Postgres, write_queue: None });
+        let events = events::channel();
+        events::spawn_listener(url.to_owned(), events.clone());
+        return Ok(Store {
+            write: pool.clone(),
+            read: pool,
+            backend: Backend::Postgres,
+            write_queue: None,
+            events,
+        });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let url = prepare_sqlite_file(url, path)?;
         let write = sqlite_pool(&url, 1, options).await?;
         let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
-        let direct = Store { write, read, backend: Backend::Sqlite, write_queue: None };
+        let direct =
+            Store { write, read, backend: Backend::Sqlite, write_queue: None, events: events::channel() };
         let queue = WriteQueue::start(direct.clone());
         return Ok(Store { write_queue: Some(queue), ..direct });
     }

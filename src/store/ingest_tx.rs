@@ -10,6 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
+use super::events::{self, ChangeEvent};
 use super::rows::{bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row};
 use super::{Backend, Store, StoreError};
 use crate::domain::merge::{merge_job, merge_run};
@@ -63,6 +64,14 @@ impl DeliveryOutcome {
             DeliveryOutcome::Rejected => "rejected",
         }
     }
+}
+
+/// What applying one delivery did, before commit.
+#[derive(Debug, Clone)]
+pub(super) struct Applied {
+    pub recorded: Recorded,
+    /// Rows created or changed, to announce once committed.
+    pub events: Vec<ChangeEvent>,
 }
 
 /// Whether the delivery was new.
@@ -142,21 +151,33 @@ impl Store {
     /// Writes one delivery in its own transaction.
     pub(super) async fn record_delivery_now(&self, write: &DeliveryWrite) -> Result<Recorded, StoreError> {
         let mut tx = self.begin_write().await?;
-        let recorded = self.apply_delivery(&mut tx, write).await?;
-        match recorded {
+        let applied = self.apply_delivery(&mut tx, write).await?;
+        match applied.recorded {
             Recorded::Duplicate => tx.rollback().await?,
             Recorded::New => tx.commit().await?,
         }
-        Ok(recorded)
+        self.publish_committed(&applied.events);
+        Ok(applied.recorded)
+    }
+
+    /// Publishes events of a committed transaction to this process's
+    /// subscribers (SQLite; PostgreSQL delivers them through `LISTEN`).
+    pub(super) fn publish_committed(&self, events: &[ChangeEvent]) {
+        if self.backend == Backend::Sqlite {
+            for event in events {
+                let _ = self.events.send(*event);
+            }
+        }
     }
 
     /// Records and applies one delivery on `conn`, inside a transaction the
-    /// caller owns.
+    /// caller owns; answers what changed. On PostgreSQL the change events are
+    /// queued with `pg_notify`, so they go out exactly when the caller commits.
     pub(super) async fn apply_delivery(
         &self,
         conn: &mut AnyConnection,
         write: &DeliveryWrite,
-    ) -> Result<Recorded, StoreError> {
+    ) -> Result<Applied, StoreError> {
         let delivery = &write.delivery;
         let inserted = sqlx::query(INSERT_DELIVERY)
             .bind(provider_id(delivery.provider))
@@ -170,20 +191,34 @@ impl Store {
             .execute(&mut *conn)
             .await?;
         if inserted.rows_affected() == 0 {
-            return Ok(Recorded::Duplicate);
+            return Ok(Applied { recorded: Recorded::Duplicate, events: Vec::new() });
         }
         let now = delivery.received_at.timestamp();
+        let mut events = Vec::new();
         match &write.change {
             Some(Change::Run(run)) => {
-                self.upsert_run(conn, run, now).await?;
+                let (id, changed) = self.upsert_run(conn, run, now).await?;
+                if changed {
+                    events.push(ChangeEvent::Build { id });
+                }
             }
             Some(Change::Job(job)) => {
-                let build_id = self.upsert_run(conn, &RunAttempt::implied_by_job(job), now).await?;
-                self.upsert_job(conn, build_id, job, now).await?;
+                let (build_id, build_changed) =
+                    self.upsert_run(conn, &RunAttempt::implied_by_job(job), now).await?;
+                if build_changed {
+                    events.push(ChangeEvent::Build { id: build_id });
+                }
+                let (id, changed) = self.upsert_job(conn, build_id, job, now).await?;
+                if changed {
+                    events.push(ChangeEvent::Job { id, build_id });
+                }
             }
             None => {}
         }
-        Ok(Recorded::New)
+        if self.backend == Backend::Postgres {
+            events::notify_at_commit(conn, &events).await?;
+        }
+        Ok(Applied { recorded: Recorded::New, events })
     }
 
     pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
@@ -227,7 +262,7 @@ impl Store {
         conn: &mut AnyConnection,
         incoming: &RunAttempt,
         now: i64,
-    ) -> Result<i64, StoreError> {
+    ) -> Result<(i64, bool), StoreError> {
         let existing = match self.select_run(conn, incoming).await? {
             Some(found) => found,
             None => {
@@ -239,7 +274,7 @@ impl Store {
                     .fetch_optional(&mut *conn)
                     .await?;
                 if let Some(row) = inserted {
-                    return Ok(row.try_get("id")?);
+                    return Ok((row.try_get("id")?, true));
                 }
                 // A concurrent transaction inserted it a moment ago: lock it and merge.
                 self.select_run(conn, incoming)
@@ -249,10 +284,11 @@ impl Store {
         };
         let (id, stored) = existing;
         let merged = merge_run(&stored, incoming);
-        if merged != stored {
+        let changed = merged != stored;
+        if changed {
             bind_run(sqlx::query(UPDATE_BUILD), &merged, now).bind(id).execute(&mut *conn).await?;
         }
-        Ok(id)
+        Ok((id, changed))
     }
 
     async fn select_job(
@@ -278,7 +314,7 @@ impl Store {
         build_id: i64,
         incoming: &Job,
         now: i64,
-    ) -> Result<(), StoreError> {
+    ) -> Result<(i64, bool), StoreError> {
         let existing = match self.select_job(conn, incoming).await? {
             Some(found) => found,
             None => {
@@ -288,8 +324,8 @@ impl Store {
                     .bind(&incoming.job_id)
                     .fetch_optional(&mut *conn)
                     .await?;
-                if inserted.is_some() {
-                    return Ok(());
+                if let Some(row) = inserted {
+                    return Ok((row.try_get("id")?, true));
                 }
                 self.select_job(conn, incoming)
                     .await?
@@ -298,9 +334,10 @@ impl Store {
         };
         let (id, _build_id, stored) = existing;
         let merged = merge_job(&stored, incoming);
-        if merged != stored {
+        let changed = merged != stored;
+        if changed {
             bind_job(sqlx::query(UPDATE_JOB), &merged, now).bind(id).execute(&mut *conn).await?;
         }
-        Ok(())
+        Ok((id, changed))
     }
 }

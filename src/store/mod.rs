@@ -14,6 +14,7 @@ mod builds;
 mod connect;
 mod deliveries;
 mod error;
+mod events;
 mod ingest_tx;
 mod migrations;
 mod rows;
@@ -22,6 +23,7 @@ mod write_queue;
 
 pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord};
 pub use error::StoreError;
+pub use events::ChangeEvent;
 pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use summary::{RepoAggregate, SummaryInputs};
 
@@ -62,6 +64,8 @@ pub struct Store {
     backend: Backend,
     /// SQLite only: the group-commit writer every delivery goes through.
     write_queue: Option<write_queue::WriteQueue>,
+    /// This process's end of the change-event stream (see `events`).
+    events: tokio::sync::broadcast::Sender<ChangeEvent>,
 }
 
 impl Store {
@@ -90,6 +94,12 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
+    }
+
+    /// Subscribes to change events from now on: every committed change to
+    /// a build or job, from this replica or (PostgreSQL) any other.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeEvent> {
+        self.events.subscribe()
     }
 
     /// Closes both pools, waiting for connections to be returned.

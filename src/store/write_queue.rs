@@ -77,9 +77,13 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
 async fn write_batch(store: &Store, batch: &[Job]) -> Result<Vec<Recorded>, StoreError> {
     let mut tx = store.begin_write().await?;
     let mut results = Vec::with_capacity(batch.len());
+    let mut events = Vec::new();
     for job in batch {
-        results.push(store.apply_delivery(&mut tx, &job.write).await?);
+        let applied = store.apply_delivery(&mut tx, &job.write).await?;
+        results.push(applied.recorded);
+        events.extend(applied.events);
     }
     tx.commit().await?;
+    store.publish_committed(&events);
     Ok(results)
 }

@@ -27,6 +27,7 @@ pub enum Backend {
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
@@ -51,6 +52,18 @@ macro_rules! on_both_backends {
                     case(app).await
                 }
             }
+        }
+    )*};
+}
+
+/// Runs a case on PostgreSQL only (skipped, saying so, without
+/// `CICD_TEST_POSTGRES_URL`).
+#[macro_export]
+macro_rules! on_postgres {
+    ($(async fn $name:ident($app:ident: TestApp) $body:block)*) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some($app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres).await $body
         }
     )*};
 }
@@ -88,6 +101,17 @@ impl TestApp {
         Self::spawn_with(backend, |_| {}).await
     }
 
+    /// Starts another server (in this process) on `database_url` (the same
+    /// database as `owner`'s, perhaps by another route); the database stays
+    /// owned by `owner`.
+    pub async fn spawn_replica_with(
+        _owner: &TestApp,
+        database_url: &str,
+        adjust: impl FnOnce(&mut ServeSettings),
+    ) -> TestApp {
+        Self::start(database_url.to_owned(), None, None, adjust).await
+    }
+
     /// Starts a server after `adjust` has changed the settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut ServeSettings)) -> Option<TestApp> {
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -111,6 +135,15 @@ impl TestApp {
                 (url.to_string(), None, Some((admin, name)))
             }
         };
+        Some(Self::start(database_url, dir, postgres, adjust).await)
+    }
+
+    async fn start(
+        database_url: String,
+        dir: Option<tempfile::TempDir>,
+        postgres: Option<(String, String)>,
+        adjust: impl FnOnce(&mut ServeSettings),
+    ) -> TestApp {
         let mut settings = test_settings(&database_url);
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("application starts");
@@ -123,13 +156,14 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        Some(TestApp {
+        TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            database_url: database_url.clone(),
             shutdown: Some(tx),
             _dir: dir,
             postgres,
-        })
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -220,4 +254,92 @@ pub fn fixture_path(relative: &str) -> PathBuf {
 /// Raw bytes of a bundled fixture.
 pub fn fixture_bytes(relative: &str) -> Vec<u8> {
     std::fs::read(fixture_path(relative)).unwrap_or_else(|e| panic!("fixture {relative}: {e}"))
+}
+
+/// A `cicd-dashboard serve` child process (a replica in another process),
+/// killed when dropped.
+pub struct ProcessReplica {
+    child: std::process::Child,
+    pub base: String,
+}
+
+impl ProcessReplica {
+    /// Starts the real binary on a free port against `database_url` and
+    /// waits until `/health` answers 200.
+    pub async fn start(database_url: &str) -> ProcessReplica {
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", database_url])
+            .env("GITHUB_WEBHOOK_SECRET", SECRET)
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("start replica process");
+        let replica = ProcessReplica { child, base: format!("http://127.0.0.1:{port}") };
+        let client = reqwest::Client::new();
+        for _ in 0..200 {
+            if let Ok(response) = client.get(format!("{}/health", replica.base)).send().await {
+                if response.status().is_success() {
+                    return replica;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("replica process did not become healthy");
+    }
+}
+
+impl Drop for ProcessReplica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Posts a signed delivery to the server at `base`; answers the status.
+pub async fn deliver_to(client: &reqwest::Client, base: &str, event: &str, guid: &str, body: &[u8]) -> u16 {
+    client
+        .post(format!("{base}/api/webhook/github-actions"))
+        .header("content-type", "application/json")
+        .header("x-github-event", event)
+        .header("x-github-delivery", guid)
+        .header("x-hub-signature-256", sign(SECRET.as_bytes(), body))
+        .body(body.to_vec())
+        .send()
+        .await
+        .map(|r| r.status().as_u16())
+        .unwrap_or(0)
+}
+
+/// Reads Server-Sent Events from `response` until `want` accepts one
+/// (`event` name, parsed `data`) or `timeout` passes.
+pub async fn wait_for_event(
+    response: &mut reqwest::Response,
+    timeout: std::time::Duration,
+    mut want: impl FnMut(&str, &Value) -> bool,
+) -> Option<(String, Value)> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buffer = String::new();
+    loop {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let mut name = String::from("message");
+            let mut data = String::new();
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    name = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim_start());
+                }
+            }
+            if let Ok(value) = serde_json::from_str::<Value>(&data) {
+                if want(&name, &value) {
+                    return Some((name, value));
+                }
+            }
+        }
+        let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.ok()?.ok()??;
+        buffer.push_str(&String::from_utf8_lossy(&chunk));
+    }
 }

@@ -10,5 +10,6 @@ mod ingest_fixtures;
 mod ingest_order;
 mod page;
 mod replay_cli;
+mod replicas;
 mod webhook_auth;
 mod webhook_input;
