@@ -33,7 +33,10 @@ impl From<sqlx::Error> for StoreError {
             | sqlx::Error::Tls(_)
             | sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(err),
+            | sqlx::Error::WorkerCrashed
+            // A connection cut mid-handshake (e.g. by a proxy) surfaces as a
+            // protocol error: the database is unreachable, not our request wrong.
+            | sqlx::Error::Protocol(_) => StoreError::Unavailable(err),
             sqlx::Error::Database(ref db)
                 if db
                     .code()

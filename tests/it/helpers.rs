@@ -115,6 +115,9 @@ impl TestApp {
     /// Starts a server after `adjust` has changed the settings.
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut ServeSettings)) -> Option<TestApp> {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        if std::env::var_os("RUST_LOG").is_some() {
+            cicd_dashboard::telemetry::init();
+        }
         let (database_url, dir, postgres) = match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("tempdir");
@@ -279,10 +282,10 @@ impl ProcessReplica {
         let replica = ProcessReplica { child, base: format!("http://127.0.0.1:{port}") };
         let client = reqwest::Client::new();
         for _ in 0..200 {
-            if let Ok(response) = client.get(format!("{}/health", replica.base)).send().await {
-                if response.status().is_success() {
-                    return replica;
-                }
+            if let Ok(response) = client.get(format!("{}/health", replica.base)).send().await
+                && response.status().is_success()
+            {
+                return replica;
             }
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
@@ -333,10 +336,10 @@ pub async fn wait_for_event(
                     data.push_str(v.trim_start());
                 }
             }
-            if let Ok(value) = serde_json::from_str::<Value>(&data) {
-                if want(&name, &value) {
-                    return Some((name, value));
-                }
+            if let Ok(value) = serde_json::from_str::<Value>(&data)
+                && want(&name, &value)
+            {
+                return Some((name, value));
             }
         }
         let chunk = tokio::time::timeout_at(deadline, response.chunk()).await.ok()?.ok()??;
