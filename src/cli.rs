@@ -26,6 +26,25 @@ pub enum Command {
     Migrate(DatabaseSettings),
     /// Post webhook payload files to a running server the way GitHub would.
     Replay(ReplayArgs),
+    /// Database tools.
+    #[command(subcommand)]
+    Db(DbCommand),
+}
+
+/// `db` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy every table, id and raw delivery from one database to another
+    /// (e.g. SQLite to PostgreSQL). Creates the target's schema; safe to
+    /// re-run. Stop the source's server first.
+    Copy {
+        /// Source database URL, e.g. sqlite://./data/cicd-dashboard.db
+        #[arg(long)]
+        from: String,
+        /// Target database URL, e.g. postgres://cicd@db/cicd
+        #[arg(long)]
+        to: String,
+    },
 }
 
 /// Arguments of `replay`.

@@ -54,12 +54,21 @@ pub struct DatabaseSettings {
     /// answered 503.
     #[arg(long, env = "CICD_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
     pub db_acquire_timeout: u64,
+    /// PostgreSQL only: seconds after which a statement is cancelled (0: no
+    /// limit).
+    #[arg(long, env = "CICD_DB_STATEMENT_TIMEOUT", default_value_t = 30)]
+    pub db_statement_timeout: u64,
 }
 
 impl DatabaseSettings {
     /// Defaults for `url`, for tests and tools.
     pub fn for_url(url: &str) -> Self {
-        DatabaseSettings { database_url: url.to_owned(), db_max_connections: 8, db_acquire_timeout: 5 }
+        DatabaseSettings {
+            database_url: url.to_owned(),
+            db_max_connections: 8,
+            db_acquire_timeout: 5,
+            db_statement_timeout: 30,
+        }
     }
 
     /// Pool options for the store.
@@ -67,6 +76,8 @@ impl DatabaseSettings {
         StoreOptions {
             max_connections: self.db_max_connections,
             acquire_timeout: Duration::from_secs(self.db_acquire_timeout.max(1)),
+            statement_timeout: (self.db_statement_timeout > 0)
+                .then(|| Duration::from_secs(self.db_statement_timeout)),
         }
     }
 }

@@ -2,10 +2,10 @@
 
 use std::process::ExitCode;
 
-use cicd_dashboard::cli::{Cli, Command};
+use cicd_dashboard::cli::{Cli, Command, DbCommand};
 use cicd_dashboard::config::ServeSettings;
 use cicd_dashboard::startup::{Application, shutdown_signal};
-use cicd_dashboard::store::Store;
+use cicd_dashboard::store::{Store, StoreOptions, copy_database};
 use cicd_dashboard::{replay, telemetry};
 use clap::Parser;
 
@@ -27,6 +27,7 @@ async fn main() -> ExitCode {
             .await
         }
         Some(Command::Replay(args)) => replay::run(&args).await,
+        Some(Command::Db(DbCommand::Copy { from, to })) => db_copy(&from, &to).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -41,5 +42,21 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
     let app = Application::build(&settings).await?;
     tracing::info!(address = %app.local_addr(), "cicd-dashboard listening; open http://{}/", app.local_addr());
     app.run_until(shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
+    let options = StoreOptions { statement_timeout: None, ..StoreOptions::default() };
+    let source = Store::connect(from, &options).await?;
+    let target = Store::connect(to, &options).await?;
+    let report = copy_database(&source, &target, |table, done, total| {
+        eprintln!("copying {table}: {done}/{total}");
+    })
+    .await?;
+    for table in report {
+        println!("{}: {} rows in the source, {} written", table.table, table.rows, table.written);
+    }
+    source.close().await;
+    target.close().await;
     Ok(())
 }

@@ -12,9 +12,20 @@ use super::{Backend, Store, StoreError, StoreOptions};
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
     sqlx::any::install_default_drivers();
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let statement_timeout = options.statement_timeout.map(|t| t.as_millis());
         let pool = AnyPoolOptions::new()
             .max_connections(options.max_connections.max(1))
             .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if let Some(ms) = statement_timeout {
+                        // A runaway query is cancelled rather than holding a
+                        // connection (and the client) indefinitely.
+                        conn.execute(sqlx::AssertSqlSafe(format!("SET statement_timeout = {ms}"))).await?;
+                    }
+                    Ok(())
+                })
+            })
             .connect(url)
             .await?;
         let events = events::channel();

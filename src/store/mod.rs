@@ -12,6 +12,7 @@
 
 mod builds;
 mod connect;
+mod copy;
 mod deliveries;
 mod error;
 mod events;
@@ -22,6 +23,7 @@ mod summary;
 mod write_queue;
 
 pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord};
+pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
@@ -46,11 +48,14 @@ pub struct StoreOptions {
     /// How long a query waits for a free connection before failing with
     /// [`StoreError::Unavailable`].
     pub acquire_timeout: Duration,
+    /// PostgreSQL `statement_timeout` for every pooled connection (`None`:
+    /// the server's default, usually unlimited).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5) }
+        StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5), statement_timeout: None }
     }
 }
 

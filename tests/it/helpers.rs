@@ -346,3 +346,30 @@ pub async fn wait_for_event(
         buffer.push_str(&String::from_utf8_lossy(&chunk));
     }
 }
+
+/// Every build with its jobs (row ids removed unless `keep_ids`), ordered by
+/// run id and attempt.
+pub async fn snapshot(app: &TestApp, keep_ids: bool) -> Vec<Value> {
+    let mut builds = Vec::new();
+    let mut offset = 0;
+    loop {
+        let (_, page) = app.get(&format!("/api/builds?limit=100&offset={offset}")).await;
+        let batch = page["builds"].as_array().expect("builds").clone();
+        offset += batch.len();
+        for build in batch {
+            let mut detail = app.build(&build["id"]).await;
+            if !keep_ids {
+                detail.as_object_mut().expect("object").remove("id");
+                for job in detail["jobs"].as_array_mut().expect("jobs") {
+                    job.as_object_mut().expect("object").remove("id");
+                }
+            }
+            builds.push(detail);
+        }
+        if page["has_more"] != true {
+            break;
+        }
+    }
+    builds.sort_by_key(|b| (b["external_id"].as_str().unwrap_or("").to_owned(), b["run_attempt"].as_i64()));
+    builds
+}

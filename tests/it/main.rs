@@ -6,6 +6,7 @@ mod payloads;
 
 mod api_builds;
 mod api_summary;
+mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;
 mod page;
