@@ -29,7 +29,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             .connect(url)
             .await?;
         let events = events::channel();
-        events::spawn_listener(url.to_owned(), events.clone());
+        events::start_listener(url.to_owned(), events.clone()).await;
         return Ok(Store {
             write: pool.clone(),
             read: pool,

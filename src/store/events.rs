@@ -53,12 +53,16 @@ pub(super) async fn notify_at_commit(
 }
 
 /// Forwards notifications from PostgreSQL into `sender` for as long as the
-/// process runs, reconnecting after errors.
-pub(super) fn spawn_listener(url: String, sender: broadcast::Sender<ChangeEvent>) {
+/// process runs, reconnecting after errors. Resolves once the first `LISTEN`
+/// is in place (or after 5 s, with a warning), so that nothing committed
+/// after start-up is missed.
+pub(super) async fn start_listener(url: String, sender: broadcast::Sender<ChangeEvent>) {
+    let (ready, listening) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
+        let mut ready = Some(ready);
         let mut backoff = Duration::from_millis(200);
         loop {
-            match listen(&url, &sender).await {
+            match listen(&url, &sender, &mut ready).await {
                 Ok(()) => return,
                 Err(err) => {
                     tracing::warn!(error = %err, "change-event listener lost PostgreSQL; reconnecting");
@@ -68,11 +72,23 @@ pub(super) fn spawn_listener(url: String, sender: broadcast::Sender<ChangeEvent>
             }
         }
     });
+    if tokio::time::timeout(Duration::from_secs(5), listening).await.is_err() {
+        tracing::warn!(
+            "change-event listener not ready after 5 s; continuing, events may be missed until it is"
+        );
+    }
 }
 
-async fn listen(url: &str, sender: &broadcast::Sender<ChangeEvent>) -> Result<(), sqlx::Error> {
+async fn listen(
+    url: &str,
+    sender: &broadcast::Sender<ChangeEvent>,
+    ready: &mut Option<tokio::sync::oneshot::Sender<()>>,
+) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect(url).await?;
     listener.listen(CHANNEL).await?;
+    if let Some(ready) = ready.take() {
+        let _ = ready.send(());
+    }
     loop {
         let notification = listener.recv().await?;
         match serde_json::from_str::<ChangeEvent>(notification.payload()) {
