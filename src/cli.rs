@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{DatabaseSettings, Secret, ServeSettings};
+use crate::config::{DatabaseSettings, Secret, ServeSettings, WorkerCommandSettings};
 
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
 /// metrics and a live page out.
@@ -24,6 +24,8 @@ pub enum Command {
     Serve(ServeSettings),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseSettings),
+    /// Run only the periodic jobs (retention), e.g. in a worker container.
+    Worker(WorkerCommandSettings),
     /// Post webhook payload files to a running server the way GitHub would.
     Replay(ReplayArgs),
     /// Database tools.

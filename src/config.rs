@@ -82,6 +82,34 @@ impl DatabaseSettings {
     }
 }
 
+/// Settings of the periodic jobs (`serve` runs them unless `--no-worker`;
+/// `worker` runs only them).
+#[derive(Debug, Clone, Args)]
+pub struct WorkerSettings {
+    /// Days of run attempts and raw deliveries to keep; older ones are
+    /// deleted hourly (0 keeps everything).
+    #[arg(long, env = "CICD_RETENTION_DAYS", default_value_t = 90)]
+    pub retention_days: u32,
+    /// Seconds between scheduler ticks (each tick starts the jobs that are due).
+    #[arg(long, env = "CICD_SCHEDULER_TICK", default_value_t = 60, hide = true)]
+    pub scheduler_tick: u64,
+}
+
+impl Default for WorkerSettings {
+    fn default() -> Self {
+        WorkerSettings { retention_days: 90, scheduler_tick: 60 }
+    }
+}
+
+/// Settings of `worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerCommandSettings {
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub worker: WorkerSettings,
+}
+
 /// Settings of `serve`.
 #[derive(Debug, Clone, Args)]
 pub struct ServeSettings {
@@ -98,6 +126,12 @@ pub struct ServeSettings {
     /// `Authorization: Bearer <token>` to post deliveries.
     #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
     pub ingest_token: Option<Secret>,
+    /// Do not run the periodic jobs in this process (run `cicd-dashboard
+    /// worker` separately, or let another replica run them).
+    #[arg(long, env = "CICD_NO_WORKER")]
+    pub no_worker: bool,
+    #[command(flatten)]
+    pub worker: WorkerSettings,
 }
 
 impl ServeSettings {
@@ -108,6 +142,8 @@ impl ServeSettings {
             database: DatabaseSettings::for_url(database_url),
             github_webhook_secret: None,
             ingest_token: None,
+            no_worker: false,
+            worker: WorkerSettings::default(),
         }
     }
 }

@@ -7,6 +7,7 @@
 //! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
 //! - [`metrics`]: metric definitions and arithmetic (pure).
 //! - [`api`]: HTTP routes, problem answers.
+//! - [`scheduler`]: periodic jobs (retention) with one-replica leases.
 //! - [`web`]: the embedded dashboard page.
 //! - [`replay`]: the `replay` client that posts payload files like GitHub.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
@@ -18,6 +19,7 @@ pub mod domain;
 pub mod ingest;
 pub mod metrics;
 pub mod replay;
+pub mod scheduler;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

@@ -3,8 +3,8 @@
 use std::process::ExitCode;
 
 use cicd_dashboard::cli::{Cli, Command, DbCommand};
-use cicd_dashboard::config::ServeSettings;
-use cicd_dashboard::startup::{Application, shutdown_signal};
+use cicd_dashboard::config::{ServeSettings, WorkerCommandSettings};
+use cicd_dashboard::startup::{self, Application, shutdown_signal};
 use cicd_dashboard::store::{Store, StoreOptions, copy_database};
 use cicd_dashboard::{replay, telemetry};
 use clap::Parser;
@@ -26,6 +26,7 @@ async fn main() -> ExitCode {
             }
             .await
         }
+        Some(Command::Worker(settings)) => worker(settings).await,
         Some(Command::Replay(args)) => replay::run(&args).await,
         Some(Command::Db(DbCommand::Copy { from, to })) => db_copy(&from, &to).await,
     };
@@ -58,5 +59,15 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     }
     source.close().await;
     target.close().await;
+    Ok(())
+}
+
+async fn worker(settings: WorkerCommandSettings) -> anyhow::Result<()> {
+    let store = Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
+    store.migrate().await?;
+    let scheduler = startup::scheduler(&store, &settings.worker);
+    tracing::info!(owner = scheduler.owner(), "worker running the periodic jobs");
+    scheduler.run(startup::tick(&settings.worker), shutdown_signal()).await;
+    store.close().await;
     Ok(())
 }

@@ -15,7 +15,8 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState, IngestAuth, problem};
-use crate::config::ServeSettings;
+use crate::config::{ServeSettings, WorkerSettings};
+use crate::scheduler::{Scheduler, retention};
 use crate::store::Store;
 use crate::web;
 
@@ -24,6 +25,7 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     store: Store,
+    scheduler: Option<(Scheduler, Duration)>,
 }
 
 impl Application {
@@ -48,7 +50,9 @@ impl Application {
             }),
         };
         let listener = TcpListener::bind(settings.bind).await?;
-        Ok(Application { listener, router: app_router(state), store })
+        let scheduler =
+            (!settings.no_worker).then(|| (scheduler(&store, &settings.worker), tick(&settings.worker)));
+        Ok(Application { listener, router: app_router(state), store, scheduler })
     }
 
     /// The address actually bound (useful with port 0).
@@ -64,10 +68,36 @@ impl Application {
     /// Serves until `shutdown` completes, then finishes in-flight requests
     /// and closes the database pools.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let result = axum::serve(self.listener, self.router).with_graceful_shutdown(shutdown).await;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = self.scheduler.map(|(scheduler, every)| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(scheduler.run(every, async move {
+                let _ = stopped.changed().await;
+            }))
+        });
+        let result = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await;
+        if let Some(worker) = worker {
+            let _ = worker.await;
+        }
         self.store.close().await;
         result
     }
+}
+
+/// The scheduler with every periodic job the settings ask for.
+pub fn scheduler(store: &Store, settings: &WorkerSettings) -> Scheduler {
+    let jobs = retention::job(Some(settings.retention_days)).into_iter().collect();
+    Scheduler::new(store.clone(), jobs)
+}
+
+/// The scheduler's tick period.
+pub fn tick(settings: &WorkerSettings) -> Duration {
+    Duration::from_secs(settings.scheduler_tick.max(1))
 }
 
 fn app_router(state: AppState) -> Router {

@@ -9,8 +9,14 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::{Backend, Store, StoreError};
 
-const SQLITE: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/sqlite/0001_init.sql"))];
-const POSTGRES: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/postgres/0001_init.sql"))];
+const SQLITE: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
+    (2, "job leases", include_str!("migrations/sqlite/0002_job_leases.sql")),
+];
+const POSTGRES: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/postgres/0001_init.sql")),
+    (2, "job leases", include_str!("migrations/postgres/0002_job_leases.sql")),
+];
 
 fn migrator(backend: Backend) -> Migrator {
     let list = match backend {

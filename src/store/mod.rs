@@ -17,6 +17,7 @@ mod deliveries;
 mod error;
 mod events;
 mod ingest_tx;
+mod leases;
 mod migrations;
 mod rows;
 mod summary;
@@ -27,6 +28,7 @@ pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
+pub use leases::JobLease;
 pub use summary::{RepoAggregate, SummaryInputs};
 
 use std::time::Duration;

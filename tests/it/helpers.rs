@@ -91,6 +91,9 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), database_url);
     settings.github_webhook_secret = Some(Secret::from(SECRET));
     settings.ingest_token = Some(Secret::from(TOKEN));
+    // Periodic jobs (retention would delete the years-old fixtures) run only
+    // where a test turns them on.
+    settings.no_worker = true;
     settings
 }
 

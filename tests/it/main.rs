@@ -12,5 +12,6 @@ mod ingest_order;
 mod page;
 mod replay_cli;
 mod replicas;
+mod scheduler;
 mod webhook_auth;
 mod webhook_input;

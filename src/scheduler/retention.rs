@@ -1,0 +1,27 @@
+//! Retention: deletes run attempts (with their jobs) and raw deliveries
+//! older than the configured age, once an hour.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use super::PeriodicJob;
+
+/// The retention job for `days` days of history (`None`: keep everything,
+/// and no job is scheduled).
+pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
+    let days = days.filter(|d| *d > 0)?;
+    Some(PeriodicJob {
+        name: "retention",
+        interval_seconds: 3600,
+        task: Arc::new(move |store| {
+            Box::pin(async move {
+                let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
+                let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
+                Ok(format!(
+                    "retention: deleted {attempts} run attempts and {deliveries} deliveries older than {days} days"
+                ))
+            })
+        }),
+    })
+}
