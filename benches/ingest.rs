@@ -8,7 +8,8 @@
 //! loopback to the real server, then checks that every accepted delivery is
 //! stored; (b) p50/p99 latency of `/api/metrics/summary` and `/api/builds`
 //! with `BENCH_ATTEMPTS` (default 100 000) attempts stored, spread over 90
-//! days. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
+//! days, including a deep page at half the history by `offset` and by
+//! keyset `cursor`. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
 //! `BENCH_DELIVERIES` (default 20 000), `BENCH_ATTEMPTS`, `BENCH_REQUESTS`
 //! (default 300 per endpoint).
 
@@ -250,18 +251,30 @@ async fn main() {
     // (b) query latency with many attempts stored
     let seeded = seed(&store, attempts).await;
     println!("seeded {attempts} attempts over 90 days in {:.1} s", seeded.as_secs_f64());
+    let deep = attempts / 2;
+    let (_, deep_page) = {
+        let response =
+            client.get(format!("{base}/api/builds?limit=1&offset={deep}")).send().await.expect("deep");
+        let body: Value = response.json().await.expect("json");
+        (0, body)
+    };
+    let cursor = deep_page["next_cursor"].as_str().unwrap_or_default().to_owned();
+    let deep_offset = format!("/api/builds?offset={deep}");
+    let deep_cursor = format!("/api/builds?cursor={cursor}");
     for (name, path) in [
         ("summary (window 7 d)", "/api/metrics/summary"),
         ("summary (window 90 d)", "/api/metrics/summary?window_days=90"),
         ("builds first page", "/api/builds"),
         ("builds filtered by repo", "/api/builds?repo=seed-org/repo-7"),
-        ("builds offset 50 000", "/api/builds?offset=50000"),
+        ("builds deep page (offset)", deep_offset.as_str()),
+        ("builds deep page (cursor)", deep_cursor.as_str()),
     ] {
         let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
         println!(
-            "{name:<26} p50 {:>7.2} ms   p99 {:>7.2} ms",
+            "{name:<28} p50 {:>7.2} ms   p99 {:>7.2} ms",
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3
         );
     }
+    println!("(deep page = position {deep} of {attempts})");
 }

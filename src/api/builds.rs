@@ -8,9 +8,10 @@ use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
 use super::params::Params;
 use super::problem::Problem;
 use crate::domain::{BuildStatus, ProviderKind};
-use crate::store::BuildFilter;
+use crate::store::{BuildFilter, PageCursor};
 
 /// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
+/// `cursor` (the `next_cursor` of the previous page: same cost at any depth),
 /// exact-match filters `repo`, `branch`, `workflow`, `status` (normalised),
 /// `provider` (`github`). Newest start first. 422 on a bad parameter.
 pub async fn list(
@@ -40,14 +41,22 @@ pub async fn list(
         status,
         provider,
     };
-    let page = state.store.list_builds(&filter, limit, offset).await?;
-    let has_more = offset.saturating_add(page.builds.len() as i64) < page.total;
+    let cursor = match params.text("cursor") {
+        None => None,
+        Some(text) => Some(PageCursor::parse(&text).ok_or_else(|| {
+            Problem::invalid_parameter(format!(
+                "cursor must be a next_cursor value from an earlier answer, got {text:?}"
+            ))
+        })?),
+    };
+    let page = state.store.list_builds(&filter, limit, offset, cursor).await?;
     Ok(Json(BuildListJson {
         builds: page.builds.iter().map(BuildJson::from).collect(),
         total: page.total,
         limit,
         offset,
-        has_more,
+        has_more: page.has_more,
+        next_cursor: page.next_cursor,
     }))
 }
 

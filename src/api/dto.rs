@@ -126,6 +126,8 @@ pub struct BuildListJson {
     pub limit: i64,
     pub offset: i64,
     pub has_more: bool,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// `/api/builds/{id}` answer: the build plus its jobs.

@@ -35,7 +35,38 @@ pub struct JobRecord {
 #[derive(Debug, Clone)]
 pub struct BuildPage {
     pub builds: Vec<BuildRecord>,
+    /// Attempts matching the filter (all pages).
     pub total: i64,
+    /// Whether more attempts follow this page.
+    pub has_more: bool,
+    /// Opaque keyset cursor of the next page (see [`PageCursor`]), when
+    /// `has_more`.
+    pub next_cursor: Option<String>,
+}
+
+/// A keyset position in the builds order: the `(sort_at, id)` of the last
+/// attempt shown. Paging by cursor costs the same at any depth, unlike
+/// `offset`. Text form: `"<sort_at>.<id>"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageCursor {
+    pub sort_at: i64,
+    pub id: i64,
+}
+
+impl PageCursor {
+    /// Parses the text form; `None` if malformed.
+    pub fn parse(text: &str) -> Option<PageCursor> {
+        let (sort_at, id) = text.split_once('.')?;
+        Some(PageCursor { sort_at: sort_at.parse().ok()?, id: id.parse().ok()? })
+    }
+
+    fn after(record: &BuildRecord) -> PageCursor {
+        PageCursor { sort_at: record.attempt.started_at.map_or(0, |t| t.timestamp()), id: record.id }
+    }
+
+    fn text(self) -> String {
+        format!("{}.{}", self.sort_at, self.id)
+    }
 }
 
 /// `WHERE` clause and its bind values for a filter; placeholders start at `$1`.
@@ -64,16 +95,31 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<String>, Option<i64>) {
 impl Store {
     /// One page of run attempts matching `filter`, newest start first
     /// (attempts with no start yet last), then id descending.
+    /// With `cursor`, the page starts after that position (then `offset`
+    /// skips further).
     pub async fn list_builds(
         &self,
         filter: &BuildFilter,
         limit: i64,
         offset: i64,
+        cursor: Option<PageCursor>,
     ) -> Result<BuildPage, StoreError> {
         let (where_sql, texts, provider) = where_clause(filter);
         let next = texts.len() + usize::from(provider.is_some()) + 1;
+        let (page_where, next) = match cursor {
+            None => (where_sql.clone(), next),
+            Some(_) => {
+                let keyset = format!("(sort_at, id) < (${next}, ${})", next + 1);
+                let clause = if where_sql.is_empty() {
+                    format!(" WHERE {keyset}")
+                } else {
+                    format!("{where_sql} AND {keyset}")
+                };
+                (clause, next + 2)
+            }
+        };
         let page_sql = format!(
-            "SELECT {} FROM builds{where_sql} ORDER BY sort_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            "SELECT {} FROM builds{page_where} ORDER BY sort_at DESC, id DESC LIMIT ${} OFFSET ${}",
             build_columns!(),
             next,
             next + 1
@@ -92,13 +138,23 @@ impl Store {
             page = page.bind(provider);
             count = count.bind(provider);
         }
-        let rows = page.bind(limit).bind(offset).fetch_all(&self.read).await?;
-        let total: i64 = count.fetch_one(&self.read).await?.try_get("n")?;
-        let builds = rows
+        if let Some(cursor) = cursor {
+            page = page.bind(cursor.sort_at).bind(cursor.id);
+        }
+        // One row more than asked tells whether another page follows.
+        let (rows, total) = tokio::try_join!(
+            page.bind(limit + 1).bind(offset).fetch_all(&self.read),
+            count.fetch_one(&self.read)
+        )?;
+        let total: i64 = total.try_get("n")?;
+        let mut builds: Vec<BuildRecord> = rows
             .iter()
             .map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt }))
             .collect::<Result<_, _>>()?;
-        Ok(BuildPage { builds, total })
+        let has_more = builds.len() as i64 > limit;
+        builds.truncate(limit.max(0) as usize);
+        let next_cursor = builds.last().filter(|_| has_more).map(|last| PageCursor::after(last).text());
+        Ok(BuildPage { builds, total, has_more, next_cursor })
     }
 
     /// The run attempt with row id `id`, if any.

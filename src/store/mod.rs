@@ -23,7 +23,7 @@ mod rows;
 mod summary;
 mod write_queue;
 
-pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord};
+pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord, PageCursor};
 pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;

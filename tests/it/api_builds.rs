@@ -52,6 +52,30 @@ on_both_backends! {
         assert_eq!(failed["builds"][0]["external_id"], "1006");
         let (_, ci) = app.get("/api/builds?workflow=CI&provider=github").await;
         assert_eq!(ci["total"], 8);
+        // Keyset paging walks the same order as offsets, page by page.
+        let mut walked = Vec::new();
+        let mut path = "/api/builds?limit=3".to_owned();
+        loop {
+            let (status, page) = app.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            for b in page["builds"].as_array().expect("array") {
+                walked.push(b["external_id"].as_str().expect("id").to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(cursor) => {
+                    assert_eq!(page["has_more"], true);
+                    path = format!("/api/builds?limit=3&cursor={cursor}");
+                }
+                None => {
+                    assert_eq!(page["has_more"], false);
+                    break;
+                }
+            }
+        }
+        assert_eq!(walked, ["1006", "1005", "1004", "1003", "1002", "1001", "1000", "2000"]);
+        let (status, problem) = app.get("/api/builds?cursor=yesterday").await;
+        assert_eq!(status, 422, "{problem}");
+
         let (_, none) = app.get("/api/builds?workflow=Nope").await;
         assert_eq!(none["total"], 0);
         assert_eq!(none["builds"], Value::Array(vec![]));
