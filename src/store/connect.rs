@@ -30,20 +30,28 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             .await?;
         let events = events::channel();
         events::start_listener(url.to_owned(), events.clone()).await;
+        let notifier = Some(events::start_notifier(pool.clone()));
         return Ok(Store {
             write: pool.clone(),
             read: pool,
             backend: Backend::Postgres,
             write_queue: None,
             events,
+            notifier,
         });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let url = prepare_sqlite_file(url, path)?;
         let write = sqlite_pool(&url, 1, options).await?;
         let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
-        let direct =
-            Store { write, read, backend: Backend::Sqlite, write_queue: None, events: events::channel() };
+        let direct = Store {
+            write,
+            read,
+            backend: Backend::Sqlite,
+            write_queue: None,
+            events: events::channel(),
+            notifier: None,
+        };
         let queue = WriteQueue::start(direct.clone());
         return Ok(Store { write_queue: Some(queue), ..direct });
     }

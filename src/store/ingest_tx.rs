@@ -10,7 +10,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use sqlx::{Any, AnyConnection, Row, Transaction};
 
-use super::events::{self, ChangeEvent};
+use super::events::ChangeEvent;
 use super::rows::{bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row};
 use super::{Backend, Store, StoreError};
 use crate::domain::merge::{merge_job, merge_run};
@@ -160,19 +160,25 @@ impl Store {
         Ok(applied.recorded)
     }
 
-    /// Publishes events of a committed transaction to this process's
-    /// subscribers (SQLite; PostgreSQL delivers them through `LISTEN`).
+    /// Announces the events of a committed transaction: to this process's
+    /// subscribers (SQLite), or to every replica's through the notifier
+    /// (PostgreSQL; see `events`).
     pub(super) fn publish_committed(&self, events: &[ChangeEvent]) {
-        if self.backend == Backend::Sqlite {
-            for event in events {
-                let _ = self.events.send(*event);
+        for event in events {
+            match &self.notifier {
+                Some(notifier) => {
+                    let _ = notifier.send(*event);
+                }
+                None => {
+                    let _ = self.events.send(*event);
+                }
             }
         }
     }
 
     /// Records and applies one delivery on `conn`, inside a transaction the
-    /// caller owns; answers what changed. On PostgreSQL the change events are
-    /// queued with `pg_notify`, so they go out exactly when the caller commits.
+    /// caller owns; answers what changed, for the caller to publish once it
+    /// has committed.
     pub(super) async fn apply_delivery(
         &self,
         conn: &mut AnyConnection,
@@ -214,9 +220,6 @@ impl Store {
                 }
             }
             None => {}
-        }
-        if self.backend == Backend::Postgres {
-            events::notify_at_commit(conn, &events).await?;
         }
         Ok(Applied { recorded: Recorded::New, events })
     }

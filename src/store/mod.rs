@@ -73,6 +73,8 @@ pub struct Store {
     write_queue: Option<write_queue::WriteQueue>,
     /// This process's end of the change-event stream (see `events`).
     events: tokio::sync::broadcast::Sender<ChangeEvent>,
+    /// PostgreSQL only: announces committed changes to every replica.
+    notifier: Option<tokio::sync::mpsc::UnboundedSender<ChangeEvent>>,
 }
 
 impl Store {

@@ -183,16 +183,7 @@ impl TestApp {
 
     /// Posts `body` signed, with the given delivery GUID.
     pub async fn deliver_as(&self, event: &str, guid: &str, body: &[u8]) -> reqwest::Response {
-        self.client
-            .post(self.url("/api/webhook/github-actions"))
-            .header("content-type", "application/json")
-            .header("x-github-event", event)
-            .header("x-github-delivery", guid)
-            .header("x-hub-signature-256", sign(SECRET.as_bytes(), body))
-            .body(body.to_vec())
-            .send()
-            .await
-            .expect("request sent")
+        signed_delivery(&self.client, &self.base, event, guid, body).send().await.expect("request sent")
     }
 
     /// Posts a JSON value (signed) and asserts it was accepted with `outcome`.
@@ -305,6 +296,17 @@ impl Drop for ProcessReplica {
 
 /// Posts a signed delivery to the server at `base`; answers the status.
 pub async fn deliver_to(client: &reqwest::Client, base: &str, event: &str, guid: &str, body: &[u8]) -> u16 {
+    signed_delivery(client, base, event, guid, body).send().await.map(|r| r.status().as_u16()).unwrap_or(0)
+}
+
+/// A delivery request as GitHub sends it: JSON, event, GUID, signature.
+pub fn signed_delivery(
+    client: &reqwest::Client,
+    base: &str,
+    event: &str,
+    guid: &str,
+    body: &[u8],
+) -> reqwest::RequestBuilder {
     client
         .post(format!("{base}/api/webhook/github-actions"))
         .header("content-type", "application/json")
@@ -312,10 +314,6 @@ pub async fn deliver_to(client: &reqwest::Client, base: &str, event: &str, guid:
         .header("x-github-delivery", guid)
         .header("x-hub-signature-256", sign(SECRET.as_bytes(), body))
         .body(body.to_vec())
-        .send()
-        .await
-        .map(|r| r.status().as_u16())
-        .unwrap_or(0)
 }
 
 /// Reads Server-Sent Events from `response` until `want` accepts one

@@ -141,21 +141,10 @@ on_both_backends! {
             for state in &states {
                 let body = serde_json::to_vec(&state.payload()).expect("json");
                 let client = app.client.clone();
-                let url = app.url("/api/webhook/github-actions");
+                let base = app.base.clone();
                 let guid = format!("c-{round}-{}", state.updated_at.timestamp());
                 tasks.push(tokio::spawn(async move {
-                    client
-                        .post(url)
-                        .header("content-type", "application/json")
-                        .header("x-github-event", "workflow_run")
-                        .header("x-github-delivery", guid)
-                        .header("x-hub-signature-256", cicd_dashboard::ingest::signature::sign(crate::helpers::SECRET.as_bytes(), &body))
-                        .body(body)
-                        .send()
-                        .await
-                        .expect("sent")
-                        .status()
-                        .as_u16()
+                    crate::helpers::deliver_to(&client, &base, "workflow_run", &guid, &body).await
                 }));
             }
         }

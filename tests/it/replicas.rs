@@ -55,7 +55,9 @@ on_postgres! {
     }
 
     async fn two_replica_processes_converge_to_the_sequential_answer(app: TestApp) {
-        let other = ProcessReplica::start(&app.database_url).await;
+        // `app` only owns the database; both replicas are separate processes.
+        let (first, other) =
+            tokio::join!(ProcessReplica::start(&app.database_url), ProcessReplica::start(&app.database_url));
         let unique = scenario();
         // Every fourth delivery is sent again with the same GUID.
         let mut all: Vec<(String, String, Vec<u8>)> = unique.clone();
@@ -63,7 +65,7 @@ on_postgres! {
         shuffle(&mut all, 0x5eed);
         assert!(all.len() >= 2000, "{} deliveries", all.len());
 
-        let bases = [app.base.clone(), other.base.clone()];
+        let bases = [first.base.clone(), other.base.clone()];
         let chunks: Vec<Vec<(String, String, Vec<u8>)>> =
             (0..8).map(|c| all.iter().skip(c).step_by(8).cloned().collect()).collect();
         let mut clients = Vec::new();
