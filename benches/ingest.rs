@@ -139,6 +139,38 @@ async fn seed(store: &Store, attempts: usize) -> Duration {
     start.elapsed()
 }
 
+/// The same attempts as [`seed`], written by one `INSERT … SELECT` over
+/// `generate_series` (PostgreSQL only; a million attempts through the ingest
+/// path would take the benchmark many minutes). Set `BENCH_SEED_VIA_INGEST`
+/// to seed through `record_delivery` instead.
+async fn seed_postgres_in_bulk(url: &str, attempts: usize) -> Duration {
+    use sqlx::Connection;
+    let start = Instant::now();
+    let mut conn = sqlx::PgConnection::connect(url).await.expect("connect");
+    let now = Utc::now().timestamp();
+    sqlx::query(
+        "INSERT INTO builds (provider_id, repo, external_id, run_attempt, workflow, workflow_id, run_number, \
+         event, branch, commit_sha, triggered_by, url, provider_status, conclusion, status, created_at, \
+         started_at, updated_at, finished_at, first_job_started_at, duration_seconds, sort_at, changed_at) \
+         SELECT 1, 'seed-org/repo-' || (i % 200), (1000000000 + i)::text, 1 + (i % 3 = 0)::int, \
+         'workflow-' || (i % 5), i % 5, i, 'push', \
+         CASE WHEN i % 4 = 0 THEN 'main' ELSE 'feature/' || (i % 97) END, lpad(to_hex(i), 40, '0'), \
+         'octocat', 'https://github.com/seed-org/repo/actions/runs/' || i, 'completed', c, \
+         CASE c WHEN 'failure' THEN 'failed' ELSE c END, t, t, t + 60 + (i % 900), t + 60 + (i % 900), NULL, \
+         60 + (i % 900), t, $1 \
+         FROM (SELECT i, $1 - ((i::bigint * 7919) % (90 * 86400)) AS t, \
+               CASE i % 10 WHEN 0 THEN 'failure' WHEN 1 THEN 'cancelled' WHEN 2 THEN 'skipped' ELSE 'success' END AS c \
+               FROM generate_series(0, $2 - 1) AS i) s",
+    )
+    .bind(now)
+    .bind(attempts as i64)
+    .execute(&mut conn)
+    .await
+    .expect("bulk seed");
+    sqlx::query("ANALYZE builds").execute(&mut conn).await.expect("analyze");
+    start.elapsed()
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -249,7 +281,11 @@ async fn main() {
     );
 
     // (b) query latency with many attempts stored
-    let seeded = seed(&store, attempts).await;
+    let seeded = if database_url.starts_with("postgres") && std::env::var("BENCH_SEED_VIA_INGEST").is_err() {
+        seed_postgres_in_bulk(&database_url, attempts).await
+    } else {
+        seed(&store, attempts).await
+    };
     println!("seeded {attempts} attempts over 90 days in {:.1} s", seeded.as_secs_f64());
     let deep = attempts / 2;
     let (_, deep_page) = {
