@@ -85,7 +85,7 @@ function renderSummary(summary) {
     summary.success_count + " succeeded, " + summary.failure_count + " failed, " +
     summary.cancelled_count + " cancelled, " + summary.skipped_count + " skipped, " +
     summary.in_progress_count + " running, " + summary.queued_count + " queued. " +
-    "Rates count only succeeded and failed attempts.";
+    "Rates count only succeeded and failed attempts; attempts seen only through their jobs have no start yet and are in no window.";
 }
 
 function renderBuilds(list) {
