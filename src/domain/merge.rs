@@ -183,6 +183,55 @@ mod tests {
         assert_eq!(results[0].duration_seconds(), Some(120));
     }
 
+    /// Every order of a run's deliveries, with fields missing here and there
+    /// (as in older payloads), ends in the same state, and that state is the
+    /// completed one with every field that any delivery knew.
+    #[test]
+    fn all_orders_of_partial_deliveries_converge() {
+        let mut steps = vec![
+            run("requested", None, "2024-01-01T00:00:00Z"),
+            run("queued", None, "2024-01-01T00:00:01Z"),
+            run("in_progress", None, "2024-01-01T00:00:10Z"),
+            run("completed", Some("failure"), "2024-01-01T00:05:00Z"),
+            run("completed", Some("success"), "2024-01-01T00:06:00Z"),
+        ];
+        steps[0].branch = None;
+        steps[2].commit_sha = None;
+        steps[2].triggered_by = Some("hubot".into());
+        steps[4].event = None;
+        steps[4].run_number = None;
+        let mut orders = Vec::new();
+        permutations(&mut (0..steps.len()).collect::<Vec<_>>(), 0, &mut orders);
+        assert_eq!(orders.len(), 120);
+        let finals: Vec<RunAttempt> = orders
+            .iter()
+            .map(|order| {
+                order[1..].iter().fold(steps[order[0]].clone(), |state, &i| merge_run(&state, &steps[i]))
+            })
+            .collect();
+        for state in &finals {
+            assert_eq!(state, &finals[0]);
+        }
+        let done = &finals[0];
+        assert_eq!(done.conclusion.as_deref(), Some("success"));
+        assert_eq!(done.duration_seconds(), Some(360));
+        assert_eq!(done.triggered_by.as_deref(), Some("hubot"));
+        assert_eq!(done.event.as_deref(), Some("push"));
+        assert_eq!(done.run_number, Some(7));
+    }
+
+    fn permutations(items: &mut Vec<usize>, k: usize, out: &mut Vec<Vec<usize>>) {
+        if k == items.len() {
+            out.push(items.clone());
+            return;
+        }
+        for i in k..items.len() {
+            items.swap(k, i);
+            permutations(items, k + 1, out);
+            items.swap(k, i);
+        }
+    }
+
     #[test]
     fn ties_go_to_the_later_update_and_nulls_never_erase() {
         let mut older = run("completed", Some("failure"), "2024-01-01T00:01:00Z");
