@@ -188,7 +188,7 @@ mod tests {
     /// completed one with every field that any delivery knew.
     #[test]
     fn all_orders_of_partial_deliveries_converge() {
-        let mut steps = vec![
+        let mut steps = [
             run("requested", None, "2024-01-01T00:00:00Z"),
             run("queued", None, "2024-01-01T00:00:01Z"),
             run("in_progress", None, "2024-01-01T00:00:10Z"),

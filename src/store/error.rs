@@ -14,9 +14,13 @@ pub enum StoreError {
     /// A migration could not be applied.
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
-    /// The URL names a database this build cannot use.
+    /// The URL names a database this build cannot use, or the stored data
+    /// names something this build does not know.
     #[error("{0}")]
     Config(String),
+    /// Something that cannot happen did (a bug): answered 500 and logged.
+    #[error("internal invariant broken: {0}")]
+    Invariant(String),
 }
 
 impl StoreError {

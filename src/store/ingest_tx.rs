@@ -233,21 +233,15 @@ impl Store {
         })
     }
 
-    fn lock_suffix(&self) -> &'static str {
-        match self.backend {
-            Backend::Sqlite => "",
-            Backend::Postgres => " FOR UPDATE",
-        }
-    }
-
     async fn select_run(
         &self,
         conn: &mut AnyConnection,
         run: &RunAttempt,
     ) -> Result<Option<(i64, RunAttempt)>, StoreError> {
-        let sql = match self.lock_suffix() {
-            "" => select_build_by_key!(),
-            _ => concat!(select_build_by_key!(), " FOR UPDATE"),
+        // SQLite has no row locks; its writers are already serialised.
+        let sql = match self.backend {
+            Backend::Sqlite => select_build_by_key!(),
+            Backend::Postgres => concat!(select_build_by_key!(), " FOR UPDATE"),
         };
         let row = sqlx::query(sql)
             .bind(provider_id(run.provider))
@@ -280,9 +274,9 @@ impl Store {
                     return Ok((row.try_get("id")?, true));
                 }
                 // A concurrent transaction inserted it a moment ago: lock it and merge.
-                self.select_run(conn, incoming)
-                    .await?
-                    .ok_or_else(|| StoreError::Config("a build row vanished inside its transaction".into()))?
+                self.select_run(conn, incoming).await?.ok_or_else(|| {
+                    StoreError::Invariant("a build row vanished inside its transaction".into())
+                })?
             }
         };
         let (id, stored) = existing;
@@ -299,9 +293,9 @@ impl Store {
         conn: &mut AnyConnection,
         job: &Job,
     ) -> Result<Option<(i64, i64, Job)>, StoreError> {
-        let sql = match self.lock_suffix() {
-            "" => select_job_by_key!(),
-            _ => concat!(select_job_by_key!(), " FOR UPDATE OF j"),
+        let sql = match self.backend {
+            Backend::Sqlite => select_job_by_key!(),
+            Backend::Postgres => concat!(select_job_by_key!(), " FOR UPDATE OF j"),
         };
         let row = sqlx::query(sql)
             .bind(provider_id(job.provider))
@@ -330,9 +324,9 @@ impl Store {
                 if let Some(row) = inserted {
                     return Ok((row.try_get("id")?, true));
                 }
-                self.select_job(conn, incoming)
-                    .await?
-                    .ok_or_else(|| StoreError::Config("a job row vanished inside its transaction".into()))?
+                self.select_job(conn, incoming).await?.ok_or_else(|| {
+                    StoreError::Invariant("a job row vanished inside its transaction".into())
+                })?
             }
         };
         let (id, _build_id, stored) = existing;
