@@ -39,8 +39,9 @@ function statusBadge(status) {
   return span;
 }
 
-function cell(row, text, className) {
+function cell(row, label, text, className) {
   const td = document.createElement("td");
+  td.dataset.label = label;
   if (text instanceof Node) td.appendChild(text); else td.textContent = text === null || text === undefined ? "–" : String(text);
   if (className) td.className = className;
   row.appendChild(td);
@@ -94,15 +95,15 @@ function renderBuilds(list) {
   $("empty").hidden = list.total !== 0;
   for (const b of list.builds) {
     const tr = document.createElement("tr");
-    cell(tr, statusBadge(b.status));
-    cell(tr, b.repo);
-    cell(tr, b.workflow);
-    cell(tr, b.branch);
-    cell(tr, b.commit_sha ? b.commit_sha.slice(0, 7) : null, "mono");
-    cell(tr, b.triggered_by);
-    cell(tr, duration(b.duration_seconds), "num");
-    cell(tr, localTime(b.started_at));
-    cell(tr, b.url ? safeLink(b.url, "#" + (b.run_number ?? b.external_id) + (b.run_attempt > 1 ? " (attempt " + b.run_attempt + ")" : "")) : null);
+    cell(tr, "Status", statusBadge(b.status));
+    cell(tr, "Repository", b.repo);
+    cell(tr, "Workflow", b.workflow);
+    cell(tr, "Branch", b.branch);
+    cell(tr, "Commit", b.commit_sha ? b.commit_sha.slice(0, 7) : null, "mono");
+    cell(tr, "Actor", b.triggered_by);
+    cell(tr, "Duration", duration(b.duration_seconds), "num");
+    cell(tr, "Started", localTime(b.started_at));
+    cell(tr, "Run", b.url ? safeLink(b.url, "#" + (b.run_number ?? b.external_id) + (b.run_attempt > 1 ? " (attempt " + b.run_attempt + ")" : "")) : null);
     tbody.appendChild(tr);
   }
 }
