@@ -34,6 +34,8 @@ impl Application {
     /// Errors: the database cannot be opened or migrated, or the address
     /// cannot be bound.
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<Application> {
+        // Installs the process's metrics recorder before anything records.
+        let _ = api::prometheus::recorder();
         let store =
             Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
         store.migrate().await?;

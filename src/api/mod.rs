@@ -11,6 +11,7 @@ mod health;
 mod metrics;
 mod params;
 pub mod problem;
+pub mod prometheus;
 mod webhook;
 
 use std::sync::Arc;
@@ -46,5 +47,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/metrics/summary", get(metrics::summary))
         .route("/api/events", get(events::events))
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
+        .route("/metrics", get(prometheus::metrics))
+        .route_layer(axum::middleware::from_fn(prometheus::track))
         .with_state(state)
 }

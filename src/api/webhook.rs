@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::problem::Problem;
 use super::{AppState, IngestAuth};
-use crate::ingest::service::{Delivery, ingest_github};
+use crate::ingest::service::{Delivery, Outcome, ingest_github};
 use crate::ingest::signature;
 
 /// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
@@ -33,6 +33,36 @@ pub async fn github_actions(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, Problem> {
+    let started = std::time::Instant::now();
+    let event = event_label(header_str(&headers, "x-github-event"));
+    let result = accept(&state, &headers, body).await;
+    let outcome = match &result {
+        Ok((_, outcome)) => outcome.as_str(),
+        Err(problem) => problem.slug,
+    };
+    metrics::counter!("webhook_deliveries_total", "event" => event, "outcome" => outcome).increment(1);
+    if result.is_ok() {
+        metrics::histogram!("webhook_ingest_seconds").record(started.elapsed().as_secs_f64());
+    }
+    result.map(|(response, _)| response)
+}
+
+/// GitHub event names counted under their own label; others are `other`.
+const KNOWN_EVENTS: &[&str] =
+    &["workflow_run", "workflow_job", "ping", "push", "check_run", "check_suite", "deployment_status"];
+
+fn event_label(event: Option<&str>) -> &'static str {
+    match event {
+        None => "none",
+        Some(event) => KNOWN_EVENTS.iter().find(|known| **known == event).copied().unwrap_or("other"),
+    }
+}
+
+async fn accept(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(Response, Outcome), Problem> {
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             Problem::new(
@@ -45,11 +75,11 @@ pub async fn github_actions(
             Problem::bad_request("unreadable-body", rejection.body_text())
         }
     })?;
-    authenticate(&state.ingest_auth, &headers, &body)?;
-    check_content_type(&headers)?;
+    authenticate(&state.ingest_auth, headers, &body)?;
+    check_content_type(headers)?;
     let guid =
-        required_header(&headers, "x-github-delivery", "a unique id per delivery, used to drop duplicates")?;
-    let event = required_header(&headers, "x-github-event", "the event name, e.g. workflow_run")?;
+        required_header(headers, "x-github-delivery", "a unique id per delivery, used to drop duplicates")?;
+    let event = required_header(headers, "x-github-event", "the event name, e.g. workflow_run")?;
 
     let outcome = ingest_github(
         &state.store,
@@ -58,7 +88,10 @@ pub async fn github_actions(
     .await?;
     tracing::info!(delivery.guid = guid, delivery.event = event, outcome = ?outcome, "webhook delivery");
     let status = if event == "ping" { StatusCode::OK } else { StatusCode::ACCEPTED };
-    Ok((status, Json(json!({ "delivery": guid, "event": event, "outcome": outcome }))).into_response())
+    Ok((
+        (status, Json(json!({ "delivery": guid, "event": event, "outcome": outcome }))).into_response(),
+        outcome,
+    ))
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {

@@ -34,6 +34,17 @@ pub enum Outcome {
     Ignored,
 }
 
+impl Outcome {
+    /// The snake_case name answered as `outcome`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Stored => "stored",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Ignored => "ignored",
+        }
+    }
+}
+
 /// Why a delivery was not accepted.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

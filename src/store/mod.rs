@@ -111,6 +111,16 @@ impl Store {
         self.events.subscribe()
     }
 
+    /// `(pool, open connections, idle connections)` for each pool (`read`,
+    /// and `write` where it is a separate pool).
+    pub fn pool_stats(&self) -> Vec<(&'static str, u32, usize)> {
+        let mut stats = vec![("read", self.read.size(), self.read.num_idle())];
+        if self.backend == Backend::Sqlite {
+            stats.push(("write", self.write.size(), self.write.num_idle()));
+        }
+        stats
+    }
+
     /// Closes both pools, waiting for connections to be returned.
     pub async fn close(&self) {
         self.write.close().await;

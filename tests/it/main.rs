@@ -9,6 +9,7 @@ mod api_summary;
 mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;
+mod observability;
 mod page;
 mod replay_cli;
 mod replicas;
