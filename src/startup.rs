@@ -10,6 +10,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::{HeaderName, HeaderValue, Request, header};
 use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -131,8 +132,14 @@ fn app_router(state: AppState) -> Router {
                 .get::<axum::extract::MatchedPath>()
                 .map(|p| p.as_str().to_owned())
                 .unwrap_or_else(|| request.uri().path().to_owned());
-            tracing::info_span!("http", method = %request.method(), route = %route)
+            let request_id =
+                request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
+            tracing::info_span!("http", method = %request.method(), route = %route, request_id = %request_id)
         }))
+        // Outermost: accept the caller's X-Request-Id or make one, so every
+        // log line of the request carries it, and echo it in the answer.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

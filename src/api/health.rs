@@ -29,3 +29,26 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
         })),
     )
 }
+
+/// `GET /ready`: 200 `{"ready": true, "database": "connected", "migrations":
+/// {"applied": N, "expected": N}}` when the database answers and every
+/// migration this binary knows is applied; 503 with `"ready": false`
+/// otherwise (load balancers should route only to ready replicas).
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let expected = state.store.expected_migrations();
+    let applied = tokio::time::timeout(Duration::from_secs(2), state.store.applied_migrations()).await;
+    let (database, applied) = match applied {
+        Ok(Ok(n)) => ("connected", Some(n)),
+        _ => ("error", None),
+    };
+    let ready = applied == Some(expected);
+    let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (
+        code,
+        Json(json!({
+            "ready": ready,
+            "database": database,
+            "migrations": { "applied": applied, "expected": expected },
+        })),
+    )
+}

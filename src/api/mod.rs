@@ -42,6 +42,7 @@ pub struct AppState {
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
         .route("/api/builds", get(builds::list))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))

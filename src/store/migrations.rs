@@ -42,3 +42,22 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     migrator(store.backend).run(&store.write).await?;
     Ok(())
 }
+
+impl Store {
+    /// How many migrations this binary knows for its back end.
+    pub fn expected_migrations(&self) -> i64 {
+        match self.backend {
+            Backend::Sqlite => SQLITE.len() as i64,
+            Backend::Postgres => POSTGRES.len() as i64,
+        }
+    }
+
+    /// How many migrations the database has applied successfully.
+    pub async fn applied_migrations(&self) -> Result<i64, StoreError> {
+        use sqlx::Row;
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM _sqlx_migrations WHERE success")
+            .fetch_one(&self.read)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

@@ -23,3 +23,24 @@ on_both_backends! {
         assert!(has(&["db_pool_connections{", "pool=\"read\""]), "{text}");
     }
 }
+
+on_both_backends! {
+    async fn ready_reports_database_and_migrations(app: TestApp) {
+        let (status, body) = app.get("/ready").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["ready"], true);
+        assert_eq!(body["database"], "connected");
+        assert_eq!(body["migrations"]["applied"], body["migrations"]["expected"]);
+        assert!(body["migrations"]["expected"].as_i64().unwrap_or(0) >= 2);
+    }
+
+    async fn request_ids_are_echoed_or_made(app: TestApp) {
+        let given = app.client.get(app.url("/health")).header("x-request-id", "trace-me-42").send().await.expect("sent");
+        assert_eq!(given.headers()["x-request-id"], "trace-me-42");
+        let made = app.client.get(app.url("/api/builds")).send().await.expect("sent");
+        let id = made.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        let problem = app.client.get(app.url("/api/builds/0")).send().await.expect("sent");
+        assert!(problem.headers().contains_key("x-request-id"), "error answers carry it too");
+    }
+}

@@ -123,6 +123,8 @@ on_postgres! {
         let (health, answer) = replica.get("/health").await;
         assert_eq!(health, 503);
         assert_eq!(answer["database"], "error");
+        let (ready, answer) = replica.get("/ready").await;
+        assert_eq!((ready, answer["ready"].clone()), (503, serde_json::Value::Bool(false)));
         let (list, problem) = replica.get("/api/builds").await;
         assert_eq!(list, 503, "{problem}");
         assert_eq!(problem["status"], 503);
