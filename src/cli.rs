@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{DatabaseSettings, Secret, ServeSettings, WorkerCommandSettings};
+use crate::telemetry::LogFormat;
 
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
 /// metrics and a live page out.
@@ -16,6 +17,9 @@ pub struct Cli {
     /// With no subcommand, `serve` runs with these settings.
     #[command(flatten)]
     pub serve: ServeSettings,
+    /// Log format: readable `text` lines or one `json` object per line.
+    #[arg(long, env = "CICD_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
 }
 
 #[derive(Debug, Subcommand)]

@@ -12,7 +12,7 @@ use clap::Parser;
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    telemetry::init();
+    telemetry::init_with(cli.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
         None => serve(cli.serve).await,

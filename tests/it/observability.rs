@@ -44,3 +44,40 @@ on_both_backends! {
         assert!(problem.headers().contains_key("x-request-id"), "error answers carry it too");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_logs_carry_the_request_id() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
+        .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log-format", "json", "--no-worker"])
+        .args(["--database-url", &format!("sqlite://{}", dir.path().join("db.sqlite").display())])
+        .env("RUST_LOG", "info,tower_http=debug")
+        .env_remove("GITHUB_WEBHOOK_SECRET")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start");
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if client.get(format!("{base}/health")).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(up, "server started");
+    client.get(format!("{base}/api/builds")).header("x-request-id", "json-log-7").send().await.expect("sent");
+    let _ = child.kill();
+    let output = child.wait_with_output().expect("output");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let lines: Vec<serde_json::Value> = stderr.lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(!lines.is_empty() && lines.len() == stderr.lines().count(), "every line is JSON:\n{stderr}");
+    assert!(
+        lines.iter().any(|l| l["span"]["request_id"] == "json-log-7" && l["span"]["route"] == "/api/builds"),
+        "{stderr}"
+    );
+}
