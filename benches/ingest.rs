@@ -62,6 +62,15 @@ fn delivery(template: &Value, i: usize) -> Vec<u8> {
     serde_json::to_vec(&payload).expect("json")
 }
 
+/// The real recorded `workflow_run` delivery every benchmark payload is made from.
+fn template() -> Value {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
+    );
+    serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json")
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
@@ -197,14 +206,7 @@ async fn main() {
 
     // (a0) the store alone: sequential record_delivery calls, no HTTP
     if std::env::var("BENCH_STORE_ONLY").is_ok() {
-        let template: Value = serde_json::from_slice(
-            &std::fs::read(concat!(
-                env!("CARGO_MANIFEST_DIR"),
-                "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
-            ))
-            .expect("fixture"),
-        )
-        .expect("json");
+        let template = template();
         let n = 5000;
         let bodies: Vec<Vec<u8>> = (0..n).map(|i| delivery(&template, i + 10_000_000)).collect();
         let start = Instant::now();
@@ -234,14 +236,7 @@ async fn main() {
     }
 
     // (a) ingest throughput
-    let template: Value = serde_json::from_slice(
-        &std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
-        ))
-        .expect("fixture"),
-    )
-    .expect("json");
+    let template = template();
     let bodies: Vec<Vec<u8>> = (0..deliveries).map(|i| delivery(&template, i)).collect();
     let mean_size = bodies.iter().map(Vec::len).sum::<usize>() / bodies.len().max(1);
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");

@@ -107,43 +107,4 @@ impl Store {
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
     }
-
-    /// Deletes run attempts (with their jobs) that started before `cutoff`
-    /// (never-started ones last written before it) and deliveries received
-    /// before it, 1 000 rows per statement. Answers (attempts, deliveries)
-    /// deleted.
-    pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
-        let cutoff = cutoff.timestamp();
-        let mut builds = 0;
-        loop {
-            let deleted = sqlx::query(
-                "DELETE FROM builds WHERE id IN (SELECT id FROM builds WHERE \
-                 (sort_at > 0 AND sort_at < $1) OR (sort_at = 0 AND changed_at < $1) LIMIT 1000)",
-            )
-            .bind(cutoff)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-            builds += deleted;
-            if deleted == 0 {
-                break;
-            }
-        }
-        let mut deliveries = 0;
-        loop {
-            let deleted = sqlx::query(
-                "DELETE FROM webhook_deliveries WHERE id IN \
-                 (SELECT id FROM webhook_deliveries WHERE received_at < $1 LIMIT 1000)",
-            )
-            .bind(cutoff)
-            .execute(&self.write)
-            .await?
-            .rows_affected();
-            deliveries += deleted;
-            if deleted == 0 {
-                break;
-            }
-        }
-        Ok((builds, deliveries))
-    }
 }

@@ -19,6 +19,7 @@ mod events;
 mod ingest_tx;
 mod leases;
 mod migrations;
+mod retention;
 mod rows;
 mod summary;
 mod write_queue;

@@ -1,0 +1,38 @@
+//! Retention deletes: old run attempts (their jobs follow by `ON DELETE
+//! CASCADE`) and old raw deliveries, in bounded batches so no statement holds
+//! the write lock for long.
+
+use chrono::{DateTime, Utc};
+
+use super::{Store, StoreError};
+
+const OLD_BUILDS: &str = "DELETE FROM builds WHERE id IN (SELECT id FROM builds WHERE \
+     (sort_at > 0 AND sort_at < $1) OR (sort_at = 0 AND changed_at < $1) LIMIT 1000)";
+
+const OLD_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE id IN \
+     (SELECT id FROM webhook_deliveries WHERE received_at < $1 LIMIT 1000)";
+
+impl Store {
+    /// Deletes run attempts that started before `cutoff` (never-started ones
+    /// last written before it) and deliveries received before it, 1 000 rows
+    /// per statement. Answers (attempts, deliveries) deleted.
+    pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
+        let cutoff = cutoff.timestamp();
+        Ok((
+            self.delete_in_batches(OLD_BUILDS, cutoff).await?,
+            self.delete_in_batches(OLD_DELIVERIES, cutoff).await?,
+        ))
+    }
+
+    /// Runs a batched `DELETE … LIMIT` until it deletes nothing; answers the total.
+    async fn delete_in_batches(&self, sql: &'static str, cutoff: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let deleted = sqlx::query(sql).bind(cutoff).execute(&self.write).await?.rows_affected();
+            if deleted == 0 {
+                return Ok(total);
+            }
+            total += deleted;
+        }
+    }
+}
