@@ -50,7 +50,7 @@ async fn json_logs_carry_the_request_id() {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let dir = tempfile::tempdir().expect("tempdir");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--log-format", "json", "--no-worker"])
         .args(["--database-url", &format!("sqlite://{}", dir.path().join("db.sqlite").display())])
         .env("RUST_LOG", "info,tower_http=debug")
@@ -59,6 +59,17 @@ async fn json_logs_carry_the_request_id() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("start");
+    // Killed even if an assertion below fails first.
+    struct KillOnDrop(Option<std::process::Child>);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            if let Some(child) = self.0.as_mut() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
+    }
+    let mut guard = KillOnDrop(Some(child));
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{port}");
     let mut up = false;
@@ -71,6 +82,7 @@ async fn json_logs_carry_the_request_id() {
     }
     assert!(up, "server started");
     client.get(format!("{base}/api/builds")).header("x-request-id", "json-log-7").send().await.expect("sent");
+    let mut child = guard.0.take().expect("child");
     let _ = child.kill();
     let output = child.wait_with_output().expect("output");
     let stderr = String::from_utf8_lossy(&output.stderr);
