@@ -89,7 +89,8 @@ async fn accept(
     tracing::info!(delivery.guid = guid, delivery.event = event, outcome = ?outcome, "webhook delivery");
     let status = if event == "ping" { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((
-        (status, Json(json!({ "delivery": guid, "event": event, "outcome": outcome }))).into_response(),
+        (status, Json(json!({ "delivery": guid, "event": event, "outcome": outcome.as_str() })))
+            .into_response(),
         outcome,
     ))
 }

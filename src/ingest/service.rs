@@ -4,7 +4,6 @@
 
 use bytes::Bytes;
 use chrono::Utc;
-use serde::Serialize;
 
 use super::{Parsed, PayloadError, github};
 use crate::domain::ProviderKind;
@@ -22,8 +21,7 @@ pub struct Delivery {
 }
 
 /// The answer's `outcome`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
     /// The change was committed.
     Stored,
