@@ -199,16 +199,32 @@ impl Store {
         if inserted.rows_affected() == 0 {
             return Ok(Applied { recorded: Recorded::Duplicate, events: Vec::new() });
         }
-        let now = delivery.received_at.timestamp();
         let mut events = Vec::new();
-        match &write.change {
-            Some(Change::Run(run)) => {
+        if let Some(change) = &write.change {
+            self.apply_change(conn, change, delivery.received_at.timestamp(), &mut events).await?;
+        }
+        Ok(Applied { recorded: Recorded::New, events })
+    }
+
+    /// Applies one change (from a webhook delivery or from the poller) on
+    /// `conn`, inside a transaction the caller owns, with the ordering and
+    /// null rules of `domain::merge`; pushes the rows it created or changed
+    /// onto `events`. `now` (Unix seconds) becomes the rows' `changed_at`.
+    pub(super) async fn apply_change(
+        &self,
+        conn: &mut AnyConnection,
+        change: &Change,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+    ) -> Result<(), StoreError> {
+        match change {
+            Change::Run(run) => {
                 let (id, changed) = self.upsert_run(conn, run, now).await?;
                 if changed {
                     events.push(ChangeEvent::Build { id });
                 }
             }
-            Some(Change::Job(job)) => {
+            Change::Job(job) => {
                 let (build_id, build_changed) =
                     self.upsert_run(conn, &RunAttempt::implied_by_job(job), now).await?;
                 if build_changed {
@@ -219,9 +235,29 @@ impl Store {
                     events.push(ChangeEvent::Job { id, build_id });
                 }
             }
-            None => {}
         }
-        Ok(Applied { recorded: Recorded::New, events })
+        Ok(())
+    }
+
+    /// Applies changes fetched by a poller (no delivery record: the provider's
+    /// REST API is the source) in one committed transaction, then announces
+    /// what changed. Answers how many rows were created or changed.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed).
+    pub async fn apply_polled(&self, changes: &[Change]) -> Result<usize, StoreError> {
+        if changes.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let now = Utc::now().timestamp();
+        let mut events = Vec::new();
+        for change in changes {
+            self.apply_change(&mut tx, change, now, &mut events).await?;
+        }
+        tx.commit().await?;
+        self.publish_committed(&events);
+        Ok(events.len())
     }
 
     pub(super) async fn begin_write(&self) -> Result<Transaction<'static, Any>, StoreError> {
