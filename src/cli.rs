@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{DatabaseSettings, Secret, ServeSettings, WorkerCommandSettings};
+use crate::config::{DatabaseSettings, GitHubPollSettings, Secret, ServeSettings, WorkerCommandSettings};
 use crate::telemetry::LogFormat;
 
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
@@ -32,6 +32,9 @@ pub enum Command {
     Worker(WorkerCommandSettings),
     /// Post webhook payload files to a running server the way GitHub would.
     Replay(ReplayArgs),
+    /// Backfill one repository from the GitHub REST API now (resuming an
+    /// interrupted backfill), then sync it once; shows progress.
+    Poll(PollArgs),
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
@@ -72,4 +75,19 @@ pub struct ReplayArgs {
     /// one is now (turns old example payloads into recent demo data).
     #[arg(long)]
     pub shift_to_now: bool,
+}
+
+/// Arguments of `poll`.
+#[derive(Debug, Clone, Args)]
+pub struct PollArgs {
+    /// Repository to backfill, `owner/name`.
+    #[arg(long)]
+    pub repo: String,
+    /// How far back: a duration (`90d`, `12h`) or an RFC 3339 instant.
+    #[arg(long, default_value = "30d")]
+    pub since: String,
+    #[command(flatten)]
+    pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub github: GitHubPollSettings,
 }

@@ -93,11 +93,117 @@ pub struct WorkerSettings {
     /// Seconds between scheduler ticks (each tick starts the jobs that are due).
     #[arg(long, env = "CICD_SCHEDULER_TICK", default_value_t = 60, hide = true)]
     pub scheduler_tick: u64,
+    #[command(flatten)]
+    pub github: GitHubPollSettings,
 }
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        WorkerSettings { retention_days: 90, scheduler_tick: 60 }
+        WorkerSettings { retention_days: 90, scheduler_tick: 60, github: GitHubPollSettings::default() }
+    }
+}
+
+/// Settings of the GitHub poller (backfill and reconciliation over the REST
+/// API). It runs when repositories, organisations or a GitHub App are
+/// configured.
+#[derive(Debug, Clone, Args)]
+pub struct GitHubPollSettings {
+    /// GitHub REST API base: `https://api.github.com`, or
+    /// `https://HOST/api/v3` for GitHub Enterprise Server.
+    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
+    pub github_api_url: String,
+    /// Token for the REST API (a personal access token with `actions:read`
+    /// or `repo`, or any bearer token GitHub accepts).
+    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
+    pub github_token: Option<Secret>,
+    /// GitHub App id (with a private key: the poller acts as the app's
+    /// installation and discovers its repositories).
+    #[arg(long, env = "GITHUB_APP_ID")]
+    pub github_app_id: Option<String>,
+    /// The GitHub App's private key (PEM text).
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY", hide_env_values = true)]
+    pub github_app_private_key: Option<Secret>,
+    /// File holding the GitHub App's private key (PEM).
+    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE")]
+    pub github_app_private_key_file: Option<std::path::PathBuf>,
+    /// Installation of the app to act as (default: its first installation).
+    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID")]
+    pub github_app_installation_id: Option<i64>,
+    /// Repositories to poll, `owner/name,owner/name`.
+    #[arg(long, env = "CICD_GITHUB_REPOS", value_delimiter = ',')]
+    pub repos: Vec<String>,
+    /// Organisations whose repositories are discovered and polled.
+    #[arg(long, env = "CICD_GITHUB_ORGS", value_delimiter = ',')]
+    pub github_orgs: Vec<String>,
+    /// Seconds between polls of each repository.
+    #[arg(long, env = "CICD_POLL_INTERVAL", default_value_t = 300)]
+    pub poll_interval: u64,
+    /// Seconds between repository discovery passes.
+    #[arg(long, env = "CICD_DISCOVERY_INTERVAL", default_value_t = 3600)]
+    pub discovery_interval: u64,
+    /// Days of history a newly seen repository is backfilled with.
+    #[arg(long, env = "CICD_BACKFILL_DAYS", default_value_t = 30)]
+    pub backfill_days: u32,
+    /// Share of the hourly REST rate limit the poller may use (0–1]; it
+    /// pauses until the reset once the rest is all that is left.
+    #[arg(long, env = "CICD_GITHUB_RATE_SHARE", default_value_t = 0.8)]
+    pub github_rate_share: f64,
+    /// Milliseconds of the first backoff after a 5xx or network error.
+    #[arg(long, env = "CICD_GITHUB_RETRY_BASE_MS", default_value_t = 1000, hide = true)]
+    pub github_retry_base_ms: u64,
+    /// Milliseconds of the first wait after a secondary rate limit without
+    /// `retry-after`.
+    #[arg(long, env = "CICD_GITHUB_SECONDARY_WAIT_MS", default_value_t = 60_000, hide = true)]
+    pub github_secondary_wait_ms: u64,
+}
+
+impl Default for GitHubPollSettings {
+    fn default() -> Self {
+        GitHubPollSettings {
+            github_api_url: "https://api.github.com".into(),
+            github_token: None,
+            github_app_id: None,
+            github_app_private_key: None,
+            github_app_private_key_file: None,
+            github_app_installation_id: None,
+            repos: Vec::new(),
+            github_orgs: Vec::new(),
+            poll_interval: 300,
+            discovery_interval: 3600,
+            backfill_days: 30,
+            github_rate_share: 0.8,
+            github_retry_base_ms: 1000,
+            github_secondary_wait_ms: 60_000,
+        }
+    }
+}
+
+impl GitHubPollSettings {
+    /// The credentials these settings give: an app (id + key), else the
+    /// token, else none.
+    ///
+    /// Errors: an app id without a key (or a key without an id), an
+    /// unreadable key file, a key that is not RSA PEM.
+    pub fn credentials(&self) -> Result<crate::poller::github::Credentials, String> {
+        use crate::poller::github::Credentials;
+        let key = match (&self.github_app_private_key, &self.github_app_private_key_file) {
+            (Some(key), _) => Some(key.expose().to_owned()),
+            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|err| {
+                format!("could not read the GitHub App private key file {}: {err}", path.display())
+            })?),
+            (None, None) => None,
+        };
+        match (&self.github_app_id, key) {
+            (Some(id), Some(key)) => {
+                crate::poller::app_credentials(id, &key, self.github_app_installation_id)
+            }
+            (Some(_), None) => Err("GITHUB_APP_ID is set but no GITHUB_APP_PRIVATE_KEY(_FILE)".into()),
+            (None, Some(_)) => Err("a GitHub App private key is set but no GITHUB_APP_ID".into()),
+            (None, None) => Ok(match &self.github_token {
+                Some(token) => Credentials::Token(token.clone()),
+                None => Credentials::Anonymous,
+            }),
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
 //! - [`metrics`]: metric definitions and arithmetic (pure).
 //! - [`api`]: HTTP routes, problem answers.
-//! - [`scheduler`]: periodic jobs (retention) with one-replica leases.
+//! - [`poller`]: GitHub REST backfill, incremental sync, watch list,
+//!   discovery, rate limits.
+//! - [`scheduler`]: periodic jobs (retention, polling) with one-replica leases.
 //! - [`web`]: the embedded dashboard page.
 //! - [`replay`]: the `replay` client that posts payload files like GitHub.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
@@ -18,6 +20,7 @@ pub mod config;
 pub mod domain;
 pub mod ingest;
 pub mod metrics;
+pub mod poller;
 pub mod replay;
 pub mod scheduler;
 pub mod startup;

@@ -28,6 +28,7 @@ async fn main() -> ExitCode {
         }
         Some(Command::Worker(settings)) => worker(settings).await,
         Some(Command::Replay(args)) => replay::run(&args).await,
+        Some(Command::Poll(args)) => cicd_dashboard::poller::cli::run(args).await,
         Some(Command::Db(DbCommand::Copy { from, to })) => db_copy(&from, &to).await,
     };
     match result {
@@ -65,7 +66,7 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
 async fn worker(settings: WorkerCommandSettings) -> anyhow::Result<()> {
     let store = Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
     store.migrate().await?;
-    let scheduler = startup::scheduler(&store, &settings.worker);
+    let scheduler = startup::scheduler(&store, &settings.worker)?;
     tracing::info!(owner = scheduler.owner(), "worker running the periodic jobs");
     scheduler.run(startup::tick(&settings.worker), shutdown_signal()).await;
     store.close().await;

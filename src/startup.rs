@@ -17,6 +17,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::{self, AppState, IngestAuth, problem};
 use crate::config::{ServeSettings, WorkerSettings};
+use crate::poller::Poller;
 use crate::scheduler::{Scheduler, retention};
 use crate::store::Store;
 use crate::web;
@@ -53,8 +54,10 @@ impl Application {
             }),
         };
         let listener = TcpListener::bind(settings.bind).await?;
-        let scheduler =
-            (!settings.no_worker).then(|| (scheduler(&store, &settings.worker), tick(&settings.worker)));
+        let scheduler = match settings.no_worker {
+            true => None,
+            false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
+        };
         Ok(Application { listener, router: app_router(state), store, scheduler })
     }
 
@@ -92,10 +95,17 @@ impl Application {
     }
 }
 
-/// The scheduler with every periodic job the settings ask for.
-pub fn scheduler(store: &Store, settings: &WorkerSettings) -> Scheduler {
-    let jobs = retention::job(Some(settings.retention_days)).into_iter().collect();
-    Scheduler::new(store.clone(), jobs)
+/// The scheduler with every periodic job the settings ask for: retention,
+/// and the GitHub poller's jobs when it has something to poll.
+///
+/// Errors: poller settings that cannot work (bad API URL, app id without a
+/// key, a key that is not RSA PEM).
+pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Scheduler> {
+    let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
+    if let Some(poller) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
+        jobs.extend(Arc::new(poller).jobs());
+    }
+    Ok(Scheduler::new(store.clone(), jobs))
 }
 
 /// The scheduler's tick period.

@@ -9,14 +9,29 @@ use chrono::Utc;
 use serde_json::{Value, json};
 
 use super::AppState;
+use super::providers::poller_status;
+use crate::domain::ProviderKind;
 use crate::domain::time::format_timestamp;
 
 /// 200 `{"ok": true, "status": "ok", "version", "database": "connected",
-/// "timestamp"}`, or 503 with `"ok": false, "status": "degraded",
+/// "poller": "ok"|"degraded"|"idle", "timestamp"}` (a degraded poller — its
+/// last poll of some repository failed — does not fail liveness), or 503 with `"ok": false, "status": "degraded",
 /// "database": "error"` when the database does not answer within 2 s.
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     let database_ok =
         matches!(tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await, Ok(Ok(())));
+    // The poller's state never fails liveness: GitHub being down is not ours.
+    let poller = match database_ok {
+        true => {
+            match tokio::time::timeout(Duration::from_secs(2), state.store.poll_repos(ProviderKind::GitHub))
+                .await
+            {
+                Ok(Ok(repos)) => poller_status(&repos),
+                _ => "unknown",
+            }
+        }
+        false => "unknown",
+    };
     let code = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         code,
@@ -25,6 +40,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
             "status": if database_ok { "ok" } else { "degraded" },
             "version": env!("CARGO_PKG_VERSION"),
             "database": if database_ok { "connected" } else { "error" },
+            "poller": poller,
             "timestamp": format_timestamp(Utc::now()),
         })),
     )

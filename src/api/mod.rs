@@ -12,6 +12,7 @@ mod metrics;
 mod params;
 pub mod problem;
 pub mod prometheus;
+mod providers;
 mod webhook;
 
 use std::sync::Arc;
@@ -47,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
         .route("/api/events", get(events::events))
+        .route("/api/providers", get(providers::list))
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
         .route("/metrics", get(prometheus::metrics))
         .route_layer(axum::middleware::from_fn(prometheus::track))

@@ -112,23 +112,30 @@ impl Scheduler {
         outcome
     }
 
-    /// Ticks every `every` (plus up to 10 % jitter, so replicas spread out)
-    /// until `shutdown` resolves.
+    /// Runs every job in its own loop until `shutdown` resolves: each loop
+    /// tries to claim its job every `every` (plus up to 10 % jitter, so
+    /// replicas spread out), so a long job (a backfill) never delays another
+    /// and never overlaps itself. A job still running at shutdown is
+    /// dropped; its lease expires and its work resumes from its checkpoint.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
-        tokio::pin!(shutdown);
-        loop {
-            for (name, outcome) in self.tick(Utc::now()).await {
-                match outcome {
-                    TickOutcome::Ran(summary) => tracing::info!(job = name, "{summary}"),
-                    TickOutcome::Failed(error) => tracing::warn!(job = name, %error, "periodic job failed"),
-                    TickOutcome::Skipped => {}
+        let mut loops = tokio::task::JoinSet::new();
+        for job in self.jobs.clone() {
+            let scheduler = self.clone();
+            loops.spawn(async move {
+                loop {
+                    match scheduler.tick_job(&job, Utc::now()).await {
+                        TickOutcome::Ran(summary) => tracing::info!(job = job.name, "{summary}"),
+                        TickOutcome::Failed(error) => {
+                            tracing::warn!(job = job.name, %error, "periodic job failed")
+                        }
+                        TickOutcome::Skipped => {}
+                    }
+                    let jitter = every.mul_f64(f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 2550.0);
+                    tokio::time::sleep(every + jitter).await;
                 }
-            }
-            let jitter = every.mul_f64(f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 2550.0);
-            tokio::select! {
-                () = tokio::time::sleep(every + jitter) => {}
-                () = &mut shutdown => return,
-            }
+            });
         }
+        shutdown.await;
+        loops.shutdown().await;
     }
 }

@@ -96,6 +96,31 @@ const TABLES: &[Table] = &[
             ("body", Blob),
         ],
     },
+    Table {
+        name: "poll_repos",
+        columns: &[
+            ("id", Int),
+            ("provider_id", Int),
+            ("repo", Text),
+            ("source", Text),
+            ("state", Text),
+            ("state_reason", Text),
+            ("backfill_from", Int),
+            ("backfill_done_until", Int),
+            ("backfill_finished_at", Int),
+            ("sync_from", Int),
+            ("runs_etag", Text),
+            ("last_poll_at", Int),
+            ("last_success_at", Int),
+            ("last_error", Text),
+            ("last_error_at", Int),
+            ("next_poll_at", Int),
+            ("rate_limit", Int),
+            ("rate_remaining", Int),
+            ("rate_reset_at", Int),
+            ("first_seen_at", Int),
+        ],
+    },
 ];
 
 /// Rows per batch (well under both databases' bind-parameter limits).

@@ -12,10 +12,12 @@ use super::{Backend, Store, StoreError};
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (2, "job leases", include_str!("migrations/sqlite/0002_job_leases.sql")),
+    (3, "poll repos", include_str!("migrations/sqlite/0003_poll_repos.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
     (2, "job leases", include_str!("migrations/postgres/0002_job_leases.sql")),
+    (3, "poll repos", include_str!("migrations/postgres/0003_poll_repos.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -19,6 +19,7 @@ mod events;
 mod ingest_tx;
 mod leases;
 mod migrations;
+mod poll_repos;
 mod retention;
 mod rows;
 mod summary;
@@ -30,6 +31,7 @@ pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use leases::JobLease;
+pub use poll_repos::{PollRepo, RateReading};
 pub use summary::{RepoAggregate, SummaryInputs};
 
 use std::time::Duration;

@@ -1,6 +1,7 @@
 //! One integration-test binary: each file is an area, each test starts the
 //! real server (see `helpers`).
 
+mod fake_github;
 mod helpers;
 mod payloads;
 
@@ -11,6 +12,7 @@ mod ingest_fixtures;
 mod ingest_order;
 mod observability;
 mod page;
+mod poller;
 mod replay_cli;
 mod replicas;
 mod scheduler;

@@ -8,6 +8,9 @@
 mod payload;
 mod to_domain;
 
+pub use payload::{Repository, WorkflowJobObject, WorkflowRunObject};
+pub use to_domain::{job_from_rest, run_from_rest};
+
 use super::{Change, Parsed, PayloadError};
 use payload::{WorkflowJobEvent, WorkflowRunEvent};
 

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent};
+use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject};
 use crate::domain::time::parse_timestamp;
 use crate::domain::{Job, ProviderKind, RunAttempt};
 use crate::ingest::PayloadError;
@@ -56,6 +56,31 @@ pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, Payl
     let repo = repo_name(event.repository.as_ref())
         .or_else(|| repo_name(run.repository.as_ref()))
         .ok_or_else(|| missing("repository.full_name"))?;
+    run_in_repo(run, repo, event.workflow.and_then(|w| w.name))
+}
+
+/// A workflow run object from the REST API (`GET
+/// /repos/{owner}/{repo}/actions/runs`, `…/runs/{id}/attempts/{n}`; same
+/// shape as the webhook's) → [`RunAttempt`] of `repo`, the repository it was
+/// asked for.
+pub fn run_from_rest(run: WorkflowRunObject, repo: &str) -> Result<RunAttempt, PayloadError> {
+    let repo = repo_name(run.repository.as_ref()).unwrap_or_else(|| repo.to_owned());
+    run_in_repo(run, repo, None)
+}
+
+/// A job object from the REST API (`GET …/runs/{id}/attempts/{n}/jobs`) →
+/// [`Job`] of `repo`. `run_attempt` is the attempt whose jobs were asked
+/// for: answers from before 2022 carry no `run_attempt` of their own.
+pub fn job_from_rest(mut job: WorkflowJobObject, repo: &str, run_attempt: i64) -> Result<Job, PayloadError> {
+    job.run_attempt = Some(job.run_attempt.unwrap_or(run_attempt));
+    job_in_repo(job, repo.to_owned())
+}
+
+fn run_in_repo(
+    run: WorkflowRunObject,
+    repo: String,
+    workflow_name: Option<String>,
+) -> Result<RunAttempt, PayloadError> {
     let id = run.id.ok_or_else(|| missing("workflow_run.id"))?;
     let provider_status =
         run.status.filter(|s| !s.is_empty()).ok_or_else(|| missing("workflow_run.status"))?;
@@ -66,7 +91,7 @@ pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, Payl
         repo,
         run_id: id.to_string(),
         run_attempt: attempt_number(run.run_attempt, "workflow_run.run_attempt")?,
-        workflow: non_empty(run.name).or_else(|| non_empty(event.workflow.and_then(|w| w.name))),
+        workflow: non_empty(run.name).or_else(|| non_empty(workflow_name)),
         workflow_id: run.workflow_id,
         run_number: run.run_number,
         event: run.event,

@@ -1,0 +1,117 @@
+//! `GET /api/providers`: what the poller does per repository — backfill
+//! progress, last successful poll, last error, next poll and the rate-limit
+//! reading — so an operator can see a stuck or failing sync.
+
+use axum::Json;
+use axum::extract::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::AppState;
+use super::problem::Problem;
+use crate::domain::ProviderKind;
+use crate::domain::time::format_timestamp;
+use crate::store::PollRepo;
+
+/// The answer: `{"poller": "ok"|"degraded"|"idle", "repos": [PolledRepo]}`.
+#[derive(Debug, Serialize)]
+pub struct ProvidersAnswer {
+    /// `idle`: nothing polled; `degraded`: some active repository's last
+    /// poll failed; `ok` otherwise.
+    pub poller: &'static str,
+    pub repos: Vec<PolledRepo>,
+}
+
+/// One polled repository. Times are RFC 3339 UTC strings or null.
+#[derive(Debug, Serialize)]
+pub struct PolledRepo {
+    /// `github`.
+    pub provider: &'static str,
+    /// `owner/name`.
+    pub repo: String,
+    /// `configured`, `discovered` or `cli`.
+    pub source: String,
+    /// `active`, `gone` (404/410) or `archived`: the last two are not polled.
+    pub state: String,
+    pub state_reason: Option<String>,
+    pub backfill: Backfill,
+    pub last_poll_at: Option<String>,
+    pub last_success_at: Option<String>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+    pub next_poll_at: Option<String>,
+    pub rate_limit: RateLimit,
+}
+
+/// Backfill progress: runs created in `[from, done_until)` are stored.
+#[derive(Debug, Serialize)]
+pub struct Backfill {
+    pub from: Option<String>,
+    pub done_until: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// The last `x-ratelimit-*` reading while polling this repository.
+#[derive(Debug, Serialize)]
+pub struct RateLimit {
+    pub limit: Option<i64>,
+    pub remaining: Option<i64>,
+    pub reset_at: Option<String>,
+}
+
+fn time(at: Option<DateTime<Utc>>) -> Option<String> {
+    at.map(format_timestamp)
+}
+
+/// Whether a repository's latest poll failed.
+pub fn failing(repo: &PollRepo) -> bool {
+    repo.state == "active"
+        && match (repo.last_error_at, repo.last_success_at) {
+            (Some(error), Some(success)) => error > success,
+            (Some(_), None) => true,
+            _ => false,
+        }
+}
+
+/// The poller's overall state from its repositories.
+pub fn poller_status(repos: &[PollRepo]) -> &'static str {
+    if repos.is_empty() {
+        "idle"
+    } else if repos.iter().any(failing) {
+        "degraded"
+    } else {
+        "ok"
+    }
+}
+
+/// `GET /api/providers`. Errors: 503 problem when the database is down.
+pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
+    let repos = state.store.poll_repos(ProviderKind::GitHub).await?;
+    let poller = poller_status(&repos);
+    let repos = repos
+        .into_iter()
+        .map(|r| PolledRepo {
+            provider: r.provider.kind(),
+            backfill: Backfill {
+                from: time(r.backfill_from),
+                done_until: time(r.backfill_done_until),
+                finished_at: time(r.backfill_finished_at),
+            },
+            last_poll_at: time(r.last_poll_at),
+            last_success_at: time(r.last_success_at),
+            last_error_at: time(r.last_error_at),
+            next_poll_at: time(r.next_poll_at),
+            rate_limit: RateLimit {
+                limit: r.rate_limit,
+                remaining: r.rate_remaining,
+                reset_at: time(r.rate_reset_at),
+            },
+            repo: r.repo,
+            source: r.source,
+            state: r.state,
+            state_reason: r.state_reason,
+            last_error: r.last_error,
+        })
+        .collect();
+    Ok(Json(ProvidersAnswer { poller, repos }))
+}

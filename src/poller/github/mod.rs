@@ -1,0 +1,15 @@
+//! GitHub Actions over the REST API: client, credentials, rate limits,
+//! models, and the three passes (backfill, incremental sync with the watch
+//! list, repository discovery).
+
+pub mod auth;
+pub mod backfill;
+pub mod client;
+pub mod discovery;
+pub mod models;
+pub mod rate;
+pub mod runs;
+pub mod sync;
+
+pub use auth::{AppCredentials, Credentials};
+pub use client::{ApiError, GitHubClient, RetryPolicy};

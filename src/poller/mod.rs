@@ -1,0 +1,266 @@
+//! The poller: backfills history from a provider's REST API and reconciles
+//! what webhooks missed. Today GitHub Actions (`github`); each pass is a
+//! step that reports what it did ([`PollStats`]), run by the scheduler
+//! (`github-poll`, `github-discovery`) or by `cicd-dashboard poll`.
+//!
+//! Polled runs and jobs go through the same normalisation and merge as
+//! webhooks (`Store::apply_polled`). This module owns REST calls and the
+//! per-repository bookkeeping; it must not know our HTTP API.
+
+pub mod cli;
+pub mod github;
+pub mod windows;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use url::Url;
+
+use crate::config::GitHubPollSettings;
+use crate::domain::ProviderKind;
+use crate::scheduler::PeriodicJob;
+use crate::store::{PollRepo, Store, StoreError};
+use github::backfill::Progress;
+use github::discovery::{Discovered, discover};
+use github::runs::RepoSync;
+use github::{ApiError, AppCredentials, Credentials, GitHubClient, RetryPolicy};
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PollStats {
+    /// Repositories polled.
+    pub repos: usize,
+    /// Run objects listed.
+    pub runs_listed: usize,
+    /// Run attempts fetched and applied.
+    pub attempts: usize,
+    /// Listed runs already stored as completed and unchanged.
+    pub unchanged: usize,
+    /// Build and job rows created or changed.
+    pub rows_changed: usize,
+    /// Listings answered 304 Not Modified.
+    pub not_modified: usize,
+    /// Watch-list attempts refreshed.
+    pub watched: usize,
+    /// Objects skipped as unusable.
+    pub skipped: usize,
+    /// Repositories whose pass failed.
+    pub failed: usize,
+}
+
+impl PollStats {
+    fn add(&mut self, other: &PollStats) {
+        self.repos += other.repos;
+        self.runs_listed += other.runs_listed;
+        self.attempts += other.attempts;
+        self.unchanged += other.unchanged;
+        self.rows_changed += other.rows_changed;
+        self.not_modified += other.not_modified;
+        self.watched += other.watched;
+        self.skipped += other.skipped;
+        self.failed += other.failed;
+    }
+
+    /// One line for logs and the scheduler.
+    pub fn summary(&self) -> String {
+        format!(
+            "polled {} repositories: {} runs listed, {} attempts stored, {} rows changed, {} not modified, \
+             {} watched, {} failed",
+            self.repos,
+            self.runs_listed,
+            self.attempts,
+            self.rows_changed,
+            self.not_modified,
+            self.watched,
+            self.failed
+        )
+    }
+}
+
+/// The GitHub poller of one process.
+pub struct Poller {
+    client: GitHubClient,
+    store: Store,
+    settings: GitHubPollSettings,
+    app: bool,
+}
+
+impl Poller {
+    /// The poller the settings describe; `None` when there is nothing to
+    /// poll (no repositories, organisations or app configured).
+    ///
+    /// Errors: a bad API URL or app key, or an app id without a key.
+    pub fn from_settings(settings: &GitHubPollSettings, store: &Store) -> Result<Option<Poller>, String> {
+        let credentials = settings.credentials()?;
+        let app = matches!(credentials, Credentials::App(_));
+        if settings.repos.is_empty() && settings.github_orgs.is_empty() && !app {
+            return Ok(None);
+        }
+        let api_url = Url::parse(&settings.github_api_url)
+            .map_err(|err| format!("--github-api-url {:?} is not a URL: {err}", settings.github_api_url))?;
+        let retry = RetryPolicy {
+            base: Duration::from_millis(settings.github_retry_base_ms),
+            secondary_wait: Duration::from_millis(settings.github_secondary_wait_ms),
+            ..RetryPolicy::default()
+        };
+        let client = GitHubClient::new(api_url, credentials, settings.github_rate_share, retry)
+            .map_err(|err| err.to_string())?;
+        Ok(Some(Poller { client, store: store.clone(), settings: settings.clone(), app }))
+    }
+
+    /// The REST client (its request count and rate reading).
+    pub fn client(&self) -> &GitHubClient {
+        &self.client
+    }
+
+    fn backfill_from(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - chrono::Duration::days(i64::from(self.settings.backfill_days))
+    }
+
+    /// Adds the configured repositories not polled yet (each gets a backfill).
+    pub async fn register_configured(&self, now: DateTime<Utc>) -> Result<usize, PollError> {
+        let mut added = 0;
+        for repo in &self.settings.repos {
+            let from = self.backfill_from(now);
+            if self.store.add_poll_repo(ProviderKind::GitHub, repo, "configured", from, now).await? {
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+
+    /// Adds `repo` (e.g. from `cicd-dashboard poll`) with a backfill from
+    /// `since`.
+    pub async fn register(
+        &self,
+        repo: &str,
+        since: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), PollError> {
+        self.store.add_poll_repo(ProviderKind::GitHub, repo, "cli", since, now).await?;
+        Ok(())
+    }
+
+    /// One discovery pass (app installation and/or organisations).
+    pub async fn discover(&self, now: DateTime<Utc>) -> Result<Discovered, PollError> {
+        let orgs = &self.settings.github_orgs;
+        discover(&self.client, &self.store, self.app, orgs, self.backfill_from(now), now).await
+    }
+
+    /// Polls every active repository once: its backfill (or what is left of
+    /// it), then the incremental sync and watch list. A repository's failure
+    /// is recorded on it and the others go on.
+    pub async fn tick(&self, now: DateTime<Utc>) -> Result<PollStats, PollError> {
+        self.register_configured(now).await?;
+        let mut total = PollStats::default();
+        for repo in self.store.poll_repos(ProviderKind::GitHub).await? {
+            if repo.state != "active" {
+                continue;
+            }
+            let stats = self.poll_repo(&repo, now, &|_| {}).await?;
+            total.add(&stats);
+        }
+        Ok(total)
+    }
+
+    /// Polls one repository and records the outcome on it: a 404/410 marks
+    /// it `gone`; another API error is recorded as its `last_error`.
+    /// Errors only when the store fails.
+    pub async fn poll_repo(
+        &self,
+        repo: &PollRepo,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+    ) -> Result<PollStats, PollError> {
+        let sync = RepoSync { client: &self.client, store: &self.store, repo: &repo.repo };
+        let mut stats = PollStats { repos: 1, ..PollStats::default() };
+        let result = async {
+            if repo.backfill_finished_at.is_none() {
+                let from = repo
+                    .backfill_done_until
+                    .or(repo.backfill_from)
+                    .unwrap_or_else(|| self.backfill_from(now));
+                sync.backfill(from.timestamp(), now.timestamp(), true, &mut stats, progress).await?;
+            }
+            sync.sync(repo, now, &mut stats).await
+        }
+        .await;
+        let next = now + chrono::Duration::seconds(self.settings.poll_interval as i64);
+        let rate = self.client.rate();
+        match result {
+            Ok(()) => {
+                self.store.record_poll(ProviderKind::GitHub, &repo.repo, now, next, None, rate).await?;
+            }
+            Err(PollError::Api(err @ (ApiError::NotFound(_) | ApiError::Gone(_)))) => {
+                stats.failed += 1;
+                tracing::warn!(repo = %repo.repo, error = %err, "repository is gone; it will no longer be polled");
+                self.store
+                    .record_poll(ProviderKind::GitHub, &repo.repo, now, next, Some(&err.to_string()), rate)
+                    .await?;
+                self.store
+                    .mark_repo_inactive(ProviderKind::GitHub, &repo.repo, "gone", &err.to_string(), now)
+                    .await?;
+            }
+            Err(PollError::Api(err)) => {
+                stats.failed += 1;
+                tracing::warn!(repo = %repo.repo, error = %err, "polling failed");
+                self.store
+                    .record_poll(ProviderKind::GitHub, &repo.repo, now, next, Some(&err.to_string()), rate)
+                    .await?;
+            }
+            Err(err @ PollError::Store(_)) => return Err(err),
+        }
+        Ok(stats)
+    }
+
+    /// The periodic jobs: `github-poll` every poll interval and
+    /// `github-discovery` every discovery interval (when discovery applies).
+    pub fn jobs(self: Arc<Self>) -> Vec<PeriodicJob> {
+        let poller = self.clone();
+        let mut jobs = vec![PeriodicJob {
+            name: "github-poll",
+            interval_seconds: self.settings.poll_interval.max(1) as i64,
+            task: Arc::new(move |_store| {
+                let poller = poller.clone();
+                Box::pin(async move { Ok(poller.tick(Utc::now()).await?.summary()) })
+            }),
+        }];
+        if self.app || !self.settings.github_orgs.is_empty() {
+            let poller = self.clone();
+            jobs.push(PeriodicJob {
+                name: "github-discovery",
+                interval_seconds: self.settings.discovery_interval.max(1) as i64,
+                task: Arc::new(move |_store| {
+                    let poller = poller.clone();
+                    Box::pin(async move {
+                        let found = poller.discover(Utc::now()).await?;
+                        Ok(format!(
+                            "discovered {} repositories ({} new, {} archived)",
+                            found.seen, found.added, found.archived
+                        ))
+                    })
+                }),
+            });
+        }
+        jobs
+    }
+}
+
+/// Builds app credentials from the settings' key text or file.
+pub(crate) fn app_credentials(
+    app_id: &str,
+    key_pem: &str,
+    installation_id: Option<i64>,
+) -> Result<Credentials, String> {
+    AppCredentials::new(app_id, key_pem, installation_id).map(Credentials::App)
+}
