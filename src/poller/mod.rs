@@ -87,6 +87,10 @@ impl PollStats {
     }
 }
 
+/// Minutes an attempt may stay not completed and unchanged before
+/// `reconcile` asks GitHub about it.
+pub const STALE_AFTER_MINUTES: i64 = 10;
+
 /// The GitHub poller of one process.
 pub struct Poller {
     client: GitHubClient,
@@ -96,14 +100,15 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// The poller the settings describe; `None` when there is nothing to
-    /// poll (no repositories, organisations or app configured).
+    /// The poller the settings describe; `None` when it has nothing to do
+    /// (no repositories, organisations, token or app configured).
     ///
     /// Errors: a bad API URL or app key, or an app id without a key.
     pub fn from_settings(settings: &GitHubPollSettings, store: &Store) -> Result<Option<Poller>, String> {
         let credentials = settings.credentials()?;
         let app = matches!(credentials, Credentials::App(_));
-        if settings.repos.is_empty() && settings.github_orgs.is_empty() && !app {
+        let anonymous = matches!(credentials, Credentials::Anonymous);
+        if settings.repos.is_empty() && settings.github_orgs.is_empty() && anonymous {
             return Ok(None);
         }
         let api_url = Url::parse(&settings.github_api_url)
@@ -223,18 +228,58 @@ impl Poller {
         Ok(stats)
     }
 
-    /// The periodic jobs: `github-poll` every poll interval and
+    /// Stale-run reconciliation: attempts of any repository (polled or only
+    /// webhook-fed) stored as not completed and unchanged for
+    /// [`STALE_AFTER_MINUTES`] are fetched by id, so a missed `completed`
+    /// webhook is repaired even where no backfill is configured. Answers how
+    /// many were refreshed; an attempt whose fetch fails is left for the
+    /// next pass.
+    pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<PollStats, PollError> {
+        let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
+        let mut stats = PollStats::default();
+        for (repo, run_id, number) in self.store.stale_attempts(ProviderKind::GitHub, before, 500).await? {
+            let sync = RepoSync { client: &self.client, store: &self.store, repo: &repo };
+            stats.watched += 1;
+            match sync.refresh_attempt(&run_id, number, &mut stats).await {
+                Ok(()) => {}
+                Err(PollError::Api(err)) => {
+                    stats.failed += 1;
+                    tracing::warn!(%repo, run_id, error = %err, "could not reconcile a stale attempt");
+                }
+                Err(err) => return Err(err),
+            }
+        }
+        Ok(stats)
+    }
+
+    /// The periodic jobs: `github-reconcile` and `github-poll` every poll
+    /// interval, and
     /// `github-discovery` every discovery interval (when discovery applies).
     pub fn jobs(self: Arc<Self>) -> Vec<PeriodicJob> {
         let poller = self.clone();
+        let reconciler = self.clone();
         let mut jobs = vec![PeriodicJob {
+            name: "github-reconcile",
+            interval_seconds: self.settings.poll_interval.max(1) as i64,
+            task: Arc::new(move |_store| {
+                let poller = reconciler.clone();
+                Box::pin(async move {
+                    let stats = poller.reconcile(Utc::now()).await?;
+                    Ok(format!(
+                        "reconciled {} stale attempts ({} rows changed, {} failed)",
+                        stats.watched, stats.rows_changed, stats.failed
+                    ))
+                })
+            }),
+        }];
+        jobs.push(PeriodicJob {
             name: "github-poll",
             interval_seconds: self.settings.poll_interval.max(1) as i64,
             task: Arc::new(move |_store| {
                 let poller = poller.clone();
                 Box::pin(async move { Ok(poller.tick(Utc::now()).await?.summary()) })
             }),
-        }];
+        });
         if self.app || !self.settings.github_orgs.is_empty() {
             let poller = self.clone();
             jobs.push(PeriodicJob {

@@ -275,6 +275,30 @@ impl Store {
             .map_err(StoreError::from)
     }
 
+    /// Attempts of any repository stored as not completed and unchanged
+    /// since `changed_before` (webhooks stopped telling about them), as
+    /// `(repo, run id, run attempt)`, oldest first, at most `limit`.
+    pub async fn stale_attempts(
+        &self,
+        provider: ProviderKind,
+        changed_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT repo, external_id, run_attempt FROM builds WHERE provider_id = $1 \
+             AND provider_status <> 'completed' AND changed_at < $2 ORDER BY changed_at, id LIMIT $3",
+        )
+        .bind(provider_id(provider))
+        .bind(changed_before.timestamp())
+        .bind(limit)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("repo")?, row.try_get("external_id")?, row.try_get("run_attempt")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
     /// The stored `(provider_status, updated_at)` of one attempt, to tell
     /// whether polling it again can change anything.
     pub async fn attempt_state(

@@ -282,6 +282,32 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn a_webhook_fed_run_whose_completed_delivery_was_missed_is_reconciled(app: TestApp) {
+        // No repository is polled: only webhooks feed this one.
+        let fake = FakeGitHub::start().await;
+        let started = whole_seconds(Utc::now()) - chrono::Duration::minutes(30);
+        let run = crate::payloads::Run::new(8_001, started);
+        app.deliver_json("workflow_run", &run.at("in_progress", None, 5).payload(), "stored").await;
+        fake.put_attempt(REPO, run_object(REPO, 8_001, 1, "completed", Some("failure"), started), Vec::new());
+        let (poller, _store) = poller(&app, &settings(&fake, &[])).await;
+
+        // Not stale yet: GitHub is not asked.
+        let fresh = poller.reconcile(Utc::now()).await.expect("reconcile");
+        assert_eq!(fresh.watched, 0, "{fresh:?}");
+        assert!(fake.requests("/").is_empty());
+
+        let later = Utc::now() + chrono::Duration::minutes(11);
+        let stats = poller.reconcile(later).await.expect("reconcile");
+        assert_eq!((stats.watched, stats.failed), (1, 0), "{stats:?}");
+        let stored = attempts_of(&app, 8_001).await;
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0]["status"], "failed", "{stored:?}");
+        let again = poller.reconcile(later).await.expect("reconcile");
+        assert_eq!(again.watched, 0, "completed: no longer stale");
+    }
+}
+
 /// Runs `cicd-dashboard poll` as a child process.
 fn poll_command(fake: &FakeGitHub, database_url: &str) -> std::process::Command {
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"));

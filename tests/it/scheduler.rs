@@ -97,6 +97,33 @@ on_both_backends! {
         assert_eq!(builds[0]["external_id"], "7002");
         assert!(retention::job(Some(0)).is_none(), "0 keeps everything");
     }
+
+    async fn a_long_job_does_not_hold_up_the_others_when_running(app: TestApp) {
+        let (slow, slow_runs, slow_most) = counting_job(1, Duration::from_millis(2500));
+        let fast_runs = Arc::new(AtomicUsize::new(0));
+        let counter = fast_runs.clone();
+        let fast = PeriodicJob {
+            name: "fast",
+            interval_seconds: 1,
+            task: Arc::new(move |_store| {
+                let counter = counter.clone();
+                Box::pin(async move { Ok(format!("fast {}", counter.fetch_add(1, Ordering::SeqCst) + 1)) })
+            }),
+        };
+        let scheduler = Scheduler::new(replica_store(&app).await, vec![slow, fast]);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(scheduler.run(Duration::from_millis(200), async move {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(Duration::from_millis(2300)).await;
+        // While the slow job's first run is still going, the fast one ran
+        // once a second.
+        assert_eq!(slow_runs.load(Ordering::SeqCst), 0, "the slow job is still on its first run");
+        assert!(fast_runs.load(Ordering::SeqCst) >= 2, "fast ran {}", fast_runs.load(Ordering::SeqCst));
+        let _ = stop.send(());
+        running.await.expect("scheduler stops");
+        assert!(slow_most.load(Ordering::SeqCst) <= 1);
+    }
 }
 
 async fn app_store_leases(app: &TestApp) -> Vec<cicd_dashboard::store::JobLease> {
