@@ -38,6 +38,9 @@ pub enum Command {
     /// Database tools.
     #[command(subcommand)]
     Db(DbCommand),
+    /// API tokens: create (shown once), list, revoke.
+    #[command(subcommand)]
+    Token(TokenCommand),
 }
 
 /// `db` subcommands.
@@ -90,4 +93,32 @@ pub struct PollArgs {
     pub database: DatabaseSettings,
     #[command(flatten)]
     pub github: GitHubPollSettings,
+}
+
+/// `token` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; prints it alone on the last line (shown only once).
+    Create {
+        /// A name to know it by (unique among live tokens).
+        #[arg(long)]
+        name: String,
+        /// `read` (read API, event stream), `write` (also ingest) or `admin`
+        /// (also alert configuration, audit log, tokens).
+        #[arg(long)]
+        role: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// List tokens (never the tokens themselves).
+    List {
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
+    /// Revoke the live token with this name.
+    Revoke {
+        name: String,
+        #[command(flatten)]
+        database: DatabaseSettings,
+    },
 }

@@ -232,6 +232,11 @@ pub struct ServeSettings {
     /// `Authorization: Bearer <token>` to post deliveries.
     #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
     pub ingest_token: Option<Secret>,
+    /// Whether the read API, event stream and /metrics answer without a
+    /// token (`true`/`false`; default: true when bound to a loopback
+    /// address, false otherwise).
+    #[arg(long, env = "CICD_PUBLIC_READ")]
+    pub public_read: Option<bool>,
     /// Do not run the periodic jobs in this process (run `cicd-dashboard
     /// worker` separately, or let another replica run them).
     #[arg(long, env = "CICD_NO_WORKER")]
@@ -241,6 +246,12 @@ pub struct ServeSettings {
 }
 
 impl ServeSettings {
+    /// Whether reads are public: the setting, else whether the bind
+    /// address is loopback.
+    pub fn public_read(&self) -> bool {
+        self.public_read.unwrap_or_else(|| self.bind.ip().is_loopback())
+    }
+
     /// Settings for a server on `bind` with `database_url`, for tests and tools.
     pub fn new(bind: SocketAddr, database_url: &str) -> Self {
         ServeSettings {
@@ -248,6 +259,7 @@ impl ServeSettings {
             database: DatabaseSettings::for_url(database_url),
             github_webhook_secret: None,
             ingest_token: None,
+            public_read: None,
             no_worker: false,
             worker: WorkerSettings::default(),
         }

@@ -6,7 +6,8 @@
 //! - [`ingest`]: provider payloads → domain changes; signature checks.
 //! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
 //! - [`metrics`]: metric definitions and arithmetic (pure).
-//! - [`api`]: HTTP routes, problem answers.
+//! - [`api`]: HTTP routes, problem answers, authentication, rate limits.
+//! - [`auth`]: API tokens and roles; the `token` command.
 //! - [`poller`]: GitHub REST backfill, incremental sync, watch list,
 //!   discovery, rate limits.
 //! - [`scheduler`]: periodic jobs (retention, polling) with one-replica leases.
@@ -15,6 +16,7 @@
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
 
 pub mod api;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod domain;

@@ -29,6 +29,7 @@ async fn main() -> ExitCode {
         Some(Command::Worker(settings)) => worker(settings).await,
         Some(Command::Replay(args)) => replay::run(&args).await,
         Some(Command::Poll(args)) => cicd_dashboard::poller::cli::run(args).await,
+        Some(Command::Token(command)) => cicd_dashboard::auth::cli::run(command).await,
         Some(Command::Db(DbCommand::Copy { from, to })) => db_copy(&from, &to).await,
     };
     match result {

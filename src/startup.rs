@@ -52,6 +52,7 @@ impl Application {
                 webhook_secret: settings.github_webhook_secret.clone(),
                 ingest_token: settings.ingest_token.clone(),
             }),
+            public_read: settings.public_read(),
         };
         let listener = TcpListener::bind(settings.bind).await?;
         let scheduler = match settings.no_worker {

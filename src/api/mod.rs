@@ -4,6 +4,8 @@
 //! calls, shape the answer. Errors are mapped once, in `problem`. This module
 //! must not hold SQL or payload parsing.
 
+mod audit;
+pub mod auth;
 mod builds;
 mod dto;
 mod events;
@@ -37,20 +39,32 @@ pub struct IngestAuth {
 pub struct AppState {
     pub store: Store,
     pub ingest_auth: Arc<IngestAuth>,
+    /// Whether read routes answer without a token.
+    pub public_read: bool,
 }
 
-/// The API routes (`/health`, `/api/…`).
+/// The API routes (`/health`, `/api/…`), each group behind the role it
+/// needs (see `auth`): public probes, `read`, `admin`, and the webhook,
+/// which authenticates deliveries itself.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/health", get(health::health))
-        .route("/ready", get(health::ready))
+    let public = Router::new().route("/health", get(health::health)).route("/ready", get(health::ready));
+    let read = Router::new()
         .route("/api/builds", get(builds::list))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
         .route("/api/events", get(events::events))
         .route("/api/providers", get(providers::list))
-        .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
         .route("/metrics", get(prometheus::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));
+    let admin = Router::new()
+        .route("/api/audit", get(audit::list))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
+    let webhook = Router::new()
+        .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()));
+    public
+        .merge(read)
+        .merge(admin)
+        .merge(webhook)
         .route_layer(axum::middleware::from_fn(prometheus::track))
         .with_state(state)
 }

@@ -58,6 +58,11 @@ impl Problem {
     pub fn unauthorized(detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
     }
+
+    /// 403: authenticated, but the role does not allow this.
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Problem::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", detail)
+    }
 }
 
 impl IntoResponse for Problem {

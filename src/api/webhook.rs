@@ -14,8 +14,10 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::auth::{Bearer, authorize, bearer};
 use super::problem::Problem;
 use super::{AppState, IngestAuth};
+use crate::auth::Role;
 use crate::ingest::service::{Delivery, Outcome, ingest_github};
 use crate::ingest::signature;
 
@@ -75,7 +77,7 @@ async fn accept(
             Problem::bad_request("unreadable-body", rejection.body_text())
         }
     })?;
-    authenticate(&state.ingest_auth, headers, &body)?;
+    authenticate(state, headers, &body).await?;
     check_content_type(headers)?;
     let guid =
         required_header(headers, "x-github-delivery", "a unique id per delivery, used to drop duplicates")?;
@@ -118,7 +120,25 @@ fn same_token(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
-fn authenticate(auth: &IngestAuth, headers: &HeaderMap, body: &[u8]) -> Result<(), Problem> {
+/// A delivery is accepted with a valid `X-Hub-Signature-256`, or with
+/// `Authorization: Bearer` carrying the ingest token or an API token with the
+/// `write` role.
+async fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Problem> {
+    let auth: &IngestAuth = &state.ingest_auth;
+    match bearer(headers) {
+        Bearer::Token(token) => {
+            if let Some(expected) = &auth.ingest_token
+                && same_token(token, expected.expose())
+            {
+                return Ok(());
+            }
+            return authorize(state, headers, Role::Write).await.map(|_| ());
+        }
+        Bearer::Malformed => {
+            return Err(Problem::unauthorized("the Authorization header must be `Bearer <token>`"));
+        }
+        Bearer::Absent => {}
+    }
     if auth.webhook_secret.is_none() && auth.ingest_token.is_none() {
         return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -127,12 +147,6 @@ fn authenticate(auth: &IngestAuth, headers: &HeaderMap, body: &[u8]) -> Result<(
             "set GITHUB_WEBHOOK_SECRET (--github-webhook-secret) to the secret of the GitHub webhook, \
              or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
         ));
-    }
-    if let Some(bearer) = header_str(headers, "authorization").and_then(|v| v.strip_prefix("Bearer ")) {
-        return match &auth.ingest_token {
-            Some(token) if same_token(bearer.trim(), token.expose()) => Ok(()),
-            _ => Err(Problem::unauthorized("the bearer token is not valid for ingestion")),
-        };
     }
     let Some(secret) = &auth.webhook_secret else {
         return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));

@@ -121,6 +121,30 @@ const TABLES: &[Table] = &[
             ("first_seen_at", Int),
         ],
     },
+    Table {
+        name: "api_tokens",
+        columns: &[
+            ("id", Int),
+            ("name", Text),
+            ("role", Text),
+            ("token_hash", Text),
+            ("created_at", Int),
+            ("last_used_at", Int),
+            ("revoked_at", Int),
+        ],
+    },
+    Table {
+        name: "audit_log",
+        columns: &[
+            ("id", Int),
+            ("at", Int),
+            ("actor", Text),
+            ("action", Text),
+            ("target", Text),
+            ("detail", Text),
+            ("request_id", Text),
+        ],
+    },
 ];
 
 /// Rows per batch (well under both databases' bind-parameter limits).

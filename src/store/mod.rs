@@ -10,6 +10,7 @@
 //!
 //! This module owns SQL and the schema; it must not know HTTP or payloads.
 
+mod audit;
 mod builds;
 mod connect;
 mod copy;
@@ -23,8 +24,10 @@ mod poll_repos;
 mod retention;
 mod rows;
 mod summary;
+mod tokens;
 mod write_queue;
 
+pub use audit::AuditEntry;
 pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord, PageCursor};
 pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
@@ -33,6 +36,7 @@ pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
 pub use summary::{RepoAggregate, SummaryInputs};
+pub use tokens::TokenRecord;
 
 use std::time::Duration;
 

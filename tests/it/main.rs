@@ -7,6 +7,7 @@ mod payloads;
 
 mod api_builds;
 mod api_summary;
+mod auth;
 mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;

@@ -1,0 +1,161 @@
+//! Tokens and roles as users meet them: tokens made with the real
+//! `cicd-dashboard token` command, then every route × {no token, read,
+//! write, admin, revoked, malformed header} against a server whose reads
+//! are not public.
+
+use serde_json::Value;
+
+use crate::helpers::{Backend, TestApp};
+use crate::on_both_backends;
+
+/// Runs `cicd-dashboard token …` on `database_url`; answers stdout.
+fn token_command(database_url: &str, args: &[&str]) -> String {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
+        .arg("token")
+        .args(args)
+        .args(["--database-url", database_url])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run token command");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{stdout}{}", String::from_utf8_lossy(&output.stderr));
+    stdout
+}
+
+/// Creates a token; answers it (the last line of the command's output).
+fn create_token(database_url: &str, name: &str, role: &str) -> String {
+    let out = token_command(database_url, &["create", "--name", name, "--role", role]);
+    let token = out.lines().last().expect("a line").trim().to_owned();
+    assert!(token.starts_with("cicd_") && token.len() == 69, "{out}");
+    token
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Needs {
+    Public,
+    Read,
+    Write,
+    Admin,
+}
+
+/// Every route: method, path, what it needs, and the status an allowed
+/// caller gets.
+const ROUTES: &[(&str, &str, Needs, u16)] = &[
+    ("GET", "/", Needs::Public, 200),
+    ("GET", "/assets/app.js", Needs::Public, 200),
+    ("GET", "/health", Needs::Public, 200),
+    ("GET", "/ready", Needs::Public, 200),
+    ("GET", "/api/builds", Needs::Read, 200),
+    ("GET", "/api/builds/999999", Needs::Read, 404),
+    ("GET", "/api/metrics/summary", Needs::Read, 200),
+    ("GET", "/api/providers", Needs::Read, 200),
+    ("GET", "/api/events", Needs::Read, 200),
+    ("GET", "/metrics", Needs::Read, 200),
+    ("POST", "/api/webhook/github-actions", Needs::Write, 200),
+    ("GET", "/api/audit", Needs::Admin, 200),
+];
+
+async fn call(app: &TestApp, method: &str, path: &str, authorization: Option<&str>) -> u16 {
+    let mut request = match method {
+        "POST" => app
+            .client
+            .post(app.url(path))
+            .header("content-type", "application/json")
+            .header("x-github-event", "ping")
+            .header("x-github-delivery", uuid::Uuid::new_v4().to_string())
+            .body(r#"{"zen":"Keep it logically awesome."}"#),
+        _ => app.client.get(app.url(path)),
+    };
+    if let Some(value) = authorization {
+        request = request.header("authorization", value);
+    }
+    let response = request.send().await.expect("request");
+    let status = response.status().as_u16();
+    if status == 401 || status == 403 {
+        assert_eq!(
+            response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+            Some("application/problem+json"),
+            "{method} {path}"
+        );
+    }
+    status
+}
+
+on_both_backends! {
+    async fn every_route_answers_each_kind_of_caller_as_its_role_says(app: TestApp) {
+        let private = TestApp::spawn_replica_with(&app, &app.database_url, |s| s.public_read = Some(false)).await;
+        let url = &app.database_url;
+        let read = create_token(url, "dashboard-viewer", "read");
+        let write = create_token(url, "gitlab-bridge", "write");
+        let admin = create_token(url, "ops", "admin");
+        let revoked = create_token(url, "old-admin", "admin");
+        token_command(url, &["revoke", "old-admin"]);
+
+        let callers: [(&str, Option<String>); 6] = [
+            ("none", None),
+            ("read", Some(format!("Bearer {read}"))),
+            ("write", Some(format!("Bearer {write}"))),
+            ("admin", Some(format!("Bearer {admin}"))),
+            ("revoked", Some(format!("Bearer {revoked}"))),
+            ("malformed", Some(format!("Token {admin}"))),
+        ];
+        let mut failures = Vec::new();
+        for &(method, path, needs, allowed) in ROUTES {
+            for (caller, header) in &callers {
+                let expected = match (needs, *caller) {
+                    (Needs::Public, _) => allowed,
+                    (_, "none" | "revoked" | "malformed") => 401,
+                    (Needs::Read, _) => allowed,
+                    (Needs::Write, "read") => 403,
+                    (Needs::Write, _) => allowed,
+                    (Needs::Admin, "admin") => allowed,
+                    (Needs::Admin, _) => 403,
+                };
+                let got = call(&private, method, path, header.as_deref()).await;
+                if got != expected {
+                    failures.push(format!("{method} {path} as {caller}: expected {expected}, got {got}"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
+    }
+
+    async fn reads_are_public_on_loopback_and_tokens_are_audited(app: TestApp) {
+        // The default test server binds 127.0.0.1: reads need no token.
+        assert_eq!(call(&app, "GET", "/api/builds", None).await, 200);
+        assert_eq!(call(&app, "GET", "/api/audit", None).await, 401);
+
+        create_token(&app.database_url, "ops", "admin");
+        token_command(&app.database_url, &["revoke", "ops"]);
+        let admin = create_token(&app.database_url, "ops", "admin");
+        let listed = token_command(&app.database_url, &["list"]);
+        assert!(listed.contains("ops") && listed.contains("revoked"), "{listed}");
+        assert!(!listed.contains("cicd_"), "tokens are never shown again: {listed}");
+
+        let response = app.client.get(app.url("/api/audit")).bearer_auth(&admin).send().await.expect("audit");
+        assert_eq!(response.status(), 200);
+        let body: Value = response.json().await.expect("json");
+        let actions: Vec<&str> =
+            body["entries"].as_array().expect("entries").iter().map(|e| e["action"].as_str().expect("action")).collect();
+        assert_eq!(actions, ["token.create", "token.revoke", "token.create"], "{body}");
+        assert_eq!(body["entries"][0]["actor"], "cli");
+        assert_eq!(body["total"], 3);
+        // A duplicate live name is refused; the store keeps one.
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
+            .args(["token", "create", "--name", "ops", "--role", "read", "--database-url", &app.database_url])
+            .output()
+            .expect("run");
+        assert!(!output.status.success());
+        assert!(String::from_utf8_lossy(&output.stderr).contains("exists"));
+    }
+}
+
+#[tokio::test]
+async fn a_public_bind_needs_tokens_for_reads_by_default() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.bind = "0.0.0.0:0".parse().expect("addr"))
+        .await
+        .expect("sqlite");
+    let base = app.base.replace("0.0.0.0", "127.0.0.1");
+    let status = app.client.get(format!("{base}/api/builds")).send().await.expect("request").status();
+    assert_eq!(status, 401);
+}
