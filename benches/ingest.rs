@@ -195,6 +195,9 @@ async fn main() {
     let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
     settings.github_webhook_secret = Some(Secret::from(SECRET));
     settings.database.db_max_connections = 16;
+    // One load generator on one address: measure the server, not the limiter.
+    settings.api_rate_limit = 0;
+    settings.webhook_rate_limit = 0;
     let app = Application::build(&settings).await.expect("server starts");
     let store = app.store().clone();
     let base = format!("http://{}", app.local_addr());

@@ -237,6 +237,21 @@ pub struct ServeSettings {
     /// address, false otherwise).
     #[arg(long, env = "CICD_PUBLIC_READ")]
     pub public_read: Option<bool>,
+    /// API requests per minute per client address and per token (0: no
+    /// limit).
+    #[arg(long, env = "CICD_API_RATE_LIMIT", default_value_t = 1200)]
+    pub api_rate_limit: u32,
+    /// Webhook deliveries per minute per client address (0: no limit).
+    #[arg(long, env = "CICD_WEBHOOK_RATE_LIMIT", default_value_t = 6000)]
+    pub webhook_rate_limit: u32,
+    /// Proxies whose `X-Forwarded-For` is believed: comma-separated CIDRs or
+    /// addresses (e.g. `127.0.0.1,10.0.0.0/8`).
+    #[arg(long, env = "CICD_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<String>,
+    /// Origins allowed to call the API from a browser (CORS), comma-separated
+    /// (e.g. `https://ops.example.com`); none by default: same origin only.
+    #[arg(long, env = "CICD_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
     /// Do not run the periodic jobs in this process (run `cicd-dashboard
     /// worker` separately, or let another replica run them).
     #[arg(long, env = "CICD_NO_WORKER")]
@@ -260,6 +275,10 @@ impl ServeSettings {
             github_webhook_secret: None,
             ingest_token: None,
             public_read: None,
+            api_rate_limit: 1200,
+            webhook_rate_limit: 6000,
+            trusted_proxies: Vec::new(),
+            cors_origins: Vec::new(),
             no_worker: false,
             worker: WorkerSettings::default(),
         }

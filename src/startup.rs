@@ -8,13 +8,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::http::{HeaderName, HeaderValue, Request, header};
+use axum::http::{HeaderName, HeaderValue, Method, Request, header};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
 use crate::config::{ServeSettings, WorkerSettings};
 use crate::poller::Poller;
@@ -46,6 +48,7 @@ impl Application {
                 "no GITHUB_WEBHOOK_SECRET or CICD_INGEST_TOKEN is set: webhook deliveries will be refused until one is"
             );
         }
+        let trusted = Arc::new(parse_trusted(&settings.trusted_proxies).map_err(anyhow::Error::msg)?);
         let state = AppState {
             store: store.clone(),
             ingest_auth: Arc::new(IngestAuth {
@@ -53,13 +56,16 @@ impl Application {
                 ingest_token: settings.ingest_token.clone(),
             }),
             public_read: settings.public_read(),
+            api_budget: Budget::new("api", settings.api_rate_limit, trusted.clone()),
+            webhook_budget: Budget::new("webhook", settings.webhook_rate_limit, trusted),
         };
         let listener = TcpListener::bind(settings.bind).await?;
         let scheduler = match settings.no_worker {
             true => None,
             false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
         };
-        Ok(Application { listener, router: app_router(state), store, scheduler })
+        let cors = cors_layer(&settings.cors_origins)?;
+        Ok(Application { listener, router: app_router(state, cors), store, scheduler })
     }
 
     /// The address actually bound (useful with port 0).
@@ -82,12 +88,13 @@ impl Application {
                 let _ = stopped.changed().await;
             }))
         });
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                let _ = stop.send(true);
-            })
-            .await;
+        let result =
+            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+                .with_graceful_shutdown(async move {
+                    shutdown.await;
+                    let _ = stop.send(true);
+                })
+                .await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }
@@ -114,7 +121,41 @@ pub fn tick(settings: &WorkerSettings) -> Duration {
     Duration::from_secs(settings.scheduler_tick.max(1))
 }
 
-fn app_router(state: AppState) -> Router {
+/// CORS for the listed origins only (`None` when none are listed: the
+/// browser's same-origin rule applies). Bearer tokens, not cookies, so
+/// credentials are never allowed and `*` is never answered.
+///
+/// Errors: an origin that is not `scheme://host[:port]`.
+fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
+    let origins: Vec<HeaderValue> = origins
+        .iter()
+        .map(|o| o.trim().trim_end_matches('/'))
+        .filter(|o| !o.is_empty())
+        .map(|o| match url::Url::parse(o) {
+            Ok(url) if url.origin().ascii_serialization() == o => {
+                HeaderValue::from_str(o).map_err(|err| anyhow::anyhow!("--cors-origins {o:?}: {err}"))
+            }
+            _ => Err(anyhow::anyhow!("--cors-origins: {o:?} is not an origin like https://ops.example.com")),
+        })
+        .collect::<anyhow::Result<_>>()?;
+    if origins.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::AUTHORIZATION,
+                header::CONTENT_TYPE,
+                HeaderName::from_static("x-request-id"),
+            ])
+            .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+            .max_age(Duration::from_secs(600)),
+    ))
+}
+
+fn app_router(state: AppState, cors: Option<CorsLayer>) -> Router {
     let security_headers = [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -131,6 +172,9 @@ fn app_router(state: AppState) -> Router {
         .method_not_allowed_fallback(problem::method_not_allowed_fallback);
     for (name, value) in security_headers {
         router = router.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    if let Some(cors) = cors {
+        router = router.layer(cors);
     }
     router
         .layer(TimeoutLayer::with_status_code(

@@ -15,6 +15,7 @@ mod params;
 pub mod problem;
 pub mod prometheus;
 mod providers;
+pub mod rate_limit;
 mod webhook;
 
 use std::sync::Arc;
@@ -41,6 +42,11 @@ pub struct AppState {
     pub ingest_auth: Arc<IngestAuth>,
     /// Whether read routes answer without a token.
     pub public_read: bool,
+    /// Requests per minute per client and token on the API routes (`None`:
+    /// unlimited).
+    pub api_budget: Option<Arc<rate_limit::Budget>>,
+    /// The same for the webhook route.
+    pub webhook_budget: Option<Arc<rate_limit::Budget>>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -61,10 +67,22 @@ pub fn router(state: AppState) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let webhook = Router::new()
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()));
+    // Rate limits wrap authentication, so floods without a token count too.
+    let (read, admin) = (limited(read, &state.api_budget), limited(admin, &state.api_budget));
+    let webhook = limited(webhook, &state.webhook_budget);
     public
         .merge(read)
         .merge(admin)
         .merge(webhook)
         .route_layer(axum::middleware::from_fn(prometheus::track))
         .with_state(state)
+}
+
+fn limited(routes: Router<AppState>, budget: &Option<Arc<rate_limit::Budget>>) -> Router<AppState> {
+    match budget {
+        Some(budget) => {
+            routes.route_layer(axum::middleware::from_fn_with_state(budget.clone(), rate_limit::limit))
+        }
+        None => routes,
+    }
 }

@@ -11,6 +11,7 @@ mod auth;
 mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;
+mod limits;
 mod observability;
 mod page;
 mod poller;
