@@ -9,14 +9,15 @@ use super::problem::Problem;
 use crate::domain::time::format_timestamp;
 
 /// Query: `limit` 1–500 (default 100), `offset` ≥ 0.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }
 
 /// One entry; `at` is RFC 3339 UTC.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditItem {
     pub id: i64,
     pub at: String,
@@ -29,7 +30,7 @@ pub struct AuditItem {
 }
 
 /// `{"entries": [AuditItem], "total", "limit", "offset"}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     pub entries: Vec<AuditItem>,
     pub total: i64,
@@ -39,6 +40,12 @@ pub struct AuditPage {
 
 /// Errors: 422 for a `limit`/`offset` out of range; 503 when the database
 /// is down.
+#[utoipa::path(get, path = "/api/audit", tag = "security", params(AuditQuery),
+    description = "The audit log of admin actions, newest first (admin role).",
+    responses((status = 200, body = AuditPage), (status = 401, body = super::problem::ProblemDoc),
+        (status = 403, body = super::problem::ProblemDoc), (status = 422, body = super::problem::ProblemDoc),
+        (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    security(("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Query(query): Query<AuditQuery>,

@@ -14,6 +14,21 @@ use crate::store::{BuildFilter, PageCursor};
 /// `cursor` (the `next_cursor` of the previous page: same cost at any depth),
 /// exact-match filters `repo`, `branch`, `workflow`, `status` (normalised),
 /// `provider` (`github`). Newest start first. 422 on a bad parameter.
+#[utoipa::path(get, path = "/api/builds", tag = "builds",
+    description = "Run attempts, newest start first, with exact-match filters and offset or cursor paging.",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 50)", minimum = 1, maximum = 100),
+        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("repo" = Option<String>, Query, description = "`owner/name`"),
+        ("branch" = Option<String>, Query),
+        ("workflow" = Option<String>, Query),
+        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
+        ("provider" = Option<String>, Query, description = "`github`"),
+    ),
+    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
+        (status = 422, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -61,6 +76,11 @@ pub async fn list(
 }
 
 /// One run attempt with its jobs; 404 when no build has that id.
+#[utoipa::path(get, path = "/api/builds/{id}", tag = "builds",
+    params(("id" = i64, Path, description = "Build id (as in `/api/builds`)")),
+    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
+        (status = 404, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn detail(
     State(state): State<AppState>,
     Path(id): Path<String>,

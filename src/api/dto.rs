@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
@@ -14,12 +15,15 @@ fn ts(at: Option<DateTime<Utc>>) -> Option<String> {
 }
 
 /// One run attempt (`Build`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Build)]
 pub struct BuildJson {
     pub id: i64,
     /// `"github"`.
+    #[schema(value_type = String)]
     pub provider_kind: &'static str,
     /// `"GitHub Actions"`.
+    #[schema(value_type = String)]
     pub provider_name: &'static str,
     /// The provider's run id, as text.
     pub external_id: String,
@@ -78,7 +82,8 @@ impl From<&BuildRecord> for BuildJson {
 }
 
 /// One job inside `/api/builds/{id}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Job)]
 pub struct JobJson {
     pub id: i64,
     pub external_id: String,
@@ -119,7 +124,8 @@ impl From<&JobRecord> for JobJson {
 }
 
 /// `/api/builds` answer.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BuildPage)]
 pub struct BuildListJson {
     pub builds: Vec<BuildJson>,
     pub total: i64,
@@ -131,7 +137,8 @@ pub struct BuildListJson {
 }
 
 /// `/api/builds/{id}` answer: the build plus its jobs.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = BuildDetail)]
 pub struct BuildDetailJson {
     #[serde(flatten)]
     pub build: BuildJson,

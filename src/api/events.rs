@@ -19,6 +19,11 @@ use super::dto::{BuildJson, JobJson};
 use crate::store::{ChangeEvent, Store};
 
 /// The stream (see the module doc).
+#[utoipa::path(get, path = "/api/events", tag = "builds",
+    description = "Server-Sent Events: `build`, `job` and `resync` events for every committed change, heartbeats every 15 s.",
+    responses((status = 200, content_type = "text/event-stream", body = String),
+        (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.store.subscribe();
     let stream = stream::unfold((receiver, state.store), |(mut receiver, store)| async move {

@@ -1,4 +1,5 @@
-//! `GET /health`: liveness plus a database round trip.
+//! `GET /health` (liveness plus a database round trip and the poller's
+//! state) and `GET /ready` (database reachable, migrations applied).
 
 use std::time::Duration;
 
@@ -6,26 +7,65 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use chrono::Utc;
-use serde_json::{Value, json};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::AppState;
 use super::providers::poller_status;
 use crate::domain::ProviderKind;
 use crate::domain::time::format_timestamp;
 
-/// 200 `{"ok": true, "status": "ok", "version", "database": "connected",
-/// "poller": "ok"|"degraded"|"idle", "timestamp"}` (a degraded poller — its
-/// last poll of some repository failed — does not fail liveness), or 503 with `"ok": false, "status": "degraded",
-/// "database": "error"` when the database does not answer within 2 s.
-pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// `/health` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthAnswer {
+    /// Whether the database answered.
+    pub ok: bool,
+    /// `ok`, or `degraded` when the database did not answer.
+    #[schema(value_type = String)]
+    pub status: &'static str,
+    #[schema(value_type = String)]
+    pub version: &'static str,
+    /// `connected` or `error`.
+    #[schema(value_type = String)]
+    pub database: &'static str,
+    /// `ok`, `degraded` (an active repository's last poll failed), `idle`
+    /// (nothing polled) or `unknown` (database down). Never fails liveness.
+    #[schema(value_type = String)]
+    pub poller: &'static str,
+    /// Now, RFC 3339 UTC.
+    pub timestamp: String,
+}
+
+/// `/ready` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReadyAnswer {
+    pub ready: bool,
+    /// `connected` or `error`.
+    #[schema(value_type = String)]
+    pub database: &'static str,
+    pub migrations: MigrationCount,
+}
+
+/// Applied migrations (`null` when the database did not answer) against
+/// the ones this binary knows.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MigrationCount {
+    pub applied: Option<i64>,
+    pub expected: i64,
+}
+
+/// 200 with `"ok": true`, or 503 with `"ok": false, "status": "degraded",
+/// "database": "error"` when the database does not answer within 2 s. A
+/// degraded poller does not fail liveness.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, body = HealthAnswer), (status = 503, body = HealthAnswer)))]
+pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthAnswer>) {
     let database_ok =
         matches!(tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await, Ok(Ok(())));
-    // The poller's state never fails liveness: GitHub being down is not ours.
     let poller = match database_ok {
         true => {
-            match tokio::time::timeout(Duration::from_secs(2), state.store.poll_repos(ProviderKind::GitHub))
-                .await
-            {
+            let repos = state.store.poll_repos(ProviderKind::GitHub);
+            match tokio::time::timeout(Duration::from_secs(2), repos).await {
                 Ok(Ok(repos)) => poller_status(&repos),
                 _ => "unknown",
             }
@@ -35,22 +75,23 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) 
     let code = if database_ok { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
     (
         code,
-        Json(json!({
-            "ok": database_ok,
-            "status": if database_ok { "ok" } else { "degraded" },
-            "version": env!("CARGO_PKG_VERSION"),
-            "database": if database_ok { "connected" } else { "error" },
-            "poller": poller,
-            "timestamp": format_timestamp(Utc::now()),
-        })),
+        Json(HealthAnswer {
+            ok: database_ok,
+            status: if database_ok { "ok" } else { "degraded" },
+            version: env!("CARGO_PKG_VERSION"),
+            database: if database_ok { "connected" } else { "error" },
+            poller,
+            timestamp: format_timestamp(Utc::now()),
+        }),
     )
 }
 
-/// `GET /ready`: 200 `{"ready": true, "database": "connected", "migrations":
-/// {"applied": N, "expected": N}}` when the database answers and every
-/// migration this binary knows is applied; 503 with `"ready": false`
-/// otherwise (load balancers should route only to ready replicas).
-pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+/// 200 with `"ready": true` when the database answers and every migration
+/// this binary knows is applied; 503 with `"ready": false` otherwise (load
+/// balancers should route only to ready replicas).
+#[utoipa::path(get, path = "/ready", tag = "operations",
+    responses((status = 200, body = ReadyAnswer), (status = 503, body = ReadyAnswer)))]
+pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<ReadyAnswer>) {
     let expected = state.store.expected_migrations();
     let applied = tokio::time::timeout(Duration::from_secs(2), state.store.applied_migrations()).await;
     let (database, applied) = match applied {
@@ -59,12 +100,5 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     };
     let ready = applied == Some(expected);
     let code = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    (
-        code,
-        Json(json!({
-            "ready": ready,
-            "database": database,
-            "migrations": { "applied": applied, "expected": expected },
-        })),
-    )
+    (code, Json(ReadyAnswer { ready, database, migrations: MigrationCount { applied, expected } }))
 }

@@ -11,6 +11,12 @@ use crate::metrics::summary::{Summary, build_time_percentiles, summarize, window
 
 /// The summary over the last `window_days` (1–365, default 7); definitions
 /// in `crate::metrics::summary`. 422 on a bad `window_days`.
+#[utoipa::path(get, path = "/api/metrics/summary", tag = "metrics",
+    description = "Counts, rates and build-time percentiles over the last `window_days` (definitions in the README).",
+    params(("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365)),
+    responses((status = 200, body = Summary), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
+        (status = 422, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn summary(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,

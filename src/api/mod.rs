@@ -11,6 +11,7 @@ mod dto;
 mod events;
 mod health;
 mod metrics;
+pub mod openapi;
 mod params;
 pub mod problem;
 pub mod prometheus;
@@ -21,7 +22,12 @@ mod webhook;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::http::{HeaderValue, header};
+use tower_http::set_header::SetResponseHeaderLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::Secret;
 use crate::store::Store;
@@ -51,34 +57,53 @@ pub struct AppState {
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
 /// needs (see `auth`): public probes, `read`, `admin`, and the webhook,
-/// which authenticates deliveries itself.
+/// which authenticates deliveries itself; plus `/openapi.json` and `/docs`.
 pub fn router(state: AppState) -> Router {
-    let public = Router::new().route("/health", get(health::health)).route("/ready", get(health::ready));
-    let read = Router::new()
-        .route("/api/builds", get(builds::list))
-        .route("/api/builds/{id}", get(builds::detail))
-        .route("/api/metrics/summary", get(metrics::summary))
-        .route("/api/events", get(events::events))
-        .route("/api/providers", get(providers::list))
-        .route("/metrics", get(prometheus::metrics))
+    let (routes, document) = documented_routes(state.clone()).split_for_parts();
+    // Swagger UI's components set style attributes: its pages (only) may
+    // use inline styles; scripts stay same-origin files.
+    let docs = Router::<AppState>::from(SwaggerUi::new("/docs").url("/openapi.json", document)).layer(
+        SetResponseHeaderLayer::overriding(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DOCS_CSP),
+        ),
+    );
+    routes.merge(docs).route_layer(axum::middleware::from_fn(prometheus::track)).with_state(state)
+}
+
+/// The Content-Security-Policy of `/docs`.
+const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+     img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Every API route with its OpenAPI entry.
+pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
+    let public = OpenApiRouter::new().routes(routes!(health::health)).routes(routes!(health::ready));
+    let read = OpenApiRouter::new()
+        .routes(routes!(builds::list))
+        .routes(routes!(builds::detail))
+        .routes(routes!(metrics::summary))
+        .routes(routes!(events::events))
+        .routes(routes!(providers::list))
+        .routes(routes!(prometheus::metrics))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));
-    let admin = Router::new()
-        .route("/api/audit", get(audit::list))
+    let admin = OpenApiRouter::new()
+        .routes(routes!(audit::list))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
-    let webhook = Router::new()
-        .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()));
+    let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions)).layer(webhook::body_limit());
     // Rate limits wrap authentication, so floods without a token count too.
     let (read, admin) = (limited(read, &state.api_budget), limited(admin, &state.api_budget));
     let webhook = limited(webhook, &state.webhook_budget);
-    public
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(public)
         .merge(read)
         .merge(admin)
         .merge(webhook)
-        .route_layer(axum::middleware::from_fn(prometheus::track))
-        .with_state(state)
 }
 
-fn limited(routes: Router<AppState>, budget: &Option<Arc<rate_limit::Budget>>) -> Router<AppState> {
+fn limited(
+    routes: OpenApiRouter<AppState>,
+    budget: &Option<Arc<rate_limit::Budget>>,
+) -> OpenApiRouter<AppState> {
     match budget {
         Some(budget) => {
             routes.route_layer(axum::middleware::from_fn_with_state(budget.clone(), rate_limit::limit))

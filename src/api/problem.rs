@@ -29,6 +29,21 @@ struct Body<'a> {
     detail: &'a str,
 }
 
+/// The RFC 9457 problem document every error answer carries
+/// (`application/problem+json`), as the OpenAPI document shows it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Problem)]
+pub struct ProblemDoc {
+    /// `urn:cicd-dashboard:problem:<slug>`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    /// The HTTP status.
+    pub status: u16,
+    /// What was wrong and what to do.
+    pub detail: String,
+}
+
 impl Problem {
     pub fn new(
         status: StatusCode,

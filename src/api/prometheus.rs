@@ -58,6 +58,12 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
 }
 
 /// The scrape endpoint (also samples the database pools).
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    description = "Prometheus text exposition format (metric names in the README).",
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
+        (status = 429, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = recorder() else {
         return super::problem::Problem::not_found("metrics are not enabled in this process").into_response();

@@ -14,18 +14,20 @@ use crate::domain::time::format_timestamp;
 use crate::store::PollRepo;
 
 /// The answer: `{"poller": "ok"|"degraded"|"idle", "repos": [PolledRepo]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProvidersAnswer {
     /// `idle`: nothing polled; `degraded`: some active repository's last
     /// poll failed; `ok` otherwise.
+    #[schema(value_type = String)]
     pub poller: &'static str,
     pub repos: Vec<PolledRepo>,
 }
 
 /// One polled repository. Times are RFC 3339 UTC strings or null.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolledRepo {
     /// `github`.
+    #[schema(value_type = String)]
     pub provider: &'static str,
     /// `owner/name`.
     pub repo: String,
@@ -44,7 +46,7 @@ pub struct PolledRepo {
 }
 
 /// Backfill progress: runs created in `[from, done_until)` are stored.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Backfill {
     pub from: Option<String>,
     pub done_until: Option<String>,
@@ -52,7 +54,7 @@ pub struct Backfill {
 }
 
 /// The last `x-ratelimit-*` reading while polling this repository.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RateLimit {
     pub limit: Option<i64>,
     pub remaining: Option<i64>,
@@ -85,6 +87,12 @@ pub fn poller_status(repos: &[PollRepo]) -> &'static str {
 }
 
 /// `GET /api/providers`. Errors: 503 problem when the database is down.
+#[utoipa::path(get, path = "/api/providers", tag = "poller",
+    description = "Per repository: backfill progress, last successful poll, last error, next poll, rate limit.",
+    responses((status = 200, body = ProvidersAnswer), (status = 401, body = super::problem::ProblemDoc),
+        (status = 403, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc),
+        (status = 503, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
     let repos = state.store.poll_repos(ProviderKind::GitHub).await?;
     let poller = poller_status(&repos);

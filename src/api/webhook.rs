@@ -29,7 +29,31 @@ pub fn body_limit() -> DefaultBodyLimit {
     DefaultBodyLimit::max(MAX_BODY_BYTES)
 }
 
+/// `/api/webhook/github-actions` answer.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct WebhookAnswer {
+    /// `X-GitHub-Delivery`.
+    pub delivery: String,
+    /// `X-GitHub-Event`.
+    pub event: String,
+    /// `stored`, `duplicate` or `ignored`.
+    pub outcome: String,
+}
+
 /// Answers 202 (200 for `ping`) with `{"delivery", "event", "outcome"}`.
+#[utoipa::path(post, path = "/api/webhook/github-actions", tag = "ingest",
+    description = "GitHub `workflow_run` / `workflow_job` deliveries, signed with `X-Hub-Signature-256` \
+        (or sent with a bearer ingest token / write-role token). Deduplicated by `X-GitHub-Delivery`.",
+    params(
+        ("X-GitHub-Event" = String, Header, description = "Event name, e.g. workflow_run"),
+        ("X-GitHub-Delivery" = String, Header, description = "Unique delivery id (dedupe key)"),
+        ("X-Hub-Signature-256" = Option<String>, Header, description = "sha256=HMAC of the raw body"),
+    ),
+    request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
+    responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer),
+        (status = 400, body = super::problem::ProblemDoc), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc), (status = 413, body = super::problem::ProblemDoc),
+        (status = 415, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    security((), ("token" = [])))]
 pub async fn github_actions(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -76,7 +76,7 @@ pub fn status_rank(provider_status: &str) -> u8 {
 /// | `completed` | `action_required` | `action_required` |
 /// | `completed` | `stale` | `stale` |
 /// | anything else | | `unknown` |
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum BuildStatus {
     Queued,

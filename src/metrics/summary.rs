@@ -34,7 +34,7 @@ use crate::domain::time::format_timestamp;
 use crate::store::SummaryInputs;
 
 /// The summary answer. Durations in seconds; rates 0–1; timestamps RFC 3339 UTC.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub window_days: u32,
     pub total_builds: i64,
@@ -60,7 +60,7 @@ pub struct Summary {
 }
 
 /// One repository's line of the summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct RepoSummary {
     pub repo: String,
     pub total_builds: i64,

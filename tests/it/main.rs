@@ -13,6 +13,7 @@ mod ingest_fixtures;
 mod ingest_order;
 mod limits;
 mod observability;
+mod openapi;
 mod page;
 mod poller;
 mod replay_cli;
