@@ -1,20 +1,13 @@
 //! `GET /api/audit` (admin): the audit log of admin actions, newest first.
 
 use axum::Json;
-use axum::extract::{Query, State};
-use serde::{Deserialize, Serialize};
+use axum::extract::{RawQuery, State};
+use serde::Serialize;
 
 use super::AppState;
+use super::params::Params;
 use super::problem::Problem;
 use crate::domain::time::format_timestamp;
-
-/// Query: `limit` 1–500 (default 100), `offset` ≥ 0.
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct AuditQuery {
-    pub limit: Option<i64>,
-    pub offset: Option<i64>,
-}
 
 /// One entry; `at` is RFC 3339 UTC.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -40,24 +33,23 @@ pub struct AuditPage {
 
 /// Errors: 422 for a `limit`/`offset` out of range; 503 when the database
 /// is down.
-#[utoipa::path(get, path = "/api/audit", tag = "security", params(AuditQuery),
+#[utoipa::path(get, path = "/api/audit", tag = "security",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1–500 (default 100)", minimum = 1, maximum = 500),
+        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
+    ),
     description = "The audit log of admin actions, newest first (admin role).",
-    responses((status = 200, body = AuditPage), (status = 401, body = super::problem::ProblemDoc),
-        (status = 403, body = super::problem::ProblemDoc), (status = 422, body = super::problem::ProblemDoc),
-        (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    responses((status = 200, body = AuditPage), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security(("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    Query(query): Query<AuditQuery>,
+    RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, Problem> {
-    let limit = query.limit.unwrap_or(100);
-    let offset = query.offset.unwrap_or(0);
-    if !(1..=500).contains(&limit) {
-        return Err(Problem::invalid_parameter("limit must be between 1 and 500"));
-    }
-    if offset < 0 {
-        return Err(Problem::invalid_parameter("offset must be 0 or more"));
-    }
+    let params = Params::parse(query.as_deref());
+    let limit = params.int_in("limit", 100, 1, 500)?;
+    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let (entries, total) = state.store.audit_log(limit, offset).await?;
     let entries = entries
         .into_iter()

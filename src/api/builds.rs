@@ -19,15 +19,16 @@ use crate::store::{BuildFilter, PageCursor};
     params(
         ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 50)", minimum = 1, maximum = 100),
         ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page"),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page",
+            pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$"),
         ("repo" = Option<String>, Query, description = "`owner/name`"),
         ("branch" = Option<String>, Query),
         ("workflow" = Option<String>, Query),
         ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
-        ("provider" = Option<String>, Query, description = "`github`"),
+        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
     ),
-    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
-        (status = 422, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
@@ -78,8 +79,8 @@ pub async fn list(
 /// One run attempt with its jobs; 404 when no build has that id.
 #[utoipa::path(get, path = "/api/builds/{id}", tag = "builds",
     params(("id" = i64, Path, description = "Build id (as in `/api/builds`)")),
-    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
-        (status = 404, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn detail(
     State(state): State<AppState>,

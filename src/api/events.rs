@@ -22,7 +22,7 @@ use crate::store::{ChangeEvent, Store};
 #[utoipa::path(get, path = "/api/events", tag = "builds",
     description = "Server-Sent Events: `build`, `job` and `resync` events for every committed change, heartbeats every 15 s.",
     responses((status = 200, content_type = "text/event-stream", body = String),
-        (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc)),
+        (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.store.subscribe();

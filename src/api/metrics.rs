@@ -14,8 +14,8 @@ use crate::metrics::summary::{Summary, build_time_percentiles, summarize, window
 #[utoipa::path(get, path = "/api/metrics/summary", tag = "metrics",
     description = "Counts, rates and build-time percentiles over the last `window_days` (definitions in the README).",
     params(("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365)),
-    responses((status = 200, body = Summary), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
-        (status = 422, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+    responses((status = 200, body = Summary), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn summary(
     State(state): State<AppState>,

@@ -61,8 +61,8 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     description = "Prometheus text exposition format (metric names in the README).",
     responses((status = 200, content_type = "text/plain", body = String),
-        (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc),
-        (status = 429, body = super::problem::ProblemDoc)),
+        (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = recorder() else {

@@ -89,9 +89,9 @@ pub fn poller_status(repos: &[PollRepo]) -> &'static str {
 /// `GET /api/providers`. Errors: 503 problem when the database is down.
 #[utoipa::path(get, path = "/api/providers", tag = "poller",
     description = "Per repository: backfill progress, last successful poll, last error, next poll, rate limit.",
-    responses((status = 200, body = ProvidersAnswer), (status = 401, body = super::problem::ProblemDoc),
-        (status = 403, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc),
-        (status = 503, body = super::problem::ProblemDoc)),
+    responses((status = 200, body = ProvidersAnswer), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
     let repos = state.store.poll_repos(ProviderKind::GitHub).await?;

@@ -51,8 +51,8 @@ pub struct WebhookAnswer {
     ),
     request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
     responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer),
-        (status = 400, body = super::problem::ProblemDoc), (status = 401, body = super::problem::ProblemDoc), (status = 403, body = super::problem::ProblemDoc), (status = 413, body = super::problem::ProblemDoc),
-        (status = 415, body = super::problem::ProblemDoc), (status = 429, body = super::problem::ProblemDoc), (status = 503, body = super::problem::ProblemDoc)),
+        (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 413, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
+        (status = 415, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn github_actions(
     State(state): State<AppState>,

@@ -19,5 +19,6 @@ mod poller;
 mod replay_cli;
 mod replicas;
 mod scheduler;
+mod schemathesis;
 mod webhook_auth;
 mod webhook_input;
