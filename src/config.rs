@@ -19,6 +19,13 @@ impl Secret {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// `secret` unless it is empty or blank: an empty environment variable
+    /// (`GITHUB_TOKEN=` in a compose file) means "not set", never "the
+    /// empty secret".
+    pub fn present(secret: &Option<Secret>) -> Option<Secret> {
+        secret.as_ref().filter(|s| !s.0.trim().is_empty()).cloned()
+    }
 }
 
 impl fmt::Debug for Secret {
@@ -179,6 +186,28 @@ impl Default for GitHubPollSettings {
 }
 
 impl GitHubPollSettings {
+    /// The configured repositories, trimmed, empty entries dropped (an
+    /// empty `CICD_GITHUB_REPOS=` means none).
+    ///
+    /// Errors: an entry that is not `owner/name`.
+    pub fn repo_list(&self) -> Result<Vec<String>, String> {
+        let mut repos = Vec::new();
+        for entry in self.repos.iter().map(|r| r.trim()).filter(|r| !r.is_empty()) {
+            let valid = matches!(entry.split_once('/'), Some((owner, name))
+                if !owner.is_empty() && !name.is_empty() && !name.contains('/'));
+            if !valid {
+                return Err(format!("--repos / CICD_GITHUB_REPOS: {entry:?} is not owner/name"));
+            }
+            repos.push(entry.to_owned());
+        }
+        Ok(repos)
+    }
+
+    /// The organisations to discover, empty entries dropped.
+    pub fn org_list(&self) -> Vec<String> {
+        self.github_orgs.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect()
+    }
+
     /// The credentials these settings give: an app (id + key), else the
     /// token, else none.
     ///
@@ -186,20 +215,21 @@ impl GitHubPollSettings {
     /// unreadable key file, a key that is not RSA PEM.
     pub fn credentials(&self) -> Result<crate::poller::github::Credentials, String> {
         use crate::poller::github::Credentials;
-        let key = match (&self.github_app_private_key, &self.github_app_private_key_file) {
+        let key = match (&Secret::present(&self.github_app_private_key), &self.github_app_private_key_file) {
             (Some(key), _) => Some(key.expose().to_owned()),
             (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|err| {
                 format!("could not read the GitHub App private key file {}: {err}", path.display())
             })?),
             (None, None) => None,
         };
-        match (&self.github_app_id, key) {
+        let app_id = self.github_app_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+        match (app_id, key) {
             (Some(id), Some(key)) => {
                 crate::poller::app_credentials(id, &key, self.github_app_installation_id)
             }
             (Some(_), None) => Err("GITHUB_APP_ID is set but no GITHUB_APP_PRIVATE_KEY(_FILE)".into()),
             (None, Some(_)) => Err("a GitHub App private key is set but no GITHUB_APP_ID".into()),
-            (None, None) => Ok(match &self.github_token {
+            (None, None) => Ok(match &Secret::present(&self.github_token) {
                 Some(token) => Credentials::Token(token.clone()),
                 None => Credentials::Anonymous,
             }),

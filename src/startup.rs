@@ -18,7 +18,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
-use crate::config::{ServeSettings, WorkerSettings};
+use crate::config::{Secret, ServeSettings, WorkerSettings};
 use crate::poller::Poller;
 use crate::scheduler::{Scheduler, retention};
 use crate::store::Store;
@@ -43,7 +43,9 @@ impl Application {
         let store =
             Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
         store.migrate().await?;
-        if settings.github_webhook_secret.is_none() && settings.ingest_token.is_none() {
+        let (webhook_secret, ingest_token) =
+            (Secret::present(&settings.github_webhook_secret), Secret::present(&settings.ingest_token));
+        if webhook_secret.is_none() && ingest_token.is_none() {
             tracing::warn!(
                 "no GITHUB_WEBHOOK_SECRET or CICD_INGEST_TOKEN is set: webhook deliveries will be refused until one is"
             );
@@ -51,10 +53,7 @@ impl Application {
         let trusted = Arc::new(parse_trusted(&settings.trusted_proxies).map_err(anyhow::Error::msg)?);
         let state = AppState {
             store: store.clone(),
-            ingest_auth: Arc::new(IngestAuth {
-                webhook_secret: settings.github_webhook_secret.clone(),
-                ingest_token: settings.ingest_token.clone(),
-            }),
+            ingest_auth: Arc::new(IngestAuth { webhook_secret, ingest_token }),
             public_read: settings.public_read(),
             api_budget: Budget::new("api", settings.api_rate_limit, trusted.clone()),
             webhook_budget: Budget::new("webhook", settings.webhook_rate_limit, trusted),

@@ -108,6 +108,9 @@ impl Poller {
         let credentials = settings.credentials()?;
         let app = matches!(credentials, Credentials::App(_));
         let anonymous = matches!(credentials, Credentials::Anonymous);
+        let mut settings = settings.clone();
+        settings.repos = settings.repo_list()?;
+        settings.github_orgs = settings.org_list();
         if settings.repos.is_empty() && settings.github_orgs.is_empty() && anonymous {
             return Ok(None);
         }
@@ -120,7 +123,7 @@ impl Poller {
         };
         let client = GitHubClient::new(api_url, credentials, settings.github_rate_share, retry)
             .map_err(|err| err.to_string())?;
-        Ok(Some(Poller { client, store: store.clone(), settings: settings.clone(), app }))
+        Ok(Some(Poller { client, store: store.clone(), settings, app }))
     }
 
     /// The REST client (its request count and rate reading).

@@ -12,6 +12,7 @@ mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;
 mod limits;
+mod nginx;
 mod observability;
 mod openapi;
 mod page;
