@@ -72,6 +72,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "open").set(f64::from(size));
         metrics::gauge!("db_pool_connections", "pool" => pool, "state" => "idle").set(idle as f64);
     }
+    // Builds started in the last 24 h by status; every known status is
+    // written (0 when absent) so a status that stops occurring drops to 0.
+    let since = chrono::Utc::now() - chrono::Duration::hours(24);
+    if let Ok(counts) = state.store.status_counts_since(since).await {
+        for status in crate::domain::BuildStatus::ALL {
+            let n = counts.iter().find(|(s, _)| s == &status).map_or(0, |(_, n)| *n);
+            metrics::gauge!("builds_last_24h", "status" => status.as_str()).set(n as f64);
+        }
+    }
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

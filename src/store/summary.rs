@@ -124,6 +124,22 @@ impl Store {
 
     /// Raw inputs of the summary for attempts whose start (this attempt's
     /// `run_started_at`, else `created_at`) is at or after `since`.
+    /// Run attempts started since `since`, by normalised status (for the
+    /// `/metrics` gauge; one range scan of the window index).
+    pub async fn status_counts_since(
+        &self,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<(crate::domain::BuildStatus, i64)>, StoreError> {
+        let rows = sqlx::query(self.window_queries().by_status).bind(since.timestamp()).fetch_all(&self.read).await?;
+        let mut counts: std::collections::BTreeMap<&'static str, (crate::domain::BuildStatus, i64)> =
+            std::collections::BTreeMap::new();
+        for row in rows {
+            let status = status(row.try_get::<&str, _>("status")?);
+            counts.entry(status.as_str()).or_insert((status, 0)).1 += row.try_get::<i64, _>("n")?;
+        }
+        Ok(counts.into_values().collect())
+    }
+
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
         let since = since.timestamp();
         let queries = self.window_queries();

@@ -21,6 +21,11 @@ on_both_backends! {
         assert!(has(&["webhook_deliveries_total{", "outcome=\"invalid-payload\""]), "{text}");
         assert!(has(&["webhook_ingest_seconds_bucket"]), "{text}");
         assert!(has(&["db_pool_connections{", "pool=\"read\""]), "{text}");
+        // Every status has a 24-hour gauge (values are process-wide, so
+        // other tests' servers may have written them last).
+        for status in ["success", "failed", "running", "queued", "cancelled"] {
+            assert!(has(&["builds_last_24h{", &format!("status=\"{status}\"")]), "{text}");
+        }
     }
 }
 
