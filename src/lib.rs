@@ -13,6 +13,7 @@
 //! - [`scheduler`]: periodic jobs (retention, polling) with one-replica leases.
 //! - [`web`]: the embedded dashboard page.
 //! - [`replay`]: the `replay` client that posts payload files like GitHub.
+//! - [`secret_box`]: AES-256-GCM sealing of secrets at rest.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
 
 pub mod api;
@@ -25,6 +26,7 @@ pub mod metrics;
 pub mod poller;
 pub mod replay;
 pub mod scheduler;
+pub mod secret_box;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
