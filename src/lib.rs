@@ -7,11 +7,13 @@
 //! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
 //! - [`metrics`]: metric definitions and arithmetic (pure).
 //! - [`api`]: HTTP routes, problem answers.
-//! - [`scheduler`]: periodic jobs (retention) with one-replica leases.
+//! - [`scheduler`]: periodic jobs (retention, alert checks) with one-replica leases.
+//! - [`alerts`]: alert rules, outbox sender, channels (email, Slack, webhook).
 //! - [`web`]: the embedded dashboard page.
 //! - [`replay`]: the `replay` client that posts payload files like GitHub.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
 
+pub mod alerts;
 pub mod api;
 pub mod cli;
 pub mod config;

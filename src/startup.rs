@@ -15,8 +15,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::alerts::AlertService;
+use crate::alerts::sender::{Sender, SenderSettings};
 use crate::api::{self, AppState, IngestAuth, problem};
-use crate::config::{ServeSettings, WorkerSettings};
+use crate::config::{AlertSettings, ServeSettings, WorkerSettings};
 use crate::scheduler::{Scheduler, retention};
 use crate::store::Store;
 use crate::web;
@@ -27,6 +29,7 @@ pub struct Application {
     router: Router,
     store: Store,
     scheduler: Option<(Scheduler, Duration)>,
+    sender: Option<Sender>,
 }
 
 impl Application {
@@ -45,7 +48,12 @@ impl Application {
                 "no GITHUB_WEBHOOK_SECRET or CICD_INGEST_TOKEN is set: webhook deliveries will be refused until one is"
             );
         }
+        let alerts = Arc::new(AlertService::new(&settings.alerts)?);
+        crate::alerts::bootstrap::apply(&store, &settings.alerts, alerts.validate).await?;
+        let sender = (!settings.alerts.no_alert_sender)
+            .then(|| Sender::new(store.clone(), alerts.clone(), sender_settings(&settings.alerts)));
         let state = AppState {
+            alerts,
             store: store.clone(),
             ingest_auth: Arc::new(IngestAuth {
                 webhook_secret: settings.github_webhook_secret.clone(),
@@ -55,7 +63,7 @@ impl Application {
         let listener = TcpListener::bind(settings.bind).await?;
         let scheduler =
             (!settings.no_worker).then(|| (scheduler(&store, &settings.worker), tick(&settings.worker)));
-        Ok(Application { listener, router: app_router(state), store, scheduler })
+        Ok(Application { listener, router: app_router(state), store, scheduler, sender })
     }
 
     /// The address actually bound (useful with port 0).
@@ -78,6 +86,12 @@ impl Application {
                 let _ = stopped.changed().await;
             }))
         });
+        let sender = self.sender.map(|sender| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(sender.run(async move {
+                let _ = stopped.changed().await;
+            }))
+        });
         let result = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
@@ -87,6 +101,9 @@ impl Application {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        if let Some(sender) = sender {
+            let _ = sender.await;
+        }
         self.store.close().await;
         result
     }
@@ -94,8 +111,19 @@ impl Application {
 
 /// The scheduler with every periodic job the settings ask for.
 pub fn scheduler(store: &Store, settings: &WorkerSettings) -> Scheduler {
-    let jobs = retention::job(Some(settings.retention_days)).into_iter().collect();
+    let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
+    jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
     Scheduler::new(store.clone(), jobs)
+}
+
+/// The outbox sender's timing from the settings.
+pub fn sender_settings(settings: &AlertSettings) -> SenderSettings {
+    SenderSettings {
+        poll: Duration::from_millis(settings.alert_poll_ms.max(10)),
+        retry_base: Duration::from_millis(settings.alert_retry_base_ms),
+        retry_cap: Duration::from_millis(settings.alert_retry_cap_ms.max(settings.alert_retry_base_ms)),
+        max_attempts: settings.alert_max_attempts.max(1),
+    }
 }
 
 /// The scheduler's tick period.

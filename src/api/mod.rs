@@ -4,6 +4,7 @@
 //! calls, shape the answer. Errors are mapped once, in `problem`. This module
 //! must not hold SQL or payload parsing.
 
+mod alerts;
 mod builds;
 mod dto;
 mod events;
@@ -35,6 +36,8 @@ pub struct IngestAuth {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Templates and HTTP client for alerts (configure, test).
+    pub alerts: Arc<crate::alerts::AlertService>,
     pub ingest_auth: Arc<IngestAuth>,
 }
 
@@ -47,6 +50,11 @@ pub fn router(state: AppState) -> Router {
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
         .route("/api/events", get(events::events))
+        .route("/api/alerts", get(alerts::list))
+        .route("/api/alerts/configure", get(alerts::get_config).post(alerts::configure))
+        .route("/api/alert/test", post(alerts::test))
+        .route("/api/alerts/{id}/ack", post(alerts::acknowledge))
+        .route("/api/alerts/{id}/resolve", post(alerts::resolve))
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))
         .route("/metrics", get(prometheus::metrics))
         .route_layer(axum::middleware::from_fn(prometheus::track))

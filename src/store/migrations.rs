@@ -12,10 +12,12 @@ use super::{Backend, Store, StoreError};
 const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (2, "job leases", include_str!("migrations/sqlite/0002_job_leases.sql")),
+    (4, "alerts", include_str!("migrations/sqlite/0004_alerts.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
     (2, "job leases", include_str!("migrations/postgres/0002_job_leases.sql")),
+    (4, "alerts", include_str!("migrations/postgres/0004_alerts.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -29,6 +29,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -94,6 +95,12 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     // Periodic jobs (retention would delete the years-old fixtures) run only
     // where a test turns them on.
     settings.no_worker = true;
+    // Alerts: a quick sender, so alert tests take seconds (see alerts_*).
+    settings.alerts.alert_poll_ms = 100;
+    settings.alerts.alert_retry_base_ms = 200;
+    settings.alerts.alert_retry_cap_ms = 1000;
+    settings.alerts.alert_max_attempts = 3;
+    settings.alerts.alert_send_timeout = 3;
     settings
 }
 
@@ -155,7 +162,7 @@ impl TestApp {
         let app = Application::build(&settings).await.expect("application starts");
         let addr = app.local_addr();
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             app.run_until(async move {
                 let _ = rx.await;
             })
@@ -167,8 +174,20 @@ impl TestApp {
             client: reqwest::Client::new(),
             database_url: database_url.clone(),
             shutdown: Some(tx),
+            server: Some(server),
             _dir: dir,
             postgres,
+        }
+    }
+
+    /// Stops the server (in-flight work finishes, background tasks end)
+    /// and waits until it has; the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
         }
     }
 
