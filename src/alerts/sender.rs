@@ -10,15 +10,16 @@
 //! the database update sends that alert again after the lease (60 s).
 //!
 //! It wakes on every committed change (the store's events, from any
-//! replica) and otherwise polls every `poll` interval. A slow or dead
-//! receiver delays only its own alerts: each claimed alert is sent
-//! concurrently with its own timeout.
+//! replica), whenever a send ends, and otherwise polls every `poll`
+//! interval. A slow or dead receiver delays only its own alerts: each
+//! claimed alert is sent by its own task, with its own timeout, while the
+//! sender keeps claiming (up to [`MAX_IN_FLIGHT`] sends at once).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
-use futures_util::future::join_all;
+use tokio::task::JoinSet;
 
 use super::AlertService;
 use super::channels::{self, Outbound};
@@ -30,7 +31,9 @@ use crate::store::alerts::{AlertRecord, SendResult};
 /// Seconds a claim lasts; longer than any send (timeouts are shorter).
 const LEASE_SECONDS: i64 = 60;
 /// Alerts claimed at once.
-const BATCH: i64 = 20;
+const BATCH: usize = 20;
+/// Most sends under way at once per replica.
+pub const MAX_IN_FLIGHT: usize = 64;
 
 /// Timing of the sender.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +81,16 @@ impl SendReport {
     pub fn total(&self) -> usize {
         self.sent + self.retried + self.failed + self.suppressed
     }
+
+    fn count(&mut self, result: Option<SendResult>) {
+        match result {
+            Some(SendResult::Sent) => self.sent += 1,
+            Some(SendResult::Retry { .. }) => self.retried += 1,
+            // `None`: the send task panicked; its claim expires and it is retried.
+            Some(SendResult::Failed(_)) | None => self.failed += 1,
+            Some(SendResult::Suppressed(_)) => self.suppressed += 1,
+        }
+    }
 }
 
 /// The sender of one replica.
@@ -97,37 +110,57 @@ impl Sender {
         Sender { store, service, owner, settings }
     }
 
-    /// Claims and sends every due alert (batch after batch); answers what
-    /// happened.
+    /// Claims and sends every due alert (batch after batch) and waits for
+    /// the sends to finish; answers what happened.
     ///
     /// Errors: the database fails (what was sent stays recorded).
     pub async fn tick(&self) -> anyhow::Result<SendReport> {
         let mut report = SendReport::default();
+        let mut in_flight = JoinSet::new();
         loop {
+            self.dispatch(&mut in_flight).await?;
+            if in_flight.is_empty() {
+                return Ok(report);
+            }
+            while let Some(done) = in_flight.join_next().await {
+                report.count(done.ok());
+            }
+        }
+    }
+
+    /// Claims due alerts while fewer than [`MAX_IN_FLIGHT`] sends run, and
+    /// starts one task per alert (send, then record the outcome), so one
+    /// slow receiver holds up only its own alerts.
+    async fn dispatch(&self, in_flight: &mut JoinSet<SendResult>) -> anyhow::Result<()> {
+        loop {
+            let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
             let now = Utc::now().timestamp();
             // A read first: most wake-ups (every ingested change) find
             // nothing due, and must not queue behind ingest for the writer.
-            if !self.store.has_due_alerts(now).await? {
-                return Ok(report);
+            if room == 0 || !self.store.has_due_alerts(now).await? {
+                return Ok(());
             }
-            let claimed = self.store.claim_alerts(&self.owner, now, now + LEASE_SECONDS, BATCH).await?;
+            let limit = room.min(BATCH) as i64;
+            let claimed = self.store.claim_alerts(&self.owner, now, now + LEASE_SECONDS, limit).await?;
             if claimed.is_empty() {
-                return Ok(report);
+                return Ok(());
             }
-            let config: AlertConfig = match self.store.alert_config().await? {
+            let config: Arc<AlertConfig> = Arc::new(match self.store.alert_config().await? {
                 Some(stored) => serde_json::from_str(&stored.document)?,
                 None => AlertConfig::default(),
-            };
-            let results = join_all(claimed.iter().map(|alert| self.attempt(&config, alert))).await;
-            for (alert, result) in claimed.iter().zip(results) {
-                match &result {
-                    SendResult::Sent => report.sent += 1,
-                    SendResult::Retry { .. } => report.retried += 1,
-                    SendResult::Failed(_) => report.failed += 1,
-                    SendResult::Suppressed(_) => report.suppressed += 1,
-                }
-                log(alert, &result);
-                self.store.finish_alert(alert.id, &self.owner, &result, Utc::now().timestamp()).await?;
+            });
+            for alert in claimed {
+                let (sender, config) = (self.clone(), config.clone());
+                in_flight.spawn(async move {
+                    let result = sender.attempt(&config, &alert).await;
+                    log(&alert, &result);
+                    let finished = Utc::now().timestamp();
+                    if let Err(err) = sender.store.finish_alert(alert.id, &sender.owner, &result, finished).await {
+                        // The claim expires and the alert is tried again.
+                        tracing::warn!(alert.id = alert.id, error = %err, "could not record an alert's outcome");
+                    }
+                    result
+                });
             }
         }
     }
@@ -164,28 +197,28 @@ impl Sender {
         }
     }
 
-    /// Ticks on every change event and every `poll` until `shutdown`
-    /// resolves; an alert being sent when it does is finished first.
+    /// Dispatches on every change event, every `poll` and whenever a send
+    /// ends, until `shutdown` resolves; sends under way then are finished
+    /// and recorded before it returns.
     pub async fn run(self, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         let mut changes = self.store.subscribe();
+        let mut in_flight = JoinSet::new();
         loop {
-            match self.tick().await {
-                Ok(report) if report.total() > 0 => tracing::debug!(?report, "alert sender tick"),
-                Ok(_) => {}
-                Err(err) => {
-                    tracing::warn!(error = %format!("{err:#}"), "alert sender could not reach the database")
-                }
+            if let Err(err) = self.dispatch(&mut in_flight).await {
+                tracing::warn!(error = %format!("{err:#}"), "alert sender could not reach the database");
             }
             tokio::select! {
                 () = tokio::time::sleep(self.settings.poll) => {}
                 _ = changes.recv() => {
-                    // One tick for a burst of changes.
+                    // One dispatch for a burst of changes.
                     while changes.try_recv().is_ok() {}
                 }
-                () = &mut shutdown => return,
+                Some(_) = in_flight.join_next(), if !in_flight.is_empty() => {}
+                () = &mut shutdown => break,
             }
         }
+        while in_flight.join_next().await.is_some() {}
     }
 }
 

@@ -147,6 +147,33 @@ on_both_backends! {
         assert_eq!(alert_list(&app, "?channel=team-mail&status=failed").await.len(), 1, "the failed one stays failed");
     }
 
+    async fn alerts_a_hanging_smtp_server_delays_only_its_own_alerts(app: TestApp) {
+        // Accepts connections and never says a word (the test send timeout is 3 s).
+        let blackhole = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let port = blackhole.local_addr().expect("addr").port();
+        let held = tokio::spawn(async move {
+            let mut sockets = Vec::new();
+            while let Ok((socket, _)) = blackhole.accept().await {
+                sockets.push(socket);
+            }
+        });
+        let http = HttpSink::start().await;
+        configure_ok(&app, &config(port, &http)).await;
+        for (i, id) in [8001, 8002].into_iter().enumerate() {
+            let started = Instant::now();
+            app.deliver_json("workflow_run", &failed_run(id, 10 - i as i64).payload(), "stored").await;
+            let slack = http.wait_for(SLACK_PATH, i + 1, FIVE_SECONDS).await;
+            let took = slack[i].at - started;
+            assert!(took < Duration::from_secs(1), "Slack alert {i} took {took:?} behind a hanging SMTP server");
+        }
+        let mail = wait_for_alerts(&app, "?channel=team-mail", Duration::from_secs(15), |l| {
+            l.iter().all(|a| a["attempts"].as_i64() >= Some(1))
+        })
+        .await;
+        assert!(mail.iter().all(|a| a["error"].as_str().is_some_and(|e| e.contains("127.0.0.1"))), "{mail:?}");
+        held.abort();
+    }
+
     async fn alerts_test_endpoint_reports_each_channel(app: TestApp) {
         let (smtp, http, broken) = (SmtpSink::start().await, HttpSink::start().await, HttpSink::start().await);
         broken.answer(500);

@@ -44,9 +44,11 @@ pub async fn send(
         builder = builder.credentials(Credentials::new(user.clone(), password.clone()));
     }
     let transport = builder.build();
-    let outcome = transport.send(message).await;
-    match outcome {
-        Ok(_) => Ok(()),
-        Err(err) => Err(format!("SMTP {}:{}: {err}", smtp.host, smtp.port)),
+    // lettre's timeout covers single reads and writes, not a server that
+    // accepts the connection and never greets: bound the whole send too.
+    match tokio::time::timeout(timeout, transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(err)) => Err(format!("SMTP {}:{}: {err}", smtp.host, smtp.port)),
+        Err(_) => Err(format!("SMTP {}:{}: no answer within {} s", smtp.host, smtp.port, timeout.as_secs())),
     }
 }
