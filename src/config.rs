@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -102,11 +103,19 @@ pub struct WorkerSettings {
     pub scheduler_tick: u64,
     #[command(flatten)]
     pub github: GitHubPollSettings,
+    /// Seconds between evaluations of the `failure_rate` and `stuck` alert rules.
+    #[arg(long, env = "CICD_ALERT_CHECK_INTERVAL", default_value_t = 60, hide = true)]
+    pub alert_check_interval: u64,
 }
 
 impl Default for WorkerSettings {
     fn default() -> Self {
-        WorkerSettings { retention_days: 90, scheduler_tick: 60, github: GitHubPollSettings::default() }
+        WorkerSettings {
+            retention_days: 90,
+            scheduler_tick: 60,
+            alert_check_interval: 60,
+            github: GitHubPollSettings::default(),
+        }
     }
 }
 
@@ -237,6 +246,77 @@ impl GitHubPollSettings {
     }
 }
 
+/// Alert settings: delivery, templates, and a configuration from the
+/// environment for a zero-UI start (stored only if the database has none:
+/// what is stored wins).
+#[derive(Debug, Clone, Default, Args)]
+pub struct AlertSettings {
+    /// Accept plain `http://` alert URLs (Slack, webhooks) for any host; by
+    /// default only loopback hosts may use `http://`.
+    #[arg(long, env = "CICD_ALLOW_HTTP_ALERT_URLS")]
+    pub allow_http_alert_urls: bool,
+    /// Folder whose template files override the shipped ones (e.g.
+    /// `email/subject.txt`, `email/build_failed/body.html`, `slack/message.json`).
+    #[arg(long, env = "CICD_ALERT_TEMPLATES_DIR")]
+    pub alert_templates_dir: Option<PathBuf>,
+    /// Bootstrap: SMTP server host for email alerts.
+    #[arg(long, env = "SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    /// Bootstrap: SMTP port (default by security: 587, 465 or 25).
+    #[arg(long, env = "SMTP_PORT")]
+    pub smtp_port: Option<u16>,
+    /// Bootstrap: `starttls` (default), `tls` or `none`.
+    #[arg(long, env = "SMTP_SECURITY")]
+    pub smtp_security: Option<String>,
+    /// Bootstrap: SMTP user name.
+    #[arg(long, env = "SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// Bootstrap: SMTP password.
+    #[arg(long, env = "SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<Secret>,
+    /// Bootstrap: sender address of alert emails.
+    #[arg(long, env = "SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// Bootstrap: comma-separated recipients of alert emails.
+    #[arg(long, env = "ALERT_EMAIL_TO", value_delimiter = ',')]
+    pub alert_email_to: Vec<String>,
+    /// Bootstrap: Slack incoming-webhook URL.
+    #[arg(long, env = "SLACK_WEBHOOK_URL", hide_env_values = true)]
+    pub slack_webhook_url: Option<Secret>,
+    /// Do not run the alert sender in this process.
+    #[arg(long, env = "CICD_NO_ALERT_SENDER", hide = true)]
+    pub no_alert_sender: bool,
+    /// Milliseconds between outbox polls when no change wakes the sender.
+    #[arg(long, env = "CICD_ALERT_POLL_MS", default_value_t = 1000, hide = true)]
+    pub alert_poll_ms: u64,
+    /// Milliseconds before the first retry of a failed send (doubles each time).
+    #[arg(long, env = "CICD_ALERT_RETRY_BASE_MS", default_value_t = 5000, hide = true)]
+    pub alert_retry_base_ms: u64,
+    /// Longest retry delay, milliseconds.
+    #[arg(long, env = "CICD_ALERT_RETRY_CAP_MS", default_value_t = 600_000, hide = true)]
+    pub alert_retry_cap_ms: u64,
+    /// Attempts before an alert is recorded as `failed`.
+    #[arg(long, env = "CICD_ALERT_MAX_ATTEMPTS", default_value_t = 8, hide = true)]
+    pub alert_max_attempts: i64,
+    /// Seconds one delivery may take (HTTP request, SMTP connection and commands).
+    #[arg(long, env = "CICD_ALERT_SEND_TIMEOUT", default_value_t = 10, hide = true)]
+    pub alert_send_timeout: u64,
+}
+
+impl AlertSettings {
+    /// The defaults (as with no flags and no environment).
+    pub fn defaults() -> Self {
+        AlertSettings {
+            alert_poll_ms: 1000,
+            alert_retry_base_ms: 5000,
+            alert_retry_cap_ms: 600_000,
+            alert_max_attempts: 8,
+            alert_send_timeout: 10,
+            ..AlertSettings::default()
+        }
+    }
+}
+
 /// Settings of `worker`.
 #[derive(Debug, Clone, Args)]
 pub struct WorkerCommandSettings {
@@ -288,6 +368,8 @@ pub struct ServeSettings {
     pub no_worker: bool,
     #[command(flatten)]
     pub worker: WorkerSettings,
+    #[command(flatten)]
+    pub alerts: Box<AlertSettings>,
 }
 
 impl ServeSettings {
@@ -311,6 +393,7 @@ impl ServeSettings {
             cors_origins: Vec::new(),
             no_worker: false,
             worker: WorkerSettings::default(),
+            alerts: Box::new(AlertSettings::defaults()),
         }
     }
 }

@@ -10,12 +10,15 @@
 //! - [`auth`]: API tokens and roles; the `token` command.
 //! - [`poller`]: GitHub REST backfill, incremental sync, watch list,
 //!   discovery, rate limits.
-//! - [`scheduler`]: periodic jobs (retention, polling) with one-replica leases.
+//! - [`scheduler`]: periodic jobs (retention, polling, alert checks) with
+//!   one-replica leases.
+//! - [`alerts`]: alert rules, outbox sender, channels (email, Slack, webhook).
 //! - [`web`]: the embedded dashboard page.
 //! - [`replay`]: the `replay` client that posts payload files like GitHub.
 //! - [`secret_box`]: AES-256-GCM sealing of secrets at rest.
 //! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
 
+pub mod alerts;
 pub mod api;
 pub mod auth;
 pub mod cli;

@@ -40,7 +40,9 @@ impl SecretBox {
         let bytes = if text.len() == 64 && text.chars().all(|c| c.is_ascii_hexdigit()) {
             hex::decode(text).map_err(|_| "the secret key is not valid hex".to_owned())?
         } else {
-            STANDARD.decode(text).map_err(|_| "the secret key is neither base64 nor 64 hex digits".to_owned())?
+            STANDARD
+                .decode(text)
+                .map_err(|_| "the secret key is neither base64 nor 64 hex digits".to_owned())?
         };
         if bytes.len() != 32 {
             return Err(format!(
@@ -117,7 +119,11 @@ mod tests {
         let sealed_box = SecretBox::from_key_text(KEY).expect("key");
         let sealed = sealed_box.seal("https://hooks.slack.com/services/T/B/X").expect("seal");
         assert!(SecretBox::is_sealed(&sealed) && !sealed.contains("hooks.slack.com"));
-        assert_ne!(sealed, sealed_box.seal("https://hooks.slack.com/services/T/B/X").expect("seal"), "fresh nonce");
+        assert_ne!(
+            sealed,
+            sealed_box.seal("https://hooks.slack.com/services/T/B/X").expect("seal"),
+            "fresh nonce"
+        );
         assert_eq!(sealed_box.open(&sealed).expect("open"), "https://hooks.slack.com/services/T/B/X");
         let other = SecretBox::from_key_text(&"ab".repeat(32)).expect("hex key");
         assert!(other.open(&sealed).is_err());

@@ -16,9 +16,11 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::alerts::AlertService;
+use crate::alerts::sender::{Sender, SenderSettings};
 use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
-use crate::config::{Secret, ServeSettings, WorkerSettings};
+use crate::config::{AlertSettings, Secret, ServeSettings, WorkerSettings};
 use crate::poller::Poller;
 use crate::scheduler::{Scheduler, retention};
 use crate::store::Store;
@@ -30,6 +32,7 @@ pub struct Application {
     router: Router,
     store: Store,
     scheduler: Option<(Scheduler, Duration)>,
+    sender: Option<Sender>,
 }
 
 impl Application {
@@ -51,7 +54,12 @@ impl Application {
             );
         }
         let trusted = Arc::new(parse_trusted(&settings.trusted_proxies).map_err(anyhow::Error::msg)?);
+        let alerts = Arc::new(AlertService::new(&settings.alerts)?);
+        crate::alerts::bootstrap::apply(&store, &settings.alerts, alerts.validate).await?;
+        let sender = (!settings.alerts.no_alert_sender)
+            .then(|| Sender::new(store.clone(), alerts.clone(), sender_settings(&settings.alerts)));
         let state = AppState {
+            alerts,
             store: store.clone(),
             ingest_auth: Arc::new(IngestAuth { webhook_secret, ingest_token }),
             public_read: settings.public_read(),
@@ -64,7 +72,7 @@ impl Application {
             false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
         };
         let cors = cors_layer(&settings.cors_origins)?;
-        Ok(Application { listener, router: app_router(state, cors), store, scheduler })
+        Ok(Application { listener, router: app_router(state, cors), store, scheduler, sender })
     }
 
     /// The address actually bound (useful with port 0).
@@ -87,6 +95,12 @@ impl Application {
                 let _ = stopped.changed().await;
             }))
         });
+        let sender = self.sender.map(|sender| {
+            let mut stopped = stopped.clone();
+            tokio::spawn(sender.run(async move {
+                let _ = stopped.changed().await;
+            }))
+        });
         let result =
             axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
                 .with_graceful_shutdown(async move {
@@ -96,6 +110,9 @@ impl Application {
                 .await;
         if let Some(worker) = worker {
             let _ = worker.await;
+        }
+        if let Some(sender) = sender {
+            let _ = sender.await;
         }
         self.store.close().await;
         result
@@ -109,10 +126,21 @@ impl Application {
 /// key, a key that is not RSA PEM).
 pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Scheduler> {
     let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
+    jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
     if let Some(poller) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
         jobs.extend(Arc::new(poller).jobs());
     }
     Ok(Scheduler::new(store.clone(), jobs))
+}
+
+/// The outbox sender's timing from the settings.
+pub fn sender_settings(settings: &AlertSettings) -> SenderSettings {
+    SenderSettings {
+        poll: Duration::from_millis(settings.alert_poll_ms.max(10)),
+        retry_base: Duration::from_millis(settings.alert_retry_base_ms),
+        retry_cap: Duration::from_millis(settings.alert_retry_cap_ms.max(settings.alert_retry_base_ms)),
+        max_attempts: settings.alert_max_attempts.max(1),
+    }
 }
 
 /// The scheduler's tick period.

@@ -106,6 +106,15 @@ pub async fn require_read(
     require(state, Role::Read, request, next).await
 }
 
+/// Layer body for routes that need `write`.
+pub async fn require_write(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, Problem> {
+    require(state, Role::Write, request, next).await
+}
+
 /// Layer body for routes that need `admin`.
 pub async fn require_admin(
     State(state): State<AppState>,

@@ -4,6 +4,7 @@
 //! calls, shape the answer. Errors are mapped once, in `problem`. This module
 //! must not hold SQL or payload parsing.
 
+mod alerts;
 mod audit;
 pub mod auth;
 mod builds;
@@ -23,6 +24,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
+use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -45,6 +47,8 @@ pub struct IngestAuth {
 #[derive(Debug, Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Templates and HTTP client for alerts (configure, test).
+    pub alerts: Arc<crate::alerts::AlertService>,
     pub ingest_auth: Arc<IngestAuth>,
     /// Whether read routes answer without a token.
     pub public_read: bool,
@@ -85,17 +89,29 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(events::events))
         .routes(routes!(providers::list))
         .routes(routes!(prometheus::metrics))
+        .route("/api/alerts", get(alerts::list))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));
+    let write = OpenApiRouter::new()
+        .route("/api/alerts/{id}/ack", post(alerts::acknowledge))
+        .route("/api/alerts/{id}/resolve", post(alerts::resolve))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_write));
     let admin = OpenApiRouter::new()
         .routes(routes!(audit::list))
+        .route("/api/alerts/configure", get(alerts::get_config).post(alerts::configure))
+        .route("/api/alert/test", post(alerts::test))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions)).layer(webhook::body_limit());
     // Rate limits wrap authentication, so floods without a token count too.
-    let (read, admin) = (limited(read, &state.api_budget), limited(admin, &state.api_budget));
+    let (read, write, admin) = (
+        limited(read, &state.api_budget),
+        limited(write, &state.api_budget),
+        limited(admin, &state.api_budget),
+    );
     let webhook = limited(webhook, &state.webhook_budget);
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(public)
         .merge(read)
+        .merge(write)
         .merge(admin)
         .merge(webhook)
 }

@@ -18,6 +18,16 @@ pub struct Problem {
     pub slug: &'static str,
     pub title: &'static str,
     pub detail: String,
+    /// Field-level errors (an RFC 9457 extension member), answered as
+    /// `"errors": [{"field", "message"}]` when not empty.
+    pub errors: Vec<FieldProblem>,
+}
+
+/// One invalid field of a request body: its JSON path and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldProblem {
+    pub field: String,
+    pub message: String,
 }
 
 #[derive(Serialize)]
@@ -27,6 +37,8 @@ struct Body<'a> {
     title: &'a str,
     status: u16,
     detail: &'a str,
+    #[serde(skip_serializing_if = "<[FieldProblem]>::is_empty")]
+    errors: &'a [FieldProblem],
 }
 
 /// The RFC 9457 problem document every error answer carries
@@ -51,7 +63,15 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Problem { status, slug, title, detail: detail.into() }
+        Problem { status, slug, title, detail: detail.into(), errors: Vec::new() }
+    }
+
+    /// 422: a request body has invalid fields, each listed in `errors`.
+    pub fn invalid_fields(detail: impl Into<String>, errors: Vec<FieldProblem>) -> Self {
+        Problem {
+            errors,
+            ..Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid-fields", "Invalid fields", detail)
+        }
     }
 
     /// 400: the request is malformed.
@@ -87,6 +107,7 @@ impl IntoResponse for Problem {
             title: self.title,
             status: self.status.as_u16(),
             detail: &self.detail,
+            errors: &self.errors,
         };
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();

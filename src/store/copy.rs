@@ -145,6 +145,38 @@ const TABLES: &[Table] = &[
             ("request_id", Text),
         ],
     },
+    Table {
+        name: "alert_config",
+        columns: &[("id", Int), ("document", Text), ("source", Text), ("updated_at", Int)],
+    },
+    Table {
+        name: "alerts",
+        columns: &[
+            ("id", Int),
+            ("rule_id", Text),
+            ("kind", Text),
+            ("channel_id", Text),
+            ("channel_type", Text),
+            ("dedup_key", Text),
+            ("rule_key", Text),
+            ("build_id", Int),
+            ("repo", Text),
+            ("workflow", Text),
+            ("branch", Text),
+            ("subject", Text),
+            ("details", Text),
+            ("status", Text),
+            ("attempts", Int),
+            ("error", Text),
+            ("next_attempt_at", Int),
+            ("claimed_by", Text),
+            ("claimed_until", Int),
+            ("created_at", Int),
+            ("sent_at", Int),
+            ("acknowledged_at", Int),
+            ("resolved_at", Int),
+        ],
+    },
 ];
 
 /// Rows per batch (well under both databases' bind-parameter limits).
@@ -244,7 +276,7 @@ pub async fn copy_database(
             written += insert.execute(&to.write).await?.rows_affected() as i64;
             progress(table.name, written.min(rows), rows);
         }
-        if to.backend == Backend::Postgres && table.name != "providers" {
+        if to.backend == Backend::Postgres && !matches!(table.name, "providers" | "alert_config") {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), GREATEST((SELECT MAX(id) FROM {0}), 1))",
                 table.name

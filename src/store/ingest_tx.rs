@@ -222,6 +222,7 @@ impl Store {
                 let (id, changed) = self.upsert_run(conn, run, now).await?;
                 if changed {
                     events.push(ChangeEvent::Build { id });
+                    crate::alerts::evaluate::after_build_change(conn, self.backend, id, now).await?;
                 }
             }
             Change::Job(job) => {

@@ -13,12 +13,14 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/sqlite/0001_init.sql")),
     (2, "job leases", include_str!("migrations/sqlite/0002_job_leases.sql")),
     (3, "poll repos", include_str!("migrations/sqlite/0003_poll_repos.sql")),
+    (4, "alerts", include_str!("migrations/sqlite/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
     (2, "job leases", include_str!("migrations/postgres/0002_job_leases.sql")),
     (3, "poll repos", include_str!("migrations/postgres/0003_poll_repos.sql")),
+    (4, "alerts", include_str!("migrations/postgres/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
 ];
 

@@ -9,7 +9,10 @@
 //! PostgreSQL; SQLite serialises writers with `BEGIN IMMEDIATE`).
 //!
 //! This module owns SQL and the schema; it must not know HTTP or payloads.
+//! (The one outward call: `ingest_tx` runs `alerts::evaluate` on a changed
+//! build inside its transaction, so alerts commit with their cause.)
 
+pub mod alerts;
 mod audit;
 mod builds;
 mod connect;

@@ -130,7 +130,10 @@ impl Store {
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(crate::domain::BuildStatus, i64)>, StoreError> {
-        let rows = sqlx::query(self.window_queries().by_status).bind(since.timestamp()).fetch_all(&self.read).await?;
+        let rows = sqlx::query(self.window_queries().by_status)
+            .bind(since.timestamp())
+            .fetch_all(&self.read)
+            .await?;
         let mut counts: std::collections::BTreeMap<&'static str, (crate::domain::BuildStatus, i64)> =
             std::collections::BTreeMap::new();
         for row in rows {

@@ -53,6 +53,12 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/metrics", Needs::Read, 200),
     ("POST", "/api/webhook/github-actions", Needs::Write, 200),
     ("GET", "/api/audit", Needs::Admin, 200),
+    ("GET", "/api/alerts", Needs::Read, 200),
+    ("POST", "/api/alerts/999999/ack", Needs::Write, 404),
+    ("POST", "/api/alerts/999999/resolve", Needs::Write, 404),
+    ("GET", "/api/alerts/configure", Needs::Admin, 200),
+    ("POST", "/api/alerts/configure", Needs::Admin, 422),
+    ("POST", "/api/alert/test", Needs::Admin, 422),
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, authorization: Option<&str>) -> u16 {

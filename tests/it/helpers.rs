@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Once;
 
+use cicd_dashboard::auth::token_hash;
 use cicd_dashboard::config::{Secret, ServeSettings};
 use cicd_dashboard::ingest::signature::sign;
 use cicd_dashboard::startup::Application;
@@ -15,6 +16,18 @@ use tokio::sync::oneshot;
 
 pub const SECRET: &str = "test-webhook-secret";
 pub const TOKEN: &str = "test-ingest-token";
+/// The API token with the admin role every test server has.
+pub const ADMIN_TOKEN: &str = "cicd_test_admin_token_for_the_test_suite";
+
+/// A client that sends [`ADMIN_TOKEN`] on every request.
+pub fn admin_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {ADMIN_TOKEN}").parse().expect("header value"),
+    );
+    reqwest::Client::builder().default_headers(headers).build().expect("client")
+}
 
 /// Which database a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,9 +39,13 @@ pub enum Backend {
 /// A running server and a client for it.
 pub struct TestApp {
     pub base: String,
+    /// A client without credentials (public reads, signed deliveries).
     pub client: reqwest::Client,
+    /// A client sending the test admin token on every request.
+    pub admin: reqwest::Client,
     pub database_url: String,
     shutdown: Option<oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -94,6 +111,12 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     // Periodic jobs (retention would delete the years-old fixtures) run only
     // where a test turns them on.
     settings.no_worker = true;
+    // Alerts: a quick sender, so alert tests take seconds (see alerts_*).
+    settings.alerts.alert_poll_ms = 100;
+    settings.alerts.alert_retry_base_ms = 200;
+    settings.alerts.alert_retry_cap_ms = 1000;
+    settings.alerts.alert_max_attempts = 3;
+    settings.alerts.alert_send_timeout = 3;
     settings
 }
 
@@ -153,9 +176,16 @@ impl TestApp {
         let mut settings = test_settings(&database_url);
         adjust(&mut settings);
         let app = Application::build(&settings).await.expect("application starts");
+        // An admin token for tests that use admin routes (`admin`, `get`);
+        // a replica on the same database finds it there already.
+        let _ = app
+            .store()
+            .create_token("test-admin", "admin", &token_hash(ADMIN_TOKEN), chrono::Utc::now())
+            .await
+            .expect("create the test admin token");
         let addr = app.local_addr();
         let (tx, rx) = oneshot::channel::<()>();
-        tokio::spawn(async move {
+        let server = tokio::spawn(async move {
             app.run_until(async move {
                 let _ = rx.await;
             })
@@ -165,10 +195,23 @@ impl TestApp {
         TestApp {
             base: format!("http://{addr}"),
             client: reqwest::Client::new(),
+            admin: admin_client(),
             database_url: database_url.clone(),
             shutdown: Some(tx),
+            server: Some(server),
             _dir: dir,
             postgres,
+        }
+    }
+
+    /// Stops the server (in-flight work finishes, background tasks end)
+    /// and waits until it has; the database stays.
+    pub async fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
         }
     }
 
@@ -195,9 +238,9 @@ impl TestApp {
         assert_eq!(answer["outcome"], outcome, "{answer}");
     }
 
-    /// GET a path; answers the status and the JSON body.
+    /// GET a path as the test admin; answers the status and the JSON body.
     pub async fn get(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(self.url(path)).send().await.expect("request sent");
+        let response = self.admin.get(self.url(path)).send().await.expect("request sent");
         let status = response.status().as_u16();
         let body = response.json().await.unwrap_or(Value::Null);
         (status, body)

@@ -1,10 +1,14 @@
 //! One integration-test binary: each file is an area, each test starts the
 //! real server (see `helpers`).
 
+mod alert_receivers;
 mod fake_github;
 mod helpers;
 mod payloads;
 
+mod alerts_api;
+mod alerts_delivery;
+mod alerts_rules;
 mod api_builds;
 mod api_summary;
 mod auth;

@@ -1,0 +1,236 @@
+//! Rules evaluated when a build changes, inside the ingest transaction on
+//! its connection: `build_failed`, `started_failing`, `recovered` and
+//! `slow_build`. Each alert goes into the outbox in that same transaction
+//! (committed with the change or not at all), once per (rule, build
+//! attempt, channel) thanks to a unique index. Sending is the sender's job;
+//! this module must not do network I/O or slow work.
+
+use sqlx::AnyConnection;
+
+use super::config::{AlertConfig, Rule, RuleKind, defaults};
+use super::message::{AlertDetails, duration_text};
+use super::rules::Subject;
+use crate::metrics::percentile::percentile;
+use crate::store::alerts::{
+    BuildFacts, NewAlert, alerted_since, build_facts, config_on, failure_alerted_since, insert_alert,
+    lock_key, previous_conclusive, recent_durations,
+};
+use crate::store::{Backend, StoreError};
+
+/// How many earlier builds `slow_build` takes the p95 of.
+const P95_SAMPLE: i64 = 20;
+
+/// What a rule decided about a build.
+enum Decision {
+    Send(AlertDetails),
+    /// Record it, but do not send (why).
+    Suppress(AlertDetails, String),
+}
+
+/// The cooldown key of a build's pipeline: `repo|workflow|branch`.
+pub fn rule_key(repo: &str, workflow: Option<&str>, branch: Option<&str>) -> String {
+    format!("{repo}|{}|{}", workflow.unwrap_or(""), branch.unwrap_or(""))
+}
+
+/// Evaluates the build-change rules for build `build_id`, changed at `now`
+/// (Unix seconds), and enqueues their alerts on `conn`. Only an attempt
+/// that is `success`, `failed` or `cancelled` is considered. A stored
+/// configuration that does not parse is logged and skipped: alerts never
+/// fail ingestion.
+///
+/// Errors: SQL failures (the caller's transaction then fails as a whole).
+pub async fn after_build_change(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    build_id: i64,
+    now: i64,
+) -> Result<(), StoreError> {
+    let Some(document) = config_on(conn).await? else {
+        return Ok(());
+    };
+    let config: AlertConfig = match serde_json::from_str(&document) {
+        Ok(config) => config,
+        Err(err) => {
+            tracing::warn!(error = %err, "the stored alert configuration does not parse; no alerts evaluated");
+            return Ok(());
+        }
+    };
+    let on_change = |r: &&Rule| {
+        matches!(
+            r.kind,
+            RuleKind::BuildFailed | RuleKind::StartedFailing | RuleKind::Recovered | RuleKind::SlowBuild
+        )
+    };
+    if !config.rules.iter().any(|r| on_change(&r)) {
+        return Ok(());
+    }
+    let Some(facts) = build_facts(conn, build_id).await? else {
+        return Ok(());
+    };
+    if !matches!(facts.status.as_str(), "success" | "failed" | "cancelled") {
+        return Ok(());
+    }
+    let subject = Subject {
+        repo: &facts.repo,
+        workflow: facts.workflow.as_deref(),
+        branch: facts.branch.as_deref(),
+        event: facts.event.as_deref(),
+    };
+    let rules: Vec<&Rule> =
+        config.rules.iter().filter(on_change).filter(|r| r.applies_to(&subject)).collect();
+    if rules.is_empty() {
+        return Ok(());
+    }
+    let key = rule_key(&facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
+    lock_key(conn, backend, &key).await?;
+    let mut previous = None;
+    for rule in rules {
+        let decision = match rule.kind {
+            RuleKind::BuildFailed => build_failed(rule, &facts),
+            RuleKind::StartedFailing | RuleKind::Recovered => {
+                if previous.is_none() {
+                    previous = Some(previous_conclusive(conn, &facts, &["success", "failed"]).await?);
+                }
+                let before = previous.clone().flatten().map(|(_, status, _)| status);
+                edge(conn, rule, &facts, before.as_deref()).await?
+            }
+            RuleKind::SlowBuild => {
+                if alerted_since(conn, &rule.id, &key, now - rule.cooldown_seconds()).await? {
+                    None
+                } else {
+                    slow_build(conn, rule, &facts).await?
+                }
+            }
+            RuleKind::FailureRate | RuleKind::Stuck => None,
+        };
+        if let Some(decision) = decision {
+            enqueue(conn, &config, rule, &facts, &key, decision, now).await?;
+        }
+    }
+    Ok(())
+}
+
+fn build_failed(rule: &Rule, facts: &BuildFacts) -> Option<Decision> {
+    let headline = match facts.status.as_str() {
+        "failed" => "Build failed",
+        "cancelled" if rule.include_cancelled => "Build cancelled",
+        _ => return None,
+    };
+    let reason = format!("the attempt ended {}", facts.conclusion.as_deref().unwrap_or(&facts.status));
+    Some(Decision::Send(AlertDetails::for_build("build_failed", headline, facts, Some(reason))))
+}
+
+/// `started_failing`: failed, and the previous conclusive build of the
+/// pipeline succeeded (or there is none). `recovered`: succeeded, the
+/// previous one failed — sent only if a failure alert went out for the
+/// streak, else recorded as suppressed.
+async fn edge(
+    conn: &mut AnyConnection,
+    rule: &Rule,
+    facts: &BuildFacts,
+    before: Option<&str>,
+) -> Result<Option<Decision>, StoreError> {
+    Ok(match (rule.kind, facts.status.as_str(), before) {
+        (RuleKind::StartedFailing, "failed", None | Some("success")) => {
+            let reason = match before {
+                None => "the first conclusive attempt of this pipeline failed".to_owned(),
+                Some(_) => "the previous attempt of this pipeline succeeded".to_owned(),
+            };
+            Some(Decision::Send(AlertDetails::for_build(
+                "started_failing",
+                "Started failing",
+                facts,
+                Some(reason),
+            )))
+        }
+        (RuleKind::Recovered, "success", Some("failed")) => {
+            let since = previous_conclusive(conn, facts, &["success"])
+                .await?
+                .map_or((i64::MIN, i64::MIN), |(id, _, at)| (at, id));
+            let details = AlertDetails::for_build(
+                "recovered",
+                "Recovered",
+                facts,
+                Some("succeeded after a failure streak".to_owned()),
+            );
+            if failure_alerted_since(conn, facts, since).await? {
+                Some(Decision::Send(details))
+            } else {
+                Some(Decision::Suppress(details, "no failure alert was sent for this failure streak".into()))
+            }
+        }
+        _ => None,
+    })
+}
+
+/// `slow_build`: a conclusive attempt longer than `duration_seconds`, or
+/// than `threshold` × the p95 of the pipeline's last 20 conclusive
+/// attempts (needing at least `min_builds` of them).
+async fn slow_build(
+    conn: &mut AnyConnection,
+    rule: &Rule,
+    facts: &BuildFacts,
+) -> Result<Option<Decision>, StoreError> {
+    let Some(duration) = facts.duration_seconds.filter(|_| facts.status != "cancelled") else {
+        return Ok(None);
+    };
+    let (limit, how) = match (rule.duration_seconds, rule.threshold) {
+        (Some(limit), _) => (limit as f64, format!("the limit of {}", duration_text(limit))),
+        (None, Some(multiple)) => {
+            let mut recent: Vec<f64> =
+                recent_durations(conn, facts, P95_SAMPLE).await?.into_iter().map(|d| d as f64).collect();
+            if (recent.len() as i64) < rule.min_builds.unwrap_or(defaults::MIN_BUILDS) {
+                return Ok(None);
+            }
+            recent.sort_by(f64::total_cmp);
+            let Some(p95) = percentile(&recent, 0.95) else {
+                return Ok(None);
+            };
+            (p95 * multiple, format!("{multiple}× the recent p95 of {}", duration_text(p95.round() as i64)))
+        }
+        (None, None) => return Ok(None),
+    };
+    if (duration as f64) <= limit {
+        return Ok(None);
+    }
+    let reason = format!("took {}, over {how}", duration_text(duration));
+    Ok(Some(Decision::Send(AlertDetails::for_build("slow_build", "Slow build", facts, Some(reason)))))
+}
+
+async fn enqueue(
+    conn: &mut AnyConnection,
+    config: &AlertConfig,
+    rule: &Rule,
+    facts: &BuildFacts,
+    key: &str,
+    decision: Decision,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (details, status, error) = match decision {
+        Decision::Send(details) => (details, "pending", None),
+        Decision::Suppress(details, why) => (details, "suppressed", Some(why)),
+    };
+    let text = serde_json::to_string(&details).map_err(|e| StoreError::Invariant(e.to_string()))?;
+    for channel_id in &rule.channels {
+        let Some(channel) = config.channel(channel_id) else { continue };
+        let alert = NewAlert {
+            rule_id: rule.id.clone(),
+            kind: rule.kind.as_str().into(),
+            channel_id: channel.id.clone(),
+            channel_type: channel.target.type_name().into(),
+            dedup_key: facts.id.to_string(),
+            rule_key: key.into(),
+            build_id: Some(facts.id),
+            repo: Some(facts.repo.clone()),
+            workflow: facts.workflow.clone(),
+            branch: facts.branch.clone(),
+            subject: details.title.clone(),
+            details: text.clone(),
+            status: status.into(),
+            error: error.clone(),
+            created_at: now,
+        };
+        insert_alert(conn, &alert).await?;
+    }
+    Ok(())
+}

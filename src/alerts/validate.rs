@@ -1,0 +1,578 @@
+//! Parsing untrusted configuration (`POST /api/alerts/configure`, or the
+//! environment) into an [`AlertConfig`], collecting every problem with the
+//! path of its field (`channels[1].webhook_url`) rather than stopping at the
+//! first. Never panics on input; touches neither database nor network.
+
+use std::collections::HashSet;
+use std::str::FromStr;
+
+use serde_json::{Map, Value};
+
+use super::config::{
+    AlertConfig, Channel, ChannelTarget, REDACTED, Rule, RuleKind, SmtpConfig, SmtpSecurity, redact_url,
+};
+use super::rules::compile_glob;
+
+/// One invalid field: its JSON path and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// How strict validation is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ValidateOptions {
+    /// Accept plain `http://` alert URLs for any host (otherwise only
+    /// loopback hosts may use `http://`).
+    pub allow_http_urls: bool,
+}
+
+struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    fn fail(&mut self, field: impl Into<String>, message: impl Into<String>) {
+        self.errors.push(FieldError { field: field.into(), message: message.into() });
+    }
+
+    fn object<'a>(
+        &mut self,
+        value: &'a Value,
+        field: &str,
+        known: &[&str],
+    ) -> Option<&'a Map<String, Value>> {
+        let Some(object) = value.as_object() else {
+            self.fail(field, "must be an object");
+            return None;
+        };
+        for key in object.keys() {
+            if !known.contains(&key.as_str()) {
+                let path = if field.is_empty() { key.clone() } else { format!("{field}.{key}") };
+                self.fail(path, format!("unknown field; known fields: {}", known.join(", ")));
+            }
+        }
+        Some(object)
+    }
+
+    /// A present, non-empty string.
+    fn string(&mut self, object: &Map<String, Value>, parent: &str, key: &str) -> Option<String> {
+        let field = format!("{parent}.{key}");
+        match object.get(key) {
+            None | Some(Value::Null) => {
+                self.fail(field, "is required");
+                None
+            }
+            Some(value) => self.string_value(value, &field),
+        }
+    }
+
+    fn string_value(&mut self, value: &Value, field: &str) -> Option<String> {
+        match value.as_str().map(str::trim) {
+            Some(text) if !text.is_empty() && text.len() <= 2048 => Some(text.to_owned()),
+            Some(text) if !text.is_empty() => {
+                self.fail(field, "is longer than 2048 characters");
+                None
+            }
+            _ => {
+                self.fail(field, "must be a non-empty string");
+                None
+            }
+        }
+    }
+
+    fn optional_string(&mut self, object: &Map<String, Value>, parent: &str, key: &str) -> Option<String> {
+        match object.get(key) {
+            None | Some(Value::Null) => None,
+            Some(value) => self.string_value(value, &format!("{parent}.{key}")),
+        }
+    }
+
+    /// An optional integer within `min..=max`; `Err(())` when present but bad.
+    fn optional_int(
+        &mut self,
+        object: &Map<String, Value>,
+        parent: &str,
+        key: &str,
+        min: i64,
+        max: i64,
+    ) -> Result<Option<i64>, ()> {
+        match object.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => match value.as_i64() {
+                Some(n) if (min..=max).contains(&n) => Ok(Some(n)),
+                _ => {
+                    self.fail(format!("{parent}.{key}"), format!("must be an integer from {min} to {max}"));
+                    Err(())
+                }
+            },
+        }
+    }
+
+    fn id(
+        &mut self,
+        object: &Map<String, Value>,
+        parent: &str,
+        seen: &mut HashSet<String>,
+    ) -> Option<String> {
+        let id = self.string(object, parent, "id")?;
+        let valid = id.len() <= 64 && id.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c));
+        if !valid {
+            self.fail(format!("{parent}.id"), "must be 1–64 characters of A–Z, a–z, 0–9, '_', '.', '-'");
+            return None;
+        }
+        if !seen.insert(id.clone()) {
+            self.fail(format!("{parent}.id"), format!("{id:?} is used twice"));
+            return None;
+        }
+        Some(id)
+    }
+
+    /// An `https://` URL (or `http://` to a loopback host, or any `http://`
+    /// when allowed).
+    fn url(
+        &mut self,
+        object: &Map<String, Value>,
+        parent: &str,
+        key: &str,
+        options: ValidateOptions,
+    ) -> Option<String> {
+        let text = self.string(object, parent, key)?;
+        let field = format!("{parent}.{key}");
+        let Ok(url) = url::Url::parse(&text) else {
+            self.fail(field, "must be an absolute URL");
+            return None;
+        };
+        if text.ends_with(&format!("/{REDACTED}")) {
+            self.fail(
+                field,
+                "is a redacted placeholder that matches no stored channel of this id: give the URL",
+            );
+            return None;
+        }
+        let loopback = match url.host() {
+            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        match url.scheme() {
+            "https" if url.host().is_some() => Some(text),
+            "http" if url.host().is_some() && (loopback || options.allow_http_urls) => Some(text),
+            "http" => {
+                self.fail(
+                    field,
+                    "must use https:// (plain http:// is accepted only for loopback hosts, or with \
+                     --allow-http-alert-urls / CICD_ALLOW_HTTP_ALERT_URLS=true)",
+                );
+                None
+            }
+            _ => {
+                self.fail(field, "must be an https:// URL");
+                None
+            }
+        }
+    }
+}
+
+/// Parses and validates a configuration document. `previous` is the stored
+/// configuration: a secret sent back as answered (`"***"`, or a redacted
+/// URL of the same channel) keeps the stored value, so a client may
+/// GET, edit and POST the document.
+///
+/// Errors: every invalid field, with its path.
+pub fn parse_config(
+    input: &Value,
+    options: ValidateOptions,
+    previous: Option<&AlertConfig>,
+) -> Result<AlertConfig, Vec<FieldError>> {
+    let mut check = Checker { errors: Vec::new() };
+    let Some(root) = check.object(input, "", &["smtp", "channels", "rules"]) else {
+        return Err(check.errors);
+    };
+    let smtp = match root.get("smtp") {
+        None | Some(Value::Null) => None,
+        Some(value) => parse_smtp(&mut check, value, previous.and_then(|p| p.smtp.as_ref())),
+    };
+    let mut channels = Vec::new();
+    let mut channel_ids = HashSet::new();
+    match root.get("channels") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for (i, item) in items.iter().enumerate() {
+                let path = format!("channels[{i}]");
+                if item.get("type").and_then(Value::as_str) == Some("email")
+                    && root.get("smtp").is_none_or(Value::is_null)
+                {
+                    check.fail(path.clone(), "an email channel needs the smtp settings");
+                }
+                if let Some(channel) =
+                    parse_channel(&mut check, item, &path, options, &mut channel_ids, previous)
+                {
+                    channels.push(channel);
+                }
+            }
+        }
+        Some(_) => check.fail("channels", "must be an array"),
+    }
+    let mut rules = Vec::new();
+    match root.get("rules") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            let mut rule_ids = HashSet::new();
+            for (i, item) in items.iter().enumerate() {
+                if let Some(rule) =
+                    parse_rule(&mut check, item, &format!("rules[{i}]"), &channel_ids, &mut rule_ids)
+                {
+                    rules.push(rule);
+                }
+            }
+        }
+        Some(_) => check.fail("rules", "must be an array"),
+    }
+    if check.errors.is_empty() { Ok(AlertConfig { smtp, channels, rules }) } else { Err(check.errors) }
+}
+
+fn parse_smtp(check: &mut Checker, value: &Value, previous: Option<&SmtpConfig>) -> Option<SmtpConfig> {
+    let object =
+        check.object(value, "smtp", &["host", "port", "security", "username", "password", "from"])?;
+    let host = check.string(object, "smtp", "host");
+    if let Some(host) = &host
+        && (host.contains(char::is_whitespace) || host.contains('/'))
+    {
+        check.fail("smtp.host", "must be a host name or IP address");
+    }
+    let security = match object.get("security") {
+        None | Some(Value::Null) => Some(SmtpSecurity::Starttls),
+        Some(value) => match value.as_str() {
+            Some("starttls") => Some(SmtpSecurity::Starttls),
+            Some("tls") => Some(SmtpSecurity::Tls),
+            Some("none") => Some(SmtpSecurity::None),
+            _ => {
+                check.fail("smtp.security", "must be \"starttls\", \"tls\" or \"none\"");
+                None
+            }
+        },
+    };
+    let port = check.optional_int(object, "smtp", "port", 1, 65535);
+    let username = check.optional_string(object, "smtp", "username");
+    let mut password = check.optional_string(object, "smtp", "password");
+    if password.as_deref() == Some(REDACTED) {
+        password = previous.and_then(|p| p.password.clone());
+        if password.is_none() {
+            check.fail(
+                "smtp.password",
+                "is the redacted placeholder, but no password is stored: give the password",
+            );
+        }
+    }
+    if password.is_some() && username.is_none() {
+        check.fail("smtp.username", "is required with a password");
+    }
+    let from = check.string(object, "smtp", "from");
+    if let Some(from) = &from
+        && lettre::message::Mailbox::from_str(from).is_err()
+    {
+        check.fail("smtp.from", format!("{from:?} is not an email address"));
+    }
+    let security = security?;
+    Some(SmtpConfig {
+        host: host?,
+        port: port.ok()?.map_or(security.default_port(), |p| p as u16),
+        security,
+        username,
+        password,
+        from: from?,
+    })
+}
+
+fn parse_channel(
+    check: &mut Checker,
+    value: &Value,
+    path: &str,
+    options: ValidateOptions,
+    ids: &mut HashSet<String>,
+    previous: Option<&AlertConfig>,
+) -> Option<Channel> {
+    let Some(kind) = value.get("type").and_then(Value::as_str) else {
+        check.fail(format!("{path}.type"), "is required: \"email\", \"slack\" or \"webhook\"");
+        return None;
+    };
+    let known: &[&str] = match kind {
+        "email" => &["id", "type", "to"],
+        "slack" => &["id", "type", "webhook_url"],
+        "webhook" => &["id", "type", "url", "secret"],
+        other => {
+            check.fail(
+                format!("{path}.type"),
+                format!("unknown channel type {other:?}: use \"email\", \"slack\" or \"webhook\""),
+            );
+            return None;
+        }
+    };
+    let object = check.object(value, path, known)?;
+    let id = check.id(object, path, ids);
+    let stored = |id: &Option<String>| {
+        id.as_ref().and_then(|id| previous.and_then(|p| p.channel(id))).map(|c| c.target.clone())
+    };
+    let target = match kind {
+        "email" => {
+            let field = format!("{path}.to");
+            match object.get("to") {
+                Some(Value::Array(items)) if !items.is_empty() => {
+                    let mut to = Vec::new();
+                    for (i, item) in items.iter().enumerate() {
+                        let field = format!("{field}[{i}]");
+                        if let Some(address) = check.string_value(item, &field) {
+                            if lettre::Address::from_str(&address).is_err() {
+                                check.fail(field, format!("{address:?} is not an email address"));
+                            } else {
+                                to.push(address);
+                            }
+                        }
+                    }
+                    (to.len() == items.len()).then_some(ChannelTarget::Email { to })
+                }
+                _ => {
+                    check.fail(field, "must be a non-empty array of email addresses");
+                    None
+                }
+            }
+        }
+        "slack" => {
+            let kept = match stored(&id) {
+                Some(ChannelTarget::Slack { webhook_url }) => Some(webhook_url),
+                _ => None,
+            };
+            keep_redacted_url(object.get("webhook_url"), kept)
+                .or_else(|| check.url(object, path, "webhook_url", options))
+                .map(|webhook_url| ChannelTarget::Slack { webhook_url })
+        }
+        _ => {
+            let (kept_url, kept_secret) = match stored(&id) {
+                Some(ChannelTarget::Webhook { url, secret }) => (Some(url), secret),
+                _ => (None, None),
+            };
+            let url = keep_redacted_url(object.get("url"), kept_url)
+                .or_else(|| check.url(object, path, "url", options));
+            let mut secret = check.optional_string(object, path, "secret");
+            if secret.as_deref() == Some(REDACTED) {
+                secret = kept_secret;
+                if secret.is_none() {
+                    check.fail(
+                        format!("{path}.secret"),
+                        "is the redacted placeholder, but no secret is stored: give the secret",
+                    );
+                }
+            }
+            url.map(|url| ChannelTarget::Webhook { url, secret })
+        }
+    };
+    Some(Channel { id: id?, target: target? })
+}
+
+/// The stored URL when `sent` is exactly its redacted form.
+fn keep_redacted_url(sent: Option<&Value>, stored: Option<String>) -> Option<String> {
+    let stored = stored?;
+    (sent.and_then(Value::as_str) == Some(redact_url(&stored).as_str())).then_some(stored)
+}
+
+fn parse_rule(
+    check: &mut Checker,
+    value: &Value,
+    path: &str,
+    channel_ids: &HashSet<String>,
+    rule_ids: &mut HashSet<String>,
+) -> Option<Rule> {
+    let object = check.object(
+        value,
+        path,
+        &[
+            "id",
+            "kind",
+            "channels",
+            "repo",
+            "workflow",
+            "branch",
+            "event",
+            "include_cancelled",
+            "threshold",
+            "window_minutes",
+            "min_builds",
+            "duration_seconds",
+            "stuck_minutes",
+            "cooldown_minutes",
+        ],
+    )?;
+    let id = check.id(object, path, rule_ids);
+    let kind = match object.get("kind").and_then(Value::as_str) {
+        Some(text) => RuleKind::parse(text).or_else(|| {
+            let known: Vec<&str> = RuleKind::ALL.iter().map(|k| k.as_str()).collect();
+            check.fail(
+                format!("{path}.kind"),
+                format!("unknown rule kind {text:?}; known: {}", known.join(", ")),
+            );
+            None
+        }),
+        None => {
+            check.fail(format!("{path}.kind"), "is required");
+            None
+        }
+    };
+    let channels = match object.get("channels") {
+        Some(Value::Array(items)) if !items.is_empty() => {
+            let mut ids = Vec::new();
+            for (i, item) in items.iter().enumerate() {
+                let field = format!("{path}.channels[{i}]");
+                match item.as_str() {
+                    Some(id) if channel_ids.contains(id) => ids.push(id.to_owned()),
+                    Some(id) => check.fail(field, format!("no channel has id {id:?}")),
+                    None => check.fail(field, "must be a channel id (string)"),
+                }
+            }
+            Some(ids)
+        }
+        _ => {
+            check.fail(format!("{path}.channels"), "must be a non-empty array of channel ids");
+            None
+        }
+    };
+    let mut globs = Vec::new();
+    for key in ["repo", "workflow", "branch"] {
+        let pattern = check.optional_string(object, path, key);
+        if let Some(pattern) = &pattern
+            && let Err(err) = compile_glob(pattern)
+        {
+            check.fail(format!("{path}.{key}"), format!("is not a valid glob: {err}"));
+        }
+        globs.push(pattern);
+    }
+    let event = check.optional_string(object, path, "event");
+    let include_cancelled = match object.get("include_cancelled") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            check.fail(format!("{path}.include_cancelled"), "must be true or false");
+            false
+        }
+    };
+    let threshold = match object.get("threshold") {
+        None | Some(Value::Null) => None,
+        Some(value) => match value.as_f64() {
+            Some(t) if t.is_finite() && t > 0.0 => Some(t),
+            _ => {
+                check.fail(format!("{path}.threshold"), "must be a positive number");
+                None
+            }
+        },
+    };
+    let window_minutes = check.optional_int(object, path, "window_minutes", 1, 525_600).ok()?;
+    let min_builds = check.optional_int(object, path, "min_builds", 1, 100_000).ok()?;
+    let duration_seconds = check.optional_int(object, path, "duration_seconds", 1, 31_536_000).ok()?;
+    let stuck_minutes = check.optional_int(object, path, "stuck_minutes", 1, 525_600).ok()?;
+    let cooldown_minutes = check.optional_int(object, path, "cooldown_minutes", 0, 525_600).ok()?;
+    let kind = kind?;
+    match kind {
+        RuleKind::FailureRate => match threshold {
+            Some(t) if t < 1.0 => {}
+            _ => check.fail(format!("{path}.threshold"), "failure_rate needs a threshold between 0 and 1 (exclusive)"),
+        },
+        RuleKind::SlowBuild => match (duration_seconds, threshold) {
+            (Some(_), None) => {}
+            (None, Some(t)) if t > 1.0 => {}
+            (None, Some(_)) => check.fail(format!("{path}.threshold"), "slow_build's threshold is a multiple of the recent p95 and must be above 1"),
+            _ => check.fail(path, "slow_build needs either duration_seconds or threshold (a multiple of the recent p95), not both"),
+        },
+        RuleKind::Stuck if stuck_minutes.is_none() => check.fail(format!("{path}.stuck_minutes"), "stuck needs stuck_minutes"),
+        _ => {}
+    }
+    let [repo, workflow, branch]: [Option<String>; 3] = globs.try_into().ok()?;
+    Some(Rule {
+        id: id?,
+        kind,
+        channels: channels?,
+        repo,
+        workflow,
+        branch,
+        event,
+        include_cancelled,
+        threshold,
+        window_minutes,
+        min_builds,
+        duration_seconds,
+        stuck_minutes,
+        cooldown_minutes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(input: Value) -> Vec<String> {
+        parse_config(&input, ValidateOptions::default(), None)
+            .expect_err("invalid")
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn a_good_document_parses_with_defaults() {
+        let config = parse_config(
+            &json!({
+                "smtp": {"host": "smtp.example.com", "from": "CI <ci@example.com>"},
+                "channels": [{"id": "team", "type": "email", "to": ["a@example.com"]},
+                             {"id": "local", "type": "webhook", "url": "http://127.0.0.1:9/x"}],
+                "rules": [{"id": "r", "kind": "build_failed", "channels": ["team", "local"]}]
+            }),
+            ValidateOptions::default(),
+            None,
+        )
+        .expect("valid");
+        let smtp = config.smtp.expect("smtp");
+        assert_eq!((smtp.port, smtp.security), (587, SmtpSecurity::Starttls));
+        assert_eq!(config.rules[0].channels, ["team", "local"]);
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let got = fields(json!({
+            "channels": [{"id": "a", "type": "pager"},
+                         {"id": "b", "type": "email", "to": ["not-an-address"]},
+                         {"id": "c", "type": "slack", "webhook_url": "http://hooks.slack.com/x"}],
+            "rules": [{"id": "r", "kind": "sometimes", "channels": ["zzz"]}],
+            "extra": 1
+        }));
+        for want in [
+            "extra",
+            "channels[0].type",
+            "channels[1].to[0]",
+            "channels[1]",
+            "channels[2].webhook_url",
+            "rules[0].kind",
+            "rules[0].channels[0]",
+        ] {
+            assert!(got.contains(&want.to_owned()), "{want} not in {got:?}");
+        }
+    }
+
+    #[test]
+    fn http_urls_pass_when_allowed() {
+        let doc =
+            json!({"channels": [{"id": "c", "type": "slack", "webhook_url": "http://hooks.example.com/x"}]});
+        assert!(parse_config(&doc, ValidateOptions::default(), None).is_err());
+        assert!(parse_config(&doc, ValidateOptions { allow_http_urls: true }, None).is_ok());
+    }
+
+    #[test]
+    fn redacted_secrets_keep_the_stored_ones() {
+        let doc = json!({"channels": [{"id": "c", "type": "slack", "webhook_url": "https://hooks.slack.com/services/T/B/X"}]});
+        let stored = parse_config(&doc, ValidateOptions::default(), None).expect("valid");
+        let again = serde_json::to_value(stored.redacted()).expect("json");
+        let back = parse_config(&again, ValidateOptions::default(), Some(&stored)).expect("valid");
+        assert_eq!(back, stored);
+    }
+}

@@ -1,0 +1,574 @@
+//! SQL of alerts: the stored configuration (`alert_config`), the facts rule
+//! evaluation reads (inside the ingest transaction, on its connection), the
+//! outbox (`alerts`: insert once, claim across replicas, finish) and the
+//! history queries of `/api/alerts`. What the rules mean lives in
+//! `crate::alerts`; this file only reads and writes rows.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::{Backend, Store, StoreError};
+
+/// The stored configuration document.
+#[derive(Debug, Clone)]
+pub struct StoredConfig {
+    /// JSON text of `crate::alerts::config::AlertConfig` (secrets included).
+    pub document: String,
+    /// `"api"` or `"environment"`.
+    pub source: String,
+    /// Unix seconds.
+    pub updated_at: i64,
+}
+
+/// What rules read about one build (run attempt). Times are Unix seconds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BuildFacts {
+    pub id: i64,
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    /// Normalised status (`crate::domain::BuildStatus` names).
+    pub status: String,
+    pub conclusion: Option<String>,
+    pub commit_sha: Option<String>,
+    pub triggered_by: Option<String>,
+    pub url: Option<String>,
+    pub run_number: Option<i64>,
+    pub run_attempt: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub duration_seconds: Option<i64>,
+    /// Ordering key: `started_at`, 0 when unknown.
+    pub sort_at: i64,
+}
+
+const FACT_COLUMNS: &str = "id, repo, workflow, branch, event, status, conclusion, commit_sha, \
+     triggered_by, url, run_number, run_attempt, started_at, finished_at, duration_seconds, sort_at";
+
+fn facts_from_row(row: &AnyRow) -> Result<BuildFacts, sqlx::Error> {
+    Ok(BuildFacts {
+        id: row.try_get("id")?,
+        repo: row.try_get("repo")?,
+        workflow: row.try_get("workflow")?,
+        branch: row.try_get("branch")?,
+        event: row.try_get("event")?,
+        status: row.try_get("status")?,
+        conclusion: row.try_get("conclusion")?,
+        commit_sha: row.try_get("commit_sha")?,
+        triggered_by: row.try_get("triggered_by")?,
+        url: row.try_get("url")?,
+        run_number: row.try_get("run_number")?,
+        run_attempt: row.try_get("run_attempt")?,
+        started_at: row.try_get("started_at")?,
+        finished_at: row.try_get("finished_at")?,
+        duration_seconds: row.try_get("duration_seconds")?,
+        sort_at: row.try_get("sort_at")?,
+    })
+}
+
+/// An alert to enqueue (one channel).
+#[derive(Debug, Clone)]
+pub struct NewAlert {
+    pub rule_id: String,
+    pub kind: String,
+    pub channel_id: String,
+    pub channel_type: String,
+    /// Once-only key within (rule, channel): the build id, or a rule key and
+    /// time bucket.
+    pub dedup_key: String,
+    /// `repo|workflow|branch`, the cooldown key.
+    pub rule_key: String,
+    pub build_id: Option<i64>,
+    pub repo: Option<String>,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub subject: String,
+    /// JSON text: what the templates show.
+    pub details: String,
+    /// `pending`, or `suppressed` (with `error` saying why).
+    pub status: String,
+    pub error: Option<String>,
+    pub created_at: i64,
+}
+
+/// One alert as stored (history and outbox).
+#[derive(Debug, Clone, PartialEq)]
+pub struct AlertRecord {
+    pub id: i64,
+    pub rule_id: String,
+    pub kind: String,
+    pub channel_id: String,
+    pub channel_type: String,
+    pub build_id: Option<i64>,
+    pub repo: Option<String>,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    /// `pending`, `sent`, `failed` or `suppressed`.
+    pub status: String,
+    pub attempts: i64,
+    pub error: Option<String>,
+    pub subject: String,
+    pub details: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+}
+
+const ALERT_COLUMNS: &str = "id, rule_id, kind, channel_id, channel_type, build_id, repo, workflow, \
+     branch, status, attempts, error, subject, details, created_at, sent_at, acknowledged_at, resolved_at";
+
+fn alert_from_row(row: &AnyRow) -> Result<AlertRecord, sqlx::Error> {
+    Ok(AlertRecord {
+        id: row.try_get("id")?,
+        rule_id: row.try_get("rule_id")?,
+        kind: row.try_get("kind")?,
+        channel_id: row.try_get("channel_id")?,
+        channel_type: row.try_get("channel_type")?,
+        build_id: row.try_get("build_id")?,
+        repo: row.try_get("repo")?,
+        workflow: row.try_get("workflow")?,
+        branch: row.try_get("branch")?,
+        status: row.try_get("status")?,
+        attempts: row.try_get("attempts")?,
+        error: row.try_get("error")?,
+        subject: row.try_get("subject")?,
+        details: row.try_get("details")?,
+        created_at: row.try_get("created_at")?,
+        sent_at: row.try_get("sent_at")?,
+        acknowledged_at: row.try_get("acknowledged_at")?,
+        resolved_at: row.try_get("resolved_at")?,
+    })
+}
+
+/// Filters of `/api/alerts`; `None`: any.
+#[derive(Debug, Clone, Default)]
+pub struct AlertFilter {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub rule: Option<String>,
+    pub repo: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// How a send attempt ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SendResult {
+    Sent,
+    /// Try again at `next_attempt_at` (Unix seconds); `error` is the last one.
+    Retry {
+        error: String,
+        next_attempt_at: i64,
+    },
+    Failed(String),
+    Suppressed(String),
+}
+
+/// `(repo, workflow, branch, event)` with failed and conclusive counts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RateGroup {
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub event: Option<String>,
+    pub failed: i64,
+    pub conclusive: i64,
+}
+
+/// Where one (rule, rule key) stands within one `enqueue_alerts` call.
+#[derive(Clone, Copy)]
+enum Slot<'a> {
+    /// It alerted within its cooldown: nothing now.
+    Cooling,
+    /// Nothing inserted yet (earlier candidates were duplicates).
+    Open,
+    /// This dedup key was inserted; only its other channels may follow.
+    Chosen(&'a str),
+}
+
+/// Same (repo, workflow, branch) as `$1, $2, $3`, before (or after) build
+/// `($4 sort_at, $5 id)` in start order.
+const SAME_KEY: &str = "repo = $1 AND COALESCE(workflow, '') = $2 AND COALESCE(branch, '') = $3";
+const BEFORE: &str = "(sort_at < $4 OR (sort_at = $4 AND id < $5))";
+
+fn bind_key<'q>(
+    sql: String,
+    facts: &'q BuildFacts,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(facts.repo.as_str())
+        .bind(facts.workflow.as_deref().unwrap_or(""))
+        .bind(facts.branch.as_deref().unwrap_or(""))
+        .bind(facts.sort_at)
+        .bind(facts.id)
+}
+
+/// The configuration document, read on the caller's connection.
+pub async fn config_on(conn: &mut AnyConnection) -> Result<Option<String>, StoreError> {
+    let row =
+        sqlx::query("SELECT document FROM alert_config WHERE id = 1").fetch_optional(&mut *conn).await?;
+    Ok(row.map(|r| r.try_get("document")).transpose()?)
+}
+
+/// One build's facts.
+pub async fn build_facts(conn: &mut AnyConnection, build_id: i64) -> Result<Option<BuildFacts>, StoreError> {
+    let sql = format!("SELECT {FACT_COLUMNS} FROM builds WHERE id = $1");
+    let row = sqlx::query(AssertSqlSafe(sql)).bind(build_id).fetch_optional(&mut *conn).await?;
+    Ok(row.as_ref().map(facts_from_row).transpose()?)
+}
+
+/// PostgreSQL: serialises the evaluation of one (repo, workflow, branch)
+/// until the transaction ends, so two replicas finishing builds of the same
+/// pipeline at once see each other's outcome. SQLite writers are serial.
+pub async fn lock_key(conn: &mut AnyConnection, backend: Backend, key: &str) -> Result<(), StoreError> {
+    if backend == Backend::Postgres {
+        sqlx::query(
+            "SELECT CAST(1 AS BIGINT) AS locked FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS l",
+        )
+        .bind(key)
+        .fetch_one(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// The latest conclusive (`success`/`failed`) build of the same pipeline
+/// started before `facts`: `(id, status, sort_at)`.
+pub async fn previous_conclusive(
+    conn: &mut AnyConnection,
+    facts: &BuildFacts,
+    statuses: &[&str],
+) -> Result<Option<(i64, String, i64)>, StoreError> {
+    let list: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+    let sql = format!(
+        "SELECT id, status, sort_at FROM builds WHERE {SAME_KEY} AND {BEFORE} AND status IN ({}) \
+         ORDER BY sort_at DESC, id DESC LIMIT 1",
+        list.join(", ")
+    );
+    let row = bind_key(sql, facts).fetch_optional(&mut *conn).await?;
+    Ok(row
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?, r.try_get("sort_at")?)))
+        .transpose()?)
+}
+
+/// Whether a failure alert (`build_failed` or `started_failing`, not
+/// suppressed) exists for a failed build of the pipeline started after
+/// `since` (`(sort_at, id)`, exclusive) and before `facts`.
+pub async fn failure_alerted_since(
+    conn: &mut AnyConnection,
+    facts: &BuildFacts,
+    since: (i64, i64),
+) -> Result<bool, StoreError> {
+    let sql = format!(
+        "SELECT COUNT(*) AS n FROM alerts WHERE kind IN ('build_failed', 'started_failing') \
+         AND status <> 'suppressed' AND build_id IN (SELECT id FROM builds WHERE {SAME_KEY} AND {BEFORE} \
+         AND status = 'failed' AND (sort_at > $6 OR (sort_at = $6 AND id > $7)))"
+    );
+    let row = bind_key(sql, facts).bind(since.0).bind(since.1).fetch_one(&mut *conn).await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// Durations (seconds) of up to `limit` conclusive builds of the pipeline
+/// started before `facts`, newest first.
+pub async fn recent_durations(
+    conn: &mut AnyConnection,
+    facts: &BuildFacts,
+    limit: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let sql = format!(
+        "SELECT duration_seconds FROM builds WHERE {SAME_KEY} AND {BEFORE} \
+         AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
+         ORDER BY sort_at DESC, id DESC LIMIT {limit}"
+    );
+    let rows = bind_key(sql, facts).fetch_all(&mut *conn).await?;
+    Ok(rows.iter().map(|r| r.try_get("duration_seconds")).collect::<Result<_, _>>()?)
+}
+
+/// Whether rule `rule_id` alerted about `rule_key` after `since` (Unix s).
+pub async fn alerted_since(
+    conn: &mut AnyConnection,
+    rule_id: &str,
+    rule_key: &str,
+    since: i64,
+) -> Result<bool, StoreError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM alerts WHERE rule_id = $1 AND rule_key = $2 AND created_at > $3",
+    )
+    .bind(rule_id)
+    .bind(rule_key)
+    .bind(since)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
+/// Enqueues one alert unless (rule, dedup key, channel) exists; answers
+/// whether it was new.
+pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO alerts (rule_id, kind, channel_id, channel_type, dedup_key, rule_key, build_id, \
+         repo, workflow, branch, subject, details, status, error, next_attempt_at, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+         ON CONFLICT (rule_id, dedup_key, channel_id) DO NOTHING",
+    )
+    .bind(alert.rule_id.as_str())
+    .bind(alert.kind.as_str())
+    .bind(alert.channel_id.as_str())
+    .bind(alert.channel_type.as_str())
+    .bind(alert.dedup_key.as_str())
+    .bind(alert.rule_key.as_str())
+    .bind(alert.build_id)
+    .bind(alert.repo.as_deref())
+    .bind(alert.workflow.as_deref())
+    .bind(alert.branch.as_deref())
+    .bind(alert.subject.as_str())
+    .bind(alert.details.as_str())
+    .bind(alert.status.as_str())
+    .bind(alert.error.as_deref())
+    .bind(alert.created_at)
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+impl Store {
+    /// The stored alert configuration, if any.
+    pub async fn alert_config(&self) -> Result<Option<StoredConfig>, StoreError> {
+        let row = sqlx::query("SELECT document, source, updated_at FROM alert_config WHERE id = 1")
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row
+            .map(|r| {
+                Ok::<_, sqlx::Error>(StoredConfig {
+                    document: r.try_get("document")?,
+                    source: r.try_get("source")?,
+                    updated_at: r.try_get("updated_at")?,
+                })
+            })
+            .transpose()?)
+    }
+
+    /// Stores (replaces) the configuration document. With `only_if_absent`,
+    /// writes nothing when one is stored; answers whether it wrote.
+    pub async fn save_alert_config(
+        &self,
+        document: &str,
+        source: &str,
+        now: i64,
+        only_if_absent: bool,
+    ) -> Result<bool, StoreError> {
+        let sql = if only_if_absent {
+            "INSERT INTO alert_config (id, document, source, updated_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO NOTHING"
+        } else {
+            "INSERT INTO alert_config (id, document, source, updated_at) VALUES (1, $1, $2, $3) \
+             ON CONFLICT (id) DO UPDATE SET document = excluded.document, source = excluded.source, \
+             updated_at = excluded.updated_at"
+        };
+        let done = sqlx::query(sql).bind(document).bind(source).bind(now).execute(&self.write).await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Builds queued or running whose start lies between `from` and `until`
+    /// (Unix seconds).
+    pub async fn unfinished_builds(&self, from: i64, until: i64) -> Result<Vec<BuildFacts>, StoreError> {
+        let sql = format!(
+            "SELECT {FACT_COLUMNS} FROM builds WHERE status IN ('queued', 'running') \
+             AND sort_at > $1 AND sort_at <= $2 ORDER BY sort_at, id LIMIT 1000"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(from).bind(until).fetch_all(&self.read).await?;
+        Ok(rows.iter().map(facts_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// Failed and conclusive (`success` + `failed`) counts per (repo,
+    /// workflow, branch, event) of the builds started after `since`.
+    pub async fn rate_groups(&self, since: i64) -> Result<Vec<RateGroup>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT repo, workflow, branch, event, \
+             CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
+             CAST(COUNT(*) AS BIGINT) AS conclusive FROM builds \
+             WHERE sort_at > $1 AND status IN ('success', 'failed') GROUP BY repo, workflow, branch, event",
+        )
+        .bind(since)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RateGroup {
+                    repo: r.try_get("repo")?,
+                    workflow: r.try_get("workflow")?,
+                    branch: r.try_get("branch")?,
+                    event: r.try_get("event")?,
+                    failed: r.try_get("failed")?,
+                    conclusive: r.try_get("conclusive")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Enqueues alerts from periodic rules in one transaction; an alert whose
+    /// (rule, rule key) alerted after `cooldown_since[i]` is skipped.
+    /// Answers how many were new.
+    pub async fn enqueue_alerts(&self, alerts: &[(NewAlert, i64)]) -> Result<usize, StoreError> {
+        if alerts.is_empty() {
+            return Ok(0);
+        }
+        let mut tx = self.begin_write().await?;
+        let mut added = 0;
+        // Per (rule, rule key): one alert (one dedup key, every channel) per call.
+        let mut decided: Vec<(&str, &str, Slot<'_>)> = Vec::new();
+        for (alert, cooldown_since) in alerts {
+            let (rule, key, dedup) =
+                (alert.rule_id.as_str(), alert.rule_key.as_str(), alert.dedup_key.as_str());
+            let slot = match decided.iter().position(|(r, k, _)| (*r, *k) == (rule, key)) {
+                Some(i) => i,
+                None => {
+                    let cooling = alerted_since(&mut tx, rule, key, *cooldown_since).await?;
+                    decided.push((rule, key, if cooling { Slot::Cooling } else { Slot::Open }));
+                    decided.len() - 1
+                }
+            };
+            match decided[slot].2 {
+                Slot::Cooling => continue,
+                Slot::Chosen(chosen) if chosen != dedup => continue,
+                _ => {}
+            }
+            if insert_alert(&mut tx, alert).await? {
+                added += 1;
+                decided[slot].2 = Slot::Chosen(dedup);
+            }
+        }
+        tx.commit().await?;
+        Ok(added)
+    }
+
+    /// Whether any `pending` alert is due at `now` and not claimed (read pool).
+    pub async fn has_due_alerts(&self, now: i64) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM (SELECT id FROM alerts WHERE status = 'pending' \
+             AND next_attempt_at <= $1 AND claimed_until < $1 LIMIT 1) AS due",
+        )
+        .bind(now)
+        .fetch_one(&self.read)
+        .await?;
+        Ok(row.try_get::<i64, _>("n")? > 0)
+    }
+
+    /// Claims up to `limit` due pending alerts for `owner` until `lease_until`
+    /// (Unix seconds): on PostgreSQL with `FOR UPDATE SKIP LOCKED`, so
+    /// replicas never claim the same row; a claim whose holder died expires.
+    pub async fn claim_alerts(
+        &self,
+        owner: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> Result<Vec<AlertRecord>, StoreError> {
+        let lock = match self.backend {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let sql = format!(
+            "UPDATE alerts SET claimed_by = $1, claimed_until = $2 WHERE id IN (SELECT id FROM alerts \
+             WHERE status = 'pending' AND next_attempt_at <= $3 AND claimed_until < $3 \
+             ORDER BY id LIMIT {limit}{lock}) RETURNING {ALERT_COLUMNS}"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(lease_until)
+            .bind(now)
+            .fetch_all(&self.write)
+            .await?;
+        let mut alerts = rows.iter().map(alert_from_row).collect::<Result<Vec<_>, _>>()?;
+        alerts.sort_by_key(|a| a.id);
+        Ok(alerts)
+    }
+
+    /// Records the outcome of `owner`'s attempt at alert `id`.
+    pub async fn finish_alert(
+        &self,
+        id: i64,
+        owner: &str,
+        result: &SendResult,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let (status, error, sent_at, next) = match result {
+            SendResult::Sent => ("sent", None, Some(now), 0),
+            SendResult::Retry { error, next_attempt_at } => {
+                ("pending", Some(error.as_str()), None, *next_attempt_at)
+            }
+            SendResult::Failed(error) => ("failed", Some(error.as_str()), None, 0),
+            SendResult::Suppressed(error) => ("suppressed", Some(error.as_str()), None, 0),
+        };
+        sqlx::query(
+            "UPDATE alerts SET status = $1, error = $2, sent_at = $3, next_attempt_at = $4, \
+             attempts = attempts + 1, claimed_by = NULL, claimed_until = 0 WHERE id = $5 AND claimed_by = $6",
+        )
+        .bind(status)
+        .bind(error)
+        .bind(sent_at)
+        .bind(next)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// A page of alerts, newest first, and how many match.
+    pub async fn list_alerts(
+        &self,
+        filter: &AlertFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<AlertRecord>, i64), StoreError> {
+        let mut clauses = Vec::new();
+        let mut values = Vec::new();
+        for (column, value) in [
+            ("status", &filter.status),
+            ("channel_id", &filter.channel),
+            ("rule_id", &filter.rule),
+            ("repo", &filter.repo),
+            ("kind", &filter.kind),
+        ] {
+            if let Some(value) = value {
+                values.push(value.as_str());
+                clauses.push(format!("{column} = ${}", values.len()));
+            }
+        }
+        let where_sql =
+            if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
+        let list_sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts{where_sql} ORDER BY id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let count_sql = format!("SELECT COUNT(*) AS n FROM alerts{where_sql}");
+        let mut list = sqlx::query(AssertSqlSafe(list_sql));
+        let mut count = sqlx::query(AssertSqlSafe(count_sql));
+        for value in values {
+            list = list.bind(value);
+            count = count.bind(value);
+        }
+        let rows = list.fetch_all(&self.read).await?;
+        let total: i64 = count.fetch_one(&self.read).await?.try_get("n")?;
+        Ok((rows.iter().map(alert_from_row).collect::<Result<_, _>>()?, total))
+    }
+
+    /// Sets `acknowledged_at` (`resolve` false) or `resolved_at` (true) of
+    /// alert `id` to `now` unless already set; answers the alert, `None` when
+    /// no alert has that id.
+    pub async fn mark_alert(
+        &self,
+        id: i64,
+        resolve: bool,
+        now: i64,
+    ) -> Result<Option<AlertRecord>, StoreError> {
+        let column = if resolve { "resolved_at" } else { "acknowledged_at" };
+        let sql = format!("UPDATE alerts SET {column} = COALESCE({column}, $1) WHERE id = $2");
+        sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&self.write).await?;
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.write).await?;
+        Ok(row.as_ref().map(alert_from_row).transpose()?)
+    }
+}
