@@ -4,7 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::{DatabaseSettings, GitHubPollSettings, Secret, ServeSettings, WorkerCommandSettings};
+use crate::config::{
+    DatabaseSettings, GitHubPollSettings, Secret, SecretSettings, ServeSettings, WorkerCommandSettings,
+};
 use crate::telemetry::LogFormat;
 
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,
@@ -91,6 +93,8 @@ pub struct PollArgs {
     pub since: String,
     #[command(flatten)]
     pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub secrets: SecretSettings,
     #[command(flatten)]
     pub github: GitHubPollSettings,
 }

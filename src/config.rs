@@ -90,6 +90,65 @@ impl DatabaseSettings {
     }
 }
 
+/// The key that seals secrets at rest (alert channel secrets).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SecretSettings {
+    /// 32-byte key, base64 or hex (`openssl rand -base64 32`).
+    #[arg(long, env = "CICD_SECRET_KEY", hide_env_values = true)]
+    pub secret_key: Option<Secret>,
+    /// File holding the key. With neither this nor `CICD_SECRET_KEY`, a
+    /// SQLite installation keeps a generated key in `secret.key` beside its
+    /// database file; PostgreSQL needs one of the two to store secrets.
+    #[arg(long, env = "CICD_SECRET_KEY_FILE")]
+    pub secret_key_file: Option<std::path::PathBuf>,
+}
+
+impl SecretSettings {
+    /// The sealing key: the configured one, else (SQLite only) the key file
+    /// beside the database, created (mode 0600) on first use; `None` for
+    /// PostgreSQL without a key.
+    ///
+    /// Errors: a malformed or unreadable key, or a key file that cannot be
+    /// created.
+    pub fn secret_box(&self, database_url: &str) -> Result<Option<crate::secret_box::SecretBox>, String> {
+        use crate::secret_box::SecretBox;
+        if let Some(found) = SecretBox::from_settings(&self.secret_key, self.secret_key_file.as_deref())? {
+            return Ok(Some(found));
+        }
+        let Some(path) = database_url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+        else {
+            return Ok(None);
+        };
+        if path.is_empty() || path.starts_with(':') {
+            return Ok(None);
+        }
+        let dir = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new("."));
+        let key_file = dir.join("secret.key");
+        if !key_file.exists() {
+            std::fs::create_dir_all(dir)
+                .map_err(|err| format!("could not create {}: {err}", dir.display()))?;
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|err| format!("no random source: {err}"))?;
+            write_private(&key_file, &hex::encode(bytes))?;
+        }
+        SecretBox::from_settings(&None, Some(&key_file))
+    }
+}
+
+/// Writes `text` to a new file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|err| format!("could not create {}: {err}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|err| format!("could not write {}: {err}", path.display()))
+}
+
 /// Settings of the periodic jobs (`serve` runs them unless `--no-worker`;
 /// `worker` runs only them).
 #[derive(Debug, Clone, Args)]
@@ -323,6 +382,8 @@ pub struct WorkerCommandSettings {
     #[command(flatten)]
     pub database: DatabaseSettings,
     #[command(flatten)]
+    pub secrets: SecretSettings,
+    #[command(flatten)]
     pub worker: WorkerSettings,
 }
 
@@ -334,6 +395,8 @@ pub struct ServeSettings {
     pub bind: SocketAddr,
     #[command(flatten)]
     pub database: DatabaseSettings,
+    #[command(flatten)]
+    pub secrets: SecretSettings,
     /// Secret configured on the GitHub webhook; deliveries must carry a valid
     /// `X-Hub-Signature-256` made with it.
     #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
@@ -384,6 +447,7 @@ impl ServeSettings {
         ServeSettings {
             bind,
             database: DatabaseSettings::for_url(database_url),
+            secrets: SecretSettings::default(),
             github_webhook_secret: None,
             ingest_token: None,
             public_read: None,

@@ -65,7 +65,10 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
 }
 
 async fn worker(settings: WorkerCommandSettings) -> anyhow::Result<()> {
-    let store = Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
+    let secrets = settings.secrets.secret_box(&settings.database.database_url).map_err(anyhow::Error::msg)?;
+    let store = Store::connect(&settings.database.database_url, &settings.database.store_options())
+        .await?
+        .with_secrets(secrets);
     store.migrate().await?;
     let scheduler = startup::scheduler(&store, &settings.worker)?;
     tracing::info!(owner = scheduler.owner(), "worker running the periodic jobs");

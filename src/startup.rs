@@ -43,9 +43,15 @@ impl Application {
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<Application> {
         // Installs the process's metrics recorder before anything records.
         let _ = api::prometheus::recorder();
-        let store =
-            Store::connect(&settings.database.database_url, &settings.database.store_options()).await?;
+        let secrets =
+            settings.secrets.secret_box(&settings.database.database_url).map_err(anyhow::Error::msg)?;
+        let store = Store::connect(&settings.database.database_url, &settings.database.store_options())
+            .await?
+            .with_secrets(secrets);
         store.migrate().await?;
+        if store.seal_stored_alert_config().await? {
+            tracing::info!("sealed the stored alert configuration with the configured secret key");
+        }
         let (webhook_secret, ingest_token) =
             (Secret::present(&settings.github_webhook_secret), Secret::present(&settings.ingest_token));
         if webhook_secret.is_none() && ingest_token.is_none() {

@@ -5,6 +5,7 @@
 //! attempt, channel) thanks to a unique index. Sending is the sender's job;
 //! this module must not do network I/O or slow work.
 
+use crate::secret_box::SecretBox;
 use sqlx::AnyConnection;
 
 use super::config::{AlertConfig, Rule, RuleKind, defaults};
@@ -42,10 +43,19 @@ pub fn rule_key(repo: &str, workflow: Option<&str>, branch: Option<&str>) -> Str
 pub async fn after_build_change(
     conn: &mut AnyConnection,
     backend: Backend,
+    secrets: Option<&SecretBox>,
     build_id: i64,
     now: i64,
 ) -> Result<(), StoreError> {
-    let Some(document) = config_on(conn).await? else {
+    let document = match config_on(conn, secrets).await {
+        Ok(document) => document,
+        Err(StoreError::Config(message)) => {
+            tracing::warn!(%message, "the alert configuration cannot be read; no alerts evaluated");
+            return Ok(());
+        }
+        Err(err) => return Err(err),
+    };
+    let Some(document) = document else {
         return Ok(());
     };
     let config: AlertConfig = match serde_json::from_str(&document) {

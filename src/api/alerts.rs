@@ -3,6 +3,7 @@
 //! /api/alerts/{id}/ack` and `/resolve`. Secrets are never answered: the
 //! configuration goes out redacted (`AlertConfig::redacted`).
 
+use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
@@ -16,9 +17,10 @@ use super::params::Params;
 use super::problem::{FieldProblem, Problem};
 use crate::alerts::config::{AlertConfig, RuleKind};
 use crate::alerts::validate::parse_config;
+use crate::auth::Caller;
 use crate::domain::time::{format_timestamp, from_unix};
-use crate::store::Store;
 use crate::store::alerts::{AlertFilter, AlertRecord};
+use crate::store::{AuditEntry, Store};
 
 const STATUSES: [&str; 4] = ["pending", "sent", "failed", "suppressed"];
 
@@ -170,7 +172,11 @@ pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson
 /// `POST /api/alerts/configure`: validates and stores (replaces) the whole
 /// configuration; answers it redacted. 400 for a body that is not JSON; 422
 /// with `errors` naming each invalid field (nothing is stored then).
-pub async fn configure(State(state): State<AppState>, body: Bytes) -> Result<Json<ConfigJson>, Problem> {
+pub async fn configure(
+    State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
+    body: Bytes,
+) -> Result<Json<ConfigJson>, Problem> {
     let input: Value = serde_json::from_slice(&body)
         .map_err(|err| Problem::bad_request("invalid-json", format!("the body is not JSON: {err}")))?;
     let (previous, _, _) = stored_config(&state.store).await?;
@@ -190,8 +196,25 @@ pub async fn configure(State(state): State<AppState>, body: Bytes) -> Result<Jso
             "the server failed",
         )
     })?;
+    if config.redacted() != config && !state.store.seals_secrets() {
+        return Err(Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "secret-key-required",
+            "Secrets need an encryption key",
+            "the configuration holds secrets (SMTP password, Slack or webhook URLs, webhook secrets), which \
+             are stored only encrypted: start the server with CICD_SECRET_KEY or CICD_SECRET_KEY_FILE",
+        ));
+    }
     let now = Utc::now().timestamp();
     state.store.save_alert_config(&document, "api", now, false).await?;
+    audit(
+        &state,
+        caller,
+        "alerts.configure",
+        None,
+        format!("{} channels, {} rules", config.channels.len(), config.rules.len()),
+    )
+    .await;
     tracing::info!(
         channels = config.channels.len(),
         rules = config.rules.len(),
@@ -219,8 +242,10 @@ pub struct TestAnswerJson {
 /// otherwise; 422 when no channel matches.
 pub async fn test(
     State(state): State<AppState>,
+    caller: Option<Extension<Caller>>,
     body: Bytes,
 ) -> Result<(StatusCode, Json<TestAnswerJson>), Problem> {
+    audit(&state, caller, "alert.test", None, "test alert requested".into()).await;
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(Default::default())
     } else {
@@ -292,4 +317,28 @@ pub async fn resolve(
     Path(id): Path<String>,
 ) -> Result<Json<AlertJson>, Problem> {
     mark(&state, &id, true).await
+}
+
+/// Records an admin action in the audit log; a failure to record is logged
+/// and does not fail the action (it already happened).
+async fn audit(
+    state: &AppState,
+    caller: Option<Extension<Caller>>,
+    action: &str,
+    target: Option<String>,
+    detail: String,
+) {
+    let actor = caller.map_or_else(|| "unknown".to_owned(), |Extension(c)| c.name);
+    let entry = AuditEntry {
+        id: 0,
+        at: Utc::now(),
+        actor,
+        action: action.to_owned(),
+        target,
+        detail: Some(detail),
+        request_id: None,
+    };
+    if let Err(err) = state.store.record_audit(&entry).await {
+        tracing::warn!(error = %err, action, "could not write the audit log");
+    }
 }

@@ -32,7 +32,10 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     if !args.repo.contains('/') {
         anyhow::bail!("--repo must be owner/name, got {:?}", args.repo);
     }
-    let store = Store::connect(&args.database.database_url, &args.database.store_options()).await?;
+    let secrets = args.secrets.secret_box(&args.database.database_url).map_err(anyhow::Error::msg)?;
+    let store = Store::connect(&args.database.database_url, &args.database.store_options())
+        .await?
+        .with_secrets(secrets);
     store.migrate().await?;
     let mut github = args.github.clone();
     github.repos = vec![args.repo.clone()];

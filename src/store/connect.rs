@@ -38,6 +38,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             write_queue: None,
             events,
             notifier,
+            secrets: Default::default(),
         });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -51,6 +52,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             write_queue: None,
             events: events::channel(),
             notifier: None,
+            secrets: Default::default(),
         };
         let queue = WriteQueue::start(direct.clone());
         return Ok(Store { write_queue: Some(queue), ..direct });

@@ -222,7 +222,14 @@ impl Store {
                 let (id, changed) = self.upsert_run(conn, run, now).await?;
                 if changed {
                     events.push(ChangeEvent::Build { id });
-                    crate::alerts::evaluate::after_build_change(conn, self.backend, id, now).await?;
+                    crate::alerts::evaluate::after_build_change(
+                        conn,
+                        self.backend,
+                        self.secret_box(),
+                        id,
+                        now,
+                    )
+                    .await?;
                 }
             }
             Change::Job(job) => {

@@ -85,6 +85,25 @@ pub struct Store {
     events: tokio::sync::broadcast::Sender<ChangeEvent>,
     /// PostgreSQL only: announces committed changes to every replica.
     notifier: Option<tokio::sync::mpsc::UnboundedSender<ChangeEvent>>,
+    /// Seals secret-bearing documents at rest (unset: stored as given).
+    /// Shared by every clone, the group-commit writer's included.
+    secrets: std::sync::Arc<std::sync::OnceLock<crate::secret_box::SecretBox>>,
+}
+
+impl Store {
+    /// This store (and every clone of it), sealing secrets with `secrets`
+    /// from now on. Set once; a second key is ignored.
+    pub fn with_secrets(self, secrets: Option<crate::secret_box::SecretBox>) -> Store {
+        if let Some(secrets) = secrets {
+            let _ = self.secrets.set(secrets);
+        }
+        self
+    }
+
+    /// The sealing key, if any.
+    pub(crate) fn secret_box(&self) -> Option<&crate::secret_box::SecretBox> {
+        self.secrets.get()
+    }
 }
 
 impl Store {

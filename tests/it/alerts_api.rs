@@ -242,6 +242,7 @@ async fn logs_without_secrets(backend: Backend) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
         .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", &app.database_url])
         .env("GITHUB_WEBHOOK_SECRET", SECRET)
+        .env("CICD_SECRET_KEY", crate::helpers::SECRET_KEY)
         .env("RUST_LOG", "debug")
         .env("CICD_ALERT_POLL_MS", "100")
         .env("CICD_ALERT_RETRY_BASE_MS", "100")

@@ -36,7 +36,9 @@ fn run(id: i64, minutes: i64, conclusion: &str, seconds: i64) -> Value {
 }
 
 async fn other_store(app: &TestApp) -> Store {
-    Store::connect(&app.database_url, &Default::default()).await.expect("store")
+    Store::connect(&app.database_url, &Default::default()).await.expect("store").with_secrets(Some(
+        cicd_dashboard::secret_box::SecretBox::from_key_text(crate::helpers::SECRET_KEY).expect("key"),
+    ))
 }
 
 on_both_backends! {

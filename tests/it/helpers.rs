@@ -16,6 +16,10 @@ use tokio::sync::oneshot;
 
 pub const SECRET: &str = "test-webhook-secret";
 pub const TOKEN: &str = "test-ingest-token";
+/// The key sealing secrets at rest on every test server (and the child
+/// processes tests start on the same database).
+pub const SECRET_KEY: &str = "dGVzdC1zdWl0ZS1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
+
 /// The API token with the admin role every test server has.
 pub const ADMIN_TOKEN: &str = "cicd_test_admin_token_for_the_test_suite";
 
@@ -108,6 +112,7 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), database_url);
     settings.github_webhook_secret = Some(Secret::from(SECRET));
     settings.ingest_token = Some(Secret::from(TOKEN));
+    settings.secrets.secret_key = Some(Secret::from(SECRET_KEY));
     // Periodic jobs (retention would delete the years-old fixtures) run only
     // where a test turns them on.
     settings.no_worker = true;
@@ -312,6 +317,7 @@ impl ProcessReplica {
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database-url", database_url])
             .env("GITHUB_WEBHOOK_SECRET", SECRET)
+            .env("CICD_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::null())
             .spawn()

@@ -25,5 +25,6 @@ mod replay_cli;
 mod replicas;
 mod scheduler;
 mod schemathesis;
+mod secrets;
 mod webhook_auth;
 mod webhook_input;

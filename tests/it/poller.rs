@@ -315,6 +315,7 @@ fn poll_command(fake: &FakeGitHub, database_url: &str) -> std::process::Command 
         .args(["poll", "--repo", REPO, "--since", "5d", "--database-url", database_url])
         .env("GITHUB_API_URL", fake.url())
         .env("GITHUB_TOKEN", "ghp_test_token_value")
+        .env("CICD_SECRET_KEY", crate::helpers::SECRET_KEY)
         .env("RUST_LOG", "warn")
         .env_remove("CICD_GITHUB_REPOS");
     command
