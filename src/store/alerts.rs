@@ -486,34 +486,19 @@ impl Store {
         Ok(alerts)
     }
 
-    /// Records the outcome of `owner`'s attempt at alert `id`.
-    pub async fn finish_alert(
+    /// Records the outcomes of `owner`'s attempts, `(alert id, outcome)`, in
+    /// one transaction.
+    pub async fn finish_alerts(
         &self,
-        id: i64,
         owner: &str,
-        result: &SendResult,
+        done: &[(i64, SendResult)],
         now: i64,
     ) -> Result<(), StoreError> {
-        let (status, error, sent_at, next) = match result {
-            SendResult::Sent => ("sent", None, Some(now), 0),
-            SendResult::Retry { error, next_attempt_at } => {
-                ("pending", Some(error.as_str()), None, *next_attempt_at)
-            }
-            SendResult::Failed(error) => ("failed", Some(error.as_str()), None, 0),
-            SendResult::Suppressed(error) => ("suppressed", Some(error.as_str()), None, 0),
-        };
-        sqlx::query(
-            "UPDATE alerts SET status = $1, error = $2, sent_at = $3, next_attempt_at = $4, \
-             attempts = attempts + 1, claimed_by = NULL, claimed_until = 0 WHERE id = $5 AND claimed_by = $6",
-        )
-        .bind(status)
-        .bind(error)
-        .bind(sent_at)
-        .bind(next)
-        .bind(id)
-        .bind(owner)
-        .execute(&self.write)
-        .await?;
+        let mut tx = self.begin_write().await?;
+        for (id, result) in done {
+            finish_alert(&mut tx, *id, owner, result, now).await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -571,4 +556,35 @@ impl Store {
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.write).await?;
         Ok(row.as_ref().map(alert_from_row).transpose()?)
     }
+}
+
+/// Records the outcome of `owner`'s attempt at alert `id`.
+async fn finish_alert(
+    conn: &mut AnyConnection,
+    id: i64,
+    owner: &str,
+    result: &SendResult,
+    now: i64,
+) -> Result<(), StoreError> {
+    let (status, error, sent_at, next) = match result {
+        SendResult::Sent => ("sent", None, Some(now), 0),
+        SendResult::Retry { error, next_attempt_at } => {
+            ("pending", Some(error.as_str()), None, *next_attempt_at)
+        }
+        SendResult::Failed(error) => ("failed", Some(error.as_str()), None, 0),
+        SendResult::Suppressed(error) => ("suppressed", Some(error.as_str()), None, 0),
+    };
+    sqlx::query(
+        "UPDATE alerts SET status = $1, error = $2, sent_at = $3, next_attempt_at = $4, \
+         attempts = attempts + 1, claimed_by = NULL, claimed_until = 0 WHERE id = $5 AND claimed_by = $6",
+    )
+    .bind(status)
+    .bind(error)
+    .bind(sent_at)
+    .bind(next)
+    .bind(id)
+    .bind(owner)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
