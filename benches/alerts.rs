@@ -202,7 +202,8 @@ async fn main() {
     let counts = counts.lock().expect("lock");
     let duplicates = counts.values().filter(|n| **n > 1).count();
     println!(
-        "ingest with a build_failed rule: {deliveries} deliveries at concurrency {CONCURRENCY}: {:.0} deliveries/s, accepted {accepted}; alerts received {} of {want} (distinct), {duplicates} duplicated, all in {:.1} s",
+        "ingest {}: {deliveries} deliveries at concurrency {CONCURRENCY}: {:.0} deliveries/s, accepted {accepted}; alerts received {} of {want} (distinct), {duplicates} duplicated, all in {:.1} s",
+        if with_rules { "with a build_failed rule" } else { "without rules" },
         deliveries as f64 / elapsed.as_secs_f64(),
         counts.len(),
         start.elapsed().as_secs_f64()
