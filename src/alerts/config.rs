@@ -6,6 +6,8 @@
 //! one place. Validation of untrusted input is in `validate`; this module
 //! must not touch the database or the network.
 
+use std::fmt;
+
 use serde::{Deserialize, Serialize};
 
 /// What a redacted secret is answered as.
@@ -24,8 +26,8 @@ pub struct AlertConfig {
     pub rules: Vec<Rule>,
 }
 
-/// An SMTP server.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// An SMTP server. `Debug` shows the password as `***`.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmtpConfig {
     pub host: String,
     pub port: u16,
@@ -71,8 +73,8 @@ pub struct Channel {
     pub target: ChannelTarget,
 }
 
-/// Where and how a channel delivers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Where and how a channel delivers. `Debug` redacts URLs and secrets.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum ChannelTarget {
     /// Email to these addresses through [`AlertConfig::smtp`].
@@ -86,6 +88,35 @@ pub enum ChannelTarget {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         secret: Option<String>,
     },
+}
+
+impl fmt::Debug for SmtpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("security", &self.security)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| REDACTED))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+impl fmt::Debug for ChannelTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ChannelTarget::Email { to } => f.debug_struct("Email").field("to", to).finish(),
+            ChannelTarget::Slack { webhook_url } => {
+                f.debug_struct("Slack").field("webhook_url", &redact_url(webhook_url)).finish()
+            }
+            ChannelTarget::Webhook { url, secret } => f
+                .debug_struct("Webhook")
+                .field("url", &redact_url(url))
+                .field("secret", &secret.as_ref().map(|_| REDACTED))
+                .finish(),
+        }
+    }
 }
 
 impl ChannelTarget {
@@ -275,8 +306,10 @@ mod tests {
             rules: vec![],
         };
         let text = serde_json::to_string(&config.redacted()).expect("json");
+        let debug = format!("{config:?}");
         for secret in ["hunter2", "XYZ", "token=abc", "s3cret"] {
             assert!(!text.contains(secret), "{secret} in {text}");
+            assert!(!debug.contains(secret), "{secret} in {debug}");
         }
         assert!(text.contains("https://hooks.slack.com/***"), "{text}");
     }

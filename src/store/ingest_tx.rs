@@ -210,6 +210,8 @@ impl Store {
     /// `conn`, inside a transaction the caller owns, with the ordering and
     /// null rules of `domain::merge`; pushes the rows it created or changed
     /// onto `events`. `now` (Unix seconds) becomes the rows' `changed_at`.
+    /// A run attempt that changed has its alert rules evaluated on the same
+    /// connection (`alerts::evaluate`): their outbox rows commit with it.
     pub(super) async fn apply_change(
         &self,
         conn: &mut AnyConnection,
