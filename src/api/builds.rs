@@ -7,20 +7,18 @@ use super::AppState;
 use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
 use super::params::Params;
 use super::problem::Problem;
+use crate::domain::time::parse_timestamp;
 use crate::domain::{BuildStatus, ProviderKind};
-use crate::store::{BuildFilter, PageCursor};
+use crate::store::{BuildFilter, BuildSort, PageCursor};
 
-/// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
-/// `cursor` (the `next_cursor` of the previous page: same cost at any depth),
-/// exact-match filters `repo`, `branch`, `workflow`, `status` (normalised),
-/// `provider` (`github`). Newest start first. 422 on a bad parameter.
-pub async fn list(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<BuildListJson>, Problem> {
-    let params = Params::parse(query.as_deref());
-    let limit = params.int_in("limit", 50, 1, 100)?;
-    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
+/// The filters and order shared by `/api/builds` and `/api/builds/export`:
+/// exact-match `repo`, `branch`, `workflow`, `status` (normalised),
+/// `provider` (`github`), `event`, `actor`; `q` (substring of repository,
+/// workflow, branch, commit SHA or actor, case-insensitive); `since` and
+/// `until` (RFC 3339, bounds of the start: `since ≤ start < until`); `sort`
+/// (`-started` default, `started`, `-duration`, `duration`). 422 on a bad
+/// value.
+pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort), Problem> {
     let status = match params.text("status") {
         None => None,
         Some(text) => Some(BuildStatus::parse(&text).ok_or_else(|| {
@@ -34,22 +32,62 @@ pub async fn list(
             Problem::invalid_parameter(format!("provider must be \"github\", got {text:?}"))
         })?),
     };
+    let instant = |name: &str| -> Result<Option<i64>, Problem> {
+        params
+            .text(name)
+            .map(|text| {
+                parse_timestamp(&text).map(|t| t.timestamp()).map_err(|_| {
+                    Problem::invalid_parameter(format!(
+                        "{name} must be an RFC 3339 timestamp such as 2026-11-29T12:00:00Z, got {text:?}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let sort = match params.text("sort") {
+        None => BuildSort::default(),
+        Some(text) => BuildSort::parse(&text).ok_or_else(|| {
+            Problem::invalid_parameter(format!(
+                "sort must be one of -started, started, -duration, duration, got {text:?}"
+            ))
+        })?,
+    };
     let filter = BuildFilter {
         repo: params.text("repo"),
         branch: params.text("branch"),
         workflow: params.text("workflow"),
         status,
         provider,
+        event: params.text("event"),
+        actor: params.text("actor"),
+        search: params.text("q"),
+        since: instant("since")?,
+        until: instant("until")?,
     };
+    Ok((filter, sort))
+}
+
+/// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
+/// `cursor` (the `next_cursor` of the previous page, default order only:
+/// same cost at any depth), and the filters of [`filter_and_sort`].
+/// 422 on a bad parameter.
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<BuildListJson>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.int_in("limit", 50, 1, 100)?;
+    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
+    let (filter, sort) = filter_and_sort(&params)?;
     let cursor = match params.text("cursor") {
         None => None,
-        Some(text) => Some(PageCursor::parse(&text).ok_or_else(|| {
+        Some(text) => Some(PageCursor::parse(&text).filter(|_| sort == BuildSort::StartedDesc).ok_or_else(|| {
             Problem::invalid_parameter(format!(
-                "cursor must be a next_cursor value from an earlier answer, got {text:?}"
+                "cursor must be a next_cursor value from an earlier answer in the default order, got {text:?}"
             ))
         })?),
     };
-    let page = state.store.list_builds(&filter, limit, offset, cursor).await?;
+    let page = state.store.list_builds(&filter, sort, limit, offset, cursor).await?;
     Ok(Json(BuildListJson {
         builds: page.builds.iter().map(BuildJson::from).collect(),
         total: page.total,

@@ -7,10 +7,13 @@ use chrono::Utc;
 use super::AppState;
 use super::params::Params;
 use super::problem::Problem;
-use crate::metrics::summary::{Summary, build_time_percentiles, summarize, window_start};
+use crate::domain::time::format_timestamp;
+use crate::metrics::summary::{PreviousWindow, Summary, build_time_percentiles, summarize, window_start};
+use crate::metrics::timeseries::figures;
+use crate::store::PointFilter;
 
 /// The summary over the last `window_days` (1–365, default 7); definitions
-/// in `crate::metrics::summary`. 422 on a bad `window_days`.
+/// in `crate::metrics::summary` (with the previous window's figures). 422 on a bad `window_days`.
 pub async fn summary(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -18,9 +21,21 @@ pub async fn summary(
     let params = Params::parse(query.as_deref());
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     let since = window_start(Utc::now(), window_days);
-    let inputs = state.store.summary_inputs(since).await?;
+    let before = window_start(since, window_days);
+    let everything = PointFilter::default();
+    let (inputs, previous) = tokio::try_join!(
+        state.store.summary_inputs(since),
+        state.store.window_points(before, since, &everything)
+    )?;
     let percentiles =
         build_time_percentiles(inputs.duration_count, |ranks| state.store.durations_at_ranks(since, ranks))
             .await?;
-    Ok(Json(summarize(window_days, &inputs, percentiles)))
+    let mut summary = summarize(window_days, &inputs, percentiles);
+    summary.window_start = Some(format_timestamp(since));
+    summary.previous = Some(PreviousWindow {
+        window_start: format_timestamp(before),
+        window_end: format_timestamp(since),
+        figures: figures(&previous),
+    });
+    Ok(Json(summary))
 }

@@ -7,12 +7,14 @@
 mod builds;
 mod dto;
 mod events;
+mod export;
 mod health;
 mod metrics;
 mod params;
 pub mod problem;
 pub mod prometheus;
 mod providers;
+mod timeseries;
 mod webhook;
 
 use std::sync::Arc;
@@ -45,8 +47,10 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
         .route("/api/builds", get(builds::list))
+        .route("/api/builds/export", get(export::export))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
+        .route("/api/metrics/timeseries", get(timeseries::timeseries))
         .route("/api/events", get(events::events))
         .route("/api/providers", get(providers::list))
         .route("/api/webhook/github-actions", post(webhook::github_actions).layer(webhook::body_limit()))

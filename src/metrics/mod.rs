@@ -3,3 +3,4 @@
 
 pub mod percentile;
 pub mod summary;
+pub mod timeseries;

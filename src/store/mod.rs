@@ -23,9 +23,10 @@ mod poll_repos;
 mod retention;
 mod rows;
 mod summary;
+mod timeseries;
 mod write_queue;
 
-pub use builds::{BuildFilter, BuildPage, BuildRecord, JobRecord, PageCursor};
+pub use builds::{BuildFilter, BuildPage, BuildRecord, BuildSort, JobRecord, PageCursor};
 pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
@@ -33,6 +34,7 @@ pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
 pub use summary::{RepoAggregate, SummaryInputs};
+pub use timeseries::PointFilter;
 
 use std::time::Duration;
 

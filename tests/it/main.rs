@@ -6,7 +6,9 @@ mod helpers;
 mod payloads;
 
 mod api_builds;
+mod api_export;
 mod api_summary;
+mod api_timeseries;
 mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;

@@ -1,0 +1,66 @@
+//! The per-attempt read behind `/api/metrics/timeseries` and the summary's
+//! previous window: one small row per attempt started in a UTC range. Bucket
+//! and percentile arithmetic lives in `crate::metrics::timeseries`; this
+//! module only selects rows.
+//!
+//! Every attempt of the range is read (five integers and a status each):
+//! percentiles per day need the values themselves, and day boundaries in the
+//! viewer's time zone are not fixed offsets SQL could group by portably.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError};
+use crate::domain::BuildStatus;
+use crate::domain::time::{elapsed_seconds, from_unix};
+use crate::metrics::timeseries::Point;
+
+/// Optional exact-match filters of the time series.
+#[derive(Debug, Clone, Default)]
+pub struct PointFilter {
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+}
+
+impl Store {
+    /// One [`Point`] per attempt whose start is in `[since, until)`, with the
+    /// filter applied. Attempts with no start yet are never included.
+    pub async fn window_points(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        filter: &PointFilter,
+    ) -> Result<Vec<Point>, StoreError> {
+        let mut sql = String::from(
+            "SELECT sort_at, status, duration_seconds, started_at, first_job_started_at \
+             FROM builds WHERE sort_at >= $1 AND sort_at < $2",
+        );
+        let mut texts = Vec::new();
+        for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
+            if let Some(value) = value {
+                texts.push(value.clone());
+                sql.push_str(&format!(" AND {column} = ${}", texts.len() + 2));
+            }
+        }
+        // Only column names and numbered placeholders are formatted in.
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp()).bind(until.timestamp());
+        for text in texts {
+            query = query.bind(text);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let started = row.try_get::<Option<i64>, _>("started_at")?.and_then(from_unix);
+                let first_job = row.try_get::<Option<i64>, _>("first_job_started_at")?.and_then(from_unix);
+                Ok(Point {
+                    start: row.try_get("sort_at")?,
+                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
+                        .unwrap_or(BuildStatus::Unknown),
+                    duration_seconds: row.try_get("duration_seconds")?,
+                    queue_seconds: elapsed_seconds(started, first_job),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
