@@ -1,4 +1,4 @@
-//! `GET /api/metrics/summary`.
+//! `GET /api/metrics/summary` and `GET /api/metrics/health`.
 
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -38,4 +38,17 @@ pub async fn summary(
         figures: figures(&previous),
     });
     Ok(Json(summary))
+}
+
+/// `{"window_days", "rows": [HealthLine]}`: one line per repository and
+/// workflow over the last `window_days` (1–365, default 7); definitions in
+/// `crate::metrics::health`. 422 on a bad `window_days`.
+pub async fn health(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<serde_json::Value>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
+    let rows = state.store.health_rows(window_start(Utc::now(), window_days)).await?;
+    Ok(Json(serde_json::json!({ "window_days": window_days, "rows": crate::metrics::health::health(&rows) })))
 }

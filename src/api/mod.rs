@@ -50,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/builds/export", get(export::export))
         .route("/api/builds/{id}", get(builds::detail))
         .route("/api/metrics/summary", get(metrics::summary))
+        .route("/api/metrics/health", get(metrics::health))
         .route("/api/metrics/timeseries", get(timeseries::timeseries))
         .route("/api/events", get(events::events))
         .route("/api/providers", get(providers::list))

@@ -1,5 +1,5 @@
-//! The per-attempt read behind `/api/metrics/timeseries` and the summary's
-//! previous window: one small row per attempt started in a UTC range. Bucket
+//! The per-attempt reads behind `/api/metrics/timeseries`, the summary's
+//! previous window and `/api/metrics/health`: one small row per attempt started in a UTC range. Bucket
 //! and percentile arithmetic lives in `crate::metrics::timeseries`; this
 //! module only selects rows.
 //!
@@ -13,6 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 use super::{Store, StoreError};
 use crate::domain::BuildStatus;
 use crate::domain::time::{elapsed_seconds, from_unix};
+use crate::metrics::health::HealthRow;
 use crate::metrics::timeseries::Point;
 
 /// Optional exact-match filters of the time series.
@@ -58,6 +59,34 @@ impl Store {
                         .unwrap_or(BuildStatus::Unknown),
                     duration_seconds: row.try_get("duration_seconds")?,
                     queue_seconds: elapsed_seconds(started, first_job),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+impl Store {
+    /// One [`HealthRow`] per attempt started at or after `since`, newest
+    /// start first (then id descending).
+    pub async fn health_rows(&self, since: DateTime<Utc>) -> Result<Vec<HealthRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1 \
+             ORDER BY sort_at DESC, id DESC",
+        )
+        .bind(since.timestamp())
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HealthRow {
+                    id: row.try_get("id")?,
+                    repo: row.try_get("repo")?,
+                    workflow: row.try_get("workflow")?,
+                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
+                        .unwrap_or(BuildStatus::Unknown),
+                    start: row.try_get("sort_at")?,
+                    url: row.try_get("url")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -140,3 +140,31 @@ on_both_backends! {
         assert_eq!(previous["median_queue_seconds"], json!(5.0));
     }
 }
+
+on_both_backends! {
+    async fn health_lines_per_repo_and_workflow(app: TestApp) {
+        // o/a CI: success (30 min ago), failure (20), running (10) → rate 0.5,
+        // latest running, last failure the 20-minute one. o/b CI: one success.
+        // 8 days ago: a failure of o/a, outside the 7-day window.
+        let cases = [(1, "o/a", 30, "completed", Some("success")), (2, "o/a", 20, "completed", Some("failure")),
+            (3, "o/a", 10, "in_progress", None), (4, "o/b", 5, "completed", Some("success")),
+            (5, "o/a", 8 * 24 * 60, "completed", Some("failure"))];
+        for (id, repo, minutes, status, conclusion) in cases {
+            let mut run = Run::new(id, minutes_ago(minutes));
+            run.repo = repo.into();
+            app.deliver_json("workflow_run", &run.at(status, conclusion, 60).payload(), "stored").await;
+        }
+        let (status, h) = app.get("/api/metrics/health?window_days=7").await;
+        assert_eq!(status, 200, "{h}");
+        let rows = h["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!((&rows[0]["repo"], &rows[0]["workflow"]), (&json!("o/a"), &json!("CI")));
+        assert_eq!(rows[0]["total_builds"], 3);
+        assert_eq!(rows[0]["success_rate"], json!(0.5));
+        assert_eq!(rows[0]["latest"]["status"], "running");
+        assert_eq!(rows[0]["last_failure"]["url"], "https://github.com/o/a/actions/runs/2");
+        assert_eq!(rows[1]["last_failure"], serde_json::Value::Null);
+        let (status, _) = app.get("/api/metrics/health?window_days=0").await;
+        assert_eq!(status, 422);
+    }
+}
