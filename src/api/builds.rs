@@ -13,7 +13,8 @@ use crate::store::{BuildFilter, BuildSort, PageCursor};
 
 /// The filters and order shared by `/api/builds` and `/api/builds/export`:
 /// exact-match `repo`, `branch`, `workflow`, `status` (normalised),
-/// `provider` (`github`), `event`, `actor`; `q` (substring of repository,
+/// `provider` (`github`), `event`, `actor`, `run` (the run id: all its
+/// attempts); `q` (substring of repository,
 /// workflow, branch, commit SHA or actor, case-insensitive); `since` and
 /// `until` (RFC 3339, bounds of the start: `since ≤ start < until`); `sort`
 /// (`-started` default, `started`, `-duration`, `duration`). 422 on a bad
@@ -61,6 +62,7 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
         event: params.text("event"),
         actor: params.text("actor"),
         search: params.text("q"),
+        run_id: params.text("run"),
         since: instant("since")?,
         until: instant("until")?,
     };

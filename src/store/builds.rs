@@ -21,6 +21,8 @@ pub struct BuildFilter {
     /// `triggered_by`.
     pub actor: Option<String>,
     pub search: Option<String>,
+    /// The provider's run id (`external_id`): every attempt of one run.
+    pub run_id: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
 }
@@ -143,6 +145,7 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<Bind>) {
         ("status", filter.status.map(|s| s.as_str().to_owned()).as_ref()),
         ("event", filter.event.as_ref()),
         ("triggered_by", filter.actor.as_ref()),
+        ("external_id", filter.run_id.as_ref()),
     ] {
         if let Some(value) = value {
             binds.push(Bind::Text(value.clone()));

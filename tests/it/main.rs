@@ -1,6 +1,7 @@
 //! One integration-test binary: each file is an area, each test starts the
 //! real server (see `helpers`).
 
+mod browser_harness;
 mod fake_github;
 mod helpers;
 mod payloads;
@@ -9,6 +10,7 @@ mod api_builds;
 mod api_export;
 mod api_summary;
 mod api_timeseries;
+mod browser;
 mod db_copy;
 mod ingest_fixtures;
 mod ingest_order;
