@@ -50,10 +50,12 @@ on_both_backends! {
         run(&app, 3, 30, XSS, ("completed", Some("failure"), 600), None).await;
         run(&app, 4, 20, "main", ("completed", Some("success"), 60), None).await;
         run(&app, 5, 10, "main", ("in_progress", None, 5), None).await;
+        // The previous 7 days: one success of 100 s (success rate 100 %).
+        run(&app, 7, 8 * 24 * 60, "main", ("completed", Some("success"), 100), None).await;
 
         let Some(browser) = Browser::start("Europe/Berlin").await else { return };
         browser.client.goto(&app.url("/")).await.expect("open page");
-        browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 5",
+        browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 6",
             10 * SECOND, "document.body.innerText").await;
         assert_eq!(browser.eval(&kpi("success-rate")).await, "75.0 %");
         assert_eq!(browser.eval(&kpi("failure-rate")).await, "25.0 %");
@@ -62,6 +64,10 @@ on_both_backends! {
         assert_eq!(browser.eval(&kpi("queue")).await, "30 s");
         assert_eq!(browser.eval(&kpi("total")).await, "5");
         assert_eq!(browser.eval(&kpi("now")).await, "1 / 0");
+        let delta = browser.eval("document.querySelector('[data-kpi=\"success-rate\"] .delta').textContent").await;
+        assert_eq!(delta, "▼ −25.0 pp (worse) vs previous 7 days");
+        let delta = browser.eval("document.querySelector('[data-kpi=\"p50\"] .delta').textContent").await;
+        assert_eq!(delta, "▲ +80 % (worse) vs previous 7 days", "180 s against 100 s");
 
         // Chart data: bars per outcome add up to the dataset (Berlin days), and every bar has a title.
         let sum = |series: &str| format!("[...document.querySelectorAll('#chart-outcomes rect[data-series=\"{series}\"]')]\
@@ -88,7 +94,7 @@ on_both_backends! {
         browser.client.execute("window.__sameDocument = true; return true;", vec![]).await.expect("mark");
         let response = app.deliver("workflow_run", &serde_json::to_vec(&Run::new(6, minutes_ago(1)).at("completed", Some("failure"), 90).payload()).expect("json")).await;
         assert_eq!(response.status().as_u16(), 202);
-        browser.expect(&format!("document.querySelectorAll('#builds tbody tr').length === 6 && {} === '6' && {} === '40.0 %'",
+        browser.expect(&format!("document.querySelectorAll('#builds tbody tr').length === 7 && {} === '6' && {} === '40.0 %'",
             kpi("total"), kpi("failure-rate")), 2 * SECOND, "document.querySelector('#kpis').innerText").await;
         assert_eq!(browser.eval("window.__sameDocument === true").await, true, "no reload");
 
@@ -175,6 +181,23 @@ on_both_backends! {
         browser.client.goto(url.as_str().expect("url")).await.expect("reload");
         browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 10 \
             && document.getElementById('f-q').value === 'feature'", 10 * SECOND, "location.search").await;
+
+        // A re-run: the detail shows both attempts side by side.
+        let mut rerun = Run::new(30, minutes_ago(70));
+        rerun.attempt = 2;
+        rerun.started_at = minutes_ago(2);
+        app.deliver_json("workflow_run", &rerun.at("completed", Some("failure"), 40).payload(), "stored").await;
+        let (_, latest) = app.get("/api/builds?limit=1").await;
+        browser.client.goto(&app.url(&format!("/?build={}", latest["builds"][0]["id"]))).await.expect("open detail");
+        browser.expect("document.querySelectorAll('#detail table.attempts thead th').length === 2", 10 * SECOND,
+            "document.getElementById('detail-body').innerText").await;
+        let heads = browser.eval("[...document.querySelectorAll('#detail table.attempts thead th')].map(t => t.textContent)").await;
+        assert_eq!(heads, json!(["Attempt 1", "Attempt 2 (shown)"]));
+        browser.screenshot("detail-rerun-1280x800").await;
+        if let Some(violations) = browser.axe_serious().await {
+            assert!(violations.is_empty(), "axe with the dialog open: {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
+        }
+
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
         browser.close().await;
     }
