@@ -46,6 +46,8 @@ export function startLive(handlers) {
     source.addEventListener("resync", () => handlers.onResync());
     source.addEventListener("error", () => {
       handlers.onState("reconnecting");
+      // Read once now: the page shows "offline" at once if the server is gone.
+      if (!pollTimer) handlers.onPoll();
       startPolling();
       if (source.readyState === EventSource.CLOSED) {
         // The browser gave up (e.g. an error status): retry with backoff.
