@@ -11,6 +11,7 @@
 //! This module owns SQL and the schema; it must not know HTTP or payloads.
 
 mod builds;
+mod changes;
 mod connect;
 mod copy;
 mod deliveries;
@@ -27,6 +28,7 @@ mod timeseries;
 mod write_queue;
 
 pub use builds::{BuildFilter, BuildPage, BuildRecord, BuildSort, JobRecord, PageCursor};
+pub use changes::ChangedSince;
 pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;

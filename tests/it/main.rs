@@ -12,6 +12,7 @@ mod api_summary;
 mod api_timeseries;
 mod browser;
 mod db_copy;
+mod events_resume;
 mod ingest_fixtures;
 mod ingest_order;
 mod observability;
