@@ -10,6 +10,8 @@
 //!   id, normalised status, start and URL.
 //! - **last_failure**: the latest-started attempt whose status is `failed`,
 //!   or `null`.
+//! - **recent**: the normalised statuses of the (up to) [`RECENT`] latest
+//!   attempts in the window, oldest first — the trend sparkline.
 //!
 //! Pure: the store supplies [`HealthRow`]s newest first.
 
@@ -18,6 +20,9 @@ use serde::Serialize;
 use super::summary::ratio;
 use crate::domain::BuildStatus;
 use crate::domain::time::{format_timestamp, from_unix};
+
+/// How many latest statuses `recent` holds.
+pub const RECENT: usize = 10;
 
 /// One attempt as the health table needs it.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +56,8 @@ pub struct HealthLine {
     pub success_rate: Option<f64>,
     pub latest: AttemptRef,
     pub last_failure: Option<AttemptRef>,
+    /// Statuses of the latest attempts, oldest first.
+    pub recent: Vec<BuildStatus>,
 }
 
 fn reference(row: &HealthRow) -> AttemptRef {
@@ -79,11 +86,15 @@ pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
                 success_rate: None,
                 latest: reference(row),
                 last_failure: None,
+                recent: Vec::new(),
             });
             lines.len() - 1
         });
         let line = &mut lines[at];
         line.total_builds += 1;
+        if line.recent.len() < RECENT {
+            line.recent.push(row.status);
+        }
         match row.status {
             BuildStatus::Success => line.success_count += 1,
             BuildStatus::Failed => {
@@ -96,6 +107,7 @@ pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
         }
     }
     for line in &mut lines {
+        line.recent.reverse();
         line.success_rate = ratio(line.success_count, line.success_count + line.failure_count);
     }
     lines.sort_by(|a, b| (&a.repo, &a.workflow).cmp(&(&b.repo, &b.workflow)));
@@ -135,6 +147,7 @@ mod tests {
         assert_eq!((ci.latest.id, ci.latest.status), (9, Running));
         assert_eq!(ci.latest.started_at.as_deref(), Some("1970-01-01T00:15:00Z"));
         assert_eq!(ci.last_failure.as_ref().map(|f| f.id), Some(8));
+        assert_eq!(ci.recent, [Success, Failed, Success, Failed, Running]);
         assert_eq!(lines[1].success_rate, Some(1.0));
         assert_eq!(lines[1].last_failure, None);
         assert_eq!(lines[2].success_rate, None);

@@ -111,7 +111,19 @@ on_both_backends! {
         }
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
 
+        // The trend sparkline: the 6 latest statuses of octo-org/app CI, oldest first.
+        let spark = browser.eval("[...document.querySelectorAll('#health .spark rect')].map(r => r.dataset.status)").await;
+        assert_eq!(spark, json!(["success", "success", "failed", "success", "running", "failed"]));
+
         let backend = if app.database_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+        // Dark: same checks for contrast.
+        browser.color_scheme("dark").await;
+        browser.expect("matchMedia('(prefers-color-scheme: dark)').matches", 5 * SECOND, "1").await;
+        if let Some(violations) = browser.axe_serious().await {
+            assert!(violations.is_empty(), "axe (dark): {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
+        }
+        browser.screenshot(&format!("overview-dark-1280x800-{backend}")).await;
+        browser.color_scheme("light").await;
         browser.screenshot(&format!("overview-1280x800-{backend}")).await;
         browser.client.execute("document.getElementById('health-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
         browser.screenshot(&format!("tables-1280x800-{backend}")).await;
@@ -127,6 +139,11 @@ on_both_backends! {
             .filter(e => e.scrollWidth > window.innerWidth || e.getBoundingClientRect().right > window.innerWidth + 1)\
             .map(e => e.tagName + '#' + e.id + ' ' + e.scrollWidth + ' ' + Math.round(e.getBoundingClientRect().right))]").await;
         assert!(overflow.as_i64().is_some_and(|px| px <= 0), "the page scrolls sideways at 390 px by {overflow}: {wide}");
+        browser.client.set_window_size(360, 740).await.expect("resize");
+        browser.expect("window.innerWidth <= 370", 5 * SECOND, "window.innerWidth").await;
+        let overflow = browser.eval("document.documentElement.scrollWidth - window.innerWidth").await;
+        assert!(overflow.as_i64().is_some_and(|px| px <= 0), "the page scrolls sideways at 360 px by {overflow}");
+        browser.client.set_window_size(390, 844).await.expect("resize");
         browser.client.execute("document.querySelector('tr[data-id] button.link').click(); return true;", vec![]).await.expect("click");
         browser.expect("document.querySelector('#detail .jobs, #detail table.attempts')", 5 * SECOND, "1").await;
         browser.screenshot(&format!("detail-390x844-{backend}")).await;
@@ -210,6 +227,30 @@ on_both_backends! {
         let text = browser.eval("document.getElementById('empty').textContent").await;
         assert!(text.as_str().is_some_and(|t| t.contains("/api/webhook/github-actions")), "{text}");
         assert_eq!(browser.eval(&kpi("success-rate")).await, "–");
+
+        // When reads need a token: a 401 asks for one, and the token entered is
+        // kept in sessionStorage and sent as a bearer token. (The server has no
+        // read tokens yet, so the 401 comes from a stand-in for fetch.)
+        browser.client.execute("window.__seen = [];
+            const real = window.fetch;
+            window.fetch = (url, options) => {
+              const auth = (options && options.headers && options.headers.Authorization) || '';
+              window.__seen.push(auth);
+              return auth === 'Bearer s3cret' ? real(url, options)
+                : Promise.resolve(new Response(JSON.stringify({ status: 401, title: 'Unauthorized', detail: 'a token is required' }),
+                    { status: 401, headers: { 'content-type': 'application/problem+json' } }));
+            };
+            document.querySelector('#view-form button[type=submit]').click(); return true;", vec![]).await.expect("stub fetch");
+        browser.expect("!document.getElementById('token-form').hidden && document.getElementById('banner').textContent.includes('API answered 401 — enter a token')",
+            5 * SECOND, "document.getElementById('banner').textContent").await;
+        browser.client.execute("document.getElementById('token').value = 's3cret';
+            document.querySelector('#token-form button[type=submit]').click(); return true;", vec![]).await.expect("token");
+        browser.expect("document.getElementById('banner').hidden && window.__seen.includes('Bearer s3cret')", 5 * SECOND,
+            "[document.getElementById('banner').textContent, window.__seen]").await;
+        assert_eq!(browser.eval("sessionStorage.getItem('cicd-dashboard-token')").await, "s3cret");
+        assert_eq!(browser.eval("document.getElementById('live').dataset.state").await, "polling", "EventSource cannot send the token");
+        browser.client.execute("document.getElementById('token-clear').click(); return true;", vec![]).await.expect("forget");
+        browser.expect("sessionStorage.getItem('cicd-dashboard-token') === null", 5 * SECOND, "1").await;
         let violations = browser.axe_serious().await;
         if let Some(violations) = violations {
             assert!(violations.is_empty(), "axe: {}", serde_json::to_string_pretty(&violations).unwrap_or_default());

@@ -137,6 +137,31 @@ impl Browser {
             .unwrap_or_default()
     }
 
+    /// Runs a Chrome DevTools Protocol command through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self.client.session_id().await.ok().flatten().expect("session id");
+        reqwest::Client::new()
+            .post(format!("{}/session/{session}/goog/cdp/execute", self.driver_url))
+            .json(&json!({ "cmd": cmd, "params": params }))
+            .send()
+            .await
+            .expect("cdp request")
+            .json()
+            .await
+            .expect("cdp json")
+    }
+
+    /// Emulates `prefers-color-scheme: dark` (or light).
+    pub async fn color_scheme(&self, scheme: &str) {
+        let answer = self
+            .cdp(
+                "Emulation.setEmulatedMedia",
+                json!({ "features": [{ "name": "prefers-color-scheme", "value": scheme }] }),
+            )
+            .await;
+        assert!(answer.get("value").is_some_and(|v| v.get("error").is_none()), "{answer}");
+    }
+
     /// Writes a PNG screenshot to `target/screenshots/<name>.png`.
     pub async fn screenshot(&self, name: &str) -> PathBuf {
         let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");

@@ -1,7 +1,7 @@
 // Overview: KPI cards from /api/metrics/summary (with the change against
 // the previous window) and the health table from /api/metrics/health.
 
-import { $, el, percent, duration, localTime, statusBadge, externalLink, text } from "./format.js";
+import { $, el, svg, percent, duration, localTime, statusBadge, externalLink, text } from "./format.js";
 
 /** Change of a rate, in percentage points; `good` says which direction is better. */
 function rateDelta(now, before, good) {
@@ -52,6 +52,24 @@ export function renderKpis(summary, windowLabel) {
   $("kpis").replaceChildren(...items);
 }
 
+/** The latest statuses as a sparkline: success above the line, failed below, others a tick on it. */
+function sparkline(recent) {
+  const counts = {};
+  for (const s of recent) counts[s] = (counts[s] || 0) + 1;
+  const summary = "latest " + recent.length + " runs, oldest first: " + recent.join(", ");
+  const chart = svg("svg", { viewBox: `0 0 ${recent.length * 8} 16`, width: recent.length * 11, height: 22,
+    class: "spark", role: "img", "aria-label": summary },
+    svg("title", {}, summary));
+  recent.forEach((status, i) => {
+    const cls = ["success", "failed", "cancelled"].includes(status) ? status : "other";
+    const [y, h] = status === "success" ? [1, 7] : status === "failed" ? [8, 7] : [6, 4];
+    chart.appendChild(svg("rect", { x: i * 8 + 1, y, width: 6, height: h, class: "s-" + cls, "data-status": status },
+      svg("title", {}, status)));
+  });
+  chart.appendChild(svg("line", { x1: 0, x2: recent.length * 8, y1: 8, y2: 8, class: "spark-axis" }));
+  return chart;
+}
+
 /** Renders the health table; `open(id)` shows a build's detail. */
 export function renderHealth(health, open) {
   const body = $("health").tBodies[0];
@@ -68,6 +86,7 @@ export function renderHealth(health, open) {
       el("td", {}, latest),
       el("td", { class: "num" }, percent(line.success_rate)),
       el("td", { class: "num" }, String(line.total_builds)),
+      el("td", {}, sparkline(line.recent || [])),
       el("td", {}, failure),
       el("td", {}, externalLink(line.latest.url, "GitHub", "Latest run of " + line.repo + " on GitHub")));
   });
