@@ -227,6 +227,10 @@ on_both_backends! {
         let text = browser.eval("document.getElementById('empty').textContent").await;
         assert!(text.as_str().is_some_and(|t| t.contains("/api/webhook/github-actions")), "{text}");
         assert_eq!(browser.eval(&kpi("success-rate")).await, "–");
+        // The console check sees errors (so an empty answer means none).
+        browser.client.execute("console.error('probe'); return true;", vec![]).await.expect("probe");
+        let probe = browser.console_errors().await;
+        assert!(probe.iter().any(|m| m.contains("probe")), "{probe:?}");
 
         // When reads need a token: a 401 asks for one, and the token entered is
         // kept in sessionStorage and sent as a bearer token. (The server has no

@@ -125,16 +125,13 @@ impl Browser {
             .json()
             .await
             .expect("log json");
-        answer["value"]
-            .as_array()
-            .map(|entries| {
-                entries
-                    .iter()
-                    .filter(|e| e["level"] == "SEVERE")
-                    .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
-                    .collect()
-            })
-            .unwrap_or_default()
+        let entries =
+            answer["value"].as_array().unwrap_or_else(|| panic!("chromedriver log answer: {answer}"));
+        entries
+            .iter()
+            .filter(|e| e["level"] == "SEVERE")
+            .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
     }
 
     /// Runs a Chrome DevTools Protocol command through chromedriver.
