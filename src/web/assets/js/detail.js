@@ -29,7 +29,8 @@ function timeline(jobs) {
   const t = (iso) => (iso ? Date.parse(iso) : NaN);
   const starts = jobs.map((j) => t(j.created_at) || t(j.started_at)).filter((v) => !isNaN(v));
   const ends = jobs.map((j) => t(j.finished_at) || Date.now()).filter((v) => !isNaN(v));
-  const t0 = Math.min(...starts), t1 = Math.max(...ends, t0 + 1000);
+  const t0 = starts.length ? Math.min(...starts) : Date.now();
+  const t1 = Math.max(...ends, t0 + 1000);
   const pos = (v) => Math.round(((v - t0) / (t1 - t0)) * 1000) / 10;
   const rows = jobs.map((j) => {
     const created = t(j.created_at), started = t(j.started_at), done = t(j.finished_at) || Date.now();
