@@ -41,7 +41,8 @@ pub async fn summary(
 }
 
 /// `{"window_days", "rows": [HealthLine]}`: one line per repository and
-/// workflow over the last `window_days` (1–365, default 7); definitions in
+/// workflow over the last `window_days` (1–365, default 7), optionally only
+/// exact-match `repo` and `branch`; definitions in
 /// `crate::metrics::health`. 422 on a bad `window_days`.
 pub async fn health(
     State(state): State<AppState>,
@@ -49,6 +50,7 @@ pub async fn health(
 ) -> Result<Json<serde_json::Value>, Problem> {
     let params = Params::parse(query.as_deref());
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
-    let rows = state.store.health_rows(window_start(Utc::now(), window_days)).await?;
+    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let rows = state.store.health_rows(window_start(Utc::now(), window_days), &filter).await?;
     Ok(Json(serde_json::json!({ "window_days": window_days, "rows": crate::metrics::health::health(&rows) })))
 }

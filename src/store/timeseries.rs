@@ -23,6 +23,19 @@ pub struct PointFilter {
     pub branch: Option<String>,
 }
 
+/// Appends the filter's `AND` clauses to `sql`, numbering placeholders
+/// from `first`; answers the values to bind, in order.
+fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = ${}", first + texts.len()));
+            texts.push(value.clone());
+        }
+    }
+    texts
+}
+
 impl Store {
     /// One [`Point`] per attempt whose start is in `[since, until)`, with the
     /// filter applied. Attempts with no start yet are never included.
@@ -36,13 +49,7 @@ impl Store {
             "SELECT sort_at, status, duration_seconds, started_at, first_job_started_at \
              FROM builds WHERE sort_at >= $1 AND sort_at < $2",
         );
-        let mut texts = Vec::new();
-        for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
-            if let Some(value) = value {
-                texts.push(value.clone());
-                sql.push_str(&format!(" AND {column} = ${}", texts.len() + 2));
-            }
-        }
+        let texts = filter_sql(filter, &mut sql, 3);
         // Only column names and numbered placeholders are formatted in.
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp()).bind(until.timestamp());
         for text in texts {
@@ -67,16 +74,23 @@ impl Store {
 }
 
 impl Store {
-    /// One [`HealthRow`] per attempt started at or after `since`, newest
-    /// start first (then id descending).
-    pub async fn health_rows(&self, since: DateTime<Utc>) -> Result<Vec<HealthRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1 \
-             ORDER BY sort_at DESC, id DESC",
-        )
-        .bind(since.timestamp())
-        .fetch_all(&self.read)
-        .await?;
+    /// One [`HealthRow`] per attempt started at or after `since` that
+    /// matches the filter, newest start first (then id descending).
+    pub async fn health_rows(
+        &self,
+        since: DateTime<Utc>,
+        filter: &PointFilter,
+    ) -> Result<Vec<HealthRow>, StoreError> {
+        let mut sql =
+            String::from("SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1");
+        let texts = filter_sql(filter, &mut sql, 2);
+        sql.push_str(" ORDER BY sort_at DESC, id DESC");
+        // Only column names and numbered placeholders are formatted in.
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp());
+        for text in texts {
+            query = query.bind(text);
+        }
+        let rows = query.fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
                 Ok(HealthRow {

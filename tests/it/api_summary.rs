@@ -164,6 +164,11 @@ on_both_backends! {
         assert_eq!(rows[0]["latest"]["status"], "running");
         assert_eq!(rows[0]["last_failure"]["url"], "https://github.com/o/a/actions/runs/2");
         assert_eq!(rows[1]["last_failure"], serde_json::Value::Null);
+        let (_, only_b) = app.get("/api/metrics/health?repo=o/b&branch=main").await;
+        assert_eq!(only_b["rows"].as_array().map(Vec::len), Some(1));
+        assert_eq!(only_b["rows"][0]["repo"], "o/b");
+        let (_, none) = app.get("/api/metrics/health?branch=nope").await;
+        assert_eq!(none["rows"], json!([]));
         let (status, _) = app.get("/api/metrics/health?window_days=0").await;
         assert_eq!(status, 422);
     }

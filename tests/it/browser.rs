@@ -215,6 +215,17 @@ on_both_backends! {
             assert!(violations.is_empty(), "axe with the dialog open: {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
         }
 
+        // The view's branch filter drives the charts, the health table and the builds.
+        browser.client.goto(&app.url("/?branch=feature")).await.expect("open filtered");
+        browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 10 \
+            && document.querySelectorAll('#health tbody tr').length === 1", 10 * SECOND, "document.body.innerText").await;
+        let bars = browser.eval("[...document.querySelectorAll('#chart-outcomes rect')].reduce((s, r) => s + Number(r.dataset.value), 0)").await;
+        assert_eq!(bars, json!(10));
+        let health = browser.eval("[...document.querySelectorAll('#health tbody tr')].map(r => r.cells[4].textContent)").await;
+        assert_eq!(health, json!(["10"]));
+        assert_eq!(browser.eval("document.getElementById('f-branch').value").await, "feature");
+        assert_eq!(browser.eval("document.getElementById('kpi-note').hidden").await, false);
+
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
         browser.close().await;
     }

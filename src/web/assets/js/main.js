@@ -91,10 +91,13 @@ async function loadOverview() {
   const series = new URLSearchParams({ window_days: String(Math.max(2, days)), bucket: "day", tz: TZ });
   if (state.repo) series.set("repo", state.repo);
   if (state.branch) series.set("branch", state.branch);
-  const [summary, timeseries, health] = await Promise.all([
+  const health = new URLSearchParams({ window_days: String(days) });
+  if (state.repo) health.set("repo", state.repo);
+  if (state.branch) health.set("branch", state.branch);
+  const [summary, timeseries, lines] = await Promise.all([
     getJson("/api/metrics/summary?window_days=" + days),
     getJson("/api/metrics/timeseries?" + series.toString()),
-    getJson("/api/metrics/health?window_days=" + days),
+    getJson("/api/metrics/health?" + health.toString()),
   ]);
   renderKpis(summary, WINDOWS[state.window]);
   $("kpi-note").hidden = !(state.repo || state.branch);
@@ -102,8 +105,7 @@ async function loadOverview() {
   outcomesChart($("chart-outcomes"), timeseries);
   successRateChart($("chart-rate"), timeseries);
   durationChart($("chart-duration"), timeseries);
-  const filtered = health.rows.filter((r) => !state.repo || r.repo === state.repo);
-  renderHealth({ rows: filtered }, openDetail);
+  renderHealth(lines, openDetail);
   return summary;
 }
 
