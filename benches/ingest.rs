@@ -6,7 +6,7 @@
 //! (~21 KB each: the real recorded delivery in `tests/fixtures`, with varied
 //! run ids, attempts, states and repositories) posted at concurrency 32 over
 //! loopback to the real server, then checks that every accepted delivery is
-//! stored; (b) p50/p99 latency of `/api/metrics/summary` and `/api/builds`
+//! stored; (b) p50/p99 latency of `/api/metrics/summary`, `/timeseries`, `/health` and `/api/builds`
 //! with `BENCH_ATTEMPTS` (default 100 000) attempts stored, spread over 90
 //! days, including a deep page at half the history by `offset` and by
 //! keyset `cursor`. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
@@ -300,6 +300,11 @@ async fn main() {
     for (name, path) in [
         ("summary (window 7 d)", "/api/metrics/summary"),
         ("summary (window 90 d)", "/api/metrics/summary?window_days=90"),
+        ("summary (window 30 d)", "/api/metrics/summary?window_days=30"),
+        ("timeseries (7 d, Berlin)", "/api/metrics/timeseries?window_days=7&tz=Europe/Berlin"),
+        ("timeseries (30 d, Berlin)", "/api/metrics/timeseries?window_days=30&tz=Europe/Berlin"),
+        ("health (7 d)", "/api/metrics/health?window_days=7"),
+        ("builds search (q)", "/api/builds?q=repo-7"),
         ("builds first page", "/api/builds"),
         ("builds filtered by repo", "/api/builds?repo=seed-org/repo-7"),
         ("builds deep page (offset)", deep_offset.as_str()),

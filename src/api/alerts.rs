@@ -25,7 +25,7 @@ use crate::store::{AuditEntry, Store};
 const STATUSES: [&str; 4] = ["pending", "sent", "failed", "suppressed"];
 
 /// One alert as answered. Timestamps RFC 3339 UTC.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertJson {
     pub id: i64,
     pub rule_id: String,
@@ -82,7 +82,7 @@ impl From<AlertRecord> for AlertJson {
 }
 
 /// `{alerts, total, limit, offset, has_more}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct AlertListJson {
     pub alerts: Vec<AlertJson>,
     pub total: i64,
@@ -93,6 +93,16 @@ pub struct AlertListJson {
 
 /// Alert history, newest first: `limit` 1–100 (default 50), `offset` ≥ 0,
 /// exact filters `status`, `channel` (id), `rule` (id), `repo`, `kind`.
+#[utoipa::path(get, path = "/api/alerts", tag = "alerts",
+    description = "Alert history, newest first.",
+    params(
+        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100), ("offset" = Option<i64>, Query, minimum = 0),
+        ("status" = Option<String>, Query, description = "`pending`, `sent`, `failed`, `suppressed`"),
+        ("channel" = Option<String>, Query), ("rule" = Option<String>, Query), ("repo" = Option<String>, Query),
+        ("kind" = Option<String>, Query),
+    ),
+    responses((status = 200, body = AlertListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
@@ -164,6 +174,10 @@ fn config_answer(config: Option<AlertConfig>, source: String, updated_at: Option
 }
 
 /// `GET /api/alerts/configure`: the configuration, secrets redacted.
+#[utoipa::path(get, path = "/api/alerts/configure", tag = "alerts",
+    description = "The stored alert configuration (`smtp`, `channels`, `rules`, `source`, `updated_at`), secrets redacted.",
+    responses((status = 200, body = Object), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security(("token" = [])))]
 pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson>, Problem> {
     let (config, source, updated_at) = stored_config(&state.store).await?;
     Ok(config_answer(config, source, updated_at))
@@ -172,6 +186,12 @@ pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson
 /// `POST /api/alerts/configure`: validates and stores (replaces) the whole
 /// configuration; answers it redacted. 400 for a body that is not JSON; 422
 /// with `errors` naming each invalid field (nothing is stored then).
+#[utoipa::path(post, path = "/api/alerts/configure", tag = "alerts",
+    description = "Creates or replaces the whole alert configuration; answers it with secrets redacted. Field-level errors as `errors` in a 422 problem.",
+    request_body(content = Object, content_type = "application/json",
+        description = "`{smtp?, channels: [...], rules: [...]}` (see the README's Alerts section)"),
+    responses((status = 200, body = Object), (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security(("token" = [])))]
 pub async fn configure(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
@@ -224,7 +244,7 @@ pub async fn configure(
 }
 
 /// One channel's test outcome.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TestResultJson {
     pub channel: String,
     pub ok: bool,
@@ -232,7 +252,7 @@ pub struct TestResultJson {
 }
 
 /// `{results: [...]}`.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TestAnswerJson {
     pub results: Vec<TestResultJson>,
 }
@@ -240,6 +260,11 @@ pub struct TestAnswerJson {
 /// `POST /api/alert/test` with `{channel?: id or type, message?: text}`:
 /// sends a test alert now; 200 when every chosen channel took it, 502
 /// otherwise; 422 when no channel matches.
+#[utoipa::path(post, path = "/api/alert/test", tag = "alerts",
+    description = "Sends a test alert now through the chosen channel (id or type) or every channel; 200 only when all succeeded, else 502.",
+    request_body(content = Object, content_type = "application/json", description = "`{channel?, message?}`"),
+    responses((status = 200, body = TestAnswerJson), (status = 502, body = TestAnswerJson), (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security(("token" = [])))]
 pub async fn test(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
@@ -303,6 +328,10 @@ async fn mark(state: &AppState, id: &str, resolve: bool) -> Result<Json<AlertJso
 
 /// `POST /api/alerts/{id}/ack`: sets `acknowledged_at` (kept if already
 /// set); answers the alert; 404 for an unknown id.
+#[utoipa::path(post, path = "/api/alerts/{id}/ack", tag = "alerts",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = AlertJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security(("token" = [])))]
 pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -312,6 +341,10 @@ pub async fn acknowledge(
 
 /// `POST /api/alerts/{id}/resolve`: sets `resolved_at` (kept if already
 /// set); answers the alert; 404 for an unknown id.
+#[utoipa::path(post, path = "/api/alerts/{id}/resolve", tag = "alerts",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = AlertJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security(("token" = [])))]
 pub async fn resolve(
     State(state): State<AppState>,
     Path(id): Path<String>,

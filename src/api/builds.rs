@@ -7,36 +7,19 @@ use super::AppState;
 use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
 use super::params::Params;
 use super::problem::Problem;
+use crate::domain::time::parse_timestamp;
 use crate::domain::{BuildStatus, ProviderKind};
-use crate::store::{BuildFilter, PageCursor};
+use crate::store::{BuildFilter, BuildSort, PageCursor};
 
-/// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
-/// `cursor` (the `next_cursor` of the previous page: same cost at any depth),
-/// exact-match filters `repo`, `branch`, `workflow`, `status` (normalised),
-/// `provider` (`github`). Newest start first. 422 on a bad parameter.
-#[utoipa::path(get, path = "/api/builds", tag = "builds",
-    description = "Run attempts, newest start first, with exact-match filters and offset or cursor paging.",
-    params(
-        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 50)", minimum = 1, maximum = 100),
-        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
-        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page",
-            pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$"),
-        ("repo" = Option<String>, Query, description = "`owner/name`"),
-        ("branch" = Option<String>, Query),
-        ("workflow" = Option<String>, Query),
-        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
-        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
-    ),
-    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
-    security((), ("token" = [])))]
-pub async fn list(
-    State(state): State<AppState>,
-    RawQuery(query): RawQuery,
-) -> Result<Json<BuildListJson>, Problem> {
-    let params = Params::parse(query.as_deref());
-    let limit = params.int_in("limit", 50, 1, 100)?;
-    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
+/// The filters and order shared by `/api/builds` and `/api/builds/export`:
+/// exact-match `repo`, `branch`, `workflow`, `status` (normalised),
+/// `provider` (`github`), `event`, `actor`, `run` (the run id: all its
+/// attempts); `q` (substring of repository,
+/// workflow, branch, commit SHA or actor, case-insensitive); `since` and
+/// `until` (RFC 3339, bounds of the start: `since ≤ start < until`); `sort`
+/// (`-started` default, `started`, `-duration`, `duration`). 422 on a bad
+/// value.
+pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort), Problem> {
     let status = match params.text("status") {
         None => None,
         Some(text) => Some(BuildStatus::parse(&text).ok_or_else(|| {
@@ -50,22 +33,86 @@ pub async fn list(
             Problem::invalid_parameter(format!("provider must be \"github\", got {text:?}"))
         })?),
     };
+    let instant = |name: &str| -> Result<Option<i64>, Problem> {
+        params
+            .text(name)
+            .map(|text| {
+                parse_timestamp(&text).map(|t| t.timestamp()).map_err(|_| {
+                    Problem::invalid_parameter(format!(
+                        "{name} must be an RFC 3339 timestamp such as 2026-11-29T12:00:00Z, got {text:?}"
+                    ))
+                })
+            })
+            .transpose()
+    };
+    let sort = match params.text("sort") {
+        None => BuildSort::default(),
+        Some(text) => BuildSort::parse(&text).ok_or_else(|| {
+            Problem::invalid_parameter(format!(
+                "sort must be one of -started, started, -duration, duration, got {text:?}"
+            ))
+        })?,
+    };
     let filter = BuildFilter {
         repo: params.text("repo"),
         branch: params.text("branch"),
         workflow: params.text("workflow"),
         status,
         provider,
+        event: params.text("event"),
+        actor: params.text("actor"),
+        search: params.text("q"),
+        run_id: params.text("run"),
+        since: instant("since")?,
+        until: instant("until")?,
     };
+    Ok((filter, sort))
+}
+
+/// Lists run attempts: `limit` 1–100 (default 50), `offset` ≥ 0 (default 0),
+/// `cursor` (the `next_cursor` of the previous page, default order only:
+/// same cost at any depth), and the filters of [`filter_and_sort`].
+/// 422 on a bad parameter.
+#[utoipa::path(get, path = "/api/builds", tag = "builds",
+    description = "Run attempts, newest start first by default, with filters, search, sorting and offset or cursor paging.",
+    params(
+        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 50)", minimum = 1, maximum = 100),
+        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
+        ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (default order only)",
+            pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$"),
+        ("repo" = Option<String>, Query, description = "`owner/name`"),
+        ("branch" = Option<String>, Query),
+        ("workflow" = Option<String>, Query),
+        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
+        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
+        ("event" = Option<String>, Query, description = "Triggering event, e.g. push"),
+        ("actor" = Option<String>, Query, description = "Who triggered the run"),
+        ("run" = Option<String>, Query, description = "Run id: all its attempts"),
+        ("q" = Option<String>, Query, description = "Substring of repository, workflow, branch, commit or actor"),
+        ("since" = Option<String>, Query, description = "RFC 3339: started at or after"),
+        ("until" = Option<String>, Query, description = "RFC 3339: started before"),
+        ("sort" = Option<String>, Query, description = "`-started` (default), `started`, `-duration`, `duration`",
+            pattern = "^(-?started|-?duration)?$"),
+    ),
+    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security((), ("token" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<BuildListJson>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let limit = params.int_in("limit", 50, 1, 100)?;
+    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
+    let (filter, sort) = filter_and_sort(&params)?;
     let cursor = match params.text("cursor") {
         None => None,
-        Some(text) => Some(PageCursor::parse(&text).ok_or_else(|| {
+        Some(text) => Some(PageCursor::parse(&text).filter(|_| sort == BuildSort::StartedDesc).ok_or_else(|| {
             Problem::invalid_parameter(format!(
-                "cursor must be a next_cursor value from an earlier answer, got {text:?}"
+                "cursor must be a next_cursor value from an earlier answer in the default order, got {text:?}"
             ))
         })?),
     };
-    let page = state.store.list_builds(&filter, limit, offset, cursor).await?;
+    let page = state.store.list_builds(&filter, sort, limit, offset, cursor).await?;
     Ok(Json(BuildListJson {
         builds: page.builds.iter().map(BuildJson::from).collect(),
         total: page.total,
@@ -79,8 +126,7 @@ pub async fn list(
 /// One run attempt with its jobs; 404 when no build has that id.
 #[utoipa::path(get, path = "/api/builds/{id}", tag = "builds",
     params(("id" = i64, Path, description = "Build id (as in `/api/builds`)")),
-    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn detail(
     State(state): State<AppState>,

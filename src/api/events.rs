@@ -4,35 +4,61 @@
 //! A subscriber that falls behind gets `event: resync` (`{"missed": N}`) and
 //! should re-read what it shows. Fed by the store's change events, so with
 //! PostgreSQL a change stored through any replica reaches every replica.
+//!
+//! Resume: every event carries `id: <Unix seconds when sent>`. A client that
+//! reconnects with `Last-Event-ID: T` (browsers do so by themselves) first
+//! gets the builds changed since `T − 5 s` (the margin absorbs notification
+//! batching and replica clocks) and their jobs changed since then, then the
+//! live stream; repeats are harmless (each event is a full snapshot). A gap
+//! longer than an hour or holding more than [`MAX_REPLAY`] builds is answered
+//! with one `resync` (`{"missed": null}`) instead.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures_util::stream::{self, Stream};
+use chrono::Utc;
+use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
 use super::dto::{BuildJson, JobJson};
-use crate::store::{ChangeEvent, Store};
+use crate::store::{BuildRecord, ChangeEvent, JobRecord, Store};
+
+/// Most builds replayed on resume.
+pub const MAX_REPLAY: i64 = 1000;
+/// Seconds replayed before the client's `Last-Event-ID`.
+const RESUME_MARGIN: i64 = 5;
+/// Longest gap replayed, seconds.
+const MAX_GAP: i64 = 3600;
 
 /// The stream (see the module doc).
 #[utoipa::path(get, path = "/api/events", tag = "builds",
-    description = "Server-Sent Events: `build`, `job` and `resync` events for every committed change, heartbeats every 15 s.",
-    responses((status = 200, content_type = "text/event-stream", body = String),
-        (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    description = "Server-Sent Events: `build`, `job` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID`.",
+    params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received")),
+    responses((status = 200, content_type = "text/event-stream", body = String), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
-pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub async fn events(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let receiver = state.store.subscribe();
-    let stream = stream::unfold((receiver, state.store), |(mut receiver, store)| async move {
+    let last_id = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|text| text.trim().parse::<i64>().ok());
+    let replayed = match last_id {
+        Some(last) => replay(&state.store, last).await,
+        None => Vec::new(),
+    };
+    let live = stream::unfold((receiver, state.store), |(mut receiver, store)| async move {
         loop {
             let event = match receiver.recv().await {
                 Ok(change) => to_event(&store, change).await,
-                Err(RecvError::Lagged(missed)) => {
-                    Some(Event::default().event("resync").data(json!({ "missed": missed }).to_string()))
-                }
+                Err(RecvError::Lagged(missed)) => Some(resync(Some(missed))),
                 Err(RecvError::Closed) => return None,
             };
             if let Some(event) = event {
@@ -40,20 +66,48 @@ pub async fn events(State(state): State<AppState>) -> Sse<impl Stream<Item = Res
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Sse::new(stream::iter(replayed.into_iter().map(Ok)).chain(live))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn stamped(event: Event) -> Event {
+    event.id(Utc::now().timestamp().to_string())
+}
+
+fn resync(missed: Option<u64>) -> Event {
+    stamped(Event::default().event("resync").data(json!({ "missed": missed }).to_string()))
+}
+
+fn build_event(record: &BuildRecord) -> Option<Event> {
+    Event::default().event("build").json_data(BuildJson::from(record)).ok().map(stamped)
+}
+
+fn job_event(record: &JobRecord) -> Option<Event> {
+    let mut body = serde_json::to_value(JobJson::from(record)).ok()?;
+    body["build_id"] = record.build_id.into();
+    Event::default().event("job").json_data(body).ok().map(stamped)
+}
+
+/// The events a client resuming after `last` (Unix seconds) missed.
+async fn replay(store: &Store, last: i64) -> Vec<Event> {
+    if Utc::now().timestamp() - last > MAX_GAP {
+        return vec![resync(None)];
+    }
+    match store.changed_since(last - RESUME_MARGIN, MAX_REPLAY).await {
+        Ok(changed) if !changed.truncated => changed
+            .builds
+            .iter()
+            .filter_map(build_event)
+            .chain(changed.jobs.iter().filter_map(job_event))
+            .collect(),
+        // Too much to replay, or the database failed: re-read everything.
+        _ => vec![resync(None)],
+    }
 }
 
 async fn to_event(store: &Store, change: ChangeEvent) -> Option<Event> {
     match change {
-        ChangeEvent::Build { id } => {
-            let record = store.get_build(id).await.ok()??;
-            Event::default().event("build").json_data(BuildJson::from(&record)).ok()
-        }
-        ChangeEvent::Job { id, build_id } => {
-            let record = store.get_job(id).await.ok()??;
-            let mut body = serde_json::to_value(JobJson::from(&record)).ok()?;
-            body["build_id"] = build_id.into();
-            Event::default().event("job").json_data(body).ok()
-        }
+        ChangeEvent::Build { id } => build_event(&store.get_build(id).await.ok()??),
+        ChangeEvent::Job { id, .. } => job_event(&store.get_job(id).await.ok()??),
     }
 }

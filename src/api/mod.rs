@@ -10,6 +10,7 @@ pub mod auth;
 mod builds;
 mod dto;
 mod events;
+mod export;
 mod health;
 mod metrics;
 pub mod openapi;
@@ -18,13 +19,13 @@ pub mod problem;
 pub mod prometheus;
 mod providers;
 pub mod rate_limit;
+mod timeseries;
 mod webhook;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::{get, post};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -84,21 +85,24 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
     let public = OpenApiRouter::new().routes(routes!(health::health)).routes(routes!(health::ready));
     let read = OpenApiRouter::new()
         .routes(routes!(builds::list))
+        .routes(routes!(export::export))
         .routes(routes!(builds::detail))
         .routes(routes!(metrics::summary))
+        .routes(routes!(metrics::health))
+        .routes(routes!(timeseries::timeseries))
         .routes(routes!(events::events))
         .routes(routes!(providers::list))
         .routes(routes!(prometheus::metrics))
-        .route("/api/alerts", get(alerts::list))
+        .routes(routes!(alerts::list))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));
     let write = OpenApiRouter::new()
-        .route("/api/alerts/{id}/ack", post(alerts::acknowledge))
-        .route("/api/alerts/{id}/resolve", post(alerts::resolve))
+        .routes(routes!(alerts::acknowledge))
+        .routes(routes!(alerts::resolve))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_write));
     let admin = OpenApiRouter::new()
         .routes(routes!(audit::list))
-        .route("/api/alerts/configure", get(alerts::get_config).post(alerts::configure))
-        .route("/api/alert/test", post(alerts::test))
+        .routes(routes!(alerts::get_config, alerts::configure))
+        .routes(routes!(alerts::test))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
     let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions)).layer(webhook::body_limit());
     // Rate limits wrap authentication, so floods without a token count too.

@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
         (name = "metrics", description = "Aggregates with written definitions"),
         (name = "ingest", description = "Webhook deliveries"),
         (name = "poller", description = "GitHub REST backfill and reconciliation"),
+        (name = "alerts", description = "Alert history, configuration and tests"),
         (name = "security", description = "Audit log"),
         (name = "operations", description = "Health, readiness, Prometheus"),
     )

@@ -1,5 +1,7 @@
 //! Metric arithmetic: pure functions with written definitions, fed by the
 //! store's aggregate queries. Nothing here does I/O.
 
+pub mod health;
 pub mod percentile;
 pub mod summary;
+pub mod timeseries;

@@ -22,6 +22,14 @@
 //!   start, over all time; **last_updated**: when an attempt was last written.
 //! - Averages and percentiles are rounded to 0.001 s (floating-point noise
 //!   such as 95.49999999999999 is not a real difference).
+//! - **median_queue_seconds**: type-7 median of `queue_seconds` of the
+//!   window's attempts that have one, whatever their status.
+//! - **running_now / queued_now**: attempts whose normalised status is
+//!   `running` / `queued` now, over all time (not only the window).
+//! - **previous**: the figures of `crate::metrics::timeseries` (counts,
+//!   rates, p50/p95 build time, median queue) for the window of the same
+//!   length just before this one, `[start − window_days, start)`, so the page
+//!   can show the change.
 //! - **by_repo**: the same counts, rate and mean per repository, with the
 //!   status of that repository's latest attempt.
 
@@ -29,6 +37,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::percentile::RankSpan;
+use super::timeseries::Figures;
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
 use crate::store::SummaryInputs;
@@ -56,7 +65,24 @@ pub struct Summary {
     pub p95_build_time_seconds: Option<f64>,
     pub last_build_status: Option<BuildStatus>,
     pub last_updated: Option<String>,
+    pub median_queue_seconds: Option<f64>,
+    pub running_now: i64,
+    pub queued_now: i64,
+    /// Start of this window (RFC 3339 UTC); set by the caller.
+    pub window_start: Option<String>,
+    /// The previous window's figures; set by the caller.
+    pub previous: Option<PreviousWindow>,
     pub by_repo: Vec<RepoSummary>,
+}
+
+/// The window of the same length just before the summary's, `[start, end)`
+/// (RFC 3339 UTC), and its figures.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PreviousWindow {
+    pub window_start: String,
+    pub window_end: String,
+    #[serde(flatten)]
+    pub figures: Figures,
 }
 
 /// One repository's line of the summary.
@@ -114,6 +140,11 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs, percentiles: BuildTim
         p95_build_time_seconds: percentiles.p95.map(round3),
         last_build_status: inputs.last_status,
         last_updated: inputs.last_updated.map(format_timestamp),
+        median_queue_seconds: inputs.median_queue_seconds.map(round3),
+        running_now: inputs.running_now,
+        queued_now: inputs.queued_now,
+        window_start: None,
+        previous: None,
         by_repo: inputs
             .by_repo
             .iter()
@@ -194,6 +225,7 @@ mod tests {
                 duration_count: 6,
                 last_status: Some(BuildStatus::Running),
             }],
+            ..SummaryInputs::default()
         };
         let sorted = [60, 120, 180, 240, 300, 600];
         let percentiles = block_on(build_time_percentiles(6, |ranks| {

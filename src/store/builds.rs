@@ -6,7 +6,10 @@ use super::rows::{build_columns, job_columns, job_from_row, provider_id, run_fro
 use super::{Store, StoreError};
 use crate::domain::{BuildStatus, Job, ProviderKind, RunAttempt};
 
-/// Filters of `/api/builds`; `None` means "any". Text filters match exactly.
+/// Filters of `/api/builds`; `None` means "any". Text filters match exactly;
+/// `search` matches a substring (case-insensitive) of the repository,
+/// workflow, branch, commit SHA or actor; `since`/`until` bound the start
+/// (Unix seconds, `since ≤ start < until`).
 #[derive(Debug, Clone, Default)]
 pub struct BuildFilter {
     pub repo: Option<String>,
@@ -14,6 +17,48 @@ pub struct BuildFilter {
     pub workflow: Option<String>,
     pub status: Option<BuildStatus>,
     pub provider: Option<ProviderKind>,
+    pub event: Option<String>,
+    /// `triggered_by`.
+    pub actor: Option<String>,
+    pub search: Option<String>,
+    /// The provider's run id (`external_id`): every attempt of one run.
+    pub run_id: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Orders of `/api/builds`; ties go to the higher id (lower for ascending).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BuildSort {
+    /// Newest start first; attempts with no start yet last (the default).
+    #[default]
+    StartedDesc,
+    StartedAsc,
+    /// Longest first; attempts without a duration last.
+    DurationDesc,
+    DurationAsc,
+}
+
+impl BuildSort {
+    /// Parses the `sort` parameter: `-started`, `started`, `-duration`, `duration`.
+    pub fn parse(text: &str) -> Option<BuildSort> {
+        match text {
+            "-started" => Some(BuildSort::StartedDesc),
+            "started" => Some(BuildSort::StartedAsc),
+            "-duration" => Some(BuildSort::DurationDesc),
+            "duration" => Some(BuildSort::DurationAsc),
+            _ => None,
+        }
+    }
+
+    fn order_by(self) -> &'static str {
+        match self {
+            BuildSort::StartedDesc => "sort_at DESC, id DESC",
+            BuildSort::StartedAsc => "sort_at ASC, id ASC",
+            BuildSort::DurationDesc => "duration_seconds IS NULL, duration_seconds DESC, id DESC",
+            BuildSort::DurationAsc => "duration_seconds IS NULL, duration_seconds ASC, id ASC",
+        }
+    }
 }
 
 /// A stored run attempt and its row id.
@@ -69,43 +114,97 @@ impl PageCursor {
     }
 }
 
+/// A value bound to a numbered placeholder.
+#[derive(Debug, Clone)]
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// `LIKE` pattern matching `text` anywhere, with `\` escaping `%`, `_` and `\`.
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
 /// `WHERE` clause and its bind values for a filter; placeholders start at `$1`.
-fn where_clause(filter: &BuildFilter) -> (String, Vec<String>, Option<i64>) {
+fn where_clause(filter: &BuildFilter) -> (String, Vec<Bind>) {
     let mut clauses = Vec::new();
-    let mut texts = Vec::new();
+    let mut binds = Vec::new();
     for (column, value) in [
         ("repo", filter.repo.as_ref()),
         ("branch", filter.branch.as_ref()),
         ("workflow", filter.workflow.as_ref()),
         ("status", filter.status.map(|s| s.as_str().to_owned()).as_ref()),
+        ("event", filter.event.as_ref()),
+        ("triggered_by", filter.actor.as_ref()),
+        ("external_id", filter.run_id.as_ref()),
     ] {
         if let Some(value) = value {
-            texts.push(value.clone());
-            clauses.push(format!("{column} = ${}", texts.len()));
+            binds.push(Bind::Text(value.clone()));
+            clauses.push(format!("{column} = ${}", binds.len()));
         }
     }
-    let provider = filter.provider.map(provider_id);
-    if provider.is_some() {
-        clauses.push(format!("provider_id = ${}", texts.len() + 1));
+    if let Some(provider) = filter.provider {
+        binds.push(Bind::Int(provider_id(provider)));
+        clauses.push(format!("provider_id = ${}", binds.len()));
+    }
+    if let Some(since) = filter.since {
+        binds.push(Bind::Int(since));
+        clauses.push(format!("sort_at >= ${}", binds.len()));
+    }
+    if let Some(until) = filter.until {
+        binds.push(Bind::Int(until));
+        clauses.push(format!("sort_at < ${}", binds.len()));
+    }
+    if let Some(search) = &filter.search {
+        binds.push(Bind::Text(contains_pattern(search)));
+        let n = binds.len();
+        let any: Vec<String> = ["repo", "workflow", "branch", "commit_sha", "triggered_by"]
+            .iter()
+            .map(|column| format!("LOWER(COALESCE({column}, '')) LIKE ${n} ESCAPE '\\'"))
+            .collect();
+        clauses.push(format!("({})", any.join(" OR ")));
     }
     let sql = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    (sql, texts, provider)
+    (sql, binds)
+}
+
+fn bind_all<'q>(
+    mut query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    binds: &[Bind],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    for bind in binds {
+        query = match bind {
+            Bind::Text(text) => query.bind(text.clone()),
+            Bind::Int(n) => query.bind(*n),
+        };
+    }
+    query
 }
 
 impl Store {
-    /// One page of run attempts matching `filter`, newest start first
-    /// (attempts with no start yet last), then id descending.
-    /// With `cursor`, the page starts after that position (then `offset`
-    /// skips further).
+    /// One page of run attempts matching `filter` in `sort` order.
+    /// With `cursor` (only meaningful for the default order), the page starts
+    /// after that position (then `offset` skips further); `next_cursor` is
+    /// given only in the default order.
     pub async fn list_builds(
         &self,
         filter: &BuildFilter,
+        sort: BuildSort,
         limit: i64,
         offset: i64,
         cursor: Option<PageCursor>,
     ) -> Result<BuildPage, StoreError> {
-        let (where_sql, texts, provider) = where_clause(filter);
-        let next = texts.len() + usize::from(provider.is_some()) + 1;
+        let (where_sql, binds) = where_clause(filter);
+        let next = binds.len() + 1;
         let (page_where, next) = match cursor {
             None => (where_sql.clone(), next),
             Some(_) => {
@@ -119,8 +218,9 @@ impl Store {
             }
         };
         let page_sql = format!(
-            "SELECT {} FROM builds{page_where} ORDER BY sort_at DESC, id DESC LIMIT ${} OFFSET ${}",
+            "SELECT {} FROM builds{page_where} ORDER BY {} LIMIT ${} OFFSET ${}",
             build_columns!(),
+            sort.order_by(),
             next,
             next + 1
         );
@@ -128,16 +228,8 @@ impl Store {
 
         // The SQL holds only column names and numbered placeholders; every
         // value is bound.
-        let mut page = sqlx::query(AssertSqlSafe(page_sql));
-        let mut count = sqlx::query(AssertSqlSafe(count_sql));
-        for text in &texts {
-            page = page.bind(text.clone());
-            count = count.bind(text.clone());
-        }
-        if let Some(provider) = provider {
-            page = page.bind(provider);
-            count = count.bind(provider);
-        }
+        let mut page = bind_all(sqlx::query(AssertSqlSafe(page_sql)), &binds);
+        let count = bind_all(sqlx::query(AssertSqlSafe(count_sql)), &binds);
         if let Some(cursor) = cursor {
             page = page.bind(cursor.sort_at).bind(cursor.id);
         }
@@ -153,8 +245,37 @@ impl Store {
             .collect::<Result<_, _>>()?;
         let has_more = builds.len() as i64 > limit;
         builds.truncate(limit.max(0) as usize);
-        let next_cursor = builds.last().filter(|_| has_more).map(|last| PageCursor::after(last).text());
+        let next_cursor = builds
+            .last()
+            .filter(|_| has_more && sort == BuildSort::StartedDesc)
+            .map(|last| PageCursor::after(last).text());
         Ok(BuildPage { builds, total, has_more, next_cursor })
+    }
+
+    /// Up to `max` run attempts matching `filter` in `sort` order (for
+    /// export), and whether more matched.
+    pub async fn export_builds(
+        &self,
+        filter: &BuildFilter,
+        sort: BuildSort,
+        max: i64,
+    ) -> Result<(Vec<BuildRecord>, bool), StoreError> {
+        let (where_sql, binds) = where_clause(filter);
+        let sql = format!(
+            "SELECT {} FROM builds{where_sql} ORDER BY {} LIMIT ${}",
+            build_columns!(),
+            sort.order_by(),
+            binds.len() + 1
+        );
+        let rows =
+            bind_all(sqlx::query(AssertSqlSafe(sql)), &binds).bind(max + 1).fetch_all(&self.read).await?;
+        let mut builds: Vec<BuildRecord> = rows
+            .iter()
+            .map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt }))
+            .collect::<Result<_, _>>()?;
+        let truncated = builds.len() as i64 > max;
+        builds.truncate(max.max(0) as usize);
+        Ok((builds, truncated))
     }
 
     /// The run attempt with row id `id`, if any.

@@ -45,6 +45,11 @@ pub struct SummaryInputs {
     pub last_updated: Option<DateTime<Utc>>,
     /// Repositories in the window, by name.
     pub by_repo: Vec<RepoAggregate>,
+    /// Type-7 median of `queue_seconds` of the window's attempts that have one.
+    pub median_queue_seconds: Option<f64>,
+    /// Attempts whose normalised status is `running` / `queued` now, over all time.
+    pub running_now: i64,
+    pub queued_now: i64,
 }
 
 /// The three window queries, with `$hint` after the table name: SQLite gets
@@ -103,6 +108,18 @@ struct WindowQueries {
 const SQLITE_WINDOW: WindowQueries = window_queries!(" INDEXED BY builds_window");
 const POSTGRES_WINDOW: WindowQueries = window_queries!("");
 
+/// Type-7 median of queue times (clamped to 0, as `RunAttempt::queue_seconds`):
+/// the mean of the values at sorted ranks ⌊(n−1)/2⌋ and ⌊n/2⌋.
+const MEDIAN_QUEUE: &str = "SELECT CAST(AVG(q) AS DOUBLE PRECISION) AS median FROM ( \
+     SELECT q, ROW_NUMBER() OVER (ORDER BY q) - 1 AS pos, COUNT(*) OVER () AS n FROM ( \
+     SELECT CASE WHEN first_job_started_at > started_at THEN first_job_started_at - started_at ELSE 0 END AS q \
+     FROM builds WHERE sort_at >= $1 AND started_at IS NOT NULL AND first_job_started_at IS NOT NULL) s) t \
+     WHERE pos = (n - 1) / 2 OR pos = n / 2";
+
+/// Unfinished attempts now, over all time (through `builds_by_status_start`).
+const NOW: &str =
+    "SELECT status, COUNT(*) AS n FROM builds WHERE status IN ('running', 'queued') GROUP BY status";
+
 const LAST: &str = "SELECT status, (SELECT MAX(changed_at) FROM builds) AS changed \
      FROM builds ORDER BY sort_at DESC, id DESC LIMIT 1";
 
@@ -146,12 +163,25 @@ impl Store {
     pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
         let since = since.timestamp();
         let queries = self.window_queries();
-        let (by_status, by_repo, last) = tokio::try_join!(
+        let (by_status, by_repo, last, median_queue, now) = tokio::try_join!(
             sqlx::query(queries.by_status).bind(since).fetch_all(&self.read),
             sqlx::query(queries.by_repo).bind(since).fetch_all(&self.read),
             sqlx::query(LAST).fetch_optional(&self.read),
+            sqlx::query(MEDIAN_QUEUE).bind(since).fetch_one(&self.read),
+            sqlx::query(NOW).fetch_all(&self.read),
         )?;
-        let mut inputs = SummaryInputs::default();
+        let mut inputs = SummaryInputs {
+            median_queue_seconds: median_queue.try_get::<Option<f64>, _>("median")?,
+            ..SummaryInputs::default()
+        };
+        for row in now {
+            let n: i64 = row.try_get("n")?;
+            match status(row.try_get::<&str, _>("status")?) {
+                BuildStatus::Running => inputs.running_now += n,
+                BuildStatus::Queued => inputs.queued_now += n,
+                _ => {}
+            }
+        }
         for row in by_status {
             *inputs.by_status.entry(status(row.try_get::<&str, _>("status")?)).or_default() +=
                 row.try_get::<i64, _>("n")?;

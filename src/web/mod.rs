@@ -1,5 +1,5 @@
-//! The dashboard page: static HTML, CSS and JavaScript compiled into the
-//! binary (no CDN, works offline). The page reads the JSON API like any
+//! The dashboard page: static HTML, CSS and JavaScript modules compiled into
+//! the binary (no CDN, works offline). The page reads the JSON API like any
 //! other client; this module must not query the store.
 
 use axum::Router;
@@ -7,16 +7,34 @@ use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::get;
 
-const INDEX_HTML: &str = include_str!("assets/index.html");
-const APP_JS: &str = include_str!("assets/app.js");
-const STYLE_CSS: &str = include_str!("assets/style.css");
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
 
-/// Routes: `/`, `/assets/app.js`, `/assets/style.css`.
+/// Every asset: path, content type, body.
+const ASSETS: [(&str, &str, &str); 10] = [
+    ("/", HTML, include_str!("assets/index.html")),
+    ("/assets/style.css", CSS, include_str!("assets/style.css")),
+    ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
+    ("/assets/js/api.js", JS, include_str!("assets/js/api.js")),
+    ("/assets/js/format.js", JS, include_str!("assets/js/format.js")),
+    ("/assets/js/charts.js", JS, include_str!("assets/js/charts.js")),
+    ("/assets/js/overview.js", JS, include_str!("assets/js/overview.js")),
+    ("/assets/js/builds.js", JS, include_str!("assets/js/builds.js")),
+    ("/assets/js/detail.js", JS, include_str!("assets/js/detail.js")),
+    ("/assets/js/live.js", JS, include_str!("assets/js/live.js")),
+];
+
+/// The JavaScript module paths (for tests and the README).
+pub fn script_paths() -> impl Iterator<Item = &'static str> {
+    ASSETS.iter().filter(|(_, kind, _)| *kind == JS).map(|(path, _, _)| *path)
+}
+
+/// Routes: `/`, `/assets/style.css`, `/assets/js/*.js`.
 pub fn router() -> Router {
-    Router::new()
-        .route("/", get(|| async { asset("text/html; charset=utf-8", INDEX_HTML) }))
-        .route("/assets/app.js", get(|| async { asset("text/javascript; charset=utf-8", APP_JS) }))
-        .route("/assets/style.css", get(|| async { asset("text/css; charset=utf-8", STYLE_CSS) }))
+    ASSETS.iter().fold(Router::new(), |router, &(path, content_type, body)| {
+        router.route(path, get(move || async move { asset(content_type, body) }))
+    })
 }
 
 fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {

@@ -90,3 +90,86 @@ on_both_backends! {
         assert_eq!(s["by_repo"], json!([]));
     }
 }
+
+on_both_backends! {
+    async fn summary_compares_with_the_previous_window(app: TestApp) {
+        use crate::payloads::job_payload;
+        use chrono::Duration;
+        // Current 7 days: success 100 s (queue 20 s), failure 200 s, one running, one queued.
+        // Previous 7 days (8 days ago): success 50 and 70 s, failure 90 s (queue 5 s).
+        // 15 days ago: a failure (in neither window); 20 days ago: a run still running.
+        // By hand: current median queue 20; running now 2 (all time), queued now 1;
+        // previous: 3 builds, success rate 2/3, p50 70, p95 (h = 1.9) 70 + 0.9·20 = 88, queue 5.
+        let mut id = 500;
+        let mut deliver = |minutes: i64, status: &'static str, conclusion: Option<&'static str>, secs: i64, queue: Option<i64>| {
+            id += 1;
+            let run = Run::new(id, minutes_ago(minutes));
+            let app = &app;
+            async move {
+                app.deliver_json("workflow_run", &run.at(status, conclusion, secs).payload(), "stored").await;
+                if let Some(queue) = queue {
+                    let started = run.started_at + Duration::seconds(queue);
+                    let job = job_payload(run.id, &run, "in_progress", None, run.started_at, started, None);
+                    app.deliver_json("workflow_job", &job, "stored").await;
+                }
+            }
+        };
+        let day = 24 * 60;
+        deliver(60, "completed", Some("success"), 100, Some(20)).await;
+        deliver(50, "completed", Some("failure"), 200, None).await;
+        deliver(40, "in_progress", None, 5, None).await;
+        deliver(30, "queued", None, 0, None).await;
+        deliver(8 * day, "completed", Some("success"), 50, None).await;
+        deliver(8 * day + 10, "completed", Some("success"), 70, None).await;
+        deliver(8 * day + 20, "completed", Some("failure"), 90, Some(5)).await;
+        deliver(15 * day, "completed", Some("failure"), 10, None).await;
+        deliver(20 * day, "in_progress", None, 5, None).await;
+
+        let (status, s) = app.get("/api/metrics/summary?window_days=7").await;
+        assert_eq!(status, 200, "{s}");
+        assert_eq!(s["total_builds"], 4);
+        assert_eq!(s["median_queue_seconds"], json!(20.0));
+        assert_eq!(s["running_now"], 2);
+        assert_eq!(s["queued_now"], 1);
+        let previous = &s["previous"];
+        assert_eq!(previous["window_end"], s["window_start"]);
+        assert_eq!(previous["total_builds"], 3);
+        assert_eq!(previous["success_rate"], json!(2.0 / 3.0));
+        assert_eq!(previous["p50_build_time_seconds"], json!(70.0));
+        assert_eq!(previous["p95_build_time_seconds"], json!(88.0));
+        assert_eq!(previous["median_queue_seconds"], json!(5.0));
+    }
+}
+
+on_both_backends! {
+    async fn health_lines_per_repo_and_workflow(app: TestApp) {
+        // o/a CI: success (30 min ago), failure (20), running (10) → rate 0.5,
+        // latest running, last failure the 20-minute one. o/b CI: one success.
+        // 8 days ago: a failure of o/a, outside the 7-day window.
+        let cases = [(1, "o/a", 30, "completed", Some("success")), (2, "o/a", 20, "completed", Some("failure")),
+            (3, "o/a", 10, "in_progress", None), (4, "o/b", 5, "completed", Some("success")),
+            (5, "o/a", 8 * 24 * 60, "completed", Some("failure"))];
+        for (id, repo, minutes, status, conclusion) in cases {
+            let mut run = Run::new(id, minutes_ago(minutes));
+            run.repo = repo.into();
+            app.deliver_json("workflow_run", &run.at(status, conclusion, 60).payload(), "stored").await;
+        }
+        let (status, h) = app.get("/api/metrics/health?window_days=7").await;
+        assert_eq!(status, 200, "{h}");
+        let rows = h["rows"].as_array().expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!((&rows[0]["repo"], &rows[0]["workflow"]), (&json!("o/a"), &json!("CI")));
+        assert_eq!(rows[0]["total_builds"], 3);
+        assert_eq!(rows[0]["success_rate"], json!(0.5));
+        assert_eq!(rows[0]["latest"]["status"], "running");
+        assert_eq!(rows[0]["last_failure"]["url"], "https://github.com/o/a/actions/runs/2");
+        assert_eq!(rows[1]["last_failure"], serde_json::Value::Null);
+        let (_, only_b) = app.get("/api/metrics/health?repo=o/b&branch=main").await;
+        assert_eq!(only_b["rows"].as_array().map(Vec::len), Some(1));
+        assert_eq!(only_b["rows"][0]["repo"], "o/b");
+        let (_, none) = app.get("/api/metrics/health?branch=nope").await;
+        assert_eq!(none["rows"], json!([]));
+        let (status, _) = app.get("/api/metrics/health?window_days=0").await;
+        assert_eq!(status, 422);
+    }
+}

@@ -42,12 +42,15 @@ enum Needs {
 /// caller gets.
 const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/", Needs::Public, 200),
-    ("GET", "/assets/app.js", Needs::Public, 200),
+    ("GET", "/assets/js/main.js", Needs::Public, 200),
     ("GET", "/health", Needs::Public, 200),
     ("GET", "/ready", Needs::Public, 200),
     ("GET", "/api/builds", Needs::Read, 200),
     ("GET", "/api/builds/999999", Needs::Read, 404),
     ("GET", "/api/metrics/summary", Needs::Read, 200),
+    ("GET", "/api/metrics/health", Needs::Read, 200),
+    ("GET", "/api/metrics/timeseries", Needs::Read, 200),
+    ("GET", "/api/builds/export", Needs::Read, 200),
     ("GET", "/api/providers", Needs::Read, 200),
     ("GET", "/api/events", Needs::Read, 200),
     ("GET", "/metrics", Needs::Read, 200),

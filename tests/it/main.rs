@@ -2,6 +2,7 @@
 //! real server (see `helpers`).
 
 mod alert_receivers;
+mod browser_harness;
 mod fake_github;
 mod helpers;
 mod payloads;
@@ -10,9 +11,13 @@ mod alerts_api;
 mod alerts_delivery;
 mod alerts_rules;
 mod api_builds;
+mod api_export;
 mod api_summary;
+mod api_timeseries;
 mod auth;
+mod browser;
 mod db_copy;
+mod events_resume;
 mod ingest_fixtures;
 mod ingest_order;
 mod limits;

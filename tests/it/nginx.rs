@@ -153,7 +153,7 @@ on_both_backends! {
         assert_eq!(page.status(), 200);
         assert!(page.headers()["content-type"].to_str().expect("type").starts_with("text/html"));
         let script = client
-            .get(format!("{base}/assets/app.js"))
+            .get(format!("{base}/assets/js/main.js"))
             .header("accept-encoding", "gzip")
             .send()
             .await

@@ -11,9 +11,11 @@ on_both_backends! {
         assert!(csp.contains("frame-ancestors 'none'"));
         assert_eq!(response.headers()["x-content-type-options"], "nosniff");
         let html = response.text().await.expect("html");
-        assert!(html.contains("/assets/app.js") && html.contains("/assets/style.css"));
+        assert!(html.contains("/assets/js/main.js") && html.contains("/assets/style.css"));
         assert!(!html.contains("http://") && !html.contains("https://"), "no external assets");
-        for (path, kind) in [("/assets/app.js", "javascript"), ("/assets/style.css", "css")] {
+        assert!(!html.contains("style=") && !html.contains("<script>"), "no inline styles or scripts");
+        let assets = cicd_dashboard::web::script_paths().map(|p| (p, "javascript")).chain([("/assets/style.css", "css")]);
+        for (path, kind) in assets {
             let response = app.client.get(app.url(path)).send().await.expect("sent");
             assert_eq!(response.status().as_u16(), 200);
             assert!(response.headers()["content-type"].to_str().expect("type").contains(kind));

@@ -1,0 +1,159 @@
+//! `GET /api/builds/export?format=csv|json&<filters of /api/builds>`: every
+//! attempt the filter matches (up to [`MAX_ROWS`]), in the list's order, as
+//! a download. CSV cells that a spreadsheet would run as a formula (text
+//! starting with `=`, `+`, `-`, `@`, tab or carriage return) get a leading
+//! `'`; the JSON export keeps values as they are.
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use serde::Serialize;
+
+use super::AppState;
+use super::builds::filter_and_sort;
+use super::dto::BuildJson;
+use super::params::Params;
+use super::problem::Problem;
+use crate::domain::BuildStatus;
+
+/// Most attempts one export holds; a larger match answers the first ones
+/// with `X-Export-Truncated: true`.
+pub const MAX_ROWS: i64 = 100_000;
+
+/// The CSV columns: the Build fields, in the API's order.
+const COLUMNS: [&str; 21] = [
+    "id",
+    "provider_kind",
+    "external_id",
+    "repo",
+    "workflow",
+    "workflow_id",
+    "run_number",
+    "run_attempt",
+    "event",
+    "branch",
+    "commit_sha",
+    "triggered_by",
+    "url",
+    "status",
+    "provider_status",
+    "conclusion",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "duration_seconds",
+    "queue_seconds",
+];
+
+#[derive(Serialize)]
+struct ExportJson {
+    builds: Vec<BuildJson>,
+    truncated: bool,
+}
+
+/// The export (see the module doc); 422 on a bad `format` or filter.
+#[utoipa::path(get, path = "/api/builds/export", tag = "builds",
+    description = "The builds the filter selects, as a CSV or JSON download (at most 100 000 rows).",
+    params(
+        ("format" = Option<String>, Query, description = "`csv` (default) or `json`", pattern = "^(csv|json)?$"),
+        ("repo" = Option<String>, Query, description = "`owner/name`"),
+        ("branch" = Option<String>, Query),
+        ("workflow" = Option<String>, Query),
+        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
+        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
+        ("event" = Option<String>, Query, description = "Triggering event, e.g. push"),
+        ("actor" = Option<String>, Query, description = "Who triggered the run"),
+        ("run" = Option<String>, Query, description = "Run id: all its attempts"),
+        ("q" = Option<String>, Query, description = "Substring of repository, workflow, branch, commit or actor"),
+        ("since" = Option<String>, Query, description = "RFC 3339: started at or after"),
+        ("until" = Option<String>, Query, description = "RFC 3339: started before"),
+        ("sort" = Option<String>, Query, description = "`-started` (default), `started`, `-duration`, `duration`",
+            pattern = "^(-?started|-?duration)?$"),
+    ),
+    responses((status = 200, content_type = "text/csv", body = String, description = "CSV (or JSON with format=json)"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security((), ("token" = [])))]
+pub async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Problem> {
+    let params = Params::parse(query.as_deref());
+    let format = params.text("format").unwrap_or_else(|| "csv".to_owned());
+    if format != "csv" && format != "json" {
+        return Err(Problem::invalid_parameter(format!(
+            "format must be \"csv\" or \"json\", got {format:?}"
+        )));
+    }
+    let (filter, sort) = filter_and_sort(&params)?;
+    let (records, truncated) = state.store.export_builds(&filter, sort, MAX_ROWS).await?;
+    let builds: Vec<BuildJson> = records.iter().map(BuildJson::from).collect();
+    let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
+    let mut headers = HeaderMap::new();
+    let disposition = format!("attachment; filename=\"builds-{stamp}.{format}\"");
+    if let Ok(value) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
+    headers.insert("x-export-truncated", HeaderValue::from_static(if truncated { "true" } else { "false" }));
+    if format == "json" {
+        return Ok((headers, Json(ExportJson { builds, truncated })).into_response());
+    }
+    let body = to_csv(&builds).map_err(|err| {
+        tracing::error!(error = %err, "CSV export failed");
+        Problem::new(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+            "the server failed; the cause is in its log",
+        )
+    })?;
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
+    Ok((headers, body).into_response())
+}
+
+fn to_csv(builds: &[BuildJson]) -> Result<Vec<u8>, csv::Error> {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    writer.write_record(COLUMNS)?;
+    for b in builds {
+        let text = |v: &Option<String>| v.as_deref().map(defuse).unwrap_or_default();
+        let int = |v: Option<i64>| v.map(|n| n.to_string()).unwrap_or_default();
+        writer.write_record([
+            b.id.to_string(),
+            b.provider_kind.to_owned(),
+            defuse(&b.external_id),
+            defuse(&b.repo),
+            text(&b.workflow),
+            int(b.workflow_id),
+            int(b.run_number),
+            b.run_attempt.to_string(),
+            text(&b.event),
+            text(&b.branch),
+            text(&b.commit_sha),
+            text(&b.triggered_by),
+            text(&b.url),
+            b.status.as_str().to_owned(),
+            defuse(&b.provider_status),
+            text(&b.conclusion),
+            text(&b.created_at),
+            text(&b.started_at),
+            text(&b.finished_at),
+            int(b.duration_seconds),
+            int(b.queue_seconds),
+        ])?;
+    }
+    writer.into_inner().map_err(|err| csv::Error::from(err.into_error()))
+}
+
+/// Prefixes `'` to text a spreadsheet would treat as a formula.
+fn defuse(text: &str) -> String {
+    if text.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{text}") } else { text.to_owned() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::defuse;
+
+    #[test]
+    fn formula_like_text_is_defused() {
+        assert_eq!(defuse("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(defuse("-1+2"), "'-1+2");
+        assert_eq!(defuse("main"), "main");
+    }
+}

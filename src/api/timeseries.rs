@@ -1,0 +1,84 @@
+//! `GET /api/metrics/timeseries`: per-day figures in the viewer's time zone
+//! (definitions in `crate::metrics::timeseries`).
+
+use std::str::FromStr;
+
+use axum::Json;
+use axum::extract::{RawQuery, State};
+use chrono::Utc;
+use chrono_tz::Tz;
+use serde::Serialize;
+
+use super::AppState;
+use super::params::Params;
+use super::problem::Problem;
+use crate::domain::time::format_timestamp;
+use crate::metrics::timeseries::{BucketFigures, Figures, day_buckets, figures, series};
+use crate::store::PointFilter;
+
+/// The answer: the buckets, oldest first, and the figures of the whole
+/// series. `from`/`to` are the series' UTC bounds (RFC 3339).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TimeseriesJson {
+    pub window_days: u32,
+    /// `"day"`.
+    pub bucket: &'static str,
+    /// The IANA time zone the days are counted in.
+    pub tz: String,
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+    pub from: String,
+    pub to: String,
+    pub buckets: Vec<BucketFigures>,
+    pub totals: Figures,
+}
+
+/// `window_days` 1–365 (default 7), `bucket` `day` (the default and only
+/// size), `tz` an IANA name (default `UTC`), exact-match `repo` and
+/// `branch`. 422 problem on a bad parameter.
+#[utoipa::path(get, path = "/api/metrics/timeseries", tag = "metrics",
+    description = "Per-day figures in the viewer's time zone: builds by outcome, success rate, duration p50/p95, median queue time.",
+    params(
+        ("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365),
+        ("bucket" = Option<String>, Query, description = "`day` (the only size)", pattern = "^(day)?$"),
+        ("tz" = Option<String>, Query, description = "IANA time zone (default UTC)"),
+        ("repo" = Option<String>, Query), ("branch" = Option<String>, Query),
+    ),
+    responses((status = 200, body = TimeseriesJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    security((), ("token" = [])))]
+pub async fn timeseries(
+    State(state): State<AppState>,
+    RawQuery(query): RawQuery,
+) -> Result<Json<TimeseriesJson>, Problem> {
+    let params = Params::parse(query.as_deref());
+    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
+    if let Some(bucket) = params.text("bucket")
+        && bucket != "day"
+    {
+        return Err(Problem::invalid_parameter(format!("bucket must be \"day\", got {bucket:?}")));
+    }
+    let tz_name = params.text("tz").unwrap_or_else(|| "UTC".to_owned());
+    let tz = Tz::from_str(&tz_name).map_err(|_| {
+        Problem::invalid_parameter(format!(
+            "tz must be an IANA time zone name such as \"Europe/Berlin\" or \"UTC\", got {tz_name:?}"
+        ))
+    })?;
+    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let buckets = day_buckets(tz, Utc::now(), window_days);
+    let (from, to) = match (buckets.first(), buckets.last()) {
+        (Some(first), Some(last)) => (first.start, last.end),
+        _ => return Err(Problem::invalid_parameter("no day of that window can be represented")),
+    };
+    let points = state.store.window_points(from, to, &filter).await?;
+    Ok(Json(TimeseriesJson {
+        window_days,
+        bucket: "day",
+        tz: tz.name().to_owned(),
+        repo: filter.repo,
+        branch: filter.branch,
+        from: format_timestamp(from),
+        to: format_timestamp(to),
+        buckets: series(&buckets, &points),
+        totals: figures(&points),
+    }))
+}

@@ -1,0 +1,109 @@
+//! The per-attempt reads behind `/api/metrics/timeseries`, the summary's
+//! previous window and `/api/metrics/health`: one small row per attempt started in a UTC range. Bucket
+//! and percentile arithmetic lives in `crate::metrics::timeseries`; this
+//! module only selects rows.
+//!
+//! Every attempt of the range is read (five integers and a status each):
+//! percentiles per day need the values themselves, and day boundaries in the
+//! viewer's time zone are not fixed offsets SQL could group by portably.
+
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, Row};
+
+use super::{Store, StoreError};
+use crate::domain::BuildStatus;
+use crate::domain::time::{elapsed_seconds, from_unix};
+use crate::metrics::health::HealthRow;
+use crate::metrics::timeseries::Point;
+
+/// Optional exact-match filters of the time series.
+#[derive(Debug, Clone, Default)]
+pub struct PointFilter {
+    pub repo: Option<String>,
+    pub branch: Option<String>,
+}
+
+/// Appends the filter's `AND` clauses to `sql`, numbering placeholders
+/// from `first`; answers the values to bind, in order.
+fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -> Vec<String> {
+    let mut texts = Vec::new();
+    for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
+        if let Some(value) = value {
+            sql.push_str(&format!(" AND {column} = ${}", first + texts.len()));
+            texts.push(value.clone());
+        }
+    }
+    texts
+}
+
+impl Store {
+    /// One [`Point`] per attempt whose start is in `[since, until)`, with the
+    /// filter applied. Attempts with no start yet are never included.
+    pub async fn window_points(
+        &self,
+        since: DateTime<Utc>,
+        until: DateTime<Utc>,
+        filter: &PointFilter,
+    ) -> Result<Vec<Point>, StoreError> {
+        let mut sql = String::from(
+            "SELECT sort_at, status, duration_seconds, started_at, first_job_started_at \
+             FROM builds WHERE sort_at >= $1 AND sort_at < $2",
+        );
+        let texts = filter_sql(filter, &mut sql, 3);
+        // Only column names and numbered placeholders are formatted in.
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp()).bind(until.timestamp());
+        for text in texts {
+            query = query.bind(text);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                let started = row.try_get::<Option<i64>, _>("started_at")?.and_then(from_unix);
+                let first_job = row.try_get::<Option<i64>, _>("first_job_started_at")?.and_then(from_unix);
+                Ok(Point {
+                    start: row.try_get("sort_at")?,
+                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
+                        .unwrap_or(BuildStatus::Unknown),
+                    duration_seconds: row.try_get("duration_seconds")?,
+                    queue_seconds: elapsed_seconds(started, first_job),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
+
+impl Store {
+    /// One [`HealthRow`] per attempt started at or after `since` that
+    /// matches the filter, newest start first (then id descending).
+    pub async fn health_rows(
+        &self,
+        since: DateTime<Utc>,
+        filter: &PointFilter,
+    ) -> Result<Vec<HealthRow>, StoreError> {
+        let mut sql =
+            String::from("SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1");
+        let texts = filter_sql(filter, &mut sql, 2);
+        sql.push_str(" ORDER BY sort_at DESC, id DESC");
+        // Only column names and numbered placeholders are formatted in.
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp());
+        for text in texts {
+            query = query.bind(text);
+        }
+        let rows = query.fetch_all(&self.read).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(HealthRow {
+                    id: row.try_get("id")?,
+                    repo: row.try_get("repo")?,
+                    workflow: row.try_get("workflow")?,
+                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
+                        .unwrap_or(BuildStatus::Unknown),
+                    start: row.try_get("sort_at")?,
+                    url: row.try_get("url")?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

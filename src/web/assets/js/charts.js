@@ -1,0 +1,137 @@
+// Charts drawn as SVG from the /api/metrics/timeseries JSON: hand-made (no
+// library to download), each with axis titles, units, a legend in text and
+// a <title> on every bar and point, so hovering (or a screen reader) gives
+// the exact value. Colours come from CSS classes; series also differ by
+// shape (dashes, markers) so colour is never the only cue.
+
+import { el, svg, percent } from "./format.js";
+
+const W = 460, H = 250;
+const M = { top: 14, right: 12, bottom: 48, left: 56 };
+
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const power = 10 ** Math.floor(Math.log10(value));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * power >= value) return m * power;
+  return 10 * power;
+}
+
+function round(v) { return Math.round(v * 10) / 10; }
+
+/** The empty frame: grid, y ticks, x labels (dates), axis titles. */
+function frame(label, buckets, yMax, yTick, yTitle, xTitle) {
+  const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, class: "chart-svg" },
+    svg("title", {}, label));
+  const plotW = W - M.left - M.right, plotH = H - M.top - M.bottom;
+  const band = plotW / Math.max(1, buckets.length);
+  const f = {
+    root, band, plotH,
+    x: (i) => M.left + i * band,
+    y: (v) => M.top + plotH - (Math.min(v, yMax) / yMax) * plotH,
+  };
+  const axis = svg("g", { class: "axis", "aria-hidden": "true" });
+  for (let i = 0; i <= 4; i++) {
+    const v = (yMax * i) / 4, y = round(f.y(v));
+    axis.appendChild(svg("line", { x1: M.left, x2: W - M.right, y1: y, y2: y, class: i ? "grid" : "baseline" }));
+    axis.appendChild(svg("text", { x: M.left - 6, y: y + 4, "text-anchor": "end" }, yTick(v)));
+  }
+  const step = Math.max(1, Math.ceil(buckets.length / 6));
+  buckets.forEach((b, i) => {
+    if ((buckets.length - 1 - i) % step) return;
+    axis.appendChild(svg("text", { x: round(f.x(i) + band / 2), y: H - M.bottom + 16, "text-anchor": "middle" },
+      b.date.slice(5)));
+  });
+  axis.appendChild(svg("text", { x: M.left + plotW / 2, y: H - 8, "text-anchor": "middle", class: "axis-title" }, xTitle));
+  axis.appendChild(svg("text", { x: -(M.top + plotH / 2), y: 14, transform: "rotate(-90)", "text-anchor": "middle",
+    class: "axis-title" }, yTitle));
+  root.appendChild(axis);
+  return f;
+}
+
+function legend(items) {
+  return el("ul", { class: "legend" }, items.map(([cls, label]) =>
+    el("li", {}, el("span", { class: "swatch " + cls, "aria-hidden": "true" }), label)));
+}
+
+function show(container, chart, items, note) {
+  container.replaceChildren(...[chart, legend(items), note ? el("p", { class: "note" }, note) : null].filter(Boolean));
+}
+
+const OUTCOMES = [
+  ["success_count", "success", "success"],
+  ["failure_count", "failed", "failed"],
+  ["cancelled_count", "cancelled", "cancelled"],
+  ["other_count", "other", "other (skipped, running, …)"],
+];
+
+/** Builds per day stacked by outcome. */
+export function outcomesChart(container, series) {
+  const buckets = series.buckets;
+  const yMax = niceMax(Math.max(0, ...buckets.map((b) => b.total_builds)));
+  const f = frame("Builds per day by outcome", buckets, yMax, (v) => String(round(v)), "builds",
+    "day (" + series.tz + ")");
+  buckets.forEach((b, i) => {
+    const g = svg("g", { class: "bucket", "data-date": b.date, "data-total": b.total_builds });
+    let base = 0;
+    for (const [key, cls, label] of OUTCOMES) {
+      const n = b[key];
+      if (!n) continue;
+      const y0 = f.y(base), y1 = f.y(base + n);
+      g.appendChild(svg("rect", {
+        x: round(f.x(i) + f.band * 0.15), width: round(Math.max(1, f.band * 0.7)), y: round(y1),
+        height: round(Math.max(1, y0 - y1)), class: "bar s-" + cls, "data-series": cls, "data-value": n,
+      }, svg("title", {}, `${b.date}: ${n} ${label} of ${b.total_builds} builds`)));
+      base += n;
+    }
+    f.root.appendChild(g);
+  });
+  show(container, f.root, OUTCOMES.map(([, cls, label]) => ["s-" + cls, label]));
+}
+
+/** Draws lines (null values leave gaps) with a marker and <title> per point. */
+function lines(f, buckets, defs) {
+  for (const def of defs) {
+    let d = "";
+    let pen = false;
+    const g = svg("g", { class: "series " + def.cls, "data-series": def.key });
+    buckets.forEach((b, i) => {
+      const v = b[def.key];
+      if (v === null || v === undefined) { pen = false; return; }
+      const x = round(f.x(i) + f.band / 2), y = round(f.y(def.scale(v)));
+      d += (pen ? "L" : "M") + x + " " + y + " ";
+      pen = true;
+      g.appendChild(svg("circle", { cx: x, cy: y, r: 4, class: "marker", "data-date": b.date, "data-value": v },
+        svg("title", {}, `${b.date}: ${def.label} ${def.format(v, b)}`)));
+    });
+    g.insertBefore(svg("path", { d: d.trim() || "M0 0", class: "line", fill: "none" }), g.firstChild);
+    f.root.appendChild(g);
+  }
+}
+
+/** Success rate per day, in percent. */
+export function successRateChart(container, series) {
+  const buckets = series.buckets;
+  const f = frame("Success rate per day", buckets, 100, (v) => v + " %", "success rate (%)", "day (" + series.tz + ")");
+  lines(f, buckets, [{
+    key: "success_rate", cls: "s-rate", label: "success rate", scale: (v) => v * 100,
+    format: (v, b) => `${percent(v)} (${b.success_count} of ${b.success_count + b.failure_count} finished)`,
+  }]);
+  show(container, f.root, [["s-rate", "success ÷ (success + failed); no point on days with neither"]]);
+}
+
+/** Build duration p50 and p95 per day, in seconds or minutes. */
+export function durationChart(container, series) {
+  const buckets = series.buckets;
+  const top = Math.max(0, ...buckets.map((b) => b.p95_build_time_seconds || 0));
+  const minutes = top >= 120;
+  const unit = minutes ? 60 : 1;
+  const yMax = niceMax(top / unit);
+  const f = frame("Build duration per day, p50 and p95", buckets, yMax, (v) => String(round(v)),
+    "duration (" + (minutes ? "minutes" : "seconds") + ")", "day (" + series.tz + ")");
+  const fmt = (v) => (minutes ? round(v / 60) + " min" : round(v) + " s");
+  lines(f, buckets, [
+    { key: "p50_build_time_seconds", cls: "s-p50", label: "p50", scale: (v) => v / unit, format: fmt },
+    { key: "p95_build_time_seconds", cls: "s-p95", label: "p95", scale: (v) => v / unit, format: fmt },
+  ]);
+  show(container, f.root, [["s-p50", "p50 (median)"], ["s-p95", "p95 (dashed)"]]);
+}

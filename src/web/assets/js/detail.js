@@ -1,0 +1,88 @@
+// Build detail in a modal <dialog>: the run's attempts side by side and the
+// attempt's jobs as a timeline of queue time versus run time.
+
+import { $, el, svg, duration, localTime, statusBadge, externalLink, text } from "./format.js";
+import { getJson } from "./api.js";
+
+function attemptsTable(current, attempts) {
+  const rows = [
+    ["Status", (a) => statusBadge(a.status)],
+    ["Conclusion", (a) => text(a.conclusion)],
+    ["Started", (a) => localTime(a.started_at)],
+    ["Duration", (a) => duration(a.duration_seconds)],
+    ["Queue", (a) => duration(a.queue_seconds)],
+    ["Actor", (a) => text(a.triggered_by)],
+    ["GitHub", (a) => externalLink(a.url, "run", "Attempt " + a.run_attempt + " on GitHub")],
+  ];
+  const head = el("tr", {}, el("td", {}),
+    attempts.map((a) => el("th", { scope: "col", class: a.id === current.id ? "current" : null },
+      "Attempt " + a.run_attempt + (a.id === current.id ? " (shown)" : ""))));
+  return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Attempts of this run" },
+    el("table", { class: "attempts" },
+      el("caption", {}, "Attempts of run " + current.external_id + " side by side"),
+      el("thead", {}, head),
+      el("tbody", {}, rows.map(([label, value]) =>
+        el("tr", {}, el("th", { scope: "row" }, label), attempts.map((a) => el("td", {}, value(a))))))));
+}
+
+function timeline(jobs) {
+  const t = (iso) => (iso ? Date.parse(iso) : NaN);
+  const starts = jobs.map((j) => t(j.created_at) || t(j.started_at)).filter((v) => !isNaN(v));
+  const ends = jobs.map((j) => t(j.finished_at) || Date.now()).filter((v) => !isNaN(v));
+  const t0 = starts.length ? Math.min(...starts) : Date.now();
+  const t1 = Math.max(...ends, t0 + 1000);
+  const pos = (v) => Math.round(((v - t0) / (t1 - t0)) * 1000) / 10;
+  const rows = jobs.map((j) => {
+    const created = t(j.created_at), started = t(j.started_at), done = t(j.finished_at) || Date.now();
+    const bars = svg("svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none", class: "job-bar", role: "img",
+      "aria-label": `queued ${duration(j.queue_seconds)}, ran ${duration(j.duration_seconds)}` });
+    if (!isNaN(created) && !isNaN(started) && j.queue_seconds !== null) {
+      bars.appendChild(svg("rect", { x: pos(created), width: Math.max(0.5, pos(started) - pos(created)), y: 2, height: 6,
+        class: "seg-queue" }, svg("title", {}, `${text(j.name)}: queued ${duration(j.queue_seconds)}`)));
+    }
+    if (!isNaN(started) && j.status !== "queued") {
+      bars.appendChild(svg("rect", { x: pos(started), width: Math.max(0.5, pos(done) - pos(started)), y: 1, height: 8,
+        class: "seg-run" }, svg("title", {}, `${text(j.name)}: ran ${duration(j.duration_seconds)}`)));
+    }
+    return el("tr", {},
+      el("th", { scope: "row" }, text(j.name)),
+      el("td", {}, statusBadge(j.status)),
+      el("td", {}, text(j.runner_name)),
+      el("td", { class: "num" }, duration(j.queue_seconds)),
+      el("td", { class: "num" }, duration(j.duration_seconds)),
+      el("td", { class: "timeline" }, bars),
+      el("td", {}, externalLink(j.url, "log", "Job " + text(j.name) + " on GitHub")));
+  });
+  return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Jobs" },
+    el("table", { class: "jobs" },
+      el("caption", {}, "Jobs: queue time (light) then run time (dark) on one time axis"),
+      el("thead", {}, el("tr", {}, ["Job", "Status", "Runner", "Queue", "Run", "Timeline", "GitHub"].map((h) =>
+        el("th", { scope: "col" }, h)))),
+      el("tbody", {}, rows)));
+}
+
+/** Opens the dialog for build `id` (re-renders when already open). */
+export async function showDetail(id) {
+  const dialog = $("detail");
+  const body = $("detail-body");
+  if (!dialog.open) {
+    body.replaceChildren(el("p", {}, "Loading…"));
+    dialog.showModal();
+  }
+  try {
+    const build = await getJson("/api/builds/" + encodeURIComponent(id));
+    const params = new URLSearchParams({ repo: build.repo, run: build.external_id, sort: "started", limit: "100" });
+    const attempts = (await getJson("/api/builds?" + params.toString())).builds;
+    $("detail-title").textContent = `${build.repo} · ${text(build.workflow)} #${text(build.run_number)}`;
+    body.replaceChildren(
+      el("p", { class: "meta" }, statusBadge(build.status), " branch ", el("code", {}, text(build.branch)), " · commit ",
+        el("code", {}, text(build.commit_sha && build.commit_sha.slice(0, 12))), " · event ", text(build.event), " · ",
+        externalLink(build.url, "open on GitHub")),
+      el("h3", {}, "Attempts"),
+      attemptsTable(build, attempts.length ? attempts : [build]),
+      el("h3", {}, "Jobs"),
+      build.jobs.length ? timeline(build.jobs) : el("p", {}, "No jobs reported yet for this attempt."));
+  } catch (err) {
+    body.replaceChildren(el("p", { class: "banner error" }, "Could not load this build: " + err.message));
+  }
+}

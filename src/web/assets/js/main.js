@@ -1,0 +1,207 @@
+// Entry point: view state kept in the URL, loading, and wiring of the
+// overview, charts, builds table, detail dialog and live updates.
+
+import { $, hhmm } from "./format.js";
+import { getJson, setToken, token } from "./api.js";
+import { outcomesChart, successRateChart, durationChart } from "./charts.js";
+import { renderKpis, renderHealth } from "./overview.js";
+import { PAGE_SIZE, TEXT_FILTERS, filterParams, hasFilter, renderBuilds, patchRow } from "./builds.js";
+import { showDetail } from "./detail.js";
+import { startLive } from "./live.js";
+
+const WINDOWS = { 1: "24 hours", 7: "7 days", 30: "30 days", 90: "90 days" };
+const URL_KEYS = ["window", ...TEXT_FILTERS, "since", "until", "sort", "page", "build"];
+const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
+
+const state = readUrl();
+let lastUpdated = null;
+let streamState = "connecting";
+let offline = false;
+
+function readUrl() {
+  const p = new URLSearchParams(window.location.search);
+  const s = {};
+  for (const key of URL_KEYS) s[key] = p.get(key) || "";
+  if (!WINDOWS[s.window]) s.window = "7";
+  if (!["-started", "started", "-duration", "duration"].includes(s.sort)) s.sort = "-started";
+  s.page = Math.max(1, parseInt(s.page, 10) || 1);
+  return s;
+}
+
+function writeUrl() {
+  const p = new URLSearchParams();
+  for (const key of URL_KEYS) {
+    const v = state[key];
+    if (!v || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "page" && v === 1)) continue;
+    p.set(key, String(v));
+  }
+  const query = p.toString();
+  window.history.replaceState(null, "", query ? "?" + query : window.location.pathname);
+}
+
+function fillForms() {
+  for (const key of ["window", ...TEXT_FILTERS, "since", "until"]) {
+    const input = $("f-" + key);
+    if (input) input.value = state[key];
+  }
+  $("window-label").textContent = "· last " + WINDOWS[state.window];
+  $("tz-name").textContent = TZ;
+}
+
+function readForm(form) {
+  for (const [key, value] of new FormData(form).entries()) state[key] = String(value).trim();
+  state.page = 1;
+  writeUrl();
+  fillForms();
+  refresh();
+}
+
+// --- status line -------------------------------------------------------------
+function showState() {
+  const live = $("live");
+  const when = lastUpdated ? hhmm(lastUpdated) : "never";
+  let label;
+  if (offline) { live.dataset.state = "offline"; label = "offline, last updated " + when; }
+  else if (streamState === "live") { live.dataset.state = "live"; label = "live"; }
+  else if (streamState === "reconnecting") { live.dataset.state = "reconnecting"; label = "reconnecting…"; }
+  else if (streamState === "polling") { live.dataset.state = "polling"; label = "updating every 30 s, last " + when; }
+  else { live.dataset.state = "connecting"; label = "connecting…"; }
+  $("live-text").textContent = label;
+}
+
+function showErrors(errors) {
+  const banner = $("banner");
+  const unauthorized = errors.find((e) => e.status === 401);
+  offline = errors.length > 0 && errors.every((e) => e.status === 0);
+  $("token-form").hidden = !unauthorized && !token();
+  if (unauthorized) {
+    banner.textContent = "API answered 401 — enter a token (it is kept for this browser tab only).";
+  } else if (offline) {
+    banner.textContent = "The server is not answering; showing what was last loaded. Retrying…";
+  } else if (errors.length) {
+    banner.textContent = "Could not load everything: " + errors[0].message;
+  }
+  banner.hidden = errors.length === 0;
+  showState();
+}
+
+// --- loading ------------------------------------------------------------------
+async function loadOverview() {
+  const days = Number(state.window);
+  const series = new URLSearchParams({ window_days: String(Math.max(2, days)), bucket: "day", tz: TZ });
+  if (state.repo) series.set("repo", state.repo);
+  if (state.branch) series.set("branch", state.branch);
+  const health = new URLSearchParams({ window_days: String(days) });
+  if (state.repo) health.set("repo", state.repo);
+  if (state.branch) health.set("branch", state.branch);
+  const [summary, timeseries, lines] = await Promise.all([
+    getJson("/api/metrics/summary?window_days=" + days),
+    getJson("/api/metrics/timeseries?" + series.toString()),
+    getJson("/api/metrics/health?" + health.toString()),
+  ]);
+  renderKpis(summary, WINDOWS[state.window]);
+  $("kpi-note").hidden = !(state.repo || state.branch);
+  $("charts-label").textContent = `· last ${timeseries.buckets.length} days, ${timeseries.tz}`;
+  outcomesChart($("chart-outcomes"), timeseries);
+  successRateChart($("chart-rate"), timeseries);
+  durationChart($("chart-duration"), timeseries);
+  renderHealth(lines, openDetail);
+  return summary;
+}
+
+async function loadBuilds() {
+  const params = filterParams(state);
+  params.set("limit", String(PAGE_SIZE));
+  params.set("offset", String((state.page - 1) * PAGE_SIZE));
+  const page = await getJson("/api/builds?" + params.toString());
+  if (page.total > 0 && page.builds.length === 0 && state.page > 1) {
+    state.page = 1;
+    writeUrl();
+    return loadBuilds();
+  }
+  renderBuilds(page, state, openDetail);
+  return page;
+}
+
+let running = null;
+let again = false;
+
+/** Reloads everything; overlapping calls collapse into one more run. */
+async function refresh() {
+  if (running) { again = true; return running; }
+  running = (async () => {
+    const results = await Promise.allSettled([loadOverview(), loadBuilds()]);
+    const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
+    if (!errors.length) lastUpdated = new Date();
+    const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
+    $("empty").hidden = !(summary && page && summary.total_builds === 0 && page.total === 0 && !hasFilter(state));
+    showErrors(errors);
+    document.body.dataset.loaded = String(Date.now());
+  })();
+  try { await running; } finally {
+    running = null;
+    if (again) { again = false; refresh(); }
+  }
+}
+
+let scheduled = null;
+function refreshSoon() {
+  if (!scheduled) scheduled = setTimeout(() => { scheduled = null; refresh(); }, 250);
+}
+
+// --- detail -------------------------------------------------------------------
+function openDetail(id) {
+  state.build = String(id);
+  writeUrl();
+  showDetail(id);
+}
+
+// --- wiring -------------------------------------------------------------------
+function wire() {
+  $("view-form").addEventListener("submit", (e) => { e.preventDefault(); readForm(e.target); });
+  $("f-window").addEventListener("change", () => readForm($("view-form")));
+  $("builds-form").addEventListener("submit", (e) => { e.preventDefault(); readForm(e.target); });
+  $("filters-reset").addEventListener("click", () => {
+    for (const key of ["workflow", "status", "event", "actor", "q", "since", "until"]) state[key] = "";
+    state.page = 1;
+    writeUrl();
+    fillForms();
+    refresh();
+  });
+  for (const button of document.querySelectorAll("button.sort")) {
+    button.addEventListener("click", () => {
+      const key = button.dataset.key;
+      state.sort = state.sort === "-" + key ? key : "-" + key;
+      state.page = 1;
+      writeUrl();
+      loadBuilds().catch((err) => showErrors([err]));
+    });
+  }
+  $("page-prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
+  $("page-next").addEventListener("click", () => { state.page += 1; writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
+  $("detail-close").addEventListener("click", () => $("detail").close());
+  $("detail").addEventListener("close", () => { state.build = ""; writeUrl(); });
+  $("token-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    setToken($("token").value.trim());
+    $("token").value = "";
+    live.restart();
+    refresh();
+  });
+  $("token-clear").addEventListener("click", () => { setToken(""); live.restart(); refresh(); });
+}
+
+fillForms();
+wire();
+const live = startLive({
+  onBuild(build) { patchRow(build, openDetail); refreshSoon(); },
+  onJob(job) {
+    if ($("detail").open && String(job.build_id) === state.build) showDetail(state.build);
+    refreshSoon();
+  },
+  onResync() { refresh(); },
+  onPoll() { refresh(); },
+  onState(s) { streamState = s; showState(); },
+});
+refresh();
+if (state.build) showDetail(state.build);
