@@ -92,9 +92,36 @@ async fn require(
     mut request: Request,
     next: Next,
 ) -> Result<Response, Problem> {
-    let caller = authorize(&state, request.headers(), needed).await?;
+    let caller = match stream_ticket(&request) {
+        Some(ticket) if needed == Role::Read => ticket_caller(&state, &ticket).await?,
+        _ => authorize(&state, request.headers(), needed).await?,
+    };
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)
+}
+
+/// A `ticket` query parameter on `GET /api/events` without an
+/// `Authorization` header (see `tickets`).
+fn stream_ticket(request: &Request) -> Option<String> {
+    if request.uri().path() != "/api/events"
+        || request.headers().contains_key(axum::http::header::AUTHORIZATION)
+    {
+        return None;
+    }
+    url::form_urlencoded::parse(request.uri().query()?.as_bytes())
+        .find(|(k, _)| k == "ticket")
+        .map(|(_, v)| v.into_owned())
+}
+
+/// The caller a ticket stands for. Errors: 401 for an unknown or expired
+/// ticket.
+async fn ticket_caller(state: &AppState, ticket: &str) -> Result<Caller, Problem> {
+    match state.store.stream_ticket(&token_hash(ticket), Utc::now().timestamp()).await? {
+        Some((name, role)) => Ok(Caller { name, role: Role::parse(&role) }),
+        None => Err(Problem::unauthorized(
+            "the stream ticket is unknown or expired: get a new one from POST /api/events/ticket",
+        )),
+    }
 }
 
 /// Layer body for routes that need `read`.

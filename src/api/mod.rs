@@ -19,6 +19,7 @@ pub mod problem;
 pub mod prometheus;
 mod providers;
 pub mod rate_limit;
+mod tickets;
 mod timeseries;
 mod webhook;
 
@@ -91,6 +92,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(metrics::health))
         .routes(routes!(timeseries::timeseries))
         .routes(routes!(events::events))
+        .routes(routes!(tickets::issue))
         .routes(routes!(providers::list))
         .routes(routes!(prometheus::metrics))
         .routes(routes!(alerts::list))

@@ -15,6 +15,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (3, "poll repos", include_str!("migrations/sqlite/0003_poll_repos.sql")),
     (4, "alerts", include_str!("migrations/sqlite/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
+    (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -22,6 +23,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (3, "poll repos", include_str!("migrations/postgres/0003_poll_repos.sql")),
     (4, "alerts", include_str!("migrations/postgres/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
+    (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -106,3 +106,49 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// Stores a stream ticket's hash for `token_name`/`role` until
+    /// `expires_at` (Unix seconds), dropping expired tickets on the way.
+    pub async fn create_stream_ticket(
+        &self,
+        ticket_hash: &str,
+        token_name: &str,
+        role: &str,
+        expires_at: i64,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM stream_tickets WHERE expires_at < $1")
+            .bind(now)
+            .execute(&self.write)
+            .await?;
+        sqlx::query(
+            "INSERT INTO stream_tickets (ticket_hash, token_name, role, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(ticket_hash)
+        .bind(token_name)
+        .bind(role)
+        .bind(expires_at)
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// The `(token name, role)` of an unexpired ticket, if any.
+    pub async fn stream_ticket(
+        &self,
+        ticket_hash: &str,
+        now: i64,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT token_name, role FROM stream_tickets WHERE ticket_hash = $1 AND expires_at >= $2",
+        )
+        .bind(ticket_hash)
+        .bind(now)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| Ok((r.try_get("token_name")?, r.try_get("role")?)))
+            .transpose()
+            .map_err(|err: sqlx::Error| StoreError::from(err))
+    }
+}

@@ -53,6 +53,7 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/api/builds/export", Needs::Read, 200),
     ("GET", "/api/providers", Needs::Read, 200),
     ("GET", "/api/events", Needs::Read, 200),
+    ("POST", "/api/events/ticket", Needs::Read, 200),
     ("GET", "/metrics", Needs::Read, 200),
     ("POST", "/api/webhook/github-actions", Needs::Write, 200),
     ("GET", "/api/audit", Needs::Admin, 200),
@@ -156,6 +157,38 @@ on_both_backends! {
             .expect("run");
         assert!(!output.status.success());
         assert!(String::from_utf8_lossy(&output.stderr).contains("exists"));
+    }
+}
+
+on_both_backends! {
+    async fn a_stream_ticket_opens_only_the_event_stream(app: TestApp) {
+        let private = TestApp::spawn_replica_with(&app, &app.database_url, |s| s.public_read = Some(false)).await;
+        let read = create_token(&app.database_url, "wallboard", "read");
+        let answer = private.client.post(private.url("/api/events/ticket")).bearer_auth(&read).send().await.expect("ticket");
+        assert_eq!(answer.status(), 200);
+        let body: Value = answer.json().await.expect("json");
+        let ticket = body["ticket"].as_str().expect("ticket").to_owned();
+        assert!(body["expires_at"].as_str().expect("expiry").ends_with('Z'));
+        assert_ne!(ticket, read, "the ticket is not the token");
+
+        // EventSource-style: no Authorization header, the ticket in the URL.
+        let mut stream = private.client.get(private.url(&format!("/api/events?ticket={ticket}"))).send().await.expect("stream");
+        assert_eq!(stream.status(), 200);
+        let run = crate::payloads::Run::new(515_151, crate::payloads::minutes_ago(3)).at("completed", Some("success"), 30);
+        private.deliver_json("workflow_run", &run.payload(), "stored").await;
+        let event = crate::helpers::wait_for_event(&mut stream, std::time::Duration::from_secs(5), |name, data| {
+            name == "build" && data["external_id"] == "515151"
+        })
+        .await;
+        assert!(event.is_some(), "the ticket-opened stream carries events");
+
+        // Only the stream, and only real tickets.
+        let builds = private.client.get(private.url(&format!("/api/builds?ticket={ticket}"))).send().await.expect("builds");
+        assert_eq!(builds.status(), 401);
+        let forged = private.client.get(private.url("/api/events?ticket=cicd_forged")).send().await.expect("stream");
+        assert_eq!(forged.status(), 401);
+        let anonymous = private.client.post(private.url("/api/events/ticket")).send().await.expect("ticket");
+        assert_eq!(anonymous.status(), 401);
     }
 }
 

@@ -16,6 +16,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/builds/{id}"),
     ("get", "/api/metrics/summary"),
     ("get", "/api/events"),
+    ("post", "/api/events/ticket"),
     ("get", "/api/providers"),
     ("get", "/api/audit"),
     ("post", "/api/webhook/github-actions"),
