@@ -10,11 +10,12 @@ use sqlx::AnyConnection;
 
 use super::config::{AlertConfig, Rule, RuleKind, defaults};
 use super::message::{AlertDetails, duration_text};
+use super::outbox_rows::{AlertKey, rows};
 use super::rules::Subject;
 use crate::metrics::percentile::percentile;
 use crate::store::alerts::{
-    BuildFacts, NewAlert, alerted_since, build_facts, config_on, failure_alerted_since, insert_alert,
-    lock_key, previous_conclusive, recent_durations,
+    BuildFacts, alerted_since, build_facts, config_on, failure_alerted_since, insert_alert, lock_key,
+    previous_conclusive, recent_durations,
 };
 use crate::store::{Backend, StoreError};
 
@@ -220,27 +221,12 @@ async fn enqueue(
         Decision::Send(details) => (details, "pending", None),
         Decision::Suppress(details, why) => (details, "suppressed", Some(why)),
     };
-    let text = serde_json::to_string(&details).map_err(|e| StoreError::Invariant(e.to_string()))?;
-    for channel_id in &rule.channels {
-        let Some(channel) = config.channel(channel_id) else { continue };
-        let alert = NewAlert {
-            rule_id: rule.id.clone(),
-            kind: rule.kind.as_str().into(),
-            channel_id: channel.id.clone(),
-            channel_type: channel.target.type_name().into(),
-            dedup_key: facts.id.to_string(),
-            rule_key: key.into(),
-            build_id: Some(facts.id),
-            repo: Some(facts.repo.clone()),
-            workflow: facts.workflow.clone(),
-            branch: facts.branch.clone(),
-            subject: details.title.clone(),
-            details: text.clone(),
-            status: status.into(),
-            error: error.clone(),
-            created_at: now,
-        };
-        insert_alert(conn, &alert).await?;
+    let dedup_key = facts.id.to_string();
+    let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id: Some(facts.id) };
+    let alerts = rows(config, rule, &key, &details, status, error.as_deref(), now)
+        .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    for alert in &alerts {
+        insert_alert(conn, alert).await?;
     }
     Ok(())
 }

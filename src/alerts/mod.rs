@@ -20,6 +20,7 @@ pub mod channels;
 pub mod config;
 pub mod evaluate;
 pub mod message;
+pub mod outbox_rows;
 pub mod periodic;
 pub mod rules;
 pub mod sender;

@@ -12,6 +12,7 @@ use chrono::Utc;
 use super::config::{AlertConfig, Rule, RuleKind, defaults};
 use super::evaluate::rule_key;
 use super::message::{AlertDetails, duration_text};
+use super::outbox_rows::{AlertKey, rows};
 use super::rules::Subject;
 use crate::scheduler::PeriodicJob;
 use crate::store::Store;
@@ -157,26 +158,7 @@ fn push(
     details: AlertDetails,
     now: i64,
 ) {
-    let Ok(text) = serde_json::to_string(&details) else { return };
-    for channel_id in &rule.channels {
-        let Some(channel) = config.channel(channel_id) else { continue };
-        let alert = NewAlert {
-            rule_id: rule.id.clone(),
-            kind: rule.kind.as_str().into(),
-            channel_id: channel.id.clone(),
-            channel_type: channel.target.type_name().into(),
-            dedup_key: dedup_key.clone(),
-            rule_key: key.into(),
-            build_id,
-            repo: details.repo.clone(),
-            workflow: details.workflow.clone(),
-            branch: details.branch.clone(),
-            subject: details.title.clone(),
-            details: text.clone(),
-            status: "pending".into(),
-            error: None,
-            created_at: now,
-        };
-        out.push((alert, now - rule.cooldown_seconds()));
-    }
+    let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id };
+    let Ok(alerts) = rows(config, rule, &key, &details, "pending", None, now) else { return };
+    out.extend(alerts.into_iter().map(|alert| (alert, now - rule.cooldown_seconds())));
 }

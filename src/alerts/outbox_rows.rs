@@ -1,0 +1,56 @@
+//! Outbox rows for one alert: one [`NewAlert`] per channel of the rule
+//! that exists in the configuration. Shared by the rules evaluated in the
+//! ingest transaction (`evaluate`) and the periodic ones (`periodic`), so
+//! both fill the rows the same way. Pure; writing them is the store's.
+
+use super::config::{AlertConfig, Rule};
+use super::message::AlertDetails;
+use crate::store::alerts::NewAlert;
+
+/// What makes one alert once-only and where its cooldown is counted.
+pub struct AlertKey<'a> {
+    /// `repo|workflow|branch`: the cooldown key.
+    pub rule_key: &'a str,
+    /// The build id, or a rule key and time bucket.
+    pub dedup_key: &'a str,
+    pub build_id: Option<i64>,
+}
+
+/// The rows for `details` on every configured channel of `rule`, with
+/// `status` (`pending` or `suppressed`) and `error` (why it was suppressed),
+/// created at `now` (Unix seconds).
+///
+/// Errors: `details` cannot be serialised (a bug).
+pub fn rows(
+    config: &AlertConfig,
+    rule: &Rule,
+    key: &AlertKey<'_>,
+    details: &AlertDetails,
+    status: &str,
+    error: Option<&str>,
+    now: i64,
+) -> Result<Vec<NewAlert>, serde_json::Error> {
+    let text = serde_json::to_string(details)?;
+    Ok(rule
+        .channels
+        .iter()
+        .filter_map(|id| config.channel(id))
+        .map(|channel| NewAlert {
+            rule_id: rule.id.clone(),
+            kind: rule.kind.as_str().into(),
+            channel_id: channel.id.clone(),
+            channel_type: channel.target.type_name().into(),
+            dedup_key: key.dedup_key.to_owned(),
+            rule_key: key.rule_key.to_owned(),
+            build_id: key.build_id,
+            repo: details.repo.clone(),
+            workflow: details.workflow.clone(),
+            branch: details.branch.clone(),
+            subject: details.title.clone(),
+            details: text.clone(),
+            status: status.into(),
+            error: error.map(str::to_owned),
+            created_at: now,
+        })
+        .collect())
+}
