@@ -287,6 +287,11 @@ async fn main() {
         seed(&store, attempts).await
     };
     println!("seeded {attempts} attempts over 90 days in {:.1} s", seeded.as_secs_f64());
+    // The summary's roll-ups: what the `rollups` job does a minute after
+    // the writes, done now so the figures below measure the steady state.
+    let folding = Instant::now();
+    let days = store.fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
+    println!("rollups: folded {days} days in {:.1} s", folding.elapsed().as_secs_f64());
     let deep = attempts / 2;
     let (_, deep_page) = {
         let response =

@@ -234,11 +234,19 @@ impl Store {
             page = page.bind(cursor.sort_at).bind(cursor.id);
         }
         // One row more than asked tells whether another page follows.
+        let unfiltered = where_sql.is_empty();
+        let total = async {
+            if unfiltered {
+                // Every attempt: from the roll-ups where they are fresh.
+                self.count_attempts().await
+            } else {
+                Ok(count.fetch_one(&self.read).await?.try_get::<i64, _>("n")?)
+            }
+        };
         let (rows, total) = tokio::try_join!(
-            page.bind(limit + 1).bind(offset).fetch_all(&self.read),
-            count.fetch_one(&self.read)
+            async { Ok(page.bind(limit + 1).bind(offset).fetch_all(&self.read).await?) },
+            total
         )?;
-        let total: i64 = total.try_get("n")?;
         let mut builds: Vec<BuildRecord> = rows
             .iter()
             .map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt }))

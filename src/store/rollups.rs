@@ -261,11 +261,45 @@ impl Store {
         Ok(tally)
     }
 
+    /// The number of stored run attempts (`total` of an unfiltered
+    /// `/api/builds`): summed from fresh roll-ups plus a count of the raw
+    /// spans (never-started attempts, the earliest day, dirty days), else
+    /// `COUNT(*)`.
+    pub async fn count_attempts(&self) -> Result<i64, StoreError> {
+        let view = self.rollup_view(chrono::Utc::now().timestamp()).await?;
+        let plan = plan(-OPEN_END, None, view.as_ref());
+        let raw = async {
+            if plan.raw.is_empty() {
+                return Ok(0);
+            }
+            let sql =
+                format!("SELECT COUNT(*) AS n FROM builds WHERE {}", spans_sql("sort_at", &plan.raw, 1));
+            let rows = self.fetch_spans(sql, &plan.raw, &[]).await?;
+            Ok::<i64, StoreError>(rows.first().map(|r| r.try_get::<i64, _>("n")).transpose()?.unwrap_or(0))
+        };
+        let rolled = async {
+            if plan.rollup_days.is_empty() {
+                return Ok(0);
+            }
+            let sql = format!(
+                "SELECT CAST(SUM(attempts) AS BIGINT) AS n FROM rollup_counts WHERE {}",
+                spans_sql("day", &plan.rollup_days, 1)
+            );
+            let rows = self.fetch_spans(sql, &plan.rollup_days, &[]).await?;
+            Ok::<i64, StoreError>(
+                rows.first().map(|r| r.try_get::<Option<i64>, _>("n")).transpose()?.flatten().unwrap_or(0),
+            )
+        };
+        let (raw, rolled) = tokio::try_join!(raw, rolled)?;
+        Ok(raw + rolled)
+    }
+
     /// Recomputes the roll-ups of every day touched by changes made after
     /// the previous fold and at or before `through` (Unix seconds), plus
     /// the earliest stored day (retention deletes from there), drops
     /// roll-ups before it, and records `through`. One transaction; the
-    /// first fold covers every day. Answers the number of days recomputed.
+    /// first fold covers every day; a `through` not after the recorded one
+    /// does nothing. Answers the number of days recomputed.
     pub async fn fold_rollups(&self, through: i64) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         let previous: Option<i64> = sqlx::query("SELECT folded_through FROM rollup_state WHERE id = 1")
@@ -273,6 +307,10 @@ impl Store {
             .await?
             .map(|row| row.try_get("folded_through"))
             .transpose()?;
+        if previous.is_some_and(|previous| previous >= through) {
+            // Another fold already went further (a fold never moves back).
+            return Ok(0);
+        }
         let rows = sqlx::query(
             "SELECT DISTINCT sort_at / 86400 AS day FROM builds \
              WHERE changed_at > $1 AND changed_at <= $2 AND sort_at > 0 \

@@ -28,6 +28,13 @@ async fn summary(app: &TestApp, query: &str) -> Value {
     s
 }
 
+/// `total` of the unfiltered builds list.
+async fn total(app: &TestApp) -> i64 {
+    let (status, page) = app.get("/api/builds?limit=1").await;
+    assert_eq!(status, 200, "{page}");
+    page["total"].as_i64().expect("total")
+}
+
 /// Folds every change made so far (the job itself leaves the last minute).
 async fn fold_everything(store: &Store) -> usize {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -130,6 +137,7 @@ on_both_backends! {
         // …and answers exactly as the raw scan did.
         assert_eq!(summary(&app, "window_days=7").await, raw7);
         assert_eq!(summary(&app, "window_days=30").await, raw30);
+        assert_eq!(total(&app).await, 10);
 
         // Changes the roll-ups have not seen: run 6 completes as a 900 s
         // failure whose start moved to 8 days ago (previous window), and a
@@ -158,6 +166,7 @@ on_both_backends! {
         assert_eq!(fresh7["previous"]["p95_build_time_seconds"], json!(880.0));
         let fresh30 = summary(&app, "window_days=30").await;
         assert_eq!(fresh30["total_builds"], 11);
+        assert_eq!(total(&app).await, 11, "the list's total counts the attempts the roll-ups have not seen");
         // Folding them changes nothing; neither does forgetting the roll-ups.
         fold_everything(&store).await;
         assert!(store.rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh").dirty.is_empty());
@@ -174,6 +183,7 @@ on_both_backends! {
         let after = summary(&app, "window_days=30").await;
         assert_eq!(after["total_builds"], 10);
         assert_eq!(after["success_count"], 5);
+        assert_eq!(total(&app).await, 10);
     }
 
     async fn summary_filters_by_repo_and_branch(app: TestApp) {
