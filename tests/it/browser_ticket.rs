@@ -1,0 +1,62 @@
+//! The page on a server whose reads need a token: the token entered in the
+//! page's prompt is traded for a stream ticket, the live stream opens with
+//! `?ticket=` (so a webhook shows within 2 s, not at the next poll), and no
+//! request URL ever holds the token.
+
+use std::time::Duration;
+
+use crate::browser_harness::Browser;
+use crate::helpers::{ADMIN_TOKEN, TestApp};
+use crate::on_both_backends;
+use crate::payloads::{Run, minutes_ago};
+
+const SECOND: Duration = Duration::from_secs(1);
+
+on_both_backends! {
+    async fn with_a_token_the_page_streams_through_a_ticket(app: TestApp) {
+        let private = TestApp::spawn_replica_with(&app, &app.database_url, |s| s.public_read = Some(false)).await;
+        let anonymous = private.client.get(private.url("/api/builds")).send().await.expect("sent");
+        assert_eq!(anonymous.status().as_u16(), 401, "reads need a token on this server");
+        private.deliver_json("workflow_run", &Run::new(1, minutes_ago(10)).at("completed", Some("success"), 60).payload(), "stored").await;
+
+        let Some(browser) = Browser::start("UTC").await else { return };
+        browser.client.goto(&private.url("/")).await.expect("open page");
+        browser.expect("!document.getElementById('token-form').hidden \
+            && document.getElementById('banner').textContent.includes('API answered 401 — enter a token')",
+            10 * SECOND, "document.getElementById('banner').textContent").await;
+        // Without a token the page tried the plain stream (refused with 401).
+        let before = browser.request_urls().await;
+        assert!(before.iter().any(|u| u.ends_with("/api/events")), "{before:#?}");
+        browser.client.execute(&format!("document.getElementById('token').value = '{ADMIN_TOKEN}';
+            document.querySelector('#token-form button[type=submit]').click(); return true;"), vec![]).await.expect("token");
+        browser.expect("document.getElementById('live-text').textContent === 'live' \
+            && document.querySelectorAll('#builds tbody tr').length === 1", 10 * SECOND,
+            "[document.getElementById('live-text').textContent, document.getElementById('banner').textContent]").await;
+        assert_eq!(browser.eval("document.getElementById('banner').hidden").await, true);
+        // Before the token, the browser logged the 401 answers (and only those).
+        let early = browser.console_errors().await;
+        assert!(early.iter().all(|m| m.contains("401")), "{early:#?}");
+
+        // A webhook: the row arrives through the stream (polling is every 30 s).
+        browser.client.execute("window.__sameDocument = true; return true;", vec![]).await.expect("mark");
+        let response = private.deliver("workflow_run",
+            &serde_json::to_vec(&Run::new(2, minutes_ago(1)).at("completed", Some("failure"), 30).payload()).expect("json")).await;
+        assert_eq!(response.status().as_u16(), 202);
+        browser.expect("document.querySelectorAll('#builds tbody tr').length === 2", 2 * SECOND,
+            "document.getElementById('builds-count').textContent").await;
+        assert_eq!(browser.eval("document.getElementById('live-text').textContent").await, "live");
+        assert_eq!(browser.eval("window.__sameDocument === true").await, true, "no reload");
+
+        // Every request the browser sent since the token: the stream was opened with a ticket,
+        // and the token is in no URL (it travels only in the Authorization header).
+        let urls = browser.request_urls().await;
+        let streams: Vec<&String> = urls.iter().filter(|u| u.contains("/api/events") && !u.contains("/api/events/ticket")).collect();
+        assert!(!streams.is_empty(), "the stream was opened: {urls:#?}");
+        assert!(streams.iter().all(|u| u.contains("/api/events?ticket=")), "{streams:#?}");
+        assert!(urls.iter().all(|u| !u.contains(ADMIN_TOKEN)), "the token is in a URL: {urls:#?}");
+        let entries = browser.eval("performance.getEntriesByType('resource').map(e => e.name)").await;
+        assert!(!entries.to_string().contains(ADMIN_TOKEN), "{entries}");
+        assert_eq!(browser.console_errors().await, Vec::<String>::new());
+        browser.close().await;
+    }
+}
