@@ -16,6 +16,7 @@ mod api_summary;
 mod api_timeseries;
 mod auth;
 mod browser;
+mod browser_alerts;
 mod browser_ticket;
 mod db_copy;
 mod events_resume;
