@@ -124,6 +124,16 @@ on_both_backends! {
         let listed = alert_list(&app, "").await;
         assert!(listed[0]["acknowledged_at"].is_string() && listed[0]["resolved_at"].is_null(), "{listed:?}");
 
+        // A new failure while the view is open: its alert shows without a reload (the
+        // stream's build event makes the page read the history again).
+        browser.client.execute("window.__sameDocument = true; return true;", vec![]).await.expect("mark");
+        app.deliver_json("workflow_run", &Run::new(2, minutes_ago(1)).at("completed", Some("failure"), 30).payload(), "stored").await;
+        browser.expect("document.querySelectorAll('#alerts tbody tr').length === 2 \
+            && document.querySelector('#alerts tbody tr').cells[6].textContent === 'open'", 3 * SECOND,
+            "document.getElementById('alerts').innerText").await;
+        assert_eq!(browser.eval("window.__sameDocument === true").await, true, "no reload");
+        assert_eq!(browser.eval("document.getElementById('alerts-count').textContent").await, "Showing 1–2 of 2 alerts");
+
         // Settings: the channel and rule as stored, the secret never shown.
         assert_eq!(browser.eval("document.querySelectorAll('#channel-list fieldset').length").await, json!(1));
         assert_eq!(browser.eval("document.querySelector('#channel-list [data-key=id]').value").await, "team-slack");
@@ -176,7 +186,7 @@ on_both_backends! {
         assert_eq!(browser.eval("[...document.getElementById('test-channel').options].map(o => o.textContent)").await,
             json!(["every channel", "team-slack (slack)"]));
         click(&browser, "#test-submit").await;
-        assert_eq!(http.wait_for(SLACK_PATH, 2, FIVE_SECONDS).await.len(), 2, "the test message arrived");
+        assert_eq!(http.wait_for(SLACK_PATH, 3, FIVE_SECONDS).await.len(), 3, "two alerts, then the test message");
         browser.expect("document.querySelector('#test-results li[data-channel]')", 5 * SECOND,
             "document.getElementById('test-results').textContent").await;
         assert_eq!(browser.eval("document.getElementById('test-results').textContent").await, "✓ team-slack: delivered");
