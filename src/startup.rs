@@ -126,13 +126,14 @@ impl Application {
 }
 
 /// The scheduler with every periodic job the settings ask for: retention,
-/// and the GitHub poller's jobs when it has something to poll.
+/// alert checks, summary roll-ups, and the GitHub poller's jobs when it has something to poll.
 ///
 /// Errors: poller settings that cannot work (bad API URL, app id without a
 /// key, a key that is not RSA PEM).
 pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Scheduler> {
     let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
     jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
+    jobs.push(crate::scheduler::rollups::job());
     if let Some(poller) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
         jobs.extend(Arc::new(poller).jobs());
     }

@@ -8,15 +8,20 @@ use super::AppState;
 use super::params::Params;
 use super::problem::Problem;
 use crate::domain::time::format_timestamp;
-use crate::metrics::summary::{PreviousWindow, Summary, build_time_percentiles, summarize, window_start};
-use crate::metrics::timeseries::figures;
+use crate::metrics::summary::{PreviousWindow, Summary, summarize, window_start};
 use crate::store::PointFilter;
 
-/// The summary over the last `window_days` (1–365, default 7); definitions
-/// in `crate::metrics::summary` (with the previous window's figures). 422 on a bad `window_days`.
+/// The summary over the last `window_days` (1–365, default 7), optionally
+/// only attempts of exact-match `repo` and `branch`; definitions in
+/// `crate::metrics::summary` (with the previous window's figures). 422 on a
+/// bad `window_days`.
 #[utoipa::path(get, path = "/api/metrics/summary", tag = "metrics",
-    description = "Counts, rates, build-time percentiles and queue time over the last `window_days`, with the previous window's figures (definitions in the README).",
-    params(("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365)),
+    description = "Counts, rates, build-time percentiles and queue time over the last `window_days`, with the previous window's figures (definitions in the README). `repo` and `branch` narrow every figure to that repository / branch (exact match).",
+    params(
+        ("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365),
+        ("repo" = Option<String>, Query, description = "Only this repository (`owner/name`, exact)"),
+        ("branch" = Option<String>, Query, description = "Only this branch (exact)"),
+    ),
     responses((status = 200, body = Summary), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn summary(
@@ -25,22 +30,17 @@ pub async fn summary(
 ) -> Result<Json<Summary>, Problem> {
     let params = Params::parse(query.as_deref());
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
-    let since = window_start(Utc::now(), window_days);
+    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let now = Utc::now();
+    let since = window_start(now, window_days);
     let before = window_start(since, window_days);
-    let everything = PointFilter::default();
-    let (inputs, previous) = tokio::try_join!(
-        state.store.summary_inputs(since),
-        state.store.window_points(before, since, &everything)
-    )?;
-    let percentiles =
-        build_time_percentiles(inputs.duration_count, |ranks| state.store.durations_at_ranks(since, ranks))
-            .await?;
+    let (inputs, percentiles, previous) = state.store.summary_inputs(now, since, before, &filter).await?;
     let mut summary = summarize(window_days, &inputs, percentiles);
     summary.window_start = Some(format_timestamp(since));
     summary.previous = Some(PreviousWindow {
         window_start: format_timestamp(before),
         window_end: format_timestamp(since),
-        figures: figures(&previous),
+        figures: previous.figures(),
     });
     Ok(Json(summary))
 }

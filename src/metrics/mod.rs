@@ -4,4 +4,5 @@
 pub mod health;
 pub mod percentile;
 pub mod summary;
+pub mod tally;
 pub mod timeseries;

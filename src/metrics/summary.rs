@@ -3,6 +3,8 @@
 //! Definitions (also in the README, "Metrics"):
 //! - **window**: the run attempts whose start (`run_started_at` of that
 //!   attempt, else `created_at`) is within the last `window_days` × 86 400 s.
+//!   With `repo` / `branch`, only that repository's / branch's attempts, for
+//!   every figure below (also `running_now`, `last_build_status`, …).
 //! - **total_builds**: attempts in the window, any status.
 //! - **completed_builds**: attempts whose provider status is `completed`,
 //!   whatever the conclusion.
@@ -36,7 +38,6 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::percentile::RankSpan;
 use super::timeseries::Figures;
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
@@ -107,7 +108,8 @@ pub fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
 
-/// The p50 and p95 build times, already interpolated (see [`RankSpan`]).
+/// The p50 and p95 build times, already interpolated (type 7, see
+/// [`super::percentile`]).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct BuildTimePercentiles {
     pub p50: Option<f64>,
@@ -161,24 +163,6 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs, percentiles: BuildTim
     }
 }
 
-/// Computes p50 and p95 of a population of `n` values from the sorted
-/// values at the ranks they need, fetched in one call to
-/// `values_at(ranks)` (which answers `(rank, value)` pairs).
-pub async fn build_time_percentiles<F, Fut, E>(n: i64, values_at: F) -> Result<BuildTimePercentiles, E>
-where
-    F: FnOnce([usize; 4]) -> Fut,
-    Fut: std::future::Future<Output = Result<Vec<(usize, i64)>, E>>,
-{
-    let n = usize::try_from(n).unwrap_or(0);
-    let (Some(p50), Some(p95)) = (RankSpan::new(n, 0.50), RankSpan::new(n, 0.95)) else {
-        return Ok(BuildTimePercentiles::default());
-    };
-    let values = values_at([p50.lower, p50.upper, p95.lower, p95.upper]).await?;
-    let at = |rank: usize| values.iter().find(|(r, _)| *r == rank).map(|&(_, v)| v as f64);
-    let blend = |span: RankSpan| Some(span.interpolate(at(span.lower)?, at(span.upper)?));
-    Ok(BuildTimePercentiles { p50: blend(p50), p95: blend(p95) })
-}
-
 /// Start of a window of `window_days` days ending at `now`.
 pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
     now - chrono::Duration::days(i64::from(window_days))
@@ -188,10 +172,6 @@ pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
 mod tests {
     use super::*;
     use crate::store::RepoAggregate;
-
-    fn block_on<F: std::future::Future>(future: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread().build().expect("runtime").block_on(future)
-    }
 
     #[test]
     fn hand_worked_dataset() {
@@ -227,12 +207,12 @@ mod tests {
             }],
             ..SummaryInputs::default()
         };
-        let sorted = [60, 120, 180, 240, 300, 600];
-        let percentiles = block_on(build_time_percentiles(6, |ranks| {
-            let values: Vec<(usize, i64)> = ranks.iter().map(|&r| (r, sorted[r])).collect();
-            async move { Ok::<_, ()>(values) }
-        }))
-        .expect("percentiles");
+        let mut durations = crate::metrics::tally::Histogram::default();
+        for seconds in [60, 120, 180, 240, 300, 600] {
+            durations.add(seconds, 1);
+        }
+        let percentiles =
+            BuildTimePercentiles { p50: durations.percentile(0.50), p95: durations.percentile(0.95) };
         let s = summarize(7, &inputs, percentiles);
         assert_eq!(s.total_builds, 13);
         assert_eq!(s.completed_builds, 11);

@@ -8,6 +8,7 @@
 //! file (today: `retention`). It must not know HTTP.
 
 pub mod retention;
+pub mod rollups;
 
 use std::future::Future;
 use std::pin::Pin;

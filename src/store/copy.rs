@@ -285,5 +285,7 @@ pub async fn copy_database(
         }
         report.push(TableCopied { table: table.name, rows, written });
     }
+    // Attempts arrived with their old `changed_at`: roll-ups start over.
+    to.reset_rollups().await?;
     Ok(report)
 }

@@ -118,11 +118,15 @@ const INSERT_BUILD: &str = "INSERT INTO builds (workflow, workflow_id, run_numbe
      $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
      ON CONFLICT (provider_id, repo, external_id, run_attempt) DO NOTHING RETURNING id";
 
+/// `moved_from` remembers the UTC day an attempt's start left (the first
+/// such day since the last roll-up fold), so that day's roll-up is known to
+/// be stale (see `super::rollups`).
 const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, run_number = $3, \
      event = $4, branch = $5, commit_sha = $6, triggered_by = $7, url = $8, provider_status = $9, \
      conclusion = $10, status = $11, created_at = $12, started_at = $13, updated_at = $14, \
      finished_at = $15, first_job_started_at = $16, duration_seconds = $17, sort_at = $18, \
-     changed_at = $19 WHERE id = $20";
+     changed_at = $19, moved_from = CASE WHEN sort_at > 0 AND sort_at / 86400 <> $18 / 86400 \
+     THEN COALESCE(moved_from, sort_at / 86400) ELSE moved_from END WHERE id = $20";
 
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
      conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \

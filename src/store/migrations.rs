@@ -16,6 +16,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (4, "alerts", include_str!("migrations/sqlite/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
+    (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -24,6 +25,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (4, "alerts", include_str!("migrations/postgres/0004_alerts.sql")),
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
+    (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

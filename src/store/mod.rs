@@ -27,6 +27,7 @@ mod leases;
 mod migrations;
 mod poll_repos;
 mod retention;
+pub mod rollups;
 mod rows;
 mod summary;
 mod timeseries;

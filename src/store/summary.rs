@@ -1,18 +1,20 @@
-//! The aggregate reads behind `/api/metrics/summary`. Each query scans only
-//! the window, through a covering index on `sort_at`, and returns a handful
-//! of rows:
-//! counts per status, per-repository aggregates, and the sorted durations
-//! at the ranks a percentile needs. The arithmetic (rates, averages,
-//! percentile interpolation) lives in `crate::metrics`.
+//! The reads behind `/api/metrics/summary`: the two windows' tallies (from
+//! roll-ups and raw scans, `super::rollups`), the figures about now
+//! (unfinished attempts, latest status, last write) and each repository's
+//! latest status. The arithmetic (rates, averages, percentile
+//! interpolation) lives in `crate::metrics`.
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
-use super::{Backend, Store, StoreError};
+use super::timeseries::filter_sql;
+use super::{Backend, PointFilter, Store, StoreError};
 use crate::domain::BuildStatus;
 use crate::domain::time::from_unix;
+use crate::metrics::summary::BuildTimePercentiles;
+use crate::metrics::tally::Tally;
 
 /// Per-repository aggregates over the window.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,105 +54,35 @@ pub struct SummaryInputs {
     pub queued_now: i64,
 }
 
-/// The three window queries, with `$hint` after the table name: SQLite gets
-/// `INDEXED BY builds_window` so its planner never trades the window range
-/// scan for a whole-index scan that merely avoids a sort; PostgreSQL plans
-/// from its statistics.
-macro_rules! window_queries {
+/// Attempts by status since `$1` for the `/metrics` gauge, with `$hint`
+/// after the table name: SQLite gets `INDEXED BY builds_window` so its
+/// planner never trades the window range scan for a whole-index scan that
+/// merely avoids a sort; PostgreSQL plans from its statistics.
+macro_rules! by_status_since {
     ($hint:literal) => {
-        WindowQueries {
-            by_status: concat!(
-                "SELECT status, COUNT(*) AS n, \
-                 CAST(SUM(CASE WHEN provider_status = 'completed' THEN 1 ELSE 0 END) AS BIGINT) AS completed, \
-                 CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
-                     THEN 1 ELSE 0 END) AS BIGINT) AS timed, \
-                 CAST(SUM(CASE WHEN status IN ('success', 'failed') AND duration_seconds IS NOT NULL \
-                     THEN duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum \
-                 FROM builds",
-                $hint,
-                " WHERE sort_at >= $1 GROUP BY status"
-            ),
-            // The latest attempt of a repository that has one in the window is
-            // itself in the window (windows have no upper bound), so the
-            // correlated lookup over all time answers "latest in the window".
-            by_repo: concat!(
-                "SELECT w.repo AS repo, COUNT(*) AS total, \
-                 CAST(SUM(CASE WHEN w.status = 'success' THEN 1 ELSE 0 END) AS BIGINT) AS success, \
-                 CAST(SUM(CASE WHEN w.status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
-                 CAST(SUM(CASE WHEN w.status IN ('success', 'failed') AND w.duration_seconds IS NOT NULL \
-                     THEN 1 ELSE 0 END) AS BIGINT) AS duration_count, \
-                 CAST(SUM(CASE WHEN w.status IN ('success', 'failed') AND w.duration_seconds IS NOT NULL \
-                     THEN w.duration_seconds ELSE 0 END) AS BIGINT) AS duration_sum, \
-                 (SELECT b.status FROM builds b WHERE b.repo = w.repo \
-                     ORDER BY b.sort_at DESC, b.id DESC LIMIT 1) AS last_status \
-                 FROM builds w",
-                $hint,
-                " WHERE w.sort_at >= $1 GROUP BY w.repo ORDER BY w.repo"
-            ),
-            // One sort of the population; only the asked ranks come back.
-            durations_at: concat!(
-                "SELECT pos, duration_seconds FROM (SELECT duration_seconds, \
-                 ROW_NUMBER() OVER (ORDER BY duration_seconds) - 1 AS pos FROM builds",
-                $hint,
-                " WHERE sort_at >= $1 AND status IN ('success', 'failed') AND duration_seconds IS NOT NULL) t \
-                 WHERE pos IN ($2, $3, $4, $5)"
-            ),
-        }
+        concat!("SELECT status, COUNT(*) AS n FROM builds", $hint, " WHERE sort_at >= $1 GROUP BY status")
     };
 }
 
-struct WindowQueries {
-    by_status: &'static str,
-    by_repo: &'static str,
-    durations_at: &'static str,
-}
-
-const SQLITE_WINDOW: WindowQueries = window_queries!(" INDEXED BY builds_window");
-const POSTGRES_WINDOW: WindowQueries = window_queries!("");
-
-/// Type-7 median of queue times (clamped to 0, as `RunAttempt::queue_seconds`):
-/// the mean of the values at sorted ranks ⌊(n−1)/2⌋ and ⌊n/2⌋.
-const MEDIAN_QUEUE: &str = "SELECT CAST(AVG(q) AS DOUBLE PRECISION) AS median FROM ( \
-     SELECT q, ROW_NUMBER() OVER (ORDER BY q) - 1 AS pos, COUNT(*) OVER () AS n FROM ( \
-     SELECT CASE WHEN first_job_started_at > started_at THEN first_job_started_at - started_at ELSE 0 END AS q \
-     FROM builds WHERE sort_at >= $1 AND started_at IS NOT NULL AND first_job_started_at IS NOT NULL) s) t \
-     WHERE pos = (n - 1) / 2 OR pos = n / 2";
-
-/// Unfinished attempts now, over all time (through `builds_by_status_start`).
-const NOW: &str =
-    "SELECT status, COUNT(*) AS n FROM builds WHERE status IN ('running', 'queued') GROUP BY status";
-
-const LAST: &str = "SELECT status, (SELECT MAX(changed_at) FROM builds) AS changed \
-     FROM builds ORDER BY sort_at DESC, id DESC LIMIT 1";
+const SQLITE_BY_STATUS: &str = by_status_since!(" INDEXED BY builds_window");
+const POSTGRES_BY_STATUS: &str = by_status_since!("");
 
 fn status(text: &str) -> BuildStatus {
     BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
 }
 
-fn sum(row: &sqlx::any::AnyRow, column: &str) -> Result<i64, sqlx::Error> {
-    Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
-}
-
 impl Store {
-    fn window_queries(&self) -> &'static WindowQueries {
-        match self.backend {
-            Backend::Sqlite => &SQLITE_WINDOW,
-            Backend::Postgres => &POSTGRES_WINDOW,
-        }
-    }
-
-    /// Raw inputs of the summary for attempts whose start (this attempt's
-    /// `run_started_at`, else `created_at`) is at or after `since`.
     /// Run attempts started since `since`, by normalised status (for the
     /// `/metrics` gauge; one range scan of the window index).
     pub async fn status_counts_since(
         &self,
         since: DateTime<Utc>,
     ) -> Result<Vec<(crate::domain::BuildStatus, i64)>, StoreError> {
-        let rows = sqlx::query(self.window_queries().by_status)
-            .bind(since.timestamp())
-            .fetch_all(&self.read)
-            .await?;
+        let sql = match self.backend {
+            Backend::Sqlite => SQLITE_BY_STATUS,
+            Backend::Postgres => POSTGRES_BY_STATUS,
+        };
+        let rows = sqlx::query(sql).bind(since.timestamp()).fetch_all(&self.read).await?;
         let mut counts: std::collections::BTreeMap<&'static str, (crate::domain::BuildStatus, i64)> =
             std::collections::BTreeMap::new();
         for row in rows {
@@ -160,20 +92,52 @@ impl Store {
         Ok(counts.into_values().collect())
     }
 
-    pub async fn summary_inputs(&self, since: DateTime<Utc>) -> Result<SummaryInputs, StoreError> {
-        let since = since.timestamp();
-        let queries = self.window_queries();
-        let (by_status, by_repo, last, median_queue, now) = tokio::try_join!(
-            sqlx::query(queries.by_status).bind(since).fetch_all(&self.read),
-            sqlx::query(queries.by_repo).bind(since).fetch_all(&self.read),
-            sqlx::query(LAST).fetch_optional(&self.read),
-            sqlx::query(MEDIAN_QUEUE).bind(since).fetch_one(&self.read),
-            sqlx::query(NOW).fetch_all(&self.read),
+    /// Everything `/api/metrics/summary` is computed from, for attempts
+    /// matching `filter`: the window `[since, ∞)` (its inputs and build-time
+    /// percentiles) and the previous window `[before, since)` (its tally).
+    /// Unfiltered windows are read from daily roll-ups where they are fresh
+    /// (`super::rollups`); the answer is the same either way.
+    pub async fn summary_inputs(
+        &self,
+        now: DateTime<Utc>,
+        since: DateTime<Utc>,
+        before: DateTime<Utc>,
+        filter: &PointFilter,
+    ) -> Result<(SummaryInputs, BuildTimePercentiles, Tally), StoreError> {
+        let view = if filter.is_empty() { self.rollup_view(now.timestamp()).await? } else { None };
+        let ((current, _), (previous, _), mut inputs) = tokio::try_join!(
+            self.window_tally(since.timestamp(), None, filter, view.as_ref()),
+            self.window_tally(before.timestamp(), Some(since.timestamp()), filter, view.as_ref()),
+            self.summary_now(filter),
         )?;
-        let mut inputs = SummaryInputs {
-            median_queue_seconds: median_queue.try_get::<Option<f64>, _>("median")?,
-            ..SummaryInputs::default()
-        };
+        let window = current.summary_inputs();
+        inputs.by_status = window.by_status;
+        inputs.completed = window.completed;
+        inputs.duration_count = window.duration_count;
+        inputs.duration_sum = window.duration_sum;
+        inputs.median_queue_seconds = window.median_queue_seconds;
+        inputs.by_repo = self.with_latest_status(window.by_repo, filter).await?;
+        Ok((inputs, current.build_time_percentiles(), previous))
+    }
+
+    /// The parts of the summary that are about now, over all time: unfinished
+    /// attempts, the latest attempt's status and the last write.
+    async fn summary_now(&self, filter: &PointFilter) -> Result<SummaryInputs, StoreError> {
+        let mut now_sql =
+            String::from("SELECT status, COUNT(*) AS n FROM builds WHERE status IN ('running', 'queued')");
+        let now_texts = filter_sql(filter, &mut now_sql, 1);
+        now_sql.push_str(" GROUP BY status");
+        let mut last_sql = String::from("SELECT status FROM builds WHERE 1 = 1");
+        let last_texts = filter_sql(filter, &mut last_sql, 1);
+        last_sql.push_str(" ORDER BY sort_at DESC, id DESC LIMIT 1");
+        let mut changed_sql = String::from("SELECT MAX(changed_at) AS changed FROM builds WHERE 1 = 1");
+        let changed_texts = filter_sql(filter, &mut changed_sql, 1);
+        let (now, last, changed) = tokio::try_join!(
+            self.fetch_texts(now_sql, now_texts),
+            self.fetch_texts(last_sql, last_texts),
+            self.fetch_texts(changed_sql, changed_texts),
+        )?;
+        let mut inputs = SummaryInputs::default();
         for row in now {
             let n: i64 = row.try_get("n")?;
             match status(row.try_get::<&str, _>("status")?) {
@@ -182,49 +146,60 @@ impl Store {
                 _ => {}
             }
         }
-        for row in by_status {
-            *inputs.by_status.entry(status(row.try_get::<&str, _>("status")?)).or_default() +=
-                row.try_get::<i64, _>("n")?;
-            inputs.completed += sum(&row, "completed")?;
-            inputs.duration_count += sum(&row, "timed")?;
-            inputs.duration_sum += sum(&row, "duration_sum")?;
-        }
-        for row in by_repo {
-            inputs.by_repo.push(RepoAggregate {
-                repo: row.try_get("repo")?,
-                total: row.try_get("total")?,
-                success: sum(&row, "success")?,
-                failed: sum(&row, "failed")?,
-                duration_sum: sum(&row, "duration_sum")?,
-                duration_count: sum(&row, "duration_count")?,
-                last_status: row.try_get::<Option<&str>, _>("last_status")?.map(status),
-            });
-        }
-        if let Some(row) = last {
+        if let Some(row) = last.first() {
             inputs.last_status = Some(status(row.try_get::<&str, _>("status")?));
+        }
+        if let Some(row) = changed.first() {
             inputs.last_updated = row.try_get::<Option<i64>, _>("changed")?.and_then(from_unix);
         }
         Ok(inputs)
     }
 
-    /// The build-time population's values (durations of completed success
-    /// and failed attempts started at or after `since`) at the given 0-based
-    /// sorted ranks, as `(rank, value)` pairs.
-    pub async fn durations_at_ranks(
+    /// `repos` with each one's latest attempt's status (over all time, on
+    /// the filter's branch if it has one). A repository with an attempt in a
+    /// window that has no upper bound has its latest attempt in it.
+    async fn with_latest_status(
         &self,
-        since: DateTime<Utc>,
-        ranks: [usize; 4],
-    ) -> Result<Vec<(usize, i64)>, StoreError> {
-        let mut query = sqlx::query(self.window_queries().durations_at).bind(since.timestamp());
-        for rank in ranks {
-            query = query.bind(rank as i64);
+        mut repos: Vec<RepoAggregate>,
+        filter: &PointFilter,
+    ) -> Result<Vec<RepoAggregate>, StoreError> {
+        for chunk in repos.chunks_mut(500) {
+            let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
+            let mut texts: Vec<String> = chunk.iter().map(|r| r.repo.clone()).collect();
+            let branch = match &filter.branch {
+                Some(branch) => {
+                    texts.push(branch.clone());
+                    format!(" AND b.branch = ${}", chunk.len() + 1)
+                }
+                None => String::new(),
+            };
+            let sql = format!(
+                "SELECT v.column1 AS repo, (SELECT b.status FROM builds b WHERE b.repo = v.column1{branch} \
+                 ORDER BY b.sort_at DESC, b.id DESC LIMIT 1) AS status FROM (VALUES {}) AS v",
+                values.join(", ")
+            );
+            let rows = self.fetch_texts(sql, texts).await?;
+            for row in rows {
+                let repo: String = row.try_get("repo")?;
+                let latest = row.try_get::<Option<&str>, _>("status")?.map(status);
+                if let Some(line) = chunk.iter_mut().find(|r| r.repo == repo) {
+                    line.last_status = latest;
+                }
+            }
         }
-        let rows = query.fetch_all(&self.read).await?;
-        Ok(rows
-            .iter()
-            .map(|row| {
-                Ok((row.try_get::<i64, _>("pos")? as usize, row.try_get::<i64, _>("duration_seconds")?))
-            })
-            .collect::<Result<_, sqlx::Error>>()?)
+        Ok(repos)
+    }
+
+    /// Runs `sql` (only numbered placeholders formatted in) with `texts` bound in order.
+    async fn fetch_texts(
+        &self,
+        sql: String,
+        texts: Vec<String>,
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for text in texts {
+            query = query.bind(text);
+        }
+        Ok(query.fetch_all(&self.read).await?)
     }
 }

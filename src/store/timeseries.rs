@@ -23,9 +23,16 @@ pub struct PointFilter {
     pub branch: Option<String>,
 }
 
+impl PointFilter {
+    /// True when neither filter is set.
+    pub fn is_empty(&self) -> bool {
+        self.repo.is_none() && self.branch.is_none()
+    }
+}
+
 /// Appends the filter's `AND` clauses to `sql`, numbering placeholders
 /// from `first`; answers the values to bind, in order.
-fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -> Vec<String> {
+pub(super) fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -> Vec<String> {
     let mut texts = Vec::new();
     for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
         if let Some(value) = value {

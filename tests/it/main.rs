@@ -30,6 +30,7 @@ mod page;
 mod poller;
 mod replay_cli;
 mod replicas;
+mod rollups;
 mod scheduler;
 mod schemathesis;
 mod secrets;
