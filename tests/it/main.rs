@@ -17,6 +17,7 @@ mod api_timeseries;
 mod auth;
 mod browser;
 mod browser_alerts;
+mod browser_kpis;
 mod browser_ticket;
 mod db_copy;
 mod events_resume;

@@ -94,7 +94,14 @@ export async function loadHistory() {
   const page = await getJson("/api/alerts?" + params.toString());
   // An acknowledgement (or a newer load) since this load began: its rows are newer.
   if (mine !== epoch) return page;
+  // A live reload must not take the keyboard away: focus returns to the same button.
+  const focused = document.activeElement;
+  const was = focused && focused.dataset && focused.dataset.action && focused.closest("#alerts tr[data-id]");
   $("alerts").tBodies[0].replaceChildren(...page.alerts.map(row));
+  if (was) {
+    const again = $("alerts").querySelector(`tr[data-id="${Number(was.dataset.id)}"] button[data-action="${focused.dataset.action}"]`);
+    if (again) again.focus();
+  }
   $("alerts-empty").hidden = page.total > 0;
   $("alerts-count").textContent = page.total
     ? `Showing ${page.offset + 1}–${page.offset + page.alerts.length} of ${page.total} alerts`

@@ -100,16 +100,19 @@ async function loadOverview() {
   const series = new URLSearchParams({ window_days: String(Math.max(2, days)), bucket: "day", tz: TZ });
   if (state.repo) series.set("repo", state.repo);
   if (state.branch) series.set("branch", state.branch);
-  const health = new URLSearchParams({ window_days: String(days) });
-  if (state.repo) health.set("repo", state.repo);
-  if (state.branch) health.set("branch", state.branch);
+  const scoped = new URLSearchParams({ window_days: String(days) });
+  if (state.repo) scoped.set("repo", state.repo);
+  if (state.branch) scoped.set("branch", state.branch);
+  // The cards, charts, health table and builds all follow the repository and branch filter.
   const [summary, timeseries, lines] = await Promise.all([
-    getJson("/api/metrics/summary?window_days=" + days),
+    getJson("/api/metrics/summary?" + scoped.toString()),
     getJson("/api/metrics/timeseries?" + series.toString()),
-    getJson("/api/metrics/health?" + health.toString()),
+    getJson("/api/metrics/health?" + scoped.toString()),
   ]);
-  renderKpis(summary, WINDOWS[state.window]);
-  $("kpi-note").hidden = !(state.repo || state.branch);
+  const scope = [state.repo && "repository " + state.repo, state.branch && "branch " + state.branch].filter(Boolean).join(", ");
+  renderKpis(summary, WINDOWS[state.window], scope);
+  $("kpi-note").textContent = scope ? "Only " + scope + " (cards, charts, health and builds)." : "";
+  $("kpi-note").hidden = !scope;
   $("charts-label").textContent = `· last ${timeseries.buckets.length} days, ${timeseries.tz}`;
   outcomesChart($("chart-outcomes"), timeseries);
   successRateChart($("chart-rate"), timeseries);
