@@ -90,7 +90,8 @@ on_both_backends! {
         browser.expect("document.getElementById('live-text').textContent === 'live' \
             && document.querySelectorAll('#builds tbody tr').length === 1", 10 * SECOND,
             "[document.getElementById('live-text').textContent, document.getElementById('banner').textContent]").await;
-        assert_eq!(browser.eval("document.getElementById('banner').hidden").await, true);
+        browser.expect("document.getElementById('banner').hidden", 5 * SECOND,
+            "document.getElementById('banner').textContent").await;
         // Before the token, the browser logged the 401 answers (and only those).
         let early = browser.console_errors().await;
         assert!(early.iter().all(|m| m.contains("401")), "{early:#?}");
