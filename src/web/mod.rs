@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 10] = [
+const ASSETS: [(&str, &str, &str); 15] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -23,6 +23,11 @@ const ASSETS: [(&str, &str, &str); 10] = [
     ("/assets/js/builds.js", JS, include_str!("assets/js/builds.js")),
     ("/assets/js/detail.js", JS, include_str!("assets/js/detail.js")),
     ("/assets/js/live.js", JS, include_str!("assets/js/live.js")),
+    ("/assets/js/views.js", JS, include_str!("assets/js/views.js")),
+    ("/assets/js/alerts.js", JS, include_str!("assets/js/alerts.js")),
+    ("/assets/js/alert_fields.js", JS, include_str!("assets/js/alert_fields.js")),
+    ("/assets/js/alert_settings.js", JS, include_str!("assets/js/alert_settings.js")),
+    ("/assets/js/alert_test.js", JS, include_str!("assets/js/alert_test.js")),
 ];
 
 /// The JavaScript module paths (for tests and the README).

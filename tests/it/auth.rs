@@ -23,7 +23,7 @@ fn token_command(database_url: &str, args: &[&str]) -> String {
 }
 
 /// Creates a token; answers it (the last line of the command's output).
-fn create_token(database_url: &str, name: &str, role: &str) -> String {
+pub(crate) fn create_token(database_url: &str, name: &str, role: &str) -> String {
     let out = token_command(database_url, &["create", "--name", name, "--role", role]);
     let token = out.lines().last().expect("a line").trim().to_owned();
     assert!(token.starts_with("cicd_") && token.len() == 69, "{out}");

@@ -263,7 +263,12 @@ on_both_backends! {
         browser.expect("document.getElementById('banner').hidden && window.__seen.includes('Bearer cicd_test_admin_token_for_the_test_suite')", 5 * SECOND,
             "[document.getElementById('banner').textContent, window.__seen]").await;
         assert_eq!(browser.eval("sessionStorage.getItem('cicd-dashboard-token')").await, "cicd_test_admin_token_for_the_test_suite");
-        assert_eq!(browser.eval("document.getElementById('live').dataset.state").await, "polling", "EventSource cannot send the token");
+        // EventSource cannot send the token: the page trades it for a stream ticket and is live.
+        browser.expect("document.getElementById('live').dataset.state === 'live'", 5 * SECOND,
+            "document.getElementById('live-text').textContent").await;
+        let urls = browser.request_urls().await;
+        assert!(urls.iter().any(|u| u.contains("/api/events?ticket=")), "{urls:#?}");
+        assert!(urls.iter().all(|u| !u.contains("cicd_test_admin_token_for_the_test_suite")), "{urls:#?}");
         browser.client.execute("document.getElementById('token-clear').click(); return true;", vec![]).await.expect("forget");
         browser.expect("sessionStorage.getItem('cicd-dashboard-token') === null", 5 * SECOND, "1").await;
         let violations = browser.axe_serious().await;

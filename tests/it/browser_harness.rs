@@ -81,7 +81,7 @@ impl Browser {
         let caps = json!({
             "browserName": "chrome",
             "goog:chromeOptions": { "binary": CHROMIUM, "args": args },
-            "goog:loggingPrefs": { "browser": "ALL" },
+            "goog:loggingPrefs": { "browser": "ALL", "performance": "ALL" },
         });
         let serde_json::Value::Object(caps) = caps else { unreachable!("object") };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
@@ -112,25 +112,42 @@ impl Browser {
         }
     }
 
-    /// The browser console's entries at level SEVERE since the last call
-    /// (chromedriver's log endpoint, enabled by `goog:loggingPrefs`).
-    pub async fn console_errors(&self) -> Vec<String> {
+    /// Chromedriver's log `kind` (`browser`, `performance`) since the last
+    /// call (enabled by `goog:loggingPrefs`).
+    async fn log(&self, kind: &str) -> Vec<Value> {
         let session = self.client.session_id().await.ok().flatten().expect("session id");
         let answer: Value = reqwest::Client::new()
             .post(format!("{}/session/{session}/se/log", self.driver_url))
-            .json(&json!({ "type": "browser" }))
+            .json(&json!({ "type": kind }))
             .send()
             .await
             .expect("log request")
             .json()
             .await
             .expect("log json");
-        let entries =
-            answer["value"].as_array().unwrap_or_else(|| panic!("chromedriver log answer: {answer}"));
-        entries
+        answer["value"].as_array().cloned().unwrap_or_else(|| panic!("chromedriver log answer: {answer}"))
+    }
+
+    /// The browser console's entries at level SEVERE since the last call.
+    pub async fn console_errors(&self) -> Vec<String> {
+        self.log("browser")
+            .await
             .iter()
             .filter(|e| e["level"] == "SEVERE")
             .map(|e| e["message"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
+    /// The URL of every request the browser sent since the last call (the
+    /// DevTools `Network.requestWillBeSent` events of the performance log):
+    /// fetches, EventSource streams, scripts, everything.
+    pub async fn request_urls(&self) -> Vec<String> {
+        self.log("performance")
+            .await
+            .iter()
+            .filter_map(|e| serde_json::from_str::<Value>(e["message"].as_str()?).ok())
+            .filter(|m| m["message"]["method"] == "Network.requestWillBeSent")
+            .filter_map(|m| m["message"]["params"]["request"]["url"].as_str().map(str::to_owned))
             .collect()
     }
 

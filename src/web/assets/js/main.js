@@ -1,5 +1,6 @@
 // Entry point: view state kept in the URL, loading, and wiring of the
-// overview, charts, builds table, detail dialog and live updates.
+// overview, charts, builds table, detail dialog, the Alerts view and live
+// updates.
 
 import { $, hhmm } from "./format.js";
 import { getJson, setToken, token } from "./api.js";
@@ -8,20 +9,28 @@ import { renderKpis, renderHealth } from "./overview.js";
 import { PAGE_SIZE, TEXT_FILTERS, filterParams, hasFilter, renderBuilds, patchRow } from "./builds.js";
 import { showDetail } from "./detail.js";
 import { startLive } from "./live.js";
+import { VIEWS, showView, wireViews } from "./views.js";
+import { loadHistory, wireHistory } from "./alerts.js";
+import { loadSettings, wireSettings } from "./alert_settings.js";
+import { wireTest } from "./alert_test.js";
 
 const WINDOWS = { 1: "24 hours", 7: "7 days", 30: "30 days", 90: "90 days" };
-const URL_KEYS = ["window", ...TEXT_FILTERS, "since", "until", "sort", "page", "build"];
+const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "sort", "page", "build"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 const state = readUrl();
 let lastUpdated = null;
 let streamState = "connecting";
 let offline = false;
+// The settings form is (re)loaded on entering the Alerts view and after a
+// token change, never on live updates (that would discard edits).
+let settingsStale = true;
 
 function readUrl() {
   const p = new URLSearchParams(window.location.search);
   const s = {};
   for (const key of URL_KEYS) s[key] = p.get(key) || "";
+  if (!VIEWS.includes(s.view)) s.view = "dashboard";
   if (!WINDOWS[s.window]) s.window = "7";
   if (!["-started", "started", "-duration", "duration"].includes(s.sort)) s.sort = "-started";
   s.page = Math.max(1, parseInt(s.page, 10) || 1);
@@ -32,7 +41,7 @@ function writeUrl() {
   const p = new URLSearchParams();
   for (const key of URL_KEYS) {
     const v = state[key];
-    if (!v || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "page" && v === 1)) continue;
+    if (!v || (key === "view" && v === "dashboard") || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "page" && v === 1)) continue;
     p.set(key, String(v));
   }
   const query = p.toString();
@@ -91,16 +100,19 @@ async function loadOverview() {
   const series = new URLSearchParams({ window_days: String(Math.max(2, days)), bucket: "day", tz: TZ });
   if (state.repo) series.set("repo", state.repo);
   if (state.branch) series.set("branch", state.branch);
-  const health = new URLSearchParams({ window_days: String(days) });
-  if (state.repo) health.set("repo", state.repo);
-  if (state.branch) health.set("branch", state.branch);
+  const scoped = new URLSearchParams({ window_days: String(days) });
+  if (state.repo) scoped.set("repo", state.repo);
+  if (state.branch) scoped.set("branch", state.branch);
+  // The cards, charts, health table and builds all follow the repository and branch filter.
   const [summary, timeseries, lines] = await Promise.all([
-    getJson("/api/metrics/summary?window_days=" + days),
+    getJson("/api/metrics/summary?" + scoped.toString()),
     getJson("/api/metrics/timeseries?" + series.toString()),
-    getJson("/api/metrics/health?" + health.toString()),
+    getJson("/api/metrics/health?" + scoped.toString()),
   ]);
-  renderKpis(summary, WINDOWS[state.window]);
-  $("kpi-note").hidden = !(state.repo || state.branch);
+  const scope = [state.repo && "repository " + state.repo, state.branch && "branch " + state.branch].filter(Boolean).join(", ");
+  renderKpis(summary, WINDOWS[state.window], scope);
+  $("kpi-note").textContent = scope ? "Only " + scope + " (cards, charts, health and builds)." : "";
+  $("kpi-note").hidden = !scope;
   $("charts-label").textContent = `· last ${timeseries.buckets.length} days, ${timeseries.tz}`;
   outcomesChart($("chart-outcomes"), timeseries);
   successRateChart($("chart-rate"), timeseries);
@@ -126,15 +138,28 @@ async function loadBuilds() {
 let running = null;
 let again = false;
 
-/** Reloads everything; overlapping calls collapse into one more run. */
+/** The Alerts view: history always, settings when stale; a 401 on settings asks for a token too. */
+async function loadAlerts() {
+  const tasks = [loadHistory()];
+  if (settingsStale) {
+    settingsStale = false;
+    tasks.push(loadSettings().then((err) => { if (err && err.status === 401) throw err; }));
+  }
+  const results = await Promise.allSettled(tasks);
+  $("view-alerts").dataset.loaded = String(Date.now());
+  return results;
+}
+
+/** Reloads the current view; overlapping calls collapse into one more run. */
 async function refresh() {
   if (running) { again = true; return running; }
   running = (async () => {
-    const results = await Promise.allSettled([loadOverview(), loadBuilds()]);
+    const alerts = state.view === "alerts";
+    const results = await (alerts ? loadAlerts() : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
-    $("empty").hidden = !(summary && page && summary.total_builds === 0 && page.total === 0 && !hasFilter(state));
+    $("empty").hidden = alerts || !(summary && page && summary.total_builds === 0 && page.total === 0 && !hasFilter(state));
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();
@@ -156,8 +181,22 @@ function openDetail(id) {
   showDetail(id);
 }
 
+function chooseView(view) {
+  if (view === state.view) return;
+  state.view = view;
+  if (view === "alerts") settingsStale = true;
+  writeUrl();
+  showView(view);
+  refresh();
+  $("main").focus();
+}
+
 // --- wiring -------------------------------------------------------------------
 function wire() {
+  wireViews(chooseView);
+  wireHistory(openDetail);
+  wireSettings();
+  wireTest();
   $("view-form").addEventListener("submit", (e) => { e.preventDefault(); readForm(e.target); });
   $("f-window").addEventListener("change", () => readForm($("view-form")));
   $("builds-form").addEventListener("submit", (e) => { e.preventDefault(); readForm(e.target); });
@@ -185,13 +224,15 @@ function wire() {
     e.preventDefault();
     setToken($("token").value.trim());
     $("token").value = "";
+    settingsStale = true;
     live.restart();
     refresh();
   });
-  $("token-clear").addEventListener("click", () => { setToken(""); live.restart(); refresh(); });
+  $("token-clear").addEventListener("click", () => { setToken(""); settingsStale = true; live.restart(); refresh(); });
 }
 
 fillForms();
+showView(state.view);
 wire();
 const live = startLive({
   onBuild(build) { patchRow(build, openDetail); refreshSoon(); },

@@ -1,5 +1,6 @@
 // Overview: KPI cards from /api/metrics/summary (with the change against
-// the previous window) and the health table from /api/metrics/health.
+// the previous window; narrowed by the view's repository and branch filter)
+// and the health table from /api/metrics/health.
 
 import { $, el, svg, percent, duration, localTime, statusBadge, externalLink, text } from "./format.js";
 
@@ -28,8 +29,8 @@ function deltaNode(delta, windowLabel) {
     el("span", { "aria-hidden": "true" }, arrow + " "), delta.text + words + " vs previous " + windowLabel);
 }
 
-/** Renders the KPI cards. */
-export function renderKpis(summary, windowLabel) {
+/** Renders the KPI cards; `scope` names the filter ("" for everything). */
+export function renderKpis(summary, windowLabel, scope) {
   const p = summary.previous || {};
   const cards = [
     ["success-rate", "Success rate", percent(summary.success_rate), rateDelta(summary.success_rate, p.success_rate, "up")],
@@ -48,7 +49,7 @@ export function renderKpis(summary, windowLabel) {
   items.push(el("li", { class: "kpi", "data-kpi": "now" },
     el("span", { class: "label" }, "Running / queued now"),
     el("span", { class: "value" }, summary.running_now + " / " + summary.queued_now),
-    el("span", { class: "delta" }, "all repositories, any age")));
+    el("span", { class: "delta" }, (scope || "all repositories") + ", any age")));
   $("kpis").replaceChildren(...items);
 }
 

@@ -1,0 +1,128 @@
+// The Alerts view's history table: GET /api/alerts (read role), one row per
+// alert and channel, with Acknowledge and Resolve (write role) updating the
+// row from the API's answer. Every value is written as text.
+
+import { $, el, localTime, text } from "./format.js";
+import { getJson, postJson, roleMessage } from "./api.js";
+
+export const ALERT_PAGE = 25;
+
+const KINDS = {
+  build_failed: "build failed", started_failing: "started failing", recovered: "recovered",
+  failure_rate: "failure rate", slow_build: "slow build", stuck: "stuck",
+};
+const DELIVERY_ICONS = { sent: "✓", failed: "✗", pending: "○", suppressed: "⊘" };
+
+let offset = 0;
+let openBuild = () => {};
+let followUp = null;
+/** Bumped by every load and every acknowledge/resolve, so a stale load never overwrites. */
+let epoch = 0;
+
+function when(iso) {
+  return iso ? el("time", { datetime: iso }, localTime(iso)) : "–";
+}
+
+function delivery(a) {
+  const status = Object.prototype.hasOwnProperty.call(DELIVERY_ICONS, a.status) ? a.status : "pending";
+  const words = a.status === "pending" && a.attempts > 0 ? "pending, " + a.attempts + " attempt(s) so far" : a.status;
+  return el("span", { class: "delivery delivery-" + status },
+    el("span", { "aria-hidden": "true" }, DELIVERY_ICONS[status] + " "), words,
+    a.error ? el("span", { class: "why" }, " — " + a.error) : null);
+}
+
+function stateCell(a) {
+  if (a.resolved_at) return el("span", { class: "state state-resolved" }, "resolved ", el("span", { class: "sub" }, when(a.resolved_at)));
+  if (a.acknowledged_at) {
+    return el("span", { class: "state state-acknowledged" }, "acknowledged ", el("span", { class: "sub" }, when(a.acknowledged_at)));
+  }
+  return el("span", { class: "state state-open" }, "open");
+}
+
+function actionButton(a, action, label, done) {
+  const button = el("button", { type: "button", class: "small", "data-action": action, disabled: done },
+    label, el("span", { class: "visually-hidden" }, " alert " + a.id + " (" + a.rule_id + ", " + a.channel + ")"));
+  button.addEventListener("click", () => mark(a.id, action));
+  return button;
+}
+
+function row(a) {
+  const pipeline = [a.workflow, a.branch].filter(Boolean).join(" · ");
+  let build = null;
+  if (a.build_id !== null && a.build_id !== undefined) {
+    build = el("button", { type: "button", class: "link" }, "details",
+      el("span", { class: "visually-hidden" }, " of build " + a.build_id));
+    build.addEventListener("click", () => openBuild(a.build_id));
+  }
+  return el("tr", { "data-id": a.id },
+    el("td", { "data-label": "Time" }, when(a.created_at)),
+    el("th", { scope: "row", "data-label": "Rule" }, a.rule_id),
+    el("td", { "data-label": "Kind" }, KINDS[a.kind] || text(a.kind)),
+    el("td", { "data-label": "Build", class: "pipeline" }, el("span", {}, text(a.repo)),
+      pipeline ? el("span", { class: "sub" }, pipeline) : null, build ? el("span", { class: "sub" }, build) : null),
+    el("td", { "data-label": "Channel" }, a.channel + " (" + a.channel_type + ")"),
+    el("td", { "data-label": "Delivery", class: "wrap" }, delivery(a)),
+    el("td", { "data-label": "State" }, stateCell(a)),
+    el("td", { "data-label": "Actions", class: "actions" },
+      actionButton(a, "ack", "Acknowledge", Boolean(a.acknowledged_at || a.resolved_at)), " ",
+      actionButton(a, "resolve", "Resolve", Boolean(a.resolved_at))));
+}
+
+function say(message) { $("alerts-status").textContent = message; }
+
+async function mark(id, action) {
+  epoch++;
+  try {
+    const alert = await postJson(`/api/alerts/${encodeURIComponent(id)}/${action}`);
+    // Looked up now: a reload may have replaced the rows meanwhile.
+    const current = $("alerts").querySelector(`tr[data-id="${Number(id)}"]`);
+    const replacement = row(alert);
+    if (current) current.replaceWith(replacement);
+    say(`Alert ${alert.id} ${action === "ack" ? "acknowledged" : "resolved"}.`);
+    // Keep the keyboard where it was: the next button still enabled in this row.
+    const next = replacement.querySelector("button[data-action]:not(:disabled)") || replacement.querySelector("th");
+    if (next) { if (next.tagName === "TH") next.setAttribute("tabindex", "-1"); next.focus(); }
+  } catch (err) {
+    say("Could not " + (action === "ack" ? "acknowledge" : "resolve") + " alert " + id + ": " + roleMessage(err, "write"));
+  }
+}
+
+/** Loads and renders one page of the history; throws ApiError. */
+export async function loadHistory() {
+  const params = new URLSearchParams({ limit: String(ALERT_PAGE), offset: String(offset) });
+  const mine = ++epoch;
+  const page = await getJson("/api/alerts?" + params.toString());
+  // An acknowledgement (or a newer load) since this load began: its rows are newer.
+  if (mine !== epoch) return page;
+  // A live reload must not take the keyboard away: focus returns to the same button.
+  const focused = document.activeElement;
+  const was = focused && focused.dataset && focused.dataset.action && focused.closest("#alerts tr[data-id]");
+  $("alerts").tBodies[0].replaceChildren(...page.alerts.map(row));
+  if (was) {
+    const again = $("alerts").querySelector(`tr[data-id="${Number(was.dataset.id)}"] button[data-action="${focused.dataset.action}"]`);
+    if (again) again.focus();
+  }
+  $("alerts-empty").hidden = page.total > 0;
+  $("alerts-count").textContent = page.total
+    ? `Showing ${page.offset + 1}–${page.offset + page.alerts.length} of ${page.total} alerts`
+    : "";
+  $("alerts-prev").disabled = offset === 0;
+  $("alerts-next").disabled = !page.has_more;
+  // Deliveries still pending change within seconds: read again once soon.
+  clearTimeout(followUp);
+  if (page.alerts.some((a) => a.status === "pending")) followUp = setTimeout(() => loadHistory().catch(() => {}), 3000);
+  return page;
+}
+
+/** Wires the pager; `open(buildId)` shows a build's detail. */
+export function wireHistory(open) {
+  openBuild = open;
+  $("alerts-prev").addEventListener("click", () => {
+    offset = Math.max(0, offset - ALERT_PAGE);
+    loadHistory().catch((err) => say(roleMessage(err, "read")));
+  });
+  $("alerts-next").addEventListener("click", () => {
+    offset += ALERT_PAGE;
+    loadHistory().catch((err) => say(roleMessage(err, "read")));
+  });
+}

@@ -1,0 +1,32 @@
+// The page's two views, "dashboard" (overview, trends, health, builds) and
+// "alerts" (history, settings, test): the nav links carry `?view=…`, the
+// current one is marked aria-current, and the other view's parts are hidden.
+
+import { $ } from "./format.js";
+
+export const VIEWS = ["dashboard", "alerts"];
+
+/** Shows `view` (one of VIEWS). */
+export function showView(view) {
+  const alerts = view === "alerts";
+  $("view-dashboard").hidden = alerts;
+  $("view-alerts").hidden = !alerts;
+  $("view-form").hidden = alerts;
+  if (alerts) $("empty").hidden = true;
+  for (const link of document.querySelectorAll("nav.views a")) {
+    if (link.dataset.view === view) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+  document.title = (alerts ? "Alerts · " : "") + "CI/CD dashboard";
+}
+
+/** Wires the nav: `choose(view)` is called instead of following the link. */
+export function wireViews(choose) {
+  for (const link of document.querySelectorAll("nav.views a")) {
+    link.addEventListener("click", (event) => {
+      if (event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+      event.preventDefault();
+      choose(link.dataset.view);
+    });
+  }
+}
