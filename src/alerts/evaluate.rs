@@ -35,7 +35,8 @@ pub fn rule_key(repo: &str, workflow: Option<&str>, branch: Option<&str>) -> Str
 }
 
 /// Evaluates the build-change rules for build `build_id`, changed at `now`
-/// (Unix seconds), and enqueues their alerts on `conn`. Only an attempt
+/// (Unix seconds), and enqueues their alerts on `conn`; answers the ids of
+/// the alerts created (to announce once committed). Only an attempt
 /// that is `success`, `failed` or `cancelled` is considered. A stored
 /// configuration that does not parse is logged and skipped: alerts never
 /// fail ingestion.
@@ -47,23 +48,23 @@ pub async fn after_build_change(
     secrets: Option<&SecretBox>,
     build_id: i64,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let document = match config_on(conn, secrets).await {
         Ok(document) => document,
         Err(StoreError::Config(message)) => {
             tracing::warn!(%message, "the alert configuration cannot be read; no alerts evaluated");
-            return Ok(());
+            return Ok(Vec::new());
         }
         Err(err) => return Err(err),
     };
     let Some(document) = document else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     let config: AlertConfig = match serde_json::from_str(&document) {
         Ok(config) => config,
         Err(err) => {
             tracing::warn!(error = %err, "the stored alert configuration does not parse; no alerts evaluated");
-            return Ok(());
+            return Ok(Vec::new());
         }
     };
     let on_change = |r: &&Rule| {
@@ -73,13 +74,13 @@ pub async fn after_build_change(
         )
     };
     if !config.rules.iter().any(|r| on_change(&r)) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let Some(facts) = build_facts(conn, build_id).await? else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     if !matches!(facts.status.as_str(), "success" | "failed" | "cancelled") {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let subject = Subject {
         repo: &facts.repo,
@@ -90,10 +91,11 @@ pub async fn after_build_change(
     let rules: Vec<&Rule> =
         config.rules.iter().filter(on_change).filter(|r| r.applies_to(&subject)).collect();
     if rules.is_empty() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     let key = rule_key(&facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
     lock_key(conn, backend, &key).await?;
+    let mut created = Vec::new();
     let mut previous = None;
     for rule in rules {
         let decision = match rule.kind {
@@ -115,10 +117,10 @@ pub async fn after_build_change(
             RuleKind::FailureRate | RuleKind::Stuck => None,
         };
         if let Some(decision) = decision {
-            enqueue(conn, &config, rule, &facts, &key, decision, now).await?;
+            created.extend(enqueue(conn, &config, rule, &facts, &key, decision, now).await?);
         }
     }
-    Ok(())
+    Ok(created)
 }
 
 fn build_failed(rule: &Rule, facts: &BuildFacts) -> Option<Decision> {
@@ -216,7 +218,7 @@ async fn enqueue(
     key: &str,
     decision: Decision,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let (details, status, error) = match decision {
         Decision::Send(details) => (details, "pending", None),
         Decision::Suppress(details, why) => (details, "suppressed", Some(why)),
@@ -225,8 +227,9 @@ async fn enqueue(
     let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id: Some(facts.id) };
     let alerts = rows(config, rule, &key, &details, status, error.as_deref(), now)
         .map_err(|e| StoreError::Invariant(e.to_string()))?;
+    let mut created = Vec::new();
     for alert in &alerts {
-        insert_alert(conn, alert).await?;
+        created.extend(insert_alert(conn, alert).await?);
     }
-    Ok(())
+    Ok(created)
 }

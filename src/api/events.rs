@@ -1,6 +1,8 @@
 //! `GET /api/events`: a Server-Sent Events stream of committed changes —
 //! `event: build` with the Build JSON of `/api/builds`, `event: job` with
-//! the job JSON plus its `build_id` — and a comment heartbeat every 15 s.
+//! the job JSON plus its `build_id`, `event: alert` with the alert JSON of
+//! `/api/alerts` (when an alert is created, its delivery outcome recorded,
+//! or it is acknowledged or resolved) — and a comment heartbeat every 15 s.
 //! A subscriber that falls behind gets `event: resync` (`{"missed": N}`) and
 //! should re-read what it shows. Fed by the store's change events, so with
 //! PostgreSQL a change stored through any replica reaches every replica.
@@ -9,7 +11,8 @@
 //! reconnects with `Last-Event-ID: T` (browsers do so by themselves) first
 //! gets the builds changed since `T − 5 s` (the margin absorbs notification
 //! batching and replica clocks) and their jobs changed since then, then the
-//! live stream; repeats are harmless (each event is a full snapshot). A gap
+//! live stream; repeats are harmless (each event is a full snapshot). Alert
+//! changes are not replayed: a resuming client re-reads the alert history. A gap
 //! longer than an hour or holding more than [`MAX_REPLAY`] builds is answered
 //! with one `resync` (`{"missed": null}`) instead.
 
@@ -25,7 +28,9 @@ use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
 use super::AppState;
+use super::alerts::AlertJson;
 use super::dto::{BuildJson, JobJson};
+use crate::store::alerts::AlertRecord;
 use crate::store::{BuildRecord, ChangeEvent, JobRecord, Store};
 
 /// Most builds replayed on resume.
@@ -37,7 +42,7 @@ const MAX_GAP: i64 = 3600;
 
 /// The stream (see the module doc).
 #[utoipa::path(get, path = "/api/events", tag = "builds",
-    description = "Server-Sent Events: `build`, `job` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID`.",
+    description = "Server-Sent Events: `build`, `job`, `alert` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID` (builds and jobs).",
     params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = String), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
@@ -88,6 +93,10 @@ fn job_event(record: &JobRecord) -> Option<Event> {
     Event::default().event("job").json_data(body).ok().map(stamped)
 }
 
+fn alert_event(record: AlertRecord) -> Option<Event> {
+    Event::default().event("alert").json_data(AlertJson::from(record)).ok().map(stamped)
+}
+
 /// The events a client resuming after `last` (Unix seconds) missed.
 async fn replay(store: &Store, last: i64) -> Vec<Event> {
     if Utc::now().timestamp() - last > MAX_GAP {
@@ -109,5 +118,6 @@ async fn to_event(store: &Store, change: ChangeEvent) -> Option<Event> {
     match change {
         ChangeEvent::Build { id } => build_event(&store.get_build(id).await.ok()??),
         ChangeEvent::Job { id, .. } => job_event(&store.get_job(id).await.ok()??),
+        ChangeEvent::Alert { id } => alert_event(store.get_alert(id).await.ok()??),
     }
 }

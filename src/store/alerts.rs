@@ -256,13 +256,13 @@ pub async fn alerted_since(
 }
 
 /// Enqueues one alert unless (rule, dedup key, channel) exists; answers
-/// whether it was new.
-pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<bool, StoreError> {
-    let done = sqlx::query(
+/// its id when it was new.
+pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<Option<i64>, StoreError> {
+    let row = sqlx::query(
         "INSERT INTO alerts (rule_id, kind, channel_id, channel_type, dedup_key, rule_key, build_id, \
          repo, workflow, branch, subject, details, status, error, next_attempt_at, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
-         ON CONFLICT (rule_id, dedup_key, channel_id) DO NOTHING",
+         ON CONFLICT (rule_id, dedup_key, channel_id) DO NOTHING RETURNING id",
     )
     .bind(alert.rule_id.as_str())
     .bind(alert.kind.as_str())
@@ -279,9 +279,9 @@ pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<
     .bind(alert.status.as_str())
     .bind(alert.error.as_deref())
     .bind(alert.created_at)
-    .execute(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await?;
-    Ok(done.rows_affected() == 1)
+    Ok(row.map(|row| row.try_get::<i64, _>("id")).transpose()?)
 }
 
 impl Store {
@@ -390,13 +390,13 @@ impl Store {
 
     /// Enqueues alerts from periodic rules in one transaction; an alert whose
     /// (rule, rule key) alerted after `cooldown_since[i]` is skipped.
-    /// Answers how many were new.
+    /// Answers how many were new (each announced as a change event).
     pub async fn enqueue_alerts(&self, alerts: &[(NewAlert, i64)]) -> Result<usize, StoreError> {
         if alerts.is_empty() {
             return Ok(0);
         }
         let mut tx = self.begin_write().await?;
-        let mut added = 0;
+        let mut added = Vec::new();
         // Per (rule, rule key): one alert (one dedup key, every channel) per call.
         let mut decided: Vec<(&str, &str, Slot<'_>)> = Vec::new();
         for (alert, cooldown_since) in alerts {
@@ -415,12 +415,13 @@ impl Store {
                 Slot::Chosen(chosen) if chosen != dedup => continue,
                 _ => {}
             }
-            if insert_alert(&mut tx, alert).await? {
-                added += 1;
+            if let Some(id) = insert_alert(&mut tx, alert).await? {
+                added.push(super::ChangeEvent::Alert { id });
                 decided[slot].2 = Slot::Chosen(dedup);
             }
         }
         tx.commit().await?;
-        Ok(added)
+        self.publish_committed(&added);
+        Ok(added.len())
     }
 }

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Backend, Store, StoreError};
+use super::{Backend, ChangeEvent, Store, StoreError};
 
 /// One alert as stored (history and outbox).
 #[derive(Debug, Clone, PartialEq)]
@@ -136,6 +136,8 @@ impl Store {
             finish_alert(&mut tx, *id, owner, result, now).await?;
         }
         tx.commit().await?;
+        let events: Vec<ChangeEvent> = done.iter().map(|(id, _)| ChangeEvent::Alert { id: *id }).collect();
+        self.publish_committed(&events);
         Ok(())
     }
 
@@ -188,9 +190,19 @@ impl Store {
     ) -> Result<Option<AlertRecord>, StoreError> {
         let column = if resolve { "resolved_at" } else { "acknowledged_at" };
         let sql = format!("UPDATE alerts SET {column} = COALESCE({column}, $1) WHERE id = $2");
-        sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&self.write).await?;
+        let changed = sqlx::query(AssertSqlSafe(sql)).bind(now).bind(id).execute(&self.write).await?;
+        if changed.rows_affected() > 0 {
+            self.publish_committed(&[ChangeEvent::Alert { id }]);
+        }
         let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
         let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.write).await?;
+        Ok(row.as_ref().map(alert_from_row).transpose()?)
+    }
+
+    /// Alert `id`, if it exists.
+    pub async fn get_alert(&self, id: i64) -> Result<Option<AlertRecord>, StoreError> {
+        let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(&self.read).await?;
         Ok(row.as_ref().map(alert_from_row).transpose()?)
     }
 }

@@ -1,5 +1,5 @@
-//! Change events: after a delivery's change is committed, every subscriber
-//! on every replica hears which build (and job) changed.
+//! Change events: after a change is committed, every subscriber on every
+//! replica hears which build, job or alert changed.
 //!
 //! SQLite (one process owns the file): an in-process broadcast, published
 //! after the commit. PostgreSQL (several replicas): after each commit the
@@ -36,6 +36,9 @@ pub enum ChangeEvent {
     Build { id: i64 },
     /// A job row was created or changed; `build_id` is its attempt.
     Job { id: i64, build_id: i64 },
+    /// An alert was created, or its delivery outcome, acknowledgement or
+    /// resolution changed.
+    Alert { id: i64 },
 }
 
 /// The per-process end of the event stream.

@@ -228,7 +228,7 @@ impl Store {
                 let (id, changed) = self.upsert_run(conn, run, now).await?;
                 if changed {
                     events.push(ChangeEvent::Build { id });
-                    crate::alerts::evaluate::after_build_change(
+                    let alerts = crate::alerts::evaluate::after_build_change(
                         conn,
                         self.backend,
                         self.secret_box(),
@@ -236,6 +236,7 @@ impl Store {
                         now,
                     )
                     .await?;
+                    events.extend(alerts.into_iter().map(|id| ChangeEvent::Alert { id }));
                 }
             }
             Change::Job(job) => {

@@ -152,6 +152,41 @@ on_both_backends! {
     }
 }
 
+on_both_backends! {
+    async fn alert_changes_arrive_on_the_event_stream(app: TestApp) {
+        let http = HttpSink::start().await;
+        configure_ok(&app, &json!({
+            "channels": [{"id": "hook", "type": "webhook", "url": http.url("/hook")}],
+            "rules": [{"id": "failures", "kind": "build_failed", "channels": ["hook"]}]
+        })).await;
+        let mut stream = app.client.get(app.url("/api/events")).send().await.expect("events");
+        app.deliver_json("workflow_run", &Run::new(4, minutes_ago(5)).at("completed", Some("failure"), 60).payload(), "stored").await;
+        // Created (pending, or already sent), then its delivery recorded.
+        let (_, created) = crate::helpers::wait_for_event(&mut stream, FIVE_SECONDS, |name, _| name == "alert")
+            .await
+            .expect("an alert event");
+        assert_eq!((created["rule_id"].as_str(), created["channel"].as_str()), (Some("failures"), Some("hook")));
+        assert_eq!(created["repo"], "octo-org/app");
+        let id = created["id"].as_i64().expect("id");
+        if created["status"] != "sent" {
+            let sent = crate::helpers::wait_for_event(&mut stream, FIVE_SECONDS, |name, a| {
+                name == "alert" && a["id"] == id && a["status"] == "sent"
+            })
+            .await;
+            assert!(sent.is_some(), "the delivery outcome is announced");
+        }
+        // Acknowledged through the API: announced with its time.
+        let response = app.admin.post(app.url(&format!("/api/alerts/{id}/ack"))).send().await.expect("ack");
+        assert_eq!(response.status().as_u16(), 200);
+        let (_, acked) = crate::helpers::wait_for_event(&mut stream, FIVE_SECONDS, |name, a| {
+            name == "alert" && a["id"] == id && a["acknowledged_at"].is_string()
+        })
+        .await
+        .expect("the acknowledgement is announced");
+        assert_eq!(acked["status"], "sent");
+    }
+}
+
 async fn environment_bootstrap(backend: Backend) {
     let http = HttpSink::start().await;
     let slack_url = http.url(&format!("/services/{SLACK_TOKEN}"));

@@ -87,6 +87,25 @@ async function mark(id, action) {
   }
 }
 
+/**
+ * Applies an `alert` event from the stream: replaces the alert's row if it
+ * is shown (answers true); a new alert answers false (the caller reloads).
+ */
+export function patchAlert(alert) {
+  if (!alert || alert.id === undefined) return false;
+  const current = $("alerts").querySelector(`tr[data-id="${Number(alert.id)}"]`);
+  if (!current) return false;
+  const focused = document.activeElement;
+  const action = focused && current.contains(focused) && focused.dataset ? focused.dataset.action : null;
+  const replacement = row(alert);
+  current.replaceWith(replacement);
+  if (action) {
+    const again = replacement.querySelector(`button[data-action="${action}"]:not(:disabled)`);
+    if (again) again.focus();
+  }
+  return true;
+}
+
 /** Loads and renders one page of the history; throws ApiError. */
 export async function loadHistory() {
   const params = new URLSearchParams({ limit: String(ALERT_PAGE), offset: String(offset) });

@@ -15,7 +15,7 @@ import { token, streamTicket } from "./api.js";
 export const POLL_MS = 30000;
 
 /**
- * Starts the stream. `handlers`: onBuild(build), onJob(job), onResync(),
+ * Starts the stream. `handlers`: onBuild(build), onJob(job), onAlert(alert), onResync(),
  * onPoll(), onState("live" | "reconnecting" | "polling").
  */
 export function startLive(handlers) {
@@ -84,6 +84,7 @@ export function startLive(handlers) {
     });
     current.addEventListener("build", (event) => { const b = parse(event); if (b) handlers.onBuild(b); });
     current.addEventListener("job", (event) => { const j = parse(event); if (j) handlers.onJob(j); });
+    current.addEventListener("alert", (event) => { const a = parse(event); if (a && handlers.onAlert) handlers.onAlert(a); });
     current.addEventListener("resync", () => handlers.onResync());
     current.addEventListener("error", () => {
       if (mine !== generation) return;

@@ -10,7 +10,7 @@ import { PAGE_SIZE, TEXT_FILTERS, filterParams, hasFilter, renderBuilds, patchRo
 import { showDetail } from "./detail.js";
 import { startLive } from "./live.js";
 import { VIEWS, showView, wireViews } from "./views.js";
-import { loadHistory, wireHistory } from "./alerts.js";
+import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 
@@ -240,6 +240,7 @@ const live = startLive({
     if ($("detail").open && String(job.build_id) === state.build) showDetail(state.build);
     refreshSoon();
   },
+  onAlert(alert) { if (!patchAlert(alert) && state.view === "alerts") refreshSoon(); },
   onResync() { refresh(); },
   onPoll() { refresh(); },
   onState(s) { streamState = s; showState(); },
