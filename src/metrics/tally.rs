@@ -47,10 +47,16 @@ impl StatusTally {
 pub struct Histogram(BTreeMap<i64, i64>);
 
 impl Histogram {
-    /// Adds `attempts` attempts with value `seconds`.
+    /// Adds `attempts` attempts with value `seconds` (a negative number
+    /// takes them away; a value whose count reaches 0 is dropped).
     pub fn add(&mut self, seconds: i64, attempts: i64) {
-        if attempts > 0 {
-            *self.0.entry(seconds).or_default() += attempts;
+        if attempts == 0 {
+            return;
+        }
+        let count = self.0.entry(seconds).or_default();
+        *count += attempts;
+        if *count == 0 {
+            self.0.remove(&seconds);
         }
     }
 
@@ -99,9 +105,16 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// Adds `counts` for `(repo, status)`.
+    /// Adds `counts` for `(repo, status)` (negative counts take away; an
+    /// entry that reaches all zeros is dropped, so a repository with no
+    /// attempts left is not listed).
     pub fn add_counts(&mut self, repo: String, status: BuildStatus, counts: StatusTally) {
-        self.by_repo_status.entry((repo, status)).or_default().add(&counts);
+        let key = (repo, status);
+        let entry = self.by_repo_status.entry(key.clone()).or_default();
+        entry.add(&counts);
+        if *entry == StatusTally::default() {
+            self.by_repo_status.remove(&key);
+        }
     }
 
     /// Adds every aggregate of `other` to this one.
@@ -199,6 +212,8 @@ mod tests {
         h.add(60, 2);
         h.add(120, 1);
         h.add(5, 0);
+        h.add(7, 2);
+        h.add(7, -2);
         assert_eq!(h.count(), 4);
         assert_eq!(h.percentile(0.5), Some(90.0));
         assert!((h.percentile(0.95).expect("p95") - 528.0).abs() < 1e-9);
@@ -256,6 +271,21 @@ mod tests {
         let mut merged = tally_of(&points[..2]);
         merged.merge(&tally_of(&points[2..]));
         assert_eq!(merged, tally_of(&points));
+        // A whole minus a part is the rest, with nothing left at zero.
+        let mut rest = tally_of(&points);
+        let mut minus = tally_of(&points[..2]);
+        for counts in minus.by_repo_status.values_mut() {
+            *counts = StatusTally {
+                attempts: -counts.attempts,
+                completed: -counts.completed,
+                timed: -counts.timed,
+                duration_sum: -counts.duration_sum,
+            };
+        }
+        minus.durations = Histogram(minus.durations.0.iter().map(|(&s, &n)| (s, -n)).collect());
+        minus.queues = Histogram(minus.queues.0.iter().map(|(&s, &n)| (s, -n)).collect());
+        rest.merge(&minus);
+        assert_eq!(rest, tally_of(&points[2..]));
         assert_eq!(merged.figures(), figures(points.iter()));
         // By hand: success 2, failed 1 → rate 2/3; build times [50, 90, 100]
         // → p50 90; queues [0, 5, 7, 20] → median 6.

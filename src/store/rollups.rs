@@ -54,12 +54,16 @@ pub struct RollupView {
     pub dirty: BTreeSet<i64>,
 }
 
-/// How a window is answered: raw `[start, end)` spans of `sort_at` (Unix
-/// seconds) and roll-up `[first, end)` spans of days.
+/// How a window is answered: the attempts of the raw `[start, end)` spans
+/// of `sort_at` (Unix seconds), plus the roll-ups of the `[first, end)`
+/// spans of days, minus the attempts of the `subtract` spans (an edge day
+/// more than half inside the window is its roll-up minus the part outside,
+/// so no edge scans more than half a day).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Plan {
     pub raw: Vec<(i64, i64)>,
     pub rollup_days: Vec<(i64, i64)>,
+    pub subtract: Vec<(i64, i64)>,
 }
 
 fn push_span(spans: &mut Vec<(i64, i64)>, start: i64, end: i64) {
@@ -88,7 +92,15 @@ pub fn plan(start: i64, end: Option<i64>, view: Option<&RollupView>) -> Plan {
         push_span(&mut plan.raw, start, end);
         return plan;
     }
-    push_span(&mut plan.raw, start, first * DAY);
+    let usable = |day: i64| day > view.min_day && !view.dirty.contains(&day);
+    // Leading edge: the day holding `start`, when most of it is inside.
+    let lead = first - 1;
+    if start > lead * DAY && first * DAY - start > DAY / 2 && usable(lead) {
+        push_span(&mut plan.rollup_days, lead, first);
+        push_span(&mut plan.subtract, lead * DAY, start);
+    } else {
+        push_span(&mut plan.raw, start, first * DAY);
+    }
     let mut next = first;
     for &day in view.dirty.range(first..last) {
         push_span(&mut plan.rollup_days, next, day);
@@ -96,7 +108,13 @@ pub fn plan(start: i64, end: Option<i64>, view: Option<&RollupView>) -> Plan {
         next = day + 1;
     }
     push_span(&mut plan.rollup_days, next, last);
-    push_span(&mut plan.raw, last * DAY, end);
+    // Trailing edge: the day holding `end`, likewise.
+    if end > last * DAY && end - last * DAY > DAY / 2 && usable(last) {
+        push_span(&mut plan.rollup_days, last, last + 1);
+        push_span(&mut plan.subtract, end, (last + 1) * DAY);
+    } else {
+        push_span(&mut plan.raw, last * DAY, end);
+    }
     plan
 }
 
@@ -166,8 +184,10 @@ impl Store {
         view: Option<&RollupView>,
     ) -> Result<(Tally, Plan), StoreError> {
         let plan = plan(start, end, if filter.is_empty() { view } else { None });
-        let (raw, rolled) =
-            tokio::try_join!(self.raw_tally(&plan.raw, filter), self.rollup_tally(&plan.rollup_days))?;
+        let (raw, rolled) = tokio::try_join!(
+            self.raw_tally(&plan.raw, &plan.subtract, filter),
+            self.rollup_tally(&plan.rollup_days)
+        )?;
         let mut tally = raw;
         tally.merge(&rolled);
         Ok((tally, plan))
@@ -191,11 +211,28 @@ impl Store {
         Ok(query.fetch_all(&self.read).await?)
     }
 
-    async fn raw_tally(&self, spans: &[(i64, i64)], filter: &PointFilter) -> Result<Tally, StoreError> {
+    /// The attempts of the `add` spans minus those of the `subtract` spans
+    /// (one set of queries; each row carries its `sign`).
+    async fn raw_tally(
+        &self,
+        add: &[(i64, i64)],
+        subtract: &[(i64, i64)],
+        filter: &PointFilter,
+    ) -> Result<Tally, StoreError> {
         let mut tally = Tally::default();
+        let spans: Vec<(i64, i64)> = add.iter().chain(subtract).copied().collect();
+        let spans = &spans[..];
         if spans.is_empty() {
             return Ok(tally);
         }
+        let sign = if subtract.is_empty() {
+            "CAST(1 AS BIGINT)".to_owned()
+        } else {
+            format!(
+                "CAST(CASE WHEN {} THEN -1 ELSE 1 END AS BIGINT)",
+                spans_sql("sort_at", subtract, 1 + 2 * add.len())
+            )
+        };
         // SQLite: keep the planner on the window index (see store/summary.rs).
         let table = match (self.backend, filter.is_empty()) {
             (Backend::Sqlite, true) => "builds INDEXED BY builds_window",
@@ -206,22 +243,25 @@ impl Store {
         let range = spans_sql("sort_at", spans, 1);
         let (counts, durations, queues) = tokio::try_join!(
             self.fetch_spans(
-                format!("SELECT {} WHERE {range}{filter_clause} GROUP BY repo, status", counts_select(table)),
-                spans,
-                &texts
-            ),
-            self.fetch_spans(
                 format!(
-                    "SELECT duration_seconds AS seconds, COUNT(*) AS attempts FROM {table} \
-                     WHERE {range} AND {TIMED}{filter_clause} GROUP BY duration_seconds"
+                    "SELECT {sign} AS sign, {} WHERE {range}{filter_clause} GROUP BY repo, status, {sign}",
+                    counts_select(table)
                 ),
                 spans,
                 &texts
             ),
             self.fetch_spans(
                 format!(
-                    "SELECT {QUEUE} AS seconds, COUNT(*) AS attempts FROM {table} \
-                     WHERE {range} AND {QUEUED}{filter_clause} GROUP BY {QUEUE}"
+                    "SELECT {sign} AS sign, duration_seconds AS seconds, COUNT(*) AS attempts FROM {table} \
+                     WHERE {range} AND {TIMED}{filter_clause} GROUP BY duration_seconds, {sign}"
+                ),
+                spans,
+                &texts
+            ),
+            self.fetch_spans(
+                format!(
+                    "SELECT {sign} AS sign, {QUEUE} AS seconds, COUNT(*) AS attempts FROM {table} \
+                     WHERE {range} AND {QUEUED}{filter_clause} GROUP BY {QUEUE}, {sign}"
                 ),
                 spans,
                 &texts
@@ -239,14 +279,14 @@ impl Store {
         let range = spans_sql("day", days, 1);
         let histogram = |table: &str| {
             format!(
-                "SELECT seconds, CAST(SUM(attempts) AS BIGINT) AS attempts FROM {table} \
+                "SELECT CAST(1 AS BIGINT) AS sign, seconds, CAST(SUM(attempts) AS BIGINT) AS attempts FROM {table} \
                  WHERE {range} GROUP BY seconds"
             )
         };
         let (counts, durations, queues) = tokio::try_join!(
             self.fetch_spans(
                 format!(
-                    "SELECT repo, status, CAST(SUM(attempts) AS BIGINT) AS attempts, \
+                    "SELECT CAST(1 AS BIGINT) AS sign, repo, status, CAST(SUM(attempts) AS BIGINT) AS attempts, \
                      CAST(SUM(completed) AS BIGINT) AS completed, CAST(SUM(timed) AS BIGINT) AS timed, \
                      CAST(SUM(duration_sum) AS BIGINT) AS duration_sum FROM rollup_counts \
                      WHERE {range} GROUP BY repo, status"
@@ -403,8 +443,9 @@ fn fold_inserts() -> [String; 3] {
     ]
 }
 
-/// Adds count rows (`repo, status, attempts, completed, timed,
-/// duration_sum`) and histogram rows (`seconds, attempts`) to `tally`.
+/// Adds count rows (`sign, repo, status, attempts, completed, timed,
+/// duration_sum`) and histogram rows (`sign, seconds, attempts`) to
+/// `tally`, each multiplied by its `sign` (1 or −1).
 fn fill(
     tally: &mut Tally,
     counts: &[sqlx::any::AnyRow],
@@ -415,20 +456,22 @@ fn fill(
         Ok(row.try_get::<Option<i64>, _>(column)?.unwrap_or(0))
     };
     for row in counts {
+        let sign: i64 = row.try_get("sign")?;
         tally.add_counts(
             row.try_get("repo")?,
             status(row.try_get::<&str, _>("status")?),
             StatusTally {
-                attempts: sum(row, "attempts")?,
-                completed: sum(row, "completed")?,
-                timed: sum(row, "timed")?,
-                duration_sum: sum(row, "duration_sum")?,
+                attempts: sign * sum(row, "attempts")?,
+                completed: sign * sum(row, "completed")?,
+                timed: sign * sum(row, "timed")?,
+                duration_sum: sign * sum(row, "duration_sum")?,
             },
         );
     }
     for (rows, histogram) in [(durations, &mut tally.durations), (queues, &mut tally.queues)] {
         for row in rows {
-            histogram.add(row.try_get("seconds")?, sum(row, "attempts")?);
+            let sign: i64 = row.try_get("sign")?;
+            histogram.add(row.try_get("seconds")?, sign * sum(row, "attempts")?);
         }
     }
     Ok(())
@@ -451,12 +494,30 @@ mod tests {
 
     #[test]
     fn edges_and_dirty_days_are_raw_whole_clean_days_rolled_up() {
-        // Window from day 10 at 06:00 to day 15 at 12:00; day 12 dirty.
-        let start = 10 * DAY + 6 * 3600;
+        // From day 10 at 18:00 to day 15 at 12:00; day 12 dirty. Both edges
+        // hold at most half their day: scanned.
+        let start = 10 * DAY + 18 * 3600;
         let end = 15 * DAY + 12 * 3600;
         let p = plan(start, Some(end), Some(&view(0, &[12, 40])));
         assert_eq!(p.raw, vec![(start, 11 * DAY), (12 * DAY, 13 * DAY), (15 * DAY, end)]);
         assert_eq!(p.rollup_days, vec![(11, 12), (13, 15)]);
+        assert!(p.subtract.is_empty());
+    }
+
+    #[test]
+    fn an_edge_day_mostly_inside_is_its_rollup_minus_the_rest() {
+        // From day 10 at 06:00 (18 h inside) to day 15 at 20:00 (20 h inside):
+        // both edge days rolled up, and the 6 h before / 4 h after subtracted.
+        let start = 10 * DAY + 6 * 3600;
+        let end = 15 * DAY + 20 * 3600;
+        let p = plan(start, Some(end), Some(&view(0, &[])));
+        assert!(p.raw.is_empty(), "{p:?}");
+        assert_eq!(p.rollup_days, vec![(10, 16)]);
+        assert_eq!(p.subtract, vec![(10 * DAY, start), (end, 16 * DAY)]);
+        // A dirty edge day is scanned instead.
+        let p = plan(start, Some(end), Some(&view(0, &[10])));
+        assert_eq!(p.raw, vec![(start, 11 * DAY)]);
+        assert_eq!(p.subtract, vec![(end, 16 * DAY)]);
     }
 
     #[test]
@@ -477,11 +538,12 @@ mod tests {
     #[test]
     fn an_open_end_rolls_up_every_clean_day_after_the_start() {
         let now_day = 20_000;
-        let p = plan(now_day * DAY - 3 * DAY + 5, None, Some(&view(0, &[now_day])));
-        assert_eq!(p.raw[0], (now_day * DAY - 3 * DAY + 5, (now_day - 2) * DAY));
-        assert_eq!(p.raw[1], (now_day * DAY, (now_day + 1) * DAY));
-        assert_eq!(p.rollup_days, vec![(now_day - 2, now_day), (now_day + 1, OPEN_END / DAY)]);
-        assert_eq!(p.raw.len(), 2);
+        let start = now_day * DAY - 3 * DAY + 5;
+        let p = plan(start, None, Some(&view(0, &[now_day])));
+        // The first day is all but 5 s inside: its roll-up minus those 5 s.
+        assert_eq!(p.subtract, vec![((now_day - 3) * DAY, start)]);
+        assert_eq!(p.raw, vec![(now_day * DAY, (now_day + 1) * DAY)]);
+        assert_eq!(p.rollup_days, vec![(now_day - 3, now_day), (now_day + 1, OPEN_END / DAY)]);
     }
 
     #[test]

@@ -134,6 +134,21 @@ on_both_backends! {
             .expect("tally");
         let rolled: i64 = plan.rollup_days.iter().map(|(a, b)| b - a).sum();
         assert!(rolled >= 29, "{plan:?}");
+        // Windows starting and ending at every hour of the edge days (so
+        // whole runs fall inside, outside, and in the subtracted part of an
+        // edge day) answer as the raw scan does.
+        let everything = PointFilter::default();
+        let mut subtracted = 0;
+        for hour in 0..24 {
+            let start = (now - 5 * DAY).div_euclid(DAY) * DAY + hour * 3600;
+            for end in [None, Some(start + 3 * DAY + 7 * 3600), Some(start + 2 * DAY - 3600)] {
+                let (from_rollups, plan) = store.window_tally(start, end, &everything, Some(&view)).await.expect("tally");
+                let (raw, _) = store.window_tally(start, end, &everything, None).await.expect("raw tally");
+                assert_eq!(from_rollups, raw, "window {start}..{end:?} by {plan:?}");
+                subtracted += usize::from(!plan.subtract.is_empty());
+            }
+        }
+        assert!(subtracted > 10, "edge days were answered by subtraction");
         // …and answers exactly as the raw scan did.
         assert_eq!(summary(&app, "window_days=7").await, raw7);
         assert_eq!(summary(&app, "window_days=30").await, raw30);
