@@ -5,6 +5,8 @@
 //! attempt, channel) thanks to a unique index. Sending is the sender's job;
 //! this module must not do network I/O or slow work.
 
+use std::sync::Arc;
+
 use crate::secret_box::SecretBox;
 use sqlx::AnyConnection;
 
@@ -18,6 +20,41 @@ use crate::store::alerts::{
     previous_conclusive, recent_durations,
 };
 use crate::store::{Backend, StoreError};
+
+/// The alert configuration as one transaction read it: a batch of
+/// deliveries committed together reads (and decrypts and parses) it once.
+#[derive(Debug, Default)]
+pub struct ConfigMemo(Option<Option<Arc<AlertConfig>>>);
+
+impl ConfigMemo {
+    /// The configuration (`None`: none stored, or it cannot be used — logged once).
+    async fn get(
+        &mut self,
+        conn: &mut AnyConnection,
+        secrets: Option<&SecretBox>,
+    ) -> Result<Option<Arc<AlertConfig>>, StoreError> {
+        if let Some(config) = &self.0 {
+            return Ok(config.clone());
+        }
+        let config = match config_on(conn, secrets).await {
+            Ok(None) => None,
+            Ok(Some(document)) => match serde_json::from_str::<AlertConfig>(&document) {
+                Ok(config) => Some(Arc::new(config)),
+                Err(err) => {
+                    tracing::warn!(error = %err, "the stored alert configuration does not parse; no alerts evaluated");
+                    None
+                }
+            },
+            Err(StoreError::Config(message)) => {
+                tracing::warn!(%message, "the alert configuration cannot be read; no alerts evaluated");
+                None
+            }
+            Err(err) => return Err(err),
+        };
+        self.0 = Some(config.clone());
+        Ok(config)
+    }
+}
 
 /// How many earlier builds `slow_build` takes the p95 of.
 const P95_SAMPLE: i64 = 20;
@@ -48,24 +85,10 @@ pub async fn after_build_change(
     secrets: Option<&SecretBox>,
     build_id: i64,
     now: i64,
+    memo: &mut ConfigMemo,
 ) -> Result<Vec<i64>, StoreError> {
-    let document = match config_on(conn, secrets).await {
-        Ok(document) => document,
-        Err(StoreError::Config(message)) => {
-            tracing::warn!(%message, "the alert configuration cannot be read; no alerts evaluated");
-            return Ok(Vec::new());
-        }
-        Err(err) => return Err(err),
-    };
-    let Some(document) = document else {
+    let Some(config) = memo.get(conn, secrets).await? else {
         return Ok(Vec::new());
-    };
-    let config: AlertConfig = match serde_json::from_str(&document) {
-        Ok(config) => config,
-        Err(err) => {
-            tracing::warn!(error = %err, "the stored alert configuration does not parse; no alerts evaluated");
-            return Ok(Vec::new());
-        }
     };
     let on_change = |r: &&Rule| {
         matches!(

@@ -7,6 +7,11 @@ use sqlx::{AnyPool, Executor};
 
 use super::events;
 use super::write_queue::WriteQueue;
+
+/// Group-commit writers per PostgreSQL replica: a batch waits on round trips,
+/// so a few run side by side (they lock run attempts in one order; see
+/// `write_queue`). SQLite has one writer.
+const POSTGRES_WRITERS: usize = 4;
 use super::{Backend, Store, StoreError, StoreOptions};
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
@@ -31,7 +36,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
         let events = events::channel();
         events::start_listener(url.to_owned(), events.clone()).await;
         let notifier = Some(events::start_notifier(pool.clone()));
-        return Ok(Store {
+        let direct = Store {
             write: pool.clone(),
             read: pool,
             backend: Backend::Postgres,
@@ -39,7 +44,9 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             events,
             notifier,
             secrets: Default::default(),
-        });
+        };
+        let queue = WriteQueue::start(direct.clone(), POSTGRES_WRITERS);
+        return Ok(Store { write_queue: Some(queue), ..direct });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let url = prepare_sqlite_file(url, path)?;
@@ -54,7 +61,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             notifier: None,
             secrets: Default::default(),
         };
-        let queue = WriteQueue::start(direct.clone());
+        let queue = WriteQueue::start(direct.clone(), 1);
         return Ok(Store { write_queue: Some(queue), ..direct });
     }
     Err(StoreError::Config(format!(

@@ -8,11 +8,12 @@
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use sqlx::{Any, AnyConnection, Row, Transaction};
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row, Transaction};
 
 use super::events::ChangeEvent;
 use super::rows::{bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row};
 use super::{Backend, Store, StoreError};
+use crate::alerts::evaluate::ConfigMemo;
 use crate::domain::merge::{merge_job, merge_run};
 use crate::domain::{Job, ProviderKind, RunAttempt};
 use crate::ingest::Change;
@@ -155,7 +156,7 @@ impl Store {
     /// Writes one delivery in its own transaction.
     pub(super) async fn record_delivery_now(&self, write: &DeliveryWrite) -> Result<Recorded, StoreError> {
         let mut tx = self.begin_write().await?;
-        let applied = self.apply_delivery(&mut tx, write).await?;
+        let applied = self.apply_delivery(&mut tx, write, &mut ConfigMemo::default()).await?;
         match applied.recorded {
             Recorded::Duplicate => tx.rollback().await?,
             Recorded::New => tx.commit().await?,
@@ -187,6 +188,7 @@ impl Store {
         &self,
         conn: &mut AnyConnection,
         write: &DeliveryWrite,
+        memo: &mut ConfigMemo,
     ) -> Result<Applied, StoreError> {
         let delivery = &write.delivery;
         let inserted = sqlx::query(INSERT_DELIVERY)
@@ -205,9 +207,62 @@ impl Store {
         }
         let mut events = Vec::new();
         if let Some(change) = &write.change {
-            self.apply_change(conn, change, delivery.received_at.timestamp(), &mut events).await?;
+            self.apply_change(conn, change, delivery.received_at.timestamp(), &mut events, memo).await?;
         }
         Ok(Applied { recorded: Recorded::New, events })
+    }
+
+    /// Records a batch of deliveries with one multi-row `INSERT` on `conn`
+    /// (their `(provider, GUID)` pairs must differ); answers, per delivery,
+    /// whether it is new (not recorded before, or recorded `rejected`), as
+    /// [`INSERT_DELIVERY`] decides one at a time.
+    pub(super) async fn insert_deliveries(
+        &self,
+        conn: &mut AnyConnection,
+        writes: &[&DeliveryWrite],
+    ) -> Result<Vec<bool>, StoreError> {
+        let rows: Vec<String> = (0..writes.len())
+            .map(|i| {
+                let n = i * 8;
+                format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    n + 1,
+                    n + 2,
+                    n + 3,
+                    n + 4,
+                    n + 5,
+                    n + 6,
+                    n + 7,
+                    n + 8
+                )
+            })
+            .collect();
+        let head = INSERT_DELIVERY.split(" VALUES ").next().unwrap_or_default();
+        let tail = INSERT_DELIVERY.split(" ON CONFLICT ").nth(1).unwrap_or_default();
+        let sql = format!("{head} VALUES {} ON CONFLICT {tail} RETURNING provider_id, guid", rows.join(", "));
+        // Only numbered placeholders are formatted in.
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for write in writes {
+            let delivery = &write.delivery;
+            query = query
+                .bind(provider_id(delivery.provider))
+                .bind(delivery.guid.as_str())
+                .bind(delivery.event.as_str())
+                .bind(delivery.action.as_deref())
+                .bind(delivery.received_at.timestamp())
+                .bind(write.outcome.as_str())
+                .bind(write.error.as_deref())
+                .bind(&delivery.body[..]);
+        }
+        let recorded = query.fetch_all(&mut *conn).await?;
+        let mut new = std::collections::HashSet::new();
+        for row in &recorded {
+            new.insert((row.try_get::<i64, _>("provider_id")?, row.try_get::<String, _>("guid")?));
+        }
+        Ok(writes
+            .iter()
+            .map(|w| new.contains(&(provider_id(w.delivery.provider), w.delivery.guid.clone())))
+            .collect())
     }
 
     /// Applies one change (from a webhook delivery or from the poller) on
@@ -222,6 +277,7 @@ impl Store {
         change: &Change,
         now: i64,
         events: &mut Vec<ChangeEvent>,
+        memo: &mut ConfigMemo,
     ) -> Result<(), StoreError> {
         match change {
             Change::Run(run) => {
@@ -234,6 +290,7 @@ impl Store {
                         self.secret_box(),
                         id,
                         now,
+                        memo,
                     )
                     .await?;
                     events.extend(alerts.into_iter().map(|id| ChangeEvent::Alert { id }));
@@ -267,8 +324,9 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let now = Utc::now().timestamp();
         let mut events = Vec::new();
+        let mut memo = ConfigMemo::default();
         for change in changes {
-            self.apply_change(&mut tx, change, now, &mut events).await?;
+            self.apply_change(&mut tx, change, now, &mut events, &mut memo).await?;
         }
         tx.commit().await?;
         self.publish_committed(&events);

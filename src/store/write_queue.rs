@@ -1,15 +1,24 @@
-//! Group commit for SQLite: deliveries that arrive while the writer is busy
-//! are committed together in one transaction (one WAL fsync for the group),
-//! and each caller hears back only after that commit. SQLite has one writer
-//! at a time anyway; this turns the queue of waiting writers into a batch.
+//! Group commit: deliveries that arrive while the writer is busy are
+//! committed together in one transaction, and each caller hears back only
+//! after that commit. The batch records its deliveries with one multi-row
+//! `INSERT`, reads the alert configuration once, and applies the changes in
+//! run-attempt order. SQLite has one writer at a time anyway (one WAL fsync
+//! per group); on PostgreSQL, where the cost is statements and round trips
+//! rather than fsyncs, this cuts them about in half per delivery.
 //!
 //! If any delivery of a batch fails, the batch is rolled back and each of its
 //! deliveries is retried alone, so one failure never loses another's write.
 
-use tokio::sync::{mpsc, oneshot};
+use std::collections::HashSet;
+
+use std::sync::Arc;
+
+use tokio::sync::{Mutex, mpsc, oneshot};
 
 use super::ingest_tx::{DeliveryWrite, Recorded};
 use super::{Store, StoreError};
+use crate::alerts::evaluate::ConfigMemo;
+use crate::ingest::Change;
 
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 64;
@@ -31,11 +40,15 @@ fn closed() -> StoreError {
 }
 
 impl WriteQueue {
-    /// Starts the writer task on `direct`, a store that writes each delivery
-    /// itself (no queue). The task ends when every handle is dropped.
-    pub(super) fn start(direct: Store) -> WriteQueue {
+    /// Starts `writers` writer tasks on `direct`, a store that writes each
+    /// delivery itself (no queue); each takes the next batch when it is
+    /// free. The tasks end when every handle is dropped.
+    pub(super) fn start(direct: Store, writers: usize) -> WriteQueue {
         let (sender, receiver) = mpsc::channel(1024);
-        tokio::spawn(run(direct, receiver));
+        let receiver = Arc::new(Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            tokio::spawn(run(direct.clone(), receiver.clone()));
+        }
         WriteQueue { sender }
     }
 
@@ -47,17 +60,26 @@ impl WriteQueue {
     }
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
+async fn run(store: Store, receiver: Arc<Mutex<mpsc::Receiver<Job>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = receiver.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    loop {
+        {
+            let mut receiver = receiver.lock().await;
+            let Some(first) = receiver.recv().await else { return };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match receiver.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
         }
-        match write_batch(&store, &batch).await {
+        let grouped = if repeats_a_delivery(&batch) {
+            Err(StoreError::Invariant("a delivery repeated within one batch".into()))
+        } else {
+            write_batch(&store, &batch).await
+        };
+        match grouped {
             Ok(results) => {
                 for (job, result) in batch.drain(..).zip(results) {
                     let _ = job.reply.send(Ok(result));
@@ -74,16 +96,38 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
     }
 }
 
+/// The run attempt a write locks, if any: batches apply their writes in
+/// this order, so two replicas' batches lock rows in the same order and
+/// cannot deadlock each other (merge rules do not depend on order).
+fn lock_order(write: &DeliveryWrite) -> Option<(&str, &str, i64)> {
+    match write.change.as_ref()? {
+        Change::Run(run) => Some((run.repo.as_str(), run.run_id.as_str(), run.run_attempt)),
+        Change::Job(job) => Some((job.repo.as_str(), job.run_id.as_str(), job.run_attempt)),
+    }
+}
+
+/// Whether two writes of the batch carry the same delivery (then the
+/// batch is written one by one, as their order decides what is stored).
+fn repeats_a_delivery(batch: &[Job]) -> bool {
+    let mut seen = HashSet::new();
+    !batch.iter().all(|job| seen.insert((job.write.delivery.provider, job.write.delivery.guid.as_str())))
+}
+
 async fn write_batch(store: &Store, batch: &[Job]) -> Result<Vec<Recorded>, StoreError> {
     let mut tx = store.begin_write().await?;
-    let mut results = Vec::with_capacity(batch.len());
+    let writes: Vec<&DeliveryWrite> = batch.iter().map(|job| &job.write).collect();
+    let new = store.insert_deliveries(&mut tx, &writes).await?;
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by_key(|&i| lock_order(writes[i]));
     let mut events = Vec::new();
-    for job in batch {
-        let applied = store.apply_delivery(&mut tx, &job.write).await?;
-        results.push(applied.recorded);
-        events.extend(applied.events);
+    let mut memo = ConfigMemo::default();
+    for i in order {
+        if let (true, Some(change)) = (new[i], &writes[i].change) {
+            let received = writes[i].delivery.received_at.timestamp();
+            store.apply_change(&mut tx, change, received, &mut events, &mut memo).await?;
+        }
     }
     tx.commit().await?;
     store.publish_committed(&events);
-    Ok(results)
+    Ok(new.into_iter().map(|new| if new { Recorded::New } else { Recorded::Duplicate }).collect())
 }
