@@ -191,18 +191,8 @@ impl Store {
         memo: &mut ConfigMemo,
     ) -> Result<Applied, StoreError> {
         let delivery = &write.delivery;
-        let inserted = sqlx::query(INSERT_DELIVERY)
-            .bind(provider_id(delivery.provider))
-            .bind(delivery.guid.as_str())
-            .bind(delivery.event.as_str())
-            .bind(delivery.action.as_deref())
-            .bind(delivery.received_at.timestamp())
-            .bind(write.outcome.as_str())
-            .bind(write.error.as_deref())
-            .bind(&delivery.body[..])
-            .execute(&mut *conn)
-            .await?;
-        if inserted.rows_affected() == 0 {
+        let new = self.insert_deliveries(conn, &[write]).await?;
+        if new.first() != Some(&true) {
             return Ok(Applied { recorded: Recorded::Duplicate, events: Vec::new() });
         }
         let mut events = Vec::new();
