@@ -84,6 +84,8 @@ pub enum Recorded {
     Duplicate,
 }
 
+/// One delivery's row; a GUID recorded before is kept unless it was
+/// `rejected`. [`Store::insert_deliveries`] repeats the `VALUES` per delivery.
 const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries \
      (provider_id, guid, event, action, received_at, outcome, error, body) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
