@@ -19,6 +19,39 @@ use crate::store::{BuildFilter, BuildSort, PageCursor};
 /// `until` (RFC 3339, bounds of the start: `since ≤ start < until`); `sort`
 /// (`-started` default, `started`, `-duration`, `duration`). 422 on a bad
 /// value.
+/// The OpenAPI description of [`filter_and_sort`]'s parameters (the
+/// handlers read the raw query through [`Params`], so a bad value is a 422
+/// naming it rather than an extractor's rejection).
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)] // read by utoipa only
+pub struct FilterParams {
+    /// `owner/name`
+    repo: Option<String>,
+    branch: Option<String>,
+    workflow: Option<String>,
+    /// Normalised status
+    status: Option<BuildStatus>,
+    /// `github`
+    #[param(pattern = "^(github)?$")]
+    provider: Option<String>,
+    /// Triggering event, e.g. push
+    event: Option<String>,
+    /// Who triggered the run
+    actor: Option<String>,
+    /// Run id: all its attempts
+    run: Option<String>,
+    /// Substring of repository, workflow, branch, commit or actor
+    q: Option<String>,
+    /// RFC 3339: started at or after
+    since: Option<String>,
+    /// RFC 3339: started before
+    until: Option<String>,
+    /// `-started` (default), `started`, `-duration`, `duration`
+    #[param(pattern = "^(-?started|-?duration)?$")]
+    sort: Option<String>,
+}
+
 pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort), Problem> {
     let status = match params.text("status") {
         None => None,
@@ -80,19 +113,7 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
         ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (default order only)",
             pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$"),
-        ("repo" = Option<String>, Query, description = "`owner/name`"),
-        ("branch" = Option<String>, Query),
-        ("workflow" = Option<String>, Query),
-        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
-        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
-        ("event" = Option<String>, Query, description = "Triggering event, e.g. push"),
-        ("actor" = Option<String>, Query, description = "Who triggered the run"),
-        ("run" = Option<String>, Query, description = "Run id: all its attempts"),
-        ("q" = Option<String>, Query, description = "Substring of repository, workflow, branch, commit or actor"),
-        ("since" = Option<String>, Query, description = "RFC 3339: started at or after"),
-        ("until" = Option<String>, Query, description = "RFC 3339: started before"),
-        ("sort" = Option<String>, Query, description = "`-started` (default), `started`, `-duration`, `duration`",
-            pattern = "^(-?started|-?duration)?$"),
+        FilterParams,
     ),
     responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]

@@ -16,7 +16,6 @@ use super::builds::filter_and_sort;
 use super::dto::BuildJson;
 use super::params::Params;
 use super::problem::Problem;
-use crate::domain::BuildStatus;
 
 /// Most attempts one export holds; a larger match answers the first ones
 /// with `X-Export-Truncated: true`.
@@ -58,19 +57,7 @@ struct ExportJson {
     description = "The builds the filter selects, as a CSV or JSON download (at most 100 000 rows).",
     params(
         ("format" = Option<String>, Query, description = "`csv` (default) or `json`", pattern = "^(csv|json)?$"),
-        ("repo" = Option<String>, Query, description = "`owner/name`"),
-        ("branch" = Option<String>, Query),
-        ("workflow" = Option<String>, Query),
-        ("status" = Option<BuildStatus>, Query, description = "Normalised status"),
-        ("provider" = Option<String>, Query, description = "`github`", pattern = "^(github)?$"),
-        ("event" = Option<String>, Query, description = "Triggering event, e.g. push"),
-        ("actor" = Option<String>, Query, description = "Who triggered the run"),
-        ("run" = Option<String>, Query, description = "Run id: all its attempts"),
-        ("q" = Option<String>, Query, description = "Substring of repository, workflow, branch, commit or actor"),
-        ("since" = Option<String>, Query, description = "RFC 3339: started at or after"),
-        ("until" = Option<String>, Query, description = "RFC 3339: started before"),
-        ("sort" = Option<String>, Query, description = "`-started` (default), `started`, `-duration`, `duration`",
-            pattern = "^(-?started|-?duration)?$"),
+        super::builds::FilterParams,
     ),
     responses((status = 200, content_type = "text/csv", body = String, description = "CSV (or JSON with format=json)"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
