@@ -1,8 +1,8 @@
 //! `/api/metrics/summary` from daily roll-ups: the same answer as the raw
 //! scan, on a dataset worked out by hand, before and after changes the
 //! roll-ups have not folded yet (a status change, a start moved to another
-//! day, a new attempt today, retention deleting old days); and the `repo` /
-//! `branch` filters.
+//! day, a new attempt today, retention deleting old days); the `repo` /
+//! `branch` filters; the counts behind `builds_last_24h`.
 
 use chrono::{Duration, Utc};
 use cicd_dashboard::store::rollups::DAY;
@@ -235,5 +235,14 @@ on_both_backends! {
         assert_eq!(none["last_build_status"], Value::Null);
         // Unfiltered: everything.
         assert_eq!(summary(&app, "").await["total_builds"], 4);
+        // The `builds_last_24h{status}` gauge's source, on the same data
+        // plus one failure 2 days ago (outside 24 h): success 2, failed 1,
+        // running 1.
+        deliver(&app, &run(5, "o/b", "main", 2 * D), "completed", Some("failure"), 9, None).await;
+        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        let mut counts = store.status_counts_since(Utc::now() - Duration::hours(24)).await.expect("counts");
+        counts.sort_by_key(|(status, _)| status.as_str());
+        let counts: Vec<(&str, i64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
+        assert_eq!(counts, vec![("failed", 1), ("running", 1), ("success", 2)]);
     }
 }
