@@ -107,7 +107,7 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AlertListJson>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let limit = params.int_in("limit", 50, 1, 100)?;
     let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let status = params.text("status");

@@ -47,7 +47,7 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<AuditPage>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let limit = params.int_in("limit", 100, 1, 500)?;
     let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let (entries, total) = state.store.audit_log(limit, offset).await?;

@@ -121,7 +121,7 @@ pub async fn list(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<BuildListJson>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let limit = params.int_in("limit", 50, 1, 100)?;
     let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let (filter, sort) = filter_and_sort(&params)?;

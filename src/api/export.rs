@@ -62,7 +62,7 @@ struct ExportJson {
     responses((status = 200, content_type = "text/csv", body = String, description = "CSV (or JSON with format=json)"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let format = params.text("format").unwrap_or_else(|| "csv".to_owned());
     if format != "csv" && format != "json" {
         return Err(Problem::invalid_parameter(format!(

@@ -28,7 +28,7 @@ pub async fn summary(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<Summary>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
     let now = Utc::now();
@@ -61,7 +61,7 @@ pub async fn health(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
     let rows = state.store.health_rows(window_start(Utc::now(), window_days), &filter).await?;

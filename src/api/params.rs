@@ -9,8 +9,20 @@ use super::problem::Problem;
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    pub fn parse(raw: Option<&str>) -> Self {
-        Params(url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect())
+    /// Decodes the query string. 422 when a name or value holds a NUL
+    /// character (no stored text can hold one: PostgreSQL refuses it).
+    pub fn parse(raw: Option<&str>) -> Result<Self, Problem> {
+        let pairs: HashMap<String, String> =
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+        if let Some((name, _)) =
+            pairs.iter().find(|(name, value)| name.contains('\0') || value.contains('\0'))
+        {
+            return Err(Problem::invalid_parameter(format!(
+                "{:?} must not contain a NUL character",
+                name.replace('\0', "\\0")
+            )));
+        }
+        Ok(Params(pairs))
     }
 
     /// A non-empty text parameter.

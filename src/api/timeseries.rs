@@ -50,7 +50,7 @@ pub async fn timeseries(
     State(state): State<AppState>,
     RawQuery(query): RawQuery,
 ) -> Result<Json<TimeseriesJson>, Problem> {
-    let params = Params::parse(query.as_deref());
+    let params = Params::parse(query.as_deref())?;
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     if let Some(bucket) = params.text("bucket")
         && bucket != "day"

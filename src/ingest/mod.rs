@@ -23,6 +23,49 @@ pub enum Change {
     Job(Job),
 }
 
+impl Change {
+    /// Refuses a change whose text holds a NUL character: no provider sends
+    /// one (git forbids control characters in refs), and PostgreSQL cannot
+    /// store it in a text column.
+    pub fn check_text(&self) -> Result<(), PayloadError> {
+        let texts: Vec<(&str, Option<&str>)> = match self {
+            Change::Run(run) => vec![
+                ("repository", Some(run.repo.as_str())),
+                ("run id", Some(run.run_id.as_str())),
+                ("workflow", run.workflow.as_deref()),
+                ("event", run.event.as_deref()),
+                ("branch", run.branch.as_deref()),
+                ("commit", run.commit_sha.as_deref()),
+                ("actor", run.triggered_by.as_deref()),
+                ("url", run.url.as_deref()),
+                ("status", Some(run.provider_status.as_str())),
+                ("conclusion", run.conclusion.as_deref()),
+            ],
+            Change::Job(job) => {
+                let mut texts = vec![
+                    ("repository", Some(job.repo.as_str())),
+                    ("run id", Some(job.run_id.as_str())),
+                    ("job id", Some(job.job_id.as_str())),
+                    ("job name", job.name.as_deref()),
+                    ("workflow", job.workflow.as_deref()),
+                    ("branch", job.branch.as_deref()),
+                    ("commit", job.commit_sha.as_deref()),
+                    ("status", Some(job.provider_status.as_str())),
+                    ("conclusion", job.conclusion.as_deref()),
+                    ("runner", job.runner_name.as_deref()),
+                    ("url", job.url.as_deref()),
+                ];
+                texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
+                texts
+            }
+        };
+        match texts.into_iter().find(|(_, text)| text.is_some_and(|t| t.contains('\0'))) {
+            Some((field, _)) => Err(PayloadError(format!("the {field} contains a NUL character"))),
+            None => Ok(()),
+        }
+    }
+}
+
 /// What a delivery turned out to be after parsing.
 #[derive(Debug, Clone, PartialEq)]
 #[expect(clippy::large_enum_variant, reason = "one short-lived value per delivery; boxing buys nothing")]

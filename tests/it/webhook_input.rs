@@ -66,6 +66,20 @@ on_both_backends! {
         assert!(app.builds().await.is_empty());
     }
 
+    async fn nul_characters_are_refused_not_stored_half(app: TestApp) {
+        // A NUL (valid JSON as \u0000) in a text field: PostgreSQL cannot
+        // store it and no provider sends it; the delivery is a 400.
+        let body = br#"{"action":"completed","workflow_run":{"id":9,"status":"completed","head_branch":"a\u0000b"},"repository":{"full_name":"o/r"}}"#.to_vec();
+        let (status, problem) = post_raw(&app, "workflow_run", "application/json", body).await;
+        assert_eq!(status, 400, "{problem}");
+        assert!(problem["detail"].as_str().unwrap_or_default().contains("NUL"), "{problem}");
+        assert!(app.builds().await.is_empty());
+        // In a query string: 422 naming the parameter.
+        let (status, problem) = app.get("/api/builds?branch=a%00b").await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["detail"].as_str().unwrap_or_default().contains("branch"), "{problem}");
+    }
+
     async fn a_rejected_guid_can_be_redelivered_once_fixed(app: TestApp) {
         let bad = br#"{"workflow_run":null}"#.to_vec();
         let response = app.deliver_as("workflow_run", "redeliver-me", &bad).await;

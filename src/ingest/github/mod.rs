@@ -29,14 +29,16 @@ pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> 
         "workflow_run" => {
             let event: WorkflowRunEvent = serde_json::from_slice(body).map_err(json_error)?;
             let action = event.action.clone();
-            let run = to_domain::run_from_event(event)?;
-            Ok(Parsed::Change { action, change: Change::Run(run) })
+            let change = Change::Run(to_domain::run_from_event(event)?);
+            change.check_text()?;
+            Ok(Parsed::Change { action, change })
         }
         "workflow_job" => {
             let event: WorkflowJobEvent = serde_json::from_slice(body).map_err(json_error)?;
             let action = event.action.clone();
-            let job = to_domain::job_from_event(event)?;
-            Ok(Parsed::Change { action, change: Change::Job(job) })
+            let change = Change::Job(to_domain::job_from_event(event)?);
+            change.check_text()?;
+            Ok(Parsed::Change { action, change })
         }
         _ => {
             let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
