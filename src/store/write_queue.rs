@@ -121,20 +121,11 @@ async fn write_batch(store: &Store, batch: &[Job]) -> Result<Vec<Recorded>, Stor
     order.sort_by_key(|&i| lock_order(writes[i]));
     let mut events = Vec::new();
     let mut memo = ConfigMemo::default();
-    // Run attempts first, with one locking read for all; then jobs.
-    let mut runs = Vec::new();
-    let mut jobs = Vec::new();
     for i in order {
-        let received = writes[i].delivery.received_at.timestamp();
-        match (new[i], &writes[i].change) {
-            (true, Some(Change::Run(run))) => runs.push((run, received)),
-            (true, Some(change)) => jobs.push((change, received)),
-            _ => {}
+        if let (true, Some(change)) = (new[i], &writes[i].change) {
+            let received = writes[i].delivery.received_at.timestamp();
+            store.apply_change(&mut tx, change, received, &mut events, &mut memo).await?;
         }
-    }
-    store.apply_runs(&mut tx, &runs, &mut events, &mut memo).await?;
-    for (change, received) in jobs {
-        store.apply_change(&mut tx, change, received, &mut events, &mut memo).await?;
     }
     tx.commit().await?;
     store.publish_committed(&events);
