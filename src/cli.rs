@@ -30,7 +30,8 @@ pub enum Command {
     Serve(ServeSettings),
     /// Apply pending database migrations and exit.
     Migrate(DatabaseSettings),
-    /// Run only the periodic jobs (retention), e.g. in a worker container.
+    /// Run only the periodic jobs (retention, summary roll-ups, alert checks,
+    /// the GitHub poller), e.g. in a worker container.
     Worker(WorkerCommandSettings),
     /// Post webhook payload files to a running server the way GitHub would.
     Replay(ReplayArgs),

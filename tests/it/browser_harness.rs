@@ -44,7 +44,7 @@ pub fn unavailable(reason: &str) {
     if under_ci() {
         panic!("browser test cannot run under CI=true: {reason}");
     }
-    eprintln!("SKIPPED browser test: {reason} (apt-get install -y chromium chromium-driver; .ci/run does)");
+    crate::helpers::skip_notice(&format!("NOTE: browser test skipped: {reason}; .ci/run installs it"));
 }
 
 impl Browser {
@@ -53,7 +53,9 @@ impl Browser {
     pub async fn start(tz: &str) -> Option<Browser> {
         for tool in [CHROMIUM, CHROMEDRIVER] {
             if !Path::new(tool).exists() {
-                unavailable(&format!("{tool} is not installed"));
+                unavailable(&format!(
+                    "{tool} is not installed (apt-get install -y chromium chromium-driver)"
+                ));
                 return None;
             }
         }
@@ -193,7 +195,7 @@ impl Browser {
             .join("tests/browser-deps/node_modules/axe-core/axe.min.js");
         let Ok(source) = std::fs::read_to_string(&path) else {
             unavailable(&format!(
-                "{} is missing (npm --prefix tests/browser-deps install axe-core@4)",
+                "{} is missing, so the accessibility check cannot run (npm --prefix tests/browser-deps ci)",
                 path.display()
             ));
             return None;

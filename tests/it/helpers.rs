@@ -89,6 +89,17 @@ macro_rules! on_postgres {
     )*};
 }
 
+/// Writes a skip notice straight to the process's stderr (the test
+/// harness would hide a passing test's own output), each text once.
+pub fn skip_notice(text: &str) {
+    static SEEN: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !seen.iter().any(|s| s == text) {
+        seen.push(text.to_owned());
+        let _ = writeln!(std::io::stderr(), "{text}");
+    }
+}
+
 /// The PostgreSQL server URL for tests, if configured.
 pub fn postgres_admin_url() -> Option<String> {
     static NOTICE: Once = Once::new();

@@ -28,7 +28,9 @@ fn nginx_binary() -> Option<PathBuf> {
             std::env::var("CI").as_deref() != Ok("true"),
             "nginx is not installed, and under CI=true this test must run (.ci/run installs it)"
         );
-        eprintln!("NOTE: nginx test skipped: nginx is not installed (apt-get install nginx)");
+        crate::helpers::skip_notice(
+            "NOTE: nginx test skipped: nginx is not installed (apt-get install nginx-light)",
+        );
     }
     found
 }

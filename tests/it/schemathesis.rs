@@ -22,8 +22,8 @@ fn schemathesis_available() -> bool {
             std::env::var("CI").as_deref() != Ok("true"),
             "schemathesis is not installed, and under CI=true this test must run (.ci/run installs it)"
         );
-        eprintln!(
-            "NOTE: schemathesis test skipped: the `schemathesis` command is not installed (pip install schemathesis)"
+        crate::helpers::skip_notice(
+            "NOTE: schemathesis test skipped: the `schemathesis` command is not installed (pip install schemathesis)",
         );
     }
     found
