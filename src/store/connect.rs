@@ -8,12 +8,13 @@ use sqlx::{AnyPool, Executor};
 use super::events;
 use super::write_queue::WriteQueue;
 
-/// Group-commit writers per PostgreSQL replica: a group waits on round
-/// trips, so two run side by side (they lock run attempts in one order; see
-/// `write_queue`). Measured with `cargo bench --bench ingest`: one 1 885–2 007
-/// deliveries/s, two 2 116–2 374, four 2 031–2 251, eight 1 898. SQLite has
-/// one writer.
-const POSTGRES_WRITERS: usize = 2;
+/// Group-commit writers per PostgreSQL replica. Measured with `cargo bench
+/// --bench ingest` (2 cores): with changes of one run attempt merged per
+/// group, one writer 2 513–2 747 deliveries/s, two 2 500–2 531 (before that
+/// merge: one 1 885–2 007, two 2 116–2 374, four 2 031–2 251, eight 1 898).
+/// One writer also means groups of one replica never wait on each other's
+/// row locks; replicas lock in one order (see `write_queue`).
+const POSTGRES_WRITERS: usize = 1;
 use super::{Backend, Store, StoreError, StoreOptions};
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
