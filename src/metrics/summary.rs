@@ -2,7 +2,8 @@
 //!
 //! Definitions (also in the README, "Metrics"):
 //! - **window**: the run attempts whose start (`run_started_at` of that
-//!   attempt, else `created_at`) is within the last `window_days` × 86 400 s.
+//!   attempt, else `created_at`; for an attempt known only from its jobs,
+//!   its earliest job start) is within the last `window_days` × 86 400 s.
 //!   With `repo` / `branch`, only that repository's / branch's attempts, for
 //!   every figure below (also `running_now`, `last_build_status`, …).
 //! - **total_builds**: attempts in the window, any status.

@@ -10,7 +10,8 @@
 //! - **series**: the `window_days` local days ending with today (local), so
 //!   the last bucket is the day in progress.
 //! - An attempt belongs to the bucket holding its **start** (this attempt's
-//!   `run_started_at`, else `created_at`), as in the summary's window.
+//!   `run_started_at`, else `created_at`, else its earliest job start), as
+//!   in the summary's window.
 //! - **success_count / failure_count / cancelled_count**: attempts per
 //!   normalised status `success` / `failed` / `cancelled`; **other_count**:
 //!   every other attempt (skipped, neutral, stale, action_required, unknown

@@ -128,7 +128,10 @@ pub(super) fn bind_run<'q>(
         .bind(unix(run.finished_at()))
         .bind(unix(run.first_job_started_at))
         .bind(run.duration_seconds())
-        .bind(unix(run.started_at).unwrap_or(0))
+        // sort_at, the attempt's start: `run_started_at` (else `created_at`,
+        // see the parser), else — known only from its jobs — its earliest
+        // job start; 0 when none has started.
+        .bind(unix(run.started_at.or(run.first_job_started_at)).unwrap_or(0))
         .bind(changed_at)
 }
 

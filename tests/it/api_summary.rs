@@ -173,3 +173,38 @@ on_both_backends! {
         assert_eq!(status, 422);
     }
 }
+
+on_both_backends! {
+    async fn an_attempt_known_only_from_its_jobs_starts_with_its_first_job(app: TestApp) {
+        use crate::payloads::job_payload;
+        // Run 1 started 40 min ago (success 60 s); run 2 is known only from a
+        // job that started 30 min ago; run 3 only from a job still queued.
+        let one = Run::new(1, minutes_ago(40));
+        app.deliver_json("workflow_run", &one.at("completed", Some("success"), 60).payload(), "stored").await;
+        let two = Run::new(2, minutes_ago(31));
+        let job = job_payload(20, &two, "in_progress", None, minutes_ago(31), minutes_ago(30), None);
+        app.deliver_json("workflow_job", &job, "stored").await;
+        let three = Run::new(3, minutes_ago(5));
+        let queued = job_payload(30, &three, "queued", None, minutes_ago(5), minutes_ago(5), None);
+        app.deliver_json("workflow_job", &queued, "stored").await;
+        // By hand: the window holds runs 1 and 2 (run 3 has no start): total 2,
+        // one running; the list shows 2 (30 min ago), 1 (40 min ago), then 3.
+        let (_, s) = app.get("/api/metrics/summary?window_days=1").await;
+        assert_eq!(s["total_builds"], 2, "{s}");
+        assert_eq!(s["in_progress_count"], 1);
+        assert_eq!(s["last_build_status"], "running");
+        let (_, page) = app.get("/api/builds").await;
+        let ids: Vec<&str> = page["builds"].as_array().expect("builds").iter().map(|b| b["external_id"].as_str().expect("id")).collect();
+        assert_eq!(ids, ["2", "1", "3"]);
+        // The run's own delivery brings the real start (31 min ago) and the
+        // outcome: still one attempt, now a 90 s success.
+        app.deliver_json("workflow_run", &two.at("completed", Some("success"), 90).payload(), "stored").await;
+        let (_, s) = app.get("/api/metrics/summary?window_days=1").await;
+        assert_eq!(s["total_builds"], 2);
+        assert_eq!(s["success_count"], 2);
+        assert_eq!(s["in_progress_count"], 0);
+        assert_eq!(s["avg_build_time_seconds"], json!(75.0));
+        let (_, page) = app.get("/api/builds").await;
+        assert_eq!(page["total"], 3);
+    }
+}
