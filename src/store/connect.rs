@@ -7,14 +7,6 @@ use sqlx::{AnyPool, Executor};
 
 use super::events;
 use super::write_queue::WriteQueue;
-
-/// Group-commit writers per PostgreSQL replica. Measured with `cargo bench
-/// --bench ingest` (2 cores): with changes of one run attempt merged per
-/// group, one writer 2 513–2 747 deliveries/s, two 2 500–2 531 (before that
-/// merge: one 1 885–2 007, two 2 116–2 374, four 2 031–2 251, eight 1 898).
-/// One writer also means groups of one replica never wait on each other's
-/// row locks; replicas lock in one order (see `write_queue`).
-const POSTGRES_WRITERS: usize = 1;
 use super::{Backend, Store, StoreError, StoreOptions};
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
@@ -48,7 +40,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             notifier,
             secrets: Default::default(),
         };
-        let queue = WriteQueue::start(direct.clone(), POSTGRES_WRITERS);
+        let queue = WriteQueue::start(direct.clone());
         return Ok(Store { write_queue: Some(queue), ..direct });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -64,7 +56,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             notifier: None,
             secrets: Default::default(),
         };
-        let queue = WriteQueue::start(direct.clone(), 1);
+        let queue = WriteQueue::start(direct.clone());
         return Ok(Store { write_queue: Some(queue), ..direct });
     }
     Err(StoreError::Config(format!(

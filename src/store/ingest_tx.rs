@@ -84,12 +84,12 @@ pub enum Recorded {
     Duplicate,
 }
 
-/// One delivery's row; a GUID recorded before is kept unless it was
-/// `rejected`. [`Store::insert_deliveries`] repeats the `VALUES` per delivery.
-const INSERT_DELIVERY: &str = "INSERT INTO webhook_deliveries \
-     (provider_id, guid, event, action, received_at, outcome, error, body) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-     ON CONFLICT (provider_id, guid) DO UPDATE SET event = excluded.event, \
+/// Deliveries' rows: `INSERT_DELIVERIES`, one `VALUES` tuple of 8 per
+/// delivery, then `ON_DELIVERY_CONFLICT` (a GUID recorded before is kept
+/// unless it was `rejected`); see [`Store::insert_deliveries`].
+const INSERT_DELIVERIES: &str = "INSERT INTO webhook_deliveries \
+     (provider_id, guid, event, action, received_at, outcome, error, body) VALUES";
+const ON_DELIVERY_CONFLICT: &str = "ON CONFLICT (provider_id, guid) DO UPDATE SET event = excluded.event, \
      action = excluded.action, received_at = excluded.received_at, outcome = excluded.outcome, \
      error = excluded.error, body = excluded.body \
      WHERE webhook_deliveries.outcome = 'rejected'";
@@ -207,7 +207,7 @@ impl Store {
     /// Records a batch of deliveries with one multi-row `INSERT` on `conn`
     /// (their `(provider, GUID)` pairs must differ); answers, per delivery,
     /// whether it is new (not recorded before, or recorded `rejected`), as
-    /// [`INSERT_DELIVERY`] decides one at a time.
+    /// [`ON_DELIVERY_CONFLICT`] decides.
     pub(super) async fn insert_deliveries(
         &self,
         conn: &mut AnyConnection,
@@ -229,9 +229,10 @@ impl Store {
                 )
             })
             .collect();
-        let head = INSERT_DELIVERY.split(" VALUES ").next().unwrap_or_default();
-        let tail = INSERT_DELIVERY.split(" ON CONFLICT ").nth(1).unwrap_or_default();
-        let sql = format!("{head} VALUES {} ON CONFLICT {tail} RETURNING provider_id, guid", rows.join(", "));
+        let sql = format!(
+            "{INSERT_DELIVERIES} {} {ON_DELIVERY_CONFLICT} RETURNING provider_id, guid",
+            rows.join(", ")
+        );
         // Only numbered placeholders are formatted in.
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for write in writes {

@@ -200,15 +200,8 @@ impl Store {
         spans: &[(i64, i64)],
         texts: &[String],
     ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        // Only column names and numbered placeholders are formatted in.
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for &(a, b) in spans {
-            query = query.bind(a).bind(b);
-        }
-        for text in texts {
-            query = query.bind(text.clone());
-        }
-        Ok(query.fetch_all(&self.read).await?)
+        let bounds: Vec<i64> = spans.iter().flat_map(|&(a, b)| [a, b]).collect();
+        self.fetch_bound(sql, &bounds, texts).await
     }
 
     /// The attempts of the `add` spans minus those of the `subtract` spans

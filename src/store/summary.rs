@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 use super::timeseries::filter_sql;
 use super::{Backend, PointFilter, Store, StoreError};
@@ -133,9 +133,9 @@ impl Store {
         let mut changed_sql = String::from("SELECT MAX(changed_at) AS changed FROM builds WHERE 1 = 1");
         let changed_texts = filter_sql(filter, &mut changed_sql, 1);
         let (now, last, changed) = tokio::try_join!(
-            self.fetch_texts(now_sql, now_texts),
-            self.fetch_texts(last_sql, last_texts),
-            self.fetch_texts(changed_sql, changed_texts),
+            self.fetch_bound(now_sql, &[], &now_texts),
+            self.fetch_bound(last_sql, &[], &last_texts),
+            self.fetch_bound(changed_sql, &[], &changed_texts),
         )?;
         let mut inputs = SummaryInputs::default();
         for row in now {
@@ -178,7 +178,7 @@ impl Store {
                  ORDER BY b.sort_at DESC, b.id DESC LIMIT 1) AS status FROM (VALUES {}) AS v",
                 values.join(", ")
             );
-            let rows = self.fetch_texts(sql, texts).await?;
+            let rows = self.fetch_bound(sql, &[], &texts).await?;
             for row in rows {
                 let repo: String = row.try_get("repo")?;
                 let latest = row.try_get::<Option<&str>, _>("status")?.map(status);
@@ -188,18 +188,5 @@ impl Store {
             }
         }
         Ok(repos)
-    }
-
-    /// Runs `sql` (only numbered placeholders formatted in) with `texts` bound in order.
-    async fn fetch_texts(
-        &self,
-        sql: String,
-        texts: Vec<String>,
-    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for text in texts {
-            query = query.bind(text);
-        }
-        Ok(query.fetch_all(&self.read).await?)
     }
 }

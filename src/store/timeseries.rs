@@ -44,6 +44,25 @@ pub(super) fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -
 }
 
 impl Store {
+    /// Runs `sql` on the read pool with `numbers` then `texts` bound in
+    /// order (`$1`, `$2`, …). `sql` must hold only column names and numbered
+    /// placeholders formatted in, never a value.
+    pub(super) async fn fetch_bound(
+        &self,
+        sql: String,
+        numbers: &[i64],
+        texts: &[String],
+    ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for number in numbers {
+            query = query.bind(*number);
+        }
+        for text in texts {
+            query = query.bind(text.clone());
+        }
+        Ok(query.fetch_all(&self.read).await?)
+    }
+
     /// One [`Point`] per attempt whose start is in `[since, until)`, with the
     /// filter applied. Attempts with no start yet are never included.
     pub async fn window_points(
@@ -57,12 +76,7 @@ impl Store {
              FROM builds WHERE sort_at >= $1 AND sort_at < $2",
         );
         let texts = filter_sql(filter, &mut sql, 3);
-        // Only column names and numbered placeholders are formatted in.
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp()).bind(until.timestamp());
-        for text in texts {
-            query = query.bind(text);
-        }
-        let rows = query.fetch_all(&self.read).await?;
+        let rows = self.fetch_bound(sql, &[since.timestamp(), until.timestamp()], &texts).await?;
         rows.iter()
             .map(|row| {
                 let started = row.try_get::<Option<i64>, _>("started_at")?.and_then(from_unix);
@@ -92,12 +106,7 @@ impl Store {
             String::from("SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1");
         let texts = filter_sql(filter, &mut sql, 2);
         sql.push_str(" ORDER BY sort_at DESC, id DESC");
-        // Only column names and numbered placeholders are formatted in.
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp());
-        for text in texts {
-            query = query.bind(text);
-        }
-        let rows = query.fetch_all(&self.read).await?;
+        let rows = self.fetch_bound(sql, &[since.timestamp()], &texts).await?;
         rows.iter()
             .map(|row| {
                 Ok(HealthRow {
