@@ -323,6 +323,11 @@ impl ProcessReplica {
     /// Starts the real binary on a free port against `database_url` and
     /// waits until `/health` answers 200.
     pub async fn start(database_url: &str) -> ProcessReplica {
+        Self::start_with_env(database_url, &[]).await
+    }
+
+    /// [`Self::start`] with extra environment variables (settings).
+    pub async fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> ProcessReplica {
         let port =
             std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("addr").port();
         let child = std::process::Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
@@ -330,6 +335,7 @@ impl ProcessReplica {
             .env("GITHUB_WEBHOOK_SECRET", SECRET)
             .env("CICD_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()
             .expect("start replica process");

@@ -98,3 +98,36 @@ async fn json_logs_carry_the_request_id() {
         "{stderr}"
     );
 }
+
+/// `rate_limited_total{budget}` counted exactly: a separate server process
+/// (its own metrics recorder, which this test binary's other servers share
+/// with each other) with an API budget of 5 requests a minute.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limited_total_counts_each_refused_request() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("limits.db").display());
+    let replica = crate::helpers::ProcessReplica::start_with_env(&url, &[("CICD_API_RATE_LIMIT", "5")]).await;
+    let from = |ip: [u8; 4]| {
+        reqwest::Client::builder().local_address(std::net::IpAddr::from(ip)).build().expect("client")
+    };
+    let (busy, scraper) = (from([127, 0, 0, 2]), from([127, 0, 0, 3]));
+    let mut refused = 0;
+    for _ in 0..7 {
+        let status = busy.get(format!("{}/api/builds", replica.base)).send().await.expect("sent").status();
+        refused += usize::from(status.as_u16() == 429);
+    }
+    // By hand: 5 a minute (a burst of 5, then one every 12 s) admits the
+    // first 5 of 7 quick requests and refuses 2; the scraper has its own budget.
+    assert_eq!(refused, 2);
+    let text = scraper
+        .get(format!("{}/metrics", replica.base))
+        .send()
+        .await
+        .expect("scrape")
+        .text()
+        .await
+        .expect("text");
+    assert!(text.lines().any(|line| line == r#"rate_limited_total{budget="api"} 2"#), "{text}");
+    assert!(!text.contains(r#"rate_limited_total{budget="webhook"}"#), "{text}");
+}
