@@ -9,10 +9,11 @@
 //! rather than fsyncs, this cuts them about in half per delivery.
 //!
 //! One writer per process, on both back ends. Measured on PostgreSQL with
-//! `cargo bench --bench ingest` (2 cores): one writer 2 513–2 747
-//! deliveries/s, two 2 500–2 531 (before run changes were merged per
-//! attempt: one 1 885–2 007, two 2 116–2 374, four 2 031–2 251, eight
-//! 1 898). Replicas apply their groups in run-attempt order, so they lock
+//! `cargo bench --bench ingest` (2 cores), one session of the machine:
+//! one writer 2 513–2 747 deliveries/s, two 2 500–2 531 (before run
+//! changes were merged per attempt: one 1 885–2 007, two 2 116–2 374, four
+//! 2 031–2 251, eight 1 898); on a later session's machine one writer
+//! measured 3 092–4 825/s (README, *Benchmarks*). Replicas apply their groups in run-attempt order, so they lock
 //! rows in one order and cannot deadlock each other.
 //!
 //! If any delivery of a batch fails, the batch is rolled back and each of its
