@@ -3,10 +3,11 @@
 //!     cargo bench --bench ingest
 //!
 //! Prints (a) ingest throughput of realistic signed `workflow_run` deliveries
-//! (~21 KB each: the real recorded delivery in `tests/fixtures`, with varied
+//! (~17 KB each: the real recorded delivery in `tests/fixtures`, with varied
 //! run ids, attempts, states and repositories) posted at concurrency 32 over
 //! loopback to the real server, then checks that every accepted delivery is
-//! stored; (b) p50/p99 latency of `/api/metrics/summary`, `/timeseries`, `/health` and `/api/builds`
+//! stored; with `BENCH_JOBS` set, the same for as many `workflow_job`
+//! deliveries (runs of 10 jobs, posted in GitHub's bursts); (b) p50/p99 latency of `/api/metrics/summary`, `/timeseries`, `/health` and `/api/builds`
 //! with `BENCH_ATTEMPTS` (default 100 000) attempts stored, spread over 90
 //! days, including a deep page at half the history by `offset` and by
 //! keyset `cursor`. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
@@ -62,13 +63,98 @@ fn delivery(template: &Value, i: usize) -> Vec<u8> {
     serde_json::to_vec(&payload).expect("json")
 }
 
-/// The real recorded `workflow_run` delivery every benchmark payload is made from.
-fn template() -> Value {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/github/recorded/webhooks/workflow_run.completed.json"
-    );
+/// The i-th `workflow_job` delivery: runs of 10 jobs in 50 repositories,
+/// each run's jobs queued together, then started, then completed (success,
+/// or failure for one job in seven), the bursts GitHub sends for a run.
+fn job_delivery(template: &Value, i: usize) -> Vec<u8> {
+    let mut payload = template.clone();
+    let run_id = 8_000_000 + (i / 30) as i64;
+    let (step, job) = ((i % 30) / 10, (i % 10) as i64);
+    let started = Utc::now() - chrono::Duration::minutes((i % 5000) as i64);
+    let (status, conclusion, action) = match step {
+        0 => ("queued", Value::Null, "queued"),
+        1 => ("in_progress", Value::Null, "in_progress"),
+        _ => (
+            "completed",
+            Value::from(if (run_id + job) % 7 == 0 { "failure" } else { "success" }),
+            "completed",
+        ),
+    };
+    payload["action"] = action.into();
+    let object = &mut payload["workflow_job"];
+    object["id"] = (run_id * 100 + job).into();
+    object["run_id"] = run_id.into();
+    object["run_attempt"] = 1.into();
+    object["name"] = format!("job-{job}").into();
+    object["status"] = status.into();
+    object["conclusion"] = conclusion;
+    object["started_at"] = if step == 0 { Value::Null } else { iso(started).into() };
+    object["completed_at"] =
+        if step == 2 { iso(started + chrono::Duration::seconds(60 + job)).into() } else { Value::Null };
+    payload["repository"]["full_name"] = format!("bench-org/repo-{}", run_id % 50).into();
+    serde_json::to_vec(&payload).expect("json")
+}
+
+/// A real recorded delivery under `tests/fixtures/github/recorded/webhooks`,
+/// which the benchmark payloads are made from.
+fn template(name: &str) -> Value {
+    let path = format!("{}/tests/fixtures/github/recorded/webhooks/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json")
+}
+
+/// Posts `bodies` (with their signatures) at concurrency [`CONCURRENCY`] and
+/// prints the throughput, and whether every accepted delivery was stored.
+async fn post_all(store: &Store, base: &str, event: &str, bodies: Vec<(Vec<u8>, String)>) {
+    let deliveries = bodies.len();
+    let mean_size = bodies.iter().map(|(body, _)| body.len()).sum::<usize>() / deliveries.max(1);
+    let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
+    let url = Arc::new(format!("{base}/api/webhook/github-actions"));
+    let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
+    let before = store.delivery_count(None).await.expect("count");
+    let start = Instant::now();
+    let mut tasks = Vec::with_capacity(deliveries);
+    for (i, (body, signature)) in bodies.into_iter().enumerate() {
+        let permit = semaphore.clone().acquire_owned().await.expect("permit");
+        let (client, url, event) = (client.clone(), url.clone(), event.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let response = client
+                .post(url.as_str())
+                .header("content-type", "application/json")
+                .header("x-github-event", event.as_str())
+                .header("x-github-delivery", format!("bench-{event}-{i}"))
+                .header("x-hub-signature-256", signature)
+                .body(body)
+                .send()
+                .await;
+            drop(permit);
+            matches!(response, Ok(r) if r.status().as_u16() == 202)
+        }));
+    }
+    let mut accepted = 0usize;
+    for task in tasks {
+        accepted += usize::from(task.await.expect("task"));
+    }
+    let elapsed = start.elapsed();
+    let stored = (store.delivery_count(None).await.expect("count") - before) as usize;
+    println!(
+        "ingest: {deliveries} {event} deliveries of ~{} KB at concurrency {CONCURRENCY}: {:.0} deliveries/s ({:.2} s); accepted {accepted}, stored {stored}{}",
+        mean_size / 1024,
+        deliveries as f64 / elapsed.as_secs_f64(),
+        elapsed.as_secs_f64(),
+        if stored == accepted && accepted == deliveries { ", nothing lost" } else { "  <-- MISMATCH" }
+    );
+}
+
+/// Bodies and their signatures, made before the clock starts, as GitHub
+/// makes them on its side: the figure is the server's work.
+fn signed(count: usize, make: impl Fn(usize) -> Vec<u8>) -> Vec<(Vec<u8>, String)> {
+    (0..count)
+        .map(|i| {
+            let body = make(i);
+            let signature = sign(SECRET.as_bytes(), &body);
+            (body, signature)
+        })
+        .collect()
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
@@ -209,7 +295,7 @@ async fn main() {
 
     // (a0) the store alone: sequential record_delivery calls, no HTTP
     if std::env::var("BENCH_STORE_ONLY").is_ok() {
-        let template = template();
+        let template = template("workflow_run.completed.json");
         let n = 5000;
         let bodies: Vec<Vec<u8>> = (0..n).map(|i| delivery(&template, i + 10_000_000)).collect();
         let start = Instant::now();
@@ -239,53 +325,13 @@ async fn main() {
     }
 
     // (a) ingest throughput
-    let template = template();
-    // Bodies and their signatures are made before the clock starts, as
-    // GitHub makes them on its side: the figure is the server's work.
-    let bodies: Vec<(Vec<u8>, String)> = (0..deliveries)
-        .map(|i| {
-            let body = delivery(&template, i);
-            let signature = sign(SECRET.as_bytes(), &body);
-            (body, signature)
-        })
-        .collect();
-    let mean_size = bodies.iter().map(|(body, _)| body.len()).sum::<usize>() / bodies.len().max(1);
-    let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
-    let url = Arc::new(format!("{base}/api/webhook/github-actions"));
-    let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
-    let before = store.delivery_count(None).await.expect("count");
-    let start = Instant::now();
-    let mut tasks = Vec::with_capacity(deliveries);
-    for (i, (body, signature)) in bodies.into_iter().enumerate() {
-        let permit = semaphore.clone().acquire_owned().await.expect("permit");
-        let (client, url) = (client.clone(), url.clone());
-        tasks.push(tokio::spawn(async move {
-            let response = client
-                .post(url.as_str())
-                .header("content-type", "application/json")
-                .header("x-github-event", "workflow_run")
-                .header("x-github-delivery", format!("bench-{i}"))
-                .header("x-hub-signature-256", signature)
-                .body(body)
-                .send()
-                .await;
-            drop(permit);
-            matches!(response, Ok(r) if r.status().as_u16() == 202)
-        }));
+    let runs = template("workflow_run.completed.json");
+    post_all(&store, &base, "workflow_run", signed(deliveries, |i| delivery(&runs, i))).await;
+    if std::env::var("BENCH_JOBS").is_ok() {
+        let jobs = template("workflow_job.completed.failure.json");
+        post_all(&store, &base, "workflow_job", signed(deliveries, |i| job_delivery(&jobs, i))).await;
     }
-    let mut accepted = 0usize;
-    for task in tasks {
-        accepted += usize::from(task.await.expect("task"));
-    }
-    let elapsed = start.elapsed();
-    let stored = (store.delivery_count(None).await.expect("count") - before) as usize;
-    println!(
-        "ingest: {deliveries} deliveries of ~{} KB at concurrency {CONCURRENCY}: {:.0} deliveries/s ({:.2} s); accepted {accepted}, stored {stored}{}",
-        mean_size / 1024,
-        deliveries as f64 / elapsed.as_secs_f64(),
-        elapsed.as_secs_f64(),
-        if stored == accepted && accepted == deliveries { ", nothing lost" } else { "  <-- MISMATCH" }
-    );
+    let client = reqwest::Client::new();
 
     // (b) query latency with many attempts stored
     let seeded = if database_url.starts_with("postgres") && std::env::var("BENCH_SEED_VIA_INGEST").is_err() {

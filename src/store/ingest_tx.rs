@@ -67,6 +67,14 @@ impl DeliveryOutcome {
     }
 }
 
+/// Where a run attempt's change comes from: a run delivery (or a polled
+/// run), or only what its jobs imply ([`RunAttempt::implied_by_job`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RunSource {
+    Run,
+    Jobs,
+}
+
 /// What applying one delivery did, before commit.
 #[derive(Debug, Clone)]
 pub(super) struct Applied {
@@ -274,32 +282,62 @@ impl Store {
     ) -> Result<(), StoreError> {
         match change {
             Change::Run(run) => {
-                let (id, changed) = self.upsert_run(conn, run, now).await?;
-                if changed {
-                    events.push(ChangeEvent::Build { id });
-                    let alerts = crate::alerts::evaluate::after_build_change(
-                        conn,
-                        self.backend,
-                        self.secret_box(),
-                        id,
-                        now,
-                        memo,
-                    )
-                    .await?;
-                    events.extend(alerts.into_iter().map(|id| ChangeEvent::Alert { id }));
-                }
+                self.apply_run(conn, run, RunSource::Run, now, events, memo).await?;
             }
             Change::Job(job) => {
-                let (build_id, build_changed) =
-                    self.upsert_run(conn, &RunAttempt::implied_by_job(job), now).await?;
-                if build_changed {
-                    events.push(ChangeEvent::Build { id: build_id });
-                }
-                let (id, changed) = self.upsert_job(conn, build_id, job, now).await?;
-                if changed {
-                    events.push(ChangeEvent::Job { id, build_id });
-                }
+                let implied = RunAttempt::implied_by_job(job);
+                let build_id = self.apply_run(conn, &implied, RunSource::Jobs, now, events, memo).await?;
+                self.apply_job(conn, build_id, job, now, events).await?;
             }
+        }
+        Ok(())
+    }
+
+    /// Inserts or merges a run attempt under its row lock (see
+    /// [`Store::apply_change`]) and answers its build id. A change from a run
+    /// delivery ([`RunSource::Run`]) that changed the row has its alert rules
+    /// evaluated; the least that jobs imply about their run does not.
+    pub(super) async fn apply_run(
+        &self,
+        conn: &mut AnyConnection,
+        run: &RunAttempt,
+        source: RunSource,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+        memo: &mut ConfigMemo,
+    ) -> Result<i64, StoreError> {
+        let (id, changed) = self.upsert_run(conn, run, now).await?;
+        if changed {
+            events.push(ChangeEvent::Build { id });
+            if source == RunSource::Run {
+                let alerts = crate::alerts::evaluate::after_build_change(
+                    conn,
+                    self.backend,
+                    self.secret_box(),
+                    id,
+                    now,
+                    memo,
+                )
+                .await?;
+                events.extend(alerts.into_iter().map(|id| ChangeEvent::Alert { id }));
+            }
+        }
+        Ok(id)
+    }
+
+    /// Inserts or merges a job of the attempt stored as `build_id` (whose
+    /// row the caller has locked through [`Store::apply_run`]).
+    pub(super) async fn apply_job(
+        &self,
+        conn: &mut AnyConnection,
+        build_id: i64,
+        job: &Job,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+    ) -> Result<(), StoreError> {
+        let (id, changed) = self.upsert_job(conn, build_id, job, now).await?;
+        if changed {
+            events.push(ChangeEvent::Job { id, build_id });
         }
         Ok(())
     }
