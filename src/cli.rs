@@ -109,7 +109,7 @@ pub enum TokenCommand {
         #[arg(long)]
         name: String,
         /// `read` (read API, event stream), `write` (also ingest) or `admin`
-        /// (also alert configuration, audit log, tokens).
+        /// (also alert configuration and tests, audit log).
         #[arg(long)]
         role: String,
         #[command(flatten)]

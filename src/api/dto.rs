@@ -45,7 +45,13 @@ pub struct BuildJson {
     /// Raw provider conclusion.
     pub conclusion: Option<String>,
     pub created_at: Option<String>,
+    /// The run's own start (`run_started_at`), RFC 3339 UTC; null until a
+    /// run delivery (or poll) brings it.
     pub started_at: Option<String>,
+    /// When the attempt's earliest job started, RFC 3339 UTC, from its jobs'
+    /// deliveries. Lists and windows place an attempt at `started_at`, else
+    /// at this.
+    pub first_job_started_at: Option<String>,
     pub finished_at: Option<String>,
     pub duration_seconds: Option<i64>,
     pub queue_seconds: Option<i64>,
@@ -74,6 +80,7 @@ impl From<&BuildRecord> for BuildJson {
             conclusion: a.conclusion.clone(),
             created_at: ts(a.created_at),
             started_at: ts(a.started_at),
+            first_job_started_at: ts(a.first_job_started_at),
             finished_at: ts(a.finished_at()),
             duration_seconds: a.duration_seconds(),
             queue_seconds: a.queue_seconds(),

@@ -37,6 +37,8 @@ pub struct HealthRow {
 }
 
 /// A reference to one attempt: row id, status, start (RFC 3339 UTC), URL.
+/// `started_at` is where windows place the attempt: the run's start, else
+/// (an attempt known only from its jobs) its first job's start.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AttemptRef {
     pub id: i64,

@@ -114,6 +114,12 @@ impl Poller {
         if settings.repos.is_empty() && settings.github_orgs.is_empty() && anonymous {
             return Ok(None);
         }
+        if anonymous {
+            tracing::warn!(
+                "no GITHUB_TOKEN or GitHub App configured: polling without credentials \
+                 (GitHub allows 60 requests an hour, and no private repositories)"
+            );
+        }
         let api_url = Url::parse(&settings.github_api_url)
             .map_err(|err| format!("--github-api-url {:?} is not a URL: {err}", settings.github_api_url))?;
         let retry = RetryPolicy {

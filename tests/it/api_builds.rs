@@ -94,7 +94,8 @@ on_both_backends! {
         for field in [
             "id", "provider_kind", "provider_name", "external_id", "repo", "workflow", "workflow_id", "run_number",
             "run_attempt", "event", "branch", "commit_sha", "triggered_by", "url", "status", "provider_status",
-            "conclusion", "created_at", "started_at", "finished_at", "duration_seconds", "queue_seconds", "jobs",
+            "conclusion", "created_at", "started_at", "first_job_started_at", "finished_at", "duration_seconds",
+            "queue_seconds", "jobs",
         ] {
             assert!(detail.get(field).is_some(), "missing {field}");
         }

@@ -52,7 +52,8 @@ on_both_backends! {
         assert_eq!(builds.len(), 1);
         assert_eq!(builds[0]["status"], "running", "a finished job implies a run in progress");
         assert_eq!(builds[0]["workflow"], "CI");
-        assert_eq!(builds[0]["started_at"], serde_json::Value::Null);
+        assert_eq!(builds[0]["started_at"], serde_json::Value::Null, "the run's own start is not known yet");
+        assert_eq!(builds[0]["first_job_started_at"], crate::payloads::iso(picked));
 
         app.deliver_json("workflow_run", &run.at("completed", Some("success"), 100).payload(), "stored").await;
         let builds = app.builds().await;
@@ -61,6 +62,8 @@ on_both_backends! {
         assert_eq!(builds[0]["run_number"], 303);
         assert_eq!(builds[0]["duration_seconds"], 100);
         assert_eq!(builds[0]["queue_seconds"], 35, "first job started 35 s after the attempt");
+        assert_eq!(builds[0]["started_at"], crate::payloads::iso(start));
+        assert_eq!(builds[0]["first_job_started_at"], crate::payloads::iso(picked));
         let detail = app.build(&builds[0]["id"]).await;
         assert_eq!(detail["jobs"][0]["queue_seconds"], 30);
         assert_eq!(detail["jobs"][0]["duration_seconds"], 60);

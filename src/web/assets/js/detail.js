@@ -8,7 +8,7 @@ function attemptsTable(current, attempts) {
   const rows = [
     ["Status", (a) => statusBadge(a.status)],
     ["Conclusion", (a) => text(a.conclusion)],
-    ["Started", (a) => localTime(a.started_at)],
+    ["Started", (a) => localTime(a.started_at || a.first_job_started_at)],
     ["Duration", (a) => duration(a.duration_seconds)],
     ["Queue", (a) => duration(a.queue_seconds)],
     ["Actor", (a) => text(a.triggered_by)],
