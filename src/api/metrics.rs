@@ -65,5 +65,11 @@ pub async fn health(
     let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
     let rows = state.store.health_rows(window_start(Utc::now(), window_days), &filter).await?;
-    Ok(Json(serde_json::json!({ "window_days": window_days, "rows": crate::metrics::health::health(&rows) })))
+    let mut lines = crate::metrics::health::health(&rows);
+    let referenced: Vec<i64> = lines.iter().flat_map(|line| line.referenced()).collect();
+    let urls = state.store.build_urls(&referenced).await?;
+    for line in &mut lines {
+        line.set_urls(&urls);
+    }
+    Ok(Json(serde_json::json!({ "window_days": window_days, "rows": lines })))
 }

@@ -13,7 +13,11 @@
 //! - **recent**: the normalised statuses of the (up to) [`RECENT`] latest
 //!   attempts in the window, oldest first — the trend sparkline.
 //!
-//! Pure: the store supplies [`HealthRow`]s newest first.
+//! Pure: the store supplies [`HealthRow`]s in any order (the order of
+//! attempts is their start, then id), and the URLs of the attempts the
+//! lines refer to ([`HealthLine::referenced`], [`HealthLine::set_urls`]).
+
+use std::collections::HashMap;
 
 use serde::Serialize;
 
@@ -33,7 +37,13 @@ pub struct HealthRow {
     pub status: BuildStatus,
     /// Start, Unix seconds.
     pub start: i64,
-    pub url: Option<String>,
+}
+
+impl HealthRow {
+    /// Where the attempt stands in time: start, then id.
+    fn order(&self) -> (i64, i64) {
+        (self.start, self.id)
+    }
 }
 
 /// A reference to one attempt: row id, status, start (RFC 3339 UTC), URL.
@@ -67,19 +77,39 @@ fn reference(row: &HealthRow) -> AttemptRef {
         id: row.id,
         status: row.status,
         started_at: from_unix(row.start).map(format_timestamp),
-        url: row.url.clone(),
+        url: None,
     }
 }
 
-/// The health lines, by repository then workflow. `rows` must be newest
-/// first (start descending, then id descending).
+impl HealthLine {
+    /// The ids of the attempts this line refers to (latest, last failure).
+    pub fn referenced(&self) -> impl Iterator<Item = i64> + '_ {
+        std::iter::once(self.latest.id).chain(self.last_failure.as_ref().map(|f| f.id))
+    }
+
+    /// Fills the referenced attempts' URLs from `urls` (by attempt id).
+    pub fn set_urls(&mut self, urls: &HashMap<i64, String>) {
+        for attempt in std::iter::once(&mut self.latest).chain(self.last_failure.as_mut()) {
+            attempt.url = urls.get(&attempt.id).cloned();
+        }
+    }
+}
+
+/// A line while it is being tallied: the newest attempt's and newest
+/// failure's order, and the (up to) [`RECENT`] newest attempts, newest first.
+struct Tallying<'a> {
+    line: HealthLine,
+    latest: (i64, i64),
+    last_failure: Option<(i64, i64)>,
+    recent: Vec<&'a HealthRow>,
+}
+
+/// The health lines, by repository then workflow (URLs not yet set).
 pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
-    let mut lines: Vec<HealthLine> = Vec::new();
-    let mut index = std::collections::HashMap::new();
+    let mut lines: HashMap<(&str, Option<&str>), Tallying<'_>> = HashMap::new();
     for row in rows {
-        let key = (row.repo.clone(), row.workflow.clone());
-        let at = *index.entry(key).or_insert_with(|| {
-            lines.push(HealthLine {
+        let at = lines.entry((row.repo.as_str(), row.workflow.as_deref())).or_insert_with(|| Tallying {
+            line: HealthLine {
                 repo: row.repo.clone(),
                 workflow: row.workflow.clone(),
                 total_builds: 0,
@@ -89,29 +119,42 @@ pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
                 latest: reference(row),
                 last_failure: None,
                 recent: Vec::new(),
-            });
-            lines.len() - 1
+            },
+            latest: row.order(),
+            last_failure: None,
+            recent: Vec::with_capacity(RECENT + 1),
         });
-        let line = &mut lines[at];
-        line.total_builds += 1;
-        if line.recent.len() < RECENT {
-            line.recent.push(row.status);
+        at.line.total_builds += 1;
+        if row.order() > at.latest {
+            at.latest = row.order();
+            at.line.latest = reference(row);
         }
         match row.status {
-            BuildStatus::Success => line.success_count += 1,
+            BuildStatus::Success => at.line.success_count += 1,
             BuildStatus::Failed => {
-                line.failure_count += 1;
-                if line.last_failure.is_none() {
-                    line.last_failure = Some(reference(row));
+                at.line.failure_count += 1;
+                if at.last_failure.is_none_or(|seen| row.order() > seen) {
+                    at.last_failure = Some(row.order());
+                    at.line.last_failure = Some(reference(row));
                 }
             }
             _ => {}
         }
+        if at.recent.len() < RECENT || at.recent.last().is_some_and(|oldest| row.order() > oldest.order()) {
+            let place = at.recent.partition_point(|kept| kept.order() > row.order());
+            at.recent.insert(place, row);
+            at.recent.truncate(RECENT);
+        }
     }
-    for line in &mut lines {
-        line.recent.reverse();
-        line.success_rate = ratio(line.success_count, line.success_count + line.failure_count);
-    }
+    let mut lines: Vec<HealthLine> = lines
+        .into_values()
+        .map(|mut at| {
+            at.line.recent = at.recent.iter().rev().map(|row| row.status).collect();
+            at.line.success_rate =
+                ratio(at.line.success_count, at.line.success_count + at.line.failure_count);
+            at.line
+        })
+        .collect();
     lines.sort_by(|a, b| (&a.repo, &a.workflow).cmp(&(&b.repo, &b.workflow)));
     lines
 }
@@ -121,7 +164,7 @@ mod tests {
     use super::*;
 
     fn row(id: i64, repo: &str, workflow: &str, status: BuildStatus, start: i64) -> HealthRow {
-        HealthRow { id, repo: repo.into(), workflow: Some(workflow.into()), status, start, url: None }
+        HealthRow { id, repo: repo.into(), workflow: Some(workflow.into()), status, start }
     }
 
     #[test]
@@ -140,6 +183,13 @@ mod tests {
             row(3, "o/a", "CI", Success, 300),
         ];
         let lines = health(&rows);
+        // The rows' order does not matter.
+        let mut reversed = rows.to_vec();
+        reversed.reverse();
+        assert_eq!(health(&reversed), lines);
+        let mut rotated = rows.to_vec();
+        rotated.rotate_left(3);
+        assert_eq!(health(&rotated), lines);
         let names: Vec<(&str, Option<&str>)> =
             lines.iter().map(|l| (l.repo.as_str(), l.workflow.as_deref())).collect();
         assert_eq!(names, [("o/a", Some("CI")), ("o/a", Some("Lint")), ("o/b", Some("CI"))]);
@@ -153,5 +203,33 @@ mod tests {
         assert_eq!(lines[1].success_rate, Some(1.0));
         assert_eq!(lines[1].last_failure, None);
         assert_eq!(lines[2].success_rate, None);
+    }
+
+    #[test]
+    fn recent_keeps_the_ten_newest_by_start_then_id() {
+        use BuildStatus::*;
+        // Twelve attempts of one line; ids 20 and 21 share start 100 (id 21
+        // is newer). Newest ten by (start, id): starts 1000 down to 300,
+        // then (100, 21); so (100, 20) and (50, 30) drop out.
+        let mut rows = vec![row(30, "o/a", "CI", Failed, 50), row(20, "o/a", "CI", Failed, 100)];
+        rows.push(row(21, "o/a", "CI", Cancelled, 100));
+        for k in 3..=9 {
+            rows.push(row(k, "o/a", "CI", if k % 2 == 0 { Success } else { Failed }, k * 100));
+        }
+        rows.push(row(1, "o/a", "CI", Running, 1000));
+        rows.push(row(2, "o/a", "CI", Failed, 990));
+        let lines = health(&rows);
+        let ci = &lines[0];
+        assert_eq!(ci.total_builds, 12);
+        assert_eq!((ci.success_count, ci.failure_count), (3, 7));
+        assert_eq!(ci.latest.id, 1);
+        assert_eq!(ci.last_failure.as_ref().map(|f| f.id), Some(2));
+        // Oldest first: (100, 21), 300 … 900, 990, 1000.
+        assert_eq!(
+            ci.recent,
+            [Cancelled, Failed, Success, Failed, Success, Failed, Success, Failed, Failed, Running]
+        );
+        rows.reverse();
+        assert_eq!(health(&rows), lines);
     }
 }

@@ -7,6 +7,8 @@
 //! percentiles per day need the values themselves, and day boundaries in the
 //! viewer's time zone are not fixed offsets SQL could group by portably.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
@@ -96,16 +98,17 @@ impl Store {
 
 impl Store {
     /// One [`HealthRow`] per attempt started at or after `since` that
-    /// matches the filter, newest start first (then id descending).
+    /// matches the filter, in no particular order (the health arithmetic
+    /// does not need one, and sorting a window's attempts costs more than
+    /// reading them).
     pub async fn health_rows(
         &self,
         since: DateTime<Utc>,
         filter: &PointFilter,
     ) -> Result<Vec<HealthRow>, StoreError> {
         let mut sql =
-            String::from("SELECT id, repo, workflow, status, sort_at, url FROM builds WHERE sort_at >= $1");
+            String::from("SELECT id, repo, workflow, status, sort_at FROM builds WHERE sort_at >= $1");
         let texts = filter_sql(filter, &mut sql, 2);
-        sql.push_str(" ORDER BY sort_at DESC, id DESC");
         let rows = self.fetch_bound(sql, &[since.timestamp()], &texts).await?;
         rows.iter()
             .map(|row| {
@@ -116,10 +119,26 @@ impl Store {
                     status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
                         .unwrap_or(BuildStatus::Unknown),
                     start: row.try_get("sort_at")?,
-                    url: row.try_get("url")?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// The provider URLs of the attempts `ids` that have one, by id (ids
+    /// not stored, or without a URL, are left out).
+    pub async fn build_urls(&self, ids: &[i64]) -> Result<HashMap<i64, String>, StoreError> {
+        let mut urls = HashMap::new();
+        for chunk in ids.chunks(500) {
+            let placeholders: Vec<String> = (1..=chunk.len()).map(|n| format!("${n}")).collect();
+            let sql = format!(
+                "SELECT id, url FROM builds WHERE url IS NOT NULL AND id IN ({})",
+                placeholders.join(", ")
+            );
+            for row in self.fetch_bound(sql, chunk, &[]).await? {
+                urls.insert(row.try_get("id")?, row.try_get("url")?);
+            }
+        }
+        Ok(urls)
     }
 }
