@@ -70,7 +70,7 @@ fn job_delivery(template: &Value, i: usize) -> Vec<u8> {
     let mut payload = template.clone();
     let run_id = 8_000_000 + (i / 30) as i64;
     let (step, job) = ((i % 30) / 10, (i % 10) as i64);
-    let started = Utc::now() - chrono::Duration::minutes((i % 5000) as i64);
+    let started = Utc::now() - chrono::Duration::minutes(((i / 30) % 5000) as i64);
     let (status, conclusion, action) = match step {
         0 => ("queued", Value::Null, "queued"),
         1 => ("in_progress", Value::Null, "in_progress"),

@@ -10,7 +10,8 @@
 //! PostgreSQL serialises the commits of all notifying transactions, which
 //! cut ingest to one fsync at a time (~340 deliveries/s here); batching
 //! after commit keeps commits parallel. The cost: a process that dies
-//! between commit and notify loses those events (pages also poll every 30 s).
+//! between commit and notify loses those events (an open page re-reads what
+//! it shows every 5 minutes).
 //!
 //! Subscribers that fall behind lose the oldest events
 //! (`RecvError::Lagged`) and should re-read what they show.

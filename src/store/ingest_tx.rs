@@ -2,9 +2,10 @@
 //! index) and apply its change under a row lock, inside a transaction that is
 //! committed before the caller hears back, so "accepted" means committed.
 //!
-//! PostgreSQL: one transaction per delivery on the shared pool. SQLite: the
-//! deliveries waiting at a moment are committed together by the group-commit
-//! writer (`write_queue`), one fsync for the group.
+//! On both back ends the deliveries waiting at a moment are committed
+//! together by the group-commit writer (`write_queue`): one transaction and
+//! one fsync for the group. A delivery written alone (a group that failed is
+//! retried one by one) has its own transaction.
 
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
@@ -282,31 +283,34 @@ impl Store {
     ) -> Result<(), StoreError> {
         match change {
             Change::Run(run) => {
-                self.apply_run(conn, run, RunSource::Run, now, events, memo).await?;
+                self.apply_run(conn, &[run], RunSource::Run, now, events, memo).await?;
             }
             Change::Job(job) => {
                 let implied = RunAttempt::implied_by_job(job);
-                let build_id = self.apply_run(conn, &implied, RunSource::Jobs, now, events, memo).await?;
+                let build_id = self.apply_run(conn, &[&implied], RunSource::Jobs, now, events, memo).await?;
                 self.apply_job(conn, build_id, job, now, events).await?;
             }
         }
         Ok(())
     }
 
-    /// Inserts or merges a run attempt under its row lock (see
-    /// [`Store::apply_change`]) and answers its build id. A change from a run
-    /// delivery ([`RunSource::Run`]) that changed the row has its alert rules
+    /// Inserts or merges changes of one run attempt under its row lock (see
+    /// [`Store::apply_change`]), one after the other in the order given, as
+    /// one write; answers its build id. Changes that include a run delivery's
+    /// ([`RunSource::Run`]) and changed the row have the alert rules
     /// evaluated; the least that jobs imply about their run does not.
+    ///
+    /// Errors: [`StoreError::Invariant`] when `runs` is empty.
     pub(super) async fn apply_run(
         &self,
         conn: &mut AnyConnection,
-        run: &RunAttempt,
+        runs: &[&RunAttempt],
         source: RunSource,
         now: i64,
         events: &mut Vec<ChangeEvent>,
         memo: &mut ConfigMemo,
     ) -> Result<i64, StoreError> {
-        let (id, changed) = self.upsert_run(conn, run, now).await?;
+        let (id, changed) = self.upsert_run(conn, runs, now).await?;
         if changed {
             events.push(ChangeEvent::Build { id });
             if source == RunSource::Run {
@@ -397,34 +401,40 @@ impl Store {
         row.as_ref().map(run_from_row).transpose()
     }
 
-    /// Inserts or merges a run attempt; answers its build id.
+    /// Inserts or merges changes of one run attempt, applied one after the
+    /// other in order (the first creates the row if there is none), with one
+    /// statement to write; answers its build id and whether the row changed.
     async fn upsert_run(
         &self,
         conn: &mut AnyConnection,
-        incoming: &RunAttempt,
+        incoming: &[&RunAttempt],
         now: i64,
     ) -> Result<(i64, bool), StoreError> {
-        let existing = match self.select_run(conn, incoming).await? {
+        let Some((first, rest)) = incoming.split_first() else {
+            return Err(StoreError::Invariant("a run write without a change".into()));
+        };
+        let existing = match self.select_run(conn, first).await? {
             Some(found) => found,
             None => {
-                let inserted = bind_run(sqlx::query(INSERT_BUILD), incoming, now)
-                    .bind(provider_id(incoming.provider))
-                    .bind(&incoming.repo)
-                    .bind(&incoming.run_id)
-                    .bind(incoming.run_attempt)
+                let created = rest.iter().fold((*first).clone(), |stored, change| merge_run(&stored, change));
+                let inserted = bind_run(sqlx::query(INSERT_BUILD), &created, now)
+                    .bind(provider_id(first.provider))
+                    .bind(&first.repo)
+                    .bind(&first.run_id)
+                    .bind(first.run_attempt)
                     .fetch_optional(&mut *conn)
                     .await?;
                 if let Some(row) = inserted {
                     return Ok((row.try_get("id")?, true));
                 }
                 // A concurrent transaction inserted it a moment ago: lock it and merge.
-                self.select_run(conn, incoming).await?.ok_or_else(|| {
+                self.select_run(conn, first).await?.ok_or_else(|| {
                     StoreError::Invariant("a build row vanished inside its transaction".into())
                 })?
             }
         };
         let (id, stored) = existing;
-        let merged = merge_run(&stored, incoming);
+        let merged = incoming.iter().fold(stored.clone(), |merged, change| merge_run(&merged, change));
         let changed = merged != stored;
         if changed {
             bind_run(sqlx::query(UPDATE_BUILD), &merged, now).bind(id).execute(&mut *conn).await?;

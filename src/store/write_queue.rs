@@ -1,22 +1,25 @@
 //! Group commit: deliveries that arrive while the writer is busy are
 //! committed together in one transaction, and each caller hears back only
 //! after that commit. The batch records its deliveries with one multi-row
-//! `INSERT`, reads the alert configuration once, merges the run changes of
-//! one attempt, and what its jobs' deliveries imply about it, into one run
-//! write (the merge rules do not depend on order, so this is what applying
-//! them one by one stores), and applies the changes in run-attempt order:
-//! each attempt's run write, then its jobs. SQLite has one writer at a time anyway (one WAL fsync
-//! per group); on PostgreSQL, where the cost is statements and round trips
-//! rather than fsyncs, this cuts them about in half per delivery.
+//! `INSERT`, reads the alert configuration once, and per run attempt (in
+//! attempt key order) folds its run deliveries' changes and then what its
+//! jobs' deliveries imply about it onto the locked row, each in arrival
+//! order — what applying those deliveries one by one in that order stores —
+//! and writes the row once; then its jobs. SQLite has one writer at a time
+//! anyway (one WAL fsync per group); on PostgreSQL, where the cost is
+//! statements and round trips rather than fsyncs, this cuts them about in
+//! half per delivery (ten jobs of a run starting together lock and update
+//! their attempt once, not ten times).
 //!
 //! One writer per process, on both back ends. Measured on PostgreSQL with
 //! `cargo bench --bench ingest` (2 cores), one session of the machine:
 //! one writer 2 513–2 747 deliveries/s, two 2 500–2 531 (before run
 //! changes were merged per attempt: one 1 885–2 007, two 2 116–2 374, four
 //! 2 031–2 251, eight 1 898); on a later session's machine one writer
-//! measured 3 092–4 825/s (README, *Benchmarks*). Replicas apply their
-//! groups in run-attempt order, so they lock rows in one order and cannot
-//! deadlock each other.
+//! measured 3 092–4 825/s (README, *Benchmarks*). Replicas lock build rows
+//! in attempt key order; an alert rule's advisory lock (taken while the
+//! batch runs) can still meet another replica's batch in a deadlock, which
+//! PostgreSQL detects: the failed batch is then written one by one.
 //!
 //! If any delivery of a batch fails, the batch is rolled back and each of its
 //! deliveries is retried alone, so one failure never loses another's write.
@@ -28,7 +31,6 @@ use tokio::sync::{mpsc, oneshot};
 use super::ingest_tx::{DeliveryWrite, Recorded, RunSource};
 use super::{Store, StoreError};
 use crate::alerts::evaluate::ConfigMemo;
-use crate::domain::merge::merge_run;
 use crate::domain::{Job, RunAttempt};
 use crate::ingest::Change;
 
@@ -115,29 +117,17 @@ fn repeats_a_delivery(batch: &[Queued]) -> bool {
     !batch.iter().all(|job| seen.insert((job.write.delivery.provider, job.write.delivery.guid.as_str())))
 }
 
-/// One run attempt's changes in a group: its run changes and what its jobs
-/// imply about it, merged into one write (with the latest receipt time, and
-/// [`RunSource::Run`] if any run change is among them), and its jobs.
+/// One run attempt's changes in a group: its run deliveries' changes, then
+/// what its jobs' deliveries imply about it (each in arrival order), written
+/// as one fold onto the stored row — what applying the group's run
+/// deliveries and then its job deliveries one by one stores — with the
+/// latest receipt time; and its jobs.
 #[derive(Default)]
 struct AttemptChanges<'a> {
-    run: Option<(RunAttempt, RunSource, i64)>,
+    runs: Vec<&'a RunAttempt>,
+    implied: Vec<RunAttempt>,
+    latest: i64,
     jobs: Vec<(&'a Job, i64)>,
-}
-
-impl AttemptChanges<'_> {
-    /// Merges `incoming` into the attempt's run write (the merge rules do
-    /// not depend on order, so this stores what applying them one by one
-    /// would).
-    fn merge(&mut self, incoming: &RunAttempt, source: RunSource, received: i64) {
-        self.run = Some(match self.run.take() {
-            None => (incoming.clone(), source, received),
-            Some((merged, was, latest)) => (
-                merge_run(&merged, incoming),
-                if source == RunSource::Run { source } else { was },
-                latest.max(received),
-            ),
-        });
-    }
 }
 
 async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, StoreError> {
@@ -150,10 +140,11 @@ async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, S
         let Some(change) = &write.change else { continue };
         let received = write.delivery.received_at.timestamp();
         let attempt = attempts.entry(lock_order(change)).or_default();
+        attempt.latest = attempt.latest.max(received);
         match change {
-            Change::Run(run) => attempt.merge(run, RunSource::Run, received),
+            Change::Run(run) => attempt.runs.push(run),
             Change::Job(job) => {
-                attempt.merge(&RunAttempt::implied_by_job(job), RunSource::Jobs, received);
+                attempt.implied.push(RunAttempt::implied_by_job(job));
                 attempt.jobs.push((job, received));
             }
         }
@@ -161,8 +152,10 @@ async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, S
     let mut events = Vec::new();
     let mut memo = ConfigMemo::default();
     for attempt in attempts.into_values() {
-        let Some((run, source, latest)) = attempt.run else { continue };
-        let build_id = store.apply_run(&mut tx, &run, source, latest, &mut events, &mut memo).await?;
+        let source = if attempt.runs.is_empty() { RunSource::Jobs } else { RunSource::Run };
+        let changes: Vec<&RunAttempt> = attempt.runs.iter().copied().chain(&attempt.implied).collect();
+        let build_id =
+            store.apply_run(&mut tx, &changes, source, attempt.latest, &mut events, &mut memo).await?;
         for (job, received) in attempt.jobs {
             store.apply_job(&mut tx, build_id, job, received, &mut events).await?;
         }
@@ -170,4 +163,105 @@ async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, S
     tx.commit().await?;
     store.publish_committed(&events);
     Ok(new.into_iter().map(|new| if new { Recorded::New } else { Recorded::Duplicate }).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, TimeZone, Utc};
+
+    use super::*;
+    use crate::domain::ProviderKind;
+    use crate::store::{DeliveryOutcome, DeliveryRecord};
+
+    fn at(seconds: i64) -> Option<DateTime<Utc>> {
+        Some(Utc.timestamp_opt(1_700_000_000 + seconds, 0).single().expect("time"))
+    }
+
+    fn run(status: &str, updated: i64, started: i64) -> RunAttempt {
+        RunAttempt {
+            provider: ProviderKind::GitHub,
+            repo: "o/r".into(),
+            run_id: "1".into(),
+            run_attempt: 1,
+            workflow: Some("CI".into()),
+            workflow_id: Some(7),
+            run_number: Some(3),
+            event: Some("push".into()),
+            branch: Some("main".into()),
+            commit_sha: Some("abc".into()),
+            triggered_by: None,
+            url: None,
+            provider_status: status.into(),
+            conclusion: None,
+            created_at: at(started),
+            started_at: at(started),
+            updated_at: at(updated),
+            first_job_started_at: None,
+        }
+    }
+
+    fn queued(guid: &str, change: Change) -> Queued {
+        let (reply, _) = oneshot::channel();
+        let delivery = DeliveryRecord {
+            provider: ProviderKind::GitHub,
+            guid: guid.into(),
+            event: "workflow_run".into(),
+            action: None,
+            received_at: Utc::now(),
+            body: bytes::Bytes::from_static(b"{}"),
+        };
+        let write =
+            DeliveryWrite { delivery, outcome: DeliveryOutcome::Stored, error: None, change: Some(change) };
+        Queued { write, reply }
+    }
+
+    /// A late run delivery and a job's implied run in one group must store
+    /// what applying them one by one stores: the stored row (waiting,
+    /// updated at 100, started at 50) keeps its `updated_at` and start, as
+    /// the older run delivery (queued, updated at 90, started at 40) loses
+    /// on rank and the job only raises the status to `in_progress`.
+    #[tokio::test]
+    async fn a_group_stores_what_its_deliveries_one_by_one_store() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = format!("sqlite://{}", dir.path().join("group.db").display());
+        let store = Store::connect(&url, &Default::default()).await.expect("store");
+        store.migrate().await.expect("migrate");
+        write_batch(&store, &[queued("stored", Change::Run(run("waiting", 100, 50)))]).await.expect("seed");
+
+        let job = Job {
+            provider: ProviderKind::GitHub,
+            repo: "o/r".into(),
+            run_id: "1".into(),
+            run_attempt: 1,
+            job_id: "11".into(),
+            name: Some("test".into()),
+            workflow: Some("CI".into()),
+            branch: Some("main".into()),
+            commit_sha: Some("abc".into()),
+            provider_status: "in_progress".into(),
+            conclusion: None,
+            runner_name: None,
+            labels: Vec::new(),
+            url: None,
+            created_at: at(60),
+            started_at: at(70),
+            completed_at: None,
+        };
+        for order in [["late-run", "job"], ["job", "late-run"]] {
+            let batch: Vec<Queued> = order
+                .iter()
+                .map(|guid| match *guid {
+                    "job" => queued(&format!("{guid}-{}", order[0]), Change::Job(job.clone())),
+                    _ => queued(&format!("{guid}-{}", order[0]), Change::Run(run("queued", 90, 40))),
+                })
+                .collect();
+            write_batch(&store, &batch).await.expect("group");
+            let stored = store.get_build(1).await.expect("read").expect("the one attempt").attempt;
+            assert_eq!(stored.provider_status, "in_progress", "{order:?}");
+            assert_eq!(stored.updated_at, at(100), "{order:?}: updated_at never moves back");
+            assert_eq!(stored.started_at, at(50), "{order:?}");
+            assert_eq!(stored.first_job_started_at, at(70), "{order:?}");
+        }
+        store.close().await;
+    }
 }

@@ -43,7 +43,7 @@ function row(b, open) {
     el("td", { "data-label": "Actor" }, text(b.triggered_by)),
     el("td", { "data-label": "Event" }, text(b.event)),
     el("td", { "data-label": "Duration", class: "num" }, duration(b.duration_seconds)),
-    el("td", { "data-label": "Started", title: b.started_at ? null : "first job's start (the run's own start is not known yet)" },
+    el("td", { "data-label": "Started", title: !b.started_at && b.first_job_started_at ? "first job's start (the run's own start is not known yet)" : null },
       localTime(b.started_at || b.first_job_started_at)),
     el("td", { "data-label": "Links", class: "actions" }, details, " ",
       externalLink(b.url, "GitHub", "Run " + b.external_id + " on GitHub")));

@@ -1,6 +1,8 @@
 // Live updates: the /api/events stream, with polling every 30 s whenever
 // the stream is not open (no stream support, a proxy that buffers, or no
-// ticket to be had).
+// ticket to be had). While it is open, the page still re-reads what it
+// shows every 5 minutes: a replica that dies between a commit and its
+// announcement loses that announcement, never the data.
 //
 // With a token set, EventSource cannot send it (no Authorization header),
 // and the long-lived token must never go in a URL: each connection first
@@ -13,6 +15,7 @@
 import { token, streamTicket } from "./api.js";
 
 export const POLL_MS = 30000;
+export const RESYNC_MS = 300000;
 
 /**
  * Starts the stream. `handlers`: onBuild(build), onJob(job), onAlert(alert), onResync(),
@@ -25,6 +28,8 @@ export function startLive(handlers) {
   let retry = 0;
   let hadOpened = false;
   let generation = 0;
+  let streaming = false;
+  setInterval(() => { if (streaming) handlers.onResync(); }, RESYNC_MS);
 
   const startPolling = () => {
     if (!pollTimer) pollTimer = setInterval(handlers.onPoll, POLL_MS);
@@ -76,6 +81,7 @@ export function startLive(handlers) {
     const current = source;
     current.addEventListener("open", () => {
       retry = 0;
+      streaming = true;
       stopPolling();
       handlers.onState("live");
       // Changes made while the stream was down are read once.
@@ -88,6 +94,7 @@ export function startLive(handlers) {
     current.addEventListener("resync", () => handlers.onResync());
     current.addEventListener("error", () => {
       if (mine !== generation) return;
+      streaming = false;
       handlers.onState("reconnecting");
       // Read once now: the page shows "offline" at once if the server is gone.
       if (!pollTimer) handlers.onPoll();
@@ -110,6 +117,7 @@ export function startLive(handlers) {
       if (source) source.close();
       source = null;
       retry = 0;
+      streaming = false;
       stopPolling();
       connect();
     },
