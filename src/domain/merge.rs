@@ -119,7 +119,7 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::ProviderKind;
+    use crate::domain::fixtures;
     use crate::domain::time::parse_timestamp;
 
     fn at(text: &str) -> Option<DateTime<Utc>> {
@@ -127,26 +127,7 @@ mod tests {
     }
 
     fn run(status: &str, conclusion: Option<&str>, updated: &str) -> RunAttempt {
-        RunAttempt {
-            provider: ProviderKind::GitHub,
-            repo: "o/r".into(),
-            run_id: "1".into(),
-            run_attempt: 1,
-            workflow: Some("CI".into()),
-            workflow_id: None,
-            run_number: Some(7),
-            event: Some("push".into()),
-            branch: Some("main".into()),
-            commit_sha: Some("abc".into()),
-            triggered_by: None,
-            url: None,
-            provider_status: status.into(),
-            conclusion: conclusion.map(Into::into),
-            created_at: at("2024-01-01T00:00:00Z"),
-            started_at: at("2024-01-01T00:00:00Z"),
-            updated_at: at(updated),
-            first_job_started_at: None,
-        }
+        fixtures::run(status, conclusion, at("2024-01-01T00:00:00Z"), at(updated))
     }
 
     #[test]
@@ -249,23 +230,8 @@ mod tests {
     #[test]
     fn a_job_implied_placeholder_is_replaced_by_the_real_run() {
         let job = Job {
-            provider: ProviderKind::GitHub,
-            repo: "o/r".into(),
-            run_id: "1".into(),
-            run_attempt: 1,
-            job_id: "9".into(),
-            name: Some("build".into()),
             workflow: Some("CI".into()),
-            branch: None,
-            commit_sha: None,
-            provider_status: "in_progress".into(),
-            conclusion: None,
-            runner_name: None,
-            labels: vec![],
-            url: None,
-            created_at: at("2024-01-01T00:00:05Z"),
-            started_at: at("2024-01-01T00:00:30Z"),
-            completed_at: None,
+            ..fixtures::job("in_progress", at("2024-01-01T00:00:05Z"), at("2024-01-01T00:00:30Z"))
         };
         let placeholder = RunAttempt::implied_by_job(&job);
         assert_eq!(placeholder.provider_status, "in_progress");
@@ -280,23 +246,8 @@ mod tests {
     #[test]
     fn job_state_never_moves_back() {
         let mut queued = Job {
-            provider: ProviderKind::GitHub,
-            repo: "o/r".into(),
-            run_id: "1".into(),
-            run_attempt: 1,
-            job_id: "9".into(),
-            name: Some("build".into()),
-            workflow: None,
-            branch: None,
-            commit_sha: None,
-            provider_status: "queued".into(),
-            conclusion: None,
-            runner_name: None,
             labels: vec!["ubuntu-latest".into()],
-            url: None,
-            created_at: at("2024-01-01T00:00:00Z"),
-            started_at: at("2024-01-01T00:00:00Z"),
-            completed_at: None,
+            ..fixtures::job("queued", at("2024-01-01T00:00:00Z"), at("2024-01-01T00:00:00Z"))
         };
         let mut done = queued.clone();
         done.provider_status = "completed".into();

@@ -6,6 +6,8 @@
 //! them; the merge rules that make ingestion order-safe live in [`merge`].
 
 pub mod attempt;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod job;
 pub mod merge;
 pub mod status;

@@ -170,7 +170,7 @@ mod tests {
     use chrono::{DateTime, TimeZone, Utc};
 
     use super::*;
-    use crate::domain::ProviderKind;
+    use crate::domain::{ProviderKind, fixtures};
     use crate::store::{DeliveryOutcome, DeliveryRecord};
 
     fn at(seconds: i64) -> Option<DateTime<Utc>> {
@@ -178,26 +178,7 @@ mod tests {
     }
 
     fn run(status: &str, updated: i64, started: i64) -> RunAttempt {
-        RunAttempt {
-            provider: ProviderKind::GitHub,
-            repo: "o/r".into(),
-            run_id: "1".into(),
-            run_attempt: 1,
-            workflow: Some("CI".into()),
-            workflow_id: Some(7),
-            run_number: Some(3),
-            event: Some("push".into()),
-            branch: Some("main".into()),
-            commit_sha: Some("abc".into()),
-            triggered_by: None,
-            url: None,
-            provider_status: status.into(),
-            conclusion: None,
-            created_at: at(started),
-            started_at: at(started),
-            updated_at: at(updated),
-            first_job_started_at: None,
-        }
+        fixtures::run(status, None, at(started), at(updated))
     }
 
     fn queued(guid: &str, change: Change) -> Queued {
@@ -228,25 +209,7 @@ mod tests {
         store.migrate().await.expect("migrate");
         write_batch(&store, &[queued("stored", Change::Run(run("waiting", 100, 50)))]).await.expect("seed");
 
-        let job = Job {
-            provider: ProviderKind::GitHub,
-            repo: "o/r".into(),
-            run_id: "1".into(),
-            run_attempt: 1,
-            job_id: "11".into(),
-            name: Some("test".into()),
-            workflow: Some("CI".into()),
-            branch: Some("main".into()),
-            commit_sha: Some("abc".into()),
-            provider_status: "in_progress".into(),
-            conclusion: None,
-            runner_name: None,
-            labels: Vec::new(),
-            url: None,
-            created_at: at(60),
-            started_at: at(70),
-            completed_at: None,
-        };
+        let job = fixtures::job("in_progress", at(60), at(70));
         for order in [["late-run", "job"], ["job", "late-run"]] {
             let batch: Vec<Queued> = order
                 .iter()
