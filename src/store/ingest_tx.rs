@@ -224,18 +224,8 @@ impl Store {
     ) -> Result<Vec<bool>, StoreError> {
         let rows: Vec<String> = (0..writes.len())
             .map(|i| {
-                let n = i * 8;
-                format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    n + 1,
-                    n + 2,
-                    n + 3,
-                    n + 4,
-                    n + 5,
-                    n + 6,
-                    n + 7,
-                    n + 8
-                )
+                let placeholders: Vec<String> = (1..=8).map(|k| format!("${}", i * 8 + k)).collect();
+                format!("({})", placeholders.join(", "))
             })
             .collect();
         let sql = format!(
@@ -259,11 +249,11 @@ impl Store {
         let recorded = query.fetch_all(&mut *conn).await?;
         let mut new = std::collections::HashSet::new();
         for row in &recorded {
-            new.insert((row.try_get::<i64, _>("provider_id")?, row.try_get::<String, _>("guid")?));
+            new.insert((row.try_get::<i64, _>("provider_id")?, row.try_get::<&str, _>("guid")?));
         }
         Ok(writes
             .iter()
-            .map(|w| new.contains(&(provider_id(w.delivery.provider), w.delivery.guid.clone())))
+            .map(|w| new.contains(&(provider_id(w.delivery.provider), w.delivery.guid.as_str())))
             .collect())
     }
 

@@ -100,9 +100,8 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Queued>) {
     }
 }
 
-/// The run attempt a write locks, if any: batches apply their writes in
-/// this order, so two replicas' batches lock rows in the same order and
-/// cannot deadlock each other (merge rules do not depend on order).
+/// The run attempt a write locks: batches apply their writes in this
+/// order, so two replicas' batches lock build rows in the same order.
 fn lock_order(change: &Change) -> (&'static str, &str, &str, i64) {
     match change {
         Change::Run(run) => (run.provider.kind(), run.repo.as_str(), run.run_id.as_str(), run.run_attempt),
@@ -125,7 +124,6 @@ fn repeats_a_delivery(batch: &[Queued]) -> bool {
 #[derive(Default)]
 struct AttemptChanges<'a> {
     runs: Vec<&'a RunAttempt>,
-    implied: Vec<RunAttempt>,
     latest: i64,
     jobs: Vec<(&'a Job, i64)>,
 }
@@ -143,17 +141,16 @@ async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, S
         attempt.latest = attempt.latest.max(received);
         match change {
             Change::Run(run) => attempt.runs.push(run),
-            Change::Job(job) => {
-                attempt.implied.push(RunAttempt::implied_by_job(job));
-                attempt.jobs.push((job, received));
-            }
+            Change::Job(job) => attempt.jobs.push((job, received)),
         }
     }
     let mut events = Vec::new();
     let mut memo = ConfigMemo::default();
     for attempt in attempts.into_values() {
         let source = if attempt.runs.is_empty() { RunSource::Jobs } else { RunSource::Run };
-        let changes: Vec<&RunAttempt> = attempt.runs.iter().copied().chain(&attempt.implied).collect();
+        let implied: Vec<RunAttempt> =
+            attempt.jobs.iter().map(|(job, _)| RunAttempt::implied_by_job(job)).collect();
+        let changes: Vec<&RunAttempt> = attempt.runs.iter().copied().chain(&implied).collect();
         let build_id =
             store.apply_run(&mut tx, &changes, source, attempt.latest, &mut events, &mut memo).await?;
         for (job, received) in attempt.jobs {
