@@ -5,8 +5,6 @@
 //! attempt, channel) thanks to a unique index. Sending is the sender's job;
 //! this module must not do network I/O or slow work.
 
-use std::sync::Arc;
-
 use crate::secret_box::SecretBox;
 use sqlx::AnyConnection;
 
@@ -24,7 +22,7 @@ use crate::store::{Backend, StoreError};
 /// The alert configuration as one transaction read it: a batch of
 /// deliveries committed together reads (and decrypts and parses) it once.
 #[derive(Debug, Default)]
-pub struct ConfigMemo(Option<Option<Arc<AlertConfig>>>);
+pub struct ConfigMemo(Option<Option<AlertConfig>>);
 
 impl ConfigMemo {
     /// The configuration (`None`: none stored, or it cannot be used — logged once).
@@ -32,14 +30,14 @@ impl ConfigMemo {
         &mut self,
         conn: &mut AnyConnection,
         secrets: Option<&SecretBox>,
-    ) -> Result<Option<Arc<AlertConfig>>, StoreError> {
-        if let Some(config) = &self.0 {
-            return Ok(config.clone());
+    ) -> Result<Option<&AlertConfig>, StoreError> {
+        if self.0.is_some() {
+            return Ok(self.0.as_ref().and_then(Option::as_ref));
         }
         let config = match config_on(conn, secrets).await {
             Ok(None) => None,
             Ok(Some(document)) => match serde_json::from_str::<AlertConfig>(&document) {
-                Ok(config) => Some(Arc::new(config)),
+                Ok(config) => Some(config),
                 Err(err) => {
                     tracing::warn!(error = %err, "the stored alert configuration does not parse; no alerts evaluated");
                     None
@@ -51,8 +49,7 @@ impl ConfigMemo {
             }
             Err(err) => return Err(err),
         };
-        self.0 = Some(config.clone());
-        Ok(config)
+        Ok(self.0.insert(config).as_ref())
     }
 }
 
@@ -140,7 +137,7 @@ pub async fn after_build_change(
             RuleKind::FailureRate | RuleKind::Stuck => None,
         };
         if let Some(decision) = decision {
-            created.extend(enqueue(conn, &config, rule, &facts, &key, decision, now).await?);
+            created.extend(enqueue(conn, config, rule, &facts, &key, decision, now).await?);
         }
     }
     Ok(created)

@@ -145,6 +145,12 @@ impl BuildStatus {
     pub fn parse(text: &str) -> Option<Self> {
         BuildStatus::ALL.into_iter().find(|s| s.as_str() == text)
     }
+
+    /// The status stored as `text` in a `status` column; a text this
+    /// version does not know reads as [`BuildStatus::Unknown`].
+    pub fn from_stored(text: &str) -> Self {
+        BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
+    }
 }
 
 #[cfg(test)]

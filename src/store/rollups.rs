@@ -142,10 +142,6 @@ fn counts_select(from: &str) -> String {
     )
 }
 
-fn status(text: &str) -> BuildStatus {
-    BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
-}
-
 impl Store {
     /// The roll-ups' freshness as of `now` (Unix seconds), or `None` when
     /// they were not folded within [`STALE_AFTER_SECONDS`] (or never).
@@ -163,7 +159,7 @@ impl Store {
         let min_day =
             row.try_get::<Option<i64>, _>("min_start")?.map_or(OPEN_END / DAY, |s| s.div_euclid(DAY));
         let rows = sqlx::query(
-            "SELECT DISTINCT sort_at / 86400 AS day FROM builds WHERE changed_at > $1 AND sort_at > 0 \
+            "SELECT sort_at / 86400 AS day FROM builds WHERE changed_at > $1 AND sort_at > 0 \
              UNION SELECT moved_from AS day FROM builds WHERE moved_from IS NOT NULL",
         )
         .bind(folded)
@@ -175,14 +171,14 @@ impl Store {
 
     /// The [`Tally`] of the attempts whose start is in `[start, end)`
     /// (Unix seconds; `end` `None`: no upper bound) matching `filter`, from
-    /// roll-ups where `view` allows (never with a filter), and the plan used.
+    /// roll-ups where `view` allows (never with a filter; see [`plan`]).
     pub async fn window_tally(
         &self,
         start: i64,
         end: Option<i64>,
         filter: &PointFilter,
         view: Option<&RollupView>,
-    ) -> Result<(Tally, Plan), StoreError> {
+    ) -> Result<Tally, StoreError> {
         let plan = plan(start, end, if filter.is_empty() { view } else { None });
         let (raw, rolled) = tokio::try_join!(
             self.raw_tally(&plan.raw, &plan.subtract, filter),
@@ -190,7 +186,7 @@ impl Store {
         )?;
         let mut tally = raw;
         tally.merge(&rolled);
-        Ok((tally, plan))
+        Ok(tally)
     }
 
     /// Binds `spans` then the filter's values to `sql` and fetches.
@@ -301,6 +297,8 @@ impl Store {
     pub async fn count_attempts(&self) -> Result<i64, StoreError> {
         let view = self.rollup_view(chrono::Utc::now().timestamp()).await?;
         let plan = plan(-OPEN_END, None, view.as_ref());
+        // All of history starts and ends on midnights: no edge day to subtract.
+        debug_assert!(plan.subtract.is_empty(), "{plan:?}");
         let raw = async {
             if plan.raw.is_empty() {
                 return Ok(0);
@@ -452,7 +450,7 @@ fn fill(
         let sign: i64 = row.try_get("sign")?;
         tally.add_counts(
             row.try_get("repo")?,
-            status(row.try_get::<&str, _>("status")?),
+            BuildStatus::from_stored(row.try_get::<&str, _>("status")?),
             StatusTally {
                 attempts: sign * sum(row, "attempts")?,
                 completed: sign * sum(row, "completed")?,

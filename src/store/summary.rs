@@ -67,10 +67,6 @@ macro_rules! by_status_since {
 const SQLITE_BY_STATUS: &str = by_status_since!(" INDEXED BY builds_window");
 const POSTGRES_BY_STATUS: &str = by_status_since!("");
 
-fn status(text: &str) -> BuildStatus {
-    BuildStatus::parse(text).unwrap_or(BuildStatus::Unknown)
-}
-
 impl Store {
     /// Run attempts started since `since`, by normalised status (for the
     /// `/metrics` gauge; one range scan of the window index).
@@ -86,7 +82,7 @@ impl Store {
         let mut counts: std::collections::BTreeMap<&'static str, (crate::domain::BuildStatus, i64)> =
             std::collections::BTreeMap::new();
         for row in rows {
-            let status = status(row.try_get::<&str, _>("status")?);
+            let status = BuildStatus::from_stored(row.try_get::<&str, _>("status")?);
             counts.entry(status.as_str()).or_insert((status, 0)).1 += row.try_get::<i64, _>("n")?;
         }
         Ok(counts.into_values().collect())
@@ -105,7 +101,7 @@ impl Store {
         filter: &PointFilter,
     ) -> Result<(SummaryInputs, BuildTimePercentiles, Tally), StoreError> {
         let view = if filter.is_empty() { self.rollup_view(now.timestamp()).await? } else { None };
-        let ((current, _), (previous, _), mut inputs) = tokio::try_join!(
+        let (current, previous, mut inputs) = tokio::try_join!(
             self.window_tally(since.timestamp(), None, filter, view.as_ref()),
             self.window_tally(before.timestamp(), Some(since.timestamp()), filter, view.as_ref()),
             self.summary_now(filter),
@@ -140,14 +136,14 @@ impl Store {
         let mut inputs = SummaryInputs::default();
         for row in now {
             let n: i64 = row.try_get("n")?;
-            match status(row.try_get::<&str, _>("status")?) {
+            match BuildStatus::from_stored(row.try_get::<&str, _>("status")?) {
                 BuildStatus::Running => inputs.running_now += n,
                 BuildStatus::Queued => inputs.queued_now += n,
                 _ => {}
             }
         }
         if let Some(row) = last.first() {
-            inputs.last_status = Some(status(row.try_get::<&str, _>("status")?));
+            inputs.last_status = Some(BuildStatus::from_stored(row.try_get::<&str, _>("status")?));
         }
         if let Some(row) = changed.first() {
             inputs.last_updated = row.try_get::<Option<i64>, _>("changed")?.and_then(from_unix);
@@ -181,7 +177,7 @@ impl Store {
             let rows = self.fetch_bound(sql, &[], &texts).await?;
             for row in rows {
                 let repo: String = row.try_get("repo")?;
-                let latest = row.try_get::<Option<&str>, _>("status")?.map(status);
+                let latest = row.try_get::<Option<&str>, _>("status")?.map(BuildStatus::from_stored);
                 if let Some(line) = chunk.iter_mut().find(|r| r.repo == repo) {
                     line.last_status = latest;
                 }

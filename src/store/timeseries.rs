@@ -85,8 +85,7 @@ impl Store {
                 let first_job = row.try_get::<Option<i64>, _>("first_job_started_at")?.and_then(from_unix);
                 Ok(Point {
                     start: row.try_get("sort_at")?,
-                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
-                        .unwrap_or(BuildStatus::Unknown),
+                    status: BuildStatus::from_stored(row.try_get::<&str, _>("status")?),
                     duration_seconds: row.try_get("duration_seconds")?,
                     queue_seconds: elapsed_seconds(started, first_job),
                 })
@@ -116,8 +115,7 @@ impl Store {
                     id: row.try_get("id")?,
                     repo: row.try_get("repo")?,
                     workflow: row.try_get("workflow")?,
-                    status: BuildStatus::parse(row.try_get::<&str, _>("status")?)
-                        .unwrap_or(BuildStatus::Unknown),
+                    status: BuildStatus::from_stored(row.try_get::<&str, _>("status")?),
                     start: row.try_get("sort_at")?,
                 })
             })

@@ -5,7 +5,7 @@
 //! `branch` filters; the counts behind `builds_last_24h`.
 
 use chrono::{Duration, Utc};
-use cicd_dashboard::store::rollups::DAY;
+use cicd_dashboard::store::rollups::{DAY, STALE_AFTER_SECONDS, plan};
 use cicd_dashboard::store::{PointFilter, Store};
 use serde_json::{Value, json};
 
@@ -128,12 +128,13 @@ on_both_backends! {
         // The 30-day window now comes mostly from roll-ups…
         let now = Utc::now().timestamp();
         let view = store.rollup_view(now).await.expect("view").expect("fresh roll-ups");
-        let (_, plan) = store
-            .window_tally(now - 30 * DAY, None, &PointFilter::default(), Some(&view))
-            .await
-            .expect("tally");
-        let rolled: i64 = plan.rollup_days.iter().map(|(a, b)| b - a).sum();
-        assert!(rolled >= 29, "{plan:?}");
+        assert!(
+            store.rollup_view(now + STALE_AFTER_SECONDS + 1).await.expect("view").is_none(),
+            "roll-ups not folded for longer than STALE_AFTER_SECONDS are not used"
+        );
+        let thirty = plan(now - 30 * DAY, None, Some(&view));
+        let rolled: i64 = thirty.rollup_days.iter().map(|(a, b)| b - a).sum();
+        assert!(rolled >= 29, "{thirty:?}");
         // Windows starting and ending at every hour of the edge days (so
         // whole runs fall inside, outside, and in the subtracted part of an
         // edge day) answer as the raw scan does.
@@ -142,10 +143,11 @@ on_both_backends! {
         for hour in 0..24 {
             let start = (now - 5 * DAY).div_euclid(DAY) * DAY + hour * 3600;
             for end in [None, Some(start + 3 * DAY + 7 * 3600), Some(start + 2 * DAY - 3600)] {
-                let (from_rollups, plan) = store.window_tally(start, end, &everything, Some(&view)).await.expect("tally");
-                let (raw, _) = store.window_tally(start, end, &everything, None).await.expect("raw tally");
-                assert_eq!(from_rollups, raw, "window {start}..{end:?} by {plan:?}");
-                subtracted += usize::from(!plan.subtract.is_empty());
+                let from_rollups = store.window_tally(start, end, &everything, Some(&view)).await.expect("tally");
+                let raw = store.window_tally(start, end, &everything, None).await.expect("raw tally");
+                let used = plan(start, end, Some(&view));
+                assert_eq!(from_rollups, raw, "window {start}..{end:?} by {used:?}");
+                subtracted += usize::from(!used.subtract.is_empty());
             }
         }
         assert!(subtracted > 10, "edge days were answered by subtraction");

@@ -61,8 +61,9 @@ function target(path) {
   while (p) {
     const found = [...form.querySelectorAll("[data-field]")].find((n) => n.dataset.field === p);
     if (found) return found;
-    p = p.replace(/(\[\d+\]|\.[^.[\]]*)$/, "");
-    if (p === path) break;
+    const parent = p.replace(/(\[\d+\]|\.[^.[\]]*)$/, "");
+    if (parent === p) break;
+    p = parent;
   }
   return null;
 }

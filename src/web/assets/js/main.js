@@ -145,9 +145,7 @@ async function loadAlerts() {
     settingsStale = false;
     tasks.push(loadSettings().then((err) => { if (err && err.status === 401) throw err; }));
   }
-  const results = await Promise.allSettled(tasks);
-  $("view-alerts").dataset.loaded = String(Date.now());
-  return results;
+  return Promise.allSettled(tasks);
 }
 
 /** Reloads the current view; overlapping calls collapse into one more run. */
