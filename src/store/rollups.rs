@@ -142,6 +142,19 @@ fn counts_select(from: &str) -> String {
     )
 }
 
+/// The UTC days whose roll-ups a write in `(changed_after, through]`
+/// (Unix seconds, bound as `$1`, `$2`) made stale: the day an attempt
+/// starts in, and the day it moved from.
+const DIRTY_DAYS: &str = "SELECT sort_at / 86400 AS day FROM builds \
+     WHERE changed_at > $1 AND changed_at <= $2 AND sort_at > 0 \
+     UNION SELECT moved_from AS day FROM builds WHERE moved_from IS NOT NULL AND changed_at <= $2";
+
+/// The UTC day of the earliest start (`min_start`, Unix seconds), or past
+/// the end of time when nothing has started.
+fn earliest_day(min_start: Option<i64>) -> i64 {
+    min_start.map_or(OPEN_END / DAY, |s| s.div_euclid(DAY))
+}
+
 impl Store {
     /// The roll-ups' freshness as of `now` (Unix seconds), or `None` when
     /// they were not folded within [`STALE_AFTER_SECONDS`] (or never).
@@ -156,15 +169,8 @@ impl Store {
         if folded < now - STALE_AFTER_SECONDS {
             return Ok(None);
         }
-        let min_day =
-            row.try_get::<Option<i64>, _>("min_start")?.map_or(OPEN_END / DAY, |s| s.div_euclid(DAY));
-        let rows = sqlx::query(
-            "SELECT sort_at / 86400 AS day FROM builds WHERE changed_at > $1 AND sort_at > 0 \
-             UNION SELECT moved_from AS day FROM builds WHERE moved_from IS NOT NULL",
-        )
-        .bind(folded)
-        .fetch_all(&self.read)
-        .await?;
+        let min_day = earliest_day(row.try_get::<Option<i64>, _>("min_start")?);
+        let rows = sqlx::query(DIRTY_DAYS).bind(folded).bind(i64::MAX).fetch_all(&self.read).await?;
         let dirty = rows.iter().map(|r| r.try_get::<i64, _>("day")).collect::<Result<_, _>>()?;
         Ok(Some(RollupView { min_day, dirty }))
     }
@@ -342,22 +348,18 @@ impl Store {
             // Another fold already went further (a fold never moves back).
             return Ok(0);
         }
-        let rows = sqlx::query(
-            "SELECT DISTINCT sort_at / 86400 AS day FROM builds \
-             WHERE changed_at > $1 AND changed_at <= $2 AND sort_at > 0 \
-             UNION SELECT moved_from AS day FROM builds WHERE moved_from IS NOT NULL AND changed_at <= $2",
-        )
-        .bind(previous.unwrap_or(i64::MIN))
-        .bind(through)
-        .fetch_all(&mut *tx)
-        .await?;
+        let rows = sqlx::query(DIRTY_DAYS)
+            .bind(previous.unwrap_or(i64::MIN))
+            .bind(through)
+            .fetch_all(&mut *tx)
+            .await?;
         let mut days: BTreeSet<i64> =
             rows.iter().map(|r| r.try_get::<i64, _>("day")).collect::<Result<_, _>>()?;
         let min_start: Option<i64> = sqlx::query("SELECT MIN(sort_at) AS s FROM builds WHERE sort_at > 0")
             .fetch_one(&mut *tx)
             .await?
             .try_get("s")?;
-        let below = min_start.map_or(OPEN_END / DAY, |s| s.div_euclid(DAY));
+        let below = earliest_day(min_start);
         if min_start.is_some() {
             days.insert(below);
         }
