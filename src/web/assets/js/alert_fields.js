@@ -7,7 +7,7 @@
 
 import { el } from "./format.js";
 
-export const KIND_LABELS = {
+const KIND_LABELS = {
   build_failed: "Build failed", started_failing: "Started failing", recovered: "Recovered",
   failure_rate: "Failure rate above a threshold", slow_build: "Slow build", stuck: "Stuck (queued or running too long)",
 };

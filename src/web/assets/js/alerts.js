@@ -5,7 +5,7 @@
 import { $, el, localTime, text } from "./format.js";
 import { getJson, postJson, roleMessage } from "./api.js";
 
-export const ALERT_PAGE = 25;
+const ALERT_PAGE = 25;
 
 const KINDS = {
   build_failed: "build failed", started_failing: "started failing", recovered: "recovered",
@@ -70,17 +70,26 @@ function row(a) {
 
 function say(message) { $("alerts-status").textContent = message; }
 
+/** The row showing alert `id`, looked up now (a reload may have replaced the rows). */
+function shownRow(id) { return $("alerts").querySelector(`tr[data-id="${Number(id)}"]`); }
+
+/** Replaces the shown row of `alert`; answers the new row, or null when it is not shown. */
+function replaceShown(alert) {
+  const current = shownRow(alert.id);
+  if (!current) return null;
+  const replacement = row(alert);
+  current.replaceWith(replacement);
+  return replacement;
+}
+
 async function mark(id, action) {
   epoch++;
   try {
     const alert = await postJson(`/api/alerts/${encodeURIComponent(id)}/${action}`);
-    // Looked up now: a reload may have replaced the rows meanwhile.
-    const current = $("alerts").querySelector(`tr[data-id="${Number(id)}"]`);
-    const replacement = row(alert);
-    if (current) current.replaceWith(replacement);
+    const replacement = replaceShown(alert);
     say(`Alert ${alert.id} ${action === "ack" ? "acknowledged" : "resolved"}.`);
     // Keep the keyboard where it was: the next button still enabled in this row.
-    const next = replacement.querySelector("button[data-action]:not(:disabled)") || replacement.querySelector("th");
+    const next = replacement && (replacement.querySelector("button[data-action]:not(:disabled)") || replacement.querySelector("th"));
     if (next) { if (next.tagName === "TH") next.setAttribute("tabindex", "-1"); next.focus(); }
   } catch (err) {
     say("Could not " + (action === "ack" ? "acknowledge" : "resolve") + " alert " + id + ": " + roleMessage(err, "write"));
@@ -93,12 +102,11 @@ async function mark(id, action) {
  */
 export function patchAlert(alert) {
   if (!alert || alert.id === undefined) return false;
-  const current = $("alerts").querySelector(`tr[data-id="${Number(alert.id)}"]`);
+  const current = shownRow(alert.id);
   if (!current) return false;
   const focused = document.activeElement;
   const action = focused && current.contains(focused) && focused.dataset ? focused.dataset.action : null;
-  const replacement = row(alert);
-  current.replaceWith(replacement);
+  const replacement = replaceShown(alert);
   if (action) {
     const again = replacement.querySelector(`button[data-action="${action}"]:not(:disabled)`);
     if (again) again.focus();
