@@ -18,10 +18,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
-use cicd_dashboard::config::{Secret, ServeSettings};
+use cicd_dashboard::config::ServeSettings;
+use cicd_dashboard::domain::Change;
 use cicd_dashboard::domain::{ProviderKind, RunAttempt};
-use cicd_dashboard::ingest::Change;
 use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
 use cicd_dashboard::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Store};
 use serde_json::Value;

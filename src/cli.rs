@@ -5,8 +5,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    DatabaseSettings, GitHubPollSettings, Secret, SecretSettings, ServeSettings, WorkerCommandSettings,
+    DatabaseSettings, GitHubPollSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
 };
+use crate::secret::Secret;
 use crate::telemetry::LogFormat;
 
 /// Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds,

@@ -1,52 +1,12 @@
 //! Settings: flags with environment fallbacks (clap), shared by the
 //! subcommands. Secrets are wrapped in [`Secret`] so `Debug` never shows them.
 
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::str::FromStr;
-use std::time::Duration;
 
 use clap::Args;
 
-use crate::store::StoreOptions;
-
-/// A secret string: `Debug`/`Display` print `***`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// The secret itself; call only where it is used.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-
-    /// `secret` unless it is empty or blank: an empty environment variable
-    /// (`GITHUB_TOKEN=` in a compose file) means "not set", never "the
-    /// empty secret".
-    pub fn present(secret: &Option<Secret>) -> Option<Secret> {
-        secret.as_ref().filter(|s| !s.0.trim().is_empty()).cloned()
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl FromStr for Secret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        if s.is_empty() { Err("must not be empty".into()) } else { Ok(Secret(s.to_owned())) }
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret(s.to_owned())
-    }
-}
+use crate::secret::Secret;
 
 /// Where the database is and how to pool connections to it.
 #[derive(Debug, Clone, Args)]
@@ -78,16 +38,6 @@ impl DatabaseSettings {
             db_statement_timeout: 30,
         }
     }
-
-    /// Pool options for the store.
-    pub fn store_options(&self) -> StoreOptions {
-        StoreOptions {
-            max_connections: self.db_max_connections,
-            acquire_timeout: Duration::from_secs(self.db_acquire_timeout.max(1)),
-            statement_timeout: (self.db_statement_timeout > 0)
-                .then(|| Duration::from_secs(self.db_statement_timeout)),
-        }
-    }
 }
 
 /// The key that seals secrets at rest (alert channel secrets).
@@ -101,52 +51,6 @@ pub struct SecretSettings {
     /// database file; PostgreSQL needs one of the two to store secrets.
     #[arg(long, env = "CICD_SECRET_KEY_FILE")]
     pub secret_key_file: Option<std::path::PathBuf>,
-}
-
-impl SecretSettings {
-    /// The sealing key: the configured one, else (SQLite only) the key file
-    /// beside the database, created (mode 0600) on first use; `None` for
-    /// PostgreSQL without a key.
-    ///
-    /// Errors: a malformed or unreadable key, or a key file that cannot be
-    /// created.
-    pub fn secret_box(&self, database_url: &str) -> Result<Option<crate::secret_box::SecretBox>, String> {
-        use crate::secret_box::SecretBox;
-        if let Some(found) = SecretBox::from_settings(&self.secret_key, self.secret_key_file.as_deref())? {
-            return Ok(Some(found));
-        }
-        let Some(path) = database_url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
-        else {
-            return Ok(None);
-        };
-        if path.is_empty() || path.starts_with(':') {
-            return Ok(None);
-        }
-        let dir = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new("."));
-        let key_file = dir.join("secret.key");
-        if !key_file.exists() {
-            std::fs::create_dir_all(dir)
-                .map_err(|err| format!("could not create {}: {err}", dir.display()))?;
-            let mut bytes = [0u8; 32];
-            getrandom::fill(&mut bytes).map_err(|err| format!("no random source: {err}"))?;
-            write_private(&key_file, &hex::encode(bytes))?;
-        }
-        SecretBox::from_settings(&None, Some(&key_file))
-    }
-}
-
-/// Writes `text` to a new file readable by its owner only.
-fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(path).map_err(|err| format!("could not create {}: {err}", path.display()))?;
-    file.write_all(text.as_bytes()).map_err(|err| format!("could not write {}: {err}", path.display()))
 }
 
 /// Settings of the periodic jobs (`serve` runs them unless `--no-worker`;
@@ -274,34 +178,6 @@ impl GitHubPollSettings {
     /// The organisations to discover, empty entries dropped.
     pub fn org_list(&self) -> Vec<String> {
         self.github_orgs.iter().map(|o| o.trim().to_owned()).filter(|o| !o.is_empty()).collect()
-    }
-
-    /// The credentials these settings give: an app (id + key), else the
-    /// token, else none.
-    ///
-    /// Errors: an app id without a key (or a key without an id), an
-    /// unreadable key file, a key that is not RSA PEM.
-    pub fn credentials(&self) -> Result<crate::poller::github::Credentials, String> {
-        use crate::poller::github::Credentials;
-        let key = match (&Secret::present(&self.github_app_private_key), &self.github_app_private_key_file) {
-            (Some(key), _) => Some(key.expose().to_owned()),
-            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|err| {
-                format!("could not read the GitHub App private key file {}: {err}", path.display())
-            })?),
-            (None, None) => None,
-        };
-        let app_id = self.github_app_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
-        match (app_id, key) {
-            (Some(id), Some(key)) => {
-                crate::poller::app_credentials(id, &key, self.github_app_installation_id)
-            }
-            (Some(_), None) => Err("GITHUB_APP_ID is set but no GITHUB_APP_PRIVATE_KEY(_FILE)".into()),
-            (None, Some(_)) => Err("a GitHub App private key is set but no GITHUB_APP_ID".into()),
-            (None, None) => Ok(match &Secret::present(&self.github_token) {
-                Some(token) => Credentials::Token(token.clone()),
-                None => Credentials::Anonymous,
-            }),
-        }
     }
 }
 

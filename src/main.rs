@@ -6,7 +6,7 @@ use cicd_dashboard::cli::{Cli, Command, DbCommand};
 use cicd_dashboard::config::{ServeSettings, WorkerCommandSettings};
 use cicd_dashboard::startup::{self, Application, shutdown_signal};
 use cicd_dashboard::store::{Store, StoreOptions, copy_database};
-use cicd_dashboard::{replay, telemetry};
+use cicd_dashboard::{commands, replay, telemetry};
 use clap::Parser;
 
 #[tokio::main]
@@ -19,7 +19,7 @@ async fn main() -> ExitCode {
         Some(Command::Serve(settings)) => serve(settings).await,
         Some(Command::Migrate(database)) => {
             async {
-                let store = Store::connect(&database.database_url, &database.store_options()).await?;
+                let store = Store::connect(&database.database_url, &StoreOptions::from(&database)).await?;
                 store.migrate().await?;
                 println!("migrations applied");
                 Ok(())
@@ -28,8 +28,8 @@ async fn main() -> ExitCode {
         }
         Some(Command::Worker(settings)) => worker(settings).await,
         Some(Command::Replay(args)) => replay::run(&args).await,
-        Some(Command::Poll(args)) => cicd_dashboard::poller::cli::run(args).await,
-        Some(Command::Token(command)) => cicd_dashboard::auth::cli::run(command).await,
+        Some(Command::Poll(args)) => commands::poll::run(args).await,
+        Some(Command::Token(command)) => commands::token::run(command).await,
         Some(Command::Db(DbCommand::Copy { from, to })) => db_copy(&from, &to).await,
     };
     match result {
@@ -65,11 +65,7 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
 }
 
 async fn worker(settings: WorkerCommandSettings) -> anyhow::Result<()> {
-    let secrets = settings.secrets.secret_box(&settings.database.database_url).map_err(anyhow::Error::msg)?;
-    let store = Store::connect(&settings.database.database_url, &settings.database.store_options())
-        .await?
-        .with_secrets(secrets);
-    store.migrate().await?;
+    let store = commands::open_store(&settings.database, &settings.secrets).await?;
     let scheduler = startup::scheduler(&store, &settings.worker)?;
     tracing::info!(owner = scheduler.owner(), "worker running the periodic jobs");
     scheduler.run(startup::tick(&settings.worker), shutdown_signal()).await;

@@ -14,7 +14,8 @@ use aes_gcm::{Aes256Gcm, Key, Nonce};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::config::Secret;
+use crate::config::SecretSettings;
+use crate::secret::Secret;
 
 const PREFIX: &str = "v1:";
 
@@ -106,6 +107,53 @@ impl SecretBox {
     pub fn is_sealed(text: &str) -> bool {
         text.starts_with(PREFIX)
     }
+}
+
+impl SecretBox {
+    /// The sealing key: the configured one, else (SQLite only) the key file
+    /// beside the database, created (mode 0600) on first use; `None` for
+    /// PostgreSQL without a key.
+    ///
+    /// Errors: a malformed or unreadable key, or a key file that cannot be
+    /// created.
+    pub fn for_database(settings: &SecretSettings, database_url: &str) -> Result<Option<SecretBox>, String> {
+        if let Some(found) =
+            SecretBox::from_settings(&settings.secret_key, settings.secret_key_file.as_deref())?
+        {
+            return Ok(Some(found));
+        }
+        let Some(path) = database_url.strip_prefix("sqlite://").map(|p| p.split('?').next().unwrap_or(p))
+        else {
+            return Ok(None);
+        };
+        if path.is_empty() || path.starts_with(':') {
+            return Ok(None);
+        }
+        let dir = std::path::Path::new(path).parent().unwrap_or(std::path::Path::new("."));
+        let key_file = dir.join("secret.key");
+        if !key_file.exists() {
+            std::fs::create_dir_all(dir)
+                .map_err(|err| format!("could not create {}: {err}", dir.display()))?;
+            let mut bytes = [0u8; 32];
+            getrandom::fill(&mut bytes).map_err(|err| format!("no random source: {err}"))?;
+            write_private(&key_file, &hex::encode(bytes))?;
+        }
+        SecretBox::from_settings(&None, Some(&key_file))
+    }
+}
+
+/// Writes `text` to a new file readable by its owner only.
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), String> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path).map_err(|err| format!("could not create {}: {err}", path.display()))?;
+    file.write_all(text.as_bytes()).map_err(|err| format!("could not write {}: {err}", path.display()))
 }
 
 #[cfg(test)]

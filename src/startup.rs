@@ -20,9 +20,10 @@ use crate::alerts::AlertService;
 use crate::alerts::sender::{Sender, SenderSettings};
 use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
-use crate::config::{AlertSettings, Secret, ServeSettings, WorkerSettings};
+use crate::config::{AlertSettings, ServeSettings, WorkerSettings};
 use crate::poller::Poller;
 use crate::scheduler::{Scheduler, retention};
+use crate::secret::Secret;
 use crate::store::Store;
 use crate::web;
 
@@ -43,12 +44,7 @@ impl Application {
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<Application> {
         // Installs the process's metrics recorder before anything records.
         let _ = api::prometheus::recorder();
-        let secrets =
-            settings.secrets.secret_box(&settings.database.database_url).map_err(anyhow::Error::msg)?;
-        let store = Store::connect(&settings.database.database_url, &settings.database.store_options())
-            .await?
-            .with_secrets(secrets);
-        store.migrate().await?;
+        let store = crate::commands::open_store(&settings.database, &settings.secrets).await?;
         if store.seal_stored_alert_config().await? {
             tracing::info!("sealed the stored alert configuration with the configured secret key");
         }

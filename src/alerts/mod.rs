@@ -19,6 +19,7 @@ pub mod bootstrap;
 pub mod channels;
 pub mod config;
 pub mod evaluate;
+pub mod hook;
 pub mod message;
 pub mod outbox_rows;
 pub mod periodic;

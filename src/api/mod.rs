@@ -33,7 +33,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::store::Store;
 
 /// Who may post deliveries to the webhook endpoint.

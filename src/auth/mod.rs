@@ -11,8 +11,6 @@
 //! This module owns token format, hashing and role rules; storage is the
 //! store's, HTTP checks are `api::auth`'s.
 
-pub mod cli;
-
 use sha2::{Digest, Sha256};
 
 /// What a token may do.

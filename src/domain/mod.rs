@@ -6,6 +6,7 @@
 //! them; the merge rules that make ingestion order-safe live in [`merge`].
 
 pub mod attempt;
+pub mod change;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
@@ -14,5 +15,6 @@ pub mod status;
 pub mod time;
 
 pub use attempt::RunAttempt;
+pub use change::Change;
 pub use job::Job;
 pub use status::{BuildStatus, ProviderKind};

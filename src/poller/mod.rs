@@ -7,7 +7,6 @@
 //! webhooks (`Store::apply_polled`). This module owns REST calls and the
 //! per-repository bookkeeping; it must not know our HTTP API.
 
-pub mod cli;
 pub mod github;
 pub mod windows;
 
@@ -24,7 +23,7 @@ use crate::store::{PollRepo, Store, StoreError};
 use github::backfill::Progress;
 use github::discovery::{Discovered, discover};
 use github::runs::RepoSync;
-use github::{ApiError, AppCredentials, Credentials, GitHubClient, RetryPolicy};
+use github::{ApiError, Credentials, GitHubClient, RetryPolicy};
 
 /// Why a pass stopped.
 #[derive(Debug, thiserror::Error)]
@@ -105,7 +104,7 @@ impl Poller {
     ///
     /// Errors: a bad API URL or app key, or an app id without a key.
     pub fn from_settings(settings: &GitHubPollSettings, store: &Store) -> Result<Option<Poller>, String> {
-        let credentials = settings.credentials()?;
+        let credentials = github::auth::credentials(settings)?;
         let app = matches!(credentials, Credentials::App(_));
         let anonymous = matches!(credentials, Credentials::Anonymous);
         let mut settings = settings.clone();
@@ -308,13 +307,4 @@ impl Poller {
         }
         jobs
     }
-}
-
-/// Builds app credentials from the settings' key text or file.
-pub(crate) fn app_credentials(
-    app_id: &str,
-    key_pem: &str,
-    installation_id: Option<i64>,
-) -> Result<Credentials, String> {
-    AppCredentials::new(app_id, key_pem, installation_id).map(Credentials::App)
 }

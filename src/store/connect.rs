@@ -5,8 +5,8 @@ use std::path::Path;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{AnyPool, Executor};
 
-use super::events;
-use super::write_queue::WriteQueue;
+use super::events::Announcer;
+use super::write::Writer;
 use super::{Backend, Store, StoreError, StoreOptions};
 
 pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
@@ -28,36 +28,31 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             })
             .connect(url)
             .await?;
-        let events = events::channel();
-        events::start_listener(url.to_owned(), events.clone()).await;
-        let notifier = Some(events::start_notifier(pool.clone()));
-        let direct = Store {
+        let announcer = Announcer::postgres(url, pool.clone()).await;
+        let writer = Writer::start(pool.clone(), Backend::Postgres, announcer.clone());
+        return Ok(Store {
             write: pool.clone(),
             read: pool,
             backend: Backend::Postgres,
-            write_queue: None,
-            events,
-            notifier,
+            writer,
+            announcer,
             secrets: Default::default(),
-        };
-        let queue = WriteQueue::start(direct.clone());
-        return Ok(Store { write_queue: Some(queue), ..direct });
+        });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
         let url = prepare_sqlite_file(url, path)?;
         let write = sqlite_pool(&url, 1, options).await?;
         let read = sqlite_pool(&url, options.max_connections.max(1), options).await?;
-        let direct = Store {
+        let announcer = Announcer::local();
+        let writer = Writer::start(write.clone(), Backend::Sqlite, announcer.clone());
+        return Ok(Store {
             write,
             read,
             backend: Backend::Sqlite,
-            write_queue: None,
-            events: events::channel(),
-            notifier: None,
+            writer,
+            announcer,
             secrets: Default::default(),
-        };
-        let queue = WriteQueue::start(direct.clone());
-        return Ok(Store { write_queue: Some(queue), ..direct });
+        });
     }
     Err(StoreError::Config(format!(
         "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",

@@ -42,9 +42,48 @@ pub enum ChangeEvent {
     Alert { id: i64 },
 }
 
-/// The per-process end of the event stream.
-pub(super) fn channel() -> broadcast::Sender<ChangeEvent> {
-    broadcast::channel(CAPACITY).0
+/// Where a process announces committed changes and its subscribers hear
+/// them: an in-process broadcast (SQLite), or the `pg_notify` notifier whose
+/// announcements every replica's listener feeds into its broadcast
+/// (PostgreSQL).
+#[derive(Debug, Clone)]
+pub(super) struct Announcer {
+    local: broadcast::Sender<ChangeEvent>,
+    notifier: Option<mpsc::UnboundedSender<ChangeEvent>>,
+}
+
+impl Announcer {
+    /// In-process only (SQLite: one process owns the file).
+    pub(super) fn local() -> Announcer {
+        Announcer { local: broadcast::channel(CAPACITY).0, notifier: None }
+    }
+
+    /// Across replicas through PostgreSQL at `url` (listener) and `pool`
+    /// (notifier).
+    pub(super) async fn postgres(url: &str, pool: AnyPool) -> Announcer {
+        let local = broadcast::channel(CAPACITY).0;
+        start_listener(url.to_owned(), local.clone()).await;
+        Announcer { local, notifier: Some(start_notifier(pool)) }
+    }
+
+    /// Announces the events of a committed transaction.
+    pub(super) fn publish(&self, events: &[ChangeEvent]) {
+        for event in events {
+            match &self.notifier {
+                Some(notifier) => {
+                    let _ = notifier.send(*event);
+                }
+                None => {
+                    let _ = self.local.send(*event);
+                }
+            }
+        }
+    }
+
+    /// Every event announced from now on.
+    pub(super) fn subscribe(&self) -> broadcast::Receiver<ChangeEvent> {
+        self.local.subscribe()
+    }
 }
 
 /// Largest notification payload sent (PostgreSQL's limit is 8 000 bytes).
@@ -52,7 +91,7 @@ const MAX_PAYLOAD: usize = 7000;
 
 /// Starts the notifier: events sent to the answered channel after their
 /// commit are announced with `pg_notify` in batches.
-pub(super) fn start_notifier(pool: AnyPool) -> mpsc::UnboundedSender<ChangeEvent> {
+fn start_notifier(pool: AnyPool) -> mpsc::UnboundedSender<ChangeEvent> {
     let (sender, mut receiver) = mpsc::unbounded_channel::<ChangeEvent>();
     tokio::spawn(async move {
         let mut batch = Vec::new();
@@ -99,7 +138,7 @@ fn payloads(events: &[ChangeEvent]) -> Vec<String> {
 /// process runs, reconnecting after errors. Resolves once the first `LISTEN`
 /// is in place (or after 5 s, with a warning), so that nothing committed
 /// after start-up is missed.
-pub(super) async fn start_listener(url: String, sender: broadcast::Sender<ChangeEvent>) {
+async fn start_listener(url: String, sender: broadcast::Sender<ChangeEvent>) {
     let (ready, listening) = tokio::sync::oneshot::channel();
     tokio::spawn(async move {
         let mut ready = Some(ready);

@@ -22,7 +22,6 @@ mod copy;
 mod deliveries;
 mod error;
 mod events;
-mod ingest_tx;
 mod leases;
 mod migrations;
 mod poll_repos;
@@ -32,7 +31,7 @@ mod rows;
 mod summary;
 mod timeseries;
 mod tokens;
-mod write_queue;
+mod write;
 
 pub use audit::AuditEntry;
 pub use builds::{BuildFilter, BuildPage, BuildRecord, BuildSort, JobRecord, PageCursor};
@@ -40,12 +39,12 @@ pub use changes::ChangedSince;
 pub use copy::{TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
-pub use ingest_tx::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
 pub use summary::{RepoAggregate, SummaryInputs};
 pub use timeseries::PointFilter;
 pub use tokens::TokenRecord;
+pub use write::{ChangeHook, DeliveryOutcome, DeliveryRecord, DeliveryWrite, HookSession, Recorded};
 
 use std::time::Duration;
 
@@ -71,6 +70,17 @@ pub struct StoreOptions {
     pub statement_timeout: Option<Duration>,
 }
 
+impl From<&crate::config::DatabaseSettings> for StoreOptions {
+    fn from(settings: &crate::config::DatabaseSettings) -> Self {
+        StoreOptions {
+            max_connections: settings.db_max_connections,
+            acquire_timeout: Duration::from_secs(settings.db_acquire_timeout.max(1)),
+            statement_timeout: (settings.db_statement_timeout > 0)
+                .then(|| Duration::from_secs(settings.db_statement_timeout)),
+        }
+    }
+}
+
 impl Default for StoreOptions {
     fn default() -> Self {
         StoreOptions { max_connections: 8, acquire_timeout: Duration::from_secs(5), statement_timeout: None }
@@ -85,12 +95,10 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     backend: Backend,
-    /// SQLite only: the group-commit writer every delivery goes through.
-    write_queue: Option<write_queue::WriteQueue>,
-    /// This process's end of the change-event stream (see `events`).
-    events: tokio::sync::broadcast::Sender<ChangeEvent>,
-    /// PostgreSQL only: announces committed changes to every replica.
-    notifier: Option<tokio::sync::mpsc::UnboundedSender<ChangeEvent>>,
+    /// The group-commit writer every delivery goes through.
+    writer: write::Writer,
+    /// Where committed changes are announced (see `events`).
+    announcer: events::Announcer,
     /// Seals secret-bearing documents at rest (unset: stored as given).
     /// Shared by every clone, the group-commit writer's included.
     secrets: std::sync::Arc<std::sync::OnceLock<crate::secret_box::SecretBox>>,
@@ -103,6 +111,14 @@ impl Store {
         if let Some(secrets) = secrets {
             let _ = self.secrets.set(secrets);
         }
+        self
+    }
+
+    /// This store (and every clone of it) running `hook` inside every
+    /// transaction that changes a run attempt (see [`ChangeHook`]). Set
+    /// once; a second hook is ignored.
+    pub fn with_change_hook(self, hook: std::sync::Arc<dyn ChangeHook>) -> Store {
+        self.writer.install(hook);
         self
     }
 
@@ -140,10 +156,42 @@ impl Store {
         Ok(())
     }
 
+    /// Records the delivery with its outcome and applies its change, all in
+    /// one committed transaction (group-committed with the deliveries that
+    /// arrive meanwhile). A GUID already recorded with any outcome but
+    /// `rejected` is a [`Recorded::Duplicate`] and nothing is written.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed; the sender may retry).
+    pub async fn record_delivery(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
+        self.writer.record(write).await
+    }
+
+    /// Applies changes fetched by a poller (no delivery record: the
+    /// provider's REST API is the source) in one committed transaction,
+    /// then announces what changed. Answers how many rows were created or
+    /// changed.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed).
+    pub async fn apply_polled(&self, changes: &[crate::domain::Change]) -> Result<usize, StoreError> {
+        self.writer.apply_polled(changes).await
+    }
+
+    /// A write transaction (see `write::begin_write`).
+    pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        write::begin_write(&self.write, self.backend).await
+    }
+
+    /// Announces the events of a committed transaction.
+    pub(super) fn publish_committed(&self, events: &[ChangeEvent]) {
+        self.announcer.publish(events);
+    }
+
     /// Subscribes to change events from now on: every committed change to
     /// a build or job, from this replica or (PostgreSQL) any other.
     pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<ChangeEvent> {
-        self.events.subscribe()
+        self.announcer.subscribe()
     }
 
     /// `(pool, open connections, idle connections)` for each pool (`read`,

@@ -7,8 +7,9 @@ use std::path::PathBuf;
 use std::sync::Once;
 
 use cicd_dashboard::auth::token_hash;
-use cicd_dashboard::config::{Secret, ServeSettings};
+use cicd_dashboard::config::ServeSettings;
 use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
 use serde_json::Value;
 use sqlx::Connection;

@@ -8,9 +8,10 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use cicd_dashboard::config::{GitHubPollSettings, Secret};
+use cicd_dashboard::config::GitHubPollSettings;
 use cicd_dashboard::domain::ProviderKind;
 use cicd_dashboard::poller::{PollStats, Poller};
+use cicd_dashboard::secret::Secret;
 use cicd_dashboard::store::Store;
 use serde_json::Value;
 

@@ -50,7 +50,7 @@ on_both_backends! {
         let refused = cicd_dashboard::startup::Application::build(&settings).await;
         assert!(refused.is_err(), "started without its key");
         let mut wrong = crate::helpers::test_settings(&url);
-        wrong.secrets.secret_key = Some(cicd_dashboard::config::Secret::from("ab".repeat(32).as_str()));
+        wrong.secrets.secret_key = Some(cicd_dashboard::secret::Secret::from("ab".repeat(32).as_str()));
         let message = match cicd_dashboard::startup::Application::build(&wrong).await {
             Ok(_) => panic!("started with a wrong key"),
             Err(err) => format!("{err:#}"),

@@ -11,7 +11,8 @@ mod to_domain;
 pub use payload::{Repository, WorkflowJobObject, WorkflowRunObject};
 pub use to_domain::{job_from_rest, run_from_rest};
 
-use super::{Change, Parsed, PayloadError};
+use super::{Parsed, PayloadError};
+use crate::domain::Change;
 use payload::{WorkflowJobEvent, WorkflowRunEvent};
 
 /// Parses a webhook body for the event named in `X-GitHub-Event`.

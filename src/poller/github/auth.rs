@@ -13,7 +13,8 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
-use crate::config::Secret;
+use crate::config::GitHubPollSettings;
+use crate::secret::Secret;
 
 /// How requests authenticate.
 pub enum Credentials {
@@ -88,4 +89,32 @@ impl AppCredentials {
 /// minutes early).
 pub(super) fn still_valid(token: &InstallationToken, now: DateTime<Utc>) -> bool {
     token.expires_at - chrono::Duration::minutes(5) > now
+}
+
+/// The credentials these settings give: an app (id + key), else the
+/// token, else none.
+///
+/// Errors: an app id without a key (or a key without an id), an
+/// unreadable key file, a key that is not RSA PEM.
+pub fn credentials(settings: &GitHubPollSettings) -> Result<Credentials, String> {
+    let key =
+        match (&Secret::present(&settings.github_app_private_key), &settings.github_app_private_key_file) {
+            (Some(key), _) => Some(key.expose().to_owned()),
+            (None, Some(path)) => Some(std::fs::read_to_string(path).map_err(|err| {
+                format!("could not read the GitHub App private key file {}: {err}", path.display())
+            })?),
+            (None, None) => None,
+        };
+    let app_id = settings.github_app_id.as_deref().map(str::trim).filter(|id| !id.is_empty());
+    match (app_id, key) {
+        (Some(id), Some(key)) => {
+            AppCredentials::new(id, &key, settings.github_app_installation_id).map(Credentials::App)
+        }
+        (Some(_), None) => Err("GITHUB_APP_ID is set but no GITHUB_APP_PRIVATE_KEY(_FILE)".into()),
+        (None, Some(_)) => Err("a GitHub App private key is set but no GITHUB_APP_ID".into()),
+        (None, None) => Ok(match &Secret::present(&settings.github_token) {
+            Some(token) => Credentials::Token(token.clone()),
+            None => Credentials::Anonymous,
+        }),
+    }
 }

@@ -23,7 +23,7 @@ use url::Url;
 
 use super::auth::{Credentials, InstallationToken, still_valid};
 use super::rate::{RateGate, reading, retry_after};
-use crate::config::Secret;
+use crate::secret::Secret;
 use crate::store::RateReading;
 
 /// `X-GitHub-Api-Version` sent with every request.

@@ -11,8 +11,8 @@ use chrono::{DateTime, Utc};
 
 use super::client::{Answer, ApiError, GitHubClient};
 use super::models::{JobList, WorkflowRunObject};
+use crate::domain::Change;
 use crate::domain::{ProviderKind, RunAttempt};
-use crate::ingest::Change;
 use crate::ingest::github::{job_from_rest, run_from_rest};
 use crate::poller::{PollError, PollStats};
 use crate::store::Store;

@@ -11,12 +11,8 @@
 //! half per delivery (ten jobs of a run starting together lock and update
 //! their attempt once, not ten times).
 //!
-//! One writer per process, on both back ends. Measured on PostgreSQL with
-//! `cargo bench --bench ingest` (2 cores), one session of the machine:
-//! one writer 2 513–2 747 deliveries/s, two 2 500–2 531 (before run
-//! changes were merged per attempt: one 1 885–2 007, two 2 116–2 374, four
-//! 2 031–2 251, eight 1 898); on a later session's machine one writer
-//! measured 3 092–4 825/s (README, *Benchmarks*). Replicas lock build rows
+//! One writer per process, on both back ends (the measurements behind
+//! that choice are in the README, *Benchmarks*). Replicas lock build rows
 //! in attempt key order; an alert rule's advisory lock (taken while the
 //! batch runs) can still meet another replica's batch in a deadlock, which
 //! PostgreSQL detects: the failed batch is then written one by one.
@@ -28,11 +24,11 @@ use std::collections::{BTreeMap, HashSet};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::ingest_tx::{DeliveryWrite, Recorded, RunSource};
-use super::{Store, StoreError};
-use crate::alerts::evaluate::ConfigMemo;
-use crate::domain::{Job, RunAttempt};
-use crate::ingest::Change;
+use super::apply::RunSource;
+use super::deliveries::insert_deliveries;
+use super::{DeliveryWrite, Recorded, WritePath};
+use crate::domain::{Change, Job, RunAttempt};
+use crate::store::StoreError;
 
 /// Most deliveries committed in one transaction.
 const MAX_BATCH: usize = 64;
@@ -54,11 +50,11 @@ fn closed() -> StoreError {
 }
 
 impl WriteQueue {
-    /// Starts the writer task on `direct`, a store that writes each
-    /// delivery itself (no queue). The task ends when every handle is dropped.
-    pub(super) fn start(direct: Store) -> WriteQueue {
+    /// Starts the writer task on `path`. The task ends when every handle
+    /// is dropped.
+    pub(super) fn start(path: WritePath) -> WriteQueue {
         let (sender, receiver) = mpsc::channel(1024);
-        tokio::spawn(run(direct, receiver));
+        tokio::spawn(run(path, receiver));
         WriteQueue { sender }
     }
 
@@ -70,7 +66,7 @@ impl WriteQueue {
     }
 }
 
-async fn run(store: Store, mut receiver: mpsc::Receiver<Queued>) {
+async fn run(path: WritePath, mut receiver: mpsc::Receiver<Queued>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -81,7 +77,7 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Queued>) {
             }
         }
         if !repeats_a_delivery(&batch) {
-            match write_batch(&store, &batch).await {
+            match write_batch(&path, &batch).await {
                 Ok(results) => {
                     for (job, result) in batch.drain(..).zip(results) {
                         let _ = job.reply.send(Ok(result));
@@ -94,7 +90,7 @@ async fn run(store: Store, mut receiver: mpsc::Receiver<Queued>) {
             }
         }
         for job in batch.drain(..) {
-            let result = store.record_delivery_now(&job.write).await;
+            let result = path.record_now(&job.write).await;
             let _ = job.reply.send(result);
         }
     }
@@ -128,10 +124,10 @@ struct AttemptChanges<'a> {
     jobs: Vec<(&'a Job, i64)>,
 }
 
-async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, StoreError> {
-    let mut tx = store.begin_write().await?;
+async fn write_batch(path: &WritePath, batch: &[Queued]) -> Result<Vec<Recorded>, StoreError> {
+    let mut tx = path.begin().await?;
     let writes: Vec<&DeliveryWrite> = batch.iter().map(|job| &job.write).collect();
-    let new = store.insert_deliveries(&mut tx, &writes).await?;
+    let new = insert_deliveries(&mut tx, &writes).await?;
     // Per run attempt, in key order: one run write, then its jobs.
     let mut attempts: BTreeMap<_, AttemptChanges<'_>> = BTreeMap::new();
     for (write, _) in writes.iter().zip(&new).filter(|(_, new)| **new) {
@@ -145,20 +141,20 @@ async fn write_batch(store: &Store, batch: &[Queued]) -> Result<Vec<Recorded>, S
         }
     }
     let mut events = Vec::new();
-    let mut memo = ConfigMemo::default();
+    let mut hooks = path.hooks();
     for attempt in attempts.into_values() {
         let source = if attempt.runs.is_empty() { RunSource::Jobs } else { RunSource::Run };
         let implied: Vec<RunAttempt> =
             attempt.jobs.iter().map(|(job, _)| RunAttempt::implied_by_job(job)).collect();
         let changes: Vec<&RunAttempt> = attempt.runs.iter().copied().chain(&implied).collect();
         let build_id =
-            store.apply_run(&mut tx, &changes, source, attempt.latest, &mut events, &mut memo).await?;
+            path.apply_run(&mut tx, &changes, source, attempt.latest, &mut events, &mut hooks).await?;
         for (job, received) in attempt.jobs {
-            store.apply_job(&mut tx, build_id, job, received, &mut events).await?;
+            path.apply_job(&mut tx, build_id, job, received, &mut events).await?;
         }
     }
     tx.commit().await?;
-    store.publish_committed(&events);
+    path.announcer.publish(&events);
     Ok(new.into_iter().map(|new| if new { Recorded::New } else { Recorded::Duplicate }).collect())
 }
 
@@ -168,7 +164,7 @@ mod tests {
 
     use super::*;
     use crate::domain::{ProviderKind, fixtures};
-    use crate::store::{DeliveryOutcome, DeliveryRecord};
+    use crate::store::{DeliveryOutcome, DeliveryRecord, Store};
 
     fn at(seconds: i64) -> Option<DateTime<Utc>> {
         Some(Utc.timestamp_opt(1_700_000_000 + seconds, 0).single().expect("time"))
@@ -204,7 +200,9 @@ mod tests {
         let url = format!("sqlite://{}", dir.path().join("group.db").display());
         let store = Store::connect(&url, &Default::default()).await.expect("store");
         store.migrate().await.expect("migrate");
-        write_batch(&store, &[queued("stored", Change::Run(run("waiting", 100, 50)))]).await.expect("seed");
+        write_batch(&store.writer.path, &[queued("stored", Change::Run(run("waiting", 100, 50)))])
+            .await
+            .expect("seed");
 
         let job = fixtures::job("in_progress", at(60), at(70));
         for order in [["late-run", "job"], ["job", "late-run"]] {
@@ -215,7 +213,7 @@ mod tests {
                     _ => queued(&format!("{guid}-{}", order[0]), Change::Run(run("queued", 90, 40))),
                 })
                 .collect();
-            write_batch(&store, &batch).await.expect("group");
+            write_batch(&store.writer.path, &batch).await.expect("group");
             let stored = store.get_build(1).await.expect("read").expect("the one attempt").attempt;
             assert_eq!(stored.provider_status, "in_progress", "{order:?}");
             assert_eq!(stored.updated_at, at(100), "{order:?}: updated_at never moves back");

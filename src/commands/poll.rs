@@ -6,11 +6,10 @@
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::Poller;
 use crate::cli::PollArgs;
 use crate::domain::ProviderKind;
 use crate::domain::time::{format_timestamp, parse_timestamp};
-use crate::store::Store;
+use crate::poller::Poller;
 
 /// `since` → the instant it names: a duration back from `now` (`90d`,
 /// `12h`, `1w`) or an RFC 3339 instant.
@@ -32,11 +31,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     if !args.repo.contains('/') {
         anyhow::bail!("--repo must be owner/name, got {:?}", args.repo);
     }
-    let secrets = args.secrets.secret_box(&args.database.database_url).map_err(anyhow::Error::msg)?;
-    let store = Store::connect(&args.database.database_url, &args.database.store_options())
-        .await?
-        .with_secrets(secrets);
-    store.migrate().await?;
+    let store = super::open_store(&args.database, &args.secrets).await?;
     let mut github = args.github.clone();
     github.repos = vec![args.repo.clone()];
     let poller = Poller::from_settings(&github, &store)
