@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use chrono::{SecondsFormat, Utc};
 use cicd_dashboard::config::ServeSettings;
-use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::providers::github::webhook::signature::sign;
 use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
 use serde_json::{Value, json};

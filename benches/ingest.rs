@@ -21,7 +21,7 @@ use chrono::{SecondsFormat, Utc};
 use cicd_dashboard::config::ServeSettings;
 use cicd_dashboard::domain::Change;
 use cicd_dashboard::domain::{ProviderKind, RunAttempt};
-use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::providers::github::webhook::signature::sign;
 use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
 use cicd_dashboard::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Store};
@@ -301,8 +301,9 @@ async fn main() {
         let bodies: Vec<Vec<u8>> = (0..n).map(|i| delivery(&template, i + 10_000_000)).collect();
         let start = Instant::now();
         for (i, body) in bodies.iter().enumerate() {
-            let parsed = cicd_dashboard::ingest::github::parse_delivery("workflow_run", body).expect("parse");
-            let cicd_dashboard::ingest::Parsed::Change { change, .. } = parsed else { panic!("change") };
+            let parsed = cicd_dashboard::providers::github::webhook::parse_delivery("workflow_run", body)
+                .expect("parse");
+            let cicd_dashboard::providers::Parsed::Change { change, .. } = parsed else { panic!("change") };
             let delivery = DeliveryRecord {
                 provider: ProviderKind::GitHub,
                 guid: format!("store-only-{i}"),

@@ -4,9 +4,10 @@ use std::process::ExitCode;
 
 use cicd_dashboard::cli::{Cli, Command, DbCommand};
 use cicd_dashboard::config::{ServeSettings, WorkerCommandSettings};
+use cicd_dashboard::providers::github::replay;
 use cicd_dashboard::startup::{self, Application, shutdown_signal};
 use cicd_dashboard::store::{Store, StoreOptions, copy_database};
-use cicd_dashboard::{commands, replay, telemetry};
+use cicd_dashboard::{commands, telemetry};
 use clap::Parser;
 
 #[tokio::main]
@@ -19,7 +20,8 @@ async fn main() -> ExitCode {
         Some(Command::Serve(settings)) => serve(settings).await,
         Some(Command::Migrate(database)) => {
             async {
-                let store = Store::connect(&database.database_url, &StoreOptions::from(&database)).await?;
+                let store =
+                    Store::connect(&database.database_url, &commands::store_options(&database)).await?;
                 store.migrate().await?;
                 println!("migrations applied");
                 Ok(())

@@ -21,7 +21,7 @@ use crate::alerts::sender::{Sender, SenderSettings};
 use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
 use crate::config::{AlertSettings, ServeSettings, WorkerSettings};
-use crate::poller::Poller;
+use crate::providers::github::Poller;
 use crate::scheduler::{Scheduler, retention};
 use crate::secret::Secret;
 use crate::store::Store;

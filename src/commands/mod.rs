@@ -6,9 +6,21 @@
 pub mod poll;
 pub mod token;
 
+use std::time::Duration;
+
 use crate::config::{DatabaseSettings, SecretSettings};
 use crate::secret_box::SecretBox;
 use crate::store::{Store, StoreOptions};
+
+/// Pool options from the database settings.
+pub fn store_options(settings: &DatabaseSettings) -> StoreOptions {
+    StoreOptions {
+        max_connections: settings.db_max_connections,
+        acquire_timeout: Duration::from_secs(settings.db_acquire_timeout.max(1)),
+        statement_timeout: (settings.db_statement_timeout > 0)
+            .then(|| Duration::from_secs(settings.db_statement_timeout)),
+    }
+}
 
 /// The store a process that ingests works on: connected, migrated, sealing
 /// secrets with the configured key, with the alert rules on its write path.
@@ -17,8 +29,7 @@ use crate::store::{Store, StoreOptions};
 /// a failed migration.
 pub async fn open_store(database: &DatabaseSettings, secrets: &SecretSettings) -> anyhow::Result<Store> {
     let secrets = SecretBox::for_database(secrets, &database.database_url).map_err(anyhow::Error::msg)?;
-    let store =
-        Store::connect(&database.database_url, &StoreOptions::from(database)).await?.with_secrets(secrets);
+    let store = Store::connect(&database.database_url, &store_options(database)).await?.with_secrets(secrets);
     store.migrate().await?;
     Ok(crate::alerts::hook::attach(store))
 }

@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::PollArgs;
 use crate::domain::ProviderKind;
 use crate::domain::time::{format_timestamp, parse_timestamp};
-use crate::poller::Poller;
+use crate::providers::github::Poller;
 
 /// `since` → the instant it names: a duration back from `now` (`90d`,
 /// `12h`, `1w`) or an RFC 3339 instant.

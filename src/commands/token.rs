@@ -7,7 +7,7 @@ use chrono::Utc;
 use crate::auth::{Role, generate_token, token_hash};
 use crate::cli::TokenCommand;
 use crate::domain::time::format_timestamp;
-use crate::store::{AuditEntry, Store, StoreOptions};
+use crate::store::{AuditEntry, Store};
 
 /// Runs one token subcommand. `create` prints the token alone on its last
 /// line of output: it is shown only this once.
@@ -17,7 +17,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
         | TokenCommand::List { database }
         | TokenCommand::Revoke { database, .. } => database,
     };
-    let store = Store::connect(&database.database_url, &StoreOptions::from(database)).await?;
+    let store = Store::connect(&database.database_url, &super::store_options(database)).await?;
     store.migrate().await?;
     let now = Utc::now();
     let audit = |action: &str, target: &str, detail: String| AuditEntry {

@@ -1,20 +1,19 @@
 //! The ingest use case: an authenticated delivery in, a committed outcome
-//! out. Parsing is the provider's (`github`), storage the store's; this file
-//! only decides what is recorded with which outcome.
+//! out. Parsing is the provider's (`providers`), storage the store's; this
+//! file only decides what is recorded with which outcome.
 
 use bytes::Bytes;
 use chrono::Utc;
 
-use super::{Parsed, PayloadError, github};
-use crate::domain::ProviderKind;
+use crate::providers::{Parsed, PayloadError, WebhookProvider};
 use crate::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded, Store, StoreError};
 
 /// A delivery that passed authentication.
 #[derive(Debug, Clone)]
 pub struct Delivery {
-    /// `X-GitHub-Delivery`: unique per delivery, the dedupe key.
+    /// Unique per delivery (the provider's delivery id): the dedupe key.
     pub guid: String,
-    /// `X-GitHub-Event`.
+    /// The provider's event name.
     pub event: String,
     /// The raw body.
     pub body: Bytes,
@@ -55,10 +54,14 @@ pub enum IngestError {
 
 /// Parses `delivery` and commits what it says. `Ok(Outcome::Ignored)` for a
 /// ping means nothing was written at all.
-pub async fn ingest_github(store: &Store, delivery: Delivery) -> Result<Outcome, IngestError> {
-    let parsed = github::parse_delivery(&delivery.event, &delivery.body);
+pub async fn ingest(
+    store: &Store,
+    provider: &dyn WebhookProvider,
+    delivery: Delivery,
+) -> Result<Outcome, IngestError> {
+    let parsed = provider.parse(&delivery.event, &delivery.body);
     let record = |action: Option<String>| DeliveryRecord {
-        provider: ProviderKind::GitHub,
+        provider: provider.kind(),
         guid: delivery.guid.clone(),
         event: delivery.event.clone(),
         action,

@@ -21,7 +21,7 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 
-use super::summary::ratio;
+use super::ratio::ratio;
 use crate::domain::BuildStatus;
 use crate::domain::time::{format_timestamp, from_unix};
 

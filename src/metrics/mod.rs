@@ -3,6 +3,7 @@
 
 pub mod health;
 pub mod percentile;
+pub mod ratio;
 pub mod summary;
 pub mod tally;
 pub mod timeseries;

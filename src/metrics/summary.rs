@@ -36,13 +36,15 @@
 //! - **by_repo**: the same counts, rate and mean per repository, with the
 //!   status of that repository's latest attempt.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::ratio::{ratio, round3};
 use super::timeseries::Figures;
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
-use crate::store::SummaryInputs;
 
 /// The summary answer. Durations in seconds; rates 0–1; timestamps RFC 3339 UTC.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -99,14 +101,42 @@ pub struct RepoSummary {
     pub last_build_status: Option<BuildStatus>,
 }
 
-/// `part ÷ whole`, `None` when `whole` is 0.
-pub fn ratio(part: i64, whole: i64) -> Option<f64> {
-    (whole > 0).then(|| part as f64 / whole as f64)
+/// Per-repository aggregates over the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RepoAggregate {
+    pub repo: String,
+    pub total: i64,
+    pub success: i64,
+    pub failed: i64,
+    /// Sum and count of `duration_seconds` of completed success/failed attempts.
+    pub duration_sum: i64,
+    pub duration_count: i64,
+    /// Normalised status of the repository's latest attempt.
+    pub last_status: Option<BuildStatus>,
 }
 
-/// Rounds to 0.001 (see the module doc).
-pub fn round3(value: f64) -> f64 {
-    (value * 1000.0).round() / 1000.0
+/// Everything the summary is computed from, but the percentiles.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SummaryInputs {
+    /// Attempts in the window by normalised status.
+    pub by_status: HashMap<BuildStatus, i64>,
+    /// Attempts in the window whose provider status is `completed`.
+    pub completed: i64,
+    /// Count and sum of `duration_seconds` of completed success/failed
+    /// attempts in the window (the build-time population).
+    pub duration_count: i64,
+    pub duration_sum: i64,
+    /// Status of the attempt with the latest start, over all time.
+    pub last_status: Option<BuildStatus>,
+    /// When any attempt was last written.
+    pub last_updated: Option<DateTime<Utc>>,
+    /// Repositories in the window, by name.
+    pub by_repo: Vec<RepoAggregate>,
+    /// Type-7 median of `queue_seconds` of the window's attempts that have one.
+    pub median_queue_seconds: Option<f64>,
+    /// Attempts whose normalised status is `running` / `queued` now, over all time.
+    pub running_now: i64,
+    pub queued_now: i64,
 }
 
 /// The p50 and p95 build times, already interpolated (type 7, see
@@ -172,7 +202,6 @@ pub fn window_start(now: DateTime<Utc>, window_days: u32) -> DateTime<Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::RepoAggregate;
 
     #[test]
     fn hand_worked_dataset() {

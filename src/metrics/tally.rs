@@ -15,10 +15,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use super::percentile::RankSpan;
-use super::summary::{BuildTimePercentiles, ratio, round3};
+use super::ratio::{ratio, round3};
+use super::summary::{BuildTimePercentiles, RepoAggregate, SummaryInputs};
 use super::timeseries::Figures;
 use crate::domain::BuildStatus;
-use crate::store::{RepoAggregate, SummaryInputs};
 
 /// What the attempts of one repository with one normalised status add up to.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -34,7 +34,7 @@ use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::percentile::percentile;
-use super::summary::{ratio, round3};
+use super::ratio::{ratio, round3};
 use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
 

@@ -41,7 +41,6 @@ pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
-pub use summary::{RepoAggregate, SummaryInputs};
 pub use timeseries::PointFilter;
 pub use tokens::TokenRecord;
 pub use write::{ChangeHook, DeliveryOutcome, DeliveryRecord, DeliveryWrite, HookSession, Recorded};
@@ -68,17 +67,6 @@ pub struct StoreOptions {
     /// PostgreSQL `statement_timeout` for every pooled connection (`None`:
     /// the server's default, usually unlimited).
     pub statement_timeout: Option<Duration>,
-}
-
-impl From<&crate::config::DatabaseSettings> for StoreOptions {
-    fn from(settings: &crate::config::DatabaseSettings) -> Self {
-        StoreOptions {
-            max_connections: settings.db_max_connections,
-            acquire_timeout: Duration::from_secs(settings.db_acquire_timeout.max(1)),
-            statement_timeout: (settings.db_statement_timeout > 0)
-                .then(|| Duration::from_secs(settings.db_statement_timeout)),
-        }
-    }
 }
 
 impl Default for StoreOptions {

@@ -4,8 +4,6 @@
 //! latest status. The arithmetic (rates, averages, percentile
 //! interpolation) lives in `crate::metrics`.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
@@ -13,46 +11,8 @@ use super::timeseries::filter_sql;
 use super::{Backend, PointFilter, Store, StoreError};
 use crate::domain::BuildStatus;
 use crate::domain::time::from_unix;
-use crate::metrics::summary::BuildTimePercentiles;
+use crate::metrics::summary::{BuildTimePercentiles, RepoAggregate, SummaryInputs};
 use crate::metrics::tally::Tally;
-
-/// Per-repository aggregates over the window.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RepoAggregate {
-    pub repo: String,
-    pub total: i64,
-    pub success: i64,
-    pub failed: i64,
-    /// Sum and count of `duration_seconds` of completed success/failed attempts.
-    pub duration_sum: i64,
-    pub duration_count: i64,
-    /// Normalised status of the repository's latest attempt.
-    pub last_status: Option<BuildStatus>,
-}
-
-/// Everything the summary is computed from, but the percentiles.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SummaryInputs {
-    /// Attempts in the window by normalised status.
-    pub by_status: HashMap<BuildStatus, i64>,
-    /// Attempts in the window whose provider status is `completed`.
-    pub completed: i64,
-    /// Count and sum of `duration_seconds` of completed success/failed
-    /// attempts in the window (the build-time population).
-    pub duration_count: i64,
-    pub duration_sum: i64,
-    /// Status of the attempt with the latest start, over all time.
-    pub last_status: Option<BuildStatus>,
-    /// When any attempt was last written.
-    pub last_updated: Option<DateTime<Utc>>,
-    /// Repositories in the window, by name.
-    pub by_repo: Vec<RepoAggregate>,
-    /// Type-7 median of `queue_seconds` of the window's attempts that have one.
-    pub median_queue_seconds: Option<f64>,
-    /// Attempts whose normalised status is `running` / `queued` now, over all time.
-    pub running_now: i64,
-    pub queued_now: i64,
-}
 
 /// Attempts by status since `$1` for the `/metrics` gauge, with `$hint`
 /// after the table name: SQLite gets `INDEXED BY builds_window` so its

@@ -8,7 +8,7 @@ use std::sync::Once;
 
 use cicd_dashboard::auth::token_hash;
 use cicd_dashboard::config::ServeSettings;
-use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::providers::github::webhook::signature::sign;
 use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
 use serde_json::Value;

@@ -1,6 +1,6 @@
 //! Authentication of `POST /api/webhook/github-actions`.
 
-use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::providers::github::webhook::signature::sign;
 use serde_json::Value;
 
 use crate::helpers::{Backend, SECRET, TOKEN, TestApp, fixture_bytes};

@@ -1,7 +1,7 @@
 //! Bad and odd input to the webhook endpoint: clear 4xx problem answers, no
 //! 500, nothing stored or corrupted.
 
-use cicd_dashboard::ingest::signature::sign;
+use cicd_dashboard::providers::github::webhook::signature::sign;
 use serde_json::{Value, json};
 
 use crate::helpers::{SECRET, TestApp, fixture_bytes};

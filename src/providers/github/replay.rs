@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::cli::ReplayArgs;
 use crate::domain::time::{format_timestamp, parse_timestamp};
-use crate::ingest::signature;
+use crate::providers::github::webhook::signature;
 
 /// What happened to one file.
 #[derive(Debug, Clone)]

@@ -7,10 +7,10 @@
 
 use chrono::{DateTime, Utc};
 
+use super::PollError;
 use super::client::{Answer, GitHubClient};
 use super::models::{InstallationRepos, RepoSummary};
 use crate::domain::ProviderKind;
-use crate::poller::PollError;
 use crate::store::Store;
 
 /// What a discovery pass found.

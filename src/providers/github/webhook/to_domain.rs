@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject};
 use crate::domain::time::parse_timestamp;
 use crate::domain::{Job, ProviderKind, RunAttempt};
-use crate::ingest::PayloadError;
+use crate::providers::PayloadError;
 
 fn missing(what: &str) -> PayloadError {
     PayloadError(format!("the payload has no {what}"))

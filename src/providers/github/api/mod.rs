@@ -10,6 +10,18 @@ pub mod models;
 pub mod rate;
 pub mod runs;
 pub mod sync;
+pub mod windows;
 
 pub use auth::{AppCredentials, Credentials};
 pub use client::{ApiError, GitHubClient, RetryPolicy};
+
+use crate::store::StoreError;
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum PollError {
+    #[error(transparent)]
+    Api(#[from] ApiError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}

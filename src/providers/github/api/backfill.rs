@@ -6,13 +6,14 @@
 
 use chrono::Utc;
 
+use super::PollError;
 use super::client::{Answer, ApiError};
 use super::models::RunList;
 use super::runs::RepoSync;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
-use crate::poller::windows::{Window, windows};
-use crate::poller::{PollError, PollStats};
+use crate::providers::PollStats;
+use crate::providers::github::api::windows::{Window, windows};
 
 /// Most results GitHub answers for one filtered query.
 pub const QUERY_CAP: i64 = 1000;

@@ -9,12 +9,13 @@
 
 use chrono::{DateTime, Utc};
 
+use super::PollError;
 use super::client::{Answer, ApiError, GitHubClient};
 use super::models::{JobList, WorkflowRunObject};
 use crate::domain::Change;
 use crate::domain::{ProviderKind, RunAttempt};
-use crate::ingest::github::{job_from_rest, run_from_rest};
-use crate::poller::{PollError, PollStats};
+use crate::providers::PollStats;
+use crate::providers::github::webhook::{job_from_rest, run_from_rest};
 use crate::store::Store;
 
 /// One repository being polled.

@@ -1,14 +1,11 @@
-//! The poller: backfills history from a provider's REST API and reconciles
-//! what webhooks missed. Today GitHub Actions (`github`); each pass is a
-//! step that reports what it did ([`PollStats`]), run by the scheduler
-//! (`github-poll`, `github-discovery`) or by `cicd-dashboard poll`.
+//! GitHub's poller: backfills history from the REST API and reconciles
+//! what webhooks missed. Each pass is a step that reports what it did
+//! ([`PollStats`]), run by the scheduler (`github-poll`,
+//! `github-discovery`) or by `cicd-dashboard poll`.
 //!
 //! Polled runs and jobs go through the same normalisation and merge as
 //! webhooks (`Store::apply_polled`). This module owns REST calls and the
 //! per-repository bookkeeping; it must not know our HTTP API.
-
-pub mod github;
-pub mod windows;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,75 +13,15 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use url::Url;
 
+use super::api::backfill::Progress;
+use super::api::discovery::{Discovered, discover};
+use super::api::runs::RepoSync;
+use super::api::{ApiError, Credentials, GitHubClient, PollError, RetryPolicy};
 use crate::config::GitHubPollSettings;
 use crate::domain::ProviderKind;
+use crate::providers::PollStats;
 use crate::scheduler::PeriodicJob;
-use crate::store::{PollRepo, Store, StoreError};
-use github::backfill::Progress;
-use github::discovery::{Discovered, discover};
-use github::runs::RepoSync;
-use github::{ApiError, Credentials, GitHubClient, RetryPolicy};
-
-/// Why a pass stopped.
-#[derive(Debug, thiserror::Error)]
-pub enum PollError {
-    #[error(transparent)]
-    Api(#[from] ApiError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-}
-
-/// What a pass did.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct PollStats {
-    /// Repositories polled.
-    pub repos: usize,
-    /// Run objects listed.
-    pub runs_listed: usize,
-    /// Run attempts fetched and applied.
-    pub attempts: usize,
-    /// Listed runs already stored as completed and unchanged.
-    pub unchanged: usize,
-    /// Build and job rows created or changed.
-    pub rows_changed: usize,
-    /// Listings answered 304 Not Modified.
-    pub not_modified: usize,
-    /// Watch-list attempts refreshed.
-    pub watched: usize,
-    /// Objects skipped as unusable.
-    pub skipped: usize,
-    /// Repositories whose pass failed.
-    pub failed: usize,
-}
-
-impl PollStats {
-    fn add(&mut self, other: &PollStats) {
-        self.repos += other.repos;
-        self.runs_listed += other.runs_listed;
-        self.attempts += other.attempts;
-        self.unchanged += other.unchanged;
-        self.rows_changed += other.rows_changed;
-        self.not_modified += other.not_modified;
-        self.watched += other.watched;
-        self.skipped += other.skipped;
-        self.failed += other.failed;
-    }
-
-    /// One line for logs and the scheduler.
-    pub fn summary(&self) -> String {
-        format!(
-            "polled {} repositories: {} runs listed, {} attempts stored, {} rows changed, {} not modified, \
-             {} watched, {} failed",
-            self.repos,
-            self.runs_listed,
-            self.attempts,
-            self.rows_changed,
-            self.not_modified,
-            self.watched,
-            self.failed
-        )
-    }
-}
+use crate::store::{PollRepo, Store};
 
 /// Minutes an attempt may stay not completed and unchanged before
 /// `reconcile` asks GitHub about it.
@@ -104,7 +41,7 @@ impl Poller {
     ///
     /// Errors: a bad API URL or app key, or an app id without a key.
     pub fn from_settings(settings: &GitHubPollSettings, store: &Store) -> Result<Option<Poller>, String> {
-        let credentials = github::auth::credentials(settings)?;
+        let credentials = super::api::auth::credentials(settings)?;
         let app = matches!(credentials, Credentials::App(_));
         let anonymous = matches!(credentials, Credentials::Anonymous);
         let mut settings = settings.clone();

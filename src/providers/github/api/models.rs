@@ -1,6 +1,6 @@
 //! Serde models of the GitHub REST answers the poller reads, small and
 //! lenient: every field optional, unknown fields ignored. The run and job
-//! objects are the webhook's (`ingest::github`), so both paths normalise
+//! objects are the webhook's (`webhook`), so both paths normalise
 //! the same way.
 //!
 //! Shapes: <https://docs.github.com/en/rest/actions/workflow-runs> (list and
@@ -10,7 +10,7 @@
 
 use serde::Deserialize;
 
-pub use crate::ingest::github::{WorkflowJobObject, WorkflowRunObject};
+pub use crate::providers::github::webhook::{WorkflowJobObject, WorkflowRunObject};
 
 /// `GET /repos/{owner}/{repo}/actions/runs`.
 #[derive(Debug, Deserialize)]

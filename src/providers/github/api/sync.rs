@@ -10,14 +10,15 @@
 
 use chrono::{DateTime, Utc};
 
+use super::PollError;
 use super::backfill::QUERY_CAP;
 use super::client::Answer;
 use super::models::RunList;
 use super::runs::RepoSync;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
-use crate::poller::windows::created_since;
-use crate::poller::{PollError, PollStats};
+use crate::providers::PollStats;
+use crate::providers::github::api::windows::created_since;
 use crate::store::PollRepo;
 
 /// Most watched attempts refreshed per poll of one repository.
