@@ -13,7 +13,6 @@
 //! build inside its transaction, so alerts commit with their cause.)
 
 pub mod alerts;
-mod alerts_outbox;
 mod audit;
 mod builds;
 mod changes;

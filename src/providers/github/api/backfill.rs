@@ -7,7 +7,7 @@
 use chrono::Utc;
 
 use super::PollError;
-use super::client::{Answer, ApiError};
+use super::answer::{Answer, ApiError};
 use super::models::RunList;
 use super::runs::RepoSync;
 use crate::domain::ProviderKind;

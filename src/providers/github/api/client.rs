@@ -21,6 +21,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use url::Url;
 
+use super::answer::{Answer, ApiError};
 use super::auth::{Credentials, InstallationToken, still_valid};
 use super::rate::{RateGate, reading, retry_after};
 use crate::secret::Secret;
@@ -50,36 +51,6 @@ impl Default for RetryPolicy {
             timeout: Duration::from_secs(30),
         }
     }
-}
-
-/// Why a request failed for good.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ApiError {
-    #[error("GitHub answered 401 Unauthorized for {0}: check the token or app credentials")]
-    Unauthorized(String),
-    #[error("GitHub answered 404 Not Found for {0}")]
-    NotFound(String),
-    #[error("GitHub answered 410 Gone for {0}")]
-    Gone(String),
-    #[error("GitHub answered 422 for {url}: {message}")]
-    Unprocessable { url: String, message: String },
-    #[error("GitHub answered {status} for {url}: {message}")]
-    Status { url: String, status: u16, message: String },
-    #[error("could not reach GitHub at {url}: {message}")]
-    Transport { url: String, message: String },
-    #[error("GitHub's answer for {url} was not the expected JSON: {message}")]
-    Decode { url: String, message: String },
-    #[error("GitHub credentials: {0}")]
-    Credentials(String),
-}
-
-/// A successful answer.
-#[derive(Debug)]
-pub enum Answer<T> {
-    /// 2xx: the body, its `ETag` and the `Link` `rel="next"` page, if any.
-    Fresh { value: T, etag: Option<String>, next: Option<Url> },
-    /// 304: unchanged since the `ETag` sent.
-    NotModified,
 }
 
 /// A GitHub REST client for one credential; cheap to clone.

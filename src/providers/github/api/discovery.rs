@@ -8,7 +8,8 @@
 use chrono::{DateTime, Utc};
 
 use super::PollError;
-use super::client::{Answer, GitHubClient};
+use super::answer::Answer;
+use super::client::GitHubClient;
 use super::models::{InstallationRepos, RepoSummary};
 use crate::domain::ProviderKind;
 use crate::store::Store;

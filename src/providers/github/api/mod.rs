@@ -2,6 +2,7 @@
 //! models, and the three passes (backfill, incremental sync with the watch
 //! list, repository discovery).
 
+pub mod answer;
 pub mod auth;
 pub mod backfill;
 pub mod client;
@@ -12,8 +13,9 @@ pub mod runs;
 pub mod sync;
 pub mod windows;
 
+pub use answer::{Answer, ApiError};
 pub use auth::{AppCredentials, Credentials};
-pub use client::{ApiError, GitHubClient, RetryPolicy};
+pub use client::{GitHubClient, RetryPolicy};
 
 use crate::store::StoreError;
 

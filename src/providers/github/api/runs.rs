@@ -10,7 +10,8 @@
 use chrono::{DateTime, Utc};
 
 use super::PollError;
-use super::client::{Answer, ApiError, GitHubClient};
+use super::answer::{Answer, ApiError};
+use super::client::GitHubClient;
 use super::models::{JobList, WorkflowRunObject};
 use crate::domain::Change;
 use crate::domain::{ProviderKind, RunAttempt};

@@ -11,8 +11,8 @@
 use chrono::{DateTime, Utc};
 
 use super::PollError;
+use super::answer::Answer;
 use super::backfill::QUERY_CAP;
-use super::client::Answer;
 use super::models::RunList;
 use super::runs::RepoSync;
 use crate::domain::ProviderKind;

@@ -5,7 +5,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{Backend, ChangeEvent, Store, StoreError};
+use crate::store::{Backend, ChangeEvent, Store, StoreError};
 
 /// One alert as stored (history and outbox).
 #[derive(Debug, Clone, PartialEq)]
