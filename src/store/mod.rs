@@ -26,6 +26,7 @@ mod ingest_tx;
 mod leases;
 mod migrations;
 mod poll_repos;
+mod repos;
 mod retention;
 pub mod rollups;
 mod rows;

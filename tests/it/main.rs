@@ -12,6 +12,7 @@ mod alerts_delivery;
 mod alerts_rules;
 mod api_builds;
 mod api_export;
+mod api_page_reads;
 mod api_summary;
 mod api_timeseries;
 mod auth;
