@@ -19,6 +19,7 @@ mod auth;
 mod browser;
 mod browser_alerts;
 mod browser_kpis;
+mod browser_page;
 mod browser_ticket;
 mod db_copy;
 mod events_resume;
