@@ -22,7 +22,16 @@ const SECOND: Duration = Duration::from_secs(1);
 
 /// A run of `repo`/`workflow` on `branch`, started `minutes` ago, ended as `end`.
 #[allow(clippy::too_many_arguments)]
-async fn run(app: &TestApp, id: i64, attempt: i64, repo: &str, workflow: &str, branch: &str, minutes: i64, end: (&str, Option<&str>)) -> Run {
+async fn run(
+    app: &TestApp,
+    id: i64,
+    attempt: i64,
+    repo: &str,
+    workflow: &str,
+    branch: &str,
+    minutes: i64,
+    end: (&str, Option<&str>),
+) -> Run {
     let mut run = Run::new(id, minutes_ago(minutes));
     run.attempt = attempt;
     run.repo = repo.into();
@@ -40,12 +49,18 @@ async fn click(browser: &Browser, selector: &str) {
 
 async fn resize(browser: &Browser, width: u32, height: u32) {
     browser.client.set_window_size(width, height).await.expect("resize");
-    browser.expect(&format!("Math.abs(window.innerWidth - {width}) <= 20"), 5 * SECOND, "window.innerWidth").await;
+    browser
+        .expect(&format!("Math.abs(window.innerWidth - {width}) <= 20"), 5 * SECOND, "window.innerWidth")
+        .await;
 }
 
 async fn axe_clean(browser: &Browser, what: &str) {
     if let Some(violations) = browser.axe_serious().await {
-        assert!(violations.is_empty(), "axe ({what}): {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
+        assert!(
+            violations.is_empty(),
+            "axe ({what}): {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
     }
 }
 
@@ -133,11 +148,15 @@ on_both_backends! {
         assert_eq!(browser.eval("[...document.querySelectorAll('#repo-list option')].map(o => o.value)").await,
             json!(["octo-org/api", "octo-org/app", "octo-org/web"]));
 
-        // The running build's jobs: elapsed run and queue time; the failed job's bar is not the passing colour.
+        // The running build: elapsed time in its attempt; its jobs' elapsed run and queue
+        // time; the failed job's bar is not the passing colour.
         browser.client.goto(&app.url(&format!("/?build={}", app.builds().await.iter()
             .find(|b| b["workflow"] == "Deploy").expect("deploy")["id"]))).await.expect("detail");
         browser.expect("document.querySelectorAll('#detail table.jobs tbody tr').length === 4", 10 * SECOND,
             "document.getElementById('detail-body').innerText").await;
+        let attempt = browser.eval("[...document.querySelectorAll('#detail table.attempts tbody tr')]
+            .find(r => r.cells[0].textContent === 'Duration').cells[1].textContent").await;
+        assert!(attempt.as_str().is_some_and(|t| t.starts_with("running for ")), "{attempt}");
         let jobs = browser.eval("Object.fromEntries([...document.querySelectorAll('#detail table.jobs tbody tr')]
             .map(r => [r.cells[0].textContent, [r.cells[3].textContent, r.cells[4].textContent]]))").await;
         assert_eq!(jobs["job-31"], json!(["5 s", "40 s"]));
@@ -158,8 +177,16 @@ on_both_backends! {
         assert!(fills["title"].as_str().is_some_and(|t| t.contains("failed")), "{fills}");
         assert!(fills["label"].as_str().is_some_and(|t| t.contains("failed")), "{fills}");
         axe_clean(&browser, "detail").await;
-        resize(&browser, 1440, 900).await;
-        browser.screenshot(&format!("page-detail-failed-job-1440x900-{}", backend(&app))).await;
+        for (width, height) in [(1440, 900), (1280, 800), (390, 844)] {
+            resize(&browser, width, height).await;
+            browser.client.execute("document.querySelector('#detail table.jobs').scrollIntoView(); return true;", vec![]).await.expect("scroll");
+            browser.screenshot(&format!("page-detail-failed-job-{width}x{height}-{}", backend(&app))).await;
+        }
+        browser.color_scheme("dark").await;
+        browser.expect("matchMedia('(prefers-color-scheme: dark)').matches", 5 * SECOND, "1").await;
+        axe_clean(&browser, "detail, dark").await;
+        browser.screenshot(&format!("page-detail-failed-job-dark-390x844-{}", backend(&app))).await;
+        browser.color_scheme("light").await;
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
         browser.close().await;
     }
@@ -244,6 +271,16 @@ on_both_backends! {
         assert_eq!(browser.eval("document.documentElement.scrollWidth <= window.innerWidth").await, true);
         let label = browser.eval("getComputedStyle(document.querySelector('#builds tbody td[data-label=Branch]'), '::before').content").await;
         assert_eq!(label, "\"Branch: \"");
+        // The headers (with their sort buttons) are gone on phones: a select sorts instead.
+        assert_eq!(browser.eval("[getComputedStyle(document.querySelector('#health thead')).display,
+            getComputedStyle(document.getElementById('health-sort')).display !== 'none']").await, json!(["none", true]));
+        browser.client.execute("const s = document.getElementById('health-sort'); s.value = 'status';
+            s.dispatchEvent(new Event('change')); return true;", vec![]).await.expect("sort");
+        let order = browser.eval("[...document.querySelectorAll('#health tbody tr')].map(r => r.cells[1].textContent)").await;
+        assert_eq!(order[0], "Nightly integration tests");
+        browser.client.execute("const s = document.getElementById('builds-sort'); s.value = '-duration';
+            s.dispatchEvent(new Event('change')); return true;", vec![]).await.expect("sort");
+        browser.expect("location.search.includes('sort=-duration')", 5 * SECOND, "location.search").await;
         axe_clean(&browser, "390").await;
         browser.client.execute("document.getElementById('health-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
         browser.screenshot(&format!("page-tables-390x844-{name}")).await;
@@ -267,9 +304,11 @@ on_both_backends! {
             let empty = browser.eval(&format!("document.querySelector('#chart-{chart} .chart-empty').textContent")).await;
             assert!(empty.as_str().is_some_and(|t| t.starts_with("No ")), "{chart}: {empty}");
         }
-        resize(&browser, 1440, 900).await;
-        browser.client.execute("document.getElementById('charts-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
-        browser.screenshot(&format!("page-charts-empty-1440x900-{}", backend(&app))).await;
+        for (width, height) in [(1440, 900), (1280, 800)] {
+            resize(&browser, width, height).await;
+            browser.client.execute("document.getElementById('charts-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
+            browser.screenshot(&format!("page-charts-empty-{width}x{height}-{}", backend(&app))).await;
+        }
         // One build, then three on a day: whole numbers only.
         run(&app, 1, 1, "octo-org/app", "CI", "main", 30, ("completed", Some("success"))).await;
         browser.client.goto(&app.url("/")).await.expect("reload");
@@ -282,6 +321,8 @@ on_both_backends! {
         browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 3", 10 * SECOND, "1").await;
         assert_eq!(browser.eval(ticks).await, json!(["0", "1", "2", "3"]));
         axe_clean(&browser, "charts").await;
+        browser.client.execute("document.getElementById('charts-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
+        browser.screenshot(&format!("page-charts-1280x800-{}", backend(&app))).await;
         resize(&browser, 390, 844).await;
         browser.client.execute("document.getElementById('charts-title').scrollIntoView(); return true;", vec![]).await.expect("scroll");
         browser.screenshot(&format!("page-charts-390x844-{}", backend(&app))).await;

@@ -2,7 +2,7 @@
 // export links for exactly the same filter. The list follows the view's
 // window (its start is the default "started after"), as the cards do.
 
-import { $, el, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
+import { $, el, duration, elapsed, localTime, repoName, statusBadge, externalLink, text } from "./format.js";
 
 export const PAGE_SIZE = 25;
 export const TEXT_FILTERS = ["repo", "branch", "workflow", "status", "event", "actor", "q"];
@@ -47,12 +47,9 @@ function row(b, open) {
   // Unfinished: how long so far (kept current), flagged past a day.
   const took = b.status === "running" ? elapsed(start, "running for")
     : b.status === "queued" ? elapsed(b.created_at || start, "waiting for") : duration(b.duration_seconds);
-  // The repository may break after its owner; the branch is cut with its full name on hover.
-  const slash = b.repo.indexOf("/");
-  const repo = slash > 0 ? [b.repo.slice(0, slash + 1), el("wbr", {}), b.repo.slice(slash + 1)] : b.repo;
   return el("tr", { "data-id": b.id },
     el("td", { "data-label": "Status" }, statusBadge(b.status)),
-    el("td", { "data-label": "Repository", class: "name" }, repo),
+    el("td", { "data-label": "Repository", class: "name" }, repoName(b.repo)),
     el("td", { "data-label": "Workflow", class: "name" }, text(b.workflow) + attempt),
     el("td", { "data-label": "Branch", class: "branch", title: b.branch || null }, text(b.branch)),
     el("td", { "data-label": "Commit" }, commit),
@@ -77,6 +74,7 @@ export function renderBuilds(page, state, open) {
   $("builds-count").textContent = page.total
     ? `Showing ${first}–${last} of ${page.total} builds${scope}`
     : hasFilter(state) ? "No builds match these filters" + scope + "." : "No builds" + scope + ".";
+  $("builds-sort").value = state.sort || "-started";
   $("page-prev").disabled = page.offset === 0;
   $("page-next").disabled = !page.has_more;
   $("page-info").textContent = page.total ? `Page ${state.page} of ${Math.max(1, Math.ceil(page.total / PAGE_SIZE))}` : "";

@@ -11,7 +11,7 @@ function attemptsTable(current, attempts) {
     ["Status", (a) => statusBadge(a.status)],
     ["Conclusion", (a) => text(a.conclusion)],
     ["Started", (a) => localTime(a.started_at || a.first_job_started_at)],
-    ["Duration", (a) => duration(a.duration_seconds)],
+    ["Duration", (a) => (a.status === "running" ? elapsed(a.started_at || a.first_job_started_at, "running for") : duration(a.duration_seconds))],
     ["Queue", (a) => duration(a.queue_seconds)],
     ["Actor", (a) => text(a.triggered_by)],
     ["GitHub", (a) => externalLink(a.url, "run", "Attempt " + a.run_attempt + " on GitHub")],

@@ -111,4 +111,10 @@ export function tickElapsed() {
   }
 }
 
+/** `owner/name` with a line-break opportunity after the slash (never inside the owner). */
+export function repoName(repo) {
+  const slash = String(repo).indexOf("/");
+  return slash > 0 ? [repo.slice(0, slash + 1), el("wbr", {}), repo.slice(slash + 1)] : String(repo);
+}
+
 export function text(value) { return value === null || value === undefined || value === "" ? "–" : String(value); }

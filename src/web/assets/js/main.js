@@ -226,6 +226,12 @@ function wire() {
       loadBuilds().catch((err) => showErrors([err]));
     });
   }
+  $("builds-sort").addEventListener("change", (event) => {
+    state.sort = event.target.value;
+    state.page = 1;
+    writeUrl();
+    loadBuilds().catch((err) => showErrors([err]));
+  });
   $("page-prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
   $("page-next").addEventListener("click", () => { state.page += 1; writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
   $("detail-close").addEventListener("click", () => $("detail").close());

@@ -3,7 +3,7 @@
 // and the health table from /api/metrics/health, sortable in the page by
 // name, latest status (failures first) or success rate (lowest first).
 
-import { $, el, svg, percent, duration, localTime, statusBadge, externalLink, text } from "./format.js";
+import { $, el, svg, percent, duration, localTime, repoName, statusBadge, externalLink, text } from "./format.js";
 
 /** Change of a rate, in percentage points; `good` says which direction is better. */
 function rateDelta(now, before, good) {
@@ -96,6 +96,7 @@ export function renderHealth(health, open, sort) {
   shown = health;
   shownOpen = open;
   const order = ORDERS[sort] || ORDERS.name;
+  $("health-sort").value = ORDERS[sort] ? sort : "name";
   for (const th of $("health").querySelectorAll("th[data-sort]")) {
     th.setAttribute("aria-sort", th.dataset.sort === (ORDERS[sort] ? sort : "name") ? "ascending" : "none");
   }
@@ -108,7 +109,7 @@ export function renderHealth(health, open, sort) {
       ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "Last failure on GitHub")
       : "none in window";
     return el("tr", {},
-      el("th", { scope: "row", "data-label": "Repository", class: "name" }, line.repo),
+      el("th", { scope: "row", "data-label": "Repository", class: "name" }, repoName(line.repo)),
       el("td", { "data-label": "Workflow", class: "name" }, text(line.workflow)),
       el("td", { "data-label": "Branch", class: "branch", title: line.latest.branch || null }, text(line.latest.branch)),
       el("td", { "data-label": "Latest" }, latest),
@@ -133,6 +134,11 @@ export function wireHealthSort(choose) {
       if (shown) renderHealth(shown, shownOpen, button.dataset.key);
     });
   }
+  // Phones: the header is not shown, a select sorts instead.
+  $("health-sort").addEventListener("change", (event) => {
+    choose(event.target.value);
+    if (shown) renderHealth(shown, shownOpen, event.target.value);
+  });
 }
 
 /** Fills the repository suggestions from `/api/repos`' answer. */
