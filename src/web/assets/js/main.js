@@ -139,9 +139,12 @@ async function loadBuilds() {
   return page;
 }
 
-/** Repository suggestions for the filter: every stored repository, whatever the filter (best effort). */
+/** Repository suggestions for the filter: every stored repository, whatever the filter (best effort, at most once a minute). */
+let reposAt = 0;
 function loadRepos() {
-  getJson("/api/repos").then(renderRepoSuggestions, () => {});
+  if (Date.now() - reposAt < 60000) return;
+  reposAt = Date.now();
+  getJson("/api/repos").then(renderRepoSuggestions, () => { reposAt = 0; });
 }
 
 let running = null;
@@ -239,6 +242,7 @@ function wire() {
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     setToken($("token").value.trim());
+    reposAt = 0;
     $("token").value = "";
     settingsStale = true;
     live.restart();
