@@ -16,7 +16,9 @@ use crate::store::{BuildFilter, BuildSort, PageCursor};
 /// `provider` (`github`), `event`, `actor`, `run` (the run id: all its
 /// attempts); `q` (substring of repository,
 /// workflow, branch, commit SHA or actor, case-insensitive); `since` and
-/// `until` (RFC 3339, bounds of the start: `since ≤ start < until`); `sort`
+/// `until` (RFC 3339, bounds of the start: `since ≤ start < until`);
+/// `latest_attempt=true` (only each run's latest attempt: its final
+/// outcome); `sort`
 /// (`-started` default, `started`, `-duration`, `duration`). 422 on a bad
 /// value.
 /// The OpenAPI description of [`filter_and_sort`]'s parameters (the
@@ -47,6 +49,9 @@ pub struct FilterParams {
     since: Option<String>,
     /// RFC 3339: started before
     until: Option<String>,
+    /// `true`: only each run's latest attempt (its final outcome; an attempt
+    /// a re-run replaced is left out, whatever the other filters)
+    latest_attempt: Option<bool>,
     /// `-started` (default), `started`, `-duration`, `duration`
     #[param(pattern = "^(-?started|-?duration)?$")]
     sort: Option<String>,
@@ -98,6 +103,7 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
         run_id: params.text("run"),
         since: instant("since")?,
         until: instant("until")?,
+        latest_attempt: params.flag("latest_attempt")?,
     };
     Ok((filter, sort))
 }

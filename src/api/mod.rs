@@ -19,6 +19,7 @@ pub mod problem;
 pub mod prometheus;
 mod providers;
 pub mod rate_limit;
+mod repos;
 mod tickets;
 mod timeseries;
 mod webhook;
@@ -94,6 +95,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(events::events))
         .routes(routes!(tickets::issue))
         .routes(routes!(providers::list))
+        .routes(routes!(repos::list))
         .routes(routes!(prometheus::metrics))
         .routes(routes!(alerts::list))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));

@@ -42,4 +42,15 @@ impl Params {
             ))),
         }
     }
+
+    /// A boolean parameter (`true`/`false`, also `1`/`0`), `false` when absent.
+    pub fn flag(&self, name: &str) -> Result<bool, Problem> {
+        match self.text(name).as_deref() {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(text) => {
+                Err(Problem::invalid_parameter(format!("{name} must be true or false, got {text:?}")))
+            }
+        }
+    }
 }

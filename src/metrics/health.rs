@@ -7,7 +7,7 @@
 //!   `null`.
 //! - **success_rate** = success ÷ (success + failed), `null` when both are 0.
 //! - **latest**: the attempt with the latest start (ties: higher id) — its
-//!   id, normalised status, start and URL.
+//!   id, normalised status, start, branch and URL.
 //! - **last_failure**: the latest-started attempt whose status is `failed`,
 //!   or `null`.
 //! - **recent**: the normalised statuses of the (up to) [`RECENT`] latest
@@ -34,6 +34,7 @@ pub struct HealthRow {
     pub id: i64,
     pub repo: String,
     pub workflow: Option<String>,
+    pub branch: Option<String>,
     pub status: BuildStatus,
     /// Start, Unix seconds.
     pub start: i64,
@@ -46,7 +47,8 @@ impl HealthRow {
     }
 }
 
-/// A reference to one attempt: row id, status, start (RFC 3339 UTC), URL.
+/// A reference to one attempt: row id, status, start (RFC 3339 UTC),
+/// branch, URL.
 /// `started_at` is where windows place the attempt: the run's start, else
 /// (an attempt known only from its jobs) its first job's start.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -54,6 +56,7 @@ pub struct AttemptRef {
     pub id: i64,
     pub status: BuildStatus,
     pub started_at: Option<String>,
+    pub branch: Option<String>,
     pub url: Option<String>,
 }
 
@@ -77,6 +80,7 @@ fn reference(row: &HealthRow) -> AttemptRef {
         id: row.id,
         status: row.status,
         started_at: from_unix(row.start).map(format_timestamp),
+        branch: row.branch.clone(),
         url: None,
     }
 }
@@ -164,7 +168,7 @@ mod tests {
     use super::*;
 
     fn row(id: i64, repo: &str, workflow: &str, status: BuildStatus, start: i64) -> HealthRow {
-        HealthRow { id, repo: repo.into(), workflow: Some(workflow.into()), status, start }
+        HealthRow { id, repo: repo.into(), workflow: Some(workflow.into()), branch: None, status, start }
     }
 
     #[test]

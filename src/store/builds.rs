@@ -9,7 +9,8 @@ use crate::domain::{BuildStatus, Job, ProviderKind, RunAttempt};
 /// Filters of `/api/builds`; `None` means "any". Text filters match exactly;
 /// `search` matches a substring (case-insensitive) of the repository,
 /// workflow, branch, commit SHA or actor; `since`/`until` bound the start
-/// (Unix seconds, `since ≤ start < until`).
+/// (Unix seconds, `since ≤ start < until`); `latest_attempt` keeps only
+/// each run's latest attempt (its final outcome), whatever the other filters.
 #[derive(Debug, Clone, Default)]
 pub struct BuildFilter {
     pub repo: Option<String>,
@@ -25,6 +26,8 @@ pub struct BuildFilter {
     pub run_id: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+    /// Only attempts no later attempt of the same run exists for.
+    pub latest_attempt: bool,
 }
 
 /// Orders of `/api/builds`; ties go to the higher id (lower for ascending).
@@ -163,6 +166,15 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<Bind>) {
     if let Some(until) = filter.until {
         binds.push(Bind::Int(until));
         clauses.push(format!("sort_at < ${}", binds.len()));
+    }
+    if filter.latest_attempt {
+        // The unique (provider_id, repo, external_id, run_attempt) index answers it.
+        clauses.push(
+            "NOT EXISTS (SELECT 1 FROM builds later WHERE later.provider_id = builds.provider_id \
+             AND later.repo = builds.repo AND later.external_id = builds.external_id \
+             AND later.run_attempt > builds.run_attempt)"
+                .to_owned(),
+        );
     }
     if let Some(search) = &filter.search {
         binds.push(Bind::Text(contains_pattern(search)));

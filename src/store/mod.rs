@@ -24,6 +24,7 @@ mod events;
 mod leases;
 mod migrations;
 mod poll_repos;
+mod repos;
 mod retention;
 pub mod rollups;
 mod rows;

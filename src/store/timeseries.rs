@@ -105,8 +105,9 @@ impl Store {
         since: DateTime<Utc>,
         filter: &PointFilter,
     ) -> Result<Vec<HealthRow>, StoreError> {
-        let mut sql =
-            String::from("SELECT id, repo, workflow, status, sort_at FROM builds WHERE sort_at >= $1");
+        let mut sql = String::from(
+            "SELECT id, repo, workflow, branch, status, sort_at FROM builds WHERE sort_at >= $1",
+        );
         let texts = filter_sql(filter, &mut sql, 2);
         let rows = self.fetch_bound(sql, &[since.timestamp()], &texts).await?;
         rows.iter()
@@ -115,6 +116,7 @@ impl Store {
                     id: row.try_get("id")?,
                     repo: row.try_get("repo")?,
                     workflow: row.try_get("workflow")?,
+                    branch: row.try_get("branch")?,
                     status: BuildStatus::from_stored(row.try_get::<&str, _>("status")?),
                     start: row.try_get("sort_at")?,
                 })

@@ -93,7 +93,7 @@ on_both_backends! {
             time: r.cells[0].querySelector('time').getAttribute('datetime') }; })()").await;
         assert_eq!(cells, json!({
             "id": id.to_string(), "rule": "main-failures", "kind": "build failed", "repo": "octo-org/app",
-            "pipeline": "CI · main", "channel": "team-slack (slack)", "delivery": "✓ sent", "state": "open",
+            "pipeline": "CI · main", "channel": "team-slack (slack)", "delivery": "✓ sent", "state": "! open",
             "time": alerts[0]["created_at"],
         }));
 
@@ -129,7 +129,7 @@ on_both_backends! {
         browser.client.execute("window.__sameDocument = true; return true;", vec![]).await.expect("mark");
         app.deliver_json("workflow_run", &Run::new(2, minutes_ago(1)).at("completed", Some("failure"), 30).payload(), "stored").await;
         browser.expect("document.querySelectorAll('#alerts tbody tr').length === 2 \
-            && document.querySelector('#alerts tbody tr').cells[6].textContent === 'open'", 3 * SECOND,
+            && document.querySelector('#alerts tbody tr').cells[6].textContent === '! open'", 3 * SECOND,
             "document.getElementById('alerts').innerText").await;
         assert_eq!(browser.eval("window.__sameDocument === true").await, true, "no reload");
         assert_eq!(browser.eval("document.getElementById('alerts-count').textContent").await, "Showing 1–2 of 2 alerts");

@@ -18,6 +18,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/events"),
     ("post", "/api/events/ticket"),
     ("get", "/api/providers"),
+    ("get", "/api/repos"),
     ("get", "/api/audit"),
     ("post", "/api/webhook/github-actions"),
     ("get", "/api/builds/export"),

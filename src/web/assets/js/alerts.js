@@ -1,9 +1,12 @@
 // The Alerts view's history table: GET /api/alerts (read role), one row per
 // alert and channel, with Acknowledge and Resolve (write role) updating the
-// row from the API's answer. Every value is written as text.
+// row from the API's answer. Every value is written as text. Without a
+// token (reads public, writes never are) the buttons are disabled and say
+// why. A state is shown as it is: open, acknowledged, resolved, a
+// suppressed alert (never sent), or a recovery (for information).
 
 import { $, el, localTime, text } from "./format.js";
-import { getJson, postJson, roleMessage } from "./api.js";
+import { getJson, postJson, roleMessage, token } from "./api.js";
 
 const ALERT_PAGE = 25;
 
@@ -36,11 +39,17 @@ function stateCell(a) {
   if (a.acknowledged_at) {
     return el("span", { class: "state state-acknowledged" }, "acknowledged ", el("span", { class: "sub" }, when(a.acknowledged_at)));
   }
-  return el("span", { class: "state state-open" }, "open");
+  const icon = (mark) => el("span", { "aria-hidden": "true" }, mark + " ");
+  if (a.status === "suppressed") return el("span", { class: "state state-suppressed" }, icon("⊘"), "suppressed (not sent)");
+  if (a.kind === "recovered") return el("span", { class: "state state-info" }, icon("✓"), "recovery (for information)");
+  return el("span", { class: "state state-open" }, icon("!"), "open");
 }
 
 function actionButton(a, action, label, done) {
-  const button = el("button", { type: "button", class: "small", "data-action": action, disabled: done },
+  // Writes always need a token: without one, say so rather than fail on click.
+  const locked = !token();
+  const button = el("button", { type: "button", class: "small", "data-action": action, disabled: done || locked,
+    "aria-describedby": locked ? "alerts-write-note" : null, title: locked ? "Needs a token with the write role" : null },
     label, el("span", { class: "visually-hidden" }, " alert " + a.id + " (" + a.rule_id + ", " + a.channel + ")"));
   button.addEventListener("click", () => mark(a.id, action));
   return button;
@@ -130,6 +139,7 @@ export async function loadHistory() {
     if (again) again.focus();
   }
   $("alerts-empty").hidden = page.total > 0;
+  $("alerts-write-note").hidden = page.total === 0 || Boolean(token());
   $("alerts-count").textContent = page.total
     ? `Showing ${page.offset + 1}–${page.offset + page.alerts.length} of ${page.total} alerts`
     : "";

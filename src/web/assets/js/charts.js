@@ -18,8 +18,25 @@ function niceMax(value) {
 
 function round(v) { return Math.round(v * 10) / 10; }
 
-/** The empty frame: grid, y ticks, x labels (dates), axis titles. */
-function frame(label, buckets, yMax, yTick, yTitle, xTitle) {
+/** Four even ticks from 0 to `yMax` (continuous amounts). */
+function evenTicks(yMax) { return [0, 1, 2, 3, 4].map((i) => (yMax * i) / 4); }
+
+/** Whole-number ticks for counts: steps of 1, 2, 5, 10, 20, 25, 50 … with at most 5 above 0. */
+function countAxis(max) {
+  if (!(max > 0)) return { yMax: 1, ticks: [0] };
+  let step = 1;
+  for (let power = 1; ; power *= 10) {
+    const fit = [1, 2, 2.5, 5].map((m) => m * power).find((m) => Number.isInteger(m) && Math.ceil(max / m) <= 5);
+    if (fit) { step = fit; break; }
+  }
+  const yMax = step * Math.ceil(max / step);
+  const ticks = [];
+  for (let v = 0; v <= yMax; v += step) ticks.push(v);
+  return { yMax, ticks };
+}
+
+/** The empty frame: grid, y ticks, x labels (dates), axis titles; `empty` (text) says why nothing is drawn. */
+function frame(label, buckets, yMax, yTick, yTitle, xTitle, ticks, empty) {
   const root = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": label, class: "chart-svg" },
     svg("title", {}, label));
   const plotW = W - M.left - M.right, plotH = H - M.top - M.bottom;
@@ -30,9 +47,9 @@ function frame(label, buckets, yMax, yTick, yTitle, xTitle) {
     y: (v) => M.top + plotH - (Math.min(v, yMax) / yMax) * plotH,
   };
   const axis = svg("g", { class: "axis", "aria-hidden": "true" });
-  for (let i = 0; i <= 4; i++) {
-    const v = (yMax * i) / 4, y = round(f.y(v));
-    axis.appendChild(svg("line", { x1: M.left, x2: W - M.right, y1: y, y2: y, class: i ? "grid" : "baseline" }));
+  for (const v of ticks || evenTicks(yMax)) {
+    const y = round(f.y(v));
+    axis.appendChild(svg("line", { x1: M.left, x2: W - M.right, y1: y, y2: y, class: v ? "grid" : "baseline" }));
     axis.appendChild(svg("text", { x: M.left - 6, y: y + 4, "text-anchor": "end" }, yTick(v)));
   }
   const step = Math.max(1, Math.ceil(buckets.length / 6));
@@ -45,6 +62,9 @@ function frame(label, buckets, yMax, yTick, yTitle, xTitle) {
   axis.appendChild(svg("text", { x: -(M.top + plotH / 2), y: 14, transform: "rotate(-90)", "text-anchor": "middle",
     class: "axis-title" }, yTitle));
   root.appendChild(axis);
+  if (empty) {
+    root.appendChild(svg("text", { x: M.left + plotW / 2, y: M.top + plotH / 2, "text-anchor": "middle", class: "chart-empty" }, empty));
+  }
   return f;
 }
 
@@ -67,9 +87,10 @@ const OUTCOMES = [
 /** Builds per day stacked by outcome. */
 export function outcomesChart(container, series) {
   const buckets = series.buckets;
-  const yMax = niceMax(Math.max(0, ...buckets.map((b) => b.total_builds)));
-  const f = frame("Builds per day by outcome", buckets, yMax, (v) => String(round(v)), "builds",
-    "day (" + series.tz + ")");
+  const { yMax, ticks } = countAxis(Math.max(0, ...buckets.map((b) => b.total_builds)));
+  const none = buckets.every((b) => !b.total_builds);
+  const f = frame("Builds per day by outcome", buckets, yMax, (v) => String(v), "builds",
+    "day (" + series.tz + ")", ticks, none ? `No builds in these ${buckets.length} days` : null);
   buckets.forEach((b, i) => {
     const g = svg("g", { class: "bucket", "data-date": b.date, "data-total": b.total_builds });
     let base = 0;
@@ -111,7 +132,9 @@ function lines(f, buckets, defs) {
 /** Success rate per day, in percent. */
 export function successRateChart(container, series) {
   const buckets = series.buckets;
-  const f = frame("Success rate per day", buckets, 100, (v) => v + " %", "success rate (%)", "day (" + series.tz + ")");
+  const none = buckets.every((b) => b.success_rate === null || b.success_rate === undefined);
+  const f = frame("Success rate per day", buckets, 100, (v) => v + " %", "success rate (%)", "day (" + series.tz + ")",
+    null, none ? "No finished (success or failed) builds" : null);
   lines(f, buckets, [{
     key: "success_rate", cls: "s-rate", label: "success rate", scale: (v) => v * 100,
     format: (v, b) => `${percent(v)} (${b.success_count} of ${b.success_count + b.failure_count} finished)`,
@@ -126,8 +149,10 @@ export function durationChart(container, series) {
   const minutes = top >= 120;
   const unit = minutes ? 60 : 1;
   const yMax = niceMax(top / unit);
+  const none = !(top > 0) && buckets.every((b) => b.p50_build_time_seconds === null || b.p50_build_time_seconds === undefined);
   const f = frame("Build duration per day, p50 and p95", buckets, yMax, (v) => String(round(v)),
-    "duration (" + (minutes ? "minutes" : "seconds") + ")", "day (" + series.tz + ")");
+    "duration (" + (minutes ? "minutes" : "seconds") + ")", "day (" + series.tz + ")",
+    none ? [0] : null, none ? "No finished builds with a duration" : null);
   const fmt = (v) => (minutes ? round(v / 60) + " min" : round(v) + " s");
   lines(f, buckets, [
     { key: "p50_build_time_seconds", cls: "s-p50", label: "p50", scale: (v) => v / unit, format: fmt },

@@ -1,7 +1,9 @@
 // Build detail in a modal <dialog>: the run's attempts side by side and the
-// attempt's jobs as a timeline of queue time versus run time.
+// attempt's jobs as a timeline of queue time versus run time (a failed
+// job's run in the failure colour and striped, so not by colour alone;
+// unfinished jobs with their time so far).
 
-import { $, el, svg, duration, localTime, statusBadge, externalLink, text } from "./format.js";
+import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
 import { getJson } from "./api.js";
 
 function attemptsTable(current, attempts) {
@@ -9,7 +11,7 @@ function attemptsTable(current, attempts) {
     ["Status", (a) => statusBadge(a.status)],
     ["Conclusion", (a) => text(a.conclusion)],
     ["Started", (a) => localTime(a.started_at || a.first_job_started_at)],
-    ["Duration", (a) => duration(a.duration_seconds)],
+    ["Duration", (a) => (a.status === "running" ? elapsed(a.started_at || a.first_job_started_at, "running for") : duration(a.duration_seconds))],
     ["Queue", (a) => duration(a.queue_seconds)],
     ["Actor", (a) => text(a.triggered_by)],
     ["GitHub", (a) => externalLink(a.url, "run", "Attempt " + a.run_attempt + " on GitHub")],
@@ -34,28 +36,38 @@ function timeline(jobs) {
   const pos = (v) => Math.round(((v - t0) / (t1 - t0)) * 1000) / 10;
   const rows = jobs.map((j) => {
     const created = t(j.created_at), started = t(j.started_at), done = t(j.finished_at) || Date.now();
+    const outcome = ["failed", "cancelled"].includes(j.status) ? j.status : j.status === "success" ? "success" : "other";
+    const ended = outcome === "other" ? "" : ", " + j.status;
     const bars = svg("svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none", class: "job-bar", role: "img",
-      "aria-label": `queued ${duration(j.queue_seconds)}, ran ${duration(j.duration_seconds)}` });
+      "aria-label": `queued ${duration(j.queue_seconds)}, ran ${duration(j.duration_seconds)}${ended}` });
     if (!isNaN(created) && !isNaN(started) && j.queue_seconds !== null) {
       bars.appendChild(svg("rect", { x: pos(created), width: Math.max(0.5, pos(started) - pos(created)), y: 2, height: 6,
         class: "seg-queue" }, svg("title", {}, `${text(j.name)}: queued ${duration(j.queue_seconds)}`)));
     }
     if (!isNaN(started) && j.status !== "queued") {
-      bars.appendChild(svg("rect", { x: pos(started), width: Math.max(0.5, pos(done) - pos(started)), y: 1, height: 8,
-        class: "seg-run" }, svg("title", {}, `${text(j.name)}: ran ${duration(j.duration_seconds)}`)));
+      const x = pos(started), width = Math.max(0.5, pos(done) - pos(started));
+      bars.appendChild(svg("rect", { x, width, y: 1, height: 8, class: "seg-run seg-" + outcome, "data-status": j.status },
+        svg("title", {}, `${text(j.name)}: ran ${duration(j.duration_seconds)}${ended}`)));
+      if (outcome === "failed") {
+        // Stripes over the bar: a failure is not told by colour alone.
+        const id = "hatch-" + String(j.id).replace(/\W/g, "");
+        bars.appendChild(svg("defs", {}, svg("pattern", { id, width: 2, height: 10, patternUnits: "userSpaceOnUse" },
+          svg("rect", { x: 0, y: 0, width: 0.7, height: 10, class: "hatch-line" }))));
+        bars.appendChild(svg("rect", { x, width, y: 1, height: 8, fill: `url(#${id})`, class: "seg-hatch", "aria-hidden": "true" }));
+      }
     }
     return el("tr", {},
       el("th", { scope: "row" }, text(j.name)),
       el("td", {}, statusBadge(j.status)),
       el("td", {}, text(j.runner_name)),
-      el("td", { class: "num" }, duration(j.queue_seconds)),
-      el("td", { class: "num" }, duration(j.duration_seconds)),
+      el("td", { class: "num" }, j.status === "queued" && j.queue_seconds === null ? elapsed(j.created_at, "waiting for") : duration(j.queue_seconds)),
+      el("td", { class: "num" }, j.status === "running" ? elapsed(j.started_at, "running for") : duration(j.duration_seconds)),
       el("td", { class: "timeline" }, bars),
       el("td", {}, externalLink(j.url, "log", "Job " + text(j.name) + " on GitHub")));
   });
   return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Jobs" },
     el("table", { class: "jobs" },
-      el("caption", {}, "Jobs: queue time (light) then run time (dark) on one time axis"),
+      el("caption", {}, "Jobs: queue time (light) then run time (dark; a failed job's in red with stripes) on one time axis"),
       el("thead", {}, el("tr", {}, ["Job", "Status", "Runner", "Queue", "Run", "Timeline", "GitHub"].map((h) =>
         el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows)));

@@ -77,4 +77,44 @@ export function statusBadge(status) {
     el("span", { "aria-hidden": "true" }, STATUS_ICONS[known] + " "), String(status || "unknown").replace("_", " "));
 }
 
+/** Runs and queues "running" longer than this are flagged "stuck?". */
+export const STUCK_SECONDS = 24 * 3600;
+
+function elapsedSeconds(since) {
+  return Math.max(0, (Date.now() - Date.parse(since)) / 1000);
+}
+
+function stuckBadge() {
+  return el("span", { class: "stuck", title: "Still not finished after over 24 hours: a lost delivery, or a hung runner?" },
+    el("span", { "aria-hidden": "true" }, "⚠ "), "stuck?",
+    el("span", { class: "visually-hidden" }, " (not finished after over 24 hours)"));
+}
+
+/**
+ * Time since `since` (RFC 3339) as "`verb` 5 min 3 s", kept current by
+ * [`tickElapsed`]; past [`STUCK_SECONDS`] with a "stuck?" badge in words.
+ * "–" when `since` is unknown.
+ */
+export function elapsed(since, verb) {
+  if (!since || isNaN(Date.parse(since))) return document.createTextNode("–");
+  const seconds = elapsedSeconds(since);
+  return el("span", { class: "elapsed", "data-since": since, "data-verb": verb },
+    el("span", { class: "t" }, verb + " " + duration(seconds)), seconds > STUCK_SECONDS ? [" ", stuckBadge()] : null);
+}
+
+/** Brings every shown elapsed time up to date (called every second). */
+export function tickElapsed() {
+  for (const node of document.querySelectorAll(".elapsed[data-since]")) {
+    const seconds = elapsedSeconds(node.dataset.since);
+    node.querySelector(".t").textContent = node.dataset.verb + " " + duration(seconds);
+    if (seconds > STUCK_SECONDS && !node.querySelector(".stuck")) node.append(" ", stuckBadge());
+  }
+}
+
+/** `owner/name` with a line-break opportunity after the slash (never inside the owner). */
+export function repoName(repo) {
+  const slash = String(repo).indexOf("/");
+  return slash > 0 ? [repo.slice(0, slash + 1), el("wbr", {}), repo.slice(slash + 1)] : String(repo);
+}
+
 export function text(value) { return value === null || value === undefined || value === "" ? "–" : String(value); }

@@ -2,11 +2,11 @@
 // overview, charts, builds table, detail dialog, the Alerts view and live
 // updates.
 
-import { $, hhmm } from "./format.js";
+import { $, hhmm, tickElapsed } from "./format.js";
 import { getJson, setToken, token } from "./api.js";
 import { outcomesChart, successRateChart, durationChart } from "./charts.js";
-import { renderKpis, renderHealth } from "./overview.js";
-import { PAGE_SIZE, TEXT_FILTERS, filterParams, hasFilter, renderBuilds, patchRow } from "./builds.js";
+import { HEALTH_SORTS, renderKpis, renderHealth, renderRepoSuggestions, wireHealthSort } from "./overview.js";
+import { PAGE_SIZE, TEXT_FILTERS, WINDOWS, filterParams, hasFilter, renderBuilds, patchRow } from "./builds.js";
 import { showDetail } from "./detail.js";
 import { startLive } from "./live.js";
 import { VIEWS, showView, wireViews } from "./views.js";
@@ -14,8 +14,7 @@ import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 
-const WINDOWS = { 1: "24 hours", 7: "7 days", 30: "30 days", 90: "90 days" };
-const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "sort", "page", "build"];
+const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 const state = readUrl();
@@ -33,6 +32,8 @@ function readUrl() {
   if (!VIEWS.includes(s.view)) s.view = "dashboard";
   if (!WINDOWS[s.window]) s.window = "7";
   if (!["-started", "started", "-duration", "duration"].includes(s.sort)) s.sort = "-started";
+  if (!HEALTH_SORTS.includes(s.hsort)) s.hsort = "name";
+  s.latest = s.latest ? "1" : "";
   s.page = Math.max(1, parseInt(s.page, 10) || 1);
   return s;
 }
@@ -41,7 +42,7 @@ function writeUrl() {
   const p = new URLSearchParams();
   for (const key of URL_KEYS) {
     const v = state[key];
-    if (!v || (key === "view" && v === "dashboard") || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "page" && v === 1)) continue;
+    if (!v || (key === "view" && v === "dashboard") || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "hsort" && v === "name") || (key === "page" && v === 1)) continue;
     p.set(key, String(v));
   }
   const query = p.toString();
@@ -53,11 +54,14 @@ function fillForms() {
     const input = $("f-" + key);
     if (input) input.value = state[key];
   }
+  $("f-latest").checked = state.latest === "1";
   $("window-label").textContent = "· last " + WINDOWS[state.window];
   $("tz-name").textContent = TZ;
 }
 
 function readForm(form) {
+  // An unticked checkbox is not in the form data.
+  if (form.contains($("f-latest"))) state.latest = "";
   for (const [key, value] of new FormData(form).entries()) state[key] = String(value).trim();
   state.page = 1;
   writeUrl();
@@ -117,7 +121,7 @@ async function loadOverview() {
   outcomesChart($("chart-outcomes"), timeseries);
   successRateChart($("chart-rate"), timeseries);
   durationChart($("chart-duration"), timeseries);
-  renderHealth(lines, openDetail);
+  renderHealth(lines, openDetail, state.hsort);
   return summary;
 }
 
@@ -133,6 +137,14 @@ async function loadBuilds() {
   }
   renderBuilds(page, state, openDetail);
   return page;
+}
+
+/** Repository suggestions for the filter: every stored repository, whatever the filter (best effort, at most once a minute). */
+let reposAt = 0;
+function loadRepos() {
+  if (Date.now() - reposAt < 60000) return;
+  reposAt = Date.now();
+  getJson("/api/repos").then(renderRepoSuggestions, () => { reposAt = 0; });
 }
 
 let running = null;
@@ -157,7 +169,9 @@ async function refresh() {
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
-    $("empty").hidden = alerts || !(summary && page && summary.total_builds === 0 && page.total === 0 && !hasFilter(state));
+    // No builds at all (not only none in the window): the summary's latest status is over all time.
+    $("empty").hidden = alerts || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
+    if (!alerts && !errors.length) loadRepos();
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();
@@ -199,13 +213,14 @@ function wire() {
   $("f-window").addEventListener("change", () => readForm($("view-form")));
   $("builds-form").addEventListener("submit", (e) => { e.preventDefault(); readForm(e.target); });
   $("filters-reset").addEventListener("click", () => {
-    for (const key of ["workflow", "status", "event", "actor", "q", "since", "until"]) state[key] = "";
+    for (const key of ["workflow", "status", "event", "actor", "q", "since", "until", "latest"]) state[key] = "";
     state.page = 1;
     writeUrl();
     fillForms();
     refresh();
   });
-  for (const button of document.querySelectorAll("button.sort")) {
+  wireHealthSort((key) => { state.hsort = key; writeUrl(); });
+  for (const button of document.querySelectorAll("#builds button.sort")) {
     button.addEventListener("click", () => {
       const key = button.dataset.key;
       state.sort = state.sort === "-" + key ? key : "-" + key;
@@ -214,6 +229,12 @@ function wire() {
       loadBuilds().catch((err) => showErrors([err]));
     });
   }
+  $("builds-sort").addEventListener("change", (event) => {
+    state.sort = event.target.value;
+    state.page = 1;
+    writeUrl();
+    loadBuilds().catch((err) => showErrors([err]));
+  });
   $("page-prev").addEventListener("click", () => { state.page = Math.max(1, state.page - 1); writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
   $("page-next").addEventListener("click", () => { state.page += 1; writeUrl(); loadBuilds().catch((err) => showErrors([err])); });
   $("detail-close").addEventListener("click", () => $("detail").close());
@@ -221,6 +242,7 @@ function wire() {
   $("token-form").addEventListener("submit", (e) => {
     e.preventDefault();
     setToken($("token").value.trim());
+    reposAt = 0;
     $("token").value = "";
     settingsStale = true;
     live.restart();
@@ -245,3 +267,4 @@ const live = startLive({
 });
 refresh();
 if (state.build) showDetail(state.build);
+setInterval(tickElapsed, 1000);

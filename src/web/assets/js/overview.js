@@ -1,8 +1,9 @@
 // Overview: KPI cards from /api/metrics/summary (with the change against
 // the previous window; narrowed by the view's repository and branch filter)
-// and the health table from /api/metrics/health.
+// and the health table from /api/metrics/health, sortable in the page by
+// name, latest status (failures first) or success rate (lowest first).
 
-import { $, el, svg, percent, duration, localTime, statusBadge, externalLink, text } from "./format.js";
+import { $, el, svg, percent, duration, localTime, repoName, statusBadge, externalLink, text } from "./format.js";
 
 /** Change of a rate, in percentage points; `good` says which direction is better. */
 function rateDelta(now, before, good) {
@@ -71,10 +72,36 @@ function sparkline(recent) {
   return chart;
 }
 
-/** Renders the health table; `open(id)` shows a build's detail. */
-export function renderHealth(health, open) {
+export const HEALTH_SORTS = ["name", "status", "rate"];
+
+/** How urgent a latest status is: failures first, passing last. */
+const URGENCY = ["failed", "action_required", "stale", "unknown", "cancelled", "running", "queued", "neutral", "skipped", "success"];
+function urgency(status) {
+  const i = URGENCY.indexOf(status);
+  return i < 0 ? URGENCY.indexOf("unknown") : i;
+}
+const byName = (a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0) || text(a.workflow).localeCompare(text(b.workflow));
+const rate = (line) => (line.success_rate === null || line.success_rate === undefined ? Infinity : line.success_rate);
+const ORDERS = {
+  name: byName,
+  status: (a, b) => urgency(a.latest.status) - urgency(b.latest.status) || byName(a, b),
+  rate: (a, b) => rate(a) - rate(b) || byName(a, b),
+};
+
+let shown = null;
+let shownOpen = null;
+
+/** Renders the health table in `sort` order (one of HEALTH_SORTS); `open(id)` shows a build's detail. */
+export function renderHealth(health, open, sort) {
+  shown = health;
+  shownOpen = open;
+  const order = ORDERS[sort] || ORDERS.name;
+  $("health-sort").value = ORDERS[sort] ? sort : "name";
+  for (const th of $("health").querySelectorAll("th[data-sort]")) {
+    th.setAttribute("aria-sort", th.dataset.sort === (ORDERS[sort] ? sort : "name") ? "ascending" : "none");
+  }
   const body = $("health").tBodies[0];
-  const rows = health.rows.map((line) => {
+  const rows = [...health.rows].sort(order).map((line) => {
     const latest = el("button", { type: "button", class: "link" }, statusBadge(line.latest.status),
       el("span", { class: "visually-hidden" }, " — details of the latest build of " + line.repo + " " + text(line.workflow)));
     latest.addEventListener("click", () => open(line.latest.id));
@@ -82,20 +109,39 @@ export function renderHealth(health, open) {
       ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "Last failure on GitHub")
       : "none in window";
     return el("tr", {},
-      el("th", { scope: "row" }, line.repo),
-      el("td", {}, text(line.workflow)),
-      el("td", {}, latest),
-      el("td", { class: "num" }, percent(line.success_rate)),
-      el("td", { class: "num" }, String(line.total_builds)),
-      el("td", {}, sparkline(line.recent || [])),
-      el("td", {}, failure),
-      el("td", {}, externalLink(line.latest.url, "GitHub", "Latest run of " + line.repo + " on GitHub")));
+      el("th", { scope: "row", "data-label": "Repository", class: "name" }, repoName(line.repo)),
+      el("td", { "data-label": "Workflow", class: "name" }, text(line.workflow)),
+      el("td", { "data-label": "Branch", class: "branch", title: line.latest.branch || null }, text(line.latest.branch)),
+      el("td", { "data-label": "Latest" }, latest),
+      el("td", { "data-label": "Success rate", class: "num" }, percent(line.success_rate)),
+      el("td", { "data-label": "Builds", class: "num" }, String(line.total_builds)),
+      el("td", { "data-label": "Recent runs" }, sparkline(line.recent || [])),
+      el("td", { "data-label": "Last failure" }, failure),
+      el("td", { "data-label": "Link" }, externalLink(line.latest.url, "GitHub", "Latest run of " + line.repo + " on GitHub")));
   });
   body.replaceChildren(...rows);
   $("health-empty").hidden = rows.length > 0;
-  // Suggestions for the filter inputs.
-  const repos = [...new Set(health.rows.map((r) => r.repo))];
+  // Suggestions for the workflow filter (repositories come from /api/repos).
   const workflows = [...new Set(health.rows.map((r) => r.workflow).filter(Boolean))];
-  $("repo-list").replaceChildren(...repos.map((r) => el("option", { value: r })));
   $("workflow-list").replaceChildren(...workflows.map((w) => el("option", { value: w })));
+}
+
+/** Wires the health table's sort buttons: `choose(key)` records the order; the shown lines are re-sorted at once. */
+export function wireHealthSort(choose) {
+  for (const button of $("health").querySelectorAll("button.sort")) {
+    button.addEventListener("click", () => {
+      choose(button.dataset.key);
+      if (shown) renderHealth(shown, shownOpen, button.dataset.key);
+    });
+  }
+  // Phones: the header is not shown, a select sorts instead.
+  $("health-sort").addEventListener("change", (event) => {
+    choose(event.target.value);
+    if (shown) renderHealth(shown, shownOpen, event.target.value);
+  });
+}
+
+/** Fills the repository suggestions from `/api/repos`' answer. */
+export function renderRepoSuggestions(answer) {
+  $("repo-list").replaceChildren(...answer.repos.map((r) => el("option", { value: r.repo })));
 }
