@@ -4,8 +4,10 @@
 //! outcome. Background work is a `tick()` that reports what it did, wrapped
 //! by `run()`; tests drive ticks directly.
 //!
-//! This module owns timing and leases; what a job does lives in its own
-//! file (today: `retention`). It must not know HTTP.
+//! This module owns timing and leases; what a job does lives with what it
+//! works on: `retention` and `rollups` here, the alert checks in
+//! `alerts::periodic`, the poller's passes with their provider
+//! (`providers::github::poller`). It must not know HTTP.
 
 pub mod retention;
 pub mod rollups;

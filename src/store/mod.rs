@@ -1,16 +1,36 @@
 //! Storage: the one interface every other layer uses to keep and read run
 //! attempts, jobs and deliveries, on embedded SQLite or PostgreSQL.
 //!
-//! Design (see `../shared/STACK.md` for the trade-off): one SQL code path over
-//! sqlx's `Any` driver, with integer Unix-second timestamps so both databases
-//! decode the same way, and one migrations folder per dialect. The back end is
-//! picked once from the URL scheme. Merge rules are pure functions in
-//! `domain::merge`, applied under a row lock (`SELECT … FOR UPDATE` on
-//! PostgreSQL; SQLite serialises writers with `BEGIN IMMEDIATE`).
+//! Design: one SQL code path over sqlx's `Any` driver, with integer
+//! Unix-second timestamps so both databases decode the same way, and one
+//! migrations folder per dialect (README, *Storage design*, says why). The
+//! back end is picked once from the URL scheme.
 //!
-//! This module owns SQL and the schema; it must not know HTTP or payloads.
-//! (The one outward call: `ingest_tx` runs `alerts::evaluate` on a changed
-//! build inside its transaction, so alerts commit with their cause.)
+//! Table of contents — [`Store`]'s methods by area, each area in its own
+//! file or folder:
+//! - **write path** (`write/`): `record_delivery` (group-committed, both
+//!   back ends, through the one writer the store owns), `apply_polled`; the
+//!   merge rules of `domain::merge` applied under a row lock; what must
+//!   commit with a change but is decided above the store comes in as a
+//!   [`ChangeHook`] (`with_change_hook`). `deliveries`: `delivery_count`.
+//! - **builds** (`builds`, `changes`, `repos`, `rows`): `list_builds`,
+//!   `export_builds`, `get_build`, `get_job`, `jobs_of_build`,
+//!   `changed_since`, `known_repos`.
+//! - **metrics reads** (`summary`, `timeseries`, `rollups/`):
+//!   `summary_inputs`, `status_counts_since`, `window_points`,
+//!   `health_rows`, `build_urls`, `window_tally`, `fold_rollups`.
+//! - **alerts** (`alerts/`): configuration, what rules read, the outbox.
+//! - **poll state** (`poll_repos`): per-repository backfill checkpoints,
+//!   validators, rate readings, the watch list.
+//! - **leases** (`leases`): run-once periodic jobs across replicas.
+//! - **tokens and audit** (`tokens`, `audit`): API tokens, stream tickets,
+//!   the audit log.
+//! - **operations** (`connect`, `migrations`, `retention`, `copy`,
+//!   `events`, `error`): pools, schema, deleting old rows, `db copy`, change
+//!   events after commit, errors (`Unavailable` → 503).
+//!
+//! Owns SQL and the schema; must not know HTTP, payloads, providers or what
+//! alert rules decide.
 
 pub mod alerts;
 mod audit;

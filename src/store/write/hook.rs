@@ -1,5 +1,5 @@
 //! The write path's one door upward: what must commit with a change but is
-//! decided above the store (today the alert rules and their outbox rows) is
+//! decided above the store (the alert rules and their outbox rows) is
 //! handed in as a [`ChangeHook`] by whoever opens the store. The store calls
 //! it inside the transaction and never knows what it does.
 
