@@ -19,8 +19,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{SecondsFormat, Utc};
 use cicd_dashboard::config::ServeSettings;
-use cicd_dashboard::domain::Change;
-use cicd_dashboard::domain::{ProviderKind, RunAttempt};
+use cicd_dashboard::domain::{Change, Conclusion, ProviderKind, RunAttempt, RunStatus};
 use cicd_dashboard::providers::github::webhook::signature::sign;
 use cicd_dashboard::secret::Secret;
 use cicd_dashboard::startup::Application;
@@ -204,8 +203,8 @@ async fn seed(store: &Store, attempts: usize) -> Duration {
             commit_sha: Some(format!("{i:040x}")),
             triggered_by: Some("octocat".into()),
             url: Some(format!("https://github.com/seed-org/repo/actions/runs/{i}")),
-            provider_status: "completed".into(),
-            conclusion: Some(conclusion.into()),
+            provider_status: RunStatus::Completed,
+            conclusion: Some(Conclusion::parse(conclusion)),
             created_at: Some(started),
             started_at: Some(started),
             updated_at: Some(started + chrono::Duration::seconds(60 + (i % 900) as i64)),

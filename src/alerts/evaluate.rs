@@ -12,6 +12,7 @@ use super::config::{AlertConfig, Rule, RuleKind, defaults};
 use super::message::{AlertDetails, duration_text};
 use super::outbox_rows::{AlertKey, rows};
 use super::rules::Subject;
+use crate::domain::BuildStatus;
 use crate::metrics::percentile::percentile;
 use crate::store::alerts::{
     BuildFacts, alerted_since, build_facts, config_on, failure_alerted_since, insert_alert, lock_key,
@@ -99,7 +100,7 @@ pub async fn after_build_change(
     let Some(facts) = build_facts(conn, build_id).await? else {
         return Ok(Vec::new());
     };
-    if !matches!(facts.status.as_str(), "success" | "failed" | "cancelled") {
+    if !matches!(facts.status, BuildStatus::Success | BuildStatus::Failed | BuildStatus::Cancelled) {
         return Ok(Vec::new());
     }
     let subject = Subject {
@@ -122,10 +123,13 @@ pub async fn after_build_change(
             RuleKind::BuildFailed => build_failed(rule, &facts),
             RuleKind::StartedFailing | RuleKind::Recovered => {
                 if previous.is_none() {
-                    previous = Some(previous_conclusive(conn, &facts, &["success", "failed"]).await?);
+                    previous = Some(
+                        previous_conclusive(conn, &facts, &[BuildStatus::Success, BuildStatus::Failed])
+                            .await?,
+                    );
                 }
-                let before = previous.clone().flatten().map(|(_, status, _)| status);
-                edge(conn, rule, &facts, before.as_deref()).await?
+                let before = previous.flatten().map(|(_, status, _)| status);
+                edge(conn, rule, &facts, before).await?
             }
             RuleKind::SlowBuild => {
                 if alerted_since(conn, &rule.id, &key, now - rule.cooldown_seconds()).await? {
@@ -144,12 +148,13 @@ pub async fn after_build_change(
 }
 
 fn build_failed(rule: &Rule, facts: &BuildFacts) -> Option<Decision> {
-    let headline = match facts.status.as_str() {
-        "failed" => "Build failed",
-        "cancelled" if rule.include_cancelled => "Build cancelled",
+    let headline = match facts.status {
+        BuildStatus::Failed => "Build failed",
+        BuildStatus::Cancelled if rule.include_cancelled => "Build cancelled",
         _ => return None,
     };
-    let reason = format!("the attempt ended {}", facts.conclusion.as_deref().unwrap_or(&facts.status));
+    let reason =
+        format!("the attempt ended {}", facts.conclusion.as_deref().unwrap_or(facts.status.as_str()));
     Some(Decision::Send(AlertDetails::for_build("build_failed", headline, facts, Some(reason))))
 }
 
@@ -161,10 +166,10 @@ async fn edge(
     conn: &mut AnyConnection,
     rule: &Rule,
     facts: &BuildFacts,
-    before: Option<&str>,
+    before: Option<BuildStatus>,
 ) -> Result<Option<Decision>, StoreError> {
-    Ok(match (rule.kind, facts.status.as_str(), before) {
-        (RuleKind::StartedFailing, "failed", None | Some("success")) => {
+    Ok(match (rule.kind, facts.status, before) {
+        (RuleKind::StartedFailing, BuildStatus::Failed, None | Some(BuildStatus::Success)) => {
             let reason = match before {
                 None => "the first conclusive attempt of this pipeline failed".to_owned(),
                 Some(_) => "the previous attempt of this pipeline succeeded".to_owned(),
@@ -176,8 +181,8 @@ async fn edge(
                 Some(reason),
             )))
         }
-        (RuleKind::Recovered, "success", Some("failed")) => {
-            let since = previous_conclusive(conn, facts, &["success"])
+        (RuleKind::Recovered, BuildStatus::Success, Some(BuildStatus::Failed)) => {
+            let since = previous_conclusive(conn, facts, &[BuildStatus::Success])
                 .await?
                 .map_or((i64::MIN, i64::MIN), |(id, _, at)| (at, id));
             let details = AlertDetails::for_build(
@@ -204,7 +209,7 @@ async fn slow_build(
     rule: &Rule,
     facts: &BuildFacts,
 ) -> Result<Option<Decision>, StoreError> {
-    let Some(duration) = facts.duration_seconds.filter(|_| facts.status != "cancelled") else {
+    let Some(duration) = facts.duration_seconds.filter(|_| facts.status != BuildStatus::Cancelled) else {
         return Ok(None);
     };
     let (limit, how) = match (rule.duration_seconds, rule.threshold) {

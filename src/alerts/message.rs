@@ -86,7 +86,7 @@ impl AlertDetails {
             commit_sha: facts.commit_sha.clone(),
             triggered_by: facts.triggered_by.clone(),
             url: facts.url.clone(),
-            status: Some(facts.status.clone()),
+            status: Some(facts.status.as_str().to_owned()),
             conclusion: facts.conclusion.clone(),
             run_number: facts.run_number,
             run_attempt: Some(facts.run_attempt),

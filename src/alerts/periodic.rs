@@ -139,8 +139,11 @@ async fn stuck(
             continue;
         }
         let key = rule_key(&facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
-        let reason =
-            format!("{} for {} (limit {minutes} min)", facts.status, duration_text(now - facts.sort_at));
+        let reason = format!(
+            "{} for {} (limit {minutes} min)",
+            facts.status.as_str(),
+            duration_text(now - facts.sort_at)
+        );
         let details = AlertDetails::for_build("stuck", "Stuck", &facts, Some(reason));
         push(out, config, rule, &key, facts.id.to_string(), Some(facts.id), details, now);
     }

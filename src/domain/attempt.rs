@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::job::Job;
-use super::status::{BuildStatus, ProviderKind};
+use super::status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
 use super::time::elapsed_seconds;
 
 /// What is known about one attempt of one workflow run.
@@ -37,9 +37,9 @@ pub struct RunAttempt {
     pub url: Option<String>,
     /// Raw provider status (`requested`, `queued`, `pending`, `waiting`,
     /// `in_progress`, `completed`, or anything newer).
-    pub provider_status: String,
+    pub provider_status: RunStatus,
     /// Raw provider conclusion; `None` until completed.
-    pub conclusion: Option<String>,
+    pub conclusion: Option<Conclusion>,
     pub created_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
@@ -50,12 +50,12 @@ pub struct RunAttempt {
 impl RunAttempt {
     /// The normalised status (see [`BuildStatus::from_provider`]).
     pub fn status(&self) -> BuildStatus {
-        BuildStatus::from_provider(&self.provider_status, self.conclusion.as_deref())
+        BuildStatus::from_provider(&self.provider_status, self.conclusion.as_ref())
     }
 
     /// Whether the provider reports the attempt as `completed`.
     pub fn is_completed(&self) -> bool {
-        self.provider_status == "completed"
+        self.provider_status.is_completed()
     }
 
     /// Completion time: the provider's `updated_at` of the completed attempt;
@@ -84,10 +84,10 @@ impl RunAttempt {
     /// running or done implies a run `in_progress`. It carries no
     /// `updated_at`, so any real run delivery of the same rank replaces it.
     pub fn implied_by_job(job: &Job) -> RunAttempt {
-        let provider_status = match job.provider_status.as_str() {
-            "waiting" => "waiting",
-            "in_progress" | "completed" => "in_progress",
-            _ => "queued",
+        let provider_status = match job.provider_status {
+            RunStatus::Waiting => RunStatus::Waiting,
+            RunStatus::InProgress | RunStatus::Completed => RunStatus::InProgress,
+            _ => RunStatus::Queued,
         };
         RunAttempt {
             provider: job.provider,
@@ -102,7 +102,7 @@ impl RunAttempt {
             commit_sha: job.commit_sha.clone(),
             triggered_by: None,
             url: None,
-            provider_status: provider_status.to_owned(),
+            provider_status,
             conclusion: None,
             created_at: None,
             started_at: None,

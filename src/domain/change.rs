@@ -2,7 +2,7 @@
 //! carries (a run attempt's or a job's new state). Providers make these;
 //! the write path applies them with the merge rules. Pure.
 
-use super::{Job, RunAttempt};
+use super::{Conclusion, Job, RunAttempt};
 
 /// One normalised change carried by a delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +30,7 @@ impl Change {
                 ("actor", run.triggered_by.as_deref()),
                 ("url", run.url.as_deref()),
                 ("status", Some(run.provider_status.as_str())),
-                ("conclusion", run.conclusion.as_deref()),
+                ("conclusion", run.conclusion.as_ref().map(Conclusion::as_str)),
             ],
             Change::Job(job) => {
                 let mut texts = vec![
@@ -42,7 +42,7 @@ impl Change {
                     ("branch", job.branch.as_deref()),
                     ("commit", job.commit_sha.as_deref()),
                     ("status", Some(job.provider_status.as_str())),
-                    ("conclusion", job.conclusion.as_deref()),
+                    ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
                     ("runner", job.runner_name.as_deref()),
                     ("url", job.url.as_deref()),
                 ];

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Job, ProviderKind, RunAttempt};
+use super::{Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
 
 /// A run attempt of workflow `CI` (run number 7, push to `main` at `abc`)
 /// created and started at `started`, last updated at `updated`.
@@ -27,8 +27,8 @@ pub fn run(
         commit_sha: Some("abc".into()),
         triggered_by: None,
         url: None,
-        provider_status: status.into(),
-        conclusion: conclusion.map(Into::into),
+        provider_status: RunStatus::parse(status),
+        conclusion: conclusion.map(Conclusion::parse),
         created_at: started,
         started_at: started,
         updated_at: updated,
@@ -49,7 +49,7 @@ pub fn job(status: &str, created: Option<DateTime<Utc>>, started: Option<DateTim
         workflow: None,
         branch: None,
         commit_sha: None,
-        provider_status: status.into(),
+        provider_status: RunStatus::parse(status),
         conclusion: None,
         runner_name: None,
         labels: Vec::new(),

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::status::{BuildStatus, ProviderKind};
+use super::status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
 use super::time::elapsed_seconds;
 
 /// What is known about one job. Identity: (`provider`, `job_id`); it belongs
@@ -24,8 +24,8 @@ pub struct Job {
     pub branch: Option<String>,
     pub commit_sha: Option<String>,
     /// Raw provider status (`queued`, `waiting`, `in_progress`, `completed`, …).
-    pub provider_status: String,
-    pub conclusion: Option<String>,
+    pub provider_status: RunStatus,
+    pub conclusion: Option<Conclusion>,
     pub runner_name: Option<String>,
     /// Runner labels requested by the job (`runs-on`).
     pub labels: Vec<String>,
@@ -38,14 +38,14 @@ pub struct Job {
 impl Job {
     /// The normalised status (see [`BuildStatus::from_provider`]).
     pub fn status(&self) -> BuildStatus {
-        BuildStatus::from_provider(&self.provider_status, self.conclusion.as_deref())
+        BuildStatus::from_provider(&self.provider_status, self.conclusion.as_ref())
     }
 
     /// Whether a runner has picked the job up (`in_progress` or `completed`).
     /// GitHub fills `started_at` already while a job is queued, so the
     /// timestamp alone does not tell.
     pub fn has_started(&self) -> bool {
-        matches!(self.provider_status.as_str(), "in_progress" | "completed")
+        matches!(self.provider_status, RunStatus::InProgress | RunStatus::Completed)
     }
 
     /// `queue_seconds`: `started_at − created_at` once the job has started,
@@ -58,7 +58,7 @@ impl Job {
     /// `duration_seconds`: `completed_at − started_at` once completed, in
     /// seconds, clamped to 0; `None` before.
     pub fn duration_seconds(&self) -> Option<i64> {
-        if self.provider_status == "completed" {
+        if self.provider_status.is_completed() {
             elapsed_seconds(self.started_at, self.completed_at)
         } else {
             None
@@ -67,6 +67,6 @@ impl Job {
 
     /// `completed_at`, answered as `finished_at`, only once completed.
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
-        if self.provider_status == "completed" { self.completed_at } else { None }
+        if self.provider_status.is_completed() { self.completed_at } else { None }
     }
 }

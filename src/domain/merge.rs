@@ -3,7 +3,7 @@
 //!
 //! Rules (the foundation issue's "order-safe" section):
 //! 1. A state never moves backwards: the side whose raw status ranks higher
-//!    ([`status_rank`]) wins the status fields; a completed record stays
+//!    ([`RunStatus::rank`]) wins the status fields; a completed record stays
 //!    completed.
 //! 2. Ties are broken by the provider's `updated_at` (later wins; unknown
 //!    loses to known; equal means the incoming delivery wins, so a repeat is
@@ -16,17 +16,17 @@
 
 use chrono::{DateTime, Utc};
 
-use super::status::status_rank;
+use super::status::RunStatus;
 use super::{Job, RunAttempt};
 
 /// Whether the incoming side wins the status fields (rules 1 and 2).
 fn incoming_wins(
-    stored_status: &str,
-    incoming_status: &str,
+    stored_status: &RunStatus,
+    incoming_status: &RunStatus,
     stored_updated: Option<DateTime<Utc>>,
     incoming_updated: Option<DateTime<Utc>>,
 ) -> bool {
-    let (stored_rank, incoming_rank) = (status_rank(stored_status), status_rank(incoming_status));
+    let (stored_rank, incoming_rank) = (stored_status.rank(), incoming_status.rank());
     if stored_rank != incoming_rank {
         return incoming_rank > stored_rank;
     }
@@ -90,7 +90,7 @@ pub fn merge_run(stored: &RunAttempt, incoming: &RunAttempt) -> RunAttempt {
 pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
     let wins = incoming_wins(&stored.provider_status, &incoming.provider_status, None, None);
     let (w, l) = if wins { (incoming, stored) } else { (stored, incoming) };
-    let conclusion = if w.provider_status == "completed" && l.provider_status == "completed" {
+    let conclusion = if w.provider_status.is_completed() && l.provider_status.is_completed() {
         pick(&w.conclusion, &l.conclusion)
     } else {
         w.conclusion.clone()
@@ -119,8 +119,8 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::fixtures;
     use crate::domain::time::parse_timestamp;
+    use crate::domain::{Conclusion, fixtures};
 
     fn at(text: &str) -> Option<DateTime<Utc>> {
         Some(parse_timestamp(text).expect("timestamp"))
@@ -135,8 +135,8 @@ mod tests {
         let done = run("completed", Some("failure"), "2024-01-01T00:05:00Z");
         let late = run("in_progress", None, "2024-01-01T00:01:00Z");
         let merged = merge_run(&done, &late);
-        assert_eq!(merged.provider_status, "completed");
-        assert_eq!(merged.conclusion.as_deref(), Some("failure"));
+        assert_eq!(merged.provider_status.as_str(), "completed");
+        assert_eq!(merged.conclusion.as_ref().map(Conclusion::as_str), Some("failure"));
         assert_eq!(merged.duration_seconds(), Some(300));
     }
 
@@ -194,7 +194,7 @@ mod tests {
             assert_eq!(state, &finals[0]);
         }
         let done = &finals[0];
-        assert_eq!(done.conclusion.as_deref(), Some("success"));
+        assert_eq!(done.conclusion.as_ref().map(Conclusion::as_str), Some("success"));
         assert_eq!(done.duration_seconds(), Some(360));
         assert_eq!(done.triggered_by.as_deref(), Some("hubot"));
         assert_eq!(done.event.as_deref(), Some("push"));
@@ -220,11 +220,11 @@ mod tests {
         let mut newer = run("completed", Some("success"), "2024-01-01T00:03:00Z");
         newer.branch = None;
         let merged = merge_run(&older, &newer);
-        assert_eq!(merged.conclusion.as_deref(), Some("success"));
+        assert_eq!(merged.conclusion.as_ref().map(Conclusion::as_str), Some("success"));
         assert_eq!(merged.branch.as_deref(), Some("main"));
         assert_eq!(merged.triggered_by.as_deref(), Some("octocat"));
         // and the other way round the newer one still wins
-        assert_eq!(merge_run(&newer, &older).conclusion.as_deref(), Some("success"));
+        assert_eq!(merge_run(&newer, &older).conclusion.as_ref().map(Conclusion::as_str), Some("success"));
     }
 
     #[test]
@@ -234,7 +234,7 @@ mod tests {
             ..fixtures::job("in_progress", at("2024-01-01T00:00:05Z"), at("2024-01-01T00:00:30Z"))
         };
         let placeholder = RunAttempt::implied_by_job(&job);
-        assert_eq!(placeholder.provider_status, "in_progress");
+        assert_eq!(placeholder.provider_status.as_str(), "in_progress");
         let real = run("in_progress", None, "2024-01-01T00:00:10Z");
         let merged = merge_run(&placeholder, &real);
         assert_eq!(merged.updated_at, real.updated_at);
@@ -250,14 +250,14 @@ mod tests {
             ..fixtures::job("queued", at("2024-01-01T00:00:00Z"), at("2024-01-01T00:00:00Z"))
         };
         let mut done = queued.clone();
-        done.provider_status = "completed".into();
-        done.conclusion = Some("success".into());
+        done.provider_status = RunStatus::Completed;
+        done.conclusion = Some(Conclusion::Success);
         done.started_at = at("2024-01-01T00:00:20Z");
         done.completed_at = at("2024-01-01T00:01:20Z");
         done.labels = vec![];
         done.runner_name = Some("runner-1".into());
         let merged = merge_job(&done, &queued);
-        assert_eq!(merged.provider_status, "completed");
+        assert_eq!(merged.provider_status.as_str(), "completed");
         assert_eq!(merged.queue_seconds(), Some(20));
         assert_eq!(merged.duration_seconds(), Some(60));
         assert_eq!(merged.labels, vec!["ubuntu-latest".to_string()]);

@@ -17,4 +17,4 @@ pub mod time;
 pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
-pub use status::{BuildStatus, ProviderKind};
+pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};

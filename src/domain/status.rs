@@ -43,19 +43,111 @@ impl ProviderKind {
     }
 }
 
-/// Progress order of a raw provider `status`, used so that a state never
-/// moves backwards: `requested` (0) < `queued`/`pending` (1) < `waiting` (2) <
-/// `in_progress` (3) < `completed` (4). A status nobody documented yet ranks
-/// 1 (as queued): it can replace a `requested` but never a running or
-/// completed state.
-pub fn status_rank(provider_status: &str) -> u8 {
-    match provider_status {
-        "requested" => 0,
-        "queued" | "pending" => 1,
-        "waiting" => 2,
-        "in_progress" => 3,
-        "completed" => 4,
-        _ => 1,
+/// A provider's raw `status` of a run attempt or job, parsed once at the
+/// edge. The vocabulary is open: a value nobody documented yet is kept as
+/// [`RunStatus::Other`] (stored and answered verbatim).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    Requested,
+    Queued,
+    Pending,
+    Waiting,
+    InProgress,
+    Completed,
+    Other(String),
+}
+
+impl RunStatus {
+    /// The documented values, each with its text.
+    const KNOWN: [(RunStatus, &'static str); 6] = [
+        (RunStatus::Requested, "requested"),
+        (RunStatus::Queued, "queued"),
+        (RunStatus::Pending, "pending"),
+        (RunStatus::Waiting, "waiting"),
+        (RunStatus::InProgress, "in_progress"),
+        (RunStatus::Completed, "completed"),
+    ];
+
+    /// The status a provider sent as `text`.
+    pub fn parse(text: &str) -> RunStatus {
+        RunStatus::KNOWN
+            .into_iter()
+            .find(|(_, known)| *known == text)
+            .map_or_else(|| RunStatus::Other(text.to_owned()), |(status, _)| status)
+    }
+
+    /// The provider's text, as stored and answered (`provider_status`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            RunStatus::Other(text) => text,
+            known => RunStatus::KNOWN.iter().find(|(k, _)| k == known).map_or("", |(_, text)| text),
+        }
+    }
+
+    /// Progress order, so that a state never moves backwards: `requested`
+    /// (0) < `queued`/`pending` (1) < `waiting` (2) < `in_progress` (3) <
+    /// `completed` (4). A status nobody documented yet ranks 1 (as queued):
+    /// it can replace a `requested` but never a running or completed state.
+    pub fn rank(&self) -> u8 {
+        match self {
+            RunStatus::Requested => 0,
+            RunStatus::Queued | RunStatus::Pending | RunStatus::Other(_) => 1,
+            RunStatus::Waiting => 2,
+            RunStatus::InProgress => 3,
+            RunStatus::Completed => 4,
+        }
+    }
+
+    /// Whether the provider reports it finished.
+    pub fn is_completed(&self) -> bool {
+        *self == RunStatus::Completed
+    }
+}
+
+/// A provider's raw `conclusion` of a completed run attempt or job, parsed
+/// once at the edge; open like [`RunStatus`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Conclusion {
+    Success,
+    Failure,
+    TimedOut,
+    StartupFailure,
+    Cancelled,
+    Skipped,
+    Neutral,
+    ActionRequired,
+    Stale,
+    Other(String),
+}
+
+impl Conclusion {
+    /// The documented values, each with its text.
+    const KNOWN: [(Conclusion, &'static str); 9] = [
+        (Conclusion::Success, "success"),
+        (Conclusion::Failure, "failure"),
+        (Conclusion::TimedOut, "timed_out"),
+        (Conclusion::StartupFailure, "startup_failure"),
+        (Conclusion::Cancelled, "cancelled"),
+        (Conclusion::Skipped, "skipped"),
+        (Conclusion::Neutral, "neutral"),
+        (Conclusion::ActionRequired, "action_required"),
+        (Conclusion::Stale, "stale"),
+    ];
+
+    /// The conclusion a provider sent as `text`.
+    pub fn parse(text: &str) -> Conclusion {
+        Conclusion::KNOWN
+            .into_iter()
+            .find(|(_, known)| *known == text)
+            .map_or_else(|| Conclusion::Other(text.to_owned()), |(conclusion, _)| conclusion)
+    }
+
+    /// The provider's text, as stored and answered (`conclusion`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Conclusion::Other(text) => text,
+            known => Conclusion::KNOWN.iter().find(|(k, _)| k == known).map_or("", |(_, text)| text),
+        }
     }
 }
 
@@ -107,22 +199,32 @@ impl BuildStatus {
     ];
 
     /// Normalises a raw provider `status` and `conclusion` (table above).
-    pub fn from_provider(provider_status: &str, conclusion: Option<&str>) -> Self {
-        match provider_status {
-            "requested" | "queued" | "pending" | "waiting" => BuildStatus::Queued,
-            "in_progress" => BuildStatus::Running,
-            "completed" => match conclusion {
-                Some("success") => BuildStatus::Success,
-                Some("failure" | "timed_out" | "startup_failure") => BuildStatus::Failed,
-                Some("cancelled") => BuildStatus::Cancelled,
-                Some("skipped") => BuildStatus::Skipped,
-                Some("neutral") => BuildStatus::Neutral,
-                Some("action_required") => BuildStatus::ActionRequired,
-                Some("stale") => BuildStatus::Stale,
-                _ => BuildStatus::Unknown,
+    pub fn from_provider(status: &RunStatus, conclusion: Option<&Conclusion>) -> Self {
+        match status {
+            RunStatus::Requested | RunStatus::Queued | RunStatus::Pending | RunStatus::Waiting => {
+                BuildStatus::Queued
+            }
+            RunStatus::InProgress => BuildStatus::Running,
+            RunStatus::Completed => match conclusion {
+                Some(Conclusion::Success) => BuildStatus::Success,
+                Some(Conclusion::Failure | Conclusion::TimedOut | Conclusion::StartupFailure) => {
+                    BuildStatus::Failed
+                }
+                Some(Conclusion::Cancelled) => BuildStatus::Cancelled,
+                Some(Conclusion::Skipped) => BuildStatus::Skipped,
+                Some(Conclusion::Neutral) => BuildStatus::Neutral,
+                Some(Conclusion::ActionRequired) => BuildStatus::ActionRequired,
+                Some(Conclusion::Stale) => BuildStatus::Stale,
+                Some(Conclusion::Other(_)) | None => BuildStatus::Unknown,
             },
-            _ => BuildStatus::Unknown,
+            RunStatus::Other(_) => BuildStatus::Unknown,
         }
+    }
+
+    /// Whether an attempt with this status is conclusive: it either
+    /// succeeded or failed (the population of rates and build times).
+    pub fn is_conclusive(self) -> bool {
+        matches!(self, BuildStatus::Success | BuildStatus::Failed)
     }
 
     /// The snake_case name stored in the `status` column and answered by the API.
@@ -172,28 +274,41 @@ mod tests {
             ("brand_new_value", BuildStatus::Unknown),
         ];
         for (conclusion, want) in cases {
-            assert_eq!(BuildStatus::from_provider("completed", Some(conclusion)), want, "{conclusion}");
+            let parsed = Conclusion::parse(conclusion);
+            assert_eq!(
+                BuildStatus::from_provider(&RunStatus::Completed, Some(&parsed)),
+                want,
+                "{conclusion}"
+            );
+            assert_eq!(parsed.as_str(), conclusion, "kept verbatim");
         }
-        assert_eq!(BuildStatus::from_provider("completed", None), BuildStatus::Unknown);
+        assert_eq!(BuildStatus::from_provider(&RunStatus::Completed, None), BuildStatus::Unknown);
     }
 
     #[test]
     fn unfinished_statuses_normalise_and_ignore_conclusion() {
         for s in ["requested", "queued", "pending", "waiting"] {
-            assert_eq!(BuildStatus::from_provider(s, None), BuildStatus::Queued);
+            assert_eq!(BuildStatus::from_provider(&RunStatus::parse(s), None), BuildStatus::Queued);
         }
-        assert_eq!(BuildStatus::from_provider("in_progress", Some("failure")), BuildStatus::Running);
-        assert_eq!(BuildStatus::from_provider("mystery", None), BuildStatus::Unknown);
+        let failure = Conclusion::parse("failure");
+        assert_eq!(
+            BuildStatus::from_provider(&RunStatus::parse("in_progress"), Some(&failure)),
+            BuildStatus::Running
+        );
+        let mystery = RunStatus::parse("mystery");
+        assert_eq!(mystery.as_str(), "mystery", "kept verbatim");
+        assert_eq!(BuildStatus::from_provider(&mystery, None), BuildStatus::Unknown);
     }
 
     #[test]
     fn ranks_follow_the_documented_order() {
         let order = ["requested", "queued", "waiting", "in_progress", "completed"];
+        let rank = |s: &str| RunStatus::parse(s).rank();
         for pair in order.windows(2) {
-            assert!(status_rank(pair[0]) < status_rank(pair[1]), "{pair:?}");
+            assert!(rank(pair[0]) < rank(pair[1]), "{pair:?}");
         }
-        assert_eq!(status_rank("pending"), status_rank("queued"));
-        assert!(status_rank("something_new") < status_rank("in_progress"));
+        assert_eq!(rank("pending"), rank("queued"));
+        assert!(rank("something_new") < rank("in_progress"));
     }
 
     #[test]

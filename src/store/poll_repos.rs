@@ -12,8 +12,8 @@ use sqlx::any::AnyRow;
 
 use super::rows::provider_id;
 use super::{Store, StoreError};
-use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
+use crate::domain::{ProviderKind, RunStatus};
 
 /// One polled repository, as `GET /api/providers` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -307,7 +307,7 @@ impl Store {
         repo: &str,
         run_id: &str,
         run_attempt: i64,
-    ) -> Result<Option<(String, Option<DateTime<Utc>>)>, StoreError> {
+    ) -> Result<Option<(RunStatus, Option<DateTime<Utc>>)>, StoreError> {
         let row = sqlx::query(
             "SELECT provider_status, updated_at FROM builds WHERE provider_id = $1 AND repo = $2 \
              AND external_id = $3 AND run_attempt = $4",
@@ -318,7 +318,7 @@ impl Store {
         .bind(run_attempt)
         .fetch_optional(&self.read)
         .await?;
-        row.map(|row| Ok((row.try_get("provider_status")?, time(&row, "updated_at")?)))
+        row.map(|row| Ok((RunStatus::parse(row.try_get("provider_status")?), time(&row, "updated_at")?)))
             .transpose()
             .map_err(|err: sqlx::Error| StoreError::from(err))
     }

@@ -8,7 +8,7 @@ use sqlx::{Any, Row};
 
 use super::StoreError;
 use crate::domain::time::from_unix;
-use crate::domain::{Job, ProviderKind, RunAttempt};
+use crate::domain::{Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
 
 /// `builds` columns read into a [`RunAttempt`], in [`run_from_row`] order.
 macro_rules! build_columns {
@@ -66,8 +66,8 @@ pub(super) fn run_from_row(row: &AnyRow) -> Result<(i64, RunAttempt), StoreError
         commit_sha: row.try_get("commit_sha")?,
         triggered_by: row.try_get("triggered_by")?,
         url: row.try_get("url")?,
-        provider_status: row.try_get("provider_status")?,
-        conclusion: row.try_get("conclusion")?,
+        provider_status: RunStatus::parse(row.try_get("provider_status")?),
+        conclusion: row.try_get::<Option<&str>, _>("conclusion")?.map(Conclusion::parse),
         created_at: ts(row, "created_at")?,
         started_at: ts(row, "started_at")?,
         updated_at: ts(row, "updated_at")?,
@@ -89,8 +89,8 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<(i64, i64, Job), StoreError> 
         workflow: row.try_get("workflow")?,
         branch: row.try_get("branch")?,
         commit_sha: row.try_get("commit_sha")?,
-        provider_status: row.try_get("provider_status")?,
-        conclusion: row.try_get("conclusion")?,
+        provider_status: RunStatus::parse(row.try_get("provider_status")?),
+        conclusion: row.try_get::<Option<&str>, _>("conclusion")?.map(Conclusion::parse),
         runner_name: row.try_get("runner_name")?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         url: row.try_get("url")?,
@@ -119,8 +119,8 @@ pub(super) fn bind_run<'q>(
         .bind(run.commit_sha.clone())
         .bind(run.triggered_by.clone())
         .bind(run.url.clone())
-        .bind(run.provider_status.clone())
-        .bind(run.conclusion.clone())
+        .bind(run.provider_status.as_str().to_owned())
+        .bind(run.conclusion.as_ref().map(|c| c.as_str().to_owned()))
         .bind(run.status().as_str())
         .bind(unix(run.created_at))
         .bind(unix(run.started_at))
@@ -148,8 +148,8 @@ pub(super) fn bind_job<'q>(
         .bind(job.workflow.clone())
         .bind(job.branch.clone())
         .bind(job.commit_sha.clone())
-        .bind(job.provider_status.clone())
-        .bind(job.conclusion.clone())
+        .bind(job.provider_status.as_str().to_owned())
+        .bind(job.conclusion.as_ref().map(|c| c.as_str().to_owned()))
         .bind(job.status().as_str())
         .bind(job.runner_name.clone())
         .bind(serde_json::to_string(&job.labels).unwrap_or_else(|_| "[]".into()))

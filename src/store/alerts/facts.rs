@@ -6,6 +6,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use crate::domain::BuildStatus;
 use crate::store::{Backend, Store, StoreError};
 
 /// What rules read about one build (run attempt). Times are Unix seconds.
@@ -16,8 +17,8 @@ pub struct BuildFacts {
     pub workflow: Option<String>,
     pub branch: Option<String>,
     pub event: Option<String>,
-    /// Normalised status (`crate::domain::BuildStatus` names).
-    pub status: String,
+    /// Normalised status.
+    pub status: BuildStatus,
     pub conclusion: Option<String>,
     pub commit_sha: Option<String>,
     pub triggered_by: Option<String>,
@@ -41,7 +42,7 @@ fn facts_from_row(row: &AnyRow) -> Result<BuildFacts, sqlx::Error> {
         workflow: row.try_get("workflow")?,
         branch: row.try_get("branch")?,
         event: row.try_get("event")?,
-        status: row.try_get("status")?,
+        status: BuildStatus::from_stored(row.try_get("status")?),
         conclusion: row.try_get("conclusion")?,
         commit_sha: row.try_get("commit_sha")?,
         triggered_by: row.try_get("triggered_by")?,
@@ -111,9 +112,10 @@ pub async fn lock_key(conn: &mut AnyConnection, backend: Backend, key: &str) -> 
 pub async fn previous_conclusive(
     conn: &mut AnyConnection,
     facts: &BuildFacts,
-    statuses: &[&str],
-) -> Result<Option<(i64, String, i64)>, StoreError> {
-    let list: Vec<String> = statuses.iter().map(|s| format!("'{s}'")).collect();
+    statuses: &[BuildStatus],
+) -> Result<Option<(i64, BuildStatus, i64)>, StoreError> {
+    // Only the enum's own names are formatted in.
+    let list: Vec<String> = statuses.iter().map(|s| format!("'{}'", s.as_str())).collect();
     let sql = format!(
         "SELECT id, status, sort_at FROM builds WHERE {SAME_KEY} AND {BEFORE} AND status IN ({}) \
          ORDER BY sort_at DESC, id DESC LIMIT 1",
@@ -121,7 +123,10 @@ pub async fn previous_conclusive(
     );
     let row = bind_key(sql, facts).fetch_optional(&mut *conn).await?;
     Ok(row
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get("id")?, r.try_get("status")?, r.try_get("sort_at")?)))
+        .map(|r| {
+            let status = BuildStatus::from_stored(r.try_get("status")?);
+            Ok::<_, sqlx::Error>((r.try_get("id")?, status, r.try_get("sort_at")?))
+        })
         .transpose()?)
 }
 

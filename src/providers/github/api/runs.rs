@@ -42,7 +42,7 @@ impl RepoSync<'_> {
     ) -> Result<bool, PollError> {
         let stored = self.store.attempt_state(ProviderKind::GitHub, self.repo, run_id, attempt).await?;
         Ok(match stored {
-            Some((status, stored_updated)) if status == "completed" => match (stored_updated, updated_at) {
+            Some((status, stored_updated)) if status.is_completed() => match (stored_updated, updated_at) {
                 (Some(stored), Some(listed)) => stored >= listed,
                 (_, None) => true,
                 (None, Some(_)) => false,

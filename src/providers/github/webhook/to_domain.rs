@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject};
 use crate::domain::time::parse_timestamp;
-use crate::domain::{Job, ProviderKind, RunAttempt};
+use crate::domain::{Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
 use crate::providers::PayloadError;
 
 fn missing(what: &str) -> PayloadError {
@@ -99,8 +99,8 @@ fn run_in_repo(
         commit_sha: run.head_sha,
         triggered_by: run.triggering_actor.and_then(|a| a.login).or_else(|| run.actor.and_then(|a| a.login)),
         url: run.html_url,
-        provider_status,
-        conclusion: run.conclusion,
+        provider_status: RunStatus::parse(&provider_status),
+        conclusion: run.conclusion.as_deref().map(Conclusion::parse),
         created_at,
         started_at: run_started_at.or(created_at),
         updated_at: timestamp("workflow_run.updated_at", run.updated_at.as_deref())?,
@@ -132,8 +132,8 @@ fn job_in_repo(job: WorkflowJobObject, repo: String) -> Result<Job, PayloadError
         workflow: job.workflow_name,
         branch: job.head_branch,
         commit_sha: job.head_sha,
-        provider_status,
-        conclusion: job.conclusion,
+        provider_status: RunStatus::parse(&provider_status),
+        conclusion: job.conclusion.as_deref().map(Conclusion::parse),
         runner_name: job.runner_name.filter(|r| !r.is_empty()),
         labels: job.labels.unwrap_or_default(),
         url: job.html_url,
