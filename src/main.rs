@@ -56,11 +56,19 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
         eprintln!("copying {table}: {done}/{total}");
     })
     .await?;
-    for table in report {
+    let mut refused = 0;
+    for table in &report {
         println!("{}: {} rows in the source, {} written", table.table, table.rows, table.written);
+        for row in &table.refused {
+            println!("  not copied: {} id {}: {}", row.table, row.id, row.reason);
+        }
+        refused += table.refused.len();
     }
     source.close().await;
     target.close().await;
+    if refused > 0 {
+        anyhow::bail!("{refused} rows could not be copied (listed above); everything else was");
+    }
     Ok(())
 }
 

@@ -129,10 +129,11 @@ fn required_header<'h>(headers: &'h HeaderMap, name: &str, what: &str) -> Result
     let value = header_str(headers, name).ok_or_else(|| {
         Problem::bad_request("missing-header", format!("the {name} header ({what}) is required"))
     })?;
-    if value.len() > 200 || !value.chars().all(|c| c.is_ascii_graphic()) {
+    let max = crate::domain::limits::max_bytes(name);
+    if value.len() > max || !value.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Problem::bad_request(
             "invalid-header",
-            format!("the {name} header must be at most 200 visible ASCII characters"),
+            format!("the {name} header must be at most {max} visible ASCII characters"),
         ));
     }
     Ok(value)

@@ -9,6 +9,7 @@ pub mod attempt;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
+pub mod limits;
 pub mod merge;
 pub mod status;
 pub mod time;

@@ -24,9 +24,9 @@ pub enum Change {
 }
 
 impl Change {
-    /// Refuses a change whose text holds a NUL character: no provider sends
-    /// one (git forbids control characters in refs), and PostgreSQL cannot
-    /// store it in a text column.
+    /// Refuses a change whose text holds a NUL character (no provider sends
+    /// one, and PostgreSQL cannot store it) or is longer than its field's
+    /// limit (`domain::limits`), alike on both back ends.
     pub fn check_text(&self) -> Result<(), PayloadError> {
         let texts: Vec<(&str, Option<&str>)> = match self {
             Change::Run(run) => vec![
@@ -59,10 +59,7 @@ impl Change {
                 texts
             }
         };
-        match texts.into_iter().find(|(_, text)| text.is_some_and(|t| t.contains('\0'))) {
-            Some((field, _)) => Err(PayloadError(format!("the {field} contains a NUL character"))),
-            None => Ok(()),
-        }
+        crate::domain::limits::check_all(texts).map_err(PayloadError)
     }
 }
 

@@ -35,5 +35,6 @@ mod rollups;
 mod scheduler;
 mod schemathesis;
 mod secrets;
+mod stored_limits;
 mod webhook_auth;
 mod webhook_input;
