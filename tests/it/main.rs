@@ -27,6 +27,7 @@ mod limits;
 mod nginx;
 mod observability;
 mod openapi;
+mod outage;
 mod page;
 mod poller;
 mod replay_cli;
