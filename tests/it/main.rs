@@ -29,6 +29,7 @@ mod observability;
 mod openapi;
 mod outage;
 mod page;
+mod payload_fallbacks;
 mod poller;
 mod replay_cli;
 mod replicas;
