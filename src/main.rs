@@ -35,10 +35,26 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a cause whose
+/// text an outer message already holds is left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
@@ -50,7 +66,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
 
 async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     let options = StoreOptions { statement_timeout: None, ..StoreOptions::default() };
-    let source = Store::connect(from, &options).await?;
+    let source = Store::connect_existing(from, &options).await?;
     let target = Store::connect(to, &options).await?;
     let report = copy_database(&source, &target, |table, done, total| {
         eprintln!("copying {table}: {done}/{total}");

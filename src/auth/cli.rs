@@ -17,7 +17,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
         | TokenCommand::List { database }
         | TokenCommand::Revoke { database, .. } => database,
     };
-    let store = Store::connect(&database.database_url, &database.store_options()).await?;
+    let store = Store::connect_existing(&database.database_url, &database.store_options()).await?;
     store.migrate().await?;
     let now = Utc::now();
     let audit = |action: &str, target: &str, detail: String| AuditEntry {

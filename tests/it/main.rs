@@ -19,6 +19,7 @@ mod browser;
 mod browser_alerts;
 mod browser_kpis;
 mod browser_ticket;
+mod cli_errors;
 mod db_copy;
 mod events_resume;
 mod ingest_fixtures;

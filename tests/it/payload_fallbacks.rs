@@ -4,7 +4,7 @@
 
 use serde_json::Value;
 
-use crate::helpers::{TestApp, fixture_bytes};
+use crate::helpers::fixture_bytes;
 use crate::on_both_backends;
 
 fn example() -> Value {
