@@ -33,6 +33,16 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
         let pool = match pool {
             Ok(pool) => pool,
             Err(sqlx::Error::PoolTimedOut) => return Err(why_unreachable(url).await),
+            // A wrong role, password or database name: said once, plainly.
+            Err(sqlx::Error::Database(db))
+                if db.code().is_some_and(|code| code.starts_with("28") || code == "3D000") =>
+            {
+                return Err(StoreError::Config(format!(
+                    "PostgreSQL refused {}: {}; check the user, password and database name in --database-url",
+                    redact(url),
+                    db.message()
+                )));
+            }
             Err(err) => return Err(err.into()),
         };
         let events = events::channel();
