@@ -1,6 +1,7 @@
 //! `cicd-dashboard token create|list|revoke`: token management on the
-//! database directly (run where the server's database is reachable). Each
-//! change is written to the audit log with the actor `cli`.
+//! database directly (run where the server's database is reachable; an
+//! existing one only, never a new one). Each change is written to the audit
+//! log with the actor `cli`.
 
 use chrono::Utc;
 
