@@ -37,10 +37,26 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: a cause whose
+/// text an outer message already holds is left out.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if !line.contains(&text) {
+            if !line.is_empty() {
+                line.push_str(": ");
+            }
+            line.push_str(&text);
+        }
+    }
+    line
 }
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
@@ -52,22 +68,31 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<()> {
 
 async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     let options = StoreOptions { statement_timeout: None, ..StoreOptions::default() };
-    let source = Store::connect(from, &options).await?;
+    let source = Store::connect_existing(from, &options).await?;
     let target = Store::connect(to, &options).await?;
     let report = copy_database(&source, &target, |table, done, total| {
         eprintln!("copying {table}: {done}/{total}");
     })
     .await?;
-    for table in report {
+    let mut refused = 0;
+    for table in &report {
         println!("{}: {} rows in the source, {} written", table.table, table.rows, table.written);
+        for row in &table.refused {
+            println!("  not copied: {} id {}: {}", row.table, row.id, row.reason);
+        }
+        refused += table.refused.len();
     }
     source.close().await;
     target.close().await;
+    if refused > 0 {
+        anyhow::bail!("{refused} rows could not be copied (listed above); everything else was");
+    }
     Ok(())
 }
 
 async fn worker(settings: WorkerCommandSettings) -> anyhow::Result<()> {
-    let store = commands::open_store(&settings.database, &settings.secrets).await?;
+    let store =
+        commands::open_store(&settings.database, &settings.secrets, commands::Open::CreateIfMissing).await?;
     let scheduler = startup::scheduler(&store, &settings.worker)?;
     tracing::info!(owner = scheduler.owner(), "worker running the periodic jobs");
     scheduler.run(startup::tick(&settings.worker), shutdown_signal()).await;

@@ -44,7 +44,12 @@ impl Application {
     pub async fn build(settings: &ServeSettings) -> anyhow::Result<Application> {
         // Installs the process's metrics recorder before anything records.
         let _ = api::prometheus::recorder();
-        let store = crate::commands::open_store(&settings.database, &settings.secrets).await?;
+        let store = crate::commands::open_store(
+            &settings.database,
+            &settings.secrets,
+            crate::commands::Open::CreateIfMissing,
+        )
+        .await?;
         if store.seal_stored_alert_config().await? {
             tracing::info!("sealed the stored alert configuration with the configured secret key");
         }
@@ -68,7 +73,8 @@ impl Application {
             api_budget: Budget::new("api", settings.api_rate_limit, trusted.clone()),
             webhook_budget: Budget::new("webhook", settings.webhook_rate_limit, trusted),
         };
-        let listener = TcpListener::bind(settings.bind).await?;
+        let listener =
+            TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;
         let scheduler = match settings.no_worker {
             true => None,
             false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
@@ -119,6 +125,18 @@ impl Application {
         self.store.close().await;
         result
     }
+}
+
+/// Why the listen address cannot be used, naming it and the setting.
+fn bind_error(address: SocketAddr, err: std::io::Error) -> anyhow::Error {
+    let hint = match err.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "another program (another cicd-dashboard?) listens there: stop it, or \
+                                          choose another address with --bind (CICD_BIND), e.g. --bind 127.0.0.1:8001"
+        }
+        _ => "choose another address with --bind (CICD_BIND)",
+    };
+    anyhow::anyhow!("cannot listen on {address}: {err}; {hint}")
 }
 
 /// The scheduler with every periodic job the settings ask for: retention,

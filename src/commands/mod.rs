@@ -22,14 +22,35 @@ pub fn store_options(settings: &DatabaseSettings) -> StoreOptions {
     }
 }
 
+/// Whether opening a store may create its database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    /// `serve`, `worker`: create the SQLite file and the schema if missing.
+    CreateIfMissing,
+    /// Commands that work on the server's database (`token`, `poll`): a
+    /// missing database or one without the schema is an error.
+    Existing,
+}
+
 /// The store a process that ingests works on: connected, migrated, sealing
 /// secrets with the configured key, with the alert rules on its write path.
+/// The key file beside a SQLite database is made only once the database is
+/// known to be there.
 ///
-/// Errors: a malformed key or unreadable key file, an unreachable database,
-/// a failed migration.
-pub async fn open_store(database: &DatabaseSettings, secrets: &SecretSettings) -> anyhow::Result<Store> {
+/// Errors: an unreachable or (with [`Open::Existing`]) missing database, a
+/// malformed key or unreadable key file, a failed migration.
+pub async fn open_store(
+    database: &DatabaseSettings,
+    secrets: &SecretSettings,
+    open: Open,
+) -> anyhow::Result<Store> {
+    let options = store_options(database);
+    let store = match open {
+        Open::CreateIfMissing => Store::connect(&database.database_url, &options).await?,
+        Open::Existing => Store::connect_existing(&database.database_url, &options).await?,
+    };
     let secrets = SecretBox::for_database(secrets, &database.database_url).map_err(anyhow::Error::msg)?;
-    let store = Store::connect(&database.database_url, &store_options(database)).await?.with_secrets(secrets);
+    let store = store.with_secrets(secrets);
     store.migrate().await?;
     Ok(crate::alerts::hook::attach(store))
 }

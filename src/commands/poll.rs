@@ -1,7 +1,8 @@
 //! `cicd-dashboard poll --repo owner/name --since 90d`: a backfill of one
 //! repository run now, in the foreground, with a progress bar on a terminal
 //! (hidden otherwise), resuming from the stored checkpoint when an earlier
-//! backfill was interrupted; then one incremental sync.
+//! backfill was interrupted; then one incremental sync. It works on an
+//! existing database only and fails at once when the API cannot be reached.
 
 use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -24,6 +25,24 @@ pub fn since_instant(since: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
         .map_err(|_| format!("--since {since:?} is neither a duration (90d) nor an RFC 3339 time"))
 }
 
+/// Fails at once, with the cause, when nothing answers at `api_url` (the
+/// poll itself retries network errors for about half a minute, as the
+/// server's poller should). Any HTTP answer will do.
+async fn reachable(api_url: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let Err(err) = client.head(api_url).send().await else { return Ok(()) };
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    anyhow::bail!(
+        "cannot reach the GitHub API at {api_url}: {cause}; check --github-api-url (GITHUB_API_URL) and the network"
+    )
+}
+
 /// Runs the command; prints one summary line.
 pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     let now = Utc::now();
@@ -31,12 +50,13 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     if !args.repo.contains('/') {
         anyhow::bail!("--repo must be owner/name, got {:?}", args.repo);
     }
-    let store = super::open_store(&args.database, &args.secrets).await?;
-    let mut github = args.github.clone();
-    github.repos = vec![args.repo.clone()];
+    let store = super::open_store(&args.database, &args.secrets, super::Open::Existing).await?;
+    let github = args.github.settings(&args.repo);
     let poller = Poller::from_settings(&github, &store)
         .map_err(anyhow::Error::msg)?
         .ok_or_else(|| anyhow::anyhow!("nothing to poll"))?;
+    eprintln!("polling {} since {} from {}", args.repo, format_timestamp(since), github.github_api_url);
+    reachable(&github.github_api_url).await?;
     poller.register(&args.repo, since, now).await?;
     let repo = store
         .poll_repo(ProviderKind::GitHub, &args.repo)

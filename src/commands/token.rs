@@ -1,6 +1,7 @@
 //! `cicd-dashboard token create|list|revoke`: token management on the
-//! database directly (run where the server's database is reachable). Each
-//! change is written to the audit log with the actor `cli`.
+//! database directly (run where the server's database is reachable; an
+//! existing one only, never a new one). Each change is written to the audit
+//! log with the actor `cli`.
 
 use chrono::Utc;
 
@@ -17,7 +18,7 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
         | TokenCommand::List { database }
         | TokenCommand::Revoke { database, .. } => database,
     };
-    let store = Store::connect(&database.database_url, &super::store_options(database)).await?;
+    let store = Store::connect_existing(&database.database_url, &super::store_options(database)).await?;
     store.migrate().await?;
     let now = Utc::now();
     let audit = |action: &str, target: &str, detail: String| AuditEntry {

@@ -15,9 +15,9 @@ pub enum Change {
 }
 
 impl Change {
-    /// Refuses a change whose text holds a NUL character: no provider sends
-    /// one (git forbids control characters in refs), and PostgreSQL cannot
-    /// store it in a text column.
+    /// Refuses a change whose text holds a NUL character (no provider sends
+    /// one, and PostgreSQL cannot store it) or is longer than its field's
+    /// limit ([`super::limits`]), alike on both back ends.
     pub fn check_text(&self) -> Result<(), InvalidText> {
         let texts: Vec<(&str, Option<&str>)> = match self {
             Change::Run(run) => vec![
@@ -50,14 +50,12 @@ impl Change {
                 texts
             }
         };
-        match texts.into_iter().find(|(_, text)| text.is_some_and(|t| t.contains('\0'))) {
-            Some((field, _)) => Err(InvalidText(format!("the {field} contains a NUL character"))),
-            None => Ok(()),
-        }
+        super::limits::check_all(texts).map_err(InvalidText)
     }
 }
 
-/// A change whose text the database cannot store (a NUL character).
+/// A change whose text the database cannot store (a NUL character, or
+/// over its field's limit).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidText(pub String);

@@ -10,6 +10,7 @@ pub mod change;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
+pub mod limits;
 pub mod merge;
 pub mod status;
 pub mod time;

@@ -52,6 +52,15 @@ pub enum IngestError {
     Store(#[from] StoreError),
 }
 
+/// The payload's `action` is stored with the delivery: it passes the same
+/// limits as the change's texts (`domain::limits`).
+fn checked_action(parsed: Parsed) -> Result<Parsed, PayloadError> {
+    if let Parsed::Change { action: Some(action), .. } | Parsed::Ignored { action: Some(action) } = &parsed {
+        crate::domain::limits::check("action", action).map_err(PayloadError)?;
+    }
+    Ok(parsed)
+}
+
 /// Parses `delivery` and commits what it says. `Ok(Outcome::Ignored)` for a
 /// ping means nothing was written at all.
 pub async fn ingest(
@@ -59,7 +68,7 @@ pub async fn ingest(
     provider: &dyn WebhookProvider,
     delivery: Delivery,
 ) -> Result<Outcome, IngestError> {
-    let parsed = provider.parse(&delivery.event, &delivery.body);
+    let parsed = provider.parse(&delivery.event, &delivery.body).and_then(checked_action);
     let record = |action: Option<String>| DeliveryRecord {
         provider: provider.kind(),
         guid: delivery.guid.clone(),

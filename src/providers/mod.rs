@@ -56,8 +56,8 @@ pub struct DeliveryHeaders {
 pub enum HeaderError {
     #[error("the {name} header ({what}) is required")]
     Missing { name: &'static str, what: &'static str },
-    #[error("the {name} header must be at most 200 visible ASCII characters")]
-    Invalid { name: &'static str },
+    #[error("the {name} header must be at most {max} visible ASCII characters")]
+    Invalid { name: &'static str, max: usize },
 }
 
 /// What a delivery turned out to be after parsing.

@@ -1,4 +1,6 @@
-//! Opening pools for a database URL, with the per-dialect connection settings.
+//! Opening pools for a database URL, with the per-dialect connection
+//! settings; opening only an existing database (for the commands that must
+//! not create one); saying why a database cannot be reached.
 
 use std::path::Path;
 
@@ -27,7 +29,22 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
                 })
             })
             .connect(url)
-            .await?;
+            .await;
+        let pool = match pool {
+            Ok(pool) => pool,
+            Err(sqlx::Error::PoolTimedOut) => return Err(why_unreachable(url).await),
+            // A wrong role, password or database name: said once, plainly.
+            Err(sqlx::Error::Database(db))
+                if db.code().is_some_and(|code| code.starts_with("28") || code == "3D000") =>
+            {
+                return Err(StoreError::Config(format!(
+                    "PostgreSQL refused {}: {}; check the user, password and database name in --database-url",
+                    redact(url),
+                    db.message()
+                )));
+            }
+            Err(err) => return Err(err.into()),
+        };
         let announcer = Announcer::postgres(url, pool.clone()).await;
         let writer = Writer::start(pool.clone(), Backend::Postgres, announcer.clone());
         return Ok(Store {
@@ -58,6 +75,68 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
         "unsupported database URL {:?}: use sqlite://PATH or postgres://USER@HOST/DB",
         redact(url)
     )))
+}
+
+impl Store {
+    /// Opens the database at `url` only if it exists and holds this
+    /// dashboard's tables: for the commands that work on the server's
+    /// database (`token`, `poll`, `db copy`'s source), so that a missing or
+    /// wrong `--database-url` is an error, not a new, empty database.
+    ///
+    /// Errors: no SQLite file at the path, a database without the
+    /// dashboard's tables, or as [`Store::connect`].
+    pub async fn connect_existing(url: &str, options: &StoreOptions) -> Result<Store, StoreError> {
+        let hint = "point --database-url (or DATABASE_URL) at the server's database: the URL the server \
+                    runs with (its default, sqlite://./data/cicd-dashboard.db, is relative to the folder \
+                    the server was started in)";
+        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+            let path = path.split('?').next().unwrap_or_default();
+            if !Path::new(path).is_file() {
+                return Err(StoreError::Config(format!(
+                    "no database at {path}: this command does not create one; {hint}"
+                )));
+            }
+        }
+        let store = connect(url, options).await?;
+        match store.applied_migrations().await {
+            Ok(applied) if applied > 0 => Ok(store),
+            Err(err) if err.is_unavailable() => Err(err),
+            _ => {
+                store.close().await;
+                Err(StoreError::Config(format!(
+                    "the database {} holds no cicd-dashboard tables: this command does not create them; {hint}",
+                    redact(url)
+                )))
+            }
+        }
+    }
+}
+
+/// The cause behind a pool that timed out connecting, from one direct
+/// attempt: "connection refused (is PostgreSQL running at HOST:PORT?)"
+/// rather than "pool timed out".
+async fn why_unreachable(url: &str) -> StoreError {
+    use sqlx::Connection;
+    let attempt = tokio::time::timeout(std::time::Duration::from_secs(5), sqlx::AnyConnection::connect(url));
+    let err = match attempt.await {
+        Ok(Err(err)) => err,
+        Ok(Ok(conn)) => {
+            let _ = conn.close().await;
+            return StoreError::Unavailable(sqlx::Error::PoolTimedOut);
+        }
+        Err(_) => sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::TimedOut)),
+    };
+    let sqlx::Error::Io(io) = err else { return err.into() };
+    let at = url::Url::parse(url)
+        .map(|u| format!("{}:{}", u.host_str().unwrap_or("localhost"), u.port().unwrap_or(5432)))
+        .unwrap_or_default();
+    let what = match io.kind() {
+        std::io::ErrorKind::ConnectionRefused => "connection refused".to_owned(),
+        std::io::ErrorKind::TimedOut => "connecting timed out".to_owned(),
+        _ => io.to_string(),
+    };
+    let message = format!("{what} (is PostgreSQL running at {at}?)");
+    StoreError::Unavailable(sqlx::Error::Io(std::io::Error::new(io.kind(), message)))
 }
 
 /// Creates the database file's folder and asks SQLite to create the file.

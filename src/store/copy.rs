@@ -190,6 +190,16 @@ pub struct TableCopied {
     pub rows: i64,
     /// Rows written to the target (new or refreshed).
     pub written: i64,
+    /// Rows the target refused (the rest were copied).
+    pub refused: Vec<RowRefused>,
+}
+
+/// A row the target database refused, and why (its own error message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowRefused {
+    pub table: &'static str,
+    pub id: i64,
+    pub reason: String,
 }
 
 enum Value {
@@ -231,11 +241,59 @@ fn insert_sql(table: &Table, rows: usize) -> String {
     )
 }
 
+/// Writes `rows` of `table` to `to` in one statement; answers rows affected.
+async fn insert(to: &Store, table: &Table, rows: &[Vec<Value>]) -> Result<i64, StoreError> {
+    let mut insert = sqlx::query(AssertSqlSafe(insert_sql(table, rows.len())));
+    for row in rows {
+        for value in row {
+            insert = match value {
+                Value::Int(v) => insert.bind(*v),
+                Value::Text(v) => insert.bind(v.as_deref()),
+                Value::Blob(v) => insert.bind(v.as_deref()),
+            };
+        }
+    }
+    Ok(insert.execute(&to.write).await?.rows_affected() as i64)
+}
+
+/// Writes `rows` one at a time, handing each one the target refuses to
+/// `refused`; answers rows affected. Errors only when the target is
+/// unavailable.
+async fn one_by_one(
+    to: &Store,
+    table: &Table,
+    rows: &[Vec<Value>],
+    refused: &mut impl FnMut(RowRefused),
+) -> Result<i64, StoreError> {
+    let mut written = 0;
+    for row in rows {
+        match insert(to, table, std::slice::from_ref(row)).await {
+            Ok(done) => written += done,
+            Err(err) if !err.is_unavailable() => {
+                let id = match row.first() {
+                    Some(Value::Int(Some(id))) => *id,
+                    _ => 0,
+                };
+                let reason = match &err {
+                    StoreError::Database(sqlx::Error::Database(db)) => db.message().to_owned(),
+                    other => other.to_string(),
+                };
+                refused(RowRefused { table: table.name, id, reason });
+            }
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(written)
+}
+
 /// Copies every table of `from` into `to` (migrating `to` first), calling
-/// `progress(table, done, total)` after each batch.
+/// `progress(table, done, total)` after each batch. A row the target
+/// refuses (e.g. a text PostgreSQL cannot store or index, kept by SQLite
+/// before the limits of `domain::limits`) is listed in its table's
+/// `refused` and the copy goes on.
 ///
-/// Errors: either database fails; what was committed stays, and a re-run
-/// continues correctly.
+/// Errors: either database is unavailable or fails otherwise; what was
+/// committed stays, and a re-run continues correctly.
 pub async fn copy_database(
     from: &Store,
     to: &Store,
@@ -255,6 +313,7 @@ pub async fn copy_database(
         );
         let mut last_id = i64::MIN;
         let mut written = 0;
+        let mut refused = Vec::new();
         loop {
             let batch =
                 sqlx::query(AssertSqlSafe(select.clone())).bind(last_id).fetch_all(&from.read).await?;
@@ -263,17 +322,20 @@ pub async fn copy_database(
             }
             let values = batch.iter().map(|row| read(row, table)).collect::<Result<Vec<_>, _>>()?;
             last_id = batch.last().map(|row| row.try_get::<i64, _>("id")).transpose()?.unwrap_or(last_id);
-            let mut insert = sqlx::query(AssertSqlSafe(insert_sql(table, values.len())));
-            for row in values {
-                for value in row {
-                    insert = match value {
-                        Value::Int(v) => insert.bind(v),
-                        Value::Text(v) => insert.bind(v),
-                        Value::Blob(v) => insert.bind(v),
-                    };
+            written += match insert(to, table, &values).await {
+                Ok(done) => done,
+                // The target refuses something in the batch (a text its
+                // indexes or encoding cannot hold): row by row, reporting each
+                // row it refuses, and on.
+                Err(err) if !err.is_unavailable() => {
+                    one_by_one(to, table, &values, &mut |skipped| {
+                        tracing::warn!(table = skipped.table, id = skipped.id, reason = %skipped.reason, "row not copied");
+                        refused.push(skipped);
+                    })
+                    .await?
                 }
-            }
-            written += insert.execute(&to.write).await?.rows_affected() as i64;
+                Err(err) => return Err(err),
+            };
             progress(table.name, written.min(rows), rows);
         }
         if to.backend == Backend::Postgres && !matches!(table.name, "providers" | "alert_config") {
@@ -283,7 +345,7 @@ pub async fn copy_database(
             );
             sqlx::query(AssertSqlSafe(sql)).execute(&to.write).await?;
         }
-        report.push(TableCopied { table: table.name, rows, written });
+        report.push(TableCopied { table: table.name, rows, written, refused: std::mem::take(&mut refused) });
     }
     // Attempts arrived with their old `changed_at`: roll-ups start over.
     to.reset_rollups().await?;

@@ -56,7 +56,7 @@ mod write;
 pub use audit::AuditEntry;
 pub use builds::{BuildFilter, BuildPage, BuildRecord, BuildSort, JobRecord, PageCursor};
 pub use changes::ChangedSince;
-pub use copy::{TableCopied, copy_database};
+pub use copy::{RowRefused, TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use leases::JobLease;

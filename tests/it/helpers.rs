@@ -232,6 +232,12 @@ impl TestApp {
         }
     }
 
+    /// The PostgreSQL server's admin URL and this test's database name
+    /// (`None` on SQLite).
+    pub fn postgres_database(&self) -> Option<(&str, &str)> {
+        self.postgres.as_ref().map(|(admin, name)| (admin.as_str(), name.as_str()))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

@@ -18,7 +18,9 @@
 //! PostgreSQL detects: the failed batch is then written one by one.
 //!
 //! If any delivery of a batch fails, the batch is rolled back and each of its
-//! deliveries is retried alone, so one failure never loses another's write.
+//! deliveries is retried alone, so one failure never loses another's write;
+//! if the database is unavailable, the batch and every delivery queued behind
+//! it are answered so at once (nothing of theirs was committed).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -81,6 +83,14 @@ async fn run(path: WritePath, mut receiver: mpsc::Receiver<Queued>) {
                 Ok(results) => {
                     for (job, result) in batch.drain(..).zip(results) {
                         let _ = job.reply.send(Ok(result));
+                    }
+                    continue;
+                }
+                // The database is down: every waiting delivery hears so now,
+                // not one acquire timeout later each (README, webhook answers).
+                Err(err) if err.is_unavailable() => {
+                    for job in batch.drain(..).chain(std::iter::from_fn(|| receiver.try_recv().ok())) {
+                        let _ = job.reply.send(Err(err.unavailable_again()));
                     }
                     continue;
                 }

@@ -114,8 +114,9 @@ fn required_header<'h>(
     what: &'static str,
 ) -> Result<&'h str, HeaderError> {
     let value = header_str(headers, name).ok_or(HeaderError::Missing { name, what })?;
-    if value.len() > 200 || !value.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(HeaderError::Invalid { name });
+    let max = crate::domain::limits::max_bytes(name);
+    if value.len() > max || !value.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(HeaderError::Invalid { name, max });
     }
     Ok(value)
 }

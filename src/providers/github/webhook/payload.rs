@@ -11,6 +11,8 @@ pub(super) struct WorkflowRunEvent {
     pub workflow_run: Option<WorkflowRunObject>,
     pub workflow: Option<Named>,
     pub repository: Option<Repository>,
+    /// Who caused the delivery: the actor when the run names none.
+    pub sender: Option<Login>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -40,6 +42,13 @@ pub struct WorkflowRunObject {
     pub actor: Option<Login>,
     pub triggering_actor: Option<Login>,
     pub repository: Option<Repository>,
+    /// The head commit: its `id` is the SHA when `head_sha` is missing.
+    pub head_commit: Option<Commit>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Commit {
+    pub id: Option<String>,
 }
 
 /// A `workflow_job` object, as in webhooks and `GET …/runs/{id}/jobs`.

@@ -56,7 +56,9 @@ pub(super) fn run_from_event(event: WorkflowRunEvent) -> Result<RunAttempt, Payl
     let repo = repo_name(event.repository.as_ref())
         .or_else(|| repo_name(run.repository.as_ref()))
         .ok_or_else(|| missing("repository.full_name"))?;
-    run_in_repo(run, repo, event.workflow.and_then(|w| w.name))
+    let mut attempt = run_in_repo(run, repo, event.workflow.and_then(|w| w.name))?;
+    attempt.triggered_by = attempt.triggered_by.or_else(|| non_empty(event.sender.and_then(|s| s.login)));
+    Ok(attempt)
 }
 
 /// A workflow run object from the REST API (`GET
@@ -96,7 +98,7 @@ fn run_in_repo(
         run_number: run.run_number,
         event: run.event,
         branch: run.head_branch,
-        commit_sha: run.head_sha,
+        commit_sha: non_empty(run.head_sha).or_else(|| non_empty(run.head_commit.and_then(|c| c.id))),
         triggered_by: run.triggering_actor.and_then(|a| a.login).or_else(|| run.actor.and_then(|a| a.login)),
         url: run.html_url,
         provider_status: RunStatus::parse(&provider_status),
