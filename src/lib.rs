@@ -1,22 +1,27 @@
 //! cicd-dashboard: a self-hosted CI/CD pipeline dashboard.
 //!
-//! Map of the layers (each module's own doc says what it owns and must not
-//! touch):
-//! - [`domain`]: run attempts, jobs, status vocabularies, merge rules (pure).
-//! - [`ingest`]: provider payloads → domain changes; signature checks.
-//! - [`store`]: SQLite / PostgreSQL behind one interface; migrations.
+//! Map of the layers, from the top down; every import points down this
+//! list (each module's own doc says what it owns and must not touch):
+//! - [`startup`], [`commands`], [`cli`], [`telemetry`]: wiring — the
+//!   server, the subcommands, the command line, logging. Providers are
+//!   registered here (routes and periodic jobs).
+//! - [`api`]: HTTP routes, problem answers, authentication, rate limits;
+//!   [`web`]: the embedded page.
+//! - [`ingest`]: the use case "a delivery in, a committed outcome out".
+//! - [`providers`]: one folder per CI system behind one seam (today
+//!   [`providers::github`]): webhook parsing and signatures, REST client,
+//!   credentials, backfill and sync.
+//! - [`alerts`]: rules (evaluated inside the write transaction through the
+//!   store's change hook, and periodically), the outbox sender, channels.
+//! - [`scheduler`]: periodic jobs with one-replica leases.
+//! - [`store`]: SQLite / PostgreSQL behind one interface; the write path,
+//!   reads, roll-ups, migrations.
 //! - [`metrics`]: metric definitions and arithmetic (pure).
-//! - [`api`]: HTTP routes, problem answers, authentication, rate limits.
-//! - [`auth`]: API tokens and roles; the `token` command.
-//! - [`poller`]: GitHub REST backfill, incremental sync, watch list,
-//!   discovery, rate limits.
-//! - [`scheduler`]: periodic jobs (retention, polling, alert checks) with
-//!   one-replica leases.
-//! - [`alerts`]: alert rules, outbox sender, channels (email, Slack, webhook).
-//! - [`web`]: the embedded dashboard page.
-//! - [`replay`]: the `replay` client that posts payload files like GitHub.
-//! - [`secret_box`]: AES-256-GCM sealing of secrets at rest.
-//! - [`cli`], [`config`], [`startup`], [`telemetry`]: wiring.
+//! - [`auth`]: token format, hashing and roles.
+//! - [`domain`]: run attempts, jobs, status vocabularies, changes, merge
+//!   rules, text limits (pure).
+//! - [`config`], [`secret`], [`secret_box`]: settings, the secret wrapper,
+//!   sealing secrets at rest (leaves).
 
 pub mod alerts;
 pub mod api;

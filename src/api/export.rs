@@ -59,7 +59,7 @@ struct ExportJson {
         ("format" = Option<String>, Query, description = "`csv` (default) or `json`", pattern = "^(csv|json)?$"),
         super::builds::FilterParams,
     ),
-    responses((status = 200, content_type = "text/csv", body = String, description = "CSV (or JSON with format=json)"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, description = "CSV (the default) or, with format=json, `{builds: [Build], truncated}`", content((String = "text/csv"), (Object = "application/json"))), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Problem> {
     let params = Params::parse(query.as_deref())?;
