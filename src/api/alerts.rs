@@ -5,7 +5,7 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use bytes::Bytes;
 use chrono::Utc;
@@ -13,8 +13,9 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::AppState;
-use super::params::Params;
+use super::params::{PageParams, Paging, Params};
 use super::problem::{FieldProblem, Problem};
+use super::responses::{BodyProblems, ItemProblems, QueryProblems, ReadProblems};
 use crate::alerts::config::{AlertConfig, RuleKind};
 use crate::alerts::validate::parse_config;
 use crate::auth::Caller;
@@ -96,20 +97,18 @@ pub struct AlertListJson {
 #[utoipa::path(get, path = "/api/alerts", tag = "alerts",
     description = "Alert history, newest first.",
     params(
-        ("limit" = Option<i64>, Query, minimum = 1, maximum = 100), ("offset" = Option<i64>, Query, minimum = 0),
+        PageParams,
         ("status" = Option<String>, Query, description = "`pending`, `sent`, `failed`, `suppressed`"),
         ("channel" = Option<String>, Query), ("rule" = Option<String>, Query), ("repo" = Option<String>, Query),
         ("kind" = Option<String>, Query),
     ),
-    responses((status = 200, body = AlertListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = AlertListJson), QueryProblems),
     security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Paging { limit, offset }: Paging<50, 100>,
+    params: Params,
 ) -> Result<Json<AlertListJson>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let limit = params.int_in("limit", 50, 1, 100)?;
-    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let status = params.text("status");
     if let Some(status) = &status
         && !STATUSES.contains(&status.as_str())
@@ -176,7 +175,7 @@ fn config_answer(config: Option<AlertConfig>, source: String, updated_at: Option
 /// `GET /api/alerts/configure`: the configuration, secrets redacted.
 #[utoipa::path(get, path = "/api/alerts/configure", tag = "alerts",
     description = "The stored alert configuration (`smtp`, `channels`, `rules`, `source`, `updated_at`), secrets redacted.",
-    responses((status = 200, body = Object), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = Object), ReadProblems),
     security(("token" = [])))]
 pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson>, Problem> {
     let (config, source, updated_at) = stored_config(&state.store).await?;
@@ -190,7 +189,7 @@ pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson
     description = "Creates or replaces the whole alert configuration; answers it with secrets redacted. Field-level errors as `errors` in a 422 problem.",
     request_body(content = Object, content_type = "application/json",
         description = "`{smtp?, channels: [...], rules: [...]}` (see the README's Alerts section)"),
-    responses((status = 200, body = Object), (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = Object), BodyProblems),
     security(("token" = [])))]
 pub async fn configure(
     State(state): State<AppState>,
@@ -263,7 +262,7 @@ pub struct TestAnswerJson {
 #[utoipa::path(post, path = "/api/alert/test", tag = "alerts",
     description = "Sends a test alert now through the chosen channel (id or type) or every channel; 200 only when all succeeded, else 502.",
     request_body(content = Object, content_type = "application/json", description = "`{channel?, message?}`"),
-    responses((status = 200, body = TestAnswerJson), (status = 502, body = TestAnswerJson), (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = TestAnswerJson), (status = 502, body = TestAnswerJson), BodyProblems),
     security(("token" = [])))]
 pub async fn test(
     State(state): State<AppState>,
@@ -330,7 +329,7 @@ async fn mark(state: &AppState, id: &str, resolve: bool) -> Result<Json<AlertJso
 /// set); answers the alert; 404 for an unknown id.
 #[utoipa::path(post, path = "/api/alerts/{id}/ack", tag = "alerts",
     params(("id" = i64, Path)),
-    responses((status = 200, body = AlertJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = AlertJson), ItemProblems),
     security(("token" = [])))]
 pub async fn acknowledge(
     State(state): State<AppState>,
@@ -343,7 +342,7 @@ pub async fn acknowledge(
 /// set); answers the alert; 404 for an unknown id.
 #[utoipa::path(post, path = "/api/alerts/{id}/resolve", tag = "alerts",
     params(("id" = i64, Path)),
-    responses((status = 200, body = AlertJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = AlertJson), ItemProblems),
     security(("token" = [])))]
 pub async fn resolve(
     State(state): State<AppState>,

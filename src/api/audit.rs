@@ -1,12 +1,13 @@
 //! `GET /api/audit` (admin): the audit log of admin actions, newest first.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use serde::Serialize;
 
 use super::AppState;
-use super::params::Params;
+use super::params::Paging;
 use super::problem::Problem;
+use super::responses::QueryProblems;
 use crate::domain::time::format_timestamp;
 
 /// One entry; `at` is RFC 3339 UTC.
@@ -39,17 +40,12 @@ pub struct AuditPage {
         ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
     ),
     description = "The audit log of admin actions, newest first (admin role).",
-    responses((status = 200, body = AuditPage), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = AuditPage), QueryProblems),
     security(("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Paging { limit, offset }: Paging<100, 500>,
 ) -> Result<Json<AuditPage>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let limit = params.int_in("limit", 100, 1, 500)?;
-    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let (entries, total) = state.store.audit_log(limit, offset).await?;
     let entries = entries
         .into_iter()

@@ -1,12 +1,13 @@
 //! `GET /api/builds` and `GET /api/builds/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, State};
 
 use super::AppState;
 use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
-use super::params::Params;
+use super::params::{PageParams, Paging, Params};
 use super::problem::Problem;
+use super::responses::{ItemProblems, QueryProblems};
 use crate::domain::time::parse_timestamp;
 use crate::domain::{BuildStatus, ProviderKind};
 use crate::store::{BuildFilter, BuildSort, PageCursor};
@@ -34,8 +35,7 @@ pub struct FilterParams {
     workflow: Option<String>,
     /// Normalised status
     status: Option<BuildStatus>,
-    /// `github`
-    #[param(pattern = "^(github)?$")]
+    /// Provider kind (`provider_kind` of a Build)
     provider: Option<String>,
     /// Triggering event, e.g. push
     event: Option<String>,
@@ -68,7 +68,8 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
     let provider = match params.text("provider") {
         None => None,
         Some(text) => Some(ProviderKind::from_kind(&text).ok_or_else(|| {
-            Problem::invalid_parameter(format!("provider must be \"github\", got {text:?}"))
+            let known: Vec<&str> = ProviderKind::ALL.iter().map(|p| p.kind()).collect();
+            Problem::invalid_parameter(format!("provider must be one of {}, got {text:?}", known.join(", ")))
         })?),
     };
     let instant = |name: &str| -> Result<Option<i64>, Problem> {
@@ -115,21 +116,18 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
 #[utoipa::path(get, path = "/api/builds", tag = "builds",
     description = "Run attempts, newest start first by default, with filters, search, sorting and offset or cursor paging.",
     params(
-        ("limit" = Option<i64>, Query, description = "Page size, 1–100 (default 50)", minimum = 1, maximum = 100),
-        ("offset" = Option<i64>, Query, description = "Entries to skip (default 0)", minimum = 0),
+        PageParams,
         ("cursor" = Option<String>, Query, description = "`next_cursor` of the previous page (default order only)",
             pattern = r"^(-?[0-9]{1,18}\.-?[0-9]{1,18})?$"),
         FilterParams,
     ),
-    responses((status = 200, body = BuildListJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = BuildListJson), QueryProblems),
     security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Paging { limit, offset }: Paging<50, 100>,
+    params: Params,
 ) -> Result<Json<BuildListJson>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let limit = params.int_in("limit", 50, 1, 100)?;
-    let offset = params.int_in("offset", 0, 0, i64::MAX)?;
     let (filter, sort) = filter_and_sort(&params)?;
     let cursor = match params.text("cursor") {
         None => None,
@@ -153,7 +151,7 @@ pub async fn list(
 /// One run attempt with its jobs; 404 when no build has that id.
 #[utoipa::path(get, path = "/api/builds/{id}", tag = "builds",
     params(("id" = i64, Path, description = "Build id (as in `/api/builds`)")),
-    responses((status = 200, body = BuildDetailJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 404, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = BuildDetailJson), ItemProblems),
     security((), ("token" = [])))]
 pub async fn detail(
     State(state): State<AppState>,

@@ -5,7 +5,7 @@
 //! `'`; the JSON export keeps values as they are.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
@@ -16,6 +16,7 @@ use super::builds::filter_and_sort;
 use super::dto::BuildJson;
 use super::params::Params;
 use super::problem::Problem;
+use super::responses::QueryProblems;
 
 /// Most attempts one export holds; a larger match answers the first ones
 /// with `X-Export-Truncated: true`.
@@ -59,10 +60,9 @@ struct ExportJson {
         ("format" = Option<String>, Query, description = "`csv` (default) or `json`", pattern = "^(csv|json)?$"),
         super::builds::FilterParams,
     ),
-    responses((status = 200, description = "CSV (the default) or, with format=json, `{builds: [Build], truncated}`", content((String = "text/csv"), (Object = "application/json"))), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, description = "CSV (the default) or, with format=json, `{builds: [Build], truncated}`", content((String = "text/csv"), (Object = "application/json"))), QueryProblems),
     security((), ("token" = [])))]
-pub async fn export(State(state): State<AppState>, RawQuery(query): RawQuery) -> Result<Response, Problem> {
-    let params = Params::parse(query.as_deref())?;
+pub async fn export(State(state): State<AppState>, params: Params) -> Result<Response, Problem> {
     let format = params.text("format").unwrap_or_else(|| "csv".to_owned());
     if format != "csv" && format != "json" {
         return Err(Problem::invalid_parameter(format!(

@@ -12,7 +12,6 @@ use utoipa::ToSchema;
 
 use super::AppState;
 use super::providers::poller_status;
-use crate::domain::ProviderKind;
 use crate::domain::time::format_timestamp;
 
 /// `/health` answer.
@@ -64,7 +63,7 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthAn
         matches!(tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await, Ok(Ok(())));
     let poller = match database_ok {
         true => {
-            let repos = state.store.poll_repos(ProviderKind::GitHub);
+            let repos = state.store.poll_repos(None);
             match tokio::time::timeout(Duration::from_secs(2), repos).await {
                 Ok(Ok(repos)) => poller_status(&repos),
                 _ => "unknown",

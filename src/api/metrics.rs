@@ -1,15 +1,15 @@
 //! `GET /api/metrics/summary` and `GET /api/metrics/health`.
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::Utc;
 
 use super::AppState;
-use super::params::Params;
+use super::params::{RepoBranch, Window};
 use super::problem::Problem;
+use super::responses::QueryProblems;
 use crate::domain::time::format_timestamp;
 use crate::metrics::summary::{PreviousWindow, Summary, summarize, window_start};
-use crate::store::PointFilter;
 
 /// The summary over the last `window_days` (1–365, default 7), optionally
 /// only attempts of exact-match `repo` and `branch`; definitions in
@@ -17,20 +17,15 @@ use crate::store::PointFilter;
 /// bad `window_days`.
 #[utoipa::path(get, path = "/api/metrics/summary", tag = "metrics",
     description = "Counts, rates, build-time percentiles and queue time over the last `window_days`, with the previous window's figures (definitions in the README). `repo` and `branch` narrow every figure to that repository / branch (exact match).",
-    params(
-        ("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365),
-        ("repo" = Option<String>, Query, description = "Only this repository (`owner/name`, exact)"),
-        ("branch" = Option<String>, Query, description = "Only this branch (exact)"),
-    ),
-    responses((status = 200, body = Summary), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    params(Window, RepoBranch),
+    responses((status = 200, body = Summary), QueryProblems),
     security((), ("token" = [])))]
 pub async fn summary(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Window { window_days }: Window,
+    only: RepoBranch,
 ) -> Result<Json<Summary>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
-    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let filter = only.filter();
     let now = Utc::now();
     let since = window_start(now, window_days);
     let before = window_start(since, window_days);
@@ -51,19 +46,15 @@ pub async fn summary(
 /// `crate::metrics::health`. 422 on a bad `window_days`.
 #[utoipa::path(get, path = "/api/metrics/health", tag = "metrics",
     description = "One line per repository and workflow: latest status, success rate, last failure, recent statuses.",
-    params(
-        ("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365),
-        ("repo" = Option<String>, Query), ("branch" = Option<String>, Query),
-    ),
-    responses((status = 200, body = Object, description = "`{window_days, rows: [HealthLine]}`"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    params(Window, RepoBranch),
+    responses((status = 200, body = Object, description = "`{window_days, rows: [HealthLine]}`"), QueryProblems),
     security((), ("token" = [])))]
 pub async fn health(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Window { window_days }: Window,
+    only: RepoBranch,
 ) -> Result<Json<serde_json::Value>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
-    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let filter = only.filter();
     let rows = state.store.health_rows(window_start(Utc::now(), window_days), &filter).await?;
     let mut lines = crate::metrics::health::health(&rows);
     let referenced: Vec<i64> = lines.iter().flat_map(|line| line.referenced()).collect();

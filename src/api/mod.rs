@@ -20,6 +20,7 @@ pub mod prometheus;
 mod providers;
 pub mod rate_limit;
 mod repos;
+mod responses;
 mod tickets;
 mod timeseries;
 mod webhook;

@@ -11,16 +11,17 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "cicd-dashboard",
-        description = "Self-hosted CI/CD pipeline dashboard: GitHub Actions webhooks in; builds, metrics, \
+        description = "Self-hosted CI/CD pipeline dashboard: CI providers' webhooks in; builds, metrics, \
                        alerts and a live page out. Timestamps are RFC 3339 UTC; durations are seconds; \
                        errors are RFC 9457 problem JSON."
     ),
+    components(schemas(super::problem::ProblemDoc)),
     modifiers(&BearerToken),
     tags(
         (name = "builds", description = "Run attempts, jobs and the live event stream"),
         (name = "metrics", description = "Aggregates with written definitions"),
         (name = "ingest", description = "Webhook deliveries"),
-        (name = "poller", description = "GitHub REST backfill and reconciliation"),
+        (name = "poller", description = "Backfill and reconciliation from the providers' REST APIs"),
         (name = "alerts", description = "Alert history, configuration and tests"),
         (name = "security", description = "Audit log"),
         (name = "operations", description = "Health, readiness, Prometheus"),

@@ -1,9 +1,17 @@
 //! Query-string parsing that never fails on its own: parameters are read as
 //! text and validated here, so bad values get a 422 problem naming them.
+//! The parameters several routes share are parsed by one typed extractor
+//! each ([`Window`], [`RepoBranch`], [`Paging`]), which also documents
+//! them for the OpenAPI document where it can ([`Window`], [`RepoBranch`],
+//! [`PageParams`]).
 
 use std::collections::HashMap;
 
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+
 use super::problem::Problem;
+use crate::store::PointFilter;
 
 /// Decoded query parameters (last value wins for repeated keys).
 pub struct Params(HashMap<String, String>);
@@ -53,4 +61,90 @@ impl Params {
             }
         }
     }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Params {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        Params::parse(parts.uri.query())
+    }
+}
+
+/// `window_days`: the window of a figure, in days back from now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Window {
+    /// Days, 1–365 (default 7)
+    #[param(required = false, minimum = 1, maximum = 365, default = 7)]
+    pub window_days: u32,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Window {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        let params = Params::parse(parts.uri.query())?;
+        Ok(Window { window_days: params.int_in("window_days", 7, 1, 365)? as u32 })
+    }
+}
+
+/// `repo` and `branch`: exact-match narrowing of a figure.
+#[derive(Debug, Clone, PartialEq, Eq, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RepoBranch {
+    /// Only this repository (`owner/name`, exact)
+    pub repo: Option<String>,
+    /// Only this branch (exact)
+    pub branch: Option<String>,
+}
+
+impl RepoBranch {
+    /// The store's filter of metric reads.
+    pub fn filter(self) -> PointFilter {
+        PointFilter { repo: self.repo, branch: self.branch }
+    }
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for RepoBranch {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        let params = Params::parse(parts.uri.query())?;
+        Ok(RepoBranch { repo: params.text("repo"), branch: params.text("branch") })
+    }
+}
+
+/// `limit` and `offset` of a page, `limit` from 1 to `MAX` (default
+/// `DEFAULT`), `offset` ≥ 0 (default 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Paging<const DEFAULT: i64, const MAX: i64> {
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl<const DEFAULT: i64, const MAX: i64, S: Send + Sync> FromRequestParts<S> for Paging<DEFAULT, MAX> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
+        let params = Params::parse(parts.uri.query())?;
+        Ok(Paging {
+            limit: params.int_in("limit", DEFAULT, 1, MAX)?,
+            offset: params.int_in("offset", 0, 0, i64::MAX)?,
+        })
+    }
+}
+
+/// How pages of 1–100 entries (default 50) are asked for, as the OpenAPI
+/// document shows it.
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[expect(dead_code, reason = "read by utoipa only")]
+pub struct PageParams {
+    /// Page size, 1–100 (default 50)
+    #[param(minimum = 1, maximum = 100)]
+    limit: Option<i64>,
+    /// Entries to skip (default 0)
+    #[param(minimum = 0)]
+    offset: Option<i64>,
 }

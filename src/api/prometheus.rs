@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 use super::AppState;
+use super::responses::StreamProblems;
 
 /// Buckets (seconds) of every latency histogram.
 const LATENCY_BUCKETS: &[f64] =
@@ -60,9 +61,7 @@ pub async fn track(request: Request<Body>, next: Next) -> Response {
 /// The scrape endpoint (also samples the database pools).
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     description = "Prometheus text exposition format (metric names in the README).",
-    responses((status = 200, content_type = "text/plain", body = String),
-        (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, content_type = "text/plain", body = String), StreamProblems),
     security((), ("token" = [])))]
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let Some(handle) = recorder() else {

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::problem::Problem;
-use crate::domain::ProviderKind;
+use super::responses::ReadProblems;
 use crate::domain::time::format_timestamp;
 use crate::store::PollRepo;
 
@@ -89,12 +89,10 @@ pub fn poller_status(repos: &[PollRepo]) -> &'static str {
 /// `GET /api/providers`. Errors: 503 problem when the database is down.
 #[utoipa::path(get, path = "/api/providers", tag = "poller",
     description = "Per repository: backfill progress, last successful poll, last error, next poll, rate limit.",
-    responses((status = 200, body = ProvidersAnswer), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = ProvidersAnswer), ReadProblems),
     security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
-    let repos = state.store.poll_repos(ProviderKind::GitHub).await?;
+    let repos = state.store.poll_repos(None).await?;
     let poller = poller_status(&repos);
     let repos = repos
         .into_iter()

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::problem::Problem;
+use super::responses::ReadProblems;
 use crate::domain::time::{format_timestamp, from_unix};
 
 /// The answer: `{"repos": [KnownRepoJson]}`, by name.
@@ -27,7 +28,7 @@ pub struct KnownRepoJson {
 /// Every repository with at least one stored run attempt, by name (read role).
 #[utoipa::path(get, path = "/api/repos", tag = "builds",
     description = "Every repository with at least one stored run attempt, by name, with the start of its latest attempt (for suggestions in filters).",
-    responses((status = 200, body = ReposAnswer), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = ReposAnswer), ReadProblems),
     security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ReposAnswer>, Problem> {
     let repos = state

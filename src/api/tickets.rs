@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::AppState;
 use super::problem::Problem;
+use super::responses::ReadProblems;
 use crate::auth::{Caller, generate_token, token_hash};
 use crate::domain::time::{format_timestamp, from_unix};
 
@@ -28,11 +29,7 @@ pub struct TicketAnswer {
 /// Issues a ticket for the caller's token (its name and role).
 #[utoipa::path(post, path = "/api/events/ticket", tag = "builds",
     description = "A short-lived ticket for `/api/events?ticket=…` (EventSource cannot send Authorization).",
-    responses((status = 200, body = TicketAnswer),
-        (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = TicketAnswer), ReadProblems),
     security((), ("token" = [])))]
 pub async fn issue(
     State(state): State<AppState>,

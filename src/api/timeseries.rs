@@ -4,17 +4,17 @@
 use std::str::FromStr;
 
 use axum::Json;
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Serialize;
 
 use super::AppState;
-use super::params::Params;
+use super::params::{Params, RepoBranch, Window};
 use super::problem::Problem;
+use super::responses::QueryProblems;
 use crate::domain::time::format_timestamp;
 use crate::metrics::timeseries::{BucketFigures, Figures, day_buckets, figures, series};
-use crate::store::PointFilter;
 
 /// The answer: the buckets, oldest first, and the figures of the whole
 /// series. `from`/`to` are the series' UTC bounds (RFC 3339).
@@ -39,19 +39,19 @@ pub struct TimeseriesJson {
 #[utoipa::path(get, path = "/api/metrics/timeseries", tag = "metrics",
     description = "Per-day figures in the viewer's time zone: builds by outcome, success rate, duration p50/p95, median queue time.",
     params(
-        ("window_days" = Option<i64>, Query, description = "Days, 1–365 (default 7)", minimum = 1, maximum = 365),
+        Window,
         ("bucket" = Option<String>, Query, description = "`day` (the only size)", pattern = "^(day)?$"),
         ("tz" = Option<String>, Query, description = "IANA time zone (default UTC)"),
-        ("repo" = Option<String>, Query), ("branch" = Option<String>, Query),
+        RepoBranch,
     ),
-    responses((status = 200, body = TimeseriesJson), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 422, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = TimeseriesJson), QueryProblems),
     security((), ("token" = [])))]
 pub async fn timeseries(
     State(state): State<AppState>,
-    RawQuery(query): RawQuery,
+    Window { window_days }: Window,
+    only: RepoBranch,
+    params: Params,
 ) -> Result<Json<TimeseriesJson>, Problem> {
-    let params = Params::parse(query.as_deref())?;
-    let window_days = params.int_in("window_days", 7, 1, 365)? as u32;
     if let Some(bucket) = params.text("bucket")
         && bucket != "day"
     {
@@ -63,7 +63,7 @@ pub async fn timeseries(
             "tz must be an IANA time zone name such as \"Europe/Berlin\" or \"UTC\", got {tz_name:?}"
         ))
     })?;
-    let filter = PointFilter { repo: params.text("repo"), branch: params.text("branch") };
+    let filter = only.filter();
     let buckets = day_buckets(tz, Utc::now(), window_days);
     let (from, to) = match (buckets.first(), buckets.last()) {
         (Some(first), Some(last)) => (first.start, last.end),

@@ -16,6 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::auth::{Bearer, authorize, bearer};
 use super::problem::Problem;
+use super::responses::DeliveryProblems;
 use super::{AppState, IngestAuth};
 use crate::auth::Role;
 use crate::ingest::service::{Delivery, Outcome, ingest};
@@ -52,9 +53,7 @@ pub struct WebhookAnswer {
         ("X-Hub-Signature-256" = Option<String>, Header, description = "sha256=HMAC of the raw body"),
     ),
     request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
-    responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer),
-        (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 413, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
-        (status = 415, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
+    responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer), DeliveryProblems),
     security((), ("token" = [])))]
 pub async fn github_actions(
     State(state): State<AppState>,

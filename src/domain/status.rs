@@ -19,6 +19,9 @@ pub enum ProviderKind {
 }
 
 impl ProviderKind {
+    /// Every provider, in display order.
+    pub const ALL: [ProviderKind; 1] = [ProviderKind::GitHub];
+
     /// Stable machine name stored in `providers.kind` and answered as
     /// `provider_kind` (e.g. `"github"`).
     pub fn kind(self) -> &'static str {

@@ -132,11 +132,16 @@ impl Store {
         Ok(false)
     }
 
-    /// Every polled repository, by name.
-    pub async fn poll_repos(&self, provider: ProviderKind) -> Result<Vec<PollRepo>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM poll_repos WHERE provider_id = $1 ORDER BY repo");
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(provider_id(provider)).fetch_all(&self.read).await?;
+    /// Every repository `provider` polls (every provider's with `None`), by
+    /// name.
+    pub async fn poll_repos(&self, provider: Option<ProviderKind>) -> Result<Vec<PollRepo>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM poll_repos WHERE $1 IS NULL OR provider_id = $1 ORDER BY repo, provider_id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(provider.map(provider_id))
+            .fetch_all(&self.read)
+            .await?;
         Ok(rows.iter().map(poll_repo_from_row).collect::<Result<_, _>>()?)
     }
 

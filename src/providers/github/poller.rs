@@ -113,7 +113,7 @@ impl Poller {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<PollStats, PollError> {
         self.register_configured(now).await?;
         let mut total = PollStats::default();
-        for repo in self.store.poll_repos(ProviderKind::GitHub).await? {
+        for repo in self.store.poll_repos(Some(ProviderKind::GitHub)).await? {
             if repo.state != "active" {
                 continue;
             }
