@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    DatabaseSettings, GitHubPollSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
+    DatabaseSettings, GitHubApiSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
 };
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;
@@ -98,53 +98,7 @@ pub struct PollArgs {
     #[command(flatten)]
     pub secrets: SecretSettings,
     #[command(flatten)]
-    pub github: PollGitHubArgs,
-}
-
-/// The GitHub settings `poll` uses: where the API is and how to sign in
-/// (the serve-only schedule and repository list are not its flags).
-#[derive(Debug, Clone, Args)]
-pub struct PollGitHubArgs {
-    /// GitHub REST API base: `https://api.github.com`, or
-    /// `https://HOST/api/v3` for GitHub Enterprise Server.
-    #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
-    pub github_api_url: String,
-    /// Token for the REST API (a personal access token with `actions:read`
-    /// or `repo`, or any bearer token GitHub accepts).
-    #[arg(long, env = "GITHUB_TOKEN", hide_env_values = true)]
-    pub github_token: Option<Secret>,
-    /// GitHub App id (with a private key: act as the app's installation).
-    #[arg(long, env = "GITHUB_APP_ID")]
-    pub github_app_id: Option<String>,
-    /// The GitHub App's private key (PEM text).
-    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY", hide_env_values = true)]
-    pub github_app_private_key: Option<Secret>,
-    /// File holding the GitHub App's private key (PEM).
-    #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE")]
-    pub github_app_private_key_file: Option<PathBuf>,
-    /// Installation of the app to act as (default: its first installation).
-    #[arg(long, env = "GITHUB_APP_INSTALLATION_ID")]
-    pub github_app_installation_id: Option<i64>,
-    /// Share of the hourly REST rate limit the poll may use (0–1].
-    #[arg(long, env = "CICD_GITHUB_RATE_SHARE", default_value_t = 0.8)]
-    pub github_rate_share: f64,
-}
-
-impl PollGitHubArgs {
-    /// The poller's settings for polling `repo` alone.
-    pub fn settings(&self, repo: &str) -> GitHubPollSettings {
-        GitHubPollSettings {
-            github_api_url: self.github_api_url.clone(),
-            github_token: self.github_token.clone(),
-            github_app_id: self.github_app_id.clone(),
-            github_app_private_key: self.github_app_private_key.clone(),
-            github_app_private_key_file: self.github_app_private_key_file.clone(),
-            github_app_installation_id: self.github_app_installation_id,
-            github_rate_share: self.github_rate_share,
-            repos: vec![repo.to_owned()],
-            ..GitHubPollSettings::default()
-        }
-    }
+    pub github: GitHubApiSettings,
 }
 
 /// `token` subcommands.

@@ -82,11 +82,10 @@ impl Default for WorkerSettings {
     }
 }
 
-/// Settings of the GitHub poller (backfill and reconciliation over the REST
-/// API). It runs when repositories, organisations or a GitHub App are
-/// configured.
+/// Where GitHub's REST API is and how to sign in to it: what the poller of
+/// `serve` / `worker` and the `poll` command share.
 #[derive(Debug, Clone, Args)]
-pub struct GitHubPollSettings {
+pub struct GitHubApiSettings {
     /// GitHub REST API base: `https://api.github.com`, or
     /// `https://HOST/api/v3` for GitHub Enterprise Server.
     #[arg(long, env = "GITHUB_API_URL", default_value = "https://api.github.com")]
@@ -104,10 +103,37 @@ pub struct GitHubPollSettings {
     pub github_app_private_key: Option<Secret>,
     /// File holding the GitHub App's private key (PEM).
     #[arg(long, env = "GITHUB_APP_PRIVATE_KEY_FILE")]
-    pub github_app_private_key_file: Option<std::path::PathBuf>,
+    pub github_app_private_key_file: Option<PathBuf>,
     /// Installation of the app to act as (default: its first installation).
     #[arg(long, env = "GITHUB_APP_INSTALLATION_ID")]
     pub github_app_installation_id: Option<i64>,
+    /// Share of the hourly REST rate limit the poller may use (0–1]; it
+    /// pauses until the reset once the rest is all that is left.
+    #[arg(long, env = "CICD_GITHUB_RATE_SHARE", default_value_t = 0.8)]
+    pub github_rate_share: f64,
+}
+
+impl Default for GitHubApiSettings {
+    fn default() -> Self {
+        GitHubApiSettings {
+            github_api_url: "https://api.github.com".into(),
+            github_token: None,
+            github_app_id: None,
+            github_app_private_key: None,
+            github_app_private_key_file: None,
+            github_app_installation_id: None,
+            github_rate_share: 0.8,
+        }
+    }
+}
+
+/// Settings of the GitHub poller (backfill and reconciliation over the REST
+/// API). It runs when repositories, organisations or a GitHub App are
+/// configured.
+#[derive(Debug, Clone, Args)]
+pub struct GitHubPollSettings {
+    #[command(flatten)]
+    pub api: GitHubApiSettings,
     /// Repositories to poll, `owner/name,owner/name`.
     #[arg(long, env = "CICD_GITHUB_REPOS", value_delimiter = ',')]
     pub repos: Vec<String>,
@@ -123,10 +149,6 @@ pub struct GitHubPollSettings {
     /// Days of history a newly seen repository is backfilled with.
     #[arg(long, env = "CICD_BACKFILL_DAYS", default_value_t = 30)]
     pub backfill_days: u32,
-    /// Share of the hourly REST rate limit the poller may use (0–1]; it
-    /// pauses until the reset once the rest is all that is left.
-    #[arg(long, env = "CICD_GITHUB_RATE_SHARE", default_value_t = 0.8)]
-    pub github_rate_share: f64,
     /// Milliseconds of the first backoff after a 5xx or network error.
     #[arg(long, env = "CICD_GITHUB_RETRY_BASE_MS", default_value_t = 1000, hide = true)]
     pub github_retry_base_ms: u64,
@@ -139,18 +161,12 @@ pub struct GitHubPollSettings {
 impl Default for GitHubPollSettings {
     fn default() -> Self {
         GitHubPollSettings {
-            github_api_url: "https://api.github.com".into(),
-            github_token: None,
-            github_app_id: None,
-            github_app_private_key: None,
-            github_app_private_key_file: None,
-            github_app_installation_id: None,
+            api: GitHubApiSettings::default(),
             repos: Vec::new(),
             github_orgs: Vec::new(),
             poll_interval: 300,
             discovery_interval: 3600,
             backfill_days: 30,
-            github_rate_share: 0.8,
             github_retry_base_ms: 1000,
             github_secondary_wait_ms: 60_000,
         }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::PollArgs;
+use crate::config::GitHubPollSettings;
 use crate::domain::ProviderKind;
 use crate::domain::time::{format_timestamp, parse_timestamp};
 use crate::providers::github::Poller;
@@ -51,12 +52,13 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
         anyhow::bail!("--repo must be owner/name, got {:?}", args.repo);
     }
     let store = super::open_store(&args.database, &args.secrets, super::Open::Existing).await?;
-    let github = args.github.settings(&args.repo);
+    let github =
+        GitHubPollSettings { api: args.github.clone(), repos: vec![args.repo.clone()], ..Default::default() };
     let poller = Poller::from_settings(&github, &store)
         .map_err(anyhow::Error::msg)?
         .ok_or_else(|| anyhow::anyhow!("nothing to poll"))?;
-    eprintln!("polling {} since {} from {}", args.repo, format_timestamp(since), github.github_api_url);
-    reachable(&github.github_api_url).await?;
+    eprintln!("polling {} since {} from {}", args.repo, format_timestamp(since), github.api.github_api_url);
+    reachable(&github.api.github_api_url).await?;
     poller.register(&args.repo, since, now).await?;
     let repo = store
         .poll_repo(ProviderKind::GitHub, &args.repo)

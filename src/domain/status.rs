@@ -46,47 +46,69 @@ impl ProviderKind {
     }
 }
 
-/// A provider's raw `status` of a run attempt or job, parsed once at the
-/// edge. The vocabulary is open: a value nobody documented yet is kept as
-/// [`RunStatus::Other`] (stored and answered verbatim).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum RunStatus {
-    Requested,
-    Queued,
-    Pending,
-    Waiting,
-    InProgress,
-    Completed,
-    Other(String),
+/// An open vocabulary of a provider: the documented values as variants,
+/// anything newer kept verbatim as `Other`, so nothing compares strings
+/// after the edge and nothing is lost.
+macro_rules! open_vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant,)+
+            /// A value nobody documented yet, kept as sent.
+            Other(String),
+        }
+
+        impl $name {
+            /// The value a provider sent as `text`.
+            pub fn parse(text: &str) -> $name {
+                match text {
+                    $($text => $name::$variant,)+
+                    other => $name::Other(other.to_owned()),
+                }
+            }
+
+            /// The provider's text, as stored and answered.
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $($name::$variant => $text,)+
+                    $name::Other(text) => text,
+                }
+            }
+        }
+    };
 }
 
+open_vocabulary!(
+    /// A provider's raw `status` of a run attempt or job (`provider_status`),
+    /// parsed once at the edge.
+    RunStatus {
+        Requested = "requested",
+        Queued = "queued",
+        Pending = "pending",
+        Waiting = "waiting",
+        InProgress = "in_progress",
+        Completed = "completed",
+    }
+);
+
+open_vocabulary!(
+    /// A provider's raw `conclusion` of a completed run attempt or job,
+    /// parsed once at the edge.
+    Conclusion {
+        Success = "success",
+        Failure = "failure",
+        TimedOut = "timed_out",
+        StartupFailure = "startup_failure",
+        Cancelled = "cancelled",
+        Skipped = "skipped",
+        Neutral = "neutral",
+        ActionRequired = "action_required",
+        Stale = "stale",
+    }
+);
+
 impl RunStatus {
-    /// The documented values, each with its text.
-    const KNOWN: [(RunStatus, &'static str); 6] = [
-        (RunStatus::Requested, "requested"),
-        (RunStatus::Queued, "queued"),
-        (RunStatus::Pending, "pending"),
-        (RunStatus::Waiting, "waiting"),
-        (RunStatus::InProgress, "in_progress"),
-        (RunStatus::Completed, "completed"),
-    ];
-
-    /// The status a provider sent as `text`.
-    pub fn parse(text: &str) -> RunStatus {
-        RunStatus::KNOWN
-            .into_iter()
-            .find(|(_, known)| *known == text)
-            .map_or_else(|| RunStatus::Other(text.to_owned()), |(status, _)| status)
-    }
-
-    /// The provider's text, as stored and answered (`provider_status`).
-    pub fn as_str(&self) -> &str {
-        match self {
-            RunStatus::Other(text) => text,
-            known => RunStatus::KNOWN.iter().find(|(k, _)| k == known).map_or("", |(_, text)| text),
-        }
-    }
-
     /// Progress order, so that a state never moves backwards: `requested`
     /// (0) < `queued`/`pending` (1) < `waiting` (2) < `in_progress` (3) <
     /// `completed` (4). A status nobody documented yet ranks 1 (as queued):
@@ -104,53 +126,6 @@ impl RunStatus {
     /// Whether the provider reports it finished.
     pub fn is_completed(&self) -> bool {
         *self == RunStatus::Completed
-    }
-}
-
-/// A provider's raw `conclusion` of a completed run attempt or job, parsed
-/// once at the edge; open like [`RunStatus`].
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Conclusion {
-    Success,
-    Failure,
-    TimedOut,
-    StartupFailure,
-    Cancelled,
-    Skipped,
-    Neutral,
-    ActionRequired,
-    Stale,
-    Other(String),
-}
-
-impl Conclusion {
-    /// The documented values, each with its text.
-    const KNOWN: [(Conclusion, &'static str); 9] = [
-        (Conclusion::Success, "success"),
-        (Conclusion::Failure, "failure"),
-        (Conclusion::TimedOut, "timed_out"),
-        (Conclusion::StartupFailure, "startup_failure"),
-        (Conclusion::Cancelled, "cancelled"),
-        (Conclusion::Skipped, "skipped"),
-        (Conclusion::Neutral, "neutral"),
-        (Conclusion::ActionRequired, "action_required"),
-        (Conclusion::Stale, "stale"),
-    ];
-
-    /// The conclusion a provider sent as `text`.
-    pub fn parse(text: &str) -> Conclusion {
-        Conclusion::KNOWN
-            .into_iter()
-            .find(|(_, known)| *known == text)
-            .map_or_else(|| Conclusion::Other(text.to_owned()), |(conclusion, _)| conclusion)
-    }
-
-    /// The provider's text, as stored and answered (`conclusion`).
-    pub fn as_str(&self) -> &str {
-        match self {
-            Conclusion::Other(text) => text,
-            known => Conclusion::KNOWN.iter().find(|(k, _)| k == known).map_or("", |(_, text)| text),
-        }
     }
 }
 

@@ -8,7 +8,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
-use cicd_dashboard::config::GitHubPollSettings;
+use cicd_dashboard::config::{GitHubApiSettings, GitHubPollSettings};
 use cicd_dashboard::domain::ProviderKind;
 use cicd_dashboard::providers::PollStats;
 use cicd_dashboard::providers::github::Poller;
@@ -24,8 +24,11 @@ const REPO: &str = "octo-org/app";
 
 fn settings(fake: &FakeGitHub, repos: &[&str]) -> GitHubPollSettings {
     GitHubPollSettings {
-        github_api_url: fake.url(),
-        github_token: Some(Secret::from("ghp_test_token_value")),
+        api: GitHubApiSettings {
+            github_api_url: fake.url(),
+            github_token: Some(Secret::from("ghp_test_token_value")),
+            ..GitHubApiSettings::default()
+        },
         repos: repos.iter().map(|r| r.to_string()).collect(),
         backfill_days: 3,
         github_retry_base_ms: 20,
@@ -144,7 +147,8 @@ on_both_backends! {
             state.script.push_back(("GET".into(), format!("/repos/{REPO}/actions/runs/"), Scripted::SecondaryLimit { retry_after: 1 }));
             state.script.push_back(("GET".into(), format!("/repos/{REPO}/actions/runs/"), Scripted::ServerError));
         }
-        let settings = GitHubPollSettings { github_rate_share: 1.0, ..settings(&fake, &[REPO]) };
+        let mut settings = settings(&fake, &[REPO]);
+        settings.api.github_rate_share = 1.0;
         let (poller, _store) = poller(&app, &settings).await;
         let started = Instant::now();
         let stats = poller.tick(Utc::now()).await.expect("poll");
@@ -395,9 +399,12 @@ on_both_backends! {
             state.installation_token = Some("ghs_installation_token".into());
         }
         let settings = GitHubPollSettings {
-            github_api_url: fake.url(),
-            github_app_id: Some("4711".into()),
-            github_app_private_key_file: Some(crate::helpers::fixture_path("github-app-test-key.pem")),
+            api: GitHubApiSettings {
+                github_api_url: fake.url(),
+                github_app_id: Some("4711".into()),
+                github_app_private_key_file: Some(crate::helpers::fixture_path("github-app-test-key.pem")),
+                ..GitHubApiSettings::default()
+            },
             backfill_days: 1,
             github_retry_base_ms: 20,
             ..GitHubPollSettings::default()
@@ -442,8 +449,11 @@ on_both_backends! {
             s.no_worker = false;
             s.worker.scheduler_tick = 1;
             s.worker.github = GitHubPollSettings {
-                github_api_url: url,
-                github_token: Some(Secret::from("ghp_test_token_value")),
+                api: GitHubApiSettings {
+                    github_api_url: url,
+                    github_token: Some(Secret::from("ghp_test_token_value")),
+                    ..GitHubApiSettings::default()
+                },
                 repos: vec![REPO.into()],
                 poll_interval: 1,
                 backfill_days: 1,

@@ -41,7 +41,7 @@ impl Poller {
     ///
     /// Errors: a bad API URL or app key, or an app id without a key.
     pub fn from_settings(settings: &GitHubPollSettings, store: &Store) -> Result<Option<Poller>, String> {
-        let credentials = super::api::auth::credentials(settings)?;
+        let credentials = super::api::auth::credentials(&settings.api)?;
         let app = matches!(credentials, Credentials::App(_));
         let anonymous = matches!(credentials, Credentials::Anonymous);
         let mut settings = settings.clone();
@@ -56,14 +56,15 @@ impl Poller {
                  (GitHub allows 60 requests an hour, and no private repositories)"
             );
         }
-        let api_url = Url::parse(&settings.github_api_url)
-            .map_err(|err| format!("--github-api-url {:?} is not a URL: {err}", settings.github_api_url))?;
+        let api_url = Url::parse(&settings.api.github_api_url).map_err(|err| {
+            format!("--github-api-url {:?} is not a URL: {err}", settings.api.github_api_url)
+        })?;
         let retry = RetryPolicy {
             base: Duration::from_millis(settings.github_retry_base_ms),
             secondary_wait: Duration::from_millis(settings.github_secondary_wait_ms),
             ..RetryPolicy::default()
         };
-        let client = GitHubClient::new(api_url, credentials, settings.github_rate_share, retry)
+        let client = GitHubClient::new(api_url, credentials, settings.api.github_rate_share, retry)
             .map_err(|err| err.to_string())?;
         Ok(Some(Poller { client, store: store.clone(), settings, app }))
     }

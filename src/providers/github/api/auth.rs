@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
-use crate::config::GitHubPollSettings;
+use crate::config::GitHubApiSettings;
 use crate::secret::Secret;
 
 /// How requests authenticate.
@@ -96,7 +96,7 @@ pub(super) fn still_valid(token: &InstallationToken, now: DateTime<Utc>) -> bool
 ///
 /// Errors: an app id without a key (or a key without an id), an
 /// unreadable key file, a key that is not RSA PEM.
-pub fn credentials(settings: &GitHubPollSettings) -> Result<Credentials, String> {
+pub fn credentials(settings: &GitHubApiSettings) -> Result<Credentials, String> {
     let key =
         match (&Secret::present(&settings.github_app_private_key), &settings.github_app_private_key_file) {
             (Some(key), _) => Some(key.expose().to_owned()),
