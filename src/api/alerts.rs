@@ -11,6 +11,8 @@ use bytes::Bytes;
 use chrono::Utc;
 use serde::Serialize;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::params::{PageParams, Paging, Params};
@@ -19,9 +21,19 @@ use super::responses::{BodyProblems, ItemProblems, QueryProblems, ReadProblems};
 use crate::alerts::config::{AlertConfig, RuleKind};
 use crate::alerts::validate::parse_config;
 use crate::auth::Caller;
+use crate::auth::Role;
 use crate::domain::time::{format_timestamp, from_unix};
 use crate::store::alerts::{AlertFilter, AlertRecord};
 use crate::store::{AuditEntry, Store};
+
+/// The history (read role), acknowledge and resolve (write role), the
+/// configuration and the test (admin role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let read = super::guarded(OpenApiRouter::new().routes(routes!(list)), Role::Read, state);
+    let write = OpenApiRouter::new().routes(routes!(acknowledge)).routes(routes!(resolve));
+    let admin = OpenApiRouter::new().routes(routes!(get_config, configure)).routes(routes!(test));
+    read.merge(super::guarded(write, Role::Write, state)).merge(super::guarded(admin, Role::Admin, state))
+}
 
 const STATUSES: [&str; 4] = ["pending", "sent", "failed", "suppressed"];
 

@@ -3,12 +3,20 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::params::Paging;
 use super::problem::Problem;
 use super::responses::QueryProblems;
+use crate::auth::Role;
 use crate::domain::time::format_timestamp;
+
+/// `GET /api/audit` (admin role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(list)), Role::Admin, state)
+}
 
 /// One entry; `at` is RFC 3339 UTC.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -2,15 +2,23 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
 use super::params::{PageParams, Paging, Params};
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
+use crate::auth::Role;
 use crate::domain::time::parse_timestamp;
 use crate::domain::{BuildStatus, ProviderKind};
 use crate::store::{BuildFilter, BuildSort, PageCursor};
+
+/// `GET /api/builds`, `GET /api/builds/{id}` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(list)).routes(routes!(detail)), Role::Read, state)
+}
 
 /// The filters and order shared by `/api/builds` and `/api/builds/export`:
 /// exact-match `repo`, `branch`, `workflow`, `status` (normalised),

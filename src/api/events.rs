@@ -26,12 +26,20 @@ use chrono::Utc;
 use futures_util::stream::{self, Stream, StreamExt};
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::alerts::AlertJson;
 use super::dto::{BuildJson, JobJson};
+use crate::auth::Role;
 use crate::store::alerts::AlertRecord;
 use crate::store::{BuildRecord, ChangeEvent, JobRecord, Store};
+
+/// `GET /api/events` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(events)), Role::Read, state)
+}
 
 /// Most builds replayed on resume.
 pub const MAX_REPLAY: i64 = 1000;

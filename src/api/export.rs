@@ -10,6 +10,8 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::builds::filter_and_sort;
@@ -17,6 +19,12 @@ use super::dto::BuildJson;
 use super::params::Params;
 use super::problem::Problem;
 use super::responses::QueryProblems;
+use crate::auth::Role;
+
+/// `GET /api/builds/export` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(export)), Role::Read, state)
+}
 
 /// Most attempts one export holds; a larger match answers the first ones
 /// with `X-Export-Truncated: true`.

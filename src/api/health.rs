@@ -9,10 +9,17 @@ use axum::http::StatusCode;
 use chrono::Utc;
 use serde::Serialize;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::providers::poller_status;
 use crate::domain::time::format_timestamp;
+
+/// `GET /health`, `GET /ready`: public probes.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(health)).routes(routes!(ready))
+}
 
 /// `/health` answer.
 #[derive(Debug, Serialize, ToSchema)]

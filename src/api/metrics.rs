@@ -3,13 +3,21 @@
 use axum::Json;
 use axum::extract::State;
 use chrono::Utc;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::params::{RepoBranch, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
+use crate::auth::Role;
 use crate::domain::time::format_timestamp;
 use crate::metrics::summary::{PreviousWindow, Summary, summarize, window_start};
+
+/// `GET /api/metrics/summary`, `GET /api/metrics/health` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(summary)).routes(routes!(health)), Role::Read, state)
+}
 
 /// The summary over the last `window_days` (1–365, default 7), optionally
 /// only attempts of exact-match `repo` and `branch`; definitions in

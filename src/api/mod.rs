@@ -1,4 +1,5 @@
-//! HTTP API: the router, one file per resource, RFC 9457 problem answers.
+//! HTTP API: the router, one file per resource (each brings its own routes
+//! behind the role they need), RFC 9457 problem answers.
 //!
 //! Handlers stay thin: parse and validate input, one or two store or ingest
 //! calls, shape the answer. Errors are mapped once, in `problem`. This module
@@ -32,9 +33,9 @@ use axum::http::{HeaderValue, header};
 use tower_http::set_header::SetResponseHeaderLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
-use utoipa_axum::routes;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::auth::Role;
 use crate::secret::Secret;
 use crate::store::Store;
 
@@ -83,46 +84,40 @@ pub fn router(state: AppState) -> Router {
 const DOCS_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
-/// Every API route with its OpenAPI entry.
+/// Every API route with its OpenAPI entry: each resource's module brings
+/// its routes behind the role they need.
 pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
-    let public = OpenApiRouter::new().routes(routes!(health::health)).routes(routes!(health::ready));
-    let read = OpenApiRouter::new()
-        .routes(routes!(builds::list))
-        .routes(routes!(export::export))
-        .routes(routes!(builds::detail))
-        .routes(routes!(metrics::summary))
-        .routes(routes!(metrics::health))
-        .routes(routes!(timeseries::timeseries))
-        .routes(routes!(events::events))
-        .routes(routes!(tickets::issue))
-        .routes(routes!(providers::list))
-        .routes(routes!(repos::list))
-        .routes(routes!(prometheus::metrics))
-        .routes(routes!(alerts::list))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read));
-    let write = OpenApiRouter::new()
-        .routes(routes!(alerts::acknowledge))
-        .routes(routes!(alerts::resolve))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_write));
-    let admin = OpenApiRouter::new()
-        .routes(routes!(audit::list))
-        .routes(routes!(alerts::get_config, alerts::configure))
-        .routes(routes!(alerts::test))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
-    let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions)).layer(webhook::body_limit());
-    // Rate limits wrap authentication, so floods without a token count too.
-    let (read, write, admin) = (
-        limited(read, &state.api_budget),
-        limited(write, &state.api_budget),
-        limited(admin, &state.api_budget),
-    );
-    let webhook = limited(webhook, &state.webhook_budget);
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
-        .merge(public)
-        .merge(read)
-        .merge(write)
-        .merge(admin)
-        .merge(webhook)
+        .merge(health::routes())
+        .merge(builds::routes(&state))
+        .merge(export::routes(&state))
+        .merge(metrics::routes(&state))
+        .merge(timeseries::routes(&state))
+        .merge(events::routes(&state))
+        .merge(tickets::routes(&state))
+        .merge(providers::routes(&state))
+        .merge(repos::routes(&state))
+        .merge(prometheus::routes(&state))
+        .merge(alerts::routes(&state))
+        .merge(audit::routes(&state))
+        .merge(webhook::routes(&state))
+}
+
+/// `routes` behind `role` (see `auth`) and the API rate limit, which wraps
+/// authentication so floods without a token count too.
+fn guarded(routes: OpenApiRouter<AppState>, role: Role, state: &AppState) -> OpenApiRouter<AppState> {
+    let routes = match role {
+        Role::Read => {
+            routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read))
+        }
+        Role::Write => {
+            routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_write))
+        }
+        Role::Admin => {
+            routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin))
+        }
+    };
+    limited(routes, &state.api_budget)
 }
 
 fn limited(

@@ -15,9 +15,17 @@ use axum::http::{Request, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::responses::StreamProblems;
+use crate::auth::Role;
+
+/// `GET /metrics` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(metrics)), Role::Read, state)
+}
 
 /// Buckets (seconds) of every latency histogram.
 const LATENCY_BUCKETS: &[f64] =

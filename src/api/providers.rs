@@ -6,12 +6,20 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::Problem;
 use super::responses::ReadProblems;
+use crate::auth::Role;
 use crate::domain::time::format_timestamp;
 use crate::store::PollRepo;
+
+/// `GET /api/providers` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(list)), Role::Read, state)
+}
 
 /// The answer: `{"poller": "ok"|"degraded"|"idle", "repos": [PolledRepo]}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -4,11 +4,19 @@
 use axum::Json;
 use axum::extract::State;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::Problem;
 use super::responses::ReadProblems;
+use crate::auth::Role;
 use crate::domain::time::{format_timestamp, from_unix};
+
+/// `GET /api/repos` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(list)), Role::Read, state)
+}
 
 /// The answer: `{"repos": [KnownRepoJson]}`, by name.
 #[derive(Debug, Serialize, utoipa::ToSchema)]

@@ -9,12 +9,20 @@ use axum::extract::State;
 use axum::{Extension, Json};
 use chrono::Utc;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::problem::Problem;
 use super::responses::ReadProblems;
+use crate::auth::Role;
 use crate::auth::{Caller, generate_token, token_hash};
 use crate::domain::time::{format_timestamp, from_unix};
+
+/// `POST /api/events/ticket` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(issue)), Role::Read, state)
+}
 
 /// How long a ticket opens the stream, seconds.
 pub const TICKET_SECONDS: i64 = 300;

@@ -8,13 +8,21 @@ use axum::extract::State;
 use chrono::Utc;
 use chrono_tz::Tz;
 use serde::Serialize;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::params::{Params, RepoBranch, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
+use crate::auth::Role;
 use crate::domain::time::format_timestamp;
 use crate::metrics::timeseries::{BucketFigures, Figures, day_buckets, figures, series};
+
+/// `GET /api/metrics/timeseries` (read role).
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    super::guarded(OpenApiRouter::new().routes(routes!(timeseries)), Role::Read, state)
+}
 
 /// The answer: the buckets, oldest first, and the figures of the whole
 /// series. `from`/`to` are the series' UTC bounds (RFC 3339).

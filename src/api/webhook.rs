@@ -13,6 +13,8 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::auth::{Bearer, authorize, bearer};
 use super::problem::Problem;
@@ -23,6 +25,13 @@ use crate::ingest::service::{Delivery, Outcome, ingest};
 use crate::providers::github::GitHubWebhooks;
 use crate::providers::github::webhook::{KNOWN_EVENTS, event_header};
 use crate::providers::{HeaderError, WebhookProvider};
+
+/// `POST /api/webhook/github-actions`: authenticates its deliveries itself,
+/// under the webhook budget and the body limit.
+pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
+    let routes = OpenApiRouter::new().routes(routes!(github_actions)).layer(body_limit());
+    super::limited(routes, &state.webhook_budget)
+}
 
 /// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
