@@ -433,6 +433,8 @@ pub struct ServeSettings {
     pub worker: WorkerSettings,
     #[command(flatten)]
     pub alerts: Box<AlertSettings>,
+    #[command(flatten)]
+    pub limits: crate::serve_limits::ServeLimits,
 }
 
 impl ServeSettings {
@@ -458,6 +460,7 @@ impl ServeSettings {
             no_worker: false,
             worker: WorkerSettings::default(),
             alerts: Box::new(AlertSettings::defaults()),
+            limits: Default::default(),
         }
     }
 }

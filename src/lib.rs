@@ -30,6 +30,8 @@ pub mod poller;
 pub mod replay;
 pub mod scheduler;
 pub mod secret_box;
+pub mod serve_limits;
+pub mod server;
 pub mod startup;
 pub mod store;
 pub mod telemetry;

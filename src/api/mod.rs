@@ -7,9 +7,10 @@
 mod alerts;
 mod audit;
 pub mod auth;
+pub mod body_budget;
 mod builds;
 mod dto;
-mod events;
+pub mod events;
 mod export;
 mod health;
 mod metrics;
@@ -21,7 +22,7 @@ mod providers;
 pub mod rate_limit;
 mod tickets;
 mod timeseries;
-mod webhook;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -57,8 +58,12 @@ pub struct AppState {
     /// Requests per minute per client and token on the API routes (`None`:
     /// unlimited).
     pub api_budget: Option<Arc<rate_limit::Budget>>,
-    /// The same for the webhook route.
+    /// Failed webhook deliveries per minute per client (see `webhook`).
     pub webhook_budget: Option<Arc<rate_limit::Budget>>,
+    /// Bytes of webhook bodies held at once (see `body_budget`).
+    pub webhook_bodies: Arc<body_budget::BodyBudget>,
+    /// Serialized change events shared by every `/api/events` stream.
+    pub events: events::Hub,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -106,14 +111,14 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .routes(routes!(alerts::get_config, alerts::configure))
         .routes(routes!(alerts::test))
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_admin));
-    let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions)).layer(webhook::body_limit());
+    // The webhook reads its body and spends its budget itself (`webhook`).
+    let webhook = OpenApiRouter::new().routes(routes!(webhook::github_actions));
     // Rate limits wrap authentication, so floods without a token count too.
     let (read, write, admin) = (
         limited(read, &state.api_budget),
         limited(write, &state.api_budget),
         limited(admin, &state.api_budget),
     );
-    let webhook = limited(webhook, &state.webhook_budget);
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(public)
         .merge(read)

@@ -1,14 +1,21 @@
 //! `POST /api/webhook/github-actions`: authenticate, check, ingest.
 //!
-//! Order of checks: body size (413) → authentication (401; 503 when no
-//! secret or token is configured at all) → content type (415) → delivery
-//! headers (400) → payload (400) → store (503 when the database is down, so
-//! GitHub shows the delivery as failed and it can be redelivered).
+//! Order of checks: a client whose failed deliveries spent its budget (429,
+//! before anything is read) → declared body size (413, before the body is
+//! read) → authentication: a bearer token, or the presence of
+//! `X-Hub-Signature-256`, before the body is read (401; 503 when no secret
+//! or token is configured at all) → the body, read within the process-wide
+//! body budget (`body_budget`: 413 over 25 MiB, 503 when the budget is full)
+//! → the signature over it (401) → content type (415) → delivery headers
+//! (400) → payload (400) → store (503 when the database is down, so GitHub
+//! shows the delivery as failed and it can be redelivered).
+//!
+//! Rate limit: only failed authentication spends the webhook budget
+//! (`--webhook-rate-limit` per minute per client address); verified
+//! deliveries are never refused for their number.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -23,11 +30,6 @@ use crate::ingest::signature;
 
 /// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-
-/// The body-size layer for this route.
-pub fn body_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_BODY_BYTES)
-}
 
 /// `/api/webhook/github-actions` answer.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -54,14 +56,10 @@ pub struct WebhookAnswer {
         (status = 400, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 413, body = super::problem::ProblemDoc, content_type = "application/problem+json"),
         (status = 415, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 503, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
-pub async fn github_actions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
+pub async fn github_actions(State(state): State<AppState>, request: Request) -> Result<Response, Problem> {
     let started = std::time::Instant::now();
-    let event = event_label(header_str(&headers, "x-github-event"));
-    let result = accept(&state, &headers, body).await;
+    let event = event_label(header_str(request.headers(), "x-github-event"));
+    let result = accept(&state, request).await;
     let outcome = match &result {
         Ok((_, outcome)) => outcome.as_str(),
         Err(problem) => problem.slug,
@@ -84,24 +82,31 @@ fn event_label(event: Option<&str>) -> &'static str {
     }
 }
 
-async fn accept(
-    state: &AppState,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<(Response, Outcome), Problem> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                format!("the body exceeds {MAX_BODY_BYTES} bytes (25 MiB)"),
-            )
-        } else {
-            Problem::bad_request("unreadable-body", rejection.body_text())
+async fn accept(state: &AppState, request: Request) -> Result<(Response, Outcome), Problem> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let budget = state.webhook_budget.as_deref();
+    let client = budget.map(|budget| (budget, budget.client(headers, &parts.extensions)));
+    if let Some((budget, client)) = client
+        && let Some(wait) = budget.penalty(client)
+    {
+        return Err(budget.refusal(wait));
+    }
+    let declared = state.webhook_bodies.check_declared(headers)?;
+    // Failed authentication spends the client's budget; over it, 429.
+    let failed = |problem: Problem| match client {
+        Some((budget, client)) if matches!(problem.status.as_u16(), 401 | 403) => {
+            budget.fail(client).map_or_else(|wait| budget.refusal(wait), |()| problem)
         }
-    })?;
-    authenticate(state, headers, &body).await?;
+        _ => problem,
+    };
+    let verified = authenticate_headers(state, headers).await.map_err(failed)?;
+    // Held (and counted in the body budget) until the delivery is answered.
+    let held = state.webhook_bodies.read(body, declared).await?;
+    let body = held.bytes.clone();
+    if !verified {
+        verify_signature(state, headers, &body).map_err(failed)?;
+    }
     check_content_type(headers)?;
     let guid =
         required_header(headers, "x-github-delivery", "a unique id per delivery, used to drop duplicates")?;
@@ -146,17 +151,19 @@ fn same_token(given: &str, expected: &str) -> bool {
 
 /// A delivery is accepted with a valid `X-Hub-Signature-256`, or with
 /// `Authorization: Bearer` carrying the ingest token or an API token with the
-/// `write` role.
-async fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Problem> {
+/// `write` role. What the headers alone decide, before the body is read:
+/// `Ok(true)` verified by token, `Ok(false)` a signature to check over the
+/// body ([`verify_signature`]).
+async fn authenticate_headers(state: &AppState, headers: &HeaderMap) -> Result<bool, Problem> {
     let auth: &IngestAuth = &state.ingest_auth;
     match bearer(headers) {
         Bearer::Token(token) => {
             if let Some(expected) = &auth.ingest_token
                 && same_token(token, expected.expose())
             {
-                return Ok(());
+                return Ok(true);
             }
-            return authorize(state, headers, Role::Write).await.map(|_| ());
+            return authorize(state, headers, Role::Write).await.map(|_| true);
         }
         Bearer::Malformed => {
             return Err(Problem::unauthorized("the Authorization header must be `Bearer <token>`"));
@@ -172,18 +179,26 @@ async fn authenticate(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Res
              or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
         ));
     }
-    let Some(secret) = &auth.webhook_secret else {
+    if auth.webhook_secret.is_none() {
         return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));
-    };
+    }
     match header_str(headers, "x-hub-signature-256") {
-        Some(sig) if signature::verify(secret.expose().as_bytes(), body, sig) => Ok(()),
-        Some(_) => Err(Problem::unauthorized(
-            "X-Hub-Signature-256 does not match the body: check that the webhook secret is the same on both sides",
-        )),
+        Some(_) => Ok(false),
         None if headers.contains_key("x-hub-signature") => Err(Problem::unauthorized(
             "only the SHA-1 X-Hub-Signature header was sent; X-Hub-Signature-256 (HMAC-SHA256) is required",
         )),
         None => Err(Problem::unauthorized("the X-Hub-Signature-256 header is missing")),
+    }
+}
+
+/// Checks `X-Hub-Signature-256` over the raw body.
+fn verify_signature(state: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<(), Problem> {
+    let secret = state.ingest_auth.webhook_secret.as_ref().map(|s| s.expose().as_bytes()).unwrap_or_default();
+    match header_str(headers, "x-hub-signature-256") {
+        Some(sig) if signature::verify(secret, body, sig) => Ok(()),
+        _ => Err(Problem::unauthorized(
+            "X-Hub-Signature-256 does not match the body: check that the webhook secret is the same on both sides",
+        )),
     }
 }
 

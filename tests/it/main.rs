@@ -7,6 +7,7 @@ mod fake_github;
 mod helpers;
 mod payloads;
 
+mod alert_addresses;
 mod alerts_api;
 mod alerts_delivery;
 mod alerts_rules;
@@ -21,6 +22,7 @@ mod browser_kpis;
 mod browser_ticket;
 mod db_copy;
 mod events_resume;
+mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;
 mod limits;

@@ -26,6 +26,8 @@ pub struct ValidateOptions {
     /// Accept plain `http://` alert URLs for any host (otherwise only
     /// loopback hosts may use `http://`).
     pub allow_http_urls: bool,
+    /// Which addresses alert URLs may name (see `address_guard`).
+    pub addresses: crate::alerts::address_guard::AddressPolicy,
 }
 
 struct Checker {
@@ -149,6 +151,12 @@ impl Checker {
                 field,
                 "is a redacted placeholder that matches no stored channel of this id: give the URL",
             );
+            return None;
+        }
+        if let Some(host) = url.host()
+            && let Err(reason) = options.addresses.check_host(host)
+        {
+            self.fail(field, reason);
             return None;
         }
         let loopback = match url.host() {
@@ -436,7 +444,9 @@ mod tests {
         let doc =
             json!({"channels": [{"id": "c", "type": "slack", "webhook_url": "http://hooks.example.com/x"}]});
         assert!(parse_config(&doc, ValidateOptions::default(), None).is_err());
-        assert!(parse_config(&doc, ValidateOptions { allow_http_urls: true }, None).is_ok());
+        assert!(
+            parse_config(&doc, ValidateOptions { allow_http_urls: true, ..Default::default() }, None).is_ok()
+        );
     }
 
     #[test]
