@@ -16,10 +16,12 @@
 //! longer than an hour or holding more than [`MAX_REPLAY`] builds is answered
 //! with one `resync` (`{"missed": null}`) instead.
 //!
-//! Fan-out: one [`Hub`] task per server reads each change once (changes
-//! that arrive together are read once per row) and serializes it once; every
-//! stream sends those same bytes. The hub reads nothing while no stream is
-//! open.
+//! Fan-out: one [`Hub`] task per server gathers the changes of 20 ms,
+//! reads each changed row once and serializes it once, and every stream
+//! sends those same bytes (one write per batch); a row changed several
+//! times in a batch is sent once, as its latest state. The hub reads nothing
+//! while no stream is open. A lagging stream's `resync` counts the lost
+//! batches.
 
 use std::collections::HashSet;
 use std::convert::Infallible;
@@ -30,6 +32,7 @@ use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
+use bytes::BytesMut;
 use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
@@ -50,10 +53,16 @@ const RESUME_MARGIN: i64 = 5;
 const MAX_GAP: i64 = 3600;
 /// Quiet time after which a heartbeat comment is sent.
 const HEARTBEAT: Duration = Duration::from_secs(15);
-/// Serialized events kept for slow streams before they lag.
+/// Messages (each one batch of events) kept for slow streams before they lag.
 const CAPACITY: usize = 4096;
-/// Most changes read in one batch.
-const BATCH: usize = 256;
+/// How long the hub gathers changes after the first before reading them:
+/// a batch is one write per stream, and a row changed several times in it
+/// is read and sent once.
+const GATHER: Duration = Duration::from_millis(20);
+/// Rows read at once by the hub.
+const READS: usize = 8;
+/// Most waiting events a stream sends in one write.
+const WRITE_BATCH: usize = 64;
 
 /// The shared reader of change events (see the module doc); its task ends
 /// when the last clone is dropped.
@@ -72,46 +81,59 @@ impl Hub {
     /// Starts the hub's task on `store`'s change events.
     pub fn start(store: Store) -> Hub {
         let (sender, _) = broadcast::channel(CAPACITY);
-        let (stop_tx, mut stop) = oneshot::channel();
-        let out = sender.clone();
-        let mut changes = store.subscribe();
-        tokio::spawn(async move {
-            loop {
-                let first = tokio::select! {
-                    _ = &mut stop => return,
-                    first = changes.recv() => first,
-                };
-                let mut batch = Vec::new();
-                match first {
-                    Ok(change) => batch.push(change),
-                    Err(RecvError::Lagged(missed)) => {
-                        let _ = out.send(resync(Some(missed)));
-                    }
-                    Err(RecvError::Closed) => return,
-                }
-                while batch.len() < BATCH
-                    && let Ok(change) = changes.try_recv()
-                {
-                    batch.push(change);
-                }
-                if out.receiver_count() == 0 {
-                    continue;
-                }
-                let mut seen = HashSet::new();
-                for change in batch {
-                    if seen.insert(key(change))
-                        && let Some(bytes) = encode(&store, change).await
-                    {
-                        let _ = out.send(bytes);
-                    }
-                }
-            }
-        });
+        let (stop_tx, stop) = oneshot::channel();
+        tokio::spawn(fan_out(store.clone(), store.subscribe(), sender.clone(), stop));
         Hub { inner: Arc::new(HubInner { sender, _stop: stop_tx }) }
     }
 
     fn subscribe(&self) -> broadcast::Receiver<Bytes> {
         self.inner.sender.subscribe()
+    }
+}
+
+/// The hub's task: gathers the changes of [`GATHER`] after the first,
+/// reads each changed row once, and broadcasts their frames as one message.
+async fn fan_out(
+    store: Store,
+    mut changes: broadcast::Receiver<ChangeEvent>,
+    out: broadcast::Sender<Bytes>,
+    mut stop: oneshot::Receiver<()>,
+) {
+    loop {
+        let first = tokio::select! {
+            _ = &mut stop => return,
+            first = changes.recv() => first,
+        };
+        let (mut batch, mut missed) = (Vec::new(), 0);
+        match first {
+            Ok(change) => batch.push(change),
+            Err(RecvError::Lagged(lost)) => missed += lost,
+            Err(RecvError::Closed) => return,
+        }
+        tokio::time::sleep(GATHER).await;
+        loop {
+            match changes.try_recv() {
+                Ok(change) => batch.push(change),
+                Err(broadcast::error::TryRecvError::Lagged(lost)) => missed += lost,
+                Err(_) => break,
+            }
+        }
+        if out.receiver_count() == 0 {
+            continue;
+        }
+        let mut seen = HashSet::new();
+        batch.retain(|change| seen.insert(key(*change)));
+        let mut frames = BytesMut::new();
+        if missed > 0 {
+            frames.extend_from_slice(&resync(Some(missed)));
+        }
+        let mut encoded = stream::iter(batch).map(|change| encode(&store, change)).buffered(READS);
+        while let Some(frame) = encoded.next().await {
+            frames.extend_from_slice(&frame.unwrap_or_default());
+        }
+        if !frames.is_empty() {
+            let _ = out.send(frames.freeze());
+        }
     }
 }
 
@@ -132,13 +154,30 @@ pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Respon
         None => Vec::new(),
     };
     let live = stream::unfold(receiver, |mut receiver| async move {
-        let bytes = match tokio::time::timeout(HEARTBEAT, receiver.recv()).await {
-            Err(_) => Bytes::from_static(b":\n\n"),
+        let first = match tokio::time::timeout(HEARTBEAT, receiver.recv()).await {
+            Err(_) => return Some((Ok::<_, Infallible>(Bytes::from_static(b":\n\n")), receiver)),
             Ok(Ok(bytes)) => bytes,
             Ok(Err(RecvError::Lagged(missed))) => resync(Some(missed)),
             Ok(Err(RecvError::Closed)) => return None,
         };
-        Some((Ok::<_, Infallible>(bytes), receiver))
+        // Events already waiting go out in the same write.
+        let mut more = Vec::new();
+        while more.len() < WRITE_BATCH {
+            match receiver.try_recv() {
+                Ok(bytes) => more.push(bytes),
+                Err(broadcast::error::TryRecvError::Lagged(missed)) => more.push(resync(Some(missed))),
+                Err(_) => break,
+            }
+        }
+        if more.is_empty() {
+            return Some((Ok(first), receiver));
+        }
+        let mut joined = BytesMut::with_capacity(first.len() + more.iter().map(Bytes::len).sum::<usize>());
+        joined.extend_from_slice(&first);
+        for bytes in &more {
+            joined.extend_from_slice(bytes);
+        }
+        Some((Ok(joined.freeze()), receiver))
     });
     let body = Body::from_stream(stream::iter(replayed.into_iter().map(Ok)).chain(live));
     let mut response = body.into_response();
