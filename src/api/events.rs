@@ -23,7 +23,7 @@
 //! while no stream is open. A lagging stream's `resync` counts the lost
 //! batches.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
@@ -127,7 +127,27 @@ async fn fan_out(
         if missed > 0 {
             frames.extend_from_slice(&resync(Some(missed)));
         }
-        let mut encoded = stream::iter(batch).map(|change| encode(&store, change)).buffered(READS);
+        // Builds in one query per batch; jobs and alerts (rarer) one by one.
+        let ids: Vec<i64> = batch
+            .iter()
+            .filter_map(|change| match change {
+                ChangeEvent::Build { id } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        let mut builds: HashMap<i64, BuildRecord> = match store.get_builds(&ids).await {
+            Ok(found) => found.into_iter().map(|build| (build.id, build)).collect(),
+            Err(_) => HashMap::new(),
+        };
+        let mut encoded = stream::iter(batch)
+            .map(|change| {
+                let build = match change {
+                    ChangeEvent::Build { id } => builds.remove(&id),
+                    _ => None,
+                };
+                encode(&store, change, build)
+            })
+            .buffered(READS);
         while let Some(frame) = encoded.next().await {
             frames.extend_from_slice(&frame.unwrap_or_default());
         }
@@ -233,9 +253,10 @@ fn key(change: ChangeEvent) -> (u8, i64) {
     }
 }
 
-async fn encode(store: &Store, change: ChangeEvent) -> Option<Bytes> {
+/// The frame of `change`; a build already read is passed as `build`.
+async fn encode(store: &Store, change: ChangeEvent, build: Option<BuildRecord>) -> Option<Bytes> {
     match change {
-        ChangeEvent::Build { id } => build_event(&store.get_build(id).await.ok()??),
+        ChangeEvent::Build { .. } => build_event(&build?),
         ChangeEvent::Job { id, .. } => job_event(&store.get_job(id).await.ok()??),
         ChangeEvent::Alert { id } => frame("alert", &AlertJson::from(store.get_alert(id).await.ok()??)),
     }

@@ -21,6 +21,7 @@ mod browser_alerts;
 mod browser_kpis;
 mod browser_ticket;
 mod db_copy;
+mod events_fanout;
 mod events_resume;
 mod hostile_clients;
 mod ingest_fixtures;
