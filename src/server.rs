@@ -5,13 +5,15 @@
 //! end of the previous answer). At the limit the loop stops accepting, so new
 //! connections wait in the kernel's listen queue (a client's connect
 //! succeeds; its request is read once a slot frees, as timeouts close silent
-//! or slow connections) and a warning is logged at most every 10 s. Answers
-//! in progress finish on shutdown.
+//! or slow connections) and a warning is logged at most every 10 s, as for
+//! connections closed by the header timeout. Answers in progress finish on
+//! shutdown.
 
 use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use axum::Router;
@@ -97,7 +99,12 @@ pub async fn serve(
         let connection = graceful.watch(builder.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
             if let Err(err) = connection.await {
-                tracing::debug!(error = %err, %peer, "connection ended");
+                if err.is_timeout() && due_shared(&TIMEOUT_WARNED) {
+                    tracing::warn!(%peer, "closed a connection that sent no complete request headers in time \
+                        (--header-read-timeout); further ones are logged at most every 10 s");
+                } else {
+                    tracing::debug!(error = %err, %peer, "connection ended");
+                }
             }
             drop(slot);
         });
@@ -115,6 +122,19 @@ fn due(last: &mut Option<Instant>) -> bool {
     }
     *last = Some(now);
     true
+}
+
+/// When a header timeout was last logged (seconds since [`START`]).
+static TIMEOUT_WARNED: AtomicU64 = AtomicU64::new(0);
+static START: LazyLock<Instant> = LazyLock::new(Instant::now);
+
+/// [`due`] for a warning shared by every connection's task.
+fn due_shared(last: &AtomicU64) -> bool {
+    // Offset by one period so the first warning is always due.
+    let now = START.elapsed().as_secs() + WARN_EVERY.as_secs();
+    let before = last.load(Ordering::Relaxed);
+    now >= before + WARN_EVERY.as_secs()
+        && last.compare_exchange(before, now, Ordering::Relaxed, Ordering::Relaxed).is_ok()
 }
 
 /// Errors that concern one connection only (the next accept may succeed).

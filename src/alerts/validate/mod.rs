@@ -408,7 +408,11 @@ mod tests {
                              {"id": "local", "type": "webhook", "url": "http://127.0.0.1:9/x"}],
                 "rules": [{"id": "r", "kind": "build_failed", "channels": ["team", "local"]}]
             }),
-            ValidateOptions::default(),
+            // A loopback receiver needs private addresses allowed.
+            ValidateOptions {
+                addresses: crate::alerts::address_guard::AddressPolicy { allow_private: true },
+                ..Default::default()
+            },
             None,
         )
         .expect("valid");
