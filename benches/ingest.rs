@@ -13,6 +13,11 @@
 //! keyset `cursor`. Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
 //! `BENCH_DELIVERIES` (default 20 000), `BENCH_ATTEMPTS`, `BENCH_REQUESTS`
 //! (default 300 per endpoint).
+//!
+//!     BENCH_STREAMS=200 cargo bench --bench ingest
+//!
+//! instead measures ingest twice, without and then with 200 open
+//! `/api/events` streams reading every event, prints both and stops.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -26,6 +31,9 @@ use cicd_dashboard::startup::Application;
 use cicd_dashboard::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Store};
 use serde_json::Value;
 use tokio::sync::Semaphore;
+
+#[path = "ingest/streams.rs"]
+mod streams;
 
 const SECRET: &str = "bench-secret";
 const CONCURRENCY: usize = 32;
@@ -102,9 +110,10 @@ fn template(name: &str) -> Value {
     serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json")
 }
 
-/// Posts `bodies` (with their signatures) at concurrency [`CONCURRENCY`] and
-/// prints the throughput, and whether every accepted delivery was stored.
-async fn post_all(store: &Store, base: &str, event: &str, bodies: Vec<(Vec<u8>, String)>) {
+/// Posts `bodies` (with their signatures; GUIDs tagged `tag`) at
+/// concurrency [`CONCURRENCY`], prints the throughput, and whether every
+/// accepted delivery was stored; answers deliveries per second.
+async fn post_all(store: &Store, base: &str, event: &str, tag: &str, bodies: Vec<(Vec<u8>, String)>) -> f64 {
     let deliveries = bodies.len();
     let mean_size = bodies.iter().map(|(body, _)| body.len()).sum::<usize>() / deliveries.max(1);
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
@@ -115,13 +124,13 @@ async fn post_all(store: &Store, base: &str, event: &str, bodies: Vec<(Vec<u8>, 
     let mut tasks = Vec::with_capacity(deliveries);
     for (i, (body, signature)) in bodies.into_iter().enumerate() {
         let permit = semaphore.clone().acquire_owned().await.expect("permit");
-        let (client, url, event) = (client.clone(), url.clone(), event.to_owned());
+        let (client, url, event, tag) = (client.clone(), url.clone(), event.to_owned(), tag.to_owned());
         tasks.push(tokio::spawn(async move {
             let response = client
                 .post(url.as_str())
                 .header("content-type", "application/json")
                 .header("x-github-event", event.as_str())
-                .header("x-github-delivery", format!("bench-{event}-{i}"))
+                .header("x-github-delivery", format!("bench-{tag}{event}-{i}"))
                 .header("x-hub-signature-256", signature)
                 .body(body)
                 .send()
@@ -143,6 +152,7 @@ async fn post_all(store: &Store, base: &str, event: &str, bodies: Vec<(Vec<u8>, 
         elapsed.as_secs_f64(),
         if stored == accepted && accepted == deliveries { ", nothing lost" } else { "  <-- MISMATCH" }
     );
+    deliveries as f64 / elapsed.as_secs_f64()
 }
 
 /// Bodies and their signatures, made before the clock starts, as GitHub
@@ -327,10 +337,17 @@ async fn main() {
 
     // (a) ingest throughput
     let runs = template("workflow_run.completed.json");
-    post_all(&store, &base, "workflow_run", signed(deliveries, |i| delivery(&runs, i))).await;
+    let alone = post_all(&store, &base, "workflow_run", "", signed(deliveries, |i| delivery(&runs, i))).await;
+    if let Some(streams) = std::env::var("BENCH_STREAMS").ok().and_then(|v| v.parse().ok()) {
+        // (a') the same again with `streams` open event streams, then stop.
+        let bodies = signed(deliveries, |i| delivery(&runs, i + deliveries * 3));
+        streams::compare(&base, streams, alone, post_all(&store, &base, "workflow_run", "streams-", bodies))
+            .await;
+        return;
+    }
     if std::env::var("BENCH_JOBS").is_ok() {
         let jobs = template("workflow_job.completed.failure.json");
-        post_all(&store, &base, "workflow_job", signed(deliveries, |i| job_delivery(&jobs, i))).await;
+        post_all(&store, &base, "workflow_job", "", signed(deliveries, |i| job_delivery(&jobs, i))).await;
     }
     let client = reqwest::Client::new();
 

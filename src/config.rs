@@ -8,6 +8,10 @@ use clap::Args;
 
 use crate::secret::Secret;
 
+mod limits;
+
+pub use limits::ServeLimits;
+
 /// Where the database is and how to pool connections to it.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseSettings {
@@ -325,6 +329,8 @@ pub struct ServeSettings {
     pub worker: WorkerSettings,
     #[command(flatten)]
     pub alerts: Box<AlertSettings>,
+    #[command(flatten)]
+    pub limits: ServeLimits,
 }
 
 impl ServeSettings {
@@ -350,6 +356,7 @@ impl ServeSettings {
             no_worker: false,
             worker: WorkerSettings::default(),
             alerts: Box::new(AlertSettings::defaults()),
+            limits: Default::default(),
         }
     }
 }

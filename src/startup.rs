@@ -2,6 +2,8 @@
 //! router, listener) from settings, and run it until a shutdown signal.
 //! Tests start exactly this, on port 0 with a temporary database.
 
+mod server;
+
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -34,6 +36,7 @@ pub struct Application {
     store: Store,
     scheduler: Option<(Scheduler, Duration)>,
     sender: Option<Sender>,
+    limits: server::ConnectionLimits,
 }
 
 impl Application {
@@ -61,7 +64,12 @@ impl Application {
             );
         }
         let trusted = Arc::new(parse_trusted(&settings.trusted_proxies).map_err(anyhow::Error::msg)?);
-        let alerts = Arc::new(AlertService::new(&settings.alerts)?);
+        let alerts = Arc::new(AlertService::new(
+            &settings.alerts,
+            crate::alerts::address_guard::AddressPolicy {
+                allow_private: settings.limits.alert_allow_private_addresses,
+            },
+        )?);
         crate::alerts::bootstrap::apply(&store, &settings.alerts, alerts.validate).await?;
         let sender = (!settings.alerts.no_alert_sender)
             .then(|| Sender::new(store.clone(), alerts.clone(), sender_settings(&settings.alerts)));
@@ -72,6 +80,11 @@ impl Application {
             public_read: settings.public_read(),
             api_budget: Budget::new("api", settings.api_rate_limit, trusted.clone()),
             webhook_budget: Budget::new("webhook", settings.webhook_rate_limit, trusted),
+            webhook_bodies: Arc::new(api::body_budget::BodyBudget::new(
+                settings.limits.webhook_body_budget.saturating_mul(1024 * 1024),
+                api::webhook::MAX_BODY_BYTES,
+            )),
+            events: api::events::Hub::start(store.clone()),
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;
@@ -80,7 +93,11 @@ impl Application {
             false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
         };
         let cors = cors_layer(&settings.cors_origins)?;
-        Ok(Application { listener, router: app_router(state, cors), store, scheduler, sender })
+        let limits = server::ConnectionLimits {
+            max_connections: settings.limits.max_connections,
+            header_read_timeout: Duration::from_secs(settings.limits.header_read_timeout.max(1)),
+        };
+        Ok(Application { listener, router: app_router(state, cors), store, scheduler, sender, limits })
     }
 
     /// The address actually bound (useful with port 0).
@@ -109,13 +126,11 @@ impl Application {
                 let _ = stopped.changed().await;
             }))
         });
-        let result =
-            axum::serve(self.listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-                .with_graceful_shutdown(async move {
-                    shutdown.await;
-                    let _ = stop.send(true);
-                })
-                .await;
+        let result = server::serve(self.listener, self.router, self.limits, async move {
+            shutdown.await;
+            let _ = stop.send(true);
+        })
+        .await;
         if let Some(worker) = worker {
             let _ = worker.await;
         }

@@ -10,11 +10,13 @@
 //!   transaction; [`periodic`]: `failure_rate` and `stuck`, run by the
 //!   scheduler.
 //! - [`message`], [`templates`]: what an alert says and how it is rendered.
-//! - [`sender`]: the outbox sender; [`channels`]: one delivery to one channel.
+//! - [`sender`]: the outbox sender; [`channels`]: one delivery to one channel;
+//!   [`address_guard`]: which addresses deliveries may reach (SSRF).
 //!
 //! SQL lives in `store::alerts`, HTTP in `api::alerts`. This module must not
 //! answer HTTP requests or hold SQL.
 
+pub mod address_guard;
 pub mod bootstrap;
 pub mod channels;
 pub mod config;
@@ -30,6 +32,7 @@ pub mod validate;
 
 use std::time::Duration;
 
+use address_guard::AddressPolicy;
 use config::AlertConfig;
 use message::{AlertDetails, TemplateContext};
 use templates::Templates;
@@ -51,23 +54,25 @@ pub struct AlertService {
 }
 
 impl AlertService {
-    /// Loads the templates and builds the HTTP client.
+    /// Loads the templates and builds the HTTP client, which reaches only
+    /// the addresses `addresses` allows (see `address_guard`).
     ///
     /// Errors: a template override is unreadable or broken; the TLS set-up
     /// fails.
-    pub fn new(settings: &AlertSettings) -> anyhow::Result<AlertService> {
+    pub fn new(settings: &AlertSettings, addresses: AddressPolicy) -> anyhow::Result<AlertService> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let send_timeout = Duration::from_secs(settings.alert_send_timeout.max(1));
         let http = reqwest::Client::builder()
             .timeout(send_timeout)
             .redirect(reqwest::redirect::Policy::none())
+            .dns_resolver(std::sync::Arc::new(address_guard::GuardedResolver { policy: addresses }))
             .user_agent(concat!("cicd-dashboard/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(AlertService {
             templates: Templates::load(settings.alert_templates_dir.as_deref())?,
             http,
             send_timeout,
-            validate: ValidateOptions { allow_http_urls: settings.allow_http_alert_urls },
+            validate: ValidateOptions { allow_http_urls: settings.allow_http_alert_urls, addresses },
         })
     }
 
@@ -87,8 +92,12 @@ impl AlertService {
             .channels
             .iter()
             .filter(|c| selector.is_none_or(|s| c.id == s || c.target.type_name() == s));
-        let out =
-            channels::Outbound { templates: &self.templates, http: &self.http, timeout: self.send_timeout };
+        let out = channels::Outbound {
+            templates: &self.templates,
+            http: &self.http,
+            timeout: self.send_timeout,
+            addresses: self.validate.addresses,
+        };
         let sends = chosen.map(|channel| {
             let ctx = &ctx;
             async move {

@@ -206,6 +206,7 @@ impl Sender {
             templates: &self.service.templates,
             http: &self.service.http,
             timeout: self.service.send_timeout,
+            addresses: self.service.validate.addresses,
         };
         match channels::deliver(out, &channel.target, config.smtp.as_ref(), &ctx).await {
             Ok(()) => SendResult::Sent,

@@ -8,9 +8,10 @@
 mod alerts;
 mod audit;
 pub mod auth;
+pub mod body_budget;
 mod builds;
 mod dto;
-mod events;
+pub mod events;
 mod export;
 mod health;
 mod metrics;
@@ -24,7 +25,7 @@ mod repos;
 mod responses;
 mod tickets;
 mod timeseries;
-mod webhook;
+pub mod webhook;
 
 use std::sync::Arc;
 
@@ -60,8 +61,12 @@ pub struct AppState {
     /// Requests per minute per client and token on the API routes (`None`:
     /// unlimited).
     pub api_budget: Option<Arc<rate_limit::Budget>>,
-    /// The same for the webhook route.
+    /// Failed webhook deliveries per minute per client (see `webhook`).
     pub webhook_budget: Option<Arc<rate_limit::Budget>>,
+    /// Bytes of webhook bodies held at once (see `body_budget`).
+    pub webhook_bodies: Arc<body_budget::BodyBudget>,
+    /// Serialized change events shared by every `/api/events` stream.
+    pub events: events::Hub,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -100,7 +105,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(prometheus::routes(&state))
         .merge(alerts::routes(&state))
         .merge(audit::routes(&state))
-        .merge(webhook::routes(&state))
+        .merge(webhook::routes())
 }
 
 /// `routes` behind `role` (see `auth`) and the API rate limit, which wraps

@@ -21,6 +21,8 @@ pub struct Problem {
     /// Field-level errors (an RFC 9457 extension member), answered as
     /// `"errors": [{"field", "message"}]` when not empty.
     pub errors: Vec<FieldProblem>,
+    /// `Retry-After` in whole seconds (503 answers default to 5).
+    pub retry_after: Option<u64>,
 }
 
 /// One invalid field of a request body: its JSON path and what is wrong.
@@ -63,7 +65,7 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Problem { status, slug, title, detail: detail.into(), errors: Vec::new() }
+        Problem { status, slug, title, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
 
     /// 422: a request body has invalid fields, each listed in `errors`.
@@ -112,7 +114,9 @@ impl IntoResponse for Problem {
         let mut response = (self.status, Json(body)).into_response();
         let headers = response.headers_mut();
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
-        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+        if let Some(seconds) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        } else if self.status == StatusCode::SERVICE_UNAVAILABLE {
             headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
         }
         if self.status == StatusCode::UNAUTHORIZED {

@@ -5,18 +5,25 @@
 //! way around the per-address limit. Over budget → 429 problem JSON with
 //! `Retry-After` (whole seconds).
 //!
+//! The webhook budget is spent differently (see `webhook`): only by
+//! deliveries that fail authentication, so verified deliveries are never
+//! refused for their number; a client over it is refused (429) before its
+//! next body is read, until its budget refills ([`Budget::fail`],
+//! [`Budget::penalty`]).
+//!
 //! The client address is the TCP peer's, unless the peer is a trusted proxy
 //! (`--trusted-proxies`): then it is the right-most `X-Forwarded-For`
 //! address that is not itself a trusted proxy. A forwarded header from an
 //! untrusted peer is ignored (else anyone could pick their own address).
 
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{Extensions, HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -32,6 +39,8 @@ pub struct Budget {
     name: &'static str,
     limiter: DefaultKeyedRateLimiter<String>,
     trusted: Arc<Vec<IpNet>>,
+    /// Clients refused until the given instant (the webhook's failures).
+    penalties: Mutex<HashMap<IpAddr, Instant>>,
 }
 
 impl std::fmt::Debug for Budget {
@@ -44,15 +53,23 @@ impl Budget {
     /// `per_minute` 0 disables the budget (`None`).
     pub fn new(name: &'static str, per_minute: u32, trusted: Arc<Vec<IpNet>>) -> Option<Arc<Budget>> {
         let per_minute = NonZeroU32::new(per_minute)?;
-        let budget =
-            Arc::new(Budget { name, limiter: RateLimiter::keyed(Quota::per_minute(per_minute)), trusted });
+        let budget = Arc::new(Budget {
+            name,
+            limiter: RateLimiter::keyed(Quota::per_minute(per_minute)),
+            trusted,
+            penalties: Mutex::new(HashMap::new()),
+        });
         // Forget idle keys now and then so memory follows the active clients.
         let weak = Arc::downgrade(&budget);
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(Duration::from_secs(60)).await;
                 match weak.upgrade() {
-                    Some(budget) => budget.limiter.retain_recent(),
+                    Some(budget) => {
+                        budget.limiter.retain_recent();
+                        let now = Instant::now();
+                        budget.lock_penalties().retain(|_, until| *until > now);
+                    }
                     None => return,
                 }
             }
@@ -65,6 +82,49 @@ impl Budget {
         self.limiter
             .check_key(&key)
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    fn lock_penalties(&self) -> std::sync::MutexGuard<'_, HashMap<IpAddr, Instant>> {
+        self.penalties.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The client address of a request (see the module doc).
+    pub fn client(&self, headers: &HeaderMap, extensions: &Extensions) -> IpAddr {
+        let peer = extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip())
+            .unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        client_ip(peer, headers, &self.trusted)
+    }
+
+    /// How long `client` is still refused after spending its budget of
+    /// failures, if it is.
+    pub fn penalty(&self, client: IpAddr) -> Option<Duration> {
+        let until = *self.lock_penalties().get(&client)?;
+        until.checked_duration_since(Instant::now()).filter(|wait| !wait.is_zero())
+    }
+
+    /// Spends one failure of `client`; over budget, `Err(wait)` and the
+    /// client is refused until then ([`Budget::penalty`]).
+    pub fn fail(&self, client: IpAddr) -> Result<(), Duration> {
+        self.check(format!("ip:{client}")).inspect_err(|wait| {
+            self.lock_penalties().insert(client, Instant::now() + *wait);
+        })
+    }
+
+    /// The 429 answer for a client that must wait `wait`.
+    pub fn refusal(&self, wait: Duration) -> Problem {
+        metrics::counter!("rate_limited_total", "budget" => self.name).increment(1);
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+        Problem {
+            retry_after: Some(seconds),
+            ..Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!("the {} budget for this client is spent; retry in {seconds} s", self.name),
+            )
+        }
     }
 }
 
@@ -101,12 +161,7 @@ pub fn parse_trusted(list: &[String]) -> Result<Vec<IpNet>, String> {
 
 /// Layer body: spends one request of `budget` for the client and the token.
 pub async fn limit(State(budget): State<Arc<Budget>>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| addr.ip())
-        .unwrap_or(IpAddr::from([0, 0, 0, 0]));
-    let client = client_ip(peer, request.headers(), &budget.trusted);
+    let client = budget.client(request.headers(), request.extensions());
     let mut verdict = budget.check(format!("ip:{client}"));
     if verdict.is_ok()
         && let Bearer::Token(token) = bearer(request.headers())
@@ -115,21 +170,7 @@ pub async fn limit(State(budget): State<Arc<Budget>>, request: Request, next: Ne
     }
     match verdict {
         Ok(()) => next.run(request).await,
-        Err(wait) => {
-            metrics::counter!("rate_limited_total", "budget" => budget.name).increment(1);
-            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let mut response = Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate-limited",
-                "Too many requests",
-                format!("the {} budget for this client is spent; retry in {seconds} s", budget.name),
-            )
-            .into_response();
-            if let Ok(value) = HeaderValue::from_str(&seconds.max(1).to_string()) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
-        }
+        Err(wait) => budget.refusal(wait).into_response(),
     }
 }
 

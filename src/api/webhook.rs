@@ -1,14 +1,21 @@
 //! `POST /api/webhook/github-actions`: authenticate, check, ingest.
 //!
-//! Order of checks: body size (413) → authentication (401; 503 when no
-//! secret or token is configured at all) → content type (415) → delivery
-//! headers (400) → payload (400) → store (503 when the database is down, so
-//! GitHub shows the delivery as failed and it can be redelivered).
+//! Order of checks: a client whose failed deliveries spent its budget (429,
+//! before anything is read) → declared body size (413, before the body is
+//! read) → authentication: a bearer token, or the presence of
+//! `X-Hub-Signature-256`, before the body is read (401; 503 when no secret
+//! or token is configured at all) → the body, read within the process-wide
+//! body budget (`body_budget`: 413 over 25 MiB, 503 when the budget is full)
+//! → the signature over it (401) → content type (415) → delivery headers
+//! (400) → payload (400) → store (503 when the database is down, so GitHub
+//! shows the delivery as failed and it can be redelivered).
+//!
+//! Rate limit: only failed authentication spends the webhook budget
+//! (`--webhook-rate-limit` per minute per client address); verified
+//! deliveries are never refused for their number.
 
 use axum::Json;
-use axum::body::Bytes;
-use axum::extract::rejection::BytesRejection;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
@@ -26,20 +33,14 @@ use crate::providers::github::GitHubWebhooks;
 use crate::providers::github::webhook::{KNOWN_EVENTS, event_header};
 use crate::providers::{HeaderError, WebhookProvider};
 
-/// `POST /api/webhook/github-actions`: authenticates its deliveries itself,
-/// under the webhook budget and the body limit.
-pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    let routes = OpenApiRouter::new().routes(routes!(github_actions)).layer(body_limit());
-    super::limited(routes, &state.webhook_budget)
+/// `POST /api/webhook/github-actions`: authenticates its deliveries and
+/// spends the webhook budget itself.
+pub(super) fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(github_actions))
 }
 
 /// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
-
-/// The body-size layer for this route.
-pub fn body_limit() -> DefaultBodyLimit {
-    DefaultBodyLimit::max(MAX_BODY_BYTES)
-}
 
 /// `/api/webhook/github-actions` answer.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
@@ -64,14 +65,10 @@ pub struct WebhookAnswer {
     request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
     responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer), DeliveryProblems),
     security((), ("token" = [])))]
-pub async fn github_actions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, Problem> {
+pub async fn github_actions(State(state): State<AppState>, request: Request) -> Result<Response, Problem> {
     let started = std::time::Instant::now();
-    let event = event_label(event_header(&headers));
-    let result = accept(&state, &GitHubWebhooks, &headers, body).await;
+    let event = event_label(event_header(request.headers()));
+    let result = accept(&state, &GitHubWebhooks, request).await;
     let outcome = match &result {
         Ok((_, outcome)) => outcome.as_str(),
         Err(problem) => problem.slug,
@@ -93,22 +90,32 @@ fn event_label(event: Option<&str>) -> &'static str {
 async fn accept(
     state: &AppState,
     provider: &dyn WebhookProvider,
-    headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    request: Request,
 ) -> Result<(Response, Outcome), Problem> {
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Problem::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "payload-too-large",
-                "Payload too large",
-                format!("the body exceeds {MAX_BODY_BYTES} bytes (25 MiB)"),
-            )
-        } else {
-            Problem::bad_request("unreadable-body", rejection.body_text())
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let budget = state.webhook_budget.as_deref();
+    let client = budget.map(|budget| (budget, budget.client(headers, &parts.extensions)));
+    if let Some((budget, client)) = client
+        && let Some(wait) = budget.penalty(client)
+    {
+        return Err(budget.refusal(wait));
+    }
+    let declared = state.webhook_bodies.check_declared(headers)?;
+    // Failed authentication spends the client's budget; over it, 429.
+    let failed = |problem: Problem| match client {
+        Some((budget, client)) if matches!(problem.status.as_u16(), 401 | 403) => {
+            budget.fail(client).map_or_else(|wait| budget.refusal(wait), |()| problem)
         }
-    })?;
-    authenticate(state, provider, headers, &body).await?;
+        _ => problem,
+    };
+    let verified = authenticate_headers(state, provider, headers).await.map_err(failed)?;
+    // Held (and counted in the body budget) until the delivery is answered.
+    let held = state.webhook_bodies.read(body, declared).await?;
+    let body = held.bytes.clone();
+    if !verified {
+        verify_signature(state, provider, headers, &body).map_err(failed)?;
+    }
     check_content_type(headers)?;
     let named = provider.delivery_headers(headers).map_err(|err| {
         let slug = match err {
@@ -139,24 +146,25 @@ fn same_token(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
-/// A delivery is accepted with a valid `X-Hub-Signature-256`, or with
-/// `Authorization: Bearer` carrying the ingest token or an API token with the
-/// `write` role.
-async fn authenticate(
+/// A delivery is accepted with a valid provider signature (GitHub's
+/// `X-Hub-Signature-256`), or with `Authorization: Bearer` carrying the
+/// ingest token or an API token with the `write` role. What the headers
+/// alone decide, before the body is read: `Ok(true)` verified by token,
+/// `Ok(false)` a signature to check over the body ([`verify_signature`]).
+async fn authenticate_headers(
     state: &AppState,
     provider: &dyn WebhookProvider,
     headers: &HeaderMap,
-    body: &[u8],
-) -> Result<(), Problem> {
+) -> Result<bool, Problem> {
     let auth: &IngestAuth = &state.ingest_auth;
     match bearer(headers) {
         Bearer::Token(token) => {
             if let Some(expected) = &auth.ingest_token
                 && same_token(token, expected.expose())
             {
-                return Ok(());
+                return Ok(true);
             }
-            return authorize(state, headers, Role::Write).await.map(|_| ());
+            return authorize(state, headers, Role::Write).await.map(|_| true);
         }
         Bearer::Malformed => {
             return Err(Problem::unauthorized("the Authorization header must be `Bearer <token>`"));
@@ -172,10 +180,21 @@ async fn authenticate(
              or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
         ));
     }
-    let Some(secret) = &auth.webhook_secret else {
+    if auth.webhook_secret.is_none() {
         return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));
-    };
-    provider.verify(headers, body, secret.expose().as_bytes()).map_err(Problem::unauthorized)
+    }
+    provider.signature_header(headers).map(|()| false).map_err(Problem::unauthorized)
+}
+
+/// Checks the provider's signature over the raw body.
+fn verify_signature(
+    state: &AppState,
+    provider: &dyn WebhookProvider,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), Problem> {
+    let secret = state.ingest_auth.webhook_secret.as_ref().map(|s| s.expose().as_bytes()).unwrap_or_default();
+    provider.verify(headers, body, secret).map_err(Problem::unauthorized)
 }
 
 fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {

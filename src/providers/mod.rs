@@ -5,7 +5,8 @@
 //!
 //! The seam a provider implements:
 //! - [`WebhookProvider`]: which headers name a delivery and its event, how a
-//!   delivery is authenticated, and how its body parses ([`Parsed`]);
+//!   delivery is authenticated (a signature header checked before the body
+//!   is read, then verified over it), and how its body parses ([`Parsed`]);
 //! - polling: a provider with a REST API offers periodic jobs
 //!   (`scheduler::PeriodicJob`) that report [`PollStats`].
 //!
@@ -32,8 +33,14 @@ pub trait WebhookProvider: Send + Sync {
     /// Errors: a missing or malformed header (answered 400).
     fn delivery_headers(&self, headers: &HeaderMap) -> Result<DeliveryHeaders, HeaderError>;
 
+    /// Whether the headers carry the provider's signature at all: checked
+    /// before the body is read, so an unsigned body is refused unread.
+    ///
+    /// Errors: why not, in words for the sender (answered 401).
+    fn signature_header(&self, headers: &HeaderMap) -> Result<(), String>;
+
     /// Whether the provider's own signature over `body` (with the shared
-    /// `secret`) is present and valid.
+    /// `secret`) is valid.
     ///
     /// Errors: why not, in words for the sender (answered 401).
     fn verify(&self, headers: &HeaderMap, body: &[u8], secret: &[u8]) -> Result<(), String>;

@@ -307,6 +307,28 @@ impl Store {
         row.as_ref().map(|row| run_from_row(row).map(|(id, attempt)| BuildRecord { id, attempt })).transpose()
     }
 
+    /// The run attempts with the given row ids (those that exist, in no
+    /// order): one query per 100 ids.
+    pub async fn get_builds(&self, ids: &[i64]) -> Result<Vec<BuildRecord>, StoreError> {
+        let mut builds = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                concat!("SELECT ", build_columns!(), " FROM builds WHERE id IN ({})"),
+                marks.join(", ")
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                let (id, attempt) = run_from_row(&row)?;
+                builds.push(BuildRecord { id, attempt });
+            }
+        }
+        Ok(builds)
+    }
+
     /// The job with row id `id`, if any.
     pub async fn get_job(&self, id: i64) -> Result<Option<JobRecord>, StoreError> {
         let row = sqlx::query(concat!(

@@ -283,6 +283,7 @@ async fn logs_without_secrets(backend: Backend) {
         .env("CICD_ALERT_RETRY_BASE_MS", "100")
         .env("CICD_ALERT_MAX_ATTEMPTS", "2")
         .env("SMTP_PASSWORD", "ignored-because-no-host")
+        .env("CICD_ALERT_ALLOW_PRIVATE_ADDRESSES", "true")
         .stdout(log.try_clone().expect("clone"))
         .stderr(log)
         .spawn()

@@ -128,6 +128,8 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     // Periodic jobs (retention would delete the years-old fixtures) run only
     // where a test turns them on.
     settings.no_worker = true;
+    // Alert receivers in tests listen on loopback.
+    settings.limits.alert_allow_private_addresses = true;
     // Alerts: a quick sender, so alert tests take seconds (see alerts_*).
     settings.alerts.alert_poll_ms = 100;
     settings.alerts.alert_retry_base_ms = 200;
@@ -342,6 +344,7 @@ impl ProcessReplica {
             .env("GITHUB_WEBHOOK_SECRET", SECRET)
             .env("CICD_SECRET_KEY", SECRET_KEY)
             .env("RUST_LOG", "warn")
+            .env("CICD_ALERT_ALLOW_PRIVATE_ADDRESSES", "true")
             .envs(env.iter().copied())
             .stdout(std::process::Stdio::null())
             .spawn()

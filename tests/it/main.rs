@@ -7,6 +7,7 @@ mod fake_github;
 mod helpers;
 mod payloads;
 
+mod alert_addresses;
 mod alerts_api;
 mod alerts_delivery;
 mod alerts_rules;
@@ -23,7 +24,9 @@ mod browser_page;
 mod browser_ticket;
 mod cli_errors;
 mod db_copy;
+mod events_fanout;
 mod events_resume;
+mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;
 mod limits;

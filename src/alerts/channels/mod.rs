@@ -10,6 +10,7 @@ pub mod webhook;
 
 use std::time::Duration;
 
+use super::address_guard::{AddressPolicy, check_url};
 use super::config::{ChannelTarget, SmtpConfig};
 use super::message::TemplateContext;
 use super::templates::Templates;
@@ -22,6 +23,9 @@ pub struct Outbound<'a> {
     pub http: &'a reqwest::Client,
     /// SMTP: connect and command timeout.
     pub timeout: Duration,
+    /// Which addresses Slack and webhook deliveries may reach (names are
+    /// checked by the client's resolver, IP literals here).
+    pub addresses: AddressPolicy,
 }
 
 /// Renders `ctx` for `target`'s format and delivers it.
@@ -40,10 +44,12 @@ pub async fn deliver(
             email::send(smtp, to, &parts, out.timeout).await
         }
         ChannelTarget::Slack { webhook_url } => {
+            check_url(webhook_url, out.addresses)?;
             let body = out.templates.slack(ctx)?;
             slack::send(out.http, webhook_url, body).await
         }
         ChannelTarget::Webhook { url, secret } => {
+            check_url(url, out.addresses)?;
             let body = out.templates.webhook(ctx)?;
             webhook::send(out.http, url, secret.as_deref(), ctx.alert_id, body).await
         }

@@ -27,6 +27,8 @@ pub struct ValidateOptions {
     /// Accept plain `http://` alert URLs for any host (otherwise only
     /// loopback hosts may use `http://`).
     pub allow_http_urls: bool,
+    /// Which addresses alert URLs may name (see `address_guard`).
+    pub addresses: crate::alerts::address_guard::AddressPolicy,
 }
 
 struct Checker {
@@ -152,6 +154,12 @@ impl Checker {
             );
             return None;
         }
+        if let Some(host) = url.host()
+            && let Err(reason) = options.addresses.check_host(host)
+        {
+            self.fail(field, reason);
+            return None;
+        }
         let loopback = match url.host() {
             Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
             Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
@@ -258,7 +266,11 @@ mod tests {
                              {"id": "local", "type": "webhook", "url": "http://127.0.0.1:9/x"}],
                 "rules": [{"id": "r", "kind": "build_failed", "channels": ["team", "local"]}]
             }),
-            ValidateOptions::default(),
+            // A loopback receiver needs private addresses allowed.
+            ValidateOptions {
+                addresses: crate::alerts::address_guard::AddressPolicy { allow_private: true },
+                ..Default::default()
+            },
             None,
         )
         .expect("valid");
@@ -294,7 +306,9 @@ mod tests {
         let doc =
             json!({"channels": [{"id": "c", "type": "slack", "webhook_url": "http://hooks.example.com/x"}]});
         assert!(parse_config(&doc, ValidateOptions::default(), None).is_err());
-        assert!(parse_config(&doc, ValidateOptions { allow_http_urls: true }, None).is_ok());
+        assert!(
+            parse_config(&doc, ValidateOptions { allow_http_urls: true, ..Default::default() }, None).is_ok()
+        );
     }
 
     #[test]

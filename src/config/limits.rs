@@ -1,0 +1,41 @@
+//! Settings that bound what hostile or careless clients can take from
+//! `serve`: connections, header and idle time, memory for request bodies,
+//! and which addresses alert deliveries may reach. Defaults fit a single
+//! server behind a reverse proxy or on its own.
+
+use clap::Args;
+
+/// Limits of the HTTP server and of outgoing alert requests.
+#[derive(Debug, Clone, Args)]
+pub struct ServeLimits {
+    /// Most client connections open at once; at the limit, new connections
+    /// wait in the listen queue until one closes (keep it under the
+    /// process's open-file limit, `ulimit -n`, minus the database pool).
+    #[arg(long, env = "CICD_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+    /// Seconds a connection may take to send a request's headers, and may
+    /// stay idle between requests (keep-alive), before it is closed.
+    #[arg(long, env = "CICD_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// MiB of webhook bodies held in memory at once, across all requests;
+    /// a body that does not fit is answered 503 with `Retry-After`.
+    #[arg(long, env = "CICD_WEBHOOK_BODY_BUDGET", default_value_t = 128)]
+    pub webhook_body_budget: usize,
+    /// Let alert URLs reach loopback and private addresses (10/8,
+    /// 172.16/12, 192.168/16, 100.64/10, fc00::/7, 127/8, ::1): for
+    /// receivers on your own network. Link-local and cloud metadata
+    /// addresses are refused even then.
+    #[arg(long, env = "CICD_ALERT_ALLOW_PRIVATE_ADDRESSES")]
+    pub alert_allow_private_addresses: bool,
+}
+
+impl Default for ServeLimits {
+    fn default() -> Self {
+        ServeLimits {
+            max_connections: 512,
+            header_read_timeout: 10,
+            webhook_body_budget: 128,
+            alert_allow_private_addresses: false,
+        }
+    }
+}
