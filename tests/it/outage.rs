@@ -53,24 +53,7 @@ async fn a_database_refusing_connections_is_503_with_retry_after_and_nothing_is_
 
     // Deliveries during the outage, some at once (they queue behind each
     // other in the group commit): each 503, within the bound.
-    let bound = Duration::from_secs(ACQUIRE_TIMEOUT + 1);
-    let guids: Vec<String> = (2..=9).map(|id| format!("during-outage-{id}")).collect();
-    let answers = futures_util::future::join_all(guids.iter().zip(2..).map(|(guid, id)| {
-        let app = &app;
-        async move {
-            let started = Instant::now();
-            let response = app.deliver_as("workflow_run", guid, &run_body(id)).await;
-            (started.elapsed(), response)
-        }
-    }))
-    .await;
-    for (elapsed, response) in answers {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        assert_unavailable(status, &headers, &format!("webhook: {:?}", response.text().await));
-        // A sanity bound only (not a timing test): well within twice the documented one.
-        assert!(elapsed < 2 * bound, "answered after {elapsed:?}");
-    }
+    let guids = eight_deliveries_are_503_within_the_bound(&app, "during-outage").await;
     for client in [&app.client, &app.admin] {
         let response = client.get(app.url("/api/builds")).send().await.expect("request");
         let status = response.status().as_u16();
@@ -158,24 +141,7 @@ async fn deliveries_during_a_stopped_database_are_answered_503_within_the_bound(
     // Deliveries arriving together queue behind one another in the group
     // commit; each must still hear 503 within the bound, not one acquire
     // timeout per delivery ahead of it.
-    let bound = Duration::from_secs(ACQUIRE_TIMEOUT + 1);
-    let guids: Vec<String> = (2..=9).map(|id| format!("while-stopped-{id}")).collect();
-    let answers = futures_util::future::join_all(guids.iter().zip(2..).map(|(guid, id)| {
-        let server = &server;
-        async move {
-            let started = Instant::now();
-            let response = server.deliver_as("workflow_run", guid, &run_body(id)).await;
-            (started.elapsed(), response)
-        }
-    }))
-    .await;
-    for (elapsed, response) in answers {
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        assert_unavailable(status, &headers, &format!("webhook: {:?}", response.text().await));
-        // A sanity bound only (not a timing test): well within twice the documented one.
-        assert!(elapsed < 2 * bound, "answered after {elapsed:?}");
-    }
+    let guids = eight_deliveries_are_503_within_the_bound(&server, "while-stopped").await;
 
     let _proxy = StoppableProxy::start(proxy.port).await;
     let deadline = Instant::now() + Duration::from_secs(30);
@@ -189,4 +155,29 @@ async fn deliveries_during_a_stopped_database_are_answered_503_within_the_bound(
         assert_eq!(answer["outcome"], "stored", "{guid}: nothing of it was committed during the outage");
     }
     assert_eq!(app.builds().await.len(), 9);
+}
+
+/// Eight deliveries sent at once (they queue behind each other in the group
+/// commit) are each answered 503 with `Retry-After`, within the bound;
+/// answers their GUIDs.
+async fn eight_deliveries_are_503_within_the_bound(app: &TestApp, prefix: &str) -> Vec<String> {
+    let bound = Duration::from_secs(ACQUIRE_TIMEOUT + 1);
+    let guids: Vec<String> = (2..=9).map(|id| format!("{prefix}-{id}")).collect();
+    let answers = futures_util::future::join_all(guids.iter().zip(2..).map(|(guid, id)| {
+        let app = &app;
+        async move {
+            let started = Instant::now();
+            let response = app.deliver_as("workflow_run", guid, &run_body(id)).await;
+            (started.elapsed(), response)
+        }
+    }))
+    .await;
+    for (elapsed, response) in answers {
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        assert_unavailable(status, &headers, &format!("webhook: {:?}", response.text().await));
+        // A sanity bound only (not a timing test): well within twice the documented one.
+        assert!(elapsed < 2 * bound, "answered after {elapsed:?}");
+    }
+    guids
 }
