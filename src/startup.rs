@@ -23,6 +23,7 @@ use crate::alerts::sender::{Sender, SenderSettings};
 use crate::api::rate_limit::{Budget, parse_trusted};
 use crate::api::{self, AppState, IngestAuth, problem};
 use crate::config::{AlertSettings, ServeSettings, WorkerSettings};
+use crate::providers::RepoPoller;
 use crate::providers::github::Poller;
 use crate::scheduler::{Scheduler, retention};
 use crate::secret::Secret;
@@ -163,8 +164,14 @@ pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Sch
     let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
     jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
     jobs.push(crate::scheduler::rollups::job());
-    if let Some(poller) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
-        jobs.extend(Arc::new(poller).jobs());
+    // The providers' pollers: one registration line each.
+    let mut pollers: Vec<Arc<dyn RepoPoller>> = Vec::new();
+    if let Some(github) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
+        pollers.push(Arc::new(github));
+    }
+    for poller in pollers {
+        tracing::info!(provider = poller.kind().kind(), "polling the provider's REST API");
+        jobs.extend(poller.jobs());
     }
     Ok(Scheduler::new(store.clone(), jobs))
 }

@@ -7,8 +7,9 @@
 //! - [`WebhookProvider`]: which headers name a delivery and its event, how a
 //!   delivery is authenticated (a signature header checked before the body
 //!   is read, then verified over it), and how its body parses ([`Parsed`]);
-//! - polling: a provider with a REST API offers periodic jobs
-//!   (`scheduler::PeriodicJob`) that report [`PollStats`].
+//! - [`RepoPoller`]: a provider with a REST API offers periodic jobs
+//!   (backfill, incremental sync, discovery; `scheduler::PeriodicJob`)
+//!   whose passes report [`PollStats`].
 //!
 //! Everything after the seam (dedupe, merge rules, storage, metrics, alerts,
 //! the API and the page) is shared and names no provider except through
@@ -17,9 +18,12 @@
 
 pub mod github;
 
+use std::sync::Arc;
+
 use http::HeaderMap;
 
 use crate::domain::{Change, ProviderKind};
+use crate::scheduler::PeriodicJob;
 
 /// A provider's webhook deliveries: the part of the seam the ingest
 /// endpoint uses.
@@ -49,6 +53,15 @@ pub trait WebhookProvider: Send + Sync {
     ///
     /// Errors: a body that cannot be used (answered 400, recorded as rejected).
     fn parse(&self, event: &str, body: &[u8]) -> Result<Parsed, PayloadError>;
+}
+
+/// A provider's REST poller: the part of the seam the scheduler uses.
+pub trait RepoPoller: Send + Sync {
+    /// The provider whose repositories (projects) it polls.
+    fn kind(&self) -> ProviderKind;
+
+    /// Its periodic passes, for the scheduler to run on one replica.
+    fn jobs(self: Arc<Self>) -> Vec<PeriodicJob>;
 }
 
 /// A delivery's id and event, as its headers name them.

@@ -19,7 +19,7 @@ use super::api::runs::RepoSync;
 use super::api::{ApiError, Credentials, GitHubClient, PollError, RetryPolicy};
 use crate::config::GitHubPollSettings;
 use crate::domain::ProviderKind;
-use crate::providers::PollStats;
+use crate::providers::{PollStats, RepoPoller};
 use crate::scheduler::PeriodicJob;
 use crate::store::{PollRepo, Store};
 
@@ -197,11 +197,17 @@ impl Poller {
         }
         Ok(stats)
     }
+}
+
+impl RepoPoller for Poller {
+    fn kind(&self) -> ProviderKind {
+        ProviderKind::GitHub
+    }
 
     /// The periodic jobs: `github-reconcile` and `github-poll` every poll
     /// interval, and
     /// `github-discovery` every discovery interval (when discovery applies).
-    pub fn jobs(self: Arc<Self>) -> Vec<PeriodicJob> {
+    fn jobs(self: Arc<Self>) -> Vec<PeriodicJob> {
         let poller = self.clone();
         let reconciler = self.clone();
         let mut jobs = vec![PeriodicJob {
