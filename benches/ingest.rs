@@ -119,7 +119,7 @@ async fn post_all(store: &Store, base: &str, event: &str, tag: &str, bodies: Vec
     let client = reqwest::Client::builder().pool_max_idle_per_host(CONCURRENCY).build().expect("client");
     let url = Arc::new(format!("{base}/api/webhook/github-actions"));
     let semaphore = Arc::new(Semaphore::new(CONCURRENCY));
-    let before = store.delivery_count(None).await.expect("count");
+    let before = store.deliveries().delivery_count(None).await.expect("count");
     let start = Instant::now();
     let mut tasks = Vec::with_capacity(deliveries);
     for (i, (body, signature)) in bodies.into_iter().enumerate() {
@@ -144,7 +144,7 @@ async fn post_all(store: &Store, base: &str, event: &str, tag: &str, bodies: Vec
         accepted += usize::from(task.await.expect("task"));
     }
     let elapsed = start.elapsed();
-    let stored = (store.delivery_count(None).await.expect("count") - before) as usize;
+    let stored = (store.deliveries().delivery_count(None).await.expect("count") - before) as usize;
     println!(
         "ingest: {deliveries} {event} deliveries of ~{} KB at concurrency {CONCURRENCY}: {:.0} deliveries/s ({:.2} s); accepted {accepted}, stored {stored}{}",
         mean_size / 1024,
@@ -235,7 +235,7 @@ async fn seed(store: &Store, attempts: usize) -> Duration {
             change: Some(Change::Run(attempt)),
         };
         let store = store.clone();
-        pending.spawn(async move { store.record_delivery(write).await.expect("seed") });
+        pending.spawn(async move { store.deliveries().record_delivery(write).await.expect("seed") });
         if pending.len() >= 64 {
             pending.join_next().await;
         }
@@ -327,7 +327,7 @@ async fn main() {
                 error: None,
                 change: Some(change),
             };
-            store.record_delivery(write).await.expect("store");
+            store.deliveries().record_delivery(write).await.expect("store");
         }
         println!(
             "store only (parse + record_delivery, sequential): {:.0} deliveries/s",
@@ -361,7 +361,7 @@ async fn main() {
     // The summary's roll-ups: what the `rollups` job does a minute after
     // the writes, done now so the figures below measure the steady state.
     let folding = Instant::now();
-    let days = store.fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
+    let days = store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
     println!("rollups: folded {days} days in {:.1} s", folding.elapsed().as_secs_f64());
     let deep = attempts / 2;
     let (_, deep_page) = {

@@ -310,7 +310,9 @@ pub struct ServeSettings {
     /// limit).
     #[arg(long, env = "CICD_API_RATE_LIMIT", default_value_t = 1200)]
     pub api_rate_limit: u32,
-    /// Webhook deliveries per minute per client address (0: no limit).
+    /// Failed webhook deliveries (authentication refused) per minute per
+    /// client address; over it, 429. Verified deliveries never count and
+    /// are never refused for their number (0: no limit).
     #[arg(long, env = "CICD_WEBHOOK_RATE_LIMIT", default_value_t = 6000)]
     pub webhook_rate_limit: u32,
     /// Proxies whose `X-Forwarded-For` is believed: comma-separated CIDRs or

@@ -54,7 +54,7 @@ impl Application {
             crate::commands::Open::CreateIfMissing,
         )
         .await?;
-        if store.seal_stored_alert_config().await? {
+        if store.alerts().seal_stored_alert_config().await? {
             tracing::info!("sealed the stored alert configuration with the configured secret key");
         }
         let (webhook_secret, ingest_token) =

@@ -67,14 +67,14 @@ pub async fn apply(store: &Store, settings: &AlertSettings, options: ValidateOpt
         let list: Vec<String> = errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
         anyhow!("the alert settings from the environment are invalid: {}", list.join("; "))
     })?;
-    if config.redacted() != config && !store.seals_secrets() {
+    if config.redacted() != config && !store.alerts().seals_secrets() {
         return Err(anyhow!(
             "the alert settings from the environment hold secrets (SMTP password, Slack URL), which are \
              stored only encrypted: set CICD_SECRET_KEY or CICD_SECRET_KEY_FILE"
         ));
     }
     let text = serde_json::to_string(&config)?;
-    if store.save_alert_config(&text, "environment", chrono::Utc::now().timestamp(), true).await? {
+    if store.alerts().save_alert_config(&text, "environment", chrono::Utc::now().timestamp(), true).await? {
         tracing::info!(channels = config.channels.len(), "alert configuration taken from the environment");
     } else {
         tracing::info!(

@@ -44,7 +44,7 @@ pub fn job(interval_seconds: i64) -> PeriodicJob {
 ///
 /// Errors: the database fails, or the stored configuration does not parse.
 pub async fn check(store: &Store, now: i64) -> anyhow::Result<usize> {
-    let Some(stored) = store.alert_config().await? else {
+    let Some(stored) = store.alerts().alert_config().await? else {
         return Ok(0);
     };
     let config: AlertConfig = serde_json::from_str(&stored.document)?;
@@ -56,7 +56,7 @@ pub async fn check(store: &Store, now: i64) -> anyhow::Result<usize> {
             _ => {}
         }
     }
-    Ok(store.enqueue_alerts(&alerts).await?)
+    Ok(store.alerts().enqueue_alerts(&alerts).await?)
 }
 
 /// `failure_rate`: per (repo, workflow, branch) the rule applies to, the
@@ -72,7 +72,7 @@ async fn failure_rate(
 ) -> anyhow::Result<()> {
     let window = rule.window_minutes.unwrap_or(defaults::WINDOW_MINUTES);
     let mut totals: BTreeMap<Pipeline, (i64, i64)> = BTreeMap::new();
-    for group in store.rate_groups(now - window * 60).await? {
+    for group in store.alerts().rate_groups(now - window * 60).await? {
         let subject = Subject {
             repo: &group.repo,
             workflow: group.workflow.as_deref(),
@@ -128,7 +128,7 @@ async fn stuck(
     out: &mut Vec<(NewAlert, i64)>,
 ) -> anyhow::Result<()> {
     let minutes = rule.stuck_minutes.unwrap_or(60);
-    for facts in store.unfinished_builds(now - STUCK_HORIZON_SECONDS, now - minutes * 60).await? {
+    for facts in store.alerts().unfinished_builds(now - STUCK_HORIZON_SECONDS, now - minutes * 60).await? {
         let subject = Subject {
             repo: &facts.repo,
             workflow: facts.workflow.as_deref(),

@@ -140,7 +140,7 @@ impl Sender {
     /// sent again (at least once).
     async fn record(&self, done: &[(i64, SendResult)]) -> anyhow::Result<()> {
         if !done.is_empty() {
-            self.store.finish_alerts(&self.owner, done, Utc::now().timestamp()).await?;
+            self.store.alerts().finish_alerts(&self.owner, done, Utc::now().timestamp()).await?;
         }
         Ok(())
     }
@@ -169,15 +169,16 @@ impl Sender {
             let now = Utc::now().timestamp();
             // A read first: most wake-ups (every ingested change) find
             // nothing due, and must not queue behind ingest for the writer.
-            if room == 0 || !self.store.has_due_alerts(now).await? {
+            if room == 0 || !self.store.alerts().has_due_alerts(now).await? {
                 return Ok(());
             }
             let limit = room.min(BATCH) as i64;
-            let claimed = self.store.claim_alerts(&self.owner, now, now + LEASE_SECONDS, limit).await?;
+            let claimed =
+                self.store.alerts().claim_alerts(&self.owner, now, now + LEASE_SECONDS, limit).await?;
             if claimed.is_empty() {
                 return Ok(());
             }
-            let config: Arc<AlertConfig> = Arc::new(match self.store.alert_config().await? {
+            let config: Arc<AlertConfig> = Arc::new(match self.store.alerts().alert_config().await? {
                 Some(stored) => serde_json::from_str(&stored.document)?,
                 None => AlertConfig::default(),
             });

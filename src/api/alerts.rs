@@ -143,7 +143,7 @@ pub async fn list(
         repo: params.text("repo"),
         kind,
     };
-    let (alerts, total) = state.store.list_alerts(&filter, limit, offset).await?;
+    let (alerts, total) = state.store.alerts().list_alerts(&filter, limit, offset).await?;
     let shown = alerts.len() as i64;
     Ok(Json(AlertListJson {
         alerts: alerts.into_iter().map(AlertJson::from).collect(),
@@ -165,7 +165,7 @@ pub struct ConfigJson {
 }
 
 async fn stored_config(store: &Store) -> Result<(Option<AlertConfig>, String, Option<i64>), Problem> {
-    let Some(stored) = store.alert_config().await? else {
+    let Some(stored) = store.alerts().alert_config().await? else {
         return Ok((None, "none".into(), None));
     };
     let config = serde_json::from_str(&stored.document).map_err(|err| {
@@ -227,7 +227,7 @@ pub async fn configure(
             "the server failed",
         )
     })?;
-    if config.redacted() != config && !state.store.seals_secrets() {
+    if config.redacted() != config && !state.store.alerts().seals_secrets() {
         return Err(Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "secret-key-required",
@@ -237,7 +237,7 @@ pub async fn configure(
         ));
     }
     let now = Utc::now().timestamp();
-    state.store.save_alert_config(&document, "api", now, false).await?;
+    state.store.alerts().save_alert_config(&document, "api", now, false).await?;
     audit(
         &state,
         caller,
@@ -332,8 +332,12 @@ pub async fn test(
 async fn mark(state: &AppState, id: &str, resolve: bool) -> Result<Json<AlertJson>, Problem> {
     let missing = || Problem::not_found(format!("no alert with id {id:?}"));
     let id_number = id.parse::<i64>().map_err(|_| missing())?;
-    let alert =
-        state.store.mark_alert(id_number, resolve, Utc::now().timestamp()).await?.ok_or_else(missing)?;
+    let alert = state
+        .store
+        .alerts()
+        .mark_alert(id_number, resolve, Utc::now().timestamp())
+        .await?
+        .ok_or_else(missing)?;
     Ok(Json(AlertJson::from(alert)))
 }
 
@@ -382,7 +386,7 @@ async fn audit(
         detail: Some(detail),
         request_id: None,
     };
-    if let Err(err) = state.store.record_audit(&entry).await {
+    if let Err(err) = state.store.audit().record_audit(&entry).await {
         tracing::warn!(error = %err, action, "could not write the audit log");
     }
 }

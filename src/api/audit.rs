@@ -54,7 +54,7 @@ pub async fn list(
     State(state): State<AppState>,
     Paging { limit, offset }: Paging<100, 500>,
 ) -> Result<Json<AuditPage>, Problem> {
-    let (entries, total) = state.store.audit_log(limit, offset).await?;
+    let (entries, total) = state.store.audit().audit_log(limit, offset).await?;
     let entries = entries
         .into_iter()
         .map(|e| AuditItem {

@@ -65,7 +65,7 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, needed: Role) -> R
             "the Authorization header must be `Bearer <token>` with a visible-ASCII token",
         )),
         Bearer::Token(token) => {
-            let Some(record) = state.store.live_token_by_hash(&token_hash(token)).await? else {
+            let Some(record) = state.store.tokens().live_token_by_hash(&token_hash(token)).await? else {
                 return Err(Problem::unauthorized("the token is unknown or revoked"));
             };
             let role = Role::parse(&record.role).unwrap_or(Role::Read);
@@ -79,7 +79,7 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, needed: Role) -> R
             }
             let store = state.store.clone();
             tokio::spawn(async move {
-                let _ = store.touch_token(record.id, Utc::now()).await;
+                let _ = store.tokens().touch_token(record.id, Utc::now()).await;
             });
             Ok(Caller { name: record.name, role: Some(role) })
         }
@@ -116,7 +116,7 @@ fn stream_ticket(request: &Request) -> Option<String> {
 /// The caller a ticket stands for. Errors: 401 for an unknown or expired
 /// ticket.
 async fn ticket_caller(state: &AppState, ticket: &str) -> Result<Caller, Problem> {
-    match state.store.stream_ticket(&token_hash(ticket), Utc::now().timestamp()).await? {
+    match state.store.tokens().stream_ticket(&token_hash(ticket), Utc::now().timestamp()).await? {
         Some((name, role)) => Ok(Caller { name, role: Role::parse(&role) }),
         None => Err(Problem::unauthorized(
             "the stream ticket is unknown or expired: get a new one from POST /api/events/ticket",

@@ -145,7 +145,7 @@ pub async fn list(
             ))
         })?),
     };
-    let page = state.store.list_builds(&filter, sort, limit, offset, cursor).await?;
+    let page = state.store.builds().list_builds(&filter, sort, limit, offset, cursor).await?;
     Ok(Json(BuildListJson {
         builds: page.builds.iter().map(BuildJson::from).collect(),
         total: page.total,
@@ -169,10 +169,10 @@ pub async fn detail(
     let Ok(numeric) = id.parse::<i64>() else {
         return Err(missing());
     };
-    let Some(record) = state.store.get_build(numeric).await? else {
+    let Some(record) = state.store.builds().get_build(numeric).await? else {
         return Err(missing());
     };
-    let jobs = state.store.jobs_of_build(numeric).await?;
+    let jobs = state.store.builds().jobs_of_build(numeric).await?;
     Ok(Json(BuildDetailJson {
         build: BuildJson::from(&record),
         jobs: jobs.iter().map(JobJson::from).collect(),

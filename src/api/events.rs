@@ -143,7 +143,7 @@ async fn fan_out(
                 _ => None,
             })
             .collect();
-        let mut builds: HashMap<i64, BuildRecord> = match store.get_builds(&ids).await {
+        let mut builds: HashMap<i64, BuildRecord> = match store.builds().get_builds(&ids).await {
             Ok(found) => found.into_iter().map(|build| (build.id, build)).collect(),
             Err(_) => HashMap::new(),
         };
@@ -240,7 +240,7 @@ async fn replay(store: &Store, last: i64) -> Vec<Bytes> {
     if Utc::now().timestamp() - last > MAX_GAP {
         return vec![resync(None)];
     }
-    match store.changed_since(last - RESUME_MARGIN, MAX_REPLAY).await {
+    match store.builds().changed_since(last - RESUME_MARGIN, MAX_REPLAY).await {
         Ok(changed) if !changed.truncated => changed
             .builds
             .iter()
@@ -265,7 +265,9 @@ fn key(change: ChangeEvent) -> (u8, i64) {
 async fn encode(store: &Store, change: ChangeEvent, build: Option<BuildRecord>) -> Option<Bytes> {
     match change {
         ChangeEvent::Build { .. } => build_event(&build?),
-        ChangeEvent::Job { id, .. } => job_event(&store.get_job(id).await.ok()??),
-        ChangeEvent::Alert { id } => frame("alert", &AlertJson::from(store.get_alert(id).await.ok()??)),
+        ChangeEvent::Job { id, .. } => job_event(&store.builds().get_job(id).await.ok()??),
+        ChangeEvent::Alert { id } => {
+            frame("alert", &AlertJson::from(store.alerts().get_alert(id).await.ok()??))
+        }
     }
 }

@@ -78,7 +78,7 @@ pub async fn export(State(state): State<AppState>, params: Params) -> Result<Res
         )));
     }
     let (filter, sort) = filter_and_sort(&params)?;
-    let (records, truncated) = state.store.export_builds(&filter, sort, MAX_ROWS).await?;
+    let (records, truncated) = state.store.builds().export_builds(&filter, sort, MAX_ROWS).await?;
     let builds: Vec<BuildJson> = records.iter().map(BuildJson::from).collect();
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut headers = HeaderMap::new();

@@ -70,8 +70,8 @@ pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<HealthAn
         matches!(tokio::time::timeout(Duration::from_secs(2), state.store.ping()).await, Ok(Ok(())));
     let poller = match database_ok {
         true => {
-            let repos = state.store.poll_repos(None);
-            match tokio::time::timeout(Duration::from_secs(2), repos).await {
+            let poll_state = state.store.poll_state();
+            match tokio::time::timeout(Duration::from_secs(2), poll_state.poll_repos(None)).await {
                 Ok(Ok(repos)) => poller_status(&repos),
                 _ => "unknown",
             }

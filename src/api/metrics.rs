@@ -37,7 +37,8 @@ pub async fn summary(
     let now = Utc::now();
     let since = window_start(now, window_days);
     let before = window_start(since, window_days);
-    let (inputs, percentiles, previous) = state.store.summary_inputs(now, since, before, &filter).await?;
+    let (inputs, percentiles, previous) =
+        state.store.metrics().summary_inputs(now, since, before, &filter).await?;
     let mut summary = summarize(window_days, &inputs, percentiles);
     summary.window_start = Some(format_timestamp(since));
     summary.previous = Some(PreviousWindow {
@@ -63,10 +64,10 @@ pub async fn health(
     only: RepoBranch,
 ) -> Result<Json<serde_json::Value>, Problem> {
     let filter = only.filter();
-    let rows = state.store.health_rows(window_start(Utc::now(), window_days), &filter).await?;
+    let rows = state.store.metrics().health_rows(window_start(Utc::now(), window_days), &filter).await?;
     let mut lines = crate::metrics::health::health(&rows);
     let referenced: Vec<i64> = lines.iter().flat_map(|line| line.referenced()).collect();
-    let urls = state.store.build_urls(&referenced).await?;
+    let urls = state.store.metrics().build_urls(&referenced).await?;
     for line in &mut lines {
         line.set_urls(&urls);
     }

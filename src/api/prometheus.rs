@@ -82,7 +82,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     // Builds started in the last 24 h by status; every known status is
     // written (0 when absent) so a status that stops occurring drops to 0.
     let since = chrono::Utc::now() - chrono::Duration::hours(24);
-    if let Ok(counts) = state.store.status_counts_since(since).await {
+    if let Ok(counts) = state.store.metrics().status_counts_since(since).await {
         for status in crate::domain::BuildStatus::ALL {
             let n = counts.iter().find(|(s, _)| s == &status).map_or(0, |(_, n)| *n);
             metrics::gauge!("builds_last_24h", "status" => status.as_str()).set(n as f64);

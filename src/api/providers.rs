@@ -100,7 +100,7 @@ pub fn poller_status(repos: &[PollRepo]) -> &'static str {
     responses((status = 200, body = ProvidersAnswer), ReadProblems),
     security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
-    let repos = state.store.poll_repos(None).await?;
+    let repos = state.store.poll_state().poll_repos(None).await?;
     let poller = poller_status(&repos);
     let repos = repos
         .into_iter()

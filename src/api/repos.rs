@@ -41,6 +41,7 @@ pub struct KnownRepoJson {
 pub async fn list(State(state): State<AppState>) -> Result<Json<ReposAnswer>, Problem> {
     let repos = state
         .store
+        .builds()
         .known_repos()
         .await?
         .into_iter()

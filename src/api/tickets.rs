@@ -55,7 +55,11 @@ pub async fn issue(
     let now = Utc::now().timestamp();
     let expires_at = now + TICKET_SECONDS;
     let role = caller.role.map_or("read", |r| r.as_str());
-    state.store.create_stream_ticket(&token_hash(&ticket), &caller.name, role, expires_at, now).await?;
+    state
+        .store
+        .tokens()
+        .create_stream_ticket(&token_hash(&ticket), &caller.name, role, expires_at, now)
+        .await?;
     Ok(Json(TicketAnswer {
         ticket,
         expires_at: from_unix(expires_at).map(format_timestamp).unwrap_or_default(),

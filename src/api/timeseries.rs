@@ -77,7 +77,7 @@ pub async fn timeseries(
         (Some(first), Some(last)) => (first.start, last.end),
         _ => return Err(Problem::invalid_parameter("no day of that window can be represented")),
     };
-    let points = state.store.window_points(from, to, &filter).await?;
+    let points = state.store.metrics().window_points(from, to, &filter).await?;
     Ok(Json(TimeseriesJson {
         window_days,
         bucket: "day",

@@ -61,6 +61,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     reachable(&github.api.github_api_url).await?;
     poller.register(&args.repo, since, now).await?;
     let repo = store
+        .poll_state()
         .poll_repo(ProviderKind::GitHub, &args.repo)
         .await?
         .ok_or_else(|| anyhow::anyhow!("{} vanished from poll_repos", args.repo))?;
@@ -83,7 +84,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
         })
         .await?;
     bar.finish_and_clear();
-    let after = store.poll_repo(ProviderKind::GitHub, &args.repo).await?;
+    let after = store.poll_state().poll_repo(ProviderKind::GitHub, &args.repo).await?;
     println!("{}: {} ({} requests)", args.repo, stats.summary(), poller.client().request_count());
     if let Some(error) = after.filter(|r| r.last_error_at.is_some() && r.last_error_at >= r.last_success_at) {
         anyhow::bail!("the poll of {} failed: {}", args.repo, error.last_error.unwrap_or_default());

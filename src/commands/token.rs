@@ -38,16 +38,19 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
                 anyhow::bail!("--name must be 1 to 100 characters");
             }
             let token = generate_token().map_err(|err| anyhow::anyhow!("no random source: {err}"))?;
-            if !store.create_token(&name, role.as_str(), &token_hash(&token), now).await? {
+            if !store.tokens().create_token(&name, role.as_str(), &token_hash(&token), now).await? {
                 anyhow::bail!("a live token named {name:?} exists; revoke it first or pick another name");
             }
-            store.record_audit(&audit("token.create", &name, format!("role {}", role.as_str()))).await?;
+            store
+                .audit()
+                .record_audit(&audit("token.create", &name, format!("role {}", role.as_str())))
+                .await?;
             println!("created {} token {name:?}; it is shown only now:", role.as_str());
             println!("{token}");
         }
         TokenCommand::List { .. } => {
             println!("{:<24} {:<6} {:<21} {:<21} state", "name", "role", "created", "last used");
-            for t in store.tokens().await? {
+            for t in store.tokens().list().await? {
                 let state =
                     t.revoked_at.map_or("live".to_owned(), |at| format!("revoked {}", format_timestamp(at)));
                 let used = t.last_used_at.map_or("never".to_owned(), format_timestamp);
@@ -61,10 +64,10 @@ pub async fn run(command: TokenCommand) -> anyhow::Result<()> {
             }
         }
         TokenCommand::Revoke { name, .. } => {
-            if !store.revoke_token(&name, now).await? {
+            if !store.tokens().revoke_token(&name, now).await? {
                 anyhow::bail!("no live token named {name:?}");
             }
-            store.record_audit(&audit("token.revoke", &name, "revoked".into())).await?;
+            store.audit().record_audit(&audit("token.revoke", &name, "revoked".into())).await?;
             println!("revoked {name:?}");
         }
     }

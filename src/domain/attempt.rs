@@ -53,6 +53,13 @@ impl RunAttempt {
         BuildStatus::from_provider(&self.provider_status, self.conclusion.as_ref())
     }
 
+    /// Where lists and windows place the attempt in time: this attempt's
+    /// start, else (known only from its jobs) its earliest job start; `None`
+    /// while nothing has started.
+    pub fn placed_at(&self) -> Option<DateTime<Utc>> {
+        self.started_at.or(self.first_job_started_at)
+    }
+
     /// Whether the provider reports the attempt as `completed`.
     pub fn is_completed(&self) -> bool {
         self.provider_status.is_completed()

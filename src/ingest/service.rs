@@ -93,6 +93,7 @@ pub async fn ingest(
         },
         Err(err) => {
             store
+                .deliveries()
                 .record_delivery(DeliveryWrite {
                     delivery: record(None),
                     outcome: DeliveryOutcome::Rejected,
@@ -104,7 +105,7 @@ pub async fn ingest(
         }
     };
     let outcome = write.outcome;
-    let recorded = store.record_delivery(write).await?;
+    let recorded = store.deliveries().record_delivery(write).await?;
     Ok(match (recorded, outcome) {
         (Recorded::Duplicate, _) => Outcome::Duplicate,
         (Recorded::New, DeliveryOutcome::Stored) => Outcome::Stored,

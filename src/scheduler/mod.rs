@@ -82,7 +82,12 @@ impl Scheduler {
     }
 
     async fn tick_job(&self, job: &PeriodicJob, now: DateTime<Utc>) -> TickOutcome {
-        match self.store.claim_job(job.name, &self.owner, now, job.interval_seconds, LEASE_SECONDS).await {
+        match self
+            .store
+            .leases()
+            .claim_job(job.name, &self.owner, now, job.interval_seconds, LEASE_SECONDS)
+            .await
+        {
             Ok(true) => {}
             Ok(false) => return TickOutcome::Skipped,
             Err(err) => return TickOutcome::Failed(format!("could not claim: {err}")),
@@ -93,7 +98,7 @@ impl Scheduler {
                 loop {
                     tokio::time::sleep(Duration::from_secs((LEASE_SECONDS / 3) as u64)).await;
                     let until = Utc::now() + chrono::Duration::seconds(LEASE_SECONDS);
-                    if let Err(err) = store.renew_job(name, &owner, until).await {
+                    if let Err(err) = store.leases().renew_job(name, &owner, until).await {
                         tracing::warn!(job = name, error = %err, "could not renew a job lease");
                     }
                 }
@@ -109,7 +114,7 @@ impl Scheduler {
             TickOutcome::Failed(e) => Some(e.as_str()),
             _ => None,
         };
-        if let Err(err) = self.store.finish_job(job.name, &self.owner, Utc::now(), error).await {
+        if let Err(err) = self.store.leases().finish_job(job.name, &self.owner, Utc::now(), error).await {
             tracing::warn!(job = job.name, error = %err, "could not release a job lease");
         }
         outcome

@@ -20,7 +20,7 @@ pub fn job() -> PeriodicJob {
         task: Arc::new(|store| {
             Box::pin(async move {
                 let through = Utc::now().timestamp() - FOLD_MARGIN_SECONDS;
-                let days = store.fold_rollups(through).await?;
+                let days = store.metrics().fold_rollups(through).await?;
                 Ok(format!("rollups: recomputed {days} days, folded through {through}"))
             })
         }),

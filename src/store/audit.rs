@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::domain::time::from_unix;
+use crate::store::Audit;
 
 /// One admin action.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,7 +23,7 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
-impl Store {
+impl Audit<'_> {
     /// Appends an entry (its `id` is ignored).
     pub async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
         sqlx::query(

@@ -2,9 +2,10 @@
 
 use sqlx::{AssertSqlSafe, Row};
 
+use super::StoreError;
 use super::rows::{build_columns, job_columns, job_from_row, provider_id, run_from_row};
-use super::{Store, StoreError};
 use crate::domain::{BuildStatus, Job, ProviderKind, RunAttempt};
+use crate::store::Builds;
 
 /// Filters of `/api/builds`; `None` means "any". Text filters match exactly;
 /// `search` matches a substring (case-insensitive) of the repository,
@@ -109,7 +110,7 @@ impl PageCursor {
     }
 
     fn after(record: &BuildRecord) -> PageCursor {
-        PageCursor { sort_at: record.attempt.started_at.map_or(0, |t| t.timestamp()), id: record.id }
+        PageCursor { sort_at: record.attempt.placed_at().map_or(0, |t| t.timestamp()), id: record.id }
     }
 
     fn text(self) -> String {
@@ -202,7 +203,7 @@ fn bind_all<'q>(
     query
 }
 
-impl Store {
+impl Builds<'_> {
     /// One page of run attempts matching `filter` in `sort` order.
     /// With `cursor` (only meaningful for the default order), the page starts
     /// after that position (then `offset` skips further); `next_cursor` is
@@ -250,7 +251,7 @@ impl Store {
         let total = async {
             if unfiltered {
                 // Every attempt: from the roll-ups where they are fresh.
-                self.count_attempts().await
+                self.metrics().count_attempts().await
             } else {
                 Ok(count.fetch_one(&self.read).await?.try_get::<i64, _>("n")?)
             }

@@ -5,9 +5,10 @@
 //! index on `jobs.changed_at`); clients that show jobs re-read them after a
 //! reconnect.
 
+use super::StoreError;
 use super::builds::{BuildRecord, JobRecord};
 use super::rows::{build_columns, job_columns, job_from_row, run_from_row};
-use super::{Store, StoreError};
+use crate::store::Builds;
 
 /// Rows changed since a time, oldest change first.
 #[derive(Debug, Clone, Default)]
@@ -19,7 +20,7 @@ pub struct ChangedSince {
     pub truncated: bool,
 }
 
-impl Store {
+impl Builds<'_> {
     /// Builds whose `changed_at` is at or after `since` (Unix seconds), up to
     /// `max_builds`, and their jobs changed at or after `since`.
     pub async fn changed_since(&self, since: i64, max_builds: i64) -> Result<ChangedSince, StoreError> {

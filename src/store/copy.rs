@@ -348,6 +348,6 @@ pub async fn copy_database(
         report.push(TableCopied { table: table.name, rows, written, refused: std::mem::take(&mut refused) });
     }
     // Attempts arrived with their old `changed_at`: roll-ups start over.
-    to.reset_rollups().await?;
+    to.metrics().reset_rollups().await?;
     Ok(report)
 }

@@ -2,9 +2,10 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::{DeliveryWrite, Recorded, StoreError};
+use crate::store::Deliveries;
 
-impl Store {
+impl Deliveries<'_> {
     /// Number of recorded deliveries with `outcome` (`stored`, `ignored`,
     /// `rejected`), or of all deliveries when `outcome` is `None`.
     pub async fn delivery_count(&self, outcome: Option<&str>) -> Result<i64, StoreError> {
@@ -18,5 +19,27 @@ impl Store {
             None => sqlx::query("SELECT COUNT(*) AS n FROM webhook_deliveries").fetch_one(&self.read).await?,
         };
         Ok(row.try_get("n")?)
+    }
+
+    /// Records the delivery with its outcome and applies its change, all in
+    /// one committed transaction (group-committed with the deliveries that
+    /// arrive meanwhile). A GUID already recorded with any outcome but
+    /// `rejected` is a [`Recorded::Duplicate`] and nothing is written.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed; the sender may retry).
+    pub async fn record_delivery(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
+        self.writer.record(write).await
+    }
+
+    /// Applies changes fetched by a poller (no delivery record: the
+    /// provider's REST API is the source) in one committed transaction,
+    /// then announces what changed. Answers how many rows were created or
+    /// changed.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed).
+    pub async fn apply_polled(&self, changes: &[crate::domain::Change]) -> Result<usize, StoreError> {
+        self.writer.apply_polled(changes).await
     }
 }

@@ -6,8 +6,9 @@
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::domain::time::from_unix;
+use crate::store::Leases;
 
 const CLAIM: &str = "INSERT INTO job_leases (name, owner, locked_until, last_started_at, runs) \
      VALUES ($1, $2, $3, $4, 1) \
@@ -35,7 +36,7 @@ pub struct JobLease {
     pub runs: i64,
 }
 
-impl Store {
+impl Leases<'_> {
     /// Claims job `name` for `owner` at `now` when nobody holds it and it
     /// last started at least `interval_seconds` ago; the lease lasts until
     /// `now + lease_seconds` unless renewed. `true` means: run it now.

@@ -6,28 +6,31 @@
 //! migrations folder per dialect (README, *Storage design*, says why). The
 //! back end is picked once from the URL scheme.
 //!
-//! Table of contents — [`Store`]'s methods by area, each area in its own
-//! file or folder:
-//! - **write path** (`write/`): `record_delivery` (group-committed, both
-//!   back ends, through the one writer the store owns), `apply_polled`; the
-//!   merge rules of `domain::merge` applied under a row lock; what must
-//!   commit with a change but is decided above the store comes in as a
-//!   [`ChangeHook`] (`with_change_hook`). `deliveries`: `delivery_count`.
-//! - **builds** (`builds`, `changes`, `repos`, `rows`): `list_builds`,
-//!   `export_builds`, `get_build`, `get_job`, `jobs_of_build`,
-//!   `changed_since`, `known_repos`.
-//! - **metrics reads** (`summary`, `timeseries`, `rollups/`):
+//! Table of contents — [`Store`]'s methods by area, each area a handle
+//! (`store.builds().list_builds(…)`) defined in one file or folder:
+//! - [`Store::deliveries`] (`deliveries.rs`, the write path in `write/`):
+//!   `record_delivery` (group-committed through the one writer the store
+//!   owns), `apply_polled`, `delivery_count`; the merge rules of
+//!   `domain::merge` applied under a row lock; what must commit with a
+//!   change but is decided above the store comes in as a [`ChangeHook`]
+//!   (`with_change_hook`).
+//! - [`Store::builds`] (`builds`, `changes`, `repos`; row codecs in `rows`):
+//!   `list_builds`, `export_builds`, `get_build(s)`, `get_job`,
+//!   `jobs_of_build`, `changed_since`, `known_repos`.
+//! - [`Store::metrics`] (`summary`, `timeseries`, `rollups/`):
 //!   `summary_inputs`, `status_counts_since`, `window_points`,
-//!   `health_rows`, `build_urls`, `window_tally`, `fold_rollups`.
-//! - **alerts** (`alerts/`): configuration, what rules read, the outbox.
-//! - **poll state** (`poll_repos`): per-repository backfill checkpoints,
-//!   validators, rate readings, the watch list.
-//! - **leases** (`leases`): run-once periodic jobs across replicas.
-//! - **tokens and audit** (`tokens`, `audit`): API tokens, stream tickets,
-//!   the audit log.
-//! - **operations** (`connect`, `migrations`, `retention`, `copy`,
-//!   `events`, `error`): pools, schema, deleting old rows, `db copy`, change
-//!   events after commit, errors (`Unavailable` → 503).
+//!   `health_rows`, `build_urls`, `rollup_view`, `window_tally`,
+//!   `count_attempts`, `fold_rollups`, `reset_rollups`.
+//! - [`Store::alerts`] (`alerts/`): configuration, what rules read, the
+//!   outbox and the history.
+//! - [`Store::poll_state`] (`poll_repos`): per-repository backfill
+//!   checkpoints, validators, rate readings, the watch list.
+//! - [`Store::leases`] (`leases`): run-once periodic jobs across replicas.
+//! - [`Store::tokens`], [`Store::audit`] (`tokens`, `audit`): API tokens,
+//!   stream tickets, the audit log.
+//! - on [`Store`] itself, operations (`connect`, `migrations`, `retention`,
+//!   `copy`, `events`, `error`): pools, schema, deleting old rows, `db copy`,
+//!   change events after commit, errors (`Unavailable` → 503).
 //!
 //! Owns SQL and the schema; must not know HTTP, payloads, providers or what
 //! alert rules decide.
@@ -68,6 +71,58 @@ pub use write::{ChangeHook, DeliveryOutcome, DeliveryRecord, DeliveryWrite, Hook
 use std::time::Duration;
 
 use sqlx::AnyPool;
+
+/// Views of a [`Store`] by area: each groups the methods of one part of the
+/// schema, so a reader can list them (`store.builds().list_builds(…)`).
+macro_rules! handles {
+    ($($(#[$doc:meta])* $name:ident => $accessor:ident;)+) => {
+        $(
+            $(#[$doc])*
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name<'s>(&'s Store);
+
+            impl std::ops::Deref for $name<'_> {
+                type Target = Store;
+                fn deref(&self) -> &Store {
+                    self.0
+                }
+            }
+        )+
+
+        impl Store {
+            $(
+                $(#[$doc])*
+                pub fn $accessor(&self) -> $name<'_> {
+                    $name(self)
+                }
+            )+
+        }
+    };
+}
+
+handles! {
+    /// Run attempts and jobs as the API reads them: lists, exports, one
+    /// build, its jobs, what changed since, the known repositories.
+    Builds => builds;
+    /// The write path's entry: recording deliveries (group-committed) and
+    /// applying polled changes; delivery counts.
+    Deliveries => deliveries;
+    /// What the figures are computed from: summary inputs, window points,
+    /// health rows, roll-up tallies and their fold.
+    MetricReads => metrics;
+    /// Alert rows: the stored configuration, what the periodic rules read,
+    /// the outbox and the history.
+    Alerts => alerts;
+    /// What the pollers keep per repository: checkpoints, validators, rate
+    /// readings, the watch list.
+    PollState => poll_state;
+    /// Run-once leases of the periodic jobs across replicas.
+    Leases => leases;
+    /// API tokens and event-stream tickets.
+    Tokens => tokens;
+    /// The audit log of admin actions.
+    Audit => audit;
+}
 
 /// Which database a [`Store`] talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -162,28 +217,6 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.read).await?;
         Ok(())
-    }
-
-    /// Records the delivery with its outcome and applies its change, all in
-    /// one committed transaction (group-committed with the deliveries that
-    /// arrive meanwhile). A GUID already recorded with any outcome but
-    /// `rejected` is a [`Recorded::Duplicate`] and nothing is written.
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
-    /// (nothing was committed; the sender may retry).
-    pub async fn record_delivery(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
-        self.writer.record(write).await
-    }
-
-    /// Applies changes fetched by a poller (no delivery record: the
-    /// provider's REST API is the source) in one committed transaction,
-    /// then announces what changed. Answers how many rows were created or
-    /// changed.
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy
-    /// (nothing was committed).
-    pub async fn apply_polled(&self, changes: &[crate::domain::Change]) -> Result<usize, StoreError> {
-        self.writer.apply_polled(changes).await
     }
 
     /// A write transaction (see `write::begin_write`).

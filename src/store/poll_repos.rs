@@ -10,10 +10,11 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::StoreError;
 use super::rows::provider_id;
-use super::{Store, StoreError};
 use crate::domain::time::from_unix;
 use crate::domain::{ProviderKind, RunStatus};
+use crate::store::PollState;
 
 /// One polled repository, as `GET /api/providers` shows it.
 #[derive(Debug, Clone, PartialEq)]
@@ -92,7 +93,7 @@ fn poll_repo_from_row(row: &AnyRow) -> Result<PollRepo, sqlx::Error> {
     })
 }
 
-impl Store {
+impl PollState<'_> {
     /// Adds `repo` to the polled repositories (with `source` and, for a
     /// backfill, its oldest instant `backfill_from`); an existing row keeps
     /// its state and checkpoint, but a wider `backfill_from` restarts the

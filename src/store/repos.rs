@@ -3,7 +3,8 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError};
+use super::StoreError;
+use crate::store::Builds;
 
 /// A repository with stored attempts.
 #[derive(Debug, Clone, PartialEq)]
@@ -24,7 +25,7 @@ const KNOWN_REPOS: &str = "WITH RECURSIVE names(repo) AS ( \
      SELECT repo, (SELECT MAX(b.sort_at) FROM builds b WHERE b.repo = names.repo) AS last_started \
      FROM names WHERE repo IS NOT NULL ORDER BY repo";
 
-impl Store {
+impl Builds<'_> {
     /// Every repository with a stored attempt, by name.
     pub async fn known_repos(&self) -> Result<Vec<KnownRepo>, StoreError> {
         let rows = sqlx::query(KNOWN_REPOS).fetch_all(&self.read).await?;

@@ -131,7 +131,7 @@ pub(super) fn bind_run<'q>(
         // sort_at, the attempt's start: `run_started_at` (else `created_at`,
         // see the parser), else — known only from its jobs — its earliest
         // job start; 0 when none has started.
-        .bind(unix(run.started_at.or(run.first_job_started_at)).unwrap_or(0))
+        .bind(unix(run.placed_at()).unwrap_or(0))
         .bind(changed_at)
 }
 

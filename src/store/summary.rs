@@ -8,11 +8,12 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 use super::timeseries::filter_sql;
-use super::{Backend, PointFilter, Store, StoreError};
+use super::{Backend, PointFilter, StoreError};
 use crate::domain::BuildStatus;
 use crate::domain::time::from_unix;
 use crate::metrics::summary::{BuildTimePercentiles, RepoAggregate, SummaryInputs};
 use crate::metrics::tally::Tally;
+use crate::store::MetricReads;
 
 /// Attempts by status since `$1` for the `/metrics` gauge, with `$hint`
 /// after the table name: SQLite gets `INDEXED BY builds_window` so its
@@ -27,7 +28,7 @@ macro_rules! by_status_since {
 const SQLITE_BY_STATUS: &str = by_status_since!(" INDEXED BY builds_window");
 const POSTGRES_BY_STATUS: &str = by_status_since!("");
 
-impl Store {
+impl MetricReads<'_> {
     /// Run attempts started since `since`, by normalised status (for the
     /// `/metrics` gauge; one range scan of the window index).
     pub async fn status_counts_since(

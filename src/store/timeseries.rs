@@ -12,11 +12,12 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::domain::BuildStatus;
 use crate::domain::time::{elapsed_seconds, from_unix};
 use crate::metrics::health::HealthRow;
 use crate::metrics::timeseries::Point;
+use crate::store::MetricReads;
 
 /// Optional exact-match filters of the time series.
 #[derive(Debug, Clone, Default)]
@@ -45,7 +46,7 @@ pub(super) fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -
     texts
 }
 
-impl Store {
+impl MetricReads<'_> {
     /// Runs `sql` on the read pool with `numbers` then `texts` bound in
     /// order (`$1`, `$2`, …). `sql` must hold only column names and numbered
     /// placeholders formatted in, never a value.
@@ -95,7 +96,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl MetricReads<'_> {
     /// One [`HealthRow`] per attempt started at or after `since` that
     /// matches the filter, in no particular order (the health arithmetic
     /// does not need one, and sorting a window's attempts costs more than

@@ -6,8 +6,9 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::{Store, StoreError};
+use super::StoreError;
 use crate::domain::time::from_unix;
+use crate::store::Tokens;
 
 /// A stored token (never the token itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,7 +35,7 @@ fn token_from_row(row: &AnyRow) -> Result<TokenRecord, sqlx::Error> {
     })
 }
 
-impl Store {
+impl Tokens<'_> {
     /// Stores a new token's hash under `name` with `role`. Answers `false`
     /// (and stores nothing) when a live token already has that name.
     pub async fn create_token(
@@ -65,7 +66,7 @@ impl Store {
     }
 
     /// Every token, live ones first, by name.
-    pub async fn tokens(&self) -> Result<Vec<TokenRecord>, StoreError> {
+    pub async fn list(&self) -> Result<Vec<TokenRecord>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM api_tokens ORDER BY CASE WHEN revoked_at IS NULL THEN 0 ELSE 1 END, name, id"
         );
@@ -107,7 +108,7 @@ impl Store {
     }
 }
 
-impl Store {
+impl Tokens<'_> {
     /// Stores a stream ticket's hash for `token_name`/`role` until
     /// `expires_at` (Unix seconds), dropping expired tickets on the way.
     pub async fn create_stream_ticket(

@@ -82,6 +82,34 @@ on_both_backends! {
         assert_eq!(none["has_more"], false);
     }
 
+    async fn cursor_paging_passes_an_attempt_known_only_from_its_jobs(app: TestApp) {
+        // Runs started 10, 20 and 30 minutes ago, and an attempt known only
+        // from its job, which started 15 minutes ago: it is listed by that
+        // start, and the cursor after it must carry the same position.
+        for (id, minutes) in [(4001, 10), (4002, 20), (4003, 30)] {
+            let run = Run::new(id, minutes_ago(minutes)).at("completed", Some("success"), 60);
+            app.deliver_json("workflow_run", &run.payload(), "stored").await;
+        }
+        let only_jobs = Run::new(4004, minutes_ago(16));
+        let job = job_payload(41, &only_jobs, "in_progress", None, minutes_ago(16), minutes_ago(15), None);
+        app.deliver_json("workflow_job", &job, "stored").await;
+
+        let mut walked = Vec::new();
+        let mut path = "/api/builds?limit=1".to_owned();
+        loop {
+            let (status, page) = app.get(&path).await;
+            assert_eq!(status, 200, "{page}");
+            for b in page["builds"].as_array().expect("array") {
+                walked.push(b["external_id"].as_str().expect("id").to_owned());
+            }
+            match page["next_cursor"].as_str() {
+                Some(cursor) => path = format!("/api/builds?limit=1&cursor={cursor}"),
+                None => break,
+            }
+        }
+        assert_eq!(walked, ["4001", "4004", "4002", "4003"], "by cursor, as by offset");
+    }
+
     async fn build_detail_has_every_field_and_its_jobs(app: TestApp) {
         let start = minutes_ago(30);
         let run = Run::new(3000, start);

@@ -199,6 +199,7 @@ impl TestApp {
         // a replica on the same database finds it there already.
         let _ = app
             .store()
+            .tokens()
             .create_token("test-admin", "admin", &token_hash(ADMIN_TOKEN), chrono::Utc::now())
             .await
             .expect("create the test admin token");

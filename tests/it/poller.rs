@@ -346,7 +346,7 @@ on_both_backends! {
         let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
         let deadline = Instant::now() + Duration::from_secs(60);
         let checkpoint = loop {
-            let repo = store.poll_repo(ProviderKind::GitHub, REPO).await.expect("read");
+            let repo = store.poll_state().poll_repo(ProviderKind::GitHub, REPO).await.expect("read");
             if let Some(done) = repo.and_then(|r| r.backfill_done_until)
                 && done >= now - chrono::Duration::days(3)
             {

@@ -100,7 +100,7 @@ on_postgres! {
             assert_eq!(g, e);
         }
         let store = cicd_dashboard::store::Store::connect(&app.database_url, &Default::default()).await.expect("store");
-        assert_eq!(store.delivery_count(None).await.expect("count"), unique.len() as i64, "each GUID stored once");
+        assert_eq!(store.deliveries().delivery_count(None).await.expect("count"), unique.len() as i64, "each GUID stored once");
         store.close().await;
     }
 

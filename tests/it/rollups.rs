@@ -38,7 +38,7 @@ async fn total(app: &TestApp) -> i64 {
 /// Folds every change made so far (the job itself leaves the last minute).
 async fn fold_everything(store: &Store) -> usize {
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    store.fold_rollups(Utc::now().timestamp() - 1).await.expect("fold")
+    store.metrics().fold_rollups(Utc::now().timestamp() - 1).await.expect("fold")
 }
 
 async fn deliver(
@@ -122,14 +122,14 @@ on_both_backends! {
         assert_eq!(raw30["p95_build_time_seconds"], json!(765.0));
 
         let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
-        assert!(store.rollup_view(Utc::now().timestamp()).await.expect("view").is_none(), "never folded");
+        assert!(store.metrics().rollup_view(Utc::now().timestamp()).await.expect("view").is_none(), "never folded");
         let days = fold_everything(&store).await;
         assert!(days >= 9, "every day with an attempt was folded: {days}");
         // The 30-day window now comes mostly from roll-ups…
         let now = Utc::now().timestamp();
-        let view = store.rollup_view(now).await.expect("view").expect("fresh roll-ups");
+        let view = store.metrics().rollup_view(now).await.expect("view").expect("fresh roll-ups");
         assert!(
-            store.rollup_view(now + STALE_AFTER_SECONDS + 1).await.expect("view").is_none(),
+            store.metrics().rollup_view(now + STALE_AFTER_SECONDS + 1).await.expect("view").is_none(),
             "roll-ups not folded for longer than STALE_AFTER_SECONDS are not used"
         );
         let thirty = plan(now - 30 * DAY, None, Some(&view));
@@ -143,8 +143,8 @@ on_both_backends! {
         for hour in 0..24 {
             let start = (now - 5 * DAY).div_euclid(DAY) * DAY + hour * 3600;
             for end in [None, Some(start + 3 * DAY + 7 * 3600), Some(start + 2 * DAY - 3600)] {
-                let from_rollups = store.window_tally(start, end, &everything, Some(&view)).await.expect("tally");
-                let raw = store.window_tally(start, end, &everything, None).await.expect("raw tally");
+                let from_rollups = store.metrics().window_tally(start, end, &everything, Some(&view)).await.expect("tally");
+                let raw = store.metrics().window_tally(start, end, &everything, None).await.expect("raw tally");
                 let used = plan(start, end, Some(&view));
                 assert_eq!(from_rollups, raw, "window {start}..{end:?} by {used:?}");
                 subtracted += usize::from(!used.subtract.is_empty());
@@ -161,7 +161,7 @@ on_both_backends! {
         // new 50 s success starts 10 minutes ago (queue 5 s).
         deliver(&app, &run(6, "o/b", "main", 8 * D), "completed", Some("failure"), 900, None).await;
         deliver(&app, &run(11, "o/b", "main", 10), "completed", Some("success"), 50, Some(5)).await;
-        let view = store.rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
+        let view = store.metrics().rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
         let six_days_ago = (Utc::now().timestamp() - 6 * DAY) / DAY;
         assert!(view.dirty.contains(&six_days_ago), "the day run 6 left is dirty: {view:?}");
         // By hand, 7 days: runs 1–5, 10, 11 → 7; success 4, failed 2 → 4/6;
@@ -186,10 +186,10 @@ on_both_backends! {
         assert_eq!(total(&app).await, 11, "the list's total counts the attempts the roll-ups have not seen");
         // Folding them changes nothing; neither does forgetting the roll-ups.
         fold_everything(&store).await;
-        assert!(store.rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh").dirty.is_empty());
+        assert!(store.metrics().rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh").dirty.is_empty());
         assert_eq!(summary(&app, "window_days=7").await, fresh7);
         assert_eq!(summary(&app, "window_days=30").await, fresh30);
-        store.reset_rollups().await.expect("reset");
+        store.metrics().reset_rollups().await.expect("reset");
         assert_eq!(summary(&app, "window_days=7").await, fresh7);
         fold_everything(&store).await;
 
@@ -242,7 +242,7 @@ on_both_backends! {
         // running 1.
         deliver(&app, &run(5, "o/b", "main", 2 * D), "completed", Some("failure"), 9, None).await;
         let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
-        let mut counts = store.status_counts_since(Utc::now() - Duration::hours(24)).await.expect("counts");
+        let mut counts = store.metrics().status_counts_since(Utc::now() - Duration::hours(24)).await.expect("counts");
         counts.sort_by_key(|(status, _)| status.as_str());
         let counts: Vec<(&str, i64)> = counts.iter().map(|(s, n)| (s.as_str(), *n)).collect();
         assert_eq!(counts, vec![("failed", 1), ("running", 1), ("success", 2)]);

@@ -127,5 +127,5 @@ on_both_backends! {
 }
 
 async fn app_store_leases(app: &TestApp) -> Vec<cicd_dashboard::store::JobLease> {
-    replica_store(app).await.job_leases().await.expect("leases")
+    replica_store(app).await.leases().job_leases().await.expect("leases")
 }

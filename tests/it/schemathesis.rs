@@ -48,7 +48,7 @@ on_both_backends! {
         }
         let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
         let token = "cicd_schemathesis_admin_token_for_this_test_only";
-        assert!(store.create_token("schemathesis", "admin", &token_hash(token), Utc::now()).await.expect("token"));
+        assert!(store.tokens().create_token("schemathesis", "admin", &token_hash(token), Utc::now()).await.expect("token"));
 
         let spec = server.url("/openapi.json");
         let header = format!("Authorization: Bearer {token}");

@@ -96,7 +96,7 @@ on_both_backends! {
         };
         let changes =
             [Change::Run(run(format!("o/{}", "r".repeat(3000)), "1")), Change::Run(run("o/fine".into(), "2"))];
-        store.apply_polled(&changes).await.expect("the good change is stored");
+        store.deliveries().apply_polled(&changes).await.expect("the good change is stored");
         store.close().await;
         let builds = app.builds().await;
         assert_eq!(builds.len(), 1, "{builds:?}");

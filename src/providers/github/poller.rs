@@ -83,7 +83,12 @@ impl Poller {
         let mut added = 0;
         for repo in &self.settings.repos {
             let from = self.backfill_from(now);
-            if self.store.add_poll_repo(ProviderKind::GitHub, repo, "configured", from, now).await? {
+            if self
+                .store
+                .poll_state()
+                .add_poll_repo(ProviderKind::GitHub, repo, "configured", from, now)
+                .await?
+            {
                 added += 1;
             }
         }
@@ -98,7 +103,7 @@ impl Poller {
         since: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<(), PollError> {
-        self.store.add_poll_repo(ProviderKind::GitHub, repo, "cli", since, now).await?;
+        self.store.poll_state().add_poll_repo(ProviderKind::GitHub, repo, "cli", since, now).await?;
         Ok(())
     }
 
@@ -114,7 +119,7 @@ impl Poller {
     pub async fn tick(&self, now: DateTime<Utc>) -> Result<PollStats, PollError> {
         self.register_configured(now).await?;
         let mut total = PollStats::default();
-        for repo in self.store.poll_repos(Some(ProviderKind::GitHub)).await? {
+        for repo in self.store.poll_state().poll_repos(Some(ProviderKind::GitHub)).await? {
             if repo.state != "active" {
                 continue;
             }
@@ -150,15 +155,20 @@ impl Poller {
         let rate = self.client.rate();
         match result {
             Ok(()) => {
-                self.store.record_poll(ProviderKind::GitHub, &repo.repo, now, next, None, rate).await?;
+                self.store
+                    .poll_state()
+                    .record_poll(ProviderKind::GitHub, &repo.repo, now, next, None, rate)
+                    .await?;
             }
             Err(PollError::Api(err @ (ApiError::NotFound(_) | ApiError::Gone(_)))) => {
                 stats.failed += 1;
                 tracing::warn!(repo = %repo.repo, error = %err, "repository is gone; it will no longer be polled");
                 self.store
+                    .poll_state()
                     .record_poll(ProviderKind::GitHub, &repo.repo, now, next, Some(&err.to_string()), rate)
                     .await?;
                 self.store
+                    .poll_state()
                     .mark_repo_inactive(ProviderKind::GitHub, &repo.repo, "gone", &err.to_string(), now)
                     .await?;
             }
@@ -166,6 +176,7 @@ impl Poller {
                 stats.failed += 1;
                 tracing::warn!(repo = %repo.repo, error = %err, "polling failed");
                 self.store
+                    .poll_state()
                     .record_poll(ProviderKind::GitHub, &repo.repo, now, next, Some(&err.to_string()), rate)
                     .await?;
             }
@@ -183,7 +194,9 @@ impl Poller {
     pub async fn reconcile(&self, now: DateTime<Utc>) -> Result<PollStats, PollError> {
         let before = now - chrono::Duration::minutes(STALE_AFTER_MINUTES);
         let mut stats = PollStats::default();
-        for (repo, run_id, number) in self.store.stale_attempts(ProviderKind::GitHub, before, 500).await? {
+        for (repo, run_id, number) in
+            self.store.poll_state().stale_attempts(ProviderKind::GitHub, before, 500).await?
+        {
             let sync = RepoSync { client: &self.client, store: &self.store, repo: &repo };
             stats.watched += 1;
             match sync.refresh_attempt(&run_id, number, &mut stats).await {

@@ -5,7 +5,8 @@
 use sqlx::{AnyConnection, Row};
 
 use crate::secret_box::SecretBox;
-use crate::store::{Store, StoreError};
+use crate::store::Alerts;
+use crate::store::StoreError;
 
 /// The stored configuration document.
 #[derive(Debug, Clone)]
@@ -47,7 +48,7 @@ fn open_document(document: String, secrets: Option<&SecretBox>) -> Result<String
     }
 }
 
-impl Store {
+impl Alerts<'_> {
     /// The stored alert configuration, if any.
     pub async fn alert_config(&self) -> Result<Option<StoredConfig>, StoreError> {
         let row = sqlx::query("SELECT document, source, updated_at FROM alert_config WHERE id = 1")

@@ -6,7 +6,8 @@
 use sqlx::{AnyConnection, Row};
 
 use super::facts::alerted_since;
-use crate::store::{ChangeEvent, Store, StoreError};
+use crate::store::Alerts;
+use crate::store::{ChangeEvent, StoreError};
 
 /// An alert to enqueue (one channel).
 #[derive(Debug, Clone)]
@@ -73,7 +74,7 @@ pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<
     Ok(row.map(|row| row.try_get::<i64, _>("id")).transpose()?)
 }
 
-impl Store {
+impl Alerts<'_> {
     /// Enqueues alerts from periodic rules in one transaction; an alert whose
     /// (rule, rule key) alerted after `cooldown_since[i]` is skipped.
     /// Answers how many were new (each announced as a change event).

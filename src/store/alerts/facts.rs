@@ -7,7 +7,8 @@ use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::domain::BuildStatus;
-use crate::store::{Backend, Store, StoreError};
+use crate::store::Alerts;
+use crate::store::{Backend, StoreError};
 
 /// What rules read about one build (run attempt). Times are Unix seconds.
 #[derive(Debug, Clone, PartialEq)]
@@ -181,7 +182,7 @@ pub async fn alerted_since(
     Ok(row.try_get::<i64, _>("n")? > 0)
 }
 
-impl Store {
+impl Alerts<'_> {
     /// Builds queued or running whose start lies between `from` and `until`
     /// (Unix seconds).
     pub async fn unfinished_builds(&self, from: i64, until: i64) -> Result<Vec<BuildFacts>, StoreError> {

@@ -5,7 +5,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use crate::store::{Backend, ChangeEvent, Store, StoreError};
+use crate::store::Alerts;
+use crate::store::{Backend, ChangeEvent, StoreError};
 
 /// One alert as stored (history and outbox).
 #[derive(Debug, Clone, PartialEq)]
@@ -80,7 +81,7 @@ pub enum SendResult {
     Suppressed(String),
 }
 
-impl Store {
+impl Alerts<'_> {
     /// Whether any `pending` alert is due at `now` and not claimed (read pool).
     pub async fn has_due_alerts(&self, now: i64) -> Result<bool, StoreError> {
         let row = sqlx::query(

@@ -2,15 +2,16 @@
 //! from the attempts themselves, in one transaction (run by the `rollups`
 //! job on one replica).
 
-use sqlx::{AssertSqlSafe, Row};
-
 use std::collections::BTreeSet;
+
+use sqlx::{AssertSqlSafe, Row};
 
 use super::plan::push_span;
 use super::{DAY, DIRTY_DAYS, QUEUE, QUEUED, TIMED, counts_select, earliest_day};
-use crate::store::{Store, StoreError};
+use crate::store::MetricReads;
+use crate::store::StoreError;
 
-impl Store {
+impl MetricReads<'_> {
     /// Recomputes the roll-ups of every day touched by changes made after
     /// the previous fold and at or before `through` (Unix seconds), plus
     /// the earliest stored day (retention deletes from there), drops

@@ -4,7 +4,7 @@
 //! Three tables keyed by UTC day (`sort_at / 86400`): `rollup_counts` (per
 //! repository and status: attempts, completed, timed, duration sum),
 //! `rollup_durations` and `rollup_queues` (exact histograms, whole seconds →
-//! attempts). A window is answered as the merge ([`Tally::merge`]) of
+//! attempts). A window is answered as the merge ([`crate::metrics::tally::Tally::merge`]) of
 //!
 //! - the roll-ups of the whole days inside it that are *clean*, and
 //! - raw scans of everything else: the partial day at each edge, and every
@@ -13,7 +13,7 @@
 //! which is exactly what one scan of the window would give.
 //!
 //! Freshness, without touching the ingest path beyond one expression: the
-//! `rollups` job ([`Store::fold_rollups`], run on one replica) recomputes,
+//! `rollups` job ([`crate::store::MetricReads::fold_rollups`], run on one replica) recomputes,
 //! from the attempts themselves, every day that has an attempt changed
 //! since the previous fold (`changed_at`), or that an attempt's start moved
 //! out of (`builds.moved_from`, set by the ingest `UPDATE`), and records the

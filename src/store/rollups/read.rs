@@ -10,10 +10,11 @@ use super::{
 };
 use crate::domain::BuildStatus;
 use crate::metrics::tally::{StatusTally, Tally};
+use crate::store::MetricReads;
 use crate::store::timeseries::filter_sql;
-use crate::store::{Backend, PointFilter, Store, StoreError};
+use crate::store::{Backend, PointFilter, StoreError};
 
-impl Store {
+impl MetricReads<'_> {
     /// The roll-ups' freshness as of `now` (Unix seconds), or `None` when
     /// they were not folded within [`STALE_AFTER_SECONDS`] (or never).
     pub async fn rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {

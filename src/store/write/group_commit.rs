@@ -224,7 +224,7 @@ mod tests {
                 })
                 .collect();
             write_batch(&store.writer.path, &batch).await.expect("group");
-            let stored = store.get_build(1).await.expect("read").expect("the one attempt").attempt;
+            let stored = store.builds().get_build(1).await.expect("read").expect("the one attempt").attempt;
             assert_eq!(stored.provider_status.as_str(), "in_progress", "{order:?}");
             assert_eq!(stored.updated_at, at(100), "{order:?}: updated_at never moves back");
             assert_eq!(stored.started_at, at(50), "{order:?}");

@@ -48,6 +48,7 @@ impl RepoSync<'_> {
                     WindowOutcome::Done => {
                         if let Some(done) = from_unix(window.end).filter(|_| checkpoint) {
                             self.store
+                                .poll_state()
                                 .set_backfill_checkpoint(ProviderKind::GitHub, self.repo, done, None)
                                 .await?;
                         }
@@ -62,7 +63,10 @@ impl RepoSync<'_> {
         }
         if let Some(done) = from_unix(until).filter(|_| checkpoint) {
             let now = Utc::now();
-            self.store.set_backfill_checkpoint(ProviderKind::GitHub, self.repo, done, Some(now)).await?;
+            self.store
+                .poll_state()
+                .set_backfill_checkpoint(ProviderKind::GitHub, self.repo, done, Some(now))
+                .await?;
         }
         Ok(())
     }

@@ -60,13 +60,20 @@ pub async fn discover(
     for repo in repos {
         let Some(name) = repo.full_name.filter(|n| n.contains('/')) else { continue };
         found.seen += 1;
-        if store.add_poll_repo(ProviderKind::GitHub, &name, "discovered", backfill_from, now).await? {
+        if store
+            .poll_state()
+            .add_poll_repo(ProviderKind::GitHub, &name, "discovered", backfill_from, now)
+            .await?
+        {
             found.added += 1;
         }
         if repo.archived || repo.disabled {
             found.archived += 1;
             let reason = if repo.archived { "archived" } else { "disabled" };
-            store.mark_repo_inactive(ProviderKind::GitHub, &name, "archived", reason, now).await?;
+            store
+                .poll_state()
+                .mark_repo_inactive(ProviderKind::GitHub, &name, "archived", reason, now)
+                .await?;
         }
     }
     Ok(found)

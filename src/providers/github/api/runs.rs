@@ -40,7 +40,8 @@ impl RepoSync<'_> {
         attempt: i64,
         updated_at: Option<DateTime<Utc>>,
     ) -> Result<bool, PollError> {
-        let stored = self.store.attempt_state(ProviderKind::GitHub, self.repo, run_id, attempt).await?;
+        let stored =
+            self.store.poll_state().attempt_state(ProviderKind::GitHub, self.repo, run_id, attempt).await?;
         Ok(match stored {
             Some((status, stored_updated)) if status.is_completed() => match (stored_updated, updated_at) {
                 (Some(stored), Some(listed)) => stored >= listed,
@@ -142,7 +143,7 @@ impl RepoSync<'_> {
 
     async fn apply(&self, changes: &[Change], stats: &mut PollStats) -> Result<(), PollError> {
         stats.attempts += changes.iter().filter(|c| matches!(c, Change::Run(_))).count();
-        stats.rows_changed += self.store.apply_polled(changes).await?;
+        stats.rows_changed += self.store.deliveries().apply_polled(changes).await?;
         Ok(())
     }
 }

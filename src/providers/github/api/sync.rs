@@ -62,13 +62,14 @@ impl RepoSync<'_> {
                 }
                 if let Some(from) = from_unix(since) {
                     self.store
+                        .poll_state()
                         .set_sync_validator(ProviderKind::GitHub, self.repo, from, new_etag.as_deref())
                         .await?;
                 }
             }
         }
         for (run_id, number) in
-            self.store.unfinished_attempts(ProviderKind::GitHub, self.repo, WATCH_LIMIT).await?
+            self.store.poll_state().unfinished_attempts(ProviderKind::GitHub, self.repo, WATCH_LIMIT).await?
         {
             stats.watched += 1;
             self.refresh_attempt(&run_id, number, stats).await?;
