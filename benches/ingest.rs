@@ -202,14 +202,14 @@ async fn seed(store: &Store, attempts: usize) -> Duration {
         };
         let attempt = RunAttempt {
             provider: ProviderKind::GitHub,
-            repo: format!("seed-org/repo-{}", i % 200),
+            repo: format!("seed-org/repo-{}", i % 200).into(),
             run_id: (1_000_000_000 + i).to_string(),
             run_attempt: 1 + (i % 3 == 0) as i64,
             workflow: Some(format!("workflow-{}", i % 5)),
             workflow_id: Some((i % 5) as i64),
             run_number: Some(i as i64),
             event: Some("push".into()),
-            branch: Some(if i % 4 == 0 { "main".into() } else { format!("feature/{}", i % 97) }),
+            branch: Some(if i % 4 == 0 { "main".into() } else { format!("feature/{}", i % 97).into() }),
             commit_sha: Some(format!("{i:040x}")),
             triggered_by: Some("octocat".into()),
             url: Some(format!("https://github.com/seed-org/repo/actions/runs/{i}")),

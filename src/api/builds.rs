@@ -12,6 +12,7 @@ use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
 use crate::domain::time::parse_timestamp;
+use crate::domain::{BranchName, RepoName};
 use crate::domain::{BuildStatus, ProviderKind};
 use crate::store::{BuildFilter, BuildSort, PageCursor};
 
@@ -101,8 +102,8 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
         })?,
     };
     let filter = BuildFilter {
-        repo: params.text("repo"),
-        branch: params.text("branch"),
+        repo: params.text("repo").map(RepoName::from),
+        branch: params.text("branch").map(BranchName::from),
         workflow: params.text("workflow"),
         status,
         provider,

@@ -11,6 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::problem::Problem;
+use crate::domain::{BranchName, RepoName};
 use crate::store::PointFilter;
 
 /// Decoded query parameters (last value wins for repeated keys).
@@ -102,7 +103,7 @@ pub struct RepoBranch {
 impl RepoBranch {
     /// The store's filter of metric reads.
     pub fn filter(self) -> PointFilter {
-        PointFilter { repo: self.repo, branch: self.branch }
+        PointFilter { repo: self.repo.map(RepoName::from), branch: self.branch.map(BranchName::from) }
     }
 }
 

@@ -17,6 +17,7 @@ use super::problem::Problem;
 use super::responses::QueryProblems;
 use crate::auth::Role;
 use crate::domain::time::format_timestamp;
+use crate::domain::{BranchName, RepoName};
 use crate::metrics::timeseries::{BucketFigures, Figures, day_buckets, figures, series};
 
 /// `GET /api/metrics/timeseries` (read role).
@@ -82,8 +83,8 @@ pub async fn timeseries(
         window_days,
         bucket: "day",
         tz: tz.name().to_owned(),
-        repo: filter.repo,
-        branch: filter.branch,
+        repo: filter.repo.map(RepoName::into_string),
+        branch: filter.branch.map(BranchName::into_string),
         from: format_timestamp(from),
         to: format_timestamp(to),
         buckets: series(&buckets, &points),

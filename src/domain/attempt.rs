@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 
 use super::job::Job;
+use super::keys::{BranchName, RepoName};
 use super::status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
 use super::time::elapsed_seconds;
 
@@ -19,7 +20,7 @@ use super::time::elapsed_seconds;
 pub struct RunAttempt {
     pub provider: ProviderKind,
     /// `owner/name`.
-    pub repo: String,
+    pub repo: RepoName,
     /// The provider's run id (GitHub `workflow_run.id`), as text.
     pub run_id: String,
     /// 1-based attempt number (`run_attempt`; 1 when an older payload lacks it).
@@ -29,7 +30,7 @@ pub struct RunAttempt {
     pub run_number: Option<i64>,
     /// Triggering event (`push`, `pull_request`, …).
     pub event: Option<String>,
-    pub branch: Option<String>,
+    pub branch: Option<BranchName>,
     pub commit_sha: Option<String>,
     /// Login of the triggering actor (else the actor).
     pub triggered_by: Option<String>,

@@ -2,7 +2,7 @@
 //! carries (a run attempt's or a job's new state). Providers make these;
 //! the write path applies them with the merge rules. Pure.
 
-use super::{Conclusion, Job, RunAttempt};
+use super::{BranchName, Conclusion, Job, RunAttempt};
 
 /// One normalised change carried by a delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +25,7 @@ impl Change {
                 ("run id", Some(run.run_id.as_str())),
                 ("workflow", run.workflow.as_deref()),
                 ("event", run.event.as_deref()),
-                ("branch", run.branch.as_deref()),
+                ("branch", run.branch.as_ref().map(BranchName::as_str)),
                 ("commit", run.commit_sha.as_deref()),
                 ("actor", run.triggered_by.as_deref()),
                 ("url", run.url.as_deref()),
@@ -39,7 +39,7 @@ impl Change {
                     ("job id", Some(job.job_id.as_str())),
                     ("job name", job.name.as_deref()),
                     ("workflow", job.workflow.as_deref()),
-                    ("branch", job.branch.as_deref()),
+                    ("branch", job.branch.as_ref().map(BranchName::as_str)),
                     ("commit", job.commit_sha.as_deref()),
                     ("status", Some(job.provider_status.as_str())),
                     ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),

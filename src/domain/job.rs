@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::keys::{BranchName, RepoName};
 use super::status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
 use super::time::elapsed_seconds;
 
@@ -13,7 +14,7 @@ use super::time::elapsed_seconds;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Job {
     pub provider: ProviderKind,
-    pub repo: String,
+    pub repo: RepoName,
     pub run_id: String,
     pub run_attempt: i64,
     /// The provider's job id, as text.
@@ -21,7 +22,7 @@ pub struct Job {
     pub name: Option<String>,
     /// Workflow name (`workflow_name`), used to fill in a run not seen yet.
     pub workflow: Option<String>,
-    pub branch: Option<String>,
+    pub branch: Option<BranchName>,
     pub commit_sha: Option<String>,
     /// Raw provider status (`queued`, `waiting`, `in_progress`, `completed`, …).
     pub provider_status: RunStatus,

@@ -120,7 +120,7 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
 mod tests {
     use super::*;
     use crate::domain::time::parse_timestamp;
-    use crate::domain::{Conclusion, fixtures};
+    use crate::domain::{BranchName, Conclusion, fixtures};
 
     fn at(text: &str) -> Option<DateTime<Utc>> {
         Some(parse_timestamp(text).expect("timestamp"))
@@ -221,7 +221,7 @@ mod tests {
         newer.branch = None;
         let merged = merge_run(&older, &newer);
         assert_eq!(merged.conclusion.as_ref().map(Conclusion::as_str), Some("success"));
-        assert_eq!(merged.branch.as_deref(), Some("main"));
+        assert_eq!(merged.branch.as_ref().map(BranchName::as_str), Some("main"));
         assert_eq!(merged.triggered_by.as_deref(), Some("octocat"));
         // and the other way round the newer one still wins
         assert_eq!(merge_run(&newer, &older).conclusion.as_ref().map(Conclusion::as_str), Some("success"));

@@ -10,6 +10,7 @@ pub mod change;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
+pub mod keys;
 pub mod limits;
 pub mod merge;
 pub mod status;
@@ -18,4 +19,5 @@ pub mod time;
 pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
+pub use keys::{BranchName, RepoName};
 pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};

@@ -4,7 +4,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::StoreError;
 use super::rows::{build_columns, job_columns, job_from_row, provider_id, run_from_row};
-use crate::domain::{BuildStatus, Job, ProviderKind, RunAttempt};
+use crate::domain::{BranchName, BuildStatus, Job, ProviderKind, RepoName, RunAttempt};
 use crate::store::Builds;
 
 /// Filters of `/api/builds`; `None` means "any". Text filters match exactly;
@@ -14,8 +14,8 @@ use crate::store::Builds;
 /// each run's latest attempt (its final outcome), whatever the other filters.
 #[derive(Debug, Clone, Default)]
 pub struct BuildFilter {
-    pub repo: Option<String>,
-    pub branch: Option<String>,
+    pub repo: Option<RepoName>,
+    pub branch: Option<BranchName>,
     pub workflow: Option<String>,
     pub status: Option<BuildStatus>,
     pub provider: Option<ProviderKind>,
@@ -143,16 +143,16 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<Bind>) {
     let mut clauses = Vec::new();
     let mut binds = Vec::new();
     for (column, value) in [
-        ("repo", filter.repo.as_ref()),
-        ("branch", filter.branch.as_ref()),
-        ("workflow", filter.workflow.as_ref()),
-        ("status", filter.status.map(|s| s.as_str().to_owned()).as_ref()),
-        ("event", filter.event.as_ref()),
-        ("triggered_by", filter.actor.as_ref()),
-        ("external_id", filter.run_id.as_ref()),
+        ("repo", filter.repo.as_ref().map(RepoName::as_str)),
+        ("branch", filter.branch.as_ref().map(BranchName::as_str)),
+        ("workflow", filter.workflow.as_deref()),
+        ("status", filter.status.map(BuildStatus::as_str)),
+        ("event", filter.event.as_deref()),
+        ("triggered_by", filter.actor.as_deref()),
+        ("external_id", filter.run_id.as_deref()),
     ] {
         if let Some(value) = value {
-            binds.push(Bind::Text(value.clone()));
+            binds.push(Bind::Text(value.to_owned()));
             clauses.push(format!("{column} = ${}", binds.len()));
         }
     }

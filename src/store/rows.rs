@@ -8,7 +8,7 @@ use sqlx::{Any, Row};
 
 use super::StoreError;
 use crate::domain::time::from_unix;
-use crate::domain::{Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
+use crate::domain::{BranchName, Conclusion, Job, ProviderKind, RepoName, RunAttempt, RunStatus};
 
 /// `builds` columns read into a [`RunAttempt`], in [`run_from_row`] order.
 macro_rules! build_columns {
@@ -55,14 +55,14 @@ fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
 pub(super) fn run_from_row(row: &AnyRow) -> Result<(i64, RunAttempt), StoreError> {
     let attempt = RunAttempt {
         provider: provider_from_id(row.try_get("provider_id")?)?,
-        repo: row.try_get("repo")?,
+        repo: RepoName::from(row.try_get::<String, _>("repo")?),
         run_id: row.try_get("external_id")?,
         run_attempt: row.try_get("run_attempt")?,
         workflow: row.try_get("workflow")?,
         workflow_id: row.try_get("workflow_id")?,
         run_number: row.try_get("run_number")?,
         event: row.try_get("event")?,
-        branch: row.try_get("branch")?,
+        branch: row.try_get::<Option<String>, _>("branch")?.map(BranchName::from),
         commit_sha: row.try_get("commit_sha")?,
         triggered_by: row.try_get("triggered_by")?,
         url: row.try_get("url")?,
@@ -81,13 +81,13 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<(i64, i64, Job), StoreError> 
     let labels: String = row.try_get("labels")?;
     let job = Job {
         provider: provider_from_id(row.try_get("provider_id")?)?,
-        repo: row.try_get("repo")?,
+        repo: RepoName::from(row.try_get::<String, _>("repo")?),
         run_id: row.try_get(4)?,
         run_attempt: row.try_get("run_attempt")?,
         job_id: row.try_get(6)?,
         name: row.try_get("name")?,
         workflow: row.try_get("workflow")?,
-        branch: row.try_get("branch")?,
+        branch: row.try_get::<Option<String>, _>("branch")?.map(BranchName::from),
         commit_sha: row.try_get("commit_sha")?,
         provider_status: RunStatus::parse(row.try_get("provider_status")?),
         conclusion: row.try_get::<Option<&str>, _>("conclusion")?.map(Conclusion::parse),
@@ -115,7 +115,7 @@ pub(super) fn bind_run<'q>(
         .bind(run.workflow_id)
         .bind(run.run_number)
         .bind(run.event.clone())
-        .bind(run.branch.clone())
+        .bind(run.branch.as_ref().map(|b| b.as_str().to_owned()))
         .bind(run.commit_sha.clone())
         .bind(run.triggered_by.clone())
         .bind(run.url.clone())
@@ -146,7 +146,7 @@ pub(super) fn bind_job<'q>(
     query
         .bind(job.name.clone())
         .bind(job.workflow.clone())
-        .bind(job.branch.clone())
+        .bind(job.branch.as_ref().map(|b| b.as_str().to_owned()))
         .bind(job.commit_sha.clone())
         .bind(job.provider_status.as_str().to_owned())
         .bind(job.conclusion.as_ref().map(|c| c.as_str().to_owned()))

@@ -125,7 +125,7 @@ impl MetricReads<'_> {
             let mut texts: Vec<String> = chunk.iter().map(|r| r.repo.clone()).collect();
             let branch = match &filter.branch {
                 Some(branch) => {
-                    texts.push(branch.clone());
+                    texts.push(branch.to_string());
                     format!(" AND b.branch = ${}", chunk.len() + 1)
                 }
                 None => String::new(),

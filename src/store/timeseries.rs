@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::StoreError;
-use crate::domain::BuildStatus;
 use crate::domain::time::{elapsed_seconds, from_unix};
+use crate::domain::{BranchName, BuildStatus, RepoName};
 use crate::metrics::health::HealthRow;
 use crate::metrics::timeseries::Point;
 use crate::store::MetricReads;
@@ -22,8 +22,8 @@ use crate::store::MetricReads;
 /// Optional exact-match filters of the time series.
 #[derive(Debug, Clone, Default)]
 pub struct PointFilter {
-    pub repo: Option<String>,
-    pub branch: Option<String>,
+    pub repo: Option<RepoName>,
+    pub branch: Option<BranchName>,
 }
 
 impl PointFilter {
@@ -37,10 +37,12 @@ impl PointFilter {
 /// from `first`; answers the values to bind, in order.
 pub(super) fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -> Vec<String> {
     let mut texts = Vec::new();
-    for (column, value) in [("repo", &filter.repo), ("branch", &filter.branch)] {
+    let repo = filter.repo.as_ref().map(RepoName::as_str);
+    let branch = filter.branch.as_ref().map(BranchName::as_str);
+    for (column, value) in [("repo", repo), ("branch", branch)] {
         if let Some(value) = value {
             sql.push_str(&format!(" AND {column} = ${}", first + texts.len()));
-            texts.push(value.clone());
+            texts.push(value.to_owned());
         }
     }
     texts

@@ -267,7 +267,7 @@ on_both_backends! {
         // EventSource cannot send the token: the page trades it for a stream ticket and is live.
         browser.expect("document.getElementById('live').dataset.state === 'live'", 5 * SECOND,
             "document.getElementById('live-text').textContent").await;
-        let urls = browser.request_urls().await;
+        let urls = browser.request_urls_until("/api/events?ticket=").await;
         assert!(urls.iter().any(|u| u.contains("/api/events?ticket=")), "{urls:#?}");
         assert!(urls.iter().all(|u| !u.contains("cicd_test_admin_token_for_the_test_suite")), "{urls:#?}");
         browser.client.execute("document.getElementById('token-clear').click(); return true;", vec![]).await.expect("forget");

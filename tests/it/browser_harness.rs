@@ -153,6 +153,19 @@ impl Browser {
             .collect()
     }
 
+    /// The request URLs as [`Browser::request_urls`], read again (each read
+    /// drains the log; the reads add up) until one contains `wanted` or 5 s
+    /// pass: the performance log can trail what the page already did.
+    pub async fn request_urls_until(&self, wanted: &str) -> Vec<String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let mut urls = self.request_urls().await;
+        while !urls.iter().any(|u| u.contains(wanted)) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            urls.extend(self.request_urls().await);
+        }
+        urls
+    }
+
     /// Runs a Chrome DevTools Protocol command through chromedriver.
     pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
         let session = self.client.session_id().await.ok().flatten().expect("session id");

@@ -108,7 +108,7 @@ on_both_backends! {
 
         // Every request the browser sent since the token: the stream was opened with a ticket,
         // and the token is in no URL (it travels only in the Authorization header).
-        let urls = browser.request_urls().await;
+        let urls = browser.request_urls_until("/api/events?ticket=").await;
         let streams = stream_urls(&urls);
         assert!(!streams.is_empty(), "the stream was opened: {urls:#?}");
         assert!(streams.iter().all(|u| u.contains("/api/events?ticket=")), "{streams:#?}");

@@ -76,7 +76,7 @@ on_both_backends! {
         let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
         let run = |repo: String, id: &str| RunAttempt {
             provider: ProviderKind::GitHub,
-            repo,
+            repo: repo.into(),
             run_id: id.into(),
             run_attempt: 1,
             workflow: Some("CI".into()),

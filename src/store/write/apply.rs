@@ -151,7 +151,7 @@ impl WritePath {
         };
         let row = sqlx::query(sql)
             .bind(provider_id(run.provider))
-            .bind(&run.repo)
+            .bind(run.repo.as_str())
             .bind(&run.run_id)
             .bind(run.run_attempt)
             .fetch_optional(&mut *conn)
@@ -177,7 +177,7 @@ impl WritePath {
                 let created = rest.iter().fold((*first).clone(), |stored, change| merge_run(&stored, change));
                 let inserted = bind_run(sqlx::query(INSERT_BUILD), &created, now)
                     .bind(provider_id(first.provider))
-                    .bind(&first.repo)
+                    .bind(first.repo.as_str())
                     .bind(&first.run_id)
                     .bind(first.run_attempt)
                     .fetch_optional(&mut *conn)

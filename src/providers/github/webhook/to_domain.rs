@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject};
 use crate::domain::time::parse_timestamp;
-use crate::domain::{Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
+use crate::domain::{BranchName, Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
 use crate::providers::PayloadError;
 
 fn missing(what: &str) -> PayloadError {
@@ -90,14 +90,14 @@ fn run_in_repo(
     let run_started_at = timestamp("workflow_run.run_started_at", run.run_started_at.as_deref())?;
     Ok(RunAttempt {
         provider: ProviderKind::GitHub,
-        repo,
+        repo: repo.into(),
         run_id: id.to_string(),
         run_attempt: attempt_number(run.run_attempt, "workflow_run.run_attempt")?,
         workflow: non_empty(run.name).or_else(|| non_empty(workflow_name)),
         workflow_id: run.workflow_id,
         run_number: run.run_number,
         event: run.event,
-        branch: run.head_branch,
+        branch: run.head_branch.map(BranchName::from),
         commit_sha: non_empty(run.head_sha).or_else(|| non_empty(run.head_commit.and_then(|c| c.id))),
         triggered_by: run.triggering_actor.and_then(|a| a.login).or_else(|| run.actor.and_then(|a| a.login)),
         url: run.html_url,
@@ -126,13 +126,13 @@ fn job_in_repo(job: WorkflowJobObject, repo: String) -> Result<Job, PayloadError
         job.status.filter(|s| !s.is_empty()).ok_or_else(|| missing("workflow_job.status"))?;
     Ok(Job {
         provider: ProviderKind::GitHub,
-        repo,
+        repo: repo.into(),
         run_id: run_id.to_string(),
         run_attempt: attempt_number(job.run_attempt, "workflow_job.run_attempt")?,
         job_id: id.to_string(),
         name: job.name,
         workflow: job.workflow_name,
-        branch: job.head_branch,
+        branch: job.head_branch.map(BranchName::from),
         commit_sha: job.head_sha,
         provider_status: RunStatus::parse(&provider_status),
         conclusion: job.conclusion.as_deref().map(Conclusion::parse),
