@@ -1,14 +1,17 @@
-//! `POST /api/webhook/github-actions`: authenticate, check, ingest.
+//! Webhook routes: authenticate, check, ingest — the same for every
+//! provider (`&dyn WebhookProvider`); a provider's route is one annotated
+//! handler here (today `POST /api/webhook/github-actions`).
 //!
 //! Order of checks: a client whose failed deliveries spent its budget (429,
 //! before anything is read) → declared body size (413, before the body is
-//! read) → authentication: a bearer token, or the presence of
-//! `X-Hub-Signature-256`, before the body is read (401; 503 when no secret
-//! or token is configured at all) → the body, read within the process-wide
-//! body budget (`body_budget`: 413 over 25 MiB, 503 when the budget is full)
-//! → the signature over it (401) → content type (415) → delivery headers
-//! (400) → payload (400) → store (503 when the database is down, so GitHub
-//! shows the delivery as failed and it can be redelivered).
+//! read) → authentication: a bearer token, or the presence of the
+//! provider's signature header, before the body is read (401; 503 when no
+//! secret or token is configured at all) → the body, read within the
+//! process-wide body budget (`body_budget`: 413 over 25 MiB, 503 when the
+//! budget is full) → the signature over it (401) → content type (415) →
+//! delivery headers (400) → payload (400) → store (503 when the database is
+//! down, so the provider shows the delivery as failed and it can be
+//! redelivered).
 //!
 //! Rate limit: only failed authentication spends the webhook budget
 //! (`--webhook-rate-limit` per minute per client address); verified
@@ -30,7 +33,7 @@ use super::{AppState, IngestAuth};
 use crate::auth::Role;
 use crate::ingest::service::{Delivery, Outcome, ingest};
 use crate::providers::github::GitHubWebhooks;
-use crate::providers::github::webhook::{KNOWN_EVENTS, event_header};
+use crate::providers::github::webhook::{DeliveryHeaderDocs, KNOWN_EVENTS, event_header};
 use crate::providers::{HeaderError, WebhookProvider};
 
 /// `POST /api/webhook/github-actions`: authenticates its deliveries and
@@ -39,15 +42,16 @@ pub(super) fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(github_actions))
 }
 
-/// Largest accepted body: 25 MiB, GitHub's own cap on webhook payloads.
+/// Largest accepted body: 25 MiB (GitHub's own cap on webhook payloads;
+/// no provider sends more).
 pub const MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
 
-/// `/api/webhook/github-actions` answer.
+/// A webhook route's answer.
 #[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct WebhookAnswer {
-    /// `X-GitHub-Delivery`.
+    /// The delivery id (dedupe key).
     pub delivery: String,
-    /// `X-GitHub-Event`.
+    /// The event name.
     pub event: String,
     /// `stored`, `duplicate` or `ignored`.
     pub outcome: String,
@@ -55,13 +59,9 @@ pub struct WebhookAnswer {
 
 /// Answers 202 (200 for `ping`) with `{"delivery", "event", "outcome"}`.
 #[utoipa::path(post, path = "/api/webhook/github-actions", tag = "ingest",
-    description = "GitHub `workflow_run` / `workflow_job` deliveries, signed with `X-Hub-Signature-256` \
-        (or sent with a bearer ingest token / write-role token). Deduplicated by `X-GitHub-Delivery`.",
-    params(
-        ("X-GitHub-Event" = String, Header, description = "Event name, e.g. workflow_run"),
-        ("X-GitHub-Delivery" = String, Header, description = "Unique delivery id (dedupe key)"),
-        ("X-Hub-Signature-256" = Option<String>, Header, description = "sha256=HMAC of the raw body"),
-    ),
+    description = "The provider's run and job deliveries, signed with its signature header (or sent with \
+        a bearer ingest token / write-role token). Deduplicated by the delivery id header.",
+    params(DeliveryHeaderDocs),
     request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
     responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer), DeliveryProblems),
     security((), ("token" = [])))]
@@ -116,7 +116,7 @@ async fn accept(
     if !verified {
         verify_signature(state, provider, headers, &body).map_err(failed)?;
     }
-    check_content_type(headers)?;
+    check_content_type(provider, headers)?;
     let named = provider.delivery_headers(headers).map_err(|err| {
         let slug = match err {
             HeaderError::Missing { .. } => "missing-header",
@@ -146,8 +146,7 @@ fn same_token(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
-/// A delivery is accepted with a valid provider signature (GitHub's
-/// `X-Hub-Signature-256`), or with `Authorization: Bearer` carrying the
+/// A delivery is accepted with a valid provider signature, or with `Authorization: Bearer` carrying the
 /// ingest token or an API token with the `write` role. What the headers
 /// alone decide, before the body is read: `Ok(true)` verified by token,
 /// `Ok(false)` a signature to check over the body ([`verify_signature`]).
@@ -176,8 +175,12 @@ async fn authenticate_headers(
             StatusCode::SERVICE_UNAVAILABLE,
             "ingest-not-configured",
             "Webhook ingestion is not configured",
-            "set GITHUB_WEBHOOK_SECRET (--github-webhook-secret) to the secret of the GitHub webhook, \
-             or CICD_INGEST_TOKEN (--ingest-token) for other senders, and restart",
+            format!(
+                "set {} to the secret of the {} webhook, or CICD_INGEST_TOKEN (--ingest-token) for other \
+                 senders, and restart",
+                provider.secret_setting(),
+                provider.kind().display_name()
+            ),
         ));
     }
     if auth.webhook_secret.is_none() {
@@ -197,7 +200,7 @@ fn verify_signature(
     provider.verify(headers, body, secret).map_err(Problem::unauthorized)
 }
 
-fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
+fn check_content_type(provider: &dyn WebhookProvider, headers: &HeaderMap) -> Result<(), Problem> {
     let essence = header_str(headers, header::CONTENT_TYPE.as_str())
         .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
     match essence.as_deref() {
@@ -209,8 +212,9 @@ fn check_content_type(headers: &HeaderMap) -> Result<(), Problem> {
             "Unsupported media type",
             format!(
                 "the body must be JSON (Content-Type: application/json), got {}; \
-                 set the GitHub webhook's content type to application/json",
-                other.unwrap_or("no Content-Type")
+                 set the {} webhook's content type to application/json",
+                other.unwrap_or("no Content-Type"),
+                provider.kind().display_name()
             ),
         )),
     }

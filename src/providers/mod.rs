@@ -31,6 +31,10 @@ pub trait WebhookProvider: Send + Sync {
     /// The provider every delivery of this endpoint belongs to.
     fn kind(&self) -> ProviderKind;
 
+    /// The setting that holds the shared webhook secret, as a user sets it
+    /// (for the answer that says ingestion is not configured).
+    fn secret_setting(&self) -> &'static str;
+
     /// The delivery's unique id (the dedupe key) and its event name, from
     /// the provider's headers.
     ///

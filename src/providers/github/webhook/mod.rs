@@ -58,6 +58,23 @@ fn json_error(err: serde_json::Error) -> PayloadError {
     PayloadError(format!("the body is not a valid payload: {err}"))
 }
 
+/// The delivery headers of GitHub's webhook route, as the OpenAPI document
+/// shows them (read by utoipa only; [`GitHubWebhooks`] reads the headers).
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[expect(dead_code, reason = "read by utoipa only")]
+pub struct DeliveryHeaderDocs {
+    /// Event name, e.g. workflow_run
+    #[serde(rename = "X-GitHub-Event")]
+    event: String,
+    /// Unique delivery id (dedupe key)
+    #[serde(rename = "X-GitHub-Delivery")]
+    delivery: String,
+    /// sha256=HMAC of the raw body with the webhook secret
+    #[serde(rename = "X-Hub-Signature-256")]
+    signature: Option<String>,
+}
+
 /// GitHub Actions as a [`WebhookProvider`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct GitHubWebhooks;
@@ -69,6 +86,10 @@ pub const KNOWN_EVENTS: &[&str] =
 impl WebhookProvider for GitHubWebhooks {
     fn kind(&self) -> ProviderKind {
         ProviderKind::GitHub
+    }
+
+    fn secret_setting(&self) -> &'static str {
+        "GITHUB_WEBHOOK_SECRET (--github-webhook-secret)"
     }
 
     fn delivery_headers(&self, headers: &HeaderMap) -> Result<DeliveryHeaders, HeaderError> {
