@@ -2,6 +2,7 @@
 
 use serde_json::Value;
 
+use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::payloads::{Run, job_payload, minutes_ago};
 
@@ -53,25 +54,7 @@ on_both_backends! {
         let (_, ci) = app.get("/api/builds?workflow=CI&provider=github").await;
         assert_eq!(ci["total"], 8);
         // Keyset paging walks the same order as offsets, page by page.
-        let mut walked = Vec::new();
-        let mut path = "/api/builds?limit=3".to_owned();
-        loop {
-            let (status, page) = app.get(&path).await;
-            assert_eq!(status, 200, "{page}");
-            for b in page["builds"].as_array().expect("array") {
-                walked.push(b["external_id"].as_str().expect("id").to_owned());
-            }
-            match page["next_cursor"].as_str() {
-                Some(cursor) => {
-                    assert_eq!(page["has_more"], true);
-                    path = format!("/api/builds?limit=3&cursor={cursor}");
-                }
-                None => {
-                    assert_eq!(page["has_more"], false);
-                    break;
-                }
-            }
-        }
+        let walked = walk_by_cursor(&app, 3).await;
         assert_eq!(walked, ["1006", "1005", "1004", "1003", "1002", "1001", "1000", "2000"]);
         let (status, problem) = app.get("/api/builds?cursor=yesterday").await;
         assert_eq!(status, 422, "{problem}");
@@ -94,19 +77,7 @@ on_both_backends! {
         let job = job_payload(41, &only_jobs, "in_progress", None, minutes_ago(16), minutes_ago(15), None);
         app.deliver_json("workflow_job", &job, "stored").await;
 
-        let mut walked = Vec::new();
-        let mut path = "/api/builds?limit=1".to_owned();
-        loop {
-            let (status, page) = app.get(&path).await;
-            assert_eq!(status, 200, "{page}");
-            for b in page["builds"].as_array().expect("array") {
-                walked.push(b["external_id"].as_str().expect("id").to_owned());
-            }
-            match page["next_cursor"].as_str() {
-                Some(cursor) => path = format!("/api/builds?limit=1&cursor={cursor}"),
-                None => break,
-            }
-        }
+        let walked = walk_by_cursor(&app, 1).await;
         assert_eq!(walked, ["4001", "4004", "4002", "4003"], "by cursor, as by offset");
     }
 
@@ -137,6 +108,30 @@ on_both_backends! {
         assert_eq!(jobs[1]["status"], "skipped");
         for field in ["id", "external_id", "name", "status", "provider_status", "conclusion", "runner_name", "labels", "created_at", "started_at", "finished_at", "queue_seconds", "duration_seconds", "url"] {
             assert!(jobs[0].get(field).is_some(), "job missing {field}");
+        }
+    }
+}
+
+/// The `external_id`s of every attempt, following `next_cursor` from the
+/// first page of `limit`; each page but the last says `has_more`.
+async fn walk_by_cursor(app: &TestApp, limit: u32) -> Vec<String> {
+    let mut walked = Vec::new();
+    let mut path = format!("/api/builds?limit={limit}");
+    loop {
+        let (status, page) = app.get(&path).await;
+        assert_eq!(status, 200, "{page}");
+        for b in page["builds"].as_array().expect("array") {
+            walked.push(b["external_id"].as_str().expect("id").to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => {
+                assert_eq!(page["has_more"], true);
+                path = format!("/api/builds?limit={limit}&cursor={cursor}");
+            }
+            None => {
+                assert_eq!(page["has_more"], false);
+                return walked;
+            }
         }
     }
 }
