@@ -8,8 +8,10 @@ use clap::Args;
 
 use crate::secret::Secret;
 
+mod gitlab;
 mod limits;
 
+pub use gitlab::{GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType};
 pub use limits::ServeLimits;
 
 /// Where the database is and how to pool connections to it.
@@ -70,6 +72,8 @@ pub struct WorkerSettings {
     pub scheduler_tick: u64,
     #[command(flatten)]
     pub github: GitHubPollSettings,
+    #[command(flatten)]
+    pub gitlab: GitLabPollSettings,
     /// Seconds between evaluations of the `failure_rate` and `stuck` alert rules.
     #[arg(long, env = "CICD_ALERT_CHECK_INTERVAL", default_value_t = 60, hide = true)]
     pub alert_check_interval: u64,
@@ -82,6 +86,7 @@ impl Default for WorkerSettings {
             scheduler_tick: 60,
             alert_check_interval: 60,
             github: GitHubPollSettings::default(),
+            gitlab: GitLabPollSettings::default(),
         }
     }
 }

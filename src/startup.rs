@@ -169,6 +169,16 @@ pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Sch
     if let Some(github) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
         pollers.push(Arc::new(github));
     }
+    let timing = crate::providers::gitlab::poller::PollTiming {
+        poll_interval: settings.github.poll_interval,
+        discovery_interval: settings.github.discovery_interval,
+        backfill_days: settings.github.backfill_days,
+    };
+    if let Some(gitlab) = crate::providers::gitlab::Poller::from_settings(&settings.gitlab, timing, store)
+        .map_err(anyhow::Error::msg)?
+    {
+        pollers.push(Arc::new(gitlab));
+    }
     for poller in pollers {
         tracing::info!(provider = poller.kind().kind(), "polling the provider's REST API");
         jobs.extend(poller.jobs());

@@ -16,17 +16,20 @@ use serde::Serialize;
 pub enum ProviderKind {
     /// GitHub Actions (`workflow_run` / `workflow_job` webhooks, REST API).
     GitHub,
+    /// GitLab CI (pipelines and jobs, REST API).
+    GitLab,
 }
 
 impl ProviderKind {
     /// Every provider, in display order.
-    pub const ALL: [ProviderKind; 1] = [ProviderKind::GitHub];
+    pub const ALL: [ProviderKind; 2] = [ProviderKind::GitHub, ProviderKind::GitLab];
 
     /// Stable machine name stored in `providers.kind` and answered as
     /// `provider_kind` (e.g. `"github"`).
     pub fn kind(self) -> &'static str {
         match self {
             ProviderKind::GitHub => "github",
+            ProviderKind::GitLab => "gitlab",
         }
     }
 
@@ -34,6 +37,7 @@ impl ProviderKind {
     pub fn display_name(self) -> &'static str {
         match self {
             ProviderKind::GitHub => "GitHub Actions",
+            ProviderKind::GitLab => "GitLab CI",
         }
     }
 
@@ -41,6 +45,7 @@ impl ProviderKind {
     pub fn from_kind(kind: &str) -> Option<Self> {
         match kind {
             "github" => Some(ProviderKind::GitHub),
+            "gitlab" => Some(ProviderKind::GitLab),
             _ => None,
         }
     }

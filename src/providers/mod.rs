@@ -17,6 +17,8 @@
 //! one registration line where the routes and jobs are built.
 
 pub mod github;
+pub mod gitlab;
+pub mod rate_gate;
 
 use std::sync::Arc;
 

@@ -119,6 +119,8 @@ const TABLES: &[Table] = &[
             ("rate_remaining", Int),
             ("rate_reset_at", Int),
             ("first_seen_at", Int),
+            ("instance_url", Text),
+            ("project_id", Int),
         ],
     },
     Table {

@@ -11,7 +11,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::StoreError;
-use super::rows::provider_id;
+use super::rows::{provider_from_id, provider_id};
 use crate::domain::time::from_unix;
 use crate::domain::{ProviderKind, RunStatus};
 use crate::store::PollState;
@@ -50,6 +50,11 @@ pub struct PollRepo {
     pub rate_remaining: Option<i64>,
     pub rate_reset_at: Option<DateTime<Utc>>,
     pub first_seen_at: DateTime<Utc>,
+    /// The provider instance's base URL when a provider has several
+    /// (GitLab); `None` for GitHub.
+    pub instance_url: Option<String>,
+    /// The provider's numeric id of the project, once known (GitLab).
+    pub project_id: Option<i64>,
 }
 
 /// A rate-limit reading from response headers.
@@ -61,17 +66,17 @@ pub struct RateReading {
     pub reset_at: Option<i64>,
 }
 
-const COLUMNS: &str = "repo, source, state, state_reason, backfill_from, backfill_done_until, \
+const COLUMNS: &str = "provider_id, repo, source, state, state_reason, backfill_from, backfill_done_until, \
      backfill_finished_at, sync_from, runs_etag, last_poll_at, last_success_at, last_error, last_error_at, \
-     next_poll_at, rate_limit, rate_remaining, rate_reset_at, first_seen_at";
+     next_poll_at, rate_limit, rate_remaining, rate_reset_at, first_seen_at, instance_url, project_id";
 
 fn time(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
     Ok(row.try_get::<Option<i64>, _>(column)?.and_then(from_unix))
 }
 
-fn poll_repo_from_row(row: &AnyRow) -> Result<PollRepo, sqlx::Error> {
+fn poll_repo_from_row(row: &AnyRow) -> Result<PollRepo, StoreError> {
     Ok(PollRepo {
-        provider: ProviderKind::GitHub,
+        provider: provider_from_id(row.try_get("provider_id")?)?,
         repo: row.try_get("repo")?,
         source: row.try_get("source")?,
         state: row.try_get("state")?,
@@ -90,6 +95,8 @@ fn poll_repo_from_row(row: &AnyRow) -> Result<PollRepo, sqlx::Error> {
         rate_remaining: row.try_get("rate_remaining")?,
         rate_reset_at: time(row, "rate_reset_at")?,
         first_seen_at: time(row, "first_seen_at")?.unwrap_or_default(),
+        instance_url: row.try_get("instance_url")?,
+        project_id: row.try_get("project_id")?,
     })
 }
 
@@ -143,7 +150,7 @@ impl PollState<'_> {
             .bind(provider.map(provider_id))
             .fetch_all(&self.read)
             .await?;
-        Ok(rows.iter().map(poll_repo_from_row).collect::<Result<_, _>>()?)
+        rows.iter().map(poll_repo_from_row).collect()
     }
 
     /// One polled repository.
@@ -158,7 +165,29 @@ impl PollState<'_> {
             .bind(repo)
             .fetch_optional(&self.write)
             .await?;
-        Ok(row.as_ref().map(poll_repo_from_row).transpose()?)
+        row.as_ref().map(poll_repo_from_row).transpose()
+    }
+
+    /// Records where `repo` lives: its provider instance's base URL and the
+    /// provider's project id (GitLab).
+    pub async fn set_location(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+        instance_url: &str,
+        project_id: Option<i64>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE poll_repos SET instance_url = $3, project_id = COALESCE($4, project_id) \
+             WHERE provider_id = $1 AND repo = $2",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .bind(instance_url)
+        .bind(project_id)
+        .execute(&self.write)
+        .await?;
+        Ok(())
     }
 
     /// Moves the backfill checkpoint: runs created before `done_until` are
@@ -303,6 +332,28 @@ impl PollState<'_> {
             .map(|row| Ok((row.try_get("repo")?, row.try_get("external_id")?, row.try_get("run_attempt")?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// The stored `(provider_status, updated_at)` of a run's latest
+    /// attempt (GitLab: a listed pipeline names no attempt).
+    pub async fn latest_attempt_state(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+        run_id: &str,
+    ) -> Result<Option<(RunStatus, Option<DateTime<Utc>>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT provider_status, updated_at FROM builds WHERE provider_id = $1 AND repo = $2 \
+             AND external_id = $3 ORDER BY run_attempt DESC LIMIT 1",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .bind(run_id)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|row| Ok((RunStatus::parse(row.try_get("provider_status")?), time(&row, "updated_at")?)))
+            .transpose()
+            .map_err(|err: sqlx::Error| StoreError::from(err))
     }
 
     /// The stored `(provider_status, updated_at)` of one attempt, to tell

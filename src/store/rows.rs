@@ -41,12 +41,14 @@ fn ts(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
 pub(super) fn provider_id(provider: ProviderKind) -> i64 {
     match provider {
         ProviderKind::GitHub => 1,
+        ProviderKind::GitLab => 2,
     }
 }
 
-fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
+pub(super) fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
     match id {
         1 => Ok(ProviderKind::GitHub),
+        2 => Ok(ProviderKind::GitLab),
         other => Err(StoreError::Config(format!("unknown provider id {other} in the database"))),
     }
 }
