@@ -106,6 +106,18 @@ pub struct JobJson {
     pub queue_seconds: Option<i64>,
     pub duration_seconds: Option<i64>,
     pub url: Option<String>,
+    /// The job's stage (GitLab); null for GitHub.
+    pub stage: Option<String>,
+    /// Why a failed job failed, as the provider names it (GitLab
+    /// `failure_reason`, e.g. `script_failure`); null otherwise.
+    pub failure_reason: Option<String>,
+    /// Whether the job may fail without failing its pipeline (GitLab
+    /// `allow_failure`); null when the provider does not say.
+    pub allow_failure: Option<bool>,
+    /// The provider's own queue time in seconds, as reported (GitLab
+    /// `queued_duration`, to the millisecond); `queue_seconds` is computed
+    /// from the timestamps instead.
+    pub queued_duration: Option<f64>,
 }
 
 impl From<&JobRecord> for JobJson {
@@ -126,6 +138,10 @@ impl From<&JobRecord> for JobJson {
             queue_seconds: j.queue_seconds(),
             duration_seconds: j.duration_seconds(),
             url: j.url.clone(),
+            stage: j.stage.clone(),
+            failure_reason: j.failure_reason.clone(),
+            allow_failure: j.allow_failure,
+            queued_duration: j.queued_duration_ms.map(|ms| ms as f64 / 1000.0),
         }
     }
 }

@@ -94,6 +94,7 @@ impl RunAttempt {
     pub fn implied_by_job(job: &Job) -> RunAttempt {
         let provider_status = match job.provider_status {
             RunStatus::Waiting => RunStatus::Waiting,
+            RunStatus::Running => RunStatus::Running,
             RunStatus::InProgress | RunStatus::Completed => RunStatus::InProgress,
             _ => RunStatus::Queued,
         };

@@ -2,7 +2,7 @@
 //! carries (a run attempt's or a job's new state). Providers make these;
 //! the write path applies them with the merge rules. Pure.
 
-use super::{BranchName, Conclusion, Job, RunAttempt};
+use super::{BranchName, Conclusion, Job, RunAttempt, TriedRun};
 
 /// One normalised change carried by a delivery.
 #[derive(Debug, Clone, PartialEq)]
@@ -12,6 +12,10 @@ pub enum Change {
     /// A job's new state (`workflow_job`); its run attempt is created from it
     /// if not seen yet.
     Job(Job),
+    /// A run's state and/or jobs whose attempt numbers the store completes
+    /// from the run's stored jobs ([`super::tries`]): GitLab pipelines and
+    /// jobs, where a retry is a new job in the same run.
+    Tries(TriedRun),
 }
 
 impl Change {
@@ -19,39 +23,51 @@ impl Change {
     /// one, and PostgreSQL cannot store it) or is longer than its field's
     /// limit ([`super::limits`]), alike on both back ends.
     pub fn check_text(&self) -> Result<(), InvalidText> {
-        let texts: Vec<(&str, Option<&str>)> = match self {
-            Change::Run(run) => vec![
-                ("repository", Some(run.repo.as_str())),
-                ("run id", Some(run.run_id.as_str())),
-                ("workflow", run.workflow.as_deref()),
-                ("event", run.event.as_deref()),
-                ("branch", run.branch.as_ref().map(BranchName::as_str)),
-                ("commit", run.commit_sha.as_deref()),
-                ("actor", run.triggered_by.as_deref()),
-                ("url", run.url.as_deref()),
-                ("status", Some(run.provider_status.as_str())),
-                ("conclusion", run.conclusion.as_ref().map(Conclusion::as_str)),
-            ],
-            Change::Job(job) => {
-                let mut texts = vec![
-                    ("repository", Some(job.repo.as_str())),
-                    ("run id", Some(job.run_id.as_str())),
-                    ("job id", Some(job.job_id.as_str())),
-                    ("job name", job.name.as_deref()),
-                    ("workflow", job.workflow.as_deref()),
-                    ("branch", job.branch.as_ref().map(BranchName::as_str)),
-                    ("commit", job.commit_sha.as_deref()),
-                    ("status", Some(job.provider_status.as_str())),
-                    ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
-                    ("runner", job.runner_name.as_deref()),
-                    ("url", job.url.as_deref()),
-                ];
-                texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
-                texts
+        match self {
+            Change::Run(run) => super::limits::check_all(run_texts(run)).map_err(InvalidText),
+            Change::Job(job) => super::limits::check_all(job_texts(job)).map_err(InvalidText),
+            Change::Tries(tried) => {
+                let mut texts: Vec<(&str, Option<&str>)> = tried.run.iter().flat_map(run_texts).collect();
+                texts.extend(tried.jobs.iter().flat_map(job_texts));
+                super::limits::check_all(texts).map_err(InvalidText)
             }
-        };
-        super::limits::check_all(texts).map_err(InvalidText)
+        }
     }
+}
+
+fn run_texts(run: &RunAttempt) -> Vec<(&'static str, Option<&str>)> {
+    vec![
+        ("repository", Some(run.repo.as_str())),
+        ("run id", Some(run.run_id.as_str())),
+        ("workflow", run.workflow.as_deref()),
+        ("event", run.event.as_deref()),
+        ("branch", run.branch.as_ref().map(BranchName::as_str)),
+        ("commit", run.commit_sha.as_deref()),
+        ("actor", run.triggered_by.as_deref()),
+        ("url", run.url.as_deref()),
+        ("status", Some(run.provider_status.as_str())),
+        ("conclusion", run.conclusion.as_ref().map(Conclusion::as_str)),
+    ]
+}
+
+fn job_texts(job: &Job) -> Vec<(&'static str, Option<&str>)> {
+    let mut texts = vec![
+        ("repository", Some(job.repo.as_str())),
+        ("run id", Some(job.run_id.as_str())),
+        ("job id", Some(job.job_id.as_str())),
+        ("job name", job.name.as_deref()),
+        ("workflow", job.workflow.as_deref()),
+        ("branch", job.branch.as_ref().map(BranchName::as_str)),
+        ("commit", job.commit_sha.as_deref()),
+        ("status", Some(job.provider_status.as_str())),
+        ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
+        ("runner", job.runner_name.as_deref()),
+        ("url", job.url.as_deref()),
+        ("stage", job.stage.as_deref()),
+        ("failure reason", job.failure_reason.as_deref()),
+    ];
+    texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
+    texts
 }
 
 /// A change whose text the database cannot store (a NUL character, or

@@ -31,6 +31,18 @@ pub struct Job {
     /// Runner labels requested by the job (`runs-on`).
     pub labels: Vec<String>,
     pub url: Option<String>,
+    /// The stage the job belongs to (GitLab `stage`); `None` for GitHub.
+    pub stage: Option<String>,
+    /// Why a failed job failed, as the provider names it (GitLab
+    /// `failure_reason`, e.g. `script_failure`).
+    pub failure_reason: Option<String>,
+    /// Whether the job may fail without failing its run (GitLab
+    /// `allow_failure`); `None` when the provider does not say.
+    pub allow_failure: Option<bool>,
+    /// The provider's own queue time in milliseconds (GitLab
+    /// `queued_duration`, reported in seconds with a fraction), kept as
+    /// reported; `queue_seconds` is computed from the timestamps instead.
+    pub queued_duration_ms: Option<i64>,
     pub created_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
@@ -42,11 +54,11 @@ impl Job {
         BuildStatus::from_provider(&self.provider_status, self.conclusion.as_ref())
     }
 
-    /// Whether a runner has picked the job up (`in_progress` or `completed`).
-    /// GitHub fills `started_at` already while a job is queued, so the
-    /// timestamp alone does not tell.
+    /// Whether a runner has picked the job up (`in_progress`, `running` or
+    /// `completed`). GitHub fills `started_at` already while a job is
+    /// queued, so the timestamp alone does not tell.
     pub fn has_started(&self) -> bool {
-        matches!(self.provider_status, RunStatus::InProgress | RunStatus::Completed)
+        self.provider_status.has_started()
     }
 
     /// `queue_seconds`: `started_at − created_at` once the job has started,

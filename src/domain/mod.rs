@@ -15,9 +15,11 @@ pub mod limits;
 pub mod merge;
 pub mod status;
 pub mod time;
+pub mod tries;
 
 pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
 pub use keys::{BranchName, RepoName};
 pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
+pub use tries::TriedRun;

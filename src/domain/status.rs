@@ -16,7 +16,8 @@ use serde::Serialize;
 pub enum ProviderKind {
     /// GitHub Actions (`workflow_run` / `workflow_job` webhooks, REST API).
     GitHub,
-    /// GitLab CI (pipelines and jobs, REST API).
+    /// GitLab CI (`Pipeline Hook` / `Job Hook` webhooks, REST API): a
+    /// pipeline is a run, a job a job.
     GitLab,
 }
 
@@ -86,7 +87,9 @@ macro_rules! open_vocabulary {
 
 open_vocabulary!(
     /// A provider's raw `status` of a run attempt or job (`provider_status`),
-    /// parsed once at the edge.
+    /// parsed once at the edge. GitHub's values, then GitLab's unfinished
+    /// ones (a finished GitLab pipeline or job is stored as `completed`
+    /// with GitLab's status as its conclusion, see `providers::gitlab`).
     RunStatus {
         Requested = "requested",
         Queued = "queued",
@@ -94,6 +97,12 @@ open_vocabulary!(
         Waiting = "waiting",
         InProgress = "in_progress",
         Completed = "completed",
+        Created = "created",
+        WaitingForResource = "waiting_for_resource",
+        Preparing = "preparing",
+        Manual = "manual",
+        Scheduled = "scheduled",
+        Running = "running",
     }
 );
 
@@ -110,22 +119,36 @@ open_vocabulary!(
         Neutral = "neutral",
         ActionRequired = "action_required",
         Stale = "stale",
+        Failed = "failed",
+        Canceled = "canceled",
     }
 );
 
 impl RunStatus {
     /// Progress order, so that a state never moves backwards: `requested`
-    /// (0) < `queued`/`pending` (1) < `waiting` (2) < `in_progress` (3) <
-    /// `completed` (4). A status nobody documented yet ranks 1 (as queued):
-    /// it can replace a `requested` but never a running or completed state.
+    /// / `created` (0) < `queued` / `pending` / `waiting_for_resource` /
+    /// `preparing` (1) < `waiting` / `manual` / `scheduled` (2) <
+    /// `in_progress` / `running` (3) < `completed` (4). A status nobody
+    /// documented yet ranks 1 (as queued): it can replace a `requested` but
+    /// never a running or completed state.
     pub fn rank(&self) -> u8 {
         match self {
-            RunStatus::Requested => 0,
-            RunStatus::Queued | RunStatus::Pending | RunStatus::Other(_) => 1,
-            RunStatus::Waiting => 2,
-            RunStatus::InProgress => 3,
+            RunStatus::Requested | RunStatus::Created => 0,
+            RunStatus::Queued
+            | RunStatus::Pending
+            | RunStatus::WaitingForResource
+            | RunStatus::Preparing
+            | RunStatus::Other(_) => 1,
+            RunStatus::Waiting | RunStatus::Manual | RunStatus::Scheduled => 2,
+            RunStatus::InProgress | RunStatus::Running => 3,
             RunStatus::Completed => 4,
         }
+    }
+
+    /// Whether a runner is on it or done with it (`in_progress`, `running`
+    /// or `completed`).
+    pub fn has_started(&self) -> bool {
+        matches!(self, RunStatus::InProgress | RunStatus::Running | RunStatus::Completed)
     }
 
     /// Whether the provider reports it finished.
@@ -142,10 +165,11 @@ impl RunStatus {
 /// | provider status | conclusion | normalised |
 /// |---|---|---|
 /// | `requested`, `queued`, `pending`, `waiting` | – | `queued` |
-/// | `in_progress` | – | `running` |
+/// | `created`, `waiting_for_resource`, `preparing`, `manual`, `scheduled` (GitLab) | – | `queued` |
+/// | `in_progress`, `running` (GitLab) | – | `running` |
 /// | `completed` | `success` | `success` |
-/// | `completed` | `failure`, `timed_out`, `startup_failure` | `failed` |
-/// | `completed` | `cancelled` | `cancelled` |
+/// | `completed` | `failure`, `timed_out`, `startup_failure`, `failed` (GitLab) | `failed` |
+/// | `completed` | `cancelled`, `canceled` (GitLab) | `cancelled` |
 /// | `completed` | `skipped` | `skipped` |
 /// | `completed` | `neutral` | `neutral` |
 /// | `completed` | `action_required` | `action_required` |
@@ -184,16 +208,25 @@ impl BuildStatus {
     /// Normalises a raw provider `status` and `conclusion` (table above).
     pub fn from_provider(status: &RunStatus, conclusion: Option<&Conclusion>) -> Self {
         match status {
-            RunStatus::Requested | RunStatus::Queued | RunStatus::Pending | RunStatus::Waiting => {
-                BuildStatus::Queued
-            }
-            RunStatus::InProgress => BuildStatus::Running,
+            RunStatus::Requested
+            | RunStatus::Queued
+            | RunStatus::Pending
+            | RunStatus::Waiting
+            | RunStatus::Created
+            | RunStatus::WaitingForResource
+            | RunStatus::Preparing
+            | RunStatus::Manual
+            | RunStatus::Scheduled => BuildStatus::Queued,
+            RunStatus::InProgress | RunStatus::Running => BuildStatus::Running,
             RunStatus::Completed => match conclusion {
                 Some(Conclusion::Success) => BuildStatus::Success,
-                Some(Conclusion::Failure | Conclusion::TimedOut | Conclusion::StartupFailure) => {
-                    BuildStatus::Failed
-                }
-                Some(Conclusion::Cancelled) => BuildStatus::Cancelled,
+                Some(
+                    Conclusion::Failure
+                    | Conclusion::TimedOut
+                    | Conclusion::StartupFailure
+                    | Conclusion::Failed,
+                ) => BuildStatus::Failed,
+                Some(Conclusion::Cancelled | Conclusion::Canceled) => BuildStatus::Cancelled,
                 Some(Conclusion::Skipped) => BuildStatus::Skipped,
                 Some(Conclusion::Neutral) => BuildStatus::Neutral,
                 Some(Conclusion::ActionRequired) => BuildStatus::ActionRequired,
@@ -254,6 +287,8 @@ mod tests {
             ("neutral", BuildStatus::Neutral),
             ("action_required", BuildStatus::ActionRequired),
             ("stale", BuildStatus::Stale),
+            ("failed", BuildStatus::Failed),
+            ("canceled", BuildStatus::Cancelled),
             ("brand_new_value", BuildStatus::Unknown),
         ];
         for (conclusion, want) in cases {
@@ -270,9 +305,21 @@ mod tests {
 
     #[test]
     fn unfinished_statuses_normalise_and_ignore_conclusion() {
-        for s in ["requested", "queued", "pending", "waiting"] {
+        for s in [
+            "requested",
+            "queued",
+            "pending",
+            "waiting",
+            "created",
+            "waiting_for_resource",
+            "preparing",
+            "manual",
+            "scheduled",
+        ] {
             assert_eq!(BuildStatus::from_provider(&RunStatus::parse(s), None), BuildStatus::Queued);
+            assert_eq!(RunStatus::parse(s).as_str(), s, "kept verbatim");
         }
+        assert_eq!(BuildStatus::from_provider(&RunStatus::parse("running"), None), BuildStatus::Running);
         let failure = Conclusion::parse("failure");
         assert_eq!(
             BuildStatus::from_provider(&RunStatus::parse("in_progress"), Some(&failure)),

@@ -80,6 +80,10 @@ const TABLES: &[Table] = &[
             ("started_at", Int),
             ("completed_at", Int),
             ("changed_at", Int),
+            ("stage", Text),
+            ("failure_reason", Text),
+            ("allow_failure", Int),
+            ("queued_duration_ms", Int),
         ],
     },
     Table {

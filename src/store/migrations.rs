@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
+    (8, "gitlab", include_str!("migrations/sqlite/0008_gitlab.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -27,6 +28,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
+    (8, "gitlab", include_str!("migrations/postgres/0008_gitlab.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
 ];
 

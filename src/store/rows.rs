@@ -25,7 +25,8 @@ macro_rules! job_columns {
     () => {
         "j.id, j.build_id, j.provider_id, b.repo, b.external_id, b.run_attempt, j.external_id, \
          j.name, j.workflow, j.branch, j.commit_sha, j.provider_status, j.conclusion, \
-         j.runner_name, j.labels, j.url, j.created_at, j.started_at, j.completed_at"
+         j.runner_name, j.labels, j.url, j.created_at, j.started_at, j.completed_at, \
+         j.stage, j.failure_reason, j.allow_failure, j.queued_duration_ms"
     };
 }
 pub(super) use job_columns;
@@ -96,6 +97,10 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<(i64, i64, Job), StoreError> 
         runner_name: row.try_get("runner_name")?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         url: row.try_get("url")?,
+        stage: row.try_get("stage")?,
+        failure_reason: row.try_get("failure_reason")?,
+        allow_failure: row.try_get::<Option<i64>, _>("allow_failure")?.map(|flag| flag != 0),
+        queued_duration_ms: row.try_get("queued_duration_ms")?,
         created_at: ts(row, "created_at")?,
         started_at: ts(row, "started_at")?,
         completed_at: ts(row, "completed_at")?,
@@ -139,7 +144,8 @@ pub(super) fn bind_run<'q>(
 
 /// Binds the mutable columns of a job, in this order: name, workflow, branch,
 /// commit_sha, provider_status, conclusion, status, runner_name, labels, url,
-/// created_at, started_at, completed_at, changed_at.
+/// created_at, started_at, completed_at, changed_at, stage, failure_reason,
+/// allow_failure, queued_duration_ms.
 pub(super) fn bind_job<'q>(
     query: Query<'q, Any, AnyArguments>,
     job: &Job,
@@ -160,4 +166,8 @@ pub(super) fn bind_job<'q>(
         .bind(unix(job.started_at))
         .bind(unix(job.completed_at))
         .bind(changed_at)
+        .bind(job.stage.clone())
+        .bind(job.failure_reason.clone())
+        .bind(job.allow_failure.map(i64::from))
+        .bind(job.queued_duration_ms)
 }

@@ -7,7 +7,8 @@ use sqlx::{AnyConnection, Row};
 use super::WritePath;
 use super::hook::TxHooks;
 use crate::domain::merge::{merge_job, merge_run};
-use crate::domain::{Change, Job, RunAttempt};
+use crate::domain::tries::{KnownJob, place};
+use crate::domain::{Change, Job, RunAttempt, TriedRun};
 use crate::store::rows::{
     bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row,
 };
@@ -60,13 +61,20 @@ const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, r
 
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
      conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \
-     changed_at, build_id, provider_id, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-     $10, $11, $12, $13, $14, $15, $16, $17) \
+     changed_at, stage, failure_reason, allow_failure, queued_duration_ms, build_id, provider_id, \
+     external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+     $17, $18, $19, $20, $21) \
      ON CONFLICT (provider_id, external_id) DO NOTHING RETURNING id";
 
 const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
-     created_at = $11, started_at = $12, completed_at = $13, changed_at = $14 WHERE id = $15";
+     created_at = $11, started_at = $12, completed_at = $13, changed_at = $14, stage = $15, \
+     failure_reason = $16, allow_failure = $17, queued_duration_ms = $18 WHERE id = $19";
+
+/// A run's stored jobs with the attempt each is in (for `domain::tries`).
+const SELECT_RUN_JOBS: &str = "SELECT j.external_id, j.name, b.run_attempt FROM jobs j \
+     JOIN builds b ON b.id = j.build_id \
+     WHERE b.provider_id = $1 AND b.repo = $2 AND b.external_id = $3";
 
 impl WritePath {
     /// Applies one change (from a webhook delivery or from the poller) on
@@ -92,6 +100,49 @@ impl WritePath {
                 let build_id = self.apply_run(conn, &[&implied], RunSource::Jobs, now, events, hooks).await?;
                 self.apply_job(conn, build_id, job, now, events).await?;
             }
+            Change::Tries(tried) => self.apply_tries(conn, tried, now, events, hooks).await?,
+        }
+        Ok(())
+    }
+
+    /// Places a run's state and jobs by try numbers (`domain::tries`) given
+    /// the run's stored jobs, then applies each as a run or job change.
+    async fn apply_tries(
+        &self,
+        conn: &mut AnyConnection,
+        tried: &TriedRun,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+        hooks: &mut TxHooks<'_>,
+    ) -> Result<(), StoreError> {
+        let Some((provider, repo, run_id)) = tried
+            .run
+            .as_ref()
+            .map(|r| (r.provider, &r.repo, &r.run_id))
+            .or_else(|| tried.jobs.first().map(|j| (j.provider, &j.repo, &j.run_id)))
+        else {
+            return Ok(());
+        };
+        let rows = sqlx::query(SELECT_RUN_JOBS)
+            .bind(provider_id(provider))
+            .bind(repo.as_str())
+            .bind(run_id.as_str())
+            .fetch_all(&mut *conn)
+            .await?;
+        let stored = rows
+            .iter()
+            .map(|row| {
+                Ok(KnownJob { job_id: row.try_get(0)?, name: row.try_get(1)?, run_attempt: row.try_get(2)? })
+            })
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let (run, jobs) = place(tried, &stored);
+        if let Some(run) = &run {
+            self.apply_run(conn, &[run], RunSource::Run, now, events, hooks).await?;
+        }
+        for job in &jobs {
+            let implied = RunAttempt::implied_by_job(job);
+            let build_id = self.apply_run(conn, &[&implied], RunSource::Jobs, now, events, hooks).await?;
+            self.apply_job(conn, build_id, job, now, events).await?;
         }
         Ok(())
     }

@@ -108,10 +108,17 @@ async fn run(path: WritePath, mut receiver: mpsc::Receiver<Queued>) {
 
 /// The run attempt a write locks: batches apply their writes in this
 /// order, so two replicas' batches lock build rows in the same order.
-fn lock_order(change: &Change) -> (&'static str, &str, &str, i64) {
+/// `None` for a change placed by try numbers, whose attempt is known only
+/// once the run's stored jobs are read.
+fn lock_order(change: &Change) -> Option<(&'static str, &str, &str, i64)> {
     match change {
-        Change::Run(run) => (run.provider.kind(), run.repo.as_str(), run.run_id.as_str(), run.run_attempt),
-        Change::Job(job) => (job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt),
+        Change::Run(run) => {
+            Some((run.provider.kind(), run.repo.as_str(), run.run_id.as_str(), run.run_attempt))
+        }
+        Change::Job(job) => {
+            Some((job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt))
+        }
+        Change::Tries(_) => None,
     }
 }
 
@@ -140,14 +147,22 @@ async fn write_batch(path: &WritePath, batch: &[Queued]) -> Result<Vec<Recorded>
     let new = insert_deliveries(&mut tx, &writes).await?;
     // Per run attempt, in key order: one run write, then its jobs.
     let mut attempts: BTreeMap<_, AttemptChanges<'_>> = BTreeMap::new();
+    // Changes placed by try numbers, applied after the others one by one in
+    // arrival order: each reads the jobs the ones before it stored.
+    let mut tried = Vec::new();
     for (write, _) in writes.iter().zip(&new).filter(|(_, new)| **new) {
         let Some(change) = &write.change else { continue };
         let received = write.delivery.received_at.timestamp();
-        let attempt = attempts.entry(lock_order(change)).or_default();
+        let Some(key) = lock_order(change) else {
+            tried.push((change, received));
+            continue;
+        };
+        let attempt = attempts.entry(key).or_default();
         attempt.latest = attempt.latest.max(received);
         match change {
             Change::Run(run) => attempt.runs.push(run),
             Change::Job(job) => attempt.jobs.push((job, received)),
+            Change::Tries(_) => {}
         }
     }
     let mut events = Vec::new();
@@ -162,6 +177,9 @@ async fn write_batch(path: &WritePath, batch: &[Queued]) -> Result<Vec<Recorded>
         for (job, received) in attempt.jobs {
             path.apply_job(&mut tx, build_id, job, received, &mut events).await?;
         }
+    }
+    for (change, received) in tried {
+        path.apply_change(&mut tx, change, received, &mut events, &mut hooks).await?;
     }
     tx.commit().await?;
     path.announcer.publish(&events);

@@ -15,8 +15,8 @@ use super::answer::ApiError;
 use super::client::GitLabClient;
 use super::models::{Job, Pipeline};
 use super::to_domain::pipeline_changes;
-use crate::domain::ProviderKind;
 use crate::domain::time::parse_timestamp;
+use crate::domain::{Change, ProviderKind};
 use crate::providers::PollStats;
 use crate::store::Store;
 
@@ -72,7 +72,7 @@ impl ProjectSync<'_> {
         };
         let jobs = self.jobs(&id).await?;
         let changes = pipeline_changes(&pipeline, &jobs, self.repo);
-        stats.attempts += changes.iter().filter(|c| matches!(c, crate::domain::Change::Run(_))).count();
+        stats.attempts += changes.iter().filter(|c| matches!(c, Change::Run(_) | Change::Tries(_))).count();
         stats.rows_changed += self.store.deliveries().apply_polled(&changes).await?;
         Ok(())
     }

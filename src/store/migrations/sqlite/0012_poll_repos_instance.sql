@@ -5,6 +5,3 @@
 ALTER TABLE poll_repos ADD COLUMN instance_url TEXT;
 ALTER TABLE poll_repos ADD COLUMN project_id BIGINT;
 
--- The GitLab provider's row (also made by the GitLab webhook migration;
--- whichever runs first inserts it).
-INSERT INTO providers (id, kind, name) VALUES (2, 'gitlab', 'GitLab CI') ON CONFLICT DO NOTHING;
