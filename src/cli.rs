@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    DatabaseSettings, GitHubApiSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
+    DatabaseSettings, GitHubApiSettings, GitLabApiSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
 };
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;
@@ -36,8 +36,9 @@ pub enum Command {
     Worker(WorkerCommandSettings),
     /// Post webhook payload files to a running server the way GitHub would.
     Replay(ReplayArgs),
-    /// Backfill one repository from the GitHub REST API now (resuming an
-    /// interrupted backfill), then sync it once; shows progress.
+    /// Backfill one repository (GitHub) or project (GitLab) from the
+    /// provider's REST API now (resuming an interrupted backfill), then sync
+    /// it once; shows progress.
     Poll(PollArgs),
     /// Database tools.
     #[command(subcommand)]
@@ -87,9 +88,16 @@ pub struct ReplayArgs {
 /// Arguments of `poll`.
 #[derive(Debug, Clone, Args)]
 pub struct PollArgs {
-    /// Repository to backfill, `owner/name`.
+    /// Which provider's API: `github` or `gitlab`.
+    #[arg(long, default_value = "github")]
+    pub provider: String,
+    /// GitHub: the repository to backfill, `owner/name`.
+    #[arg(long, required_unless_present = "project", conflicts_with = "project")]
+    pub repo: Option<String>,
+    /// GitLab: the project to backfill: its numeric id, `group/app` path, or
+    /// `https://host/group/app` address on a `--gitlab-url` instance.
     #[arg(long)]
-    pub repo: String,
+    pub project: Option<String>,
     /// How far back: a duration (`90d`, `12h`) or an RFC 3339 instant.
     #[arg(long, default_value = "30d")]
     pub since: String,
@@ -99,6 +107,8 @@ pub struct PollArgs {
     pub secrets: SecretSettings,
     #[command(flatten)]
     pub github: GitHubApiSettings,
+    #[command(flatten)]
+    pub gitlab: GitLabApiSettings,
 }
 
 /// `token` subcommands.

@@ -11,7 +11,7 @@ use crate::secret::Secret;
 mod gitlab;
 mod limits;
 
-pub use gitlab::{GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType};
+pub use gitlab::{GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target};
 pub use limits::ServeLimits;
 
 /// Where the database is and how to pool connections to it.

@@ -1,4 +1,5 @@
-//! `GET /api/providers`: what the poller does per repository — backfill
+//! `GET /api/providers`: what the pollers (GitHub, GitLab) do per
+//! repository or project — backfill
 //! progress, last successful poll, last error, next poll and the rate-limit
 //! reading — so an operator can see a stuck or failing sync.
 
@@ -34,11 +35,14 @@ pub struct ProvidersAnswer {
 /// One polled repository. Times are RFC 3339 UTC strings or null.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct PolledRepo {
-    /// `github`.
+    /// `github` or `gitlab`.
     #[schema(value_type = String)]
     pub provider: &'static str,
-    /// `owner/name`.
+    /// `owner/name` (GitLab: the project's `group/sub/app` path).
     pub repo: String,
+    /// GitLab: the instance's base URL (e.g. `https://gitlab.com`); null
+    /// for GitHub.
+    pub instance_url: Option<String>,
     /// `configured`, `discovered` or `cli`.
     pub source: String,
     /// `active`, `gone` (404/410) or `archived`: the last two are not polled.
@@ -61,7 +65,8 @@ pub struct Backfill {
     pub finished_at: Option<String>,
 }
 
-/// The last `x-ratelimit-*` reading while polling this repository.
+/// The last rate-limit reading while polling this repository (GitHub's
+/// `x-ratelimit-*`, GitLab's `RateLimit-*`).
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct RateLimit {
     pub limit: Option<i64>,
@@ -121,6 +126,7 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>
                 reset_at: time(r.rate_reset_at),
             },
             repo: r.repo,
+            instance_url: r.instance_url,
             source: r.source,
             state: r.state,
             state_reason: r.state_reason,

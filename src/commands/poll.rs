@@ -1,4 +1,5 @@
-//! `cicd-dashboard poll --repo owner/name --since 90d`: a backfill of one
+//! `cicd-dashboard poll --repo owner/name --since 90d` (GitHub; GitLab's
+//! `--provider gitlab --project group/app` is `poll_gitlab`): a backfill of one
 //! repository run now, in the foreground, with a progress bar on a terminal
 //! (hidden otherwise), resuming from the stored checkpoint when an earlier
 //! backfill was interrupted; then one incremental sync. It works on an
@@ -29,7 +30,7 @@ pub fn since_instant(since: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
 /// Fails at once, with the cause, when nothing answers at `api_url` (the
 /// poll itself retries network errors for about half a minute, as the
 /// server's poller should). Any HTTP answer will do.
-async fn reachable(api_url: &str) -> anyhow::Result<()> {
+pub(super) async fn reachable(api_url: &str, what: &str, setting: &str) -> anyhow::Result<()> {
     let client = reqwest::Client::builder()
         .connect_timeout(std::time::Duration::from_secs(10))
         .timeout(std::time::Duration::from_secs(30))
@@ -40,7 +41,7 @@ async fn reachable(api_url: &str) -> anyhow::Result<()> {
         cause = source;
     }
     anyhow::bail!(
-        "cannot reach the GitHub API at {api_url}: {cause}; check --github-api-url (GITHUB_API_URL) and the network"
+        "cannot reach the {what} at {api_url}: {cause}; check {setting} and the network"
     )
 }
 
@@ -48,25 +49,33 @@ async fn reachable(api_url: &str) -> anyhow::Result<()> {
 pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     let now = Utc::now();
     let since = since_instant(&args.since, now).map_err(anyhow::Error::msg)?;
-    if !args.repo.contains('/') {
-        anyhow::bail!("--repo must be owner/name, got {:?}", args.repo);
+    match ProviderKind::from_kind(&args.provider) {
+        Some(ProviderKind::GitHub) => {}
+        Some(ProviderKind::GitLab) => return super::poll_gitlab::run(args, since, now).await,
+        None => anyhow::bail!("--provider must be github or gitlab, got {:?}", args.provider),
     }
+    let Some(repo_name) = args.repo.clone().filter(|r| r.contains('/')) else {
+        anyhow::bail!(
+            "--repo must be owner/name, got {:?} (GitLab: --provider gitlab --project …)",
+            args.repo.unwrap_or_default()
+        );
+    };
     let store = super::open_store(&args.database, &args.secrets, super::Open::Existing).await?;
     let github =
-        GitHubPollSettings { api: args.github.clone(), repos: vec![args.repo.clone()], ..Default::default() };
+        GitHubPollSettings { api: args.github.clone(), repos: vec![repo_name.clone()], ..Default::default() };
     let poller = Poller::from_settings(&github, &store)
         .map_err(anyhow::Error::msg)?
         .ok_or_else(|| anyhow::anyhow!("nothing to poll"))?;
-    eprintln!("polling {} since {} from {}", args.repo, format_timestamp(since), github.api.github_api_url);
-    reachable(&github.api.github_api_url).await?;
-    poller.register(&args.repo, since, now).await?;
+    eprintln!("polling {} since {} from {}", repo_name, format_timestamp(since), github.api.github_api_url);
+    reachable(&github.api.github_api_url, "GitHub API", "--github-api-url (GITHUB_API_URL)").await?;
+    poller.register(&repo_name, since, now).await?;
     let repo = store
         .poll_state()
-        .poll_repo(ProviderKind::GitHub, &args.repo)
+        .poll_repo(ProviderKind::GitHub, &repo_name)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("{} vanished from poll_repos", args.repo))?;
+        .ok_or_else(|| anyhow::anyhow!("{} vanished from poll_repos", repo_name))?;
     if let Some(done) = repo.backfill_done_until.filter(|_| repo.backfill_finished_at.is_none()) {
-        eprintln!("resuming the backfill of {} from {}", args.repo, format_timestamp(done));
+        eprintln!("resuming the backfill of {} from {}", repo_name, format_timestamp(done));
     }
     let bar = ProgressBar::new((now - since).num_seconds().max(1) as u64);
     bar.set_style(
@@ -84,10 +93,10 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
         })
         .await?;
     bar.finish_and_clear();
-    let after = store.poll_state().poll_repo(ProviderKind::GitHub, &args.repo).await?;
-    println!("{}: {} ({} requests)", args.repo, stats.summary(), poller.client().request_count());
+    let after = store.poll_state().poll_repo(ProviderKind::GitHub, &repo_name).await?;
+    println!("{}: {} ({} requests)", repo_name, stats.summary(), poller.client().request_count());
     if let Some(error) = after.filter(|r| r.last_error_at.is_some() && r.last_error_at >= r.last_success_at) {
-        anyhow::bail!("the poll of {} failed: {}", args.repo, error.last_error.unwrap_or_default());
+        anyhow::bail!("the poll of {} failed: {}", repo_name, error.last_error.unwrap_or_default());
     }
     store.close().await;
     Ok(())
