@@ -37,37 +37,37 @@ impl Change {
 
 fn run_texts(run: &RunAttempt) -> Vec<(&'static str, Option<&str>)> {
     vec![
-                ("repository", Some(run.repo.as_str())),
-                ("run id", Some(run.run_id.as_str())),
-                ("workflow", run.workflow.as_deref()),
-                ("event", run.event.as_deref()),
-                ("branch", run.branch.as_ref().map(BranchName::as_str)),
-                ("commit", run.commit_sha.as_deref()),
-                ("actor", run.triggered_by.as_deref()),
-                ("url", run.url.as_deref()),
-                ("status", Some(run.provider_status.as_str())),
-                ("conclusion", run.conclusion.as_ref().map(Conclusion::as_str)),
+        ("repository", Some(run.repo.as_str())),
+        ("run id", Some(run.run_id.as_str())),
+        ("workflow", run.workflow.as_deref()),
+        ("event", run.event.as_deref()),
+        ("branch", run.branch.as_ref().map(BranchName::as_str)),
+        ("commit", run.commit_sha.as_deref()),
+        ("actor", run.triggered_by.as_deref()),
+        ("url", run.url.as_deref()),
+        ("status", Some(run.provider_status.as_str())),
+        ("conclusion", run.conclusion.as_ref().map(Conclusion::as_str)),
     ]
 }
 
 fn job_texts(job: &Job) -> Vec<(&'static str, Option<&str>)> {
-                let mut texts = vec![
-                    ("repository", Some(job.repo.as_str())),
-                    ("run id", Some(job.run_id.as_str())),
-                    ("job id", Some(job.job_id.as_str())),
-                    ("job name", job.name.as_deref()),
-                    ("workflow", job.workflow.as_deref()),
-                    ("branch", job.branch.as_ref().map(BranchName::as_str)),
-                    ("commit", job.commit_sha.as_deref()),
-                    ("status", Some(job.provider_status.as_str())),
-                    ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
-                    ("runner", job.runner_name.as_deref()),
-                    ("url", job.url.as_deref()),
-                    ("stage", job.stage.as_deref()),
-                    ("failure reason", job.failure_reason.as_deref()),
-                ];
-                texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
-                texts
+    let mut texts = vec![
+        ("repository", Some(job.repo.as_str())),
+        ("run id", Some(job.run_id.as_str())),
+        ("job id", Some(job.job_id.as_str())),
+        ("job name", job.name.as_deref()),
+        ("workflow", job.workflow.as_deref()),
+        ("branch", job.branch.as_ref().map(BranchName::as_str)),
+        ("commit", job.commit_sha.as_deref()),
+        ("status", Some(job.provider_status.as_str())),
+        ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
+        ("runner", job.runner_name.as_deref()),
+        ("url", job.url.as_deref()),
+        ("stage", job.stage.as_deref()),
+        ("failure reason", job.failure_reason.as_deref()),
+    ];
+    texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
+    texts
 }
 
 /// A change whose text the database cannot store (a NUL character, or

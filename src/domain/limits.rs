@@ -54,7 +54,11 @@ pub const LIMITS: &[Limit] = &[
     Limit { field: "stage", max_bytes: 255, basis: "a GitLab stage name" },
     Limit { field: "failure reason", max_bytes: 64, basis: "GitLab failure reasons, e.g. script_failure" },
     Limit { field: "idempotency-key", max_bytes: 200, basis: "GitLab's key, a UUID; visible ASCII only" },
-    Limit { field: "x-gitlab-event-uuid", max_bytes: 200, basis: "a UUID (36 characters); visible ASCII only" },
+    Limit {
+        field: "x-gitlab-event-uuid",
+        max_bytes: 200,
+        basis: "a UUID (36 characters); visible ASCII only",
+    },
     Limit { field: "x-gitlab-event", max_bytes: 200, basis: "an event name, e.g. Pipeline Hook" },
 ];
 

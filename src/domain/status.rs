@@ -221,7 +221,10 @@ impl BuildStatus {
             RunStatus::Completed => match conclusion {
                 Some(Conclusion::Success) => BuildStatus::Success,
                 Some(
-                    Conclusion::Failure | Conclusion::TimedOut | Conclusion::StartupFailure | Conclusion::Failed,
+                    Conclusion::Failure
+                    | Conclusion::TimedOut
+                    | Conclusion::StartupFailure
+                    | Conclusion::Failed,
                 ) => BuildStatus::Failed,
                 Some(Conclusion::Cancelled | Conclusion::Canceled) => BuildStatus::Cancelled,
                 Some(Conclusion::Skipped) => BuildStatus::Skipped,

@@ -17,6 +17,7 @@
 //! one registration line where the routes and jobs are built.
 
 pub mod github;
+pub mod gitlab;
 
 use std::sync::Arc;
 

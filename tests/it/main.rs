@@ -4,6 +4,7 @@
 mod alert_receivers;
 mod browser_harness;
 mod fake_github;
+mod gitlab_payloads;
 mod helpers;
 mod payloads;
 
@@ -26,6 +27,8 @@ mod cli_errors;
 mod db_copy;
 mod events_fanout;
 mod events_resume;
+mod gitlab_retries;
+mod gitlab_webhooks;
 mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;

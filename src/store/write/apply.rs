@@ -132,11 +132,7 @@ impl WritePath {
         let stored = rows
             .iter()
             .map(|row| {
-                Ok(KnownJob {
-                    job_id: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                    run_attempt: row.try_get(2)?,
-                })
+                Ok(KnownJob { job_id: row.try_get(0)?, name: row.try_get(1)?, run_attempt: row.try_get(2)? })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         let (run, jobs) = place(tried, &stored);

@@ -112,8 +112,12 @@ async fn run(path: WritePath, mut receiver: mpsc::Receiver<Queued>) {
 /// once the run's stored jobs are read.
 fn lock_order(change: &Change) -> Option<(&'static str, &str, &str, i64)> {
     match change {
-        Change::Run(run) => Some((run.provider.kind(), run.repo.as_str(), run.run_id.as_str(), run.run_attempt)),
-        Change::Job(job) => Some((job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt)),
+        Change::Run(run) => {
+            Some((run.provider.kind(), run.repo.as_str(), run.run_id.as_str(), run.run_attempt))
+        }
+        Change::Job(job) => {
+            Some((job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt))
+        }
         Change::Tries(_) => None,
     }
 }
