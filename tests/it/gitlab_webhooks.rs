@@ -217,6 +217,14 @@ on_both_backends! {
         }));
     }
 
+    async fn providers_lists_gitlab_beside_github(app: TestApp) {
+        let (status, answer) = app.get("/api/providers").await;
+        assert_eq!(status, 200, "{answer}");
+        let listed: Vec<(Value, Value)> = answer["providers"].as_array().expect("providers").iter()
+            .map(|p| (p["provider"].clone(), p["webhook_secret_configured"].clone())).collect();
+        assert_eq!(listed, vec![(json!("github"), json!(true)), (json!("gitlab"), json!(true))]);
+    }
+
     async fn a_wrong_or_missing_token_is_401_problem_json(app: TestApp) {
         let body = fixture_bytes("gitlab/webhooks/pipeline.json");
         for token in [Some("wrong-token"), Some("test-gitlab-webhook-toke"), None] {
@@ -274,4 +282,14 @@ async fn without_a_gitlab_secret_or_ingest_token_gitlab_deliveries_are_503_not_c
     // The GitHub endpoint still works with its own secret.
     let ping = app.deliver("ping", br#"{"zen":"ok"}"#).await;
     assert_eq!(ping.status().as_u16(), 200);
+    // GitLab is listed all the same, as not configured.
+    let (status, answer) = app.get("/api/providers").await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["providers"],
+        json!([
+            {"provider": "github", "name": "GitHub Actions", "webhook_path": "/api/webhook/github-actions", "webhook_secret_configured": true},
+            {"provider": "gitlab", "name": "GitLab CI", "webhook_path": "/api/webhook/gitlab", "webhook_secret_configured": false}
+        ])
+    );
 }
