@@ -116,6 +116,14 @@ on_both_backends! {
             assert_eq!(jobs(&detail.0), vec![format!("{}:failed", 100 * n + 1), format!("{}:success", 100 * n + 2)], "order {order:?}");
             assert_eq!(jobs(&detail.1), vec![format!("{}:success", 100 * n + 3)], "order {order:?}");
         }
+        // 18 pipelines, each failed once and passed on retry: 36 attempts,
+        // 18 failed and 18 successful; their final outcomes are 18 successes.
+        let (_, summary) = app.get("/api/metrics/summary").await;
+        assert_eq!((summary["total_builds"].as_i64(), summary["failure_count"].as_i64(), summary["success_count"].as_i64()), (Some(36), Some(18), Some(18)), "{summary}");
+        let (_, latest) = app.get("/api/builds?provider=gitlab&latest_attempt=true&limit=100").await;
+        let finals: Vec<&Value> = latest["builds"].as_array().expect("builds").iter().collect();
+        assert_eq!(finals.len(), 18);
+        assert!(finals.iter().all(|b| b["status"] == "success" && b["run_attempt"] == 2), "{latest}");
     }
 
     async fn jobs_before_their_pipeline_make_the_attempt_and_the_pipeline_fills_it_in(app: TestApp) {
