@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    DatabaseSettings, GitHubApiSettings, GitLabApiSettings, SecretSettings, ServeSettings, WorkerCommandSettings,
+    DatabaseSettings, GitHubApiSettings, GitLabApiSettings, SecretSettings, ServeSettings,
+    WorkerCommandSettings,
 };
 use crate::secret::Secret;
 use crate::telemetry::LogFormat;
@@ -26,6 +27,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
+#[expect(clippy::large_enum_variant, reason = "parsed once at start-up; boxing buys nothing")]
 pub enum Command {
     /// Serve the API, webhook endpoint and dashboard (the default).
     Serve(ServeSettings),

@@ -11,7 +11,9 @@ use crate::secret::Secret;
 mod gitlab;
 mod limits;
 
-pub use gitlab::{GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target};
+pub use gitlab::{
+    GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
+};
 pub use limits::ServeLimits;
 
 /// Where the database is and how to pool connections to it.
@@ -302,6 +304,10 @@ pub struct ServeSettings {
     /// `X-Hub-Signature-256` made with it.
     #[arg(long, env = "GITHUB_WEBHOOK_SECRET", hide_env_values = true)]
     pub github_webhook_secret: Option<Secret>,
+    /// Secret token configured on the GitLab webhook; deliveries to
+    /// `/api/webhook/gitlab` must carry it as `X-Gitlab-Token`.
+    #[arg(long, env = "GITLAB_WEBHOOK_SECRET", hide_env_values = true)]
+    pub gitlab_webhook_secret: Option<Secret>,
     /// Token that senders other than GitHub present as
     /// `Authorization: Bearer <token>` to post deliveries.
     #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
@@ -354,6 +360,7 @@ impl ServeSettings {
             database: DatabaseSettings::for_url(database_url),
             secrets: SecretSettings::default(),
             github_webhook_secret: None,
+            gitlab_webhook_secret: None,
             ingest_token: None,
             public_read: None,
             api_rate_limit: 1200,

@@ -59,9 +59,11 @@ impl Application {
         }
         let (webhook_secret, ingest_token) =
             (Secret::present(&settings.github_webhook_secret), Secret::present(&settings.ingest_token));
-        if webhook_secret.is_none() && ingest_token.is_none() {
+        let gitlab_webhook_secret = Secret::present(&settings.gitlab_webhook_secret);
+        if webhook_secret.is_none() && gitlab_webhook_secret.is_none() && ingest_token.is_none() {
             tracing::warn!(
-                "no GITHUB_WEBHOOK_SECRET or CICD_INGEST_TOKEN is set: webhook deliveries will be refused until one is"
+                "no GITHUB_WEBHOOK_SECRET, GITLAB_WEBHOOK_SECRET or CICD_INGEST_TOKEN is set: webhook deliveries \
+                 will be refused until one is"
             );
         }
         let trusted = Arc::new(parse_trusted(&settings.trusted_proxies).map_err(anyhow::Error::msg)?);
@@ -77,7 +79,7 @@ impl Application {
         let state = AppState {
             alerts,
             store: store.clone(),
-            ingest_auth: Arc::new(IngestAuth { webhook_secret, ingest_token }),
+            ingest_auth: Arc::new(IngestAuth { webhook_secret, gitlab_webhook_secret, ingest_token }),
             public_read: settings.public_read(),
             api_budget: Budget::new("api", settings.api_rate_limit, trusted.clone()),
             webhook_budget: Budget::new("webhook", settings.webhook_rate_limit, trusted),

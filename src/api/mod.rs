@@ -43,10 +43,22 @@ use crate::store::Store;
 /// Who may post deliveries to the webhook endpoint.
 #[derive(Debug, Clone, Default)]
 pub struct IngestAuth {
-    /// Verifies `X-Hub-Signature-256`.
+    /// Verifies GitHub's `X-Hub-Signature-256`.
     pub webhook_secret: Option<Secret>,
+    /// Compared with GitLab's `X-Gitlab-Token`.
+    pub gitlab_webhook_secret: Option<Secret>,
     /// Accepted as `Authorization: Bearer <token>`.
     pub ingest_token: Option<Secret>,
+}
+
+impl IngestAuth {
+    /// The shared webhook secret of `provider`'s endpoint, if configured.
+    pub fn secret_for(&self, provider: crate::domain::ProviderKind) -> Option<&Secret> {
+        match provider {
+            crate::domain::ProviderKind::GitHub => self.webhook_secret.as_ref(),
+            crate::domain::ProviderKind::GitLab => self.gitlab_webhook_secret.as_ref(),
+        }
+    }
 }
 
 /// Shared state of every handler.

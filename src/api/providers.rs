@@ -1,7 +1,8 @@
-//! `GET /api/providers`: what the pollers (GitHub, GitLab) do per
-//! repository or project — backfill
-//! progress, last successful poll, last error, next poll and the rate-limit
-//! reading — so an operator can see a stuck or failing sync.
+//! `GET /api/providers`: every CI provider the dashboard knows (whether its
+//! webhook secret is configured or not), and what the pollers (GitHub, GitLab) do per
+//! repository or project — backfill progress, last successful poll, last error, next
+//! poll and the rate-limit reading — so an operator can see a stuck or
+//! failing sync.
 
 use axum::Json;
 use axum::extract::State;
@@ -14,6 +15,7 @@ use super::AppState;
 use super::problem::Problem;
 use super::responses::ReadProblems;
 use crate::auth::Role;
+use crate::domain::ProviderKind;
 use crate::domain::time::format_timestamp;
 use crate::store::PollRepo;
 
@@ -22,14 +24,43 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     super::guarded(OpenApiRouter::new().routes(routes!(list)), Role::Read, state)
 }
 
-/// The answer: `{"poller": "ok"|"degraded"|"idle", "repos": [PolledRepo]}`.
+/// The answer: `{"providers": [Provider], "poller": "ok"|"degraded"|"idle",
+/// "repos": [PolledRepo]}`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProvidersAnswer {
+    /// Every provider, configured or not, in display order.
+    pub providers: Vec<ProviderInfo>,
     /// `idle`: nothing polled; `degraded`: some active repository's last
     /// poll failed; `ok` otherwise.
     #[schema(value_type = String)]
     pub poller: &'static str,
     pub repos: Vec<PolledRepo>,
+}
+
+/// One CI provider and its webhook endpoint.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ProviderInfo {
+    /// `github` or `gitlab` (the `provider` filter's values).
+    #[schema(value_type = String)]
+    pub provider: &'static str,
+    /// `GitHub Actions` or `GitLab CI`.
+    #[schema(value_type = String)]
+    pub name: &'static str,
+    /// Where the provider's webhook posts its deliveries.
+    #[schema(value_type = String)]
+    pub webhook_path: &'static str,
+    /// Whether the provider's webhook secret is set (`GITHUB_WEBHOOK_SECRET`
+    /// / `GITLAB_WEBHOOK_SECRET`); without it the endpoint accepts only a
+    /// bearer ingest or write token.
+    pub webhook_secret_configured: bool,
+}
+
+/// The webhook route of `provider`.
+fn webhook_path(provider: ProviderKind) -> &'static str {
+    match provider {
+        ProviderKind::GitHub => "/api/webhook/github-actions",
+        ProviderKind::GitLab => "/api/webhook/gitlab",
+    }
 }
 
 /// One polled repository. Times are RFC 3339 UTC strings or null.
@@ -101,7 +132,8 @@ pub fn poller_status(repos: &[PollRepo]) -> &'static str {
 
 /// `GET /api/providers`. Errors: 503 problem when the database is down.
 #[utoipa::path(get, path = "/api/providers", tag = "poller",
-    description = "Per repository: backfill progress, last successful poll, last error, next poll, rate limit.",
+    description = "Every provider (its webhook path and whether its secret is configured), and per polled \
+        repository: backfill progress, last successful poll, last error, next poll, rate limit.",
     responses((status = 200, body = ProvidersAnswer), ReadProblems),
     security((), ("token" = [])))]
 pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>, Problem> {
@@ -133,5 +165,14 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>
             last_error: r.last_error,
         })
         .collect();
-    Ok(Json(ProvidersAnswer { poller, repos }))
+    let providers = ProviderKind::ALL
+        .into_iter()
+        .map(|provider| ProviderInfo {
+            provider: provider.kind(),
+            name: provider.display_name(),
+            webhook_path: webhook_path(provider),
+            webhook_secret_configured: state.ingest_auth.secret_for(provider).is_some(),
+        })
+        .collect();
+    Ok(Json(ProvidersAnswer { providers, poller, repos }))
 }

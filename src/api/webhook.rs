@@ -1,6 +1,7 @@
 //! Webhook routes: authenticate, check, ingest — the same for every
 //! provider (`&dyn WebhookProvider`); a provider's route is one annotated
-//! handler here (today `POST /api/webhook/github-actions`).
+//! handler here (`POST /api/webhook/github-actions`, `POST
+//! /api/webhook/gitlab`).
 //!
 //! Order of checks: a client whose failed deliveries spent its budget (429,
 //! before anything is read) → declared body size (413, before the body is
@@ -34,12 +35,13 @@ use crate::auth::Role;
 use crate::ingest::service::{Delivery, Outcome, ingest};
 use crate::providers::github::GitHubWebhooks;
 use crate::providers::github::webhook::{DeliveryHeaderDocs, KNOWN_EVENTS, event_header};
+use crate::providers::gitlab::{self, GitLabWebhooks};
 use crate::providers::{HeaderError, WebhookProvider};
 
-/// `POST /api/webhook/github-actions`: authenticates its deliveries and
-/// spends the webhook budget itself.
+/// `POST /api/webhook/github-actions` and `POST /api/webhook/gitlab`: they
+/// authenticate their deliveries and spend the webhook budget themselves.
 pub(super) fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(github_actions))
+    OpenApiRouter::new().routes(routes!(github_actions)).routes(routes!(gitlab_ci))
 }
 
 /// Largest accepted body: 25 MiB (GitHub's own cap on webhook payloads;
@@ -66,9 +68,35 @@ pub struct WebhookAnswer {
     responses((status = 200, body = WebhookAnswer, description = "ping"), (status = 202, body = WebhookAnswer), DeliveryProblems),
     security((), ("token" = [])))]
 pub async fn github_actions(State(state): State<AppState>, request: Request) -> Result<Response, Problem> {
+    let event = event_label(KNOWN_EVENTS, event_header(request.headers()));
+    counted(&state, &GitHubWebhooks, event, request).await
+}
+
+/// Answers 202 with `{"delivery", "event", "outcome"}`.
+#[utoipa::path(post, path = "/api/webhook/gitlab", tag = "ingest",
+    description = "GitLab's Pipeline Hook and Job Hook deliveries, with the webhook's secret token in \
+        X-Gitlab-Token (or sent with a bearer ingest token / write-role token). Deduplicated by \
+        Idempotency-Key, else X-Gitlab-Event-UUID. Other events (Deployment Hook, the Test button's \
+        samples) are recorded and answered `ignored`.",
+    params(gitlab::DeliveryHeaderDocs),
+    request_body(content = Object, content_type = "application/json", description = "The webhook payload"),
+    responses((status = 202, body = WebhookAnswer), DeliveryProblems),
+    security((), ("token" = [])))]
+pub async fn gitlab_ci(State(state): State<AppState>, request: Request) -> Result<Response, Problem> {
+    let event = event_label(gitlab::KNOWN_EVENTS, gitlab::event_header(request.headers()));
+    counted(&state, &GitLabWebhooks, event, request).await
+}
+
+/// Accepts one delivery and counts it (`webhook_deliveries_total` by
+/// event and outcome, `webhook_ingest_seconds`).
+async fn counted(
+    state: &AppState,
+    provider: &dyn WebhookProvider,
+    event: &'static str,
+    request: Request,
+) -> Result<Response, Problem> {
     let started = std::time::Instant::now();
-    let event = event_label(event_header(request.headers()));
-    let result = accept(&state, &GitHubWebhooks, request).await;
+    let result = accept(state, provider, request).await;
     let outcome = match &result {
         Ok((_, outcome)) => outcome.as_str(),
         Err(problem) => problem.slug,
@@ -80,10 +108,10 @@ pub async fn github_actions(State(state): State<AppState>, request: Request) -> 
     result.map(|(response, _)| response)
 }
 
-fn event_label(event: Option<&str>) -> &'static str {
+fn event_label(known: &'static [&'static str], event: Option<&str>) -> &'static str {
     match event {
         None => "none",
-        Some(event) => KNOWN_EVENTS.iter().find(|known| **known == event).copied().unwrap_or("other"),
+        Some(event) => known.iter().find(|known| **known == event).copied().unwrap_or("other"),
     }
 }
 
@@ -170,7 +198,8 @@ async fn authenticate_headers(
         }
         Bearer::Absent => {}
     }
-    if auth.webhook_secret.is_none() && auth.ingest_token.is_none() {
+    let secret = auth.secret_for(provider.kind());
+    if secret.is_none() && auth.ingest_token.is_none() {
         return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ingest-not-configured",
@@ -183,7 +212,7 @@ async fn authenticate_headers(
             ),
         ));
     }
-    if auth.webhook_secret.is_none() {
+    if secret.is_none() {
         return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));
     }
     provider.signature_header(headers).map(|()| false).map_err(Problem::unauthorized)
@@ -196,7 +225,8 @@ fn verify_signature(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<(), Problem> {
-    let secret = state.ingest_auth.webhook_secret.as_ref().map(|s| s.expose().as_bytes()).unwrap_or_default();
+    let secret =
+        state.ingest_auth.secret_for(provider.kind()).map(|s| s.expose().as_bytes()).unwrap_or_default();
     provider.verify(headers, body, secret).map_err(Problem::unauthorized)
 }
 

@@ -40,9 +40,7 @@ pub(super) async fn reachable(api_url: &str, what: &str, setting: &str) -> anyho
     while let Some(source) = cause.source() {
         cause = source;
     }
-    anyhow::bail!(
-        "cannot reach the {what} at {api_url}: {cause}; check {setting} and the network"
-    )
+    anyhow::bail!("cannot reach the {what} at {api_url}: {cause}; check {setting} and the network")
 }
 
 /// Runs the command; prints one summary line.

@@ -26,10 +26,14 @@ impl Change {
         match self {
             Change::Run(run) => super::limits::check_all(run_texts(run)).map_err(InvalidText),
             Change::Job(job) => super::limits::check_all(job_texts(job)).map_err(InvalidText),
+            // The run and each job on its own: the label limit is per job, so
+            // a pipeline of many tagged jobs is not refused for their sum.
             Change::Tries(tried) => {
-                let mut texts: Vec<(&str, Option<&str>)> = tried.run.iter().flat_map(run_texts).collect();
-                texts.extend(tried.jobs.iter().flat_map(job_texts));
-                super::limits::check_all(texts).map_err(InvalidText)
+                let runs = tried.run.iter().map(run_texts);
+                for texts in runs.chain(tried.jobs.iter().map(job_texts)) {
+                    super::limits::check_all(texts).map_err(InvalidText)?;
+                }
+                Ok(())
             }
         }
     }
@@ -75,3 +79,25 @@ fn job_texts(job: &Job) -> Vec<(&'static str, Option<&str>)> {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidText(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::fixtures;
+    use crate::domain::limits::MAX_LABELS;
+
+    /// 60 jobs with 2 labels each (120 in all, over the per-job limit of
+    /// 100 only if summed) pass; one job with 101 labels does not.
+    #[test]
+    fn the_label_limit_is_per_job_in_a_tried_run() {
+        let job = |id: usize, labels: usize| Job {
+            job_id: id.to_string(),
+            labels: vec!["docker".to_owned(); labels],
+            ..fixtures::job("completed", None, None)
+        };
+        let many = TriedRun { run: None, jobs: (0..60).map(|i| job(i, 2)).collect() };
+        assert_eq!(Change::Tries(many).check_text(), Ok(()));
+        let crowded = TriedRun { run: None, jobs: vec![job(1, MAX_LABELS + 1)] };
+        assert!(Change::Tries(crowded).check_text().is_err());
+    }
+}

@@ -19,7 +19,8 @@
 //!    `run_attempt` the provider put on the change) — never less.
 //! 5. A run attempt without a start of its own starts when its earliest job
 //!    placed in it was created (for attempt 1 the pipeline's jobs' creation,
-//!    for a retry the retried jobs' creation).
+//!    for a retry the retried jobs' creation); attempt 1 without such jobs
+//!    starts when the run was created.
 //!
 //! Webhooks and the API give the same rows because both carry what rule 1
 //! needs (names and ids of the run's jobs) and nothing else is used.
@@ -96,9 +97,12 @@ pub fn place(change: &TriedRun, stored: &[KnownJob]) -> (Option<RunAttempt>, Vec
         .collect();
     let run = change.run.as_ref().map(|run| {
         let run_attempt = jobs.iter().map(|j| j.run_attempt).fold(run.run_attempt.max(1), i64::max);
-        let started_at = run.started_at.or_else(|| {
-            jobs.iter().filter(|j| j.run_attempt == run_attempt).filter_map(|j| j.created_at).min()
-        });
+        let started_at = run
+            .started_at
+            .or_else(|| {
+                jobs.iter().filter(|j| j.run_attempt == run_attempt).filter_map(|j| j.created_at).min()
+            })
+            .or(if run_attempt == 1 { run.created_at } else { None });
         RunAttempt { run_attempt, started_at, ..run.clone() }
     });
     (run, jobs)
@@ -155,6 +159,10 @@ mod tests {
         // Knowing nothing yet, the same hook is attempt 1 unless it proves more.
         let (alone, _) = place(&change, &[]);
         assert_eq!(alone.expect("run").run_attempt, 1);
+        // Attempt 1 without jobs starts when the run was created.
+        let bare = TriedRun { run: change.run.clone(), jobs: Vec::new() };
+        let created = change.run.as_ref().and_then(|r| r.created_at);
+        assert_eq!(place(&bare, &[]).0.expect("run").started_at, created);
     }
 
     #[test]

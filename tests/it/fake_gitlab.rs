@@ -116,7 +116,13 @@ fn fixture_json(path: &str) -> Value {
 /// A pipeline from the documented `get-pipeline` answer, made into pipeline
 /// `id` of `path` in `status`, created at `created`, updated at `updated`
 /// (a finished one finishes then).
-pub fn pipeline_object(path: &str, id: i64, status: &str, created: DateTime<Utc>, updated: DateTime<Utc>) -> Value {
+pub fn pipeline_object(
+    path: &str,
+    id: i64,
+    status: &str,
+    created: DateTime<Utc>,
+    updated: DateTime<Utc>,
+) -> Value {
     let mut pipeline = fixture_json("gitlab/api/get-pipeline.json");
     let finished = matches!(status, "success" | "failed" | "canceled" | "skipped");
     pipeline["id"] = json!(id);
@@ -133,7 +139,14 @@ pub fn pipeline_object(path: &str, id: i64, status: &str, created: DateTime<Utc>
 /// A job from the documented `list-pipeline-jobs` answer, made into job
 /// `id` named `name` of pipeline `pipeline_id`, created at `created`,
 /// lasting 60 s when finished.
-pub fn job_object(path: &str, pipeline_id: i64, id: i64, name: &str, status: &str, created: DateTime<Utc>) -> Value {
+pub fn job_object(
+    path: &str,
+    pipeline_id: i64,
+    id: i64,
+    name: &str,
+    status: &str,
+    created: DateTime<Utc>,
+) -> Value {
     let list = fixture_json("gitlab/api/list-pipeline-jobs.json");
     let mut job = list[0].clone();
     let started = created + chrono::Duration::seconds(3);
@@ -143,8 +156,10 @@ pub fn job_object(path: &str, pipeline_id: i64, id: i64, name: &str, status: &st
     job["status"] = json!(status);
     job["failure_reason"] = if status == "failed" { json!("script_failure") } else { Value::Null };
     job["created_at"] = json!(iso(created));
-    job["started_at"] = if status == "created" || status == "pending" { Value::Null } else { json!(iso(started)) };
-    job["finished_at"] = if finished { json!(iso(started + chrono::Duration::seconds(60))) } else { Value::Null };
+    job["started_at"] =
+        if status == "created" || status == "pending" { Value::Null } else { json!(iso(started)) };
+    job["finished_at"] =
+        if finished { json!(iso(started + chrono::Duration::seconds(60))) } else { Value::Null };
     job["pipeline"]["id"] = json!(pipeline_id);
     job["web_url"] = json!(format!("https://gitlab.example.com/{path}/-/jobs/{id}"));
     job
@@ -176,7 +191,19 @@ fn percent_decode(text: &str) -> String {
 /// The listing's short form of a pipeline.
 fn short(pipeline: &Value) -> Value {
     let mut out = json!({});
-    for key in ["id", "iid", "project_id", "status", "source", "ref", "sha", "name", "web_url", "created_at", "updated_at"] {
+    for key in [
+        "id",
+        "iid",
+        "project_id",
+        "status",
+        "source",
+        "ref",
+        "sha",
+        "name",
+        "web_url",
+        "created_at",
+        "updated_at",
+    ] {
         out[key] = pipeline[key].clone();
     }
     out
@@ -205,7 +232,8 @@ impl Responder {
                 match rest {
                     [] => {
                         let archived = state.projects.values().any(|(id, a)| *id == project && *a);
-                        Reply::new(200).json(json!({"id": project, "path_with_namespace": path, "archived": archived}))
+                        Reply::new(200)
+                            .json(json!({"id": project, "path_with_namespace": path, "archived": archived}))
                     }
                     ["pipelines"] => self.list_pipelines(request, state, project),
                     ["pipelines", id] => match state.pipelines.get(&id.parse().unwrap_or(0)) {
@@ -269,7 +297,11 @@ impl Responder {
                 listed
             })
             .collect();
-        assert_eq!(query(request, "order_by").as_deref(), Some("updated_at"), "the poller orders by updated_at");
+        assert_eq!(
+            query(request, "order_by").as_deref(),
+            Some("updated_at"),
+            "the poller orders by updated_at"
+        );
         pipelines.sort_by_key(|p| (updated(p), p["id"].as_i64()));
         if query(request, "sort").as_deref() != Some("asc") {
             pipelines.reverse();
@@ -328,14 +360,20 @@ impl Respond for Responder {
             Some(Scripted::TooMany { retry_after }) => rate_headers(Reply::new(429), 0, retry_after as i64)
                 .header("retry-after", &retry_after.to_string())
                 .json(json!({"message": "Retry later"})),
-            Some(Scripted::Exhausted { reset_in }) => rate_headers(self.answer(request, &mut state), 0, reset_in),
+            Some(Scripted::Exhausted { reset_in }) => {
+                rate_headers(self.answer(request, &mut state), 0, reset_in)
+            }
             None => rate_headers(self.answer(request, &mut state), 1900, 60),
         };
         state.log.push(Logged {
             target,
             status,
             at: std::time::Instant::now(),
-            private_token: request.headers.get("private-token").and_then(|v| v.to_str().ok()).map(str::to_owned),
+            private_token: request
+                .headers
+                .get("private-token")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned),
         });
         template
     }

@@ -17,6 +17,8 @@ use tokio::sync::oneshot;
 
 pub const SECRET: &str = "test-webhook-secret";
 pub const TOKEN: &str = "test-ingest-token";
+/// The secret token of every test server's GitLab webhook (`X-Gitlab-Token`).
+pub const GITLAB_SECRET: &str = "test-gitlab-webhook-token";
 /// The key sealing secrets at rest on every test server (and the child
 /// processes tests start on the same database).
 pub const SECRET_KEY: &str = "dGVzdC1zdWl0ZS1zZWNyZXQta2V5LTMyLWJ5dGVzISE=";
@@ -123,6 +125,7 @@ pub fn postgres_admin_url() -> Option<String> {
 pub fn test_settings(database_url: &str) -> ServeSettings {
     let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), database_url);
     settings.github_webhook_secret = Some(Secret::from(SECRET));
+    settings.gitlab_webhook_secret = Some(Secret::from(GITLAB_SECRET));
     settings.ingest_token = Some(Secret::from(TOKEN));
     settings.secrets.secret_key = Some(Secret::from(SECRET_KEY));
     // Periodic jobs (retention would delete the years-old fixtures) run only

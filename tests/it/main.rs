@@ -5,6 +5,7 @@ mod alert_receivers;
 mod browser_harness;
 mod fake_github;
 mod fake_gitlab;
+mod gitlab_payloads;
 mod helpers;
 mod payloads;
 
@@ -28,6 +29,8 @@ mod db_copy;
 mod events_fanout;
 mod events_resume;
 mod gitlab_poller;
+mod gitlab_retries;
+mod gitlab_webhooks;
 mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;

@@ -21,6 +21,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/repos"),
     ("get", "/api/audit"),
     ("post", "/api/webhook/github-actions"),
+    ("post", "/api/webhook/gitlab"),
     ("get", "/api/builds/export"),
     ("get", "/api/metrics/health"),
     ("get", "/api/metrics/timeseries"),

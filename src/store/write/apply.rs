@@ -123,6 +123,10 @@ impl WritePath {
         else {
             return Ok(());
         };
+        // PostgreSQL: replicas placing the same run's jobs take turns, so
+        // each reads the jobs the other stored (SQLite writers are serial).
+        let key = format!("tries:{}:{}:{}", provider.kind(), repo.as_str(), run_id);
+        crate::store::alerts::lock_key(conn, self.backend, &key).await?;
         let rows = sqlx::query(SELECT_RUN_JOBS)
             .bind(provider_id(provider))
             .bind(repo.as_str())

@@ -17,35 +17,31 @@
 //! places a hook's attempt) and its `updated_at` is its latest job finish
 //! (a Pipeline Hook's is the pipeline's finish).
 //!
-//! Statuses: `success`, `failed`, `canceled`, `skipped` → `completed` with
-//! GitLab's word as the conclusion; every other word is kept as the status.
+//! Statuses and timestamps follow the webhooks' rules
+//! (`providers::gitlab::to_domain`).
 
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
 use super::models::{Job as ApiJob, Pipeline};
-use crate::domain::time::parse_timestamp;
 use crate::domain::tries::try_number;
 use crate::domain::{
     BranchName, Change, Conclusion, Job, ProviderKind, RepoName, RunAttempt, RunStatus, TriedRun,
 };
+use crate::providers::gitlab::to_domain::timestamp;
 
-/// The workflow name of a pipeline that names none (its CI file).
-pub const DEFAULT_WORKFLOW: &str = ".gitlab-ci.yml";
+pub use crate::providers::gitlab::to_domain::DEFAULT_WORKFLOW;
 
-/// A GitLab status word as the domain's raw status and conclusion.
+/// A GitLab status word as the domain's raw status and conclusion (the
+/// webhooks' rule, `providers::gitlab::to_domain::status`); a missing one
+/// reads as `created`.
 pub fn status(text: Option<&str>) -> (RunStatus, Option<Conclusion>) {
-    match text.unwrap_or("created") {
-        word @ ("success" | "failed" | "canceled" | "skipped") => {
-            (RunStatus::Completed, Some(Conclusion::parse(word)))
-        }
-        other => (RunStatus::parse(other), None),
-    }
+    crate::providers::gitlab::to_domain::status(text.unwrap_or("created"))
 }
 
 fn time(text: &Option<String>) -> Option<DateTime<Utc>> {
-    text.as_deref().and_then(|t| parse_timestamp(t).ok())
+    text.as_deref().and_then(|t| timestamp(t).ok())
 }
 
 /// The try number of each job id (`domain::tries` rule 1 over the listing).
@@ -175,7 +171,7 @@ mod tests {
     }
 
     fn at(text: &str) -> Option<DateTime<Utc>> {
-        parse_timestamp(text).ok()
+        timestamp(text).ok()
     }
 
     /// build (100) passed; test failed (101) and was retried as 102, which
