@@ -28,6 +28,7 @@ mod cli_errors;
 mod db_copy;
 mod events_fanout;
 mod events_resume;
+mod gitlab_poll_parity;
 mod gitlab_poller;
 mod gitlab_retries;
 mod gitlab_webhooks;
