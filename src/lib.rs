@@ -8,8 +8,8 @@
 //! - [`api`]: HTTP routes, problem answers, authentication, rate limits;
 //!   [`web`]: the embedded page.
 //! - [`ingest`]: the use case "a delivery in, a committed outcome out".
-//! - [`providers`]: one folder per CI system behind one seam (today
-//!   [`providers::github`]): webhook parsing and signatures, REST client,
+//! - [`providers`]: one folder per CI system behind one seam
+//!   ([`providers::github`], [`providers::gitlab`]): webhook parsing and signatures, REST client,
 //!   credentials, backfill and sync.
 //! - [`alerts`]: rules (evaluated inside the write transaction through the
 //!   store's change hook, and periodically), the outbox sender, channels.

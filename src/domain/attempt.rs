@@ -21,7 +21,7 @@ pub struct RunAttempt {
     pub provider: ProviderKind,
     /// `owner/name`.
     pub repo: RepoName,
-    /// The provider's run id (GitHub `workflow_run.id`), as text.
+    /// The provider's run id (GitHub `workflow_run.id`, GitLab pipeline id), as text.
     pub run_id: String,
     /// 1-based attempt number (`run_attempt`; 1 when an older payload lacks it).
     pub run_attempt: i64,

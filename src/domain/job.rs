@@ -1,4 +1,4 @@
-//! [`Job`]: one job of one run attempt (GitHub `workflow_job`), stored in the
+//! [`Job`]: one job of one run attempt (GitHub `workflow_job`, a GitLab job), stored in the
 //! `jobs` table and answered inside `/api/builds/{id}`.
 
 use chrono::{DateTime, Utc};
