@@ -9,6 +9,7 @@ mod alerts;
 mod audit;
 pub mod auth;
 pub mod body_budget;
+mod build_events;
 mod builds;
 mod dto;
 pub mod events;
@@ -95,6 +96,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(builds::routes(&state))
+        .merge(build_events::routes(&state))
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
         .merge(timeseries::routes(&state))
