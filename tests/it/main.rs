@@ -38,6 +38,7 @@ mod outage;
 mod page;
 mod payload_fallbacks;
 mod poller;
+mod provider_filter;
 mod replay_cli;
 mod replicas;
 mod rollups;
