@@ -41,6 +41,7 @@ mod poller;
 mod provider_filter;
 mod replay_cli;
 mod replicas;
+mod report_cli;
 mod rollups;
 mod scheduler;
 mod schemathesis;
