@@ -11,9 +11,9 @@ use super::params::{PageParams, Paging, Params};
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
+use crate::domain::BuildStatus;
 use crate::domain::time::parse_timestamp;
 use crate::domain::{BranchName, RepoName};
-use crate::domain::BuildStatus;
 use crate::store::{BuildFilter, BuildSort, PageCursor};
 
 /// `GET /api/builds`, `GET /api/builds/{id}` (read role).

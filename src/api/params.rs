@@ -129,7 +129,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RepoBranch {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
         let params = Params::parse(parts.uri.query())?;
-        Ok(RepoBranch { repo: params.text("repo"), branch: params.text("branch"), provider: params.provider()? })
+        Ok(RepoBranch {
+            repo: params.text("repo"),
+            branch: params.text("branch"),
+            provider: params.provider()?,
+        })
     }
 }
 

@@ -15,7 +15,11 @@ const SECOND: Duration = Duration::from_secs(1);
 
 async fn axe_clean(browser: &Browser, what: &str) {
     if let Some(violations) = browser.axe_serious().await {
-        assert!(violations.is_empty(), "axe ({what}): {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
+        assert!(
+            violations.is_empty(),
+            "axe ({what}): {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
     }
 }
 

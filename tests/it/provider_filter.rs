@@ -19,8 +19,13 @@ fn finished(provider: &str, run: &str, minutes: i64, seconds: i64, conclusion: &
     let start = minutes_ago(minutes);
     vec![
         run_event(provider, run, &format!("{run}-s"), "in_progress", json!({"started_at": ts(start)})),
-        run_event(provider, run, &format!("{run}-f"), "completed",
-            json!({"conclusion": conclusion, "completed_at": ts(start + Duration::seconds(seconds))})),
+        run_event(
+            provider,
+            run,
+            &format!("{run}-f"),
+            "completed",
+            json!({"conclusion": conclusion, "completed_at": ts(start + Duration::seconds(seconds))}),
+        ),
     ]
 }
 
@@ -34,7 +39,13 @@ pub(crate) async fn seed_three_providers(app: &TestApp) {
         app.deliver_json("workflow_run", &run.payload(), "stored").await;
     }
     let mut events = finished("buildkite", "k1", 30, 200, "success");
-    events.push(run_event("buildkite", "k2", "k2-s", "in_progress", json!({"started_at": ts(minutes_ago(20))})));
+    events.push(run_event(
+        "buildkite",
+        "k2",
+        "k2-s",
+        "in_progress",
+        json!({"started_at": ts(minutes_ago(20))}),
+    ));
     events.extend(finished("jenkins", "j1", 25, 300, "success"));
     events.extend(finished("jenkins", "j2", 10, 100, "failure"));
     let (status, answer) = post(app, &json!(events)).await;

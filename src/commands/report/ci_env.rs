@@ -131,12 +131,16 @@ pub fn detect(var: &dyn Fn(&str) -> Option<String>) -> Detected {
             repository,
             run_id: v("BUILD_ID").or_else(|| v("BUILD_NUMBER")),
             number: int("BUILD_NUMBER"),
-            branch: branch.or_else(|| v("GIT_BRANCH").map(|b| b.strip_prefix("origin/").map(str::to_owned).unwrap_or(b))),
+            branch: branch.or_else(|| {
+                v("GIT_BRANCH").map(|b| b.strip_prefix("origin/").map(str::to_owned).unwrap_or(b))
+            }),
             commit: v("GIT_COMMIT"),
             actor: v("CHANGE_AUTHOR"),
             url: v("BUILD_URL"),
             runner_name: v("NODE_NAME"),
-            labels: v("NODE_LABELS").map(|l| l.split_whitespace().map(str::to_owned).collect()).unwrap_or_default(),
+            labels: v("NODE_LABELS")
+                .map(|l| l.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
             ..Detected::default()
         }
     } else {
@@ -165,7 +169,8 @@ mod tests {
     use super::*;
 
     fn with(vars: &[(&str, &str)]) -> Detected {
-        let map: HashMap<String, String> = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+        let map: HashMap<String, String> =
+            vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
         detect(&|name: &str| map.get(name).cloned())
     }
 
@@ -192,7 +197,11 @@ mod tests {
 
     #[test]
     fn jenkins_freestyle_takes_git_branch_without_its_remote() {
-        let d = with(&[("JENKINS_HOME", "/var/jenkins"), ("JOB_NAME", "nightly"), ("GIT_BRANCH", "origin/release/2")]);
+        let d = with(&[
+            ("JENKINS_HOME", "/var/jenkins"),
+            ("JOB_NAME", "nightly"),
+            ("GIT_BRANCH", "origin/release/2"),
+        ]);
         assert_eq!((d.repository.as_deref(), d.branch.as_deref()), (Some("nightly"), Some("release/2")));
     }
 
@@ -207,7 +216,10 @@ mod tests {
             ("BUILDKITE_JOB_ID", "d593f546-8c9a-45f8-8701-a2b92fbea9a7"),
             ("BUILDKITE_LABEL", "rake test"),
         ]);
-        assert_eq!((bk.provider, bk.repository.as_deref(), bk.number), (Some("buildkite"), Some("acme/web"), Some(59034)));
+        assert_eq!(
+            (bk.provider, bk.repository.as_deref(), bk.number),
+            (Some("buildkite"), Some("acme/web"), Some(59034))
+        );
         assert_eq!(bk.job_name.as_deref(), Some("rake test"));
         let circle = with(&[
             ("CIRCLECI", "true"),
@@ -219,7 +231,11 @@ mod tests {
         ]);
         assert_eq!((circle.provider, circle.repository.as_deref()), (Some("circleci"), Some("acme/app")));
         assert_eq!((circle.run_id.as_deref(), circle.job_id.as_deref()), (Some("6f0a"), Some("77aa")));
-        let gitlab = with(&[("GITLAB_CI", "true"), ("CI_PROJECT_PATH", "group/sub/app"), ("CI_RUNNER_TAGS", "[\"docker\", \"linux\"]")]);
+        let gitlab = with(&[
+            ("GITLAB_CI", "true"),
+            ("CI_PROJECT_PATH", "group/sub/app"),
+            ("CI_RUNNER_TAGS", "[\"docker\", \"linux\"]"),
+        ]);
         assert_eq!((gitlab.provider, gitlab.labels.len()), (Some("gitlab"), 2));
         assert_eq!(list("docker, linux"), ["docker", "linux"]);
         let azure = with(&[

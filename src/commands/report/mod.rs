@@ -51,8 +51,9 @@ pub async fn main(command: ReportCommand) -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(err) => {
-            let (ReportError::Input(message) | ReportError::Refused(message) | ReportError::Unreachable(message)) =
-                &err;
+            let (ReportError::Input(message)
+            | ReportError::Refused(message)
+            | ReportError::Unreachable(message)) = &err;
             eprintln!("error: {message}");
             ExitCode::from(err.exit_code())
         }
@@ -62,13 +63,18 @@ pub async fn main(command: ReportCommand) -> ExitCode {
 /// Builds the event and posts it; answers the line to print.
 ///
 /// Errors: see [`ReportError`].
-pub async fn run(command: ReportCommand, env: &dyn Fn(&str) -> Option<String>) -> Result<String, ReportError> {
+pub async fn run(
+    command: ReportCommand,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<String, ReportError> {
     let detected = ci_env::detect(env);
     let (common, event) = build_event(&command, &detected)?;
     let token = common.token.as_ref().ok_or_else(|| {
-        ReportError::Input("no token: give --token or set CICD_INGEST_TOKEN (a write-role token or the ingest token)".into())
+        ReportError::Input(
+            "no token: give --token or set CICD_INGEST_TOKEN (a write-role token or the ingest token)".into(),
+        )
     })?;
-    let answer = send(&common, token.expose(), &event).await?;
+    let answer = send(common, token.expose(), &event).await?;
     let outcome = answer["events"][0]["outcome"].as_str().unwrap_or("unknown").to_owned();
     Ok(format!(
         "{outcome}: {} {} of {} run {} ({})",
@@ -86,7 +92,9 @@ fn status(text: &str) -> Result<&'static str, ReportError> {
         "queued" => Ok("queued"),
         "started" | "in_progress" | "running" => Ok("in_progress"),
         "completed" | "finished" => Ok("completed"),
-        other => Err(ReportError::Input(format!("--status must be queued, started or completed, got {other:?}"))),
+        other => {
+            Err(ReportError::Input(format!("--status must be queued, started or completed, got {other:?}")))
+        }
     }
 }
 
@@ -125,7 +133,9 @@ fn build_event<'c>(
             event.insert(key.to_owned(), value);
         }
     };
-    let pick = |flag: &Option<String>, found: &Option<String>| flag.clone().or_else(|| found.clone()).map(Value::from);
+    let pick = |flag: &Option<String>, found: &Option<String>| {
+        flag.clone().or_else(|| found.clone()).map(Value::from)
+    };
     let status = status(&common.status)?;
     let provider = common.provider.clone().or_else(|| detected.provider.map(str::to_owned));
     if provider.is_none() {
@@ -139,7 +149,10 @@ fn build_event<'c>(
     if run_id.is_none() {
         missing.push("--run-id (or the CI's BUILD_ID, BUILDKITE_BUILD_ID, CIRCLE_WORKFLOW_ID, CI_PIPELINE_ID, BUILD_BUILDID)");
     }
-    event.insert("type".into(), Value::from(if matches!(command, ReportCommand::Run(_)) { "run" } else { "job" }));
+    event.insert(
+        "type".into(),
+        Value::from(if matches!(command, ReportCommand::Run(_)) { "run" } else { "job" }),
+    );
     put(&mut event, "provider", provider.map(Value::from));
     put(&mut event, "repository", repository);
     put(&mut event, "run_id", run_id);
@@ -157,7 +170,9 @@ fn build_event<'c>(
     match (status, concluded) {
         ("completed", None) => missing.push("--conclusion or --exit-code (with --status completed)"),
         ("completed", Some(c)) => put(&mut event, "conclusion", Some(Value::from(c))),
-        (_, Some(_)) => return Err(ReportError::Input("--conclusion and --exit-code go with --status completed".into())),
+        (_, Some(_)) => {
+            return Err(ReportError::Input("--conclusion and --exit-code go with --status completed".into()));
+        }
         _ => {}
     }
     let now = format_timestamp(Utc::now());
@@ -168,7 +183,10 @@ fn build_event<'c>(
     ] {
         let value = match flag {
             Some(text) => Some(format_timestamp(parse_timestamp(text).map_err(|_| {
-                ReportError::Input(format!("--{} must be an RFC 3339 timestamp, got {text:?}", key.replace('_', "-")))
+                ReportError::Input(format!(
+                    "--{} must be an RFC 3339 timestamp, got {text:?}",
+                    key.replace('_', "-")
+                ))
             })?)),
             None if status == own_status => Some(now.clone()),
             None => None,
@@ -216,8 +234,7 @@ fn default_key(event: &Map<String, Value>) -> String {
         .iter()
         .filter_map(|key| text(key))
         .collect();
-    let key: String =
-        parts.join("-").chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
+    let key: String = parts.join("-").chars().map(|c| if c.is_ascii_graphic() { c } else { '_' }).collect();
     if key.len() <= 200 { key } else { hex::encode(Sha256::digest(key.as_bytes())) }
 }
 
@@ -247,7 +264,9 @@ async fn send(common: &ReportCommon, token: &str, event: &Value) -> Result<Value
                 if status.is_server_error() || status.as_u16() == 429 {
                     format!("{url} answered {status}: {detail}")
                 } else {
-                    return Err(ReportError::Refused(format!("{url} refused the event ({status}): {detail}")));
+                    return Err(ReportError::Refused(format!(
+                        "{url} refused the event ({status}): {detail}"
+                    )));
                 }
             }
             Err(err) => format!("cannot reach {url}: {err}"),
@@ -266,7 +285,11 @@ async fn send(common: &ReportCommon, token: &str, event: &Value) -> Result<Value
 fn problem_text(body: &Value) -> String {
     let mut text = body["detail"].as_str().unwrap_or("no detail").to_owned();
     for error in body["errors"].as_array().into_iter().flatten() {
-        text.push_str(&format!("; {}: {}", error["field"].as_str().unwrap_or("?"), error["message"].as_str().unwrap_or("?")));
+        text.push_str(&format!(
+            "; {}: {}",
+            error["field"].as_str().unwrap_or("?"),
+            error["message"].as_str().unwrap_or("?")
+        ));
     }
     text
 }
@@ -296,7 +319,8 @@ mod tests {
             branch: Some("main".into()),
             ..Default::default()
         };
-        let cmd = command(&["run", "--status", "completed", "--conclusion", "UNSTABLE", "--branch", "hotfix"]);
+        let cmd =
+            command(&["run", "--status", "completed", "--conclusion", "UNSTABLE", "--branch", "hotfix"]);
         let (_, event) = build_event(&cmd, &detected).expect("event");
         assert_eq!(event["branch"], "hotfix");
         assert_eq!(event["conclusion"], "failure");

@@ -69,7 +69,8 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn fail(&mut self, field: &str, message: impl Into<String>) {
-        self.errors.push(FieldError { field: format!("events[{}].{field}", self.index), message: message.into() });
+        self.errors
+            .push(FieldError { field: format!("events[{}].{field}", self.index), message: message.into() });
     }
 
     fn present(&self, field: &str) -> Option<&'a Value> {
@@ -139,7 +140,10 @@ impl<'a> Reader<'a> {
         match parse_timestamp(&text) {
             Ok(at) => Some(at),
             Err(_) => {
-                self.fail(field, format!("must be an RFC 3339 timestamp such as 2026-12-01T10:00:00Z, got {text:?}"));
+                self.fail(
+                    field,
+                    format!("must be an RFC 3339 timestamp such as 2026-12-01T10:00:00Z, got {text:?}"),
+                );
                 None
             }
         }
@@ -197,7 +201,10 @@ impl<'a> Reader<'a> {
 /// Errors: every invalid field, each named `events[INDEX].FIELD`.
 pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldError>> {
     let Some(object) = raw.as_object() else {
-        return Err(vec![FieldError { field: format!("events[{index}]"), message: "must be an object".into() }]);
+        return Err(vec![FieldError {
+            field: format!("events[{index}]"),
+            message: "must be an object".into(),
+        }]);
     };
     let mut r = Reader { index, object, errors: Vec::new() };
     let kind = match r.present("type").and_then(Value::as_str) {
@@ -219,7 +226,12 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
             } else if JOB_ONLY.contains(&key.as_str()) {
                 "only a job event carries it".to_owned()
             } else {
-                format!("unknown field; known fields: {}, {}, {}", COMMON.join(", "), RUN_ONLY.join(", "), JOB_ONLY.join(", "))
+                format!(
+                    "unknown field; known fields: {}, {}, {}",
+                    COMMON.join(", "),
+                    RUN_ONLY.join(", "),
+                    JOB_ONLY.join(", ")
+                )
             };
             r.fail(key, message);
         }
@@ -244,7 +256,9 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
     let labels = r.labels();
     match (&status, conclusion.is_some()) {
         (Some(RunStatus::Completed), false) => r.fail("conclusion", "is required when status is completed"),
-        (Some(s), true) if !s.is_completed() => r.fail("conclusion", "is allowed only when status is completed"),
+        (Some(s), true) if !s.is_completed() => {
+            r.fail("conclusion", "is allowed only when status is completed")
+        }
         _ => {}
     }
     if status == Some(RunStatus::Completed) && completed_at.is_none() && r.present("completed_at").is_none() {
@@ -262,25 +276,27 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
             let name = r.text("name", "job name");
             let runner_name = r.text("runner_name", "runner");
             match (&provider, &repo, &run_id, &status, job_id) {
-                (Some(provider), Some(repo), Some(run_id), Some(status), Some(job_id)) => Some(Change::Job(Job {
-                    provider: *provider,
-                    repo: RepoName::from(repo.as_str()),
-                    run_id: run_id.clone(),
-                    run_attempt: attempt,
-                    job_id,
-                    name,
-                    workflow,
-                    branch,
-                    commit_sha: commit,
-                    provider_status: status.clone(),
-                    conclusion,
-                    runner_name,
-                    labels,
-                    url,
-                    created_at,
-                    started_at,
-                    completed_at,
-                })),
+                (Some(provider), Some(repo), Some(run_id), Some(status), Some(job_id)) => {
+                    Some(Change::Job(Job {
+                        provider: *provider,
+                        repo: RepoName::from(repo.as_str()),
+                        run_id: run_id.clone(),
+                        run_attempt: attempt,
+                        job_id,
+                        name,
+                        workflow,
+                        branch,
+                        commit_sha: commit,
+                        provider_status: status.clone(),
+                        conclusion,
+                        runner_name,
+                        labels,
+                        url,
+                        created_at,
+                        started_at,
+                        completed_at,
+                    }))
+                }
                 _ => None,
             }
         }
@@ -323,7 +339,9 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
         None => None,
     };
     match (r.errors.is_empty(), change, provider, key, kind) {
-        (true, Some(change), Some(provider), Some(key), Some(kind)) => Ok(BuildEvent { provider, key, kind, raw, change }),
+        (true, Some(change), Some(provider), Some(key), Some(kind)) => {
+            Ok(BuildEvent { provider, key, kind, raw, change })
+        }
         _ => Err(r.errors),
     }
 }
@@ -355,7 +373,10 @@ fn provider(r: &mut Reader<'_>) -> Option<ProviderKind> {
     match ProviderKind::from_kind(&text).filter(|p| p.reports_generic_events()) {
         Some(provider) => Some(provider),
         None => {
-            r.fail("provider", format!("must be one of {} (any other CI: other), got {text:?}", accepted.join(", ")));
+            r.fail(
+                "provider",
+                format!("must be one of {} (any other CI: other), got {text:?}", accepted.join(", ")),
+            );
             None
         }
     }

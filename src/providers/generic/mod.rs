@@ -146,7 +146,8 @@ mod tests {
         let mut bad = run("b");
         bad["status"] = "exploded".into();
         bad["started_at"] = "yesterday".into();
-        let body = serde_json::to_vec(&vec![run("a"), bad, serde_json::json!({"type": "job"})]).expect("json");
+        let body =
+            serde_json::to_vec(&vec![run("a"), bad, serde_json::json!({"type": "job"})]).expect("json");
         let Err(EventsError::Invalid(errors)) = parse_events(&body) else { panic!("invalid") };
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"events[1].status"), "{fields:?}");
