@@ -11,6 +11,7 @@
 //! `api`, recording in `ingest` and the store's write path.
 
 pub mod event;
+mod reader;
 
 use serde_json::Value;
 
