@@ -48,6 +48,124 @@ pub enum Command {
     /// API tokens: create (shown once), list, revoke.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Report a run or job of any CI to a running server's generic build
+    /// API (for a pipeline step); fields come from the CI's environment
+    /// variables (Jenkins, Buildkite, CircleCI, GitLab, Azure Pipelines)
+    /// unless given as flags.
+    #[command(subcommand)]
+    Report(ReportCommand),
+}
+
+/// `report` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ReportCommand {
+    /// Report the pipeline run (workflow run) this step belongs to.
+    Run(ReportRunArgs),
+    /// Report one job of the run.
+    Job(ReportJobArgs),
+}
+
+/// `report run`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportRunArgs {
+    #[command(flatten)]
+    pub common: ReportCommon,
+    /// Build number shown to people (Jenkins BUILD_NUMBER, …).
+    #[arg(long)]
+    pub number: Option<i64>,
+    /// What triggered the run (push, schedule, manual, …).
+    #[arg(long)]
+    pub event: Option<String>,
+    /// Who triggered the run.
+    #[arg(long)]
+    pub actor: Option<String>,
+}
+
+/// `report job`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportJobArgs {
+    #[command(flatten)]
+    pub common: ReportCommon,
+    /// The job's id, unique among the provider's jobs (Buildkite
+    /// BUILDKITE_JOB_ID, GitLab CI_JOB_ID, CircleCI CIRCLE_WORKFLOW_JOB_ID,
+    /// Azure SYSTEM_JOBID; Jenkins has none: give one).
+    #[arg(long)]
+    pub job_id: Option<String>,
+    /// The job's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The runner (agent) that ran it.
+    #[arg(long)]
+    pub runner_name: Option<String>,
+    /// A runner label (repeat the flag for several).
+    #[arg(long = "label")]
+    pub labels: Vec<String>,
+}
+
+/// What `report run` and `report job` share.
+#[derive(Debug, Clone, Args)]
+pub struct ReportCommon {
+    /// `queued`, `started` or `completed`.
+    #[arg(long)]
+    pub status: String,
+    /// With `--status completed`: success, failure, cancelled, skipped,
+    /// timed_out, neutral (also Jenkins' SUCCESS, UNSTABLE, FAILURE,
+    /// ABORTED, NOT_BUILT and passed/failed/canceled).
+    #[arg(long)]
+    pub conclusion: Option<String>,
+    /// With `--status completed`: the step's exit code instead of a
+    /// conclusion (0 = success, anything else = failure).
+    #[arg(long, conflicts_with = "conclusion")]
+    pub exit_code: Option<i32>,
+    /// The CI (jenkins, buildkite, circleci, azure-pipelines, …, other);
+    /// default: the CI whose environment variables are present.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Repository (or project) the run belongs to.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// Pipeline (workflow) name.
+    #[arg(long)]
+    pub workflow: Option<String>,
+    /// The CI's id of the run.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Attempt of the run, from 1 (default 1).
+    #[arg(long)]
+    pub attempt: Option<i64>,
+    #[arg(long)]
+    pub branch: Option<String>,
+    #[arg(long)]
+    pub commit: Option<String>,
+    /// Link to the run (or job) on the CI.
+    #[arg(long)]
+    pub url: Option<String>,
+    /// RFC 3339; default: now for `--status queued`.
+    #[arg(long)]
+    pub created_at: Option<String>,
+    /// RFC 3339; default: now for `--status started`.
+    #[arg(long)]
+    pub started_at: Option<String>,
+    /// RFC 3339; default: now for `--status completed`.
+    #[arg(long)]
+    pub completed_at: Option<String>,
+    /// The event's idempotency key; default: made from the provider,
+    /// repository, run, attempt, job and status, so a repeated step is
+    /// answered `duplicate`.
+    #[arg(long)]
+    pub key: Option<String>,
+    /// Base URL of the dashboard.
+    #[arg(long = "server", env = "CICD_URL", default_value = "http://127.0.0.1:8000")]
+    pub server: String,
+    /// A token with the write role, or the server's ingest token.
+    #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+    /// Attempts after the first on a connection error or 5xx answer.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// First wait between attempts, in milliseconds (doubles each time).
+    #[arg(long, default_value_t = 1000)]
+    pub retry_delay_ms: u64,
 }
 
 /// `db` subcommands.

@@ -16,6 +16,7 @@ async fn main() -> ExitCode {
     telemetry::init_with(cli.log_format);
     let _ = rustls::crypto::ring::default_provider().install_default();
     let result = match cli.command {
+        Some(Command::Report(command)) => return commands::report::main(command).await,
         None => serve(cli.serve).await,
         Some(Command::Serve(settings)) => serve(settings).await,
         Some(Command::Migrate(database)) => {

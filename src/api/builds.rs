@@ -11,9 +11,9 @@ use super::params::{PageParams, Paging, Params};
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
+use crate::domain::BuildStatus;
 use crate::domain::time::parse_timestamp;
 use crate::domain::{BranchName, RepoName};
-use crate::domain::{BuildStatus, ProviderKind};
 use crate::store::{BuildFilter, BuildSort, PageCursor};
 
 /// `GET /api/builds`, `GET /api/builds/{id}` (read role).
@@ -23,7 +23,7 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 
 /// The filters and order shared by `/api/builds` and `/api/builds/export`:
 /// exact-match `repo`, `branch`, `workflow`, `status` (normalised),
-/// `provider` (`github`), `event`, `actor`, `run` (the run id: all its
+/// `provider` (a provider kind: `github`, `jenkins`, …), `event`, `actor`, `run` (the run id: all its
 /// attempts); `q` (substring of repository,
 /// workflow, branch, commit SHA or actor, case-insensitive); `since` and
 /// `until` (RFC 3339, bounds of the start: `since ≤ start < until`);
@@ -74,13 +74,7 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
             Problem::invalid_parameter(format!("status must be one of {}, got {text:?}", known.join(", ")))
         })?),
     };
-    let provider = match params.text("provider") {
-        None => None,
-        Some(text) => Some(ProviderKind::from_kind(&text).ok_or_else(|| {
-            let known: Vec<&str> = ProviderKind::ALL.iter().map(|p| p.kind()).collect();
-            Problem::invalid_parameter(format!("provider must be one of {}, got {text:?}", known.join(", ")))
-        })?),
-    };
+    let provider = params.provider()?;
     let instant = |name: &str| -> Result<Option<i64>, Problem> {
         params
             .text(name)

@@ -9,6 +9,7 @@ mod alerts;
 mod audit;
 pub mod auth;
 pub mod body_budget;
+mod build_events;
 mod builds;
 mod dto;
 pub mod events;
@@ -57,6 +58,7 @@ impl IngestAuth {
         match provider {
             crate::domain::ProviderKind::GitHub => self.webhook_secret.as_ref(),
             crate::domain::ProviderKind::GitLab => self.gitlab_webhook_secret.as_ref(),
+            _ => None,
         }
     }
 }
@@ -107,6 +109,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(health::routes())
         .merge(builds::routes(&state))
+        .merge(build_events::routes(&state))
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
         .merge(timeseries::routes(&state))

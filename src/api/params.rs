@@ -1,7 +1,7 @@
 //! Query-string parsing that never fails on its own: parameters are read as
 //! text and validated here, so bad values get a 422 problem naming them.
 //! The parameters several routes share are parsed by one typed extractor
-//! each ([`Window`], [`RepoBranch`], [`Paging`]), which also documents
+//! each ([`Window`], [`RepoBranch`] with `provider`, [`Paging`]), which also documents
 //! them for the OpenAPI document where it can ([`Window`], [`RepoBranch`],
 //! [`PageParams`]).
 
@@ -11,7 +11,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::problem::Problem;
-use crate::domain::{BranchName, RepoName};
+use crate::domain::{BranchName, ProviderKind, RepoName};
 use crate::store::PointFilter;
 
 /// Decoded query parameters (last value wins for repeated keys).
@@ -52,6 +52,16 @@ impl Params {
         }
     }
 
+    /// `provider`: a provider kind ([`ProviderKind::kind`]), `None` when
+    /// absent; 422 naming the known kinds for any other text.
+    pub fn provider(&self) -> Result<Option<ProviderKind>, Problem> {
+        let Some(text) = self.text("provider") else { return Ok(None) };
+        ProviderKind::from_kind(&text).map(Some).ok_or_else(|| {
+            let known: Vec<&str> = ProviderKind::ALL.iter().map(|p| p.kind()).collect();
+            Problem::invalid_parameter(format!("provider must be one of {}, got {text:?}", known.join(", ")))
+        })
+    }
+
     /// A boolean parameter (`true`/`false`, also `1`/`0`), `false` when absent.
     pub fn flag(&self, name: &str) -> Result<bool, Problem> {
         match self.text(name).as_deref() {
@@ -90,7 +100,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Window {
     }
 }
 
-/// `repo` and `branch`: exact-match narrowing of a figure.
+/// `repo`, `branch` and `provider`: exact-match narrowing of a figure.
 #[derive(Debug, Clone, PartialEq, Eq, Default, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct RepoBranch {
@@ -98,12 +108,19 @@ pub struct RepoBranch {
     pub repo: Option<String>,
     /// Only this branch (exact)
     pub branch: Option<String>,
+    /// Only this provider (`provider_kind` of a Build, e.g. `github`, `jenkins`)
+    #[param(value_type = Option<String>)]
+    pub provider: Option<ProviderKind>,
 }
 
 impl RepoBranch {
     /// The store's filter of metric reads.
     pub fn filter(self) -> PointFilter {
-        PointFilter { repo: self.repo.map(RepoName::from), branch: self.branch.map(BranchName::from) }
+        PointFilter {
+            repo: self.repo.map(RepoName::from),
+            branch: self.branch.map(BranchName::from),
+            provider: self.provider,
+        }
     }
 }
 
@@ -112,7 +129,11 @@ impl<S: Send + Sync> FromRequestParts<S> for RepoBranch {
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Problem> {
         let params = Params::parse(parts.uri.query())?;
-        Ok(RepoBranch { repo: params.text("repo"), branch: params.text("branch") })
+        Ok(RepoBranch {
+            repo: params.text("repo"),
+            branch: params.text("branch"),
+            provider: params.provider()?,
+        })
     }
 }
 

@@ -60,6 +60,7 @@ fn webhook_path(provider: ProviderKind) -> &'static str {
     match provider {
         ProviderKind::GitHub => "/api/webhook/github-actions",
         ProviderKind::GitLab => "/api/webhook/gitlab",
+        _ => "/api/builds/events",
     }
 }
 

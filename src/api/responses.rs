@@ -76,3 +76,8 @@ problem_set!(
     /// A webhook delivery.
     DeliveryProblems: 400, 401, 403, 413, 415, 429, 503
 );
+problem_set!(
+    /// A batch of generic build events (400 malformed, 413 too large, 422
+    /// invalid fields).
+    EventProblems: 400, 401, 403, 413, 422, 429, 503
+);

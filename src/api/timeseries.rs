@@ -36,6 +36,9 @@ pub struct TimeseriesJson {
     pub tz: String,
     pub repo: Option<String>,
     pub branch: Option<String>,
+    /// The `provider` filter (a provider kind), if any.
+    #[schema(value_type = Option<String>)]
+    pub provider: Option<&'static str>,
     pub from: String,
     pub to: String,
     pub buckets: Vec<BucketFigures>,
@@ -43,8 +46,8 @@ pub struct TimeseriesJson {
 }
 
 /// `window_days` 1–365 (default 7), `bucket` `day` (the default and only
-/// size), `tz` an IANA name (default `UTC`), exact-match `repo` and
-/// `branch`. 422 problem on a bad parameter.
+/// size), `tz` an IANA name (default `UTC`), exact-match `repo`,
+/// `branch` and `provider`. 422 problem on a bad parameter.
 #[utoipa::path(get, path = "/api/metrics/timeseries", tag = "metrics",
     description = "Per-day figures in the viewer's time zone: builds by outcome, success rate, duration p50/p95, median queue time.",
     params(
@@ -85,6 +88,7 @@ pub async fn timeseries(
         tz: tz.name().to_owned(),
         repo: filter.repo.map(RepoName::into_string),
         branch: filter.branch.map(BranchName::into_string),
+        provider: filter.provider.map(|p| p.kind()),
         from: format_timestamp(from),
         to: format_timestamp(to),
         buckets: series(&buckets, &points),

@@ -170,7 +170,7 @@ fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// Constant-time-enough comparison of bearer tokens: compares SHA-256
 /// digests, so timing reveals nothing about the token's characters.
-fn same_token(given: &str, expected: &str) -> bool {
+pub(super) fn same_token(given: &str, expected: &str) -> bool {
     Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 

@@ -1,10 +1,12 @@
-//! Subcommands other than `serve` that work on the database directly:
+//! Subcommands other than `serve`: `report` (a client of the generic build
+//! API, `report/`) and those that work on the database directly:
 //! `poll` (a backfill in the foreground; GitLab's in `poll_gitlab`) and `token` (API tokens). Each is
 //! a thin driver over the layers below; the store they open is the one a
 //! server opens ([`open_store`]).
 
 pub mod poll;
 pub mod poll_gitlab;
+pub mod report;
 pub mod token;
 
 use std::time::Duration;

@@ -50,7 +50,10 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     match ProviderKind::from_kind(&args.provider) {
         Some(ProviderKind::GitHub) => {}
         Some(ProviderKind::GitLab) => return super::poll_gitlab::run(args, since, now).await,
-        None => anyhow::bail!("--provider must be github or gitlab, got {:?}", args.provider),
+        Some(_) | None => anyhow::bail!(
+            "--provider must be github or gitlab (other CIs report through POST /api/builds/events), got {:?}",
+            args.provider
+        ),
     }
     let Some(repo_name) = args.repo.clone().filter(|r| r.contains('/')) else {
         anyhow::bail!(

@@ -1,4 +1,5 @@
-//! Domain types shared by every layer: a workflow run attempt, a job, their
+//! Domain types shared by every layer: a workflow run attempt, a job, the
+//! providers they come from (`provider`), their
 //! raw provider status/conclusion vocabularies and the normalised status.
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
@@ -13,6 +14,7 @@ pub mod job;
 pub mod keys;
 pub mod limits;
 pub mod merge;
+pub mod provider;
 pub mod status;
 pub mod time;
 pub mod tries;
@@ -21,5 +23,6 @@ pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
 pub use keys::{BranchName, RepoName};
-pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
+pub use provider::ProviderKind;
+pub use status::{BuildStatus, Conclusion, RunStatus};
 pub use tries::TriedRun;

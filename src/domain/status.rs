@@ -9,48 +9,7 @@
 
 use serde::Serialize;
 
-/// Which CI provider a record came from. The provider seam: every provider
-/// normalises into the same [`crate::domain::RunAttempt`] and
-/// [`crate::domain::Job`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ProviderKind {
-    /// GitHub Actions (`workflow_run` / `workflow_job` webhooks, REST API).
-    GitHub,
-    /// GitLab CI (`Pipeline Hook` / `Job Hook` webhooks, REST API): a
-    /// pipeline is a run, a job a job.
-    GitLab,
-}
-
-impl ProviderKind {
-    /// Every provider, in display order.
-    pub const ALL: [ProviderKind; 2] = [ProviderKind::GitHub, ProviderKind::GitLab];
-
-    /// Stable machine name stored in `providers.kind` and answered as
-    /// `provider_kind` (e.g. `"github"`).
-    pub fn kind(self) -> &'static str {
-        match self {
-            ProviderKind::GitHub => "github",
-            ProviderKind::GitLab => "gitlab",
-        }
-    }
-
-    /// Human name answered as `provider_name` (e.g. `"GitHub Actions"`).
-    pub fn display_name(self) -> &'static str {
-        match self {
-            ProviderKind::GitHub => "GitHub Actions",
-            ProviderKind::GitLab => "GitLab CI",
-        }
-    }
-
-    /// Parses [`ProviderKind::kind`] back; `None` for an unknown kind.
-    pub fn from_kind(kind: &str) -> Option<Self> {
-        match kind {
-            "github" => Some(ProviderKind::GitHub),
-            "gitlab" => Some(ProviderKind::GitLab),
-            _ => None,
-        }
-    }
-}
+pub use super::provider::ProviderKind;
 
 /// An open vocabulary of a provider: the documented values as variants,
 /// anything newer kept verbatim as `Other`, so nothing compares strings

@@ -16,6 +16,7 @@
 //! [`crate::domain::ProviderKind`]. Adding a provider is one folder here and
 //! one registration line where the routes and jobs are built.
 
+pub mod generic;
 pub mod github;
 pub mod gitlab;
 pub mod rate_gate;

@@ -32,6 +32,17 @@ impl Deliveries<'_> {
         self.writer.record(write).await
     }
 
+    /// Records several deliveries and applies their changes all or nothing,
+    /// in one committed transaction (the events of one generic build API
+    /// request); answers, per delivery, whether it was new. Their
+    /// `(provider, GUID)` pairs must differ.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy;
+    /// any error means nothing was committed.
+    pub async fn record_all(&self, writes: &[DeliveryWrite]) -> Result<Vec<Recorded>, StoreError> {
+        self.writer.record_all(writes).await
+    }
+
     /// Applies changes fetched by a poller (no delivery record: the
     /// provider's REST API is the source) in one committed transaction,
     /// then announces what changed. Answers how many rows were created or

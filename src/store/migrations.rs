@@ -18,6 +18,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
     (8, "gitlab", include_str!("migrations/sqlite/0008_gitlab.sql")),
+    (9, "generic providers", include_str!("migrations/sqlite/0009_generic_providers.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -29,6 +30,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
     (8, "gitlab", include_str!("migrations/postgres/0008_gitlab.sql")),
+    (9, "generic providers", include_str!("migrations/postgres/0009_generic_providers.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
 ];
 

@@ -39,19 +39,30 @@ fn ts(row: &AnyRow, column: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
     Ok(row.try_get::<Option<i64>, _>(column)?.and_then(from_unix))
 }
 
+/// The `providers.id` of each kind (migrations 0001 and 0009): GitHub 1,
+/// the generic build API's kinds from 10 upward.
 pub(super) fn provider_id(provider: ProviderKind) -> i64 {
     match provider {
         ProviderKind::GitHub => 1,
         ProviderKind::GitLab => 2,
+        ProviderKind::Jenkins => 10,
+        ProviderKind::Buildkite => 11,
+        ProviderKind::CircleCi => 12,
+        ProviderKind::AzurePipelines => 13,
+        ProviderKind::BitbucketPipelines => 14,
+        ProviderKind::TeamCity => 15,
+        ProviderKind::Drone => 16,
+        ProviderKind::Woodpecker => 17,
+        ProviderKind::Travis => 18,
+        ProviderKind::Other => 19,
     }
 }
 
 pub(super) fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
-    match id {
-        1 => Ok(ProviderKind::GitHub),
-        2 => Ok(ProviderKind::GitLab),
-        other => Err(StoreError::Config(format!("unknown provider id {other} in the database"))),
-    }
+    ProviderKind::ALL
+        .into_iter()
+        .find(|kind| provider_id(*kind) == id)
+        .ok_or_else(|| StoreError::Config(format!("unknown provider id {id} in the database")))
 }
 
 /// Decodes a `build_columns!()` row into (`id`, [`RunAttempt`]).

@@ -113,7 +113,7 @@ impl MetricReads<'_> {
     }
 
     /// `repos` with each one's latest attempt's status (over all time, on
-    /// the filter's branch if it has one). A repository with an attempt in a
+    /// the filter's branch and provider if it has them). A repository with an attempt in a
     /// window that has no upper bound has its latest attempt in it.
     async fn with_latest_status(
         &self,
@@ -123,13 +123,20 @@ impl MetricReads<'_> {
         for chunk in repos.chunks_mut(500) {
             let values: Vec<String> = (1..=chunk.len()).map(|i| format!("(${i})")).collect();
             let mut texts: Vec<String> = chunk.iter().map(|r| r.repo.clone()).collect();
-            let branch = match &filter.branch {
+            let mut branch = match &filter.branch {
                 Some(branch) => {
                     texts.push(branch.to_string());
                     format!(" AND b.branch = ${}", chunk.len() + 1)
                 }
                 None => String::new(),
             };
+            if let Some(provider) = filter.provider {
+                texts.push(provider.kind().to_owned());
+                branch.push_str(&format!(
+                    " AND b.provider_id = (SELECT id FROM providers WHERE kind = ${})",
+                    texts.len()
+                ));
+            }
             let sql = format!(
                 "SELECT v.column1 AS repo, (SELECT b.status FROM builds b WHERE b.repo = v.column1{branch} \
                  ORDER BY b.sort_at DESC, b.id DESC LIMIT 1) AS status FROM (VALUES {}) AS v",

@@ -14,7 +14,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::StoreError;
 use crate::domain::time::{elapsed_seconds, from_unix};
-use crate::domain::{BranchName, BuildStatus, RepoName};
+use crate::domain::{BranchName, BuildStatus, ProviderKind, RepoName};
 use crate::metrics::health::HealthRow;
 use crate::metrics::timeseries::Point;
 use crate::store::MetricReads;
@@ -24,12 +24,14 @@ use crate::store::MetricReads;
 pub struct PointFilter {
     pub repo: Option<RepoName>,
     pub branch: Option<BranchName>,
+    /// Only attempts of this provider.
+    pub provider: Option<ProviderKind>,
 }
 
 impl PointFilter {
-    /// True when neither filter is set.
+    /// True when no filter is set.
     pub fn is_empty(&self) -> bool {
-        self.repo.is_none() && self.branch.is_none()
+        self.repo.is_none() && self.branch.is_none() && self.provider.is_none()
     }
 }
 
@@ -44,6 +46,14 @@ pub(super) fn filter_sql(filter: &PointFilter, sql: &mut String, first: usize) -
             sql.push_str(&format!(" AND {column} = ${}", first + texts.len()));
             texts.push(value.to_owned());
         }
+    }
+    if let Some(provider) = filter.provider {
+        // Bound as its kind (every filter value is text), looked up once.
+        sql.push_str(&format!(
+            " AND provider_id = (SELECT id FROM providers WHERE kind = ${})",
+            first + texts.len()
+        ));
+        texts.push(provider.kind().to_owned());
     }
     texts
 }

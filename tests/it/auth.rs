@@ -57,6 +57,7 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("POST", "/api/events/ticket", Needs::Read, 200),
     ("GET", "/metrics", Needs::Read, 200),
     ("POST", "/api/webhook/github-actions", Needs::Write, 200),
+    ("POST", "/api/builds/events", Needs::Write, 422),
     ("GET", "/api/audit", Needs::Admin, 200),
     ("GET", "/api/alerts", Needs::Read, 200),
     ("POST", "/api/alerts/999999/ack", Needs::Write, 404),

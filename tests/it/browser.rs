@@ -84,7 +84,7 @@ on_both_backends! {
 
         // Rows, and the markup branch shown as text: no <img>, no dialog.
         let first_row = browser.eval("[...document.querySelector('#builds tbody tr').cells].map(c => c.textContent)").await;
-        assert_eq!(first_row[1], "octo-org/app");
+        assert_eq!(first_row[1], "octo-org/app on GitHub Actions");
         assert_eq!(first_row[3], "main");
         assert_eq!(browser.eval("[...document.querySelectorAll('#builds td.branch')].some(td => td.textContent === '<img src=x onerror=alert(1)>')").await, true);
         assert_eq!(browser.eval("document.querySelectorAll('img').length").await, json!(0));

@@ -69,7 +69,7 @@ fn backend(app: &TestApp) -> &'static str {
 }
 
 /// The builds table's rows: [status, repository, workflow, duration cell].
-const ROWS: &str = "[...document.querySelectorAll('#builds tbody tr')].map(r => [r.cells[0].textContent, r.cells[1].textContent, \
+const ROWS: &str = "[...document.querySelectorAll('#builds tbody tr')].map(r => [r.cells[0].textContent, r.cells[1].querySelector('.repo').textContent, \
     r.cells[2].textContent, r.querySelector('[data-label=Duration]').textContent])";
 
 on_both_backends! {
@@ -130,7 +130,7 @@ on_both_backends! {
         click(&browser, "#builds-form button[type=submit]").await;
         browser.expect("document.querySelectorAll('#builds tbody tr').length === 2", 5 * SECOND,
             "document.getElementById('builds-count').textContent").await;
-        let ids = browser.eval("[...document.querySelectorAll('#builds tbody tr')].map(r => r.cells[1].textContent + ' ' + r.cells[2].textContent)").await;
+        let ids = browser.eval("[...document.querySelectorAll('#builds tbody tr')].map(r => r.cells[1].querySelector('.repo').textContent + ' ' + r.cells[2].textContent)").await;
         assert_eq!(ids, json!(["octo-org/app CI", "octo-org/web CI"]));
         assert!(browser.eval("location.search").await.as_str().is_some_and(|s| s.contains("latest=1")));
         let csv = browser.eval("document.getElementById('export-csv').href").await;

@@ -29,6 +29,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/alerts/configure"),
     ("post", "/api/alerts/configure"),
     ("post", "/api/alert/test"),
+    ("post", "/api/builds/events"),
     ("post", "/api/alerts/{id}/ack"),
     ("post", "/api/alerts/{id}/resolve"),
 ];

@@ -163,7 +163,7 @@ on_both_backends! {
             ("/api/builds?limit=ten", 422),
             ("/api/builds?offset=-1", 422),
             ("/api/builds?status=green", 422),
-            ("/api/builds?provider=jenkins", 422),
+            ("/api/builds?provider=hudson", 422),
             ("/api/metrics/summary?window_days=0", 422),
             ("/api/metrics/summary?window_days=366", 422),
             ("/api/builds/999999", 404),

@@ -78,8 +78,9 @@ async fn run(path: WritePath, mut receiver: mpsc::Receiver<Queued>) {
                 Err(_) => break,
             }
         }
-        if !repeats_a_delivery(&batch) {
-            match write_batch(&path, &batch).await {
+        let writes: Vec<&DeliveryWrite> = batch.iter().map(|job| &job.write).collect();
+        if !repeats_a_delivery(&writes) {
+            match write_batch(&path, &writes).await {
                 Ok(results) => {
                     for (job, result) in batch.drain(..).zip(results) {
                         let _ = job.reply.send(Ok(result));
@@ -124,9 +125,9 @@ fn lock_order(change: &Change) -> Option<(&'static str, &str, &str, i64)> {
 
 /// Whether two writes of the batch carry the same delivery (then the
 /// batch is written one by one, as their order decides what is stored).
-fn repeats_a_delivery(batch: &[Queued]) -> bool {
+pub(super) fn repeats_a_delivery(writes: &[&DeliveryWrite]) -> bool {
     let mut seen = HashSet::new();
-    !batch.iter().all(|job| seen.insert((job.write.delivery.provider, job.write.delivery.guid.as_str())))
+    !writes.iter().all(|write| seen.insert((write.delivery.provider, write.delivery.guid.as_str())))
 }
 
 /// One run attempt's changes in a group: its run deliveries' changes, then
@@ -141,10 +142,14 @@ struct AttemptChanges<'a> {
     jobs: Vec<(&'a Job, i64)>,
 }
 
-async fn write_batch(path: &WritePath, batch: &[Queued]) -> Result<Vec<Recorded>, StoreError> {
+/// Writes `writes` (whose deliveries must differ) in one transaction, as
+/// described in the module doc; answers, per write, whether it was new.
+pub(super) async fn write_batch(
+    path: &WritePath,
+    writes: &[&DeliveryWrite],
+) -> Result<Vec<Recorded>, StoreError> {
     let mut tx = path.begin().await?;
-    let writes: Vec<&DeliveryWrite> = batch.iter().map(|job| &job.write).collect();
-    let new = insert_deliveries(&mut tx, &writes).await?;
+    let new = insert_deliveries(&mut tx, writes).await?;
     // Per run attempt, in key order: one run write, then its jobs.
     let mut attempts: BTreeMap<_, AttemptChanges<'_>> = BTreeMap::new();
     // Changes placed by try numbers, applied after the others one by one in
@@ -224,6 +229,10 @@ mod tests {
     /// on rank and the job only raises the status to `in_progress`.
     #[tokio::test]
     async fn a_group_stores_what_its_deliveries_one_by_one_store() {
+        async fn write_batch(path: &WritePath, batch: &[Queued]) -> Result<Vec<Recorded>, StoreError> {
+            let writes: Vec<&DeliveryWrite> = batch.iter().map(|job| &job.write).collect();
+            super::write_batch(path, &writes).await
+        }
         let dir = tempfile::tempdir().expect("tempdir");
         let url = format!("sqlite://{}", dir.path().join("group.db").display());
         let store = Store::connect(&url, &Default::default()).await.expect("store");

@@ -4,7 +4,9 @@
 //!
 //! Every delivery goes through the one group-commit writer a store owns
 //! (`group_commit`); a delivery written alone (a failed group is retried
-//! one by one) has its own transaction. Changes a poller fetched are
+//! one by one) has its own transaction; a set of deliveries that must
+//! commit together (the generic build API's events of one request) is
+//! written as one such group, outside the queue. Changes a poller fetched are
 //! applied in one transaction of their own. What must commit with a change
 //! but is decided above the store (the alert rules' outbox rows) comes in
 //! through a [`ChangeHook`] the opener installs.
@@ -72,6 +74,24 @@ impl Writer {
     /// Queues a delivery and waits until it is committed (or failed).
     pub(super) async fn record(&self, write: DeliveryWrite) -> Result<Recorded, StoreError> {
         self.queue.submit(write).await
+    }
+
+    /// Records and applies `writes` all together in one transaction, outside
+    /// the group-commit queue: either every one is committed or none is.
+    /// Their `(provider, GUID)` pairs must differ.
+    ///
+    /// Errors: [`StoreError::Invariant`] for a repeated pair;
+    /// [`StoreError::Unavailable`] when the database is down or busy
+    /// (nothing was committed).
+    pub(super) async fn record_all(&self, writes: &[DeliveryWrite]) -> Result<Vec<Recorded>, StoreError> {
+        let writes: Vec<&DeliveryWrite> = writes.iter().collect();
+        if group_commit::repeats_a_delivery(&writes) {
+            return Err(StoreError::Invariant("one delivery twice in an all-or-nothing write".into()));
+        }
+        if writes.is_empty() {
+            return Ok(Vec::new());
+        }
+        group_commit::write_batch(&self.path, &writes).await
     }
 
     /// Applies changes fetched by a poller in one committed transaction.

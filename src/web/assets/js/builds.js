@@ -5,7 +5,7 @@
 import { $, el, duration, elapsed, localTime, repoName, statusBadge, externalLink, text } from "./format.js";
 
 export const PAGE_SIZE = 25;
-export const TEXT_FILTERS = ["repo", "branch", "workflow", "status", "event", "actor", "q"];
+export const TEXT_FILTERS = ["repo", "branch", "provider", "workflow", "status", "event", "actor", "q"];
 export const WINDOWS = { 1: "24 hours", 7: "7 days", 30: "30 days", 90: "90 days" };
 
 /** Local `datetime-local` text → RFC 3339 UTC, or null. */
@@ -49,7 +49,9 @@ function row(b, open) {
     : b.status === "queued" ? elapsed(b.created_at || start, "waiting for") : duration(b.duration_seconds);
   return el("tr", { "data-id": b.id },
     el("td", { "data-label": "Status" }, statusBadge(b.status)),
-    el("td", { "data-label": "Repository", class: "name" }, repoName(b.repo)),
+    // The provider on a second line of the repository: no extra column, so the table still fits 1 280 px.
+    el("td", { "data-label": "Repository", class: "name" }, el("span", { class: "repo" }, repoName(b.repo)),
+      el("span", { class: "visually-hidden" }, " on "), el("span", { class: "sub provider" }, text(b.provider_name))),
     el("td", { "data-label": "Workflow", class: "name" }, text(b.workflow) + attempt),
     el("td", { "data-label": "Branch", class: "branch", title: b.branch || null }, text(b.branch)),
     el("td", { "data-label": "Commit" }, commit),
@@ -59,7 +61,7 @@ function row(b, open) {
     el("td", { "data-label": "Started", title: !b.started_at && b.first_job_started_at ? "first job's start (the run's own start is not known yet)" : null },
       localTime(start)),
     el("td", { "data-label": "Links", class: "actions" }, details, " ",
-      externalLink(b.url, "GitHub", "Run " + b.external_id + " on GitHub")));
+      b.url ? externalLink(b.url, "Open", "run " + b.external_id + " on " + b.provider_name) : ""));
 }
 
 /** Renders one page of builds and everything around the table. */

@@ -7,6 +7,7 @@ import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, te
 import { getJson } from "./api.js";
 
 function attemptsTable(current, attempts) {
+  const provider = text(current.provider_name);
   const rows = [
     ["Status", (a) => statusBadge(a.status)],
     ["Conclusion", (a) => text(a.conclusion)],
@@ -14,7 +15,7 @@ function attemptsTable(current, attempts) {
     ["Duration", (a) => (a.status === "running" ? elapsed(a.started_at || a.first_job_started_at, "running for") : duration(a.duration_seconds))],
     ["Queue", (a) => duration(a.queue_seconds)],
     ["Actor", (a) => text(a.triggered_by)],
-    ["GitHub", (a) => externalLink(a.url, "run", "Attempt " + a.run_attempt + " on GitHub")],
+    ["Link", (a) => externalLink(a.url, "run", "Attempt " + a.run_attempt + " on " + provider)],
   ];
   const head = el("tr", {}, el("td", {}),
     attempts.map((a) => el("th", { scope: "col", class: a.id === current.id ? "current" : null },
@@ -27,7 +28,7 @@ function attemptsTable(current, attempts) {
         el("tr", {}, el("th", { scope: "row" }, label), attempts.map((a) => el("td", {}, value(a))))))));
 }
 
-function timeline(jobs) {
+function timeline(jobs, provider) {
   const t = (iso) => (iso ? Date.parse(iso) : NaN);
   const starts = jobs.map((j) => t(j.created_at) || t(j.started_at)).filter((v) => !isNaN(v));
   const ends = jobs.map((j) => t(j.finished_at) || Date.now()).filter((v) => !isNaN(v));
@@ -63,12 +64,12 @@ function timeline(jobs) {
       el("td", { class: "num" }, j.status === "queued" && j.queue_seconds === null ? elapsed(j.created_at, "waiting for") : duration(j.queue_seconds)),
       el("td", { class: "num" }, j.status === "running" ? elapsed(j.started_at, "running for") : duration(j.duration_seconds)),
       el("td", { class: "timeline" }, bars),
-      el("td", {}, externalLink(j.url, "log", "Job " + text(j.name) + " on GitHub")));
+      el("td", {}, externalLink(j.url, "log", "Job " + text(j.name) + " on " + provider)));
   });
   return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Jobs" },
     el("table", { class: "jobs" },
       el("caption", {}, "Jobs: queue time (light) then run time (dark; a failed job's in red with stripes) on one time axis"),
-      el("thead", {}, el("tr", {}, ["Job", "Status", "Runner", "Queue", "Run", "Timeline", "GitHub"].map((h) =>
+      el("thead", {}, el("tr", {}, ["Job", "Status", "Runner", "Queue", "Run", "Timeline", "Log"].map((h) =>
         el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows)));
 }
@@ -87,13 +88,13 @@ export async function showDetail(id) {
     const attempts = (await getJson("/api/builds?" + params.toString())).builds;
     $("detail-title").textContent = `${build.repo} · ${text(build.workflow)} #${text(build.run_number)}`;
     body.replaceChildren(
-      el("p", { class: "meta" }, statusBadge(build.status), " branch ", el("code", {}, text(build.branch)), " · commit ",
+      el("p", { class: "meta" }, statusBadge(build.status), " ", text(build.provider_name), " · branch ", el("code", {}, text(build.branch)), " · commit ",
         el("code", {}, text(build.commit_sha && build.commit_sha.slice(0, 12))), " · event ", text(build.event), " · ",
-        externalLink(build.url, "open on GitHub")),
+        externalLink(build.url, "open on " + text(build.provider_name))),
       el("h3", {}, "Attempts"),
       attemptsTable(build, attempts.length ? attempts : [build]),
       el("h3", {}, "Jobs"),
-      build.jobs.length ? timeline(build.jobs) : el("p", {}, "No jobs reported yet for this attempt."));
+      build.jobs.length ? timeline(build.jobs, text(build.provider_name)) : el("p", {}, "No jobs reported yet for this attempt."));
   } catch (err) {
     body.replaceChildren(el("p", { class: "banner error" }, "Could not load this build: " + err.message));
   }

@@ -35,6 +35,8 @@ function readUrl() {
   if (!HEALTH_SORTS.includes(s.hsort)) s.hsort = "name";
   s.latest = s.latest ? "1" : "";
   s.page = Math.max(1, parseInt(s.page, 10) || 1);
+  // A provider this page does not offer (a stale link) is dropped, not sent.
+  if (![...$("f-provider").options].some((o) => o.value === s.provider)) s.provider = "";
   return s;
 }
 
@@ -102,18 +104,19 @@ function showErrors(errors) {
 async function loadOverview() {
   const days = Number(state.window);
   const series = new URLSearchParams({ window_days: String(Math.max(2, days)), bucket: "day", tz: TZ });
-  if (state.repo) series.set("repo", state.repo);
-  if (state.branch) series.set("branch", state.branch);
   const scoped = new URLSearchParams({ window_days: String(days) });
-  if (state.repo) scoped.set("repo", state.repo);
-  if (state.branch) scoped.set("branch", state.branch);
-  // The cards, charts, health table and builds all follow the repository and branch filter.
+  for (const key of ["repo", "branch", "provider"]) {
+    if (state[key]) { series.set(key, state[key]); scoped.set(key, state[key]); }
+  }
+  // The cards, charts, health table and builds all follow the repository, branch and provider filter.
   const [summary, timeseries, lines] = await Promise.all([
     getJson("/api/metrics/summary?" + scoped.toString()),
     getJson("/api/metrics/timeseries?" + series.toString()),
     getJson("/api/metrics/health?" + scoped.toString()),
   ]);
-  const scope = [state.repo && "repository " + state.repo, state.branch && "branch " + state.branch].filter(Boolean).join(", ");
+  const providerName = state.provider && $("f-provider").selectedOptions[0]?.textContent;
+  const scope = [state.repo && "repository " + state.repo, state.branch && "branch " + state.branch,
+    providerName && "provider " + providerName].filter(Boolean).join(", ");
   renderKpis(summary, WINDOWS[state.window], scope);
   $("kpi-note").textContent = scope ? "Only " + scope + " (cards, charts, health and builds)." : "";
   $("kpi-note").hidden = !scope;

@@ -106,7 +106,7 @@ export function renderHealth(health, open, sort) {
       el("span", { class: "visually-hidden" }, " — details of the latest build of " + line.repo + " " + text(line.workflow)));
     latest.addEventListener("click", () => open(line.latest.id));
     const failure = line.last_failure
-      ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "Last failure on GitHub")
+      ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "last failure of " + line.repo)
       : "none in window";
     return el("tr", {},
       el("th", { scope: "row", "data-label": "Repository", class: "name" }, repoName(line.repo)),
@@ -117,7 +117,7 @@ export function renderHealth(health, open, sort) {
       el("td", { "data-label": "Builds", class: "num" }, String(line.total_builds)),
       el("td", { "data-label": "Recent runs" }, sparkline(line.recent || [])),
       el("td", { "data-label": "Last failure" }, failure),
-      el("td", { "data-label": "Link" }, externalLink(line.latest.url, "GitHub", "Latest run of " + line.repo + " on GitHub")));
+      el("td", { "data-label": "Link" }, line.latest.url ? externalLink(line.latest.url, "Open", "latest run of " + line.repo + " on its CI") : "–"));
   });
   body.replaceChildren(...rows);
   $("health-empty").hidden = rows.length > 0;
