@@ -47,6 +47,14 @@ impl Change {
                     ("url", job.url.as_deref()),
                 ];
                 texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
+                if job.steps.len() > super::limits::MAX_STEPS {
+                    return Err(InvalidText(format!("more than {} steps", super::limits::MAX_STEPS)));
+                }
+                for step in &job.steps {
+                    texts.push(("step name", step.name.as_deref()));
+                    texts.push(("status", Some(step.provider_status.as_str())));
+                    texts.push(("conclusion", step.conclusion.as_ref().map(Conclusion::as_str)));
+                }
                 texts
             }
         };

@@ -1,4 +1,5 @@
-//! Domain types shared by every layer: a workflow run attempt, a job, their
+//! Domain types shared by every layer: a workflow run attempt, a job, its
+//! steps, the job key that groups a job across runs, their
 //! raw provider status/conclusion vocabularies and the normalised status.
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
@@ -10,14 +11,18 @@ pub mod change;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
+pub mod job_key;
 pub mod keys;
 pub mod limits;
 pub mod merge;
 pub mod status;
+pub mod step;
 pub mod time;
 
 pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
+pub use job_key::JobName;
 pub use keys::{BranchName, RepoName};
 pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
+pub use step::Step;

@@ -59,6 +59,7 @@ const TABLES: &[Table] = &[
             ("changed_at", Int),
         ],
     },
+    Table { name: "job_keys", columns: &[("id", Int), ("repo", Text), ("workflow", Text), ("name", Text)] },
     Table {
         name: "jobs",
         columns: &[
@@ -80,6 +81,22 @@ const TABLES: &[Table] = &[
             ("started_at", Int),
             ("completed_at", Int),
             ("changed_at", Int),
+            ("key_id", Int),
+            ("matrix", Text),
+        ],
+    },
+    Table {
+        name: "steps",
+        columns: &[
+            ("id", Int),
+            ("job_id", Int),
+            ("number", Int),
+            ("name", Text),
+            ("provider_status", Text),
+            ("conclusion", Text),
+            ("status", Text),
+            ("started_at", Int),
+            ("completed_at", Int),
         ],
     },
     Table {

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
+    (10, "steps and job keys", include_str!("migrations/sqlite/0010_steps_job_keys.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
+    (10, "steps and job keys", include_str!("migrations/postgres/0010_steps_job_keys.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -50,6 +52,10 @@ fn migrator(backend: Backend) -> Migrator {
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     migrator(store.backend).run(&store.write).await?;
+    let keyed = store.key_unkeyed_jobs().await?;
+    if keyed > 0 {
+        tracing::info!(jobs = keyed, "job keys computed for jobs stored before them");
+    }
     Ok(())
 }
 

@@ -16,7 +16,8 @@
 //!   (`with_change_hook`).
 //! - [`Store::builds`] (`builds`, `changes`, `repos`; row codecs in `rows`):
 //!   `list_builds`, `export_builds`, `get_build(s)`, `get_job`,
-//!   `jobs_of_build`, `changed_since`, `known_repos`.
+//!   `jobs_of_build` (with each job's steps, `jobs/steps`),
+//!   `changed_since`, `known_repos`.
 //! - [`Store::metrics`] (`summary`, `timeseries`, `rollups/`):
 //!   `summary_inputs`, `status_counts_since`, `window_points`,
 //!   `health_rows`, `build_urls`, `rollup_view`, `window_tally`,
@@ -44,6 +45,7 @@ mod copy;
 mod deliveries;
 mod error;
 mod events;
+mod jobs;
 mod leases;
 mod migrations;
 mod poll_repos;
