@@ -2,6 +2,9 @@
 //! store's aggregate queries. Nothing here does I/O.
 
 pub mod health;
+pub mod jobs;
+#[cfg(test)]
+mod jobs_tests;
 pub mod percentile;
 pub mod ratio;
 pub mod summary;
