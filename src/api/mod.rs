@@ -14,6 +14,7 @@ mod dto;
 pub mod events;
 mod export;
 mod health;
+mod insights;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -97,6 +98,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(builds::routes(&state))
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
+        .merge(insights::routes(&state))
         .merge(timeseries::routes(&state))
         .merge(events::routes(&state))
         .merge(tickets::routes(&state))

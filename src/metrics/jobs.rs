@@ -29,7 +29,7 @@
 //! Counts and histograms add up (and subtract), so a window's tally is the
 //! sum of daily roll-ups and raw edges, exactly as one scan.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
@@ -254,4 +254,32 @@ pub fn slowest_step(steps: &BTreeMap<String, StepTally>) -> Option<StepFigures> 
                 .then_with(|| b.name.cmp(&a.name))
         },
     )
+}
+
+/// Where a [`JobTally`] belongs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct JobCell {
+    /// UTC day number (0 when a read groups by key only).
+    pub day: i64,
+    pub key_id: i64,
+    /// Matrix values, '' for none (always '' when grouped by key only).
+    pub matrix: String,
+}
+
+/// Tallies of a window: jobs per [`JobCell`], steps per (key, step name).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct JobWindow {
+    pub jobs: HashMap<JobCell, JobTally>,
+    pub steps: HashMap<(i64, String), StepTally>,
+}
+
+impl JobWindow {
+    pub fn merge(&mut self, other: JobWindow) {
+        for (cell, tally) in other.jobs {
+            self.jobs.entry(cell).or_default().merge(&tally);
+        }
+        for (key, tally) in other.steps {
+            self.steps.entry(key).or_default().merge(&tally);
+        }
+    }
 }

@@ -44,7 +44,7 @@ pub(super) fn provider_id(provider: ProviderKind) -> i64 {
     }
 }
 
-fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
+pub(super) fn provider_from_id(id: i64) -> Result<ProviderKind, StoreError> {
     match id {
         1 => Ok(ProviderKind::GitHub),
         other => Err(StoreError::Config(format!("unknown provider id {other} in the database"))),

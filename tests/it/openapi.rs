@@ -30,6 +30,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/alert/test"),
     ("post", "/api/alerts/{id}/ack"),
     ("post", "/api/alerts/{id}/resolve"),
+    ("get", "/api/insights/jobs"),
+    ("get", "/api/insights/jobs/{key}"),
 ];
 
 on_both_backends! {

@@ -1,16 +1,18 @@
-//! The `job_keys` table: the id of a job key (repository, workflow, job
-//! name without matrix values; `domain::job_key`), created on first use,
+//! The `job_keys` table: the id of a job key (provider, repository,
+//! workflow, job name without matrix values; `domain::job_key`), created on first use,
 //! and keying the job rows written before keys existed.
 
 use sqlx::{AnyConnection, Row};
 
 use crate::domain::{Job, JobName};
+use crate::store::rows::provider_id;
 use crate::store::{Store, StoreError};
 
 /// A job's key and matrix variant as the `jobs` row stores them: `None`
 /// for a job without a name.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(in crate::store) struct KeyParts {
+    pub provider_id: i64,
     pub repo: String,
     /// The job's `workflow`, '' when unknown.
     pub workflow: String,
@@ -20,6 +22,7 @@ pub(in crate::store) struct KeyParts {
 impl KeyParts {
     pub(in crate::store) fn of(job: &Job) -> Option<KeyParts> {
         Some(KeyParts {
+            provider_id: provider_id(job.provider),
             repo: job.repo.as_str().to_owned(),
             workflow: job.workflow.clone().unwrap_or_default(),
             name: JobName::parse(job.name.as_deref())?,
@@ -30,9 +33,10 @@ impl KeyParts {
 /// The id of the key, inserted if new; one statement.
 pub(in crate::store) async fn key_id(conn: &mut AnyConnection, key: &KeyParts) -> Result<i64, StoreError> {
     let row = sqlx::query(
-        "INSERT INTO job_keys (repo, workflow, name) VALUES ($1, $2, $3) \
-         ON CONFLICT (repo, workflow, name) DO UPDATE SET name = excluded.name RETURNING id",
+        "INSERT INTO job_keys (provider_id, repo, workflow, name) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (provider_id, repo, workflow, name) DO UPDATE SET name = excluded.name RETURNING id",
     )
+    .bind(key.provider_id)
     .bind(&key.repo)
     .bind(&key.workflow)
     .bind(&key.name.key)
@@ -50,7 +54,7 @@ impl Store {
         loop {
             let mut tx = self.begin_write().await?;
             let rows = sqlx::query(
-                "SELECT j.id, j.name, j.workflow, b.repo FROM jobs j JOIN builds b ON b.id = j.build_id \
+                "SELECT j.id, j.provider_id, j.name, j.workflow, b.repo FROM jobs j JOIN builds b ON b.id = j.build_id \
                  WHERE j.key_id IS NULL AND j.name IS NOT NULL AND j.id > $1 ORDER BY j.id LIMIT 500",
             )
             .bind(after)
@@ -63,7 +67,9 @@ impl Store {
                 let id: i64 = row.try_get("id")?;
                 after = id;
                 let name: Option<String> = row.try_get("name")?;
+                let provider_id: i64 = row.try_get("provider_id")?;
                 let parts = JobName::parse(name.as_deref()).map(|name| KeyParts {
+                    provider_id,
                     repo: row.try_get("repo").unwrap_or_default(),
                     workflow: row.try_get::<Option<String>, _>("workflow").ok().flatten().unwrap_or_default(),
                     name,
