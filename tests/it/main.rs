@@ -29,6 +29,7 @@ mod events_resume;
 mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;
+mod job_insights;
 mod job_steps;
 mod limits;
 mod nginx;
