@@ -56,7 +56,9 @@ fn steps_at(run: &Run, steps: &[(i64, &str, &str, i64, i64)]) -> Vec<Value> {
         .collect()
 }
 
-async fn seed(app: &TestApp) {
+/// Seeds the hand-worked dataset the tests below (and the Jobs view's
+/// browser test) read.
+pub async fn seed(app: &TestApp) {
     let start = |minutes: i64| -> DateTime<Utc> { minutes_ago(minutes) };
     let r1 = Run::new(1, start(24 * 60));
     let r2 = Run::new(2, start(2 * 24 * 60));
