@@ -82,18 +82,14 @@ impl JobTally {
             self.conclusive += sign;
             self.failed += sign * i64::from(job.status == BuildStatus::Failed);
         }
-        if job.completed {
-            if let Some(seconds) = job.run_seconds {
-                self.runner_seconds += sign * seconds;
-                if conclusive {
-                    self.durations.add(seconds, sign);
-                }
+        if let (true, Some(seconds)) = (job.completed, job.run_seconds) {
+            self.runner_seconds += sign * seconds;
+            if conclusive {
+                self.durations.add(seconds, sign);
             }
         }
-        if job.started {
-            if let Some(seconds) = job.queue_seconds {
-                self.queues.add(seconds, sign);
-            }
+        if let (true, Some(seconds)) = (job.started, job.queue_seconds) {
+            self.queues.add(seconds, sign);
         }
     }
 

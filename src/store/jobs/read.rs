@@ -142,13 +142,17 @@ pub(super) async fn raw_window(
         )
     };
     let filter = filter_sql(filter, true, &mut binds);
-    let joins = "FROM builds b JOIN jobs j ON j.build_id = b.id JOIN job_keys k ON k.id = j.key_id";
+    // CROSS JOIN keeps SQLite's planner on the window's builds first (by
+    // `builds_window`), then their jobs by `jobs_by_build`; PostgreSQL
+    // plans it as the inner join it is.
+    let joins = "FROM builds b CROSS JOIN jobs j CROSS JOIN job_keys k";
+    let on = "j.build_id = b.id AND k.id = j.key_id";
     let common = format!("{sign} AS sign, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id");
     let jobs = fetch(
         conn,
         format!(
             "SELECT {common}, j.matrix, j.status, j.provider_status, j.created_at, j.started_at, \
-             j.completed_at {joins} WHERE {range}{filter}"
+             j.completed_at {joins} WHERE {on} AND {range}{filter}"
         ),
         &binds,
     )
@@ -166,7 +170,7 @@ pub(super) async fn raw_window(
         format!(
             "SELECT {common}, j.status AS job_status, j.completed_at AS job_completed, s.number, s.name, \
              s.status, s.provider_status, s.started_at, s.completed_at {joins} \
-             JOIN steps s ON s.job_id = j.id WHERE {range}{filter}"
+             CROSS JOIN steps s WHERE {on} AND s.job_id = j.id AND {range}{filter}"
         ),
         &binds,
     )
