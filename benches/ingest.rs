@@ -18,6 +18,10 @@
 //!
 //! instead measures ingest twice, without and then with 200 open
 //! `/api/events` streams reading every event, prints both and stops.
+//!
+//!     BENCH_JOB_INSIGHTS=1 cargo bench --bench ingest
+//!
+//! instead measures job insights (`ingest/jobs.rs`) and stops.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -32,8 +36,14 @@ use cicd_dashboard::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Stor
 use serde_json::Value;
 use tokio::sync::Semaphore;
 
+#[path = "ingest/jobs.rs"]
+mod jobs;
 #[path = "ingest/streams.rs"]
 mod streams;
+#[path = "ingest/timing.rs"]
+mod timing;
+
+use timing::latency;
 
 const SECRET: &str = "bench-secret";
 const CONCURRENCY: usize = 32;
@@ -165,26 +175,6 @@ fn signed(count: usize, make: impl Fn(usize) -> Vec<u8>) -> Vec<(Vec<u8>, String
             (body, signature)
         })
         .collect()
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
-    for _ in 0..10 {
-        client.get(url).send().await.expect("warm-up").bytes().await.expect("body");
-    }
-    let mut samples = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let start = Instant::now();
-        let response = client.get(url).send().await.expect("request");
-        assert!(response.status().is_success(), "{url}: {}", response.status());
-        response.bytes().await.expect("body");
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    (percentile(&samples, 0.50), percentile(&samples, 0.99))
 }
 
 async fn seed(store: &Store, attempts: usize) -> Duration {
@@ -335,6 +325,9 @@ async fn main() {
         );
     }
 
+    if std::env::var("BENCH_JOB_INSIGHTS").is_ok() {
+        return jobs::run(&store, &database_url, &base, attempts, requests).await;
+    }
     // (a) ingest throughput
     let runs = template("workflow_run.completed.json");
     let alone = post_all(&store, &base, "workflow_run", "", signed(deliveries, |i| delivery(&runs, i))).await;

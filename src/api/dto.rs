@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::domain::BuildStatus;
 use crate::domain::time::format_timestamp;
+use crate::domain::{BuildStatus, Step};
 use crate::store::{BuildRecord, JobRecord};
 
 fn ts(at: Option<DateTime<Utc>>) -> Option<String> {
@@ -118,6 +118,40 @@ pub struct JobJson {
     /// `queued_duration`, to the millisecond); `queue_seconds` is computed
     /// from the timestamps instead.
     pub queued_duration: Option<f64>,
+    /// The job's steps by number (empty when the provider reports none).
+    pub steps: Vec<StepJson>,
+}
+
+/// One step of a job inside `/api/builds/{id}`.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = Step)]
+pub struct StepJson {
+    /// 1-based position in the job.
+    pub number: i64,
+    pub name: Option<String>,
+    pub status: BuildStatus,
+    pub provider_status: String,
+    pub conclusion: Option<String>,
+    pub started_at: Option<String>,
+    /// When it completed, once completed.
+    pub finished_at: Option<String>,
+    /// `finished_at − started_at` in seconds, clamped to 0, once completed.
+    pub duration_seconds: Option<i64>,
+}
+
+impl From<&Step> for StepJson {
+    fn from(s: &Step) -> Self {
+        StepJson {
+            number: s.number,
+            name: s.name.clone(),
+            status: s.status(),
+            provider_status: s.provider_status.as_str().to_owned(),
+            conclusion: s.conclusion.as_ref().map(|c| c.as_str().to_owned()),
+            started_at: ts(s.started_at),
+            finished_at: ts(if s.provider_status.is_completed() { s.completed_at } else { None }),
+            duration_seconds: s.duration_seconds(),
+        }
+    }
 }
 
 impl From<&JobRecord> for JobJson {
@@ -142,6 +176,7 @@ impl From<&JobRecord> for JobJson {
             failure_reason: j.failure_reason.clone(),
             allow_failure: j.allow_failure,
             queued_duration: j.queued_duration_ms.map(|ms| ms as f64 / 1000.0),
+            steps: j.steps.iter().map(StepJson::from).collect(),
         }
     }
 }

@@ -15,6 +15,7 @@ mod dto;
 pub mod events;
 mod export;
 mod health;
+mod insights;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -112,6 +113,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(build_events::routes(&state))
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
+        .merge(insights::routes(&state))
         .merge(timeseries::routes(&state))
         .merge(events::routes(&state))
         .merge(tickets::routes(&state))

@@ -65,6 +65,10 @@ problem_set!(
     ItemProblems: 401, 403, 404, 429, 503
 );
 problem_set!(
+    /// One item by id with query parameters (404 unknown, 422 bad parameter).
+    ItemQueryProblems: 401, 403, 404, 422, 429, 503
+);
+problem_set!(
     /// A request with a JSON body (400 malformed, 422 invalid fields).
     BodyProblems: 400, 401, 403, 422, 429, 503
 );

@@ -25,11 +25,17 @@ impl Change {
     pub fn check_text(&self) -> Result<(), InvalidText> {
         match self {
             Change::Run(run) => super::limits::check_all(run_texts(run)).map_err(InvalidText),
-            Change::Job(job) => super::limits::check_all(job_texts(job)).map_err(InvalidText),
+            Change::Job(job) => {
+                check_steps(job)?;
+                super::limits::check_all(job_texts(job)).map_err(InvalidText)
+            }
             // The run and each job on its own: the label limit is per job, so
             // a pipeline of many tagged jobs is not refused for their sum.
             Change::Tries(tried) => {
                 let runs = tried.run.iter().map(run_texts);
+                for job in &tried.jobs {
+                    check_steps(job)?;
+                }
                 for texts in runs.chain(tried.jobs.iter().map(job_texts)) {
                     super::limits::check_all(texts).map_err(InvalidText)?;
                 }
@@ -71,7 +77,20 @@ fn job_texts(job: &Job) -> Vec<(&'static str, Option<&str>)> {
         ("failure reason", job.failure_reason.as_deref()),
     ];
     texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));
+    for step in &job.steps {
+        texts.push(("step name", step.name.as_deref()));
+        texts.push(("status", Some(step.provider_status.as_str())));
+        texts.push(("conclusion", step.conclusion.as_ref().map(Conclusion::as_str)));
+    }
     texts
+}
+
+/// Refuses a job with more steps than [`super::limits::MAX_STEPS`].
+fn check_steps(job: &Job) -> Result<(), InvalidText> {
+    if job.steps.len() > super::limits::MAX_STEPS {
+        return Err(InvalidText(format!("more than {} steps", super::limits::MAX_STEPS)));
+    }
+    Ok(())
 }
 
 /// A change whose text the database cannot store (a NUL character, or

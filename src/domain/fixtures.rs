@@ -61,5 +61,6 @@ pub fn job(status: &str, created: Option<DateTime<Utc>>, started: Option<DateTim
         created_at: created,
         started_at: started,
         completed_at: None,
+        steps: Vec::new(),
     }
 }

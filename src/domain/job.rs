@@ -1,10 +1,12 @@
-//! [`Job`]: one job of one run attempt (GitHub `workflow_job`, a GitLab job), stored in the
-//! `jobs` table and answered inside `/api/builds/{id}`.
+//! [`Job`]: one job of one run attempt (GitHub `workflow_job`, a GitLab job)
+//! with its steps, stored in the `jobs` and `steps` tables and answered
+//! inside `/api/builds/{id}`.
 
 use chrono::{DateTime, Utc};
 
 use super::keys::{BranchName, RepoName};
 use super::status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
+use super::step::Step;
 use super::time::elapsed_seconds;
 
 /// What is known about one job. Identity: (`provider`, `job_id`); it belongs
@@ -46,6 +48,9 @@ pub struct Job {
     pub created_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub completed_at: Option<DateTime<Utc>>,
+    /// The job's steps by number (empty when the provider has none or none
+    /// is known yet; see [`crate::domain::step::merge_steps`]).
+    pub steps: Vec<Step>,
 }
 
 impl Job {

@@ -39,6 +39,11 @@ pub const LIMITS: &[Limit] = &[
     Limit { field: "job id", max_bytes: 64, basis: "a provider's numeric or opaque id" },
     Limit { field: "workflow", max_bytes: 1024, basis: "a workflow's `name:` (GitHub documents none)" },
     Limit { field: "job name", max_bytes: 1024, basis: "a job's `name:`, matrix values included" },
+    Limit {
+        field: "step name",
+        max_bytes: 1024,
+        basis: "a step's `name:` or its `run:` command's first line",
+    },
     Limit { field: "event", max_bytes: 64, basis: "GitHub event names are under 40 characters" },
     Limit { field: "branch", max_bytes: 255, basis: "git refs: 255 bytes per name on common file systems" },
     Limit { field: "commit", max_bytes: 64, basis: "a SHA-1 (40) or SHA-256 (64) in hex" },
@@ -67,6 +72,10 @@ pub const DEFAULT_MAX_BYTES: usize = 1024;
 
 /// Most runner labels one job may carry.
 pub const MAX_LABELS: usize = 100;
+
+/// Most steps one job may carry (GitHub documents no limit; real jobs have
+/// tens).
+pub const MAX_STEPS: usize = 1000;
 
 /// The limit of `field`, in bytes.
 pub fn max_bytes(field: &str) -> usize {

@@ -10,6 +10,8 @@
 //!    a no-op). Jobs carry no `updated_at`: the incoming side wins ties.
 //! 3. A field that was known is never overwritten with null: every field is
 //!    the winner's value, else the loser's.
+//! 4. A job's steps merge step by step with rules 1–3 (by step number); a
+//!    step a delivery does not list is kept ([`merge_steps`]).
 //!
 //! The store applies these under a row lock inside the delivery's transaction,
 //! so concurrent deliveries for one attempt serialise on the row.
@@ -17,6 +19,7 @@
 use chrono::{DateTime, Utc};
 
 use super::status::RunStatus;
+use super::step::merge_steps;
 use super::{Job, RunAttempt};
 
 /// Whether the incoming side wins the status fields (rules 1 and 2).
@@ -117,6 +120,7 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
         created_at: pick(&w.created_at, &l.created_at),
         started_at: pick(&w.started_at, &l.started_at),
         completed_at: pick(&w.completed_at, &l.completed_at),
+        steps: merge_steps(&stored.steps, &incoming.steps),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Domain types shared by every layer: a workflow run attempt, a job, the
-//! providers they come from (`provider`), their
+//! Domain types shared by every layer: a workflow run attempt, a job, its
+//! steps, the job key that groups a job across runs, the providers they
+//! come from (`provider`), their
 //! raw provider status/conclusion vocabularies and the normalised status.
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
@@ -11,18 +12,22 @@ pub mod change;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
+pub mod job_key;
 pub mod keys;
 pub mod limits;
 pub mod merge;
 pub mod provider;
 pub mod status;
+pub mod step;
 pub mod time;
 pub mod tries;
 
 pub use attempt::RunAttempt;
 pub use change::Change;
 pub use job::Job;
+pub use job_key::JobName;
 pub use keys::{BranchName, RepoName};
 pub use provider::ProviderKind;
 pub use status::{BuildStatus, Conclusion, RunStatus};
 pub use tries::TriedRun;
+pub use step::Step;

@@ -2,6 +2,10 @@
 //! store's aggregate queries. Nothing here does I/O.
 
 pub mod health;
+pub mod job_report;
+pub mod jobs;
+#[cfg(test)]
+mod jobs_tests;
 pub mod percentile;
 pub mod ratio;
 pub mod summary;

@@ -84,7 +84,13 @@ impl Histogram {
         Some(span.interpolate(self.at_rank(span.lower)? as f64, self.at_rank(span.upper)? as f64))
     }
 
-    fn merge(&mut self, other: &Histogram) {
+    /// Every (seconds, count), ascending.
+    pub fn iter(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.0.iter().map(|(&seconds, &n)| (seconds, n))
+    }
+
+    /// Adds every value of `other`.
+    pub fn merge(&mut self, other: &Histogram) {
         for (&seconds, &n) in &other.0 {
             self.add(seconds, n);
         }

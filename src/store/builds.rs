@@ -345,7 +345,7 @@ impl Builds<'_> {
             .transpose()
     }
 
-    /// The jobs of build `build_id`, by start time then id.
+    /// The jobs of build `build_id`, by start time then id, with their steps.
     pub async fn jobs_of_build(&self, build_id: i64) -> Result<Vec<JobRecord>, StoreError> {
         let rows = sqlx::query(concat!(
             "SELECT ",
@@ -356,8 +356,11 @@ impl Builds<'_> {
         .bind(build_id)
         .fetch_all(&self.read)
         .await?;
-        rows.iter()
+        let mut jobs = rows
+            .iter()
             .map(|row| job_from_row(row).map(|(id, build_id, job)| JobRecord { id, build_id, job }))
-            .collect()
+            .collect::<Result<Vec<_>, _>>()?;
+        self.attach_steps(build_id, &mut jobs).await?;
+        Ok(jobs)
     }
 }

@@ -59,6 +59,7 @@ const TABLES: &[Table] = &[
             ("changed_at", Int),
         ],
     },
+    Table { name: "job_keys", columns: &[("id", Int), ("repo", Text), ("workflow", Text), ("name", Text)] },
     Table {
         name: "jobs",
         columns: &[
@@ -84,6 +85,22 @@ const TABLES: &[Table] = &[
             ("failure_reason", Text),
             ("allow_failure", Int),
             ("queued_duration_ms", Int),
+            ("key_id", Int),
+            ("matrix", Text),
+        ],
+    },
+    Table {
+        name: "steps",
+        columns: &[
+            ("id", Int),
+            ("job_id", Int),
+            ("number", Int),
+            ("name", Text),
+            ("provider_status", Text),
+            ("conclusion", Text),
+            ("status", Text),
+            ("started_at", Int),
+            ("completed_at", Int),
         ],
     },
     Table {

@@ -19,6 +19,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
     (8, "gitlab", include_str!("migrations/sqlite/0008_gitlab.sql")),
     (9, "generic providers", include_str!("migrations/sqlite/0009_generic_providers.sql")),
+    (10, "steps and job keys", include_str!("migrations/sqlite/0010_steps_job_keys.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -31,6 +32,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
     (8, "gitlab", include_str!("migrations/postgres/0008_gitlab.sql")),
     (9, "generic providers", include_str!("migrations/postgres/0009_generic_providers.sql")),
+    (10, "steps and job keys", include_str!("migrations/postgres/0010_steps_job_keys.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
 ];
 
@@ -56,6 +58,10 @@ fn migrator(backend: Backend) -> Migrator {
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     migrator(store.backend).run(&store.write).await?;
+    let keyed = store.key_unkeyed_jobs().await?;
+    if keyed > 0 {
+        tracing::info!(jobs = keyed, "job keys computed for jobs stored before them");
+    }
     Ok(())
 }
 

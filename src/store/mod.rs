@@ -16,11 +16,15 @@
 //!   (`with_change_hook`).
 //! - [`Store::builds`] (`builds`, `changes`, `repos`; row codecs in `rows`):
 //!   `list_builds`, `export_builds`, `get_build(s)`, `get_job`,
-//!   `jobs_of_build`, `changed_since`, `known_repos`.
+//!   `jobs_of_build` (with each job's steps, `jobs/steps`),
+//!   `changed_since`, `known_repos`.
 //! - [`Store::metrics`] (`summary`, `timeseries`, `rollups/`):
 //!   `summary_inputs`, `status_counts_since`, `window_points`,
 //!   `health_rows`, `build_urls`, `rollup_view`, `window_tally`,
 //!   `count_attempts`, `fold_rollups`, `reset_rollups`.
+//! - [`Store::job_insights`] (`jobs/`): `job_window`, `job_rollup_view`,
+//!   `job_keys`; also owns the `steps` and `job_keys` tables the write
+//!   path fills and the job roll-ups the summary's fold folds.
 //! - [`Store::alerts`] (`alerts/`): configuration, what rules read, the
 //!   outbox and the history.
 //! - [`Store::poll_state`] (`poll_repos`): per-repository backfill
@@ -44,6 +48,7 @@ mod copy;
 mod deliveries;
 mod error;
 mod events;
+mod jobs;
 mod leases;
 mod migrations;
 mod poll_repos;
@@ -62,6 +67,7 @@ pub use changes::ChangedSince;
 pub use copy::{RowRefused, TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
+pub use jobs::{Grain, JobFilter, JobKeyRecord};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
 pub use timeseries::PointFilter;
@@ -110,6 +116,9 @@ handles! {
     /// What the figures are computed from: summary inputs, window points,
     /// health rows, roll-up tallies and their fold.
     MetricReads => metrics;
+    /// Job insights: job tallies of a window (from the job roll-ups where
+    /// clean) and the job keys they name.
+    JobInsights => job_insights;
     /// Alert rows: the stored configuration, what the periodic rules read,
     /// the outbox and the history.
     Alerts => alerts;

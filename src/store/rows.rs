@@ -115,6 +115,7 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<(i64, i64, Job), StoreError> 
         created_at: ts(row, "created_at")?,
         started_at: ts(row, "started_at")?,
         completed_at: ts(row, "completed_at")?,
+        steps: Vec::new(),
     };
     Ok((row.try_get("id")?, row.try_get("build_id")?, job))
 }

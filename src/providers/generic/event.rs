@@ -162,6 +162,7 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
                         failure_reason: None,
                         allow_failure: None,
                         queued_duration_ms: None,
+                        steps: Vec::new(),
                     }))
                 }
                 _ => None,

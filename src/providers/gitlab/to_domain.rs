@@ -233,6 +233,7 @@ fn job(fields: JobFields, context: &JobContext<'_>) -> Result<Job, PayloadError>
         failure_reason,
         allow_failure: fields.allow_failure,
         queued_duration_ms: millis(fields.queued_duration),
+        steps: Vec::new(),
         created_at: fields.created_at,
         started_at: fields.started_at,
     })

@@ -1,6 +1,7 @@
 //! The fold: recomputes the roll-ups of the days that changes made stale,
 //! from the attempts themselves, in one transaction (run by the `rollups`
-//! job on one replica).
+//! job on one replica); the job roll-ups (`crate::store::jobs`) fold in
+//! the same transaction.
 
 use std::collections::BTreeSet;
 
@@ -70,6 +71,7 @@ impl MetricReads<'_> {
                     .await?;
             }
         }
+        crate::store::jobs::fold::fold_job_rollups(&mut tx, previous, through, below, &days).await?;
         sqlx::query("UPDATE builds SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
             .bind(through)
             .execute(&mut *tx)
@@ -88,7 +90,10 @@ impl MetricReads<'_> {
     /// Forgets every roll-up (e.g. after `db copy` wrote attempts with their
     /// old `changed_at`); the next fold recomputes all days.
     pub async fn reset_rollups(&self) -> Result<(), StoreError> {
-        for table in ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"] {
+        let job_tables = crate::store::jobs::fold::TABLES;
+        for table in
+            ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"].iter().chain(&job_tables)
+        {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&self.write).await?;
         }
         Ok(())

@@ -1,6 +1,6 @@
 //! Applying one change under its row lock: a run attempt's (one or several
 //! folded with the merge rules of `domain::merge`) and a job's, each as
-//! one insert or one update.
+//! one insert or one update (a job's changed steps as one more).
 
 use sqlx::{AnyConnection, Row};
 
@@ -8,7 +8,9 @@ use super::WritePath;
 use super::hook::TxHooks;
 use crate::domain::merge::{merge_job, merge_run};
 use crate::domain::tries::{KnownJob, place};
-use crate::domain::{Change, Job, RunAttempt, TriedRun};
+use crate::domain::{Change, Job, RunAttempt, Step, TriedRun};
+use crate::store::jobs::keys::{KeyParts, key_id};
+use crate::store::jobs::steps::{steps_of_job, write_steps};
 use crate::store::rows::{
     bind_job, bind_run, build_columns, job_columns, job_from_row, provider_id, run_from_row,
 };
@@ -62,9 +64,12 @@ const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, r
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
      conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \
      changed_at, stage, failure_reason, allow_failure, queued_duration_ms, build_id, provider_id, \
-     external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
-     $17, $18, $19, $20, $21) \
+     external_id, key_id, matrix) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
      ON CONFLICT (provider_id, external_id) DO NOTHING RETURNING id";
+
+/// A job's key changes only with its name or workflow (`jobs::keys`).
+const UPDATE_JOB_KEY: &str = "UPDATE jobs SET key_id = $1, matrix = $2 WHERE id = $3";
 
 const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
@@ -272,6 +277,8 @@ impl WritePath {
         row.as_ref().map(job_from_row).transpose()
     }
 
+    /// Inserts or merges a job and its steps (only the steps the merge
+    /// changed are written); answers its row id and whether it changed.
     async fn upsert_job(
         &self,
         conn: &mut AnyConnection,
@@ -282,26 +289,64 @@ impl WritePath {
         let existing = match self.select_job(conn, incoming).await? {
             Some(found) => found,
             None => {
+                let key = KeyParts::of(incoming);
+                let key_id = match &key {
+                    Some(key) => Some(key_id(conn, key).await?),
+                    None => None,
+                };
                 let inserted = bind_job(sqlx::query(INSERT_JOB), incoming, now)
                     .bind(build_id)
                     .bind(provider_id(incoming.provider))
                     .bind(&incoming.job_id)
+                    .bind(key_id)
+                    .bind(key.and_then(|k| k.name.matrix))
                     .fetch_optional(&mut *conn)
                     .await?;
                 if let Some(row) = inserted {
-                    return Ok((row.try_get("id")?, true));
+                    let id: i64 = row.try_get("id")?;
+                    write_steps(conn, id, &incoming.steps.iter().collect::<Vec<_>>()).await?;
+                    return Ok((id, true));
                 }
                 self.select_job(conn, incoming).await?.ok_or_else(|| {
                     StoreError::Invariant("a job row vanished inside its transaction".into())
                 })?
             }
         };
-        let (id, _build_id, stored) = existing;
-        let merged = merge_job(&stored, incoming);
-        let changed = merged != stored;
-        if changed {
-            bind_job(sqlx::query(UPDATE_JOB), &merged, now).bind(id).execute(&mut *conn).await?;
+        let (id, _build_id, mut stored) = existing;
+        // Stored steps are read only when the delivery brings steps.
+        if !incoming.steps.is_empty() {
+            stored.steps = steps_of_job(conn, id).await?;
         }
-        Ok((id, changed))
+        let merged = merge_job(&stored, incoming);
+        let row_changed =
+            Job { steps: Vec::new(), ..merged.clone() } != Job { steps: Vec::new(), ..stored.clone() };
+        if row_changed {
+            bind_job(sqlx::query(UPDATE_JOB), &merged, now).bind(id).execute(&mut *conn).await?;
+            if merged.name != stored.name || merged.workflow != stored.workflow {
+                let key = KeyParts::of(&merged);
+                let key_id = match &key {
+                    Some(key) => Some(key_id(conn, key).await?),
+                    None => None,
+                };
+                sqlx::query(UPDATE_JOB_KEY)
+                    .bind(key_id)
+                    .bind(key.and_then(|k| k.name.matrix))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+        }
+        let changed_steps: Vec<&Step> =
+            merged.steps.iter().filter(|step| !stored.steps.contains(step)).collect();
+        write_steps(conn, id, &changed_steps).await?;
+        if !changed_steps.is_empty() && !row_changed {
+            // The job's `changed_at` marks its roll-up day stale.
+            sqlx::query("UPDATE jobs SET changed_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
+        Ok((id, row_changed || !changed_steps.is_empty()))
     }
 }

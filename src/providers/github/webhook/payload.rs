@@ -71,6 +71,20 @@ pub struct WorkflowJobObject {
     pub runner_name: Option<String>,
     #[serde(default)]
     pub labels: Option<Vec<String>>,
+    /// The job's steps (`workflow_job.steps`, and the jobs API's).
+    #[serde(default)]
+    pub steps: Option<Vec<StepObject>>,
+}
+
+/// One entry of a job's `steps`.
+#[derive(Debug, Deserialize)]
+pub struct StepObject {
+    pub number: Option<i64>,
+    pub name: Option<String>,
+    pub status: Option<String>,
+    pub conclusion: Option<String>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
-use super::payload::{Repository, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject};
+use super::payload::{
+    Repository, StepObject, WorkflowJobEvent, WorkflowJobObject, WorkflowRunEvent, WorkflowRunObject,
+};
 use crate::domain::time::parse_timestamp;
-use crate::domain::{BranchName, Conclusion, Job, ProviderKind, RunAttempt, RunStatus};
+use crate::domain::{BranchName, Conclusion, Job, ProviderKind, RunAttempt, RunStatus, Step};
 use crate::providers::PayloadError;
 
 fn missing(what: &str) -> PayloadError {
@@ -146,7 +148,35 @@ fn job_in_repo(job: WorkflowJobObject, repo: String) -> Result<Job, PayloadError
         created_at: timestamp("workflow_job.created_at", job.created_at.as_deref())?,
         started_at: timestamp("workflow_job.started_at", job.started_at.as_deref())?,
         completed_at: timestamp("workflow_job.completed_at", job.completed_at.as_deref())?,
+        steps: steps(job.steps.unwrap_or_default())?,
     })
+}
+
+/// A job's `steps`, merged by number (a number listed twice is one step,
+/// see `crate::domain::step::merge_steps`). A step without a number or a
+/// status, or with a number below 1, is refused.
+fn steps(objects: Vec<StepObject>) -> Result<Vec<Step>, PayloadError> {
+    let mut steps = Vec::with_capacity(objects.len());
+    for step in objects {
+        let number = match step.number {
+            Some(n) if n >= 1 => n,
+            Some(n) => {
+                return Err(PayloadError(format!("workflow_job.steps[].number must be 1 or more, got {n}")));
+            }
+            None => return Err(missing("workflow_job.steps[].number")),
+        };
+        let status =
+            step.status.filter(|s| !s.is_empty()).ok_or_else(|| missing("workflow_job.steps[].status"))?;
+        steps.push(Step {
+            number,
+            name: step.name,
+            provider_status: RunStatus::parse(&status),
+            conclusion: step.conclusion.as_deref().map(Conclusion::parse),
+            started_at: timestamp("workflow_job.steps[].started_at", step.started_at.as_deref())?,
+            completed_at: timestamp("workflow_job.steps[].completed_at", step.completed_at.as_deref())?,
+        });
+    }
+    Ok(crate::domain::step::merge_steps(&[], &steps))
 }
 
 #[cfg(test)]

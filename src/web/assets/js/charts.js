@@ -142,15 +142,15 @@ export function successRateChart(container, series) {
   show(container, f.root, [["s-rate", "success ÷ (success + failed); no point on days with neither"]]);
 }
 
-/** Build duration p50 and p95 per day, in seconds or minutes. */
-export function durationChart(container, series) {
+/** Build (or, with `title`, another) duration p50 and p95 per day, in seconds or minutes. */
+export function durationChart(container, series, title = "Build duration per day, p50 and p95") {
   const buckets = series.buckets;
   const top = Math.max(0, ...buckets.map((b) => b.p95_build_time_seconds || 0));
   const minutes = top >= 120;
   const unit = minutes ? 60 : 1;
   const yMax = niceMax(top / unit);
   const none = !(top > 0) && buckets.every((b) => b.p50_build_time_seconds === null || b.p50_build_time_seconds === undefined);
-  const f = frame("Build duration per day, p50 and p95", buckets, yMax, (v) => String(round(v)),
+  const f = frame(title, buckets, yMax, (v) => String(round(v)),
     "duration (" + (minutes ? "minutes" : "seconds") + ")", "day (" + series.tz + ")",
     none ? [0] : null, none ? "No finished builds with a duration" : null);
   const fmt = (v) => (minutes ? round(v / 60) + " min" : round(v) + " s");

@@ -1,7 +1,8 @@
 // Build detail in a modal <dialog>: the run's attempts side by side and the
-// attempt's jobs as a timeline of queue time versus run time (a failed
+// attempt's jobs as a waterfall of queue time versus run time (a failed
 // job's run in the failure colour and striped, so not by colour alone;
-// unfinished jobs with their time so far).
+// unfinished jobs with their time so far), each job's steps in rows under
+// it on the same time axis.
 
 import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
 import { getJson } from "./api.js";
@@ -31,11 +32,27 @@ function attemptsTable(current, attempts) {
 function timeline(jobs, provider) {
   const t = (iso) => (iso ? Date.parse(iso) : NaN);
   const starts = jobs.map((j) => t(j.created_at) || t(j.started_at)).filter((v) => !isNaN(v));
-  const ends = jobs.map((j) => t(j.finished_at) || Date.now()).filter((v) => !isNaN(v));
+  const ends = jobs.flatMap((j) => [t(j.finished_at) || Date.now(), ...(j.steps || []).map((st) => t(st.finished_at))])
+    .filter((v) => !isNaN(v));
   const t0 = starts.length ? Math.min(...starts) : Date.now();
   const t1 = Math.max(...ends, t0 + 1000);
   const pos = (v) => Math.round(((v - t0) / (t1 - t0)) * 1000) / 10;
-  const rows = jobs.map((j) => {
+  const stepRow = (j, st) => {
+    const started = t(st.started_at), done = t(st.finished_at) || (st.status === "running" ? Date.now() : NaN);
+    const outcome = ["failed", "cancelled"].includes(st.status) ? st.status : st.status === "success" ? "success" : "other";
+    const label = `step ${st.number} ${text(st.name)}: ${st.status}, ${duration(st.duration_seconds)}`;
+    const bars = svg("svg", { viewBox: "0 0 100 10", preserveAspectRatio: "none", class: "job-bar", role: "img", "aria-label": label });
+    if (!isNaN(started) && !isNaN(done)) {
+      bars.appendChild(svg("rect", { x: pos(started), width: Math.max(0.5, pos(done) - pos(started)), y: 3, height: 4,
+        class: "seg-run seg-" + outcome, "data-status": st.status }, svg("title", {}, label)));
+    }
+    return el("tr", { class: "step-row" },
+      el("th", { scope: "row" }, el("span", { class: "visually-hidden" }, text(j.name) + ", step "), `${st.number}. ${text(st.name)}`),
+      el("td", {}, statusBadge(st.status)), el("td", {}), el("td", {}),
+      el("td", { class: "num" }, duration(st.duration_seconds)),
+      el("td", { class: "timeline" }, bars), el("td", {}));
+  };
+  const rows = jobs.flatMap((j) => {
     const created = t(j.created_at), started = t(j.started_at), done = t(j.finished_at) || Date.now();
     const outcome = ["failed", "cancelled"].includes(j.status) ? j.status : j.status === "success" ? "success" : "other";
     const ended = outcome === "other" ? "" : ", " + j.status;
@@ -57,7 +74,7 @@ function timeline(jobs, provider) {
         bars.appendChild(svg("rect", { x, width, y: 1, height: 8, fill: `url(#${id})`, class: "seg-hatch", "aria-hidden": "true" }));
       }
     }
-    return el("tr", {},
+    const jobRow = el("tr", {},
       el("th", { scope: "row" }, text(j.name)),
       el("td", {}, statusBadge(j.status)),
       el("td", {}, text(j.runner_name)),
@@ -65,10 +82,11 @@ function timeline(jobs, provider) {
       el("td", { class: "num" }, j.status === "running" ? elapsed(j.started_at, "running for") : duration(j.duration_seconds)),
       el("td", { class: "timeline" }, bars),
       el("td", {}, externalLink(j.url, "log", "Job " + text(j.name) + " on " + provider)));
+    return [jobRow, ...(j.steps || []).map((st) => stepRow(j, st))];
   });
   return el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-label": "Jobs" },
     el("table", { class: "jobs" },
-      el("caption", {}, "Jobs: queue time (light) then run time (dark; a failed job's in red with stripes) on one time axis"),
+      el("caption", {}, "Jobs: queue time (light) then run time (dark; a failed job's in red with stripes) on one time axis, each job's steps in the rows under it"),
       el("thead", {}, el("tr", {}, ["Job", "Status", "Runner", "Queue", "Run", "Timeline", "Log"].map((h) =>
         el("th", { scope: "col" }, h)))),
       el("tbody", {}, rows)));

@@ -10,11 +10,12 @@ import { PAGE_SIZE, TEXT_FILTERS, WINDOWS, filterParams, hasFilter, renderBuilds
 import { showDetail } from "./detail.js";
 import { startLive } from "./live.js";
 import { VIEWS, showView, wireViews } from "./views.js";
+import { JOB_SORTS, jobsHeader, loadJobs, showJob, wireJobs } from "./jobs.js";
 import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 
-const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build"];
+const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
 
 const state = readUrl();
@@ -33,6 +34,8 @@ function readUrl() {
   if (!WINDOWS[s.window]) s.window = "7";
   if (!["-started", "started", "-duration", "duration"].includes(s.sort)) s.sort = "-started";
   if (!HEALTH_SORTS.includes(s.hsort)) s.hsort = "name";
+  if (!JOB_SORTS.includes(s.jsort)) s.jsort = "runner_seconds";
+  if (s.jorder !== "asc") s.jorder = "desc";
   s.latest = s.latest ? "1" : "";
   s.page = Math.max(1, parseInt(s.page, 10) || 1);
   // A provider this page does not offer (a stale link) is dropped, not sent.
@@ -44,7 +47,7 @@ function writeUrl() {
   const p = new URLSearchParams();
   for (const key of URL_KEYS) {
     const v = state[key];
-    if (!v || (key === "view" && v === "dashboard") || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "hsort" && v === "name") || (key === "page" && v === 1)) continue;
+    if (!v || (key === "view" && v === "dashboard") || (key === "window" && v === "7") || (key === "sort" && v === "-started") || (key === "hsort" && v === "name") || (key === "jsort" && v === "runner_seconds") || (key === "jorder" && v === "desc") || (key === "page" && v === 1)) continue;
     p.set(key, String(v));
   }
   const query = p.toString();
@@ -168,13 +171,15 @@ async function refresh() {
   if (running) { again = true; return running; }
   running = (async () => {
     const alerts = state.view === "alerts";
-    const results = await (alerts ? loadAlerts() : Promise.allSettled([loadOverview(), loadBuilds()]));
+    const jobs = state.view === "jobs";
+    const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
+      : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     // No builds at all (not only none in the window): the summary's latest status is over all time.
-    $("empty").hidden = alerts || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
-    if (!alerts && !errors.length) loadRepos();
+    $("empty").hidden = alerts || jobs || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
+    if (!alerts && !jobs && !errors.length) loadRepos();
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();
@@ -186,7 +191,8 @@ async function refresh() {
 
 let scheduled = null;
 function refreshSoon() {
-  if (!scheduled) scheduled = setTimeout(() => { scheduled = null; refresh(); }, 250);
+  // The Jobs view reads aggregates and one series per line shown: at most every 10 s.
+  if (!scheduled) scheduled = setTimeout(() => { scheduled = null; refresh(); }, state.view === "jobs" ? 10000 : 250);
 }
 
 // --- detail -------------------------------------------------------------------
@@ -194,6 +200,12 @@ function openDetail(id) {
   state.build = String(id);
   writeUrl();
   showDetail(id);
+}
+
+function openJob(key) {
+  state.job = String(key);
+  writeUrl();
+  showJob(state.job, state).then(() => { const title = $("job-detail-title"); if (title) title.focus(); });
 }
 
 function chooseView(view) {
@@ -223,6 +235,19 @@ function wire() {
     refresh();
   });
   wireHealthSort((key) => { state.hsort = key; writeUrl(); });
+  $("jobs").tHead.replaceChildren(jobsHeader());
+  $("jobs-sort").replaceChildren(...JOB_SORTS.flatMap((key) => ["desc", "asc"].map((order) => {
+    const option = document.createElement("option");
+    option.value = key + " " + order;
+    option.textContent = key.replace(/_/g, " ") + (order === "desc" ? ", highest first" : ", lowest first");
+    return option;
+  })));
+  wireJobs((sort, order) => {
+    state.jsort = sort;
+    state.jorder = order;
+    writeUrl();
+    loadJobs(state, openJob).catch((err) => showErrors([err]));
+  });
   for (const button of document.querySelectorAll("#builds button.sort")) {
     button.addEventListener("click", () => {
       const key = button.dataset.key;

@@ -1,0 +1,109 @@
+//! `BENCH_JOB_INSIGHTS=1 cargo bench --bench ingest`: job insights at
+//! scale. Seeds `BENCH_ATTEMPTS` run attempts over 90 days (200
+//! repositories), each with 10 jobs (3 of them matrix jobs, 1 in 9
+//! failed, some skipped) of 3 steps, by bulk SQL on either database (the
+//! ingest path would take far longer), folds the roll-ups, and prints
+//! p50/p99 of `/api/insights/jobs` and `/api/insights/jobs/{key}` for 7-
+//! and 30-day windows.
+
+use std::time::Instant;
+
+use chrono::Utc;
+use cicd_dashboard::store::Store;
+use sqlx::Connection;
+
+use crate::timing::latency;
+
+/// Numbers 0..$2 as `n(i)`, on both databases.
+const NUMBERS: &str =
+    "WITH RECURSIVE n(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM n WHERE i < $2 - 1) ";
+
+const BUILDS: &str = "INSERT INTO builds (provider_id, repo, external_id, run_attempt, workflow, workflow_id, \
+     run_number, event, branch, commit_sha, triggered_by, url, provider_status, conclusion, status, created_at, \
+     started_at, updated_at, finished_at, first_job_started_at, duration_seconds, sort_at, changed_at) \
+     SELECT 1, 'seed-org/repo-' || (i % 200), CAST(2000000000 + i AS TEXT), 1, 'workflow-' || (i % 5), i % 5, i, \
+     'push', CASE WHEN i % 4 = 0 THEN 'main' ELSE 'feature/' || (i % 97) END, 'c' || i, 'octocat', NULL, \
+     'completed', 'success', 'success', t, t, t + 700, t + 700, t + 5, 700, t, $1 \
+     FROM (SELECT i, $1 - ((i * 7919) % 7776000) AS t FROM n) s";
+
+const KEYS: &str = "INSERT INTO job_keys (provider_id, repo, workflow, name) \
+     SELECT 1, 'seed-org/repo-' || (i % 200), 'workflow-' || ((i % 200) % 5), 'job-' || (i / 200) FROM n";
+
+const JOBS: &str = "INSERT INTO jobs (build_id, provider_id, external_id, name, workflow, branch, provider_status, \
+     conclusion, status, runner_name, labels, created_at, started_at, completed_at, changed_at, key_id, matrix) \
+     SELECT b.id, 1, b.external_id || '-' || d.j, \
+     'job-' || d.j || CASE WHEN d.j < 3 THEN ' (ubuntu-latest, ' || (b.id % 3) || ')' ELSE '' END, \
+     b.workflow, b.branch, 'completed', \
+     CASE WHEN d.j = 9 AND b.id % 4 = 0 THEN 'skipped' WHEN (b.id + d.j) % 9 = 0 THEN 'failure' ELSE 'success' END, \
+     CASE WHEN d.j = 9 AND b.id % 4 = 0 THEN 'skipped' WHEN (b.id + d.j) % 9 = 0 THEN 'failed' ELSE 'success' END, \
+     'runner', '[]', b.started_at + d.j, b.started_at + d.j + (b.id * 13 + d.j) % 120, \
+     b.started_at + d.j + (b.id * 13 + d.j) % 120 + 60 * (d.j + 1) + (b.id * 31 + d.j * 17) % 300, $1, k.id, \
+     CASE WHEN d.j < 3 THEN 'ubuntu-latest, ' || (b.id % 3) END \
+     FROM builds b CROSS JOIN (SELECT i AS j FROM n) d \
+     JOIN job_keys k ON k.provider_id = 1 AND k.repo = b.repo AND k.workflow = b.workflow AND k.name = 'job-' || d.j \
+     WHERE b.external_id >= '2000000000' AND b.repo LIKE 'seed-org/%'";
+
+const STEPS: &str = "INSERT INTO steps (job_id, number, name, provider_status, conclusion, status, started_at, \
+     completed_at) \
+     SELECT j.id, s.i + 1, 'step ' || (s.i + 1), 'completed', \
+     CASE WHEN j.status = 'skipped' THEN 'skipped' WHEN j.status = 'failed' AND s.i = 2 THEN 'failure' ELSE 'success' END, \
+     CASE WHEN j.status = 'skipped' THEN 'skipped' WHEN j.status = 'failed' AND s.i = 2 THEN 'failed' ELSE 'success' END, \
+     j.started_at + s.i * ((j.completed_at - j.started_at) / 3), j.started_at + (s.i + 1) * ((j.completed_at - j.started_at) / 3) \
+     FROM jobs j CROSS JOIN (SELECT i FROM n) s WHERE j.key_id IS NOT NULL";
+
+async fn seed(database_url: &str, attempts: usize) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("connect");
+    let now = Utc::now().timestamp();
+    for (what, sql, count) in [
+        ("attempts", BUILDS, attempts as i64),
+        ("job keys", KEYS, 2000),
+        ("jobs", JOBS, 10),
+        ("steps", STEPS, 3),
+    ] {
+        let start = Instant::now();
+        let done = sqlx::query(sqlx::AssertSqlSafe(format!("{NUMBERS}{sql}")))
+            .bind(now)
+            .bind(count)
+            .execute(&mut conn)
+            .await
+            .expect("seed");
+        println!("seeded {} {what} in {:.1} s", done.rows_affected(), start.elapsed().as_secs_f64());
+    }
+    let analyze = if database_url.starts_with("postgres") { "VACUUM ANALYZE" } else { "ANALYZE" };
+    sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+}
+
+/// The jobs mode: seed, fold, measure; prints as it goes.
+pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize, requests: usize) {
+    seed(database_url, attempts).await;
+    let folding = Instant::now();
+    let days = store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
+    println!("rollups: folded {days} days (summary and jobs) in {:.1} s", folding.elapsed().as_secs_f64());
+    let client = reqwest::Client::new();
+    let list: serde_json::Value = client
+        .get(format!("{base}/api/insights/jobs?window_days=7&repo=seed-org/repo-7"))
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
+    let key = list["jobs"][0]["key"].as_i64().expect("a job key");
+    for (name, path) in [
+        ("insights/jobs (7 d)", "/api/insights/jobs?window_days=7".to_owned()),
+        ("insights/jobs (30 d)", "/api/insights/jobs?window_days=30".to_owned()),
+        ("insights/jobs (7 d, by p95)", "/api/insights/jobs?window_days=7&sort=p95_duration".to_owned()),
+        ("insights/jobs (7 d, one repo)", "/api/insights/jobs?window_days=7&repo=seed-org/repo-7".to_owned()),
+        ("insights/jobs/{key} (7 d)", format!("/api/insights/jobs/{key}?window_days=7")),
+        ("insights/jobs/{key} (30 d)", format!("/api/insights/jobs/{key}?window_days=30")),
+    ] {
+        let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
+        println!(
+            "{name:<30} p50 {:>8.2} ms   p99 {:>8.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+    println!("({attempts} attempts, {} jobs, {} job keys)", attempts * 10, 2000);
+}

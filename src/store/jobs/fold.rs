@@ -1,0 +1,115 @@
+//! The fold of the job roll-ups: recomputes, from the jobs themselves, the
+//! days that changes made stale, inside the summary fold's transaction
+//! (`crate::store::rollups`), so both roll-ups share one `folded_through`.
+
+use std::collections::BTreeSet;
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::read::{Bind, Grain, JobFilter, fetch, raw_window};
+use crate::store::StoreError;
+use crate::store::rollups::DAY;
+
+/// The job roll-up tables.
+pub(in crate::store) const TABLES: [&str; 4] =
+    ["rollup_jobs", "rollup_job_times", "rollup_steps", "rollup_step_times"];
+
+/// UTC days holding the run of a job written in `(after, through]`.
+const JOB_DIRTY_DAYS: &str = "SELECT DISTINCT b.sort_at / 86400 AS day FROM jobs j \
+     JOIN builds b ON b.id = j.build_id WHERE j.changed_at > $1 AND j.changed_at <= $2 AND b.sort_at > 0";
+
+/// Days whose job roll-ups a job write after `after` (and at or before
+/// `through`) made stale.
+pub(in crate::store) async fn job_dirty_days(
+    conn: &mut AnyConnection,
+    after: i64,
+    through: i64,
+) -> Result<BTreeSet<i64>, StoreError> {
+    let rows = sqlx::query(JOB_DIRTY_DAYS).bind(after).bind(through).fetch_all(&mut *conn).await?;
+    rows.iter().map(|r| Ok(r.try_get::<i64, _>("day")?)).collect()
+}
+
+/// Recomputes the job roll-ups of `days` (the summary fold's) and of every
+/// day with a job written in `(previous, through]`, and drops those before
+/// `below`. Answers the number of days recomputed.
+pub(in crate::store) async fn fold_job_rollups(
+    conn: &mut AnyConnection,
+    previous: Option<i64>,
+    through: i64,
+    below: i64,
+    days: &BTreeSet<i64>,
+) -> Result<usize, StoreError> {
+    let mut days = days.clone();
+    days.extend(job_dirty_days(conn, previous.unwrap_or(i64::MIN), through).await?);
+    for table in TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day < $1")))
+            .bind(below)
+            .execute(&mut *conn)
+            .await?;
+    }
+    for &day in &days {
+        fold_day(conn, day).await?;
+    }
+    Ok(days.len())
+}
+
+async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> {
+    for table in TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
+            .bind(day)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let window =
+        raw_window(conn, &[(day * DAY, (day + 1) * DAY)], &[], &JobFilter::default(), Grain::DayMatrix)
+            .await?;
+    let (mut jobs, mut times, mut steps, mut step_times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for (cell, tally) in &window.jobs {
+        let key = || vec![Bind::Int(day), Bind::Int(cell.key_id), Bind::Text(cell.matrix.clone())];
+        let mut row = key();
+        row.extend([tally.runs, tally.conclusive, tally.failed, tally.runner_seconds].map(Bind::Int));
+        jobs.push(row);
+        for (kind, histogram) in [("duration", &tally.durations), ("queue", &tally.queues)] {
+            for (seconds, n) in histogram.iter() {
+                let mut row = key();
+                row.extend([Bind::Text(kind.into()), Bind::Int(seconds), Bind::Int(n)]);
+                times.push(row);
+            }
+        }
+    }
+    for ((key_id, name), tally) in &window.steps {
+        let key = || vec![Bind::Int(day), Bind::Int(*key_id), Bind::Text(name.clone())];
+        let mut row = key();
+        row.extend([tally.number.unwrap_or(0), tally.runs, tally.failed].map(Bind::Int));
+        steps.push(row);
+        for (seconds, n) in tally.durations.iter() {
+            let mut row = key();
+            row.extend([Bind::Int(seconds), Bind::Int(n)]);
+            step_times.push(row);
+        }
+    }
+    insert(conn, "rollup_jobs (day, key_id, matrix, runs, conclusive, failed, runner_seconds)", jobs).await?;
+    insert(conn, "rollup_job_times (day, key_id, matrix, kind, seconds, jobs)", times).await?;
+    insert(conn, "rollup_steps (day, key_id, step, number, runs, failed)", steps).await?;
+    insert(conn, "rollup_step_times (day, key_id, step, seconds, steps)", step_times).await?;
+    Ok(())
+}
+
+/// Inserts `rows` into `target` (`table (columns…)`), many per statement.
+async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Bind>>) -> Result<(), StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+    for chunk in rows.chunks((3000 / width).max(1)) {
+        let mut sql = format!("INSERT INTO {target} VALUES ");
+        let mut binds = Vec::with_capacity(chunk.len() * width);
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for (j, bind) in row.iter().enumerate() {
+                binds.push(bind.clone());
+                sql.push_str(&format!("{}${}", if j == 0 { "" } else { ", " }, binds.len()));
+            }
+            sql.push(')');
+        }
+        fetch(conn, sql, &binds).await?;
+    }
+    Ok(())
+}

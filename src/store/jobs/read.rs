@@ -1,0 +1,305 @@
+//! Reading job tallies (`crate::metrics::jobs`) of a window: raw scans of
+//! jobs and steps (each row with its sign, 1 or −1), and reads of the
+//! daily roll-ups; the fold uses the same raw scan, so a roll-up holds
+//! exactly what a scan of its day gives.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::domain::{BuildStatus, ProviderKind, RunStatus};
+use crate::metrics::jobs::{JobCell, JobFacts, JobWindow, StepFacts};
+use crate::store::StoreError;
+use crate::store::rollups::DAY;
+use crate::store::rows::provider_id;
+
+/// Which jobs a read covers. Every field but `branch` is an attribute of
+/// the job key, so roll-ups can answer it; `branch` needs raw scans.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFilter {
+    pub repo: Option<String>,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub provider: Option<ProviderKind>,
+    pub key_id: Option<i64>,
+}
+
+/// How finely a read groups its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grain {
+    /// Per job key (day 0, matrix '').
+    Key,
+    /// Per UTC day, job key and matrix variant.
+    DayMatrix,
+}
+
+#[derive(Debug, Clone)]
+pub(super) enum Bind {
+    Int(i64),
+    Text(String),
+}
+
+pub(super) async fn fetch(
+    conn: &mut AnyConnection,
+    sql: String,
+    binds: &[Bind],
+) -> Result<Vec<AnyRow>, StoreError> {
+    let mut query = sqlx::query(AssertSqlSafe(sql));
+    for bind in binds {
+        query = match bind {
+            Bind::Int(n) => query.bind(*n),
+            Bind::Text(t) => query.bind(t.clone()),
+        };
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
+}
+
+/// `(column >= $n AND column < $n+1) OR …`, pushing the bounds.
+pub(super) fn spans_sql(column: &str, spans: &[(i64, i64)], binds: &mut Vec<Bind>) -> String {
+    let clauses: Vec<String> = spans
+        .iter()
+        .map(|&(a, b)| {
+            binds.push(Bind::Int(a));
+            binds.push(Bind::Int(b));
+            format!("({column} >= ${} AND {column} < ${})", binds.len() - 1, binds.len())
+        })
+        .collect();
+    format!("({})", clauses.join(" OR "))
+}
+
+/// ` AND k.repo = $n …` for the key attributes of `filter` (and the
+/// branch, `b.branch`, when `with_branch`).
+pub(super) fn filter_sql(filter: &JobFilter, with_branch: bool, binds: &mut Vec<Bind>) -> String {
+    let mut sql = String::new();
+    let mut text = |column: &str, value: &Option<String>, binds: &mut Vec<Bind>| {
+        if let Some(value) = value {
+            binds.push(Bind::Text(value.clone()));
+            sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+        }
+    };
+    text("k.repo", &filter.repo, binds);
+    text("k.workflow", &filter.workflow, binds);
+    if with_branch {
+        text("b.branch", &filter.branch, binds);
+    }
+    for (column, value) in [("k.provider_id", filter.provider.map(provider_id)), ("k.id", filter.key_id)] {
+        if let Some(value) = value {
+            binds.push(Bind::Int(value));
+            sql.push_str(&format!(" AND {column} = ${}", binds.len()));
+        }
+    }
+    sql
+}
+
+fn elapsed(from: Option<i64>, to: Option<i64>) -> Option<i64> {
+    Some((to? - from?).max(0))
+}
+
+/// Whether a job of this row is a re-run's carried-over job (see
+/// `crate::metrics::jobs`): attempt > 1, completed before the attempt began.
+fn carried_over(row: &AnyRow, job_completed: &str) -> Result<bool, StoreError> {
+    let attempt: i64 = row.try_get("run_attempt")?;
+    let completed: Option<i64> = row.try_get(job_completed)?;
+    let run_started: Option<i64> = row.try_get("run_started")?;
+    Ok(attempt > 1 && matches!((completed, run_started), (Some(c), Some(s)) if c < s))
+}
+
+fn job_facts(row: &AnyRow) -> Result<JobFacts, StoreError> {
+    let provider_status = RunStatus::parse(row.try_get("provider_status")?);
+    let (created, started, completed): (Option<i64>, Option<i64>, Option<i64>) =
+        (row.try_get("created_at")?, row.try_get("started_at")?, row.try_get("completed_at")?);
+    Ok(JobFacts {
+        status: BuildStatus::from_stored(row.try_get("status")?),
+        started: matches!(provider_status, RunStatus::InProgress | RunStatus::Completed),
+        completed: provider_status.is_completed(),
+        queue_seconds: elapsed(created, started),
+        run_seconds: elapsed(started, completed),
+        carried_over: carried_over(row, "completed_at")?,
+    })
+}
+
+/// The jobs (and their steps) of the runs whose start is in the `add`
+/// spans, minus those in the `subtract` spans (Unix seconds), by `grain`.
+pub(super) async fn raw_window(
+    conn: &mut AnyConnection,
+    add: &[(i64, i64)],
+    subtract: &[(i64, i64)],
+    filter: &JobFilter,
+    grain: Grain,
+) -> Result<JobWindow, StoreError> {
+    let mut window = JobWindow::default();
+    let spans: Vec<(i64, i64)> = add.iter().chain(subtract).copied().collect();
+    if spans.is_empty() {
+        return Ok(window);
+    }
+    let mut binds = Vec::new();
+    let range = spans_sql("b.sort_at", &spans, &mut binds);
+    let sign = if subtract.is_empty() {
+        "CAST(1 AS BIGINT)".to_owned()
+    } else {
+        format!(
+            "CAST(CASE WHEN {} THEN -1 ELSE 1 END AS BIGINT)",
+            spans_sql("b.sort_at", subtract, &mut binds)
+        )
+    };
+    let filter = filter_sql(filter, true, &mut binds);
+    // CROSS JOIN keeps SQLite's planner on the window's builds first (by
+    // `builds_window`), then their jobs by `jobs_by_build`; PostgreSQL
+    // plans it as the inner join it is.
+    let joins = "FROM builds b CROSS JOIN jobs j CROSS JOIN job_keys k";
+    let on = "j.build_id = b.id AND k.id = j.key_id";
+    let common = format!("{sign} AS sign, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id");
+    let jobs = fetch(
+        conn,
+        format!(
+            "SELECT {common}, j.matrix, j.status, j.provider_status, j.created_at, j.started_at, \
+             j.completed_at {joins} WHERE {on} AND {range}{filter}"
+        ),
+        &binds,
+    )
+    .await?;
+    for row in &jobs {
+        let facts = job_facts(row)?;
+        if !facts.counted() {
+            continue;
+        }
+        let cell = cell(row, grain, row.try_get::<Option<String>, _>("matrix")?.unwrap_or_default())?;
+        window.jobs.entry(cell).or_default().add_job(&facts, row.try_get("sign")?);
+    }
+    let steps = fetch(
+        conn,
+        format!(
+            "SELECT {common}, j.status AS job_status, j.completed_at AS job_completed, s.number, s.name, \
+             s.status, s.provider_status, s.started_at, s.completed_at {joins} \
+             CROSS JOIN steps s WHERE {on} AND s.job_id = j.id AND {range}{filter}"
+        ),
+        &binds,
+    )
+    .await?;
+    for row in &steps {
+        let job_status = BuildStatus::from_stored(row.try_get("job_status")?);
+        if job_status == BuildStatus::Skipped || carried_over(row, "job_completed")? {
+            continue;
+        }
+        let number: i64 = row.try_get("number")?;
+        let name = row.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| format!("#{number}"));
+        let provider_status = RunStatus::parse(row.try_get("provider_status")?);
+        let seconds = if provider_status.is_completed() {
+            elapsed(row.try_get("started_at")?, row.try_get("completed_at")?)
+        } else {
+            None
+        };
+        let facts = StepFacts { status: BuildStatus::from_stored(row.try_get("status")?), seconds };
+        let key_id: i64 = row.try_get("key_id")?;
+        window.steps.entry((key_id, name)).or_default().add_step(number, &facts, row.try_get("sign")?);
+    }
+    Ok(window)
+}
+
+fn cell(row: &AnyRow, grain: Grain, matrix: String) -> Result<JobCell, StoreError> {
+    let key_id: i64 = row.try_get("key_id")?;
+    Ok(match grain {
+        Grain::Key => JobCell { day: 0, key_id, matrix: String::new() },
+        Grain::DayMatrix => {
+            let day = match row.try_get::<i64, _>("sort_at") {
+                Ok(at) => at.div_euclid(DAY),
+                Err(_) => row.try_get("day")?,
+            };
+            JobCell { day, key_id, matrix }
+        }
+    })
+}
+
+/// The roll-ups of the `[first, end)` day spans, by `grain` (steps per
+/// key and name).
+pub(super) async fn rollup_window(
+    conn: &mut AnyConnection,
+    days: &[(i64, i64)],
+    filter: &JobFilter,
+    grain: Grain,
+) -> Result<JobWindow, StoreError> {
+    let mut window = JobWindow::default();
+    if days.is_empty() {
+        return Ok(window);
+    }
+    let mut binds = Vec::new();
+    let range = spans_sql("r.day", days, &mut binds);
+    let filter = filter_sql(filter, false, &mut binds);
+    let from =
+        |table: &str| format!("FROM {table} r JOIN job_keys k ON k.id = r.key_id WHERE {range}{filter}");
+    let group = match grain {
+        Grain::Key => "r.key_id",
+        Grain::DayMatrix => "r.day, r.key_id, r.matrix",
+    };
+    let sum = |column: &str| format!("CAST(SUM(r.{column}) AS BIGINT) AS {column}");
+    let counts = fetch(
+        conn,
+        format!(
+            "SELECT {group}, {}, {}, {}, {} {} GROUP BY {group}",
+            sum("runs"),
+            sum("conclusive"),
+            sum("failed"),
+            sum("runner_seconds"),
+            from("rollup_jobs")
+        ),
+        &binds,
+    )
+    .await?;
+    let matrix = |row: &AnyRow| -> Result<String, StoreError> {
+        Ok(if grain == Grain::Key { String::new() } else { row.try_get("matrix")? })
+    };
+    for row in &counts {
+        let tally = window.jobs.entry(cell(row, grain, matrix(row)?)?).or_default();
+        tally.runs += row.try_get::<i64, _>("runs")?;
+        tally.conclusive += row.try_get::<i64, _>("conclusive")?;
+        tally.failed += row.try_get::<i64, _>("failed")?;
+        tally.runner_seconds += row.try_get::<i64, _>("runner_seconds")?;
+    }
+    let times = fetch(
+        conn,
+        format!(
+            "SELECT {group}, r.kind, r.seconds, {} {} GROUP BY {group}, r.kind, r.seconds",
+            sum("jobs"),
+            from("rollup_job_times")
+        ),
+        &binds,
+    )
+    .await?;
+    for row in &times {
+        let tally = window.jobs.entry(cell(row, grain, matrix(row)?)?).or_default();
+        let histogram =
+            if row.try_get::<&str, _>("kind")? == "queue" { &mut tally.queues } else { &mut tally.durations };
+        histogram.add(row.try_get("seconds")?, row.try_get("jobs")?);
+    }
+    let steps = fetch(
+        conn,
+        format!(
+            "SELECT r.key_id, r.step, CAST(MIN(r.number) AS BIGINT) AS number, {}, {} {} GROUP BY r.key_id, r.step",
+            sum("runs"),
+            sum("failed"),
+            from("rollup_steps")
+        ),
+        &binds,
+    )
+    .await?;
+    for row in &steps {
+        let tally = window.steps.entry((row.try_get("key_id")?, row.try_get("step")?)).or_default();
+        tally.note_number(row.try_get("number")?);
+        tally.runs += row.try_get::<i64, _>("runs")?;
+        tally.failed += row.try_get::<i64, _>("failed")?;
+    }
+    let step_times = fetch(
+        conn,
+        format!(
+            "SELECT r.key_id, r.step, r.seconds, {} {} GROUP BY r.key_id, r.step, r.seconds",
+            sum("steps"),
+            from("rollup_step_times")
+        ),
+        &binds,
+    )
+    .await?;
+    for row in &step_times {
+        let tally = window.steps.entry((row.try_get("key_id")?, row.try_get("step")?)).or_default();
+        tally.durations.add(row.try_get("seconds")?, row.try_get("steps")?);
+    }
+    Ok(window)
+}
