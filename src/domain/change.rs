@@ -44,6 +44,7 @@ impl Change {
                     ("status", Some(job.provider_status.as_str())),
                     ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
                     ("runner", job.runner_name.as_deref()),
+                    ("runner group", job.runner_group.as_deref()),
                     ("url", job.url.as_deref()),
                 ];
                 texts.extend(job.labels.iter().map(|label| ("label", Some(label.as_str()))));

@@ -80,6 +80,7 @@ const TABLES: &[Table] = &[
             ("started_at", Int),
             ("completed_at", Int),
             ("changed_at", Int),
+            ("runner_group", Text),
         ],
     },
     Table {

@@ -60,13 +60,14 @@ const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, r
 
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
      conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \
-     changed_at, build_id, provider_id, external_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-     $10, $11, $12, $13, $14, $15, $16, $17) \
+     changed_at, runner_group, build_id, provider_id, external_id) VALUES ($1, $2, $3, $4, $5, $6, \
+     $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
      ON CONFLICT (provider_id, external_id) DO NOTHING RETURNING id";
 
 const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
-     created_at = $11, started_at = $12, completed_at = $13, changed_at = $14 WHERE id = $15";
+     created_at = $11, started_at = $12, completed_at = $13, changed_at = $14, runner_group = $15 \
+     WHERE id = $16";
 
 impl WritePath {
     /// Applies one change (from a webhook delivery or from the poller) on
