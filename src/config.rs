@@ -9,8 +9,10 @@ use clap::Args;
 use crate::secret::Secret;
 
 mod limits;
+mod runners;
 
 pub use limits::ServeLimits;
+pub use runners::RunnerSettings;
 
 /// Where the database is and how to pool connections to it.
 #[derive(Debug, Clone, Args)]
@@ -333,6 +335,8 @@ pub struct ServeSettings {
     pub alerts: Box<AlertSettings>,
     #[command(flatten)]
     pub limits: ServeLimits,
+    #[command(flatten)]
+    pub runners: RunnerSettings,
 }
 
 impl ServeSettings {
@@ -359,6 +363,7 @@ impl ServeSettings {
             worker: WorkerSettings::default(),
             alerts: Box::new(AlertSettings::defaults()),
             limits: Default::default(),
+            runners: Default::default(),
         }
     }
 }

@@ -14,6 +14,7 @@ mod dto;
 pub mod events;
 mod export;
 mod health;
+mod insights;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -67,6 +68,10 @@ pub struct AppState {
     pub webhook_bodies: Arc<body_budget::BodyBudget>,
     /// Serialized change events shared by every `/api/events` stream.
     pub events: events::Hub,
+    /// `--runner-cost`: prices per runner minute by label glob.
+    pub runner_cost: Arc<crate::metrics::minutes::RunnerCost>,
+    /// `--metrics-label-sets`: runner label sets `/metrics` names.
+    pub metrics_label_sets: usize,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -98,6 +103,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
         .merge(timeseries::routes(&state))
+        .merge(insights::routes(&state))
         .merge(events::routes(&state))
         .merge(tickets::routes(&state))
         .merge(providers::routes(&state))

@@ -20,7 +20,8 @@
 //! - [`Store::metrics`] (`summary`, `timeseries`, `rollups/`):
 //!   `summary_inputs`, `status_counts_since`, `window_points`,
 //!   `health_rows`, `build_urls`, `rollup_view`, `window_tally`,
-//!   `count_attempts`, `fold_rollups`, `reset_rollups`.
+//!   `count_attempts`, `fold_rollups`, `reset_rollups`; per job for the
+//!   runner figures (`runners`): `job_spans`, `open_jobs`.
 //! - [`Store::alerts`] (`alerts/`): configuration, what rules read, the
 //!   outbox and the history.
 //! - [`Store::poll_state`] (`poll_repos`): per-repository backfill
@@ -51,6 +52,7 @@ mod repos;
 mod retention;
 pub mod rollups;
 mod rows;
+mod runners;
 mod summary;
 mod timeseries;
 mod tokens;
@@ -64,6 +66,7 @@ pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
+pub use runners::RunnerFilter;
 pub use timeseries::PointFilter;
 pub use tokens::TokenRecord;
 pub use write::{ChangeHook, DeliveryOutcome, DeliveryRecord, DeliveryWrite, HookSession, Recorded};

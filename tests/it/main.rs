@@ -29,6 +29,7 @@ mod events_resume;
 mod hostile_clients;
 mod ingest_fixtures;
 mod ingest_order;
+mod insights_runners;
 mod limits;
 mod nginx;
 mod observability;
