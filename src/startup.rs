@@ -92,7 +92,9 @@ impl Application {
                 )
                 .map_err(anyhow::Error::msg)?,
             ),
-            metrics_label_sets: settings.runners.metrics_label_sets,
+            runner_metrics: Arc::new(api::runner_metrics::RunnerMetrics::new(
+                settings.runners.metrics_label_sets,
+            )),
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;

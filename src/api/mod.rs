@@ -24,6 +24,7 @@ mod providers;
 pub mod rate_limit;
 mod repos;
 mod responses;
+pub mod runner_metrics;
 mod tickets;
 mod timeseries;
 pub mod webhook;
@@ -70,8 +71,8 @@ pub struct AppState {
     pub events: events::Hub,
     /// `--runner-cost`: prices per runner minute by label glob.
     pub runner_cost: Arc<crate::metrics::minutes::RunnerCost>,
-    /// `--metrics-label-sets`: runner label sets `/metrics` names.
-    pub metrics_label_sets: usize,
+    /// The runner series of `/metrics` (`--metrics-label-sets`).
+    pub runner_metrics: Arc<runner_metrics::RunnerMetrics>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
