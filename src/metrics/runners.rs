@@ -57,6 +57,9 @@ pub struct JobSpan {
     pub build_id: i64,
     pub repo: String,
     pub workflow: Option<String>,
+    pub branch: Option<String>,
+    /// The run's triggering event (`push`, …).
+    pub event: Option<String>,
     pub name: Option<String>,
     pub labels: Vec<String>,
     pub runner_group: Option<String>,
