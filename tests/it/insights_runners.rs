@@ -21,21 +21,21 @@ fn yesterday() -> DateTime<Utc> {
     DateTime::from_timestamp(now.div_euclid(86_400) * 86_400 - 86_400, 0).expect("time")
 }
 
-struct J<'a> {
-    id: i64,
-    run: i64,
-    attempt: i64,
-    repo: &'a str,
-    labels: &'a [&'a str],
-    group: Option<&'a str>,
-    status: &'a str,
-    conclusion: Option<&'a str>,
-    created: DateTime<Utc>,
-    started: DateTime<Utc>,
-    completed: Option<DateTime<Utc>>,
+pub struct J<'a> {
+    pub id: i64,
+    pub run: i64,
+    pub attempt: i64,
+    pub repo: &'a str,
+    pub labels: &'a [&'a str],
+    pub group: Option<&'a str>,
+    pub status: &'a str,
+    pub conclusion: Option<&'a str>,
+    pub created: DateTime<Utc>,
+    pub started: DateTime<Utc>,
+    pub completed: Option<DateTime<Utc>>,
 }
 
-async fn job(app: &TestApp, j: J<'_>) {
+pub async fn job(app: &TestApp, j: J<'_>) {
     let mut run = Run::new(j.run, j.created);
     run.repo = j.repo.into();
     run.attempt = j.attempt;
@@ -49,7 +49,7 @@ fn hm(h: i64, m: i64, s: i64) -> Duration {
     Duration::seconds(h * 3600 + m * 60 + s)
 }
 
-async fn seed(app: &TestApp) {
+pub async fn seed(app: &TestApp) {
     let y = yesterday();
     let now = Utc::now();
     let (app_repo, farm) = ("octo-org/app", "octo-org/farm");

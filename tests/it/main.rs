@@ -22,6 +22,7 @@ mod browser;
 mod browser_alerts;
 mod browser_kpis;
 mod browser_page;
+mod browser_runners;
 mod browser_ticket;
 mod cli_errors;
 mod db_copy;

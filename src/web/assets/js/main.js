@@ -13,6 +13,7 @@ import { VIEWS, showView, wireViews } from "./views.js";
 import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
+import { renderRunners } from "./runners.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -147,6 +148,16 @@ function loadRepos() {
   getJson("/api/repos").then(renderRepoSuggestions, () => { reposAt = 0; });
 }
 
+/** The Runners view: GET /api/insights/runners for the window and repository. */
+async function loadRunners() {
+  const params = new URLSearchParams({ window_days: state.window });
+  if (state.repo) params.set("repo", state.repo);
+  const answer = await getJson("/api/insights/runners?" + params.toString());
+  $("runners-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "");
+  renderRunners(answer, openDetail);
+  return answer;
+}
+
 let running = null;
 let again = false;
 
@@ -165,13 +176,15 @@ async function refresh() {
   if (running) { again = true; return running; }
   running = (async () => {
     const alerts = state.view === "alerts";
-    const results = await (alerts ? loadAlerts() : Promise.allSettled([loadOverview(), loadBuilds()]));
+    const runners = state.view === "runners";
+    const results = await (alerts ? loadAlerts()
+      : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     // No builds at all (not only none in the window): the summary's latest status is over all time.
-    $("empty").hidden = alerts || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
-    if (!alerts && !errors.length) loadRepos();
+    $("empty").hidden = alerts || runners || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
+    if (!alerts && !runners && !errors.length) loadRepos();
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();

@@ -1,23 +1,26 @@
-// The page's two views, "dashboard" (overview, trends, health, builds) and
-// "alerts" (history, settings, test): the nav links carry `?view=…`, the
+// The page's views, "dashboard" (overview, trends, health, builds),
+// "runners" (queues and concurrency per runner label set) and "alerts"
+// (history, settings, test): the nav links carry `?view=…`, the
 // current one is marked aria-current, and the other view's parts are hidden.
 
 import { $ } from "./format.js";
 
-export const VIEWS = ["dashboard", "alerts"];
+export const VIEWS = ["dashboard", "runners", "alerts"];
 
 /** Shows `view` (one of VIEWS). */
 export function showView(view) {
   const alerts = view === "alerts";
-  $("view-dashboard").hidden = alerts;
+  $("view-dashboard").hidden = view !== "dashboard";
+  $("view-runners").hidden = view !== "runners";
   $("view-alerts").hidden = !alerts;
   $("view-form").hidden = alerts;
-  if (alerts) $("empty").hidden = true;
+  if (view !== "dashboard") $("empty").hidden = true;
   for (const link of document.querySelectorAll("nav.views a")) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = (alerts ? "Alerts · " : "") + "CI/CD dashboard";
+  const titles = { alerts: "Alerts · ", runners: "Runners · " };
+  document.title = (titles[view] || "") + "CI/CD dashboard";
 }
 
 /** Wires the nav: `choose(view)` is called instead of following the link. */
