@@ -43,6 +43,7 @@ mod poller;
 mod replay_cli;
 mod replicas;
 mod rollups;
+mod runner_metrics;
 mod scheduler;
 mod schemathesis;
 mod secrets;
