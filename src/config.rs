@@ -336,7 +336,7 @@ pub struct ServeSettings {
     #[command(flatten)]
     pub limits: ServeLimits,
     #[command(flatten)]
-    pub runners: RunnerSettings,
+    pub runners: Box<RunnerSettings>,
 }
 
 impl ServeSettings {
