@@ -10,11 +10,13 @@ use crate::secret::Secret;
 
 mod gitlab;
 mod limits;
+mod runners;
 
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
 };
 pub use limits::ServeLimits;
+pub use runners::RunnerSettings;
 
 /// Where the database is and how to pool connections to it.
 #[derive(Debug, Clone, Args)]
@@ -344,6 +346,8 @@ pub struct ServeSettings {
     pub alerts: Box<AlertSettings>,
     #[command(flatten)]
     pub limits: ServeLimits,
+    #[command(flatten)]
+    pub runners: Box<RunnerSettings>,
 }
 
 impl ServeSettings {
@@ -371,6 +375,7 @@ impl ServeSettings {
             worker: WorkerSettings::default(),
             alerts: Box::new(AlertSettings::defaults()),
             limits: Default::default(),
+            runners: Default::default(),
         }
     }
 }

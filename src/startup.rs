@@ -88,6 +88,15 @@ impl Application {
                 api::webhook::MAX_BODY_BYTES,
             )),
             events: api::events::Hub::start(store.clone()),
+            runner_cost: Arc::new(
+                crate::metrics::minutes::RunnerCost::parse(
+                    settings.runners.runner_cost.as_deref().unwrap_or(""),
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
+            runner_metrics: Arc::new(api::runner_metrics::RunnerMetrics::new(
+                settings.runners.metrics_label_sets,
+            )),
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;

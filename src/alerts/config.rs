@@ -140,16 +140,18 @@ pub enum RuleKind {
     FailureRate,
     SlowBuild,
     Stuck,
+    QueueTime,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 6] = [
+    pub const ALL: [RuleKind; 7] = [
         RuleKind::BuildFailed,
         RuleKind::StartedFailing,
         RuleKind::Recovered,
         RuleKind::FailureRate,
         RuleKind::SlowBuild,
         RuleKind::Stuck,
+        RuleKind::QueueTime,
     ];
 
     /// The snake_case name stored in `alerts.kind`.
@@ -161,6 +163,7 @@ impl RuleKind {
             RuleKind::FailureRate => "failure_rate",
             RuleKind::SlowBuild => "slow_build",
             RuleKind::Stuck => "stuck",
+            RuleKind::QueueTime => "queue_time",
         }
     }
 
@@ -196,10 +199,12 @@ pub struct Rule {
     /// a multiple of the recent p95 duration (> 1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub threshold: Option<f64>,
-    /// `failure_rate`: window length in minutes.
+    /// `failure_rate`: window length in minutes. `queue_time`: with it, the
+    /// rule watches the queue p95 over this window instead of single jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_minutes: Option<i64>,
-    /// `failure_rate`: fewest conclusive builds in the window;
+    /// `failure_rate`: fewest conclusive builds in the window; `queue_time`
+    /// over a window: fewest started jobs of the label set;
     /// `slow_build` with `threshold`: fewest earlier builds for a p95.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_builds: Option<i64>,
@@ -209,7 +214,15 @@ pub struct Rule {
     /// `stuck`: minutes queued or running after which an attempt is stuck.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stuck_minutes: Option<i64>,
-    /// `failure_rate`, `slow_build`, `stuck`: minutes after an alert during
+    /// `queue_time`: minutes of waiting for a runner that must be exceeded
+    /// (by one job, or by the queue p95 over `window_minutes`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub queue_minutes: Option<i64>,
+    /// `queue_time`: glob on a job's runner labels (one label must match,
+    /// without case); absent: any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<String>,
+    /// `failure_rate`, `slow_build`, `stuck`, `queue_time`: minutes after an alert during
     /// which the same rule stays quiet for the same (repo, workflow, branch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_minutes: Option<i64>,

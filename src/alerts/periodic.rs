@@ -1,5 +1,5 @@
 //! Rules evaluated by the clock rather than by a change: `failure_rate`
-//! over a window and `stuck` attempts. Run by the scheduler (one replica at
+//! over a window, `stuck` attempts and `queue_time` (in `queue_rule`). Run by the scheduler (one replica at
 //! a time, see `scheduler`) every `--alert-check-interval` seconds; each
 //! check enqueues its alerts in one transaction, skipping a (rule, pipeline)
 //! still in its cooldown. Must not send anything itself.
@@ -33,7 +33,7 @@ pub fn job(interval_seconds: i64) -> PeriodicJob {
         task: Arc::new(|store| {
             Box::pin(async move {
                 let added = check(&store, Utc::now().timestamp()).await?;
-                Ok(format!("alerts: {added} failure-rate or stuck alerts enqueued"))
+                Ok(format!("alerts: {added} failure-rate, stuck or queue-time alerts enqueued"))
             })
         }),
     }
@@ -53,6 +53,9 @@ pub async fn check(store: &Store, now: i64) -> anyhow::Result<usize> {
         match rule.kind {
             RuleKind::FailureRate => failure_rate(store, &config, rule, now, &mut alerts).await?,
             RuleKind::Stuck => stuck(store, &config, rule, now, &mut alerts).await?,
+            RuleKind::QueueTime => {
+                super::queue_rule::queue_time(store, &config, rule, now, &mut alerts).await?
+            }
             _ => {}
         }
     }
@@ -151,7 +154,7 @@ async fn stuck(
 }
 
 #[expect(clippy::too_many_arguments, reason = "one alert's fields, used twice")]
-fn push(
+pub(super) fn push(
     out: &mut Vec<(NewAlert, i64)>,
     config: &AlertConfig,
     rule: &Rule,

@@ -68,6 +68,8 @@ mod tests {
             min_builds: None,
             duration_seconds: None,
             stuck_minutes: None,
+            queue_minutes: None,
+            labels: None,
             cooldown_minutes: None,
         }
     }

@@ -99,6 +99,10 @@ pub struct JobJson {
     pub provider_status: String,
     pub conclusion: Option<String>,
     pub runner_name: Option<String>,
+    /// The runner group (GitHub `runner_group_name`), when known.
+    pub runner_group: Option<String>,
+    /// `true` when a label is `self-hosted` (see README, *Runners*).
+    pub self_hosted: bool,
     pub labels: Vec<String>,
     pub created_at: Option<String>,
     pub started_at: Option<String>,
@@ -165,6 +169,8 @@ impl From<&JobRecord> for JobJson {
             provider_status: j.provider_status.as_str().to_owned(),
             conclusion: j.conclusion.as_ref().map(|c| c.as_str().to_owned()),
             runner_name: j.runner_name.clone(),
+            runner_group: j.runner_group.clone(),
+            self_hosted: j.is_self_hosted(),
             labels: j.labels.clone(),
             created_at: ts(j.created_at),
             started_at: ts(j.started_at),

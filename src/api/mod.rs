@@ -16,6 +16,7 @@ pub mod events;
 mod export;
 mod health;
 mod insights;
+mod runners;
 mod metrics;
 pub mod openapi;
 mod params;
@@ -25,6 +26,7 @@ mod providers;
 pub mod rate_limit;
 mod repos;
 mod responses;
+pub mod runner_metrics;
 mod tickets;
 mod timeseries;
 pub mod webhook;
@@ -82,6 +84,10 @@ pub struct AppState {
     pub webhook_bodies: Arc<body_budget::BodyBudget>,
     /// Serialized change events shared by every `/api/events` stream.
     pub events: events::Hub,
+    /// `--runner-cost`: prices per runner minute by label glob.
+    pub runner_cost: Arc<crate::metrics::minutes::RunnerCost>,
+    /// The runner series of `/metrics` (`--metrics-label-sets`).
+    pub runner_metrics: Arc<runner_metrics::RunnerMetrics>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -115,6 +121,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(metrics::routes(&state))
         .merge(insights::routes(&state))
         .merge(timeseries::routes(&state))
+        .merge(runners::routes(&state))
         .merge(events::routes(&state))
         .merge(tickets::routes(&state))
         .merge(providers::routes(&state))

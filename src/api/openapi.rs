@@ -20,7 +20,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "builds", description = "Run attempts, jobs and the live event stream"),
         (name = "metrics", description = "Aggregates with written definitions"),
-        (name = "insights", description = "Where the time goes: jobs and steps per job key"),
+        (name = "insights", description = "Where the time goes: jobs and steps per job key, runners, queues and runner minutes"),
         (name = "ingest", description = "Webhook deliveries"),
         (name = "poller", description = "Backfill and reconciliation from the providers' REST APIs"),
         (name = "alerts", description = "Alert history, configuration and tests"),

@@ -1,7 +1,9 @@
 //! `GET /metrics` in the Prometheus text format, and the middleware that
 //! records per-route request metrics. Metrics recorded elsewhere:
 //! `webhook_deliveries_total{event, outcome}` and
-//! `webhook_ingest_seconds` (receipt to committed answer) in `webhook`.
+//! `webhook_ingest_seconds` (receipt to committed answer) in `webhook`;
+//! the runner series (`ci_jobs_queued`, `ci_jobs_running`,
+//! `ci_job_queue_seconds`) in `runner_metrics`, sampled at each scrape.
 //!
 //! Label values are bounded: routes are the matched route templates, events
 //! outside a known list are `other`, outcomes are problem slugs.
@@ -14,7 +16,7 @@ use axum::extract::{MatchedPath, State};
 use axum::http::{Request, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -39,7 +41,14 @@ static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
 pub fn recorder() -> Option<PrometheusHandle> {
     HANDLE
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new().set_buckets(LATENCY_BUCKETS).ok()?;
+            let builder = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .ok()?
+                .set_buckets_for_metric(
+                    Matcher::Full("ci_job_queue_seconds".into()),
+                    super::runner_metrics::QUEUE_BUCKETS,
+                )
+                .ok()?;
             match builder.install_recorder() {
                 Ok(handle) => Some(handle),
                 Err(err) => {
@@ -88,6 +97,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
             metrics::gauge!("builds_last_24h", "status" => status.as_str()).set(n as f64);
         }
     }
+    state.runner_metrics.sample(&state.store).await;
     handle.run_upkeep();
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")], handle.render()).into_response()
 }

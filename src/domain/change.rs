@@ -72,6 +72,7 @@ fn job_texts(job: &Job) -> Vec<(&'static str, Option<&str>)> {
         ("status", Some(job.provider_status.as_str())),
         ("conclusion", job.conclusion.as_ref().map(Conclusion::as_str)),
         ("runner", job.runner_name.as_deref()),
+        ("runner group", job.runner_group.as_deref()),
         ("url", job.url.as_deref()),
         ("stage", job.stage.as_deref()),
         ("failure reason", job.failure_reason.as_deref()),

@@ -52,6 +52,7 @@ pub fn job(status: &str, created: Option<DateTime<Utc>>, started: Option<DateTim
         provider_status: RunStatus::parse(status),
         conclusion: None,
         runner_name: None,
+        runner_group: None,
         labels: Vec::new(),
         url: None,
         stage: None,

@@ -30,6 +30,10 @@ pub struct Job {
     pub provider_status: RunStatus,
     pub conclusion: Option<Conclusion>,
     pub runner_name: Option<String>,
+    /// The runner group that ran (or will run) the job (`runner_group_name`;
+    /// GitHub-hosted runners are in the group `GitHub Actions`). GitLab and
+    /// generic providers leave it empty.
+    pub runner_group: Option<String>,
     /// Runner labels requested by the job (`runs-on`).
     pub labels: Vec<String>,
     pub url: Option<String>,
@@ -83,8 +87,32 @@ impl Job {
         }
     }
 
+    /// Whether the job asked for a self-hosted runner: one of its labels is
+    /// `self-hosted` (compared without regard to ASCII case, as GitHub
+    /// matches labels). Every other job runs on a provider-hosted runner.
+    /// GitHub requires the `self-hosted` label on every self-hosted runner
+    /// (<https://docs.github.com/en/actions/hosting-your-own-runners/managing-self-hosted-runners/using-self-hosted-runners-in-a-workflow>).
+    pub fn is_self_hosted(&self) -> bool {
+        self.labels.iter().any(|label| label.eq_ignore_ascii_case("self-hosted"))
+    }
+
     /// `completed_at`, answered as `finished_at`, only once completed.
     pub fn finished_at(&self) -> Option<DateTime<Utc>> {
         if self.provider_status.is_completed() { self.completed_at } else { None }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures;
+
+    #[test]
+    fn self_hosted_is_the_self_hosted_label_in_any_case() {
+        let mut job = fixtures::job("queued", None, None);
+        assert!(!job.is_self_hosted(), "no labels: hosted");
+        job.labels = vec!["ubuntu-latest".into()];
+        assert!(!job.is_self_hosted());
+        job.labels = vec!["linux".into(), "Self-Hosted".into(), "x64".into()];
+        assert!(job.is_self_hosted());
     }
 }

@@ -52,6 +52,7 @@ pub const LIMITS: &[Limit] = &[
     Limit { field: "status", max_bytes: 64, basis: "provider status words, e.g. in_progress" },
     Limit { field: "conclusion", max_bytes: 64, basis: "provider conclusion words, e.g. startup_failure" },
     Limit { field: "runner", max_bytes: 255, basis: "runner names (GitHub: ≤ 64)" },
+    Limit { field: "runner group", max_bytes: 255, basis: "runner group names (GitHub: ≤ 64)" },
     Limit { field: "label", max_bytes: 255, basis: "runner labels (GitHub: ≤ 100 characters)" },
     Limit { field: "action", max_bytes: 64, basis: "the payload's `action` word, e.g. completed" },
     Limit { field: "x-github-delivery", max_bytes: 200, basis: "a GUID (36 characters); visible ASCII only" },

@@ -111,6 +111,7 @@ pub fn merge_job(stored: &Job, incoming: &Job) -> Job {
         provider_status: w.provider_status.clone(),
         conclusion,
         runner_name: pick(&w.runner_name, &l.runner_name),
+        runner_group: pick(&w.runner_group, &l.runner_group),
         labels: if w.labels.is_empty() { l.labels.clone() } else { w.labels.clone() },
         url: pick(&w.url, &l.url),
         stage: pick(&w.stage, &l.stage),

@@ -1,13 +1,16 @@
 //! Metric arithmetic: pure functions with written definitions, fed by the
 //! store's aggregate queries. Nothing here does I/O.
 
+pub mod concurrency;
 pub mod health;
 pub mod job_report;
 pub mod jobs;
 #[cfg(test)]
 mod jobs_tests;
+pub mod minutes;
 pub mod percentile;
 pub mod ratio;
+pub mod runners;
 pub mod summary;
 pub mod tally;
 pub mod timeseries;

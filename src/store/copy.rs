@@ -87,6 +87,7 @@ const TABLES: &[Table] = &[
             ("queued_duration_ms", Int),
             ("key_id", Int),
             ("matrix", Text),
+            ("runner_group", Text),
         ],
     },
     Table {

@@ -20,6 +20,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (8, "gitlab", include_str!("migrations/sqlite/0008_gitlab.sql")),
     (9, "generic providers", include_str!("migrations/sqlite/0009_generic_providers.sql")),
     (10, "steps and job keys", include_str!("migrations/sqlite/0010_steps_job_keys.sql")),
+    (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -33,6 +34,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (8, "gitlab", include_str!("migrations/postgres/0008_gitlab.sql")),
     (9, "generic providers", include_str!("migrations/postgres/0009_generic_providers.sql")),
     (10, "steps and job keys", include_str!("migrations/postgres/0010_steps_job_keys.sql")),
+    (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
 ];
 

@@ -21,7 +21,8 @@
 //! - [`Store::metrics`] (`summary`, `timeseries`, `rollups/`):
 //!   `summary_inputs`, `status_counts_since`, `window_points`,
 //!   `health_rows`, `build_urls`, `rollup_view`, `window_tally`,
-//!   `count_attempts`, `fold_rollups`, `reset_rollups`.
+//!   `count_attempts`, `fold_rollups`, `reset_rollups`; per job for the
+//!   runner figures (`runners`): `job_spans`, `open_jobs`.
 //! - [`Store::job_insights`] (`jobs/`): `job_window`, `job_rollup_view`,
 //!   `job_keys`; also owns the `steps` and `job_keys` tables the write
 //!   path fills and the job roll-ups the summary's fold folds.
@@ -56,6 +57,7 @@ mod repos;
 mod retention;
 pub mod rollups;
 mod rows;
+mod runners;
 mod summary;
 mod timeseries;
 mod tokens;
@@ -70,6 +72,7 @@ pub use events::ChangeEvent;
 pub use jobs::{Grain, JobFilter, JobKeyRecord};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
+pub use runners::RunnerFilter;
 pub use timeseries::PointFilter;
 pub use tokens::TokenRecord;
 pub use write::{ChangeHook, DeliveryOutcome, DeliveryRecord, DeliveryWrite, HookSession, Recorded};

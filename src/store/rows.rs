@@ -26,7 +26,7 @@ macro_rules! job_columns {
         "j.id, j.build_id, j.provider_id, b.repo, b.external_id, b.run_attempt, j.external_id, \
          j.name, j.workflow, j.branch, j.commit_sha, j.provider_status, j.conclusion, \
          j.runner_name, j.labels, j.url, j.created_at, j.started_at, j.completed_at, \
-         j.stage, j.failure_reason, j.allow_failure, j.queued_duration_ms"
+         j.stage, j.failure_reason, j.allow_failure, j.queued_duration_ms, j.runner_group"
     };
 }
 pub(super) use job_columns;
@@ -106,6 +106,7 @@ pub(super) fn job_from_row(row: &AnyRow) -> Result<(i64, i64, Job), StoreError> 
         provider_status: RunStatus::parse(row.try_get("provider_status")?),
         conclusion: row.try_get::<Option<&str>, _>("conclusion")?.map(Conclusion::parse),
         runner_name: row.try_get("runner_name")?,
+        runner_group: row.try_get("runner_group")?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         url: row.try_get("url")?,
         stage: row.try_get("stage")?,
@@ -157,7 +158,7 @@ pub(super) fn bind_run<'q>(
 /// Binds the mutable columns of a job, in this order: name, workflow, branch,
 /// commit_sha, provider_status, conclusion, status, runner_name, labels, url,
 /// created_at, started_at, completed_at, changed_at, stage, failure_reason,
-/// allow_failure, queued_duration_ms.
+/// allow_failure, queued_duration_ms, runner_group.
 pub(super) fn bind_job<'q>(
     query: Query<'q, Any, AnyArguments>,
     job: &Job,
@@ -182,4 +183,5 @@ pub(super) fn bind_job<'q>(
         .bind(job.failure_reason.clone())
         .bind(job.allow_failure.map(i64::from))
         .bind(job.queued_duration_ms)
+        .bind(job.runner_group.clone())
 }

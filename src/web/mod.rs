@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 16] = [
+const ASSETS: [(&str, &str, &str); 17] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -29,6 +29,7 @@ const ASSETS: [(&str, &str, &str); 16] = [
     ("/assets/js/alert_fields.js", JS, include_str!("assets/js/alert_fields.js")),
     ("/assets/js/alert_settings.js", JS, include_str!("assets/js/alert_settings.js")),
     ("/assets/js/alert_test.js", JS, include_str!("assets/js/alert_test.js")),
+    ("/assets/js/runners.js", JS, include_str!("assets/js/runners.js")),
 ];
 
 /// The JavaScript module paths (for tests and the README).

@@ -25,6 +25,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/builds/export"),
     ("get", "/api/metrics/health"),
     ("get", "/api/metrics/timeseries"),
+    ("get", "/api/insights/runners"),
+    ("get", "/api/insights/minutes"),
     ("get", "/api/alerts"),
     ("get", "/api/alerts/configure"),
     ("post", "/api/alerts/configure"),

@@ -32,6 +32,8 @@ pub(super) fn parse_rule(
             "min_builds",
             "duration_seconds",
             "stuck_minutes",
+            "queue_minutes",
+            "labels",
             "cooldown_minutes",
         ],
     )?;
@@ -79,6 +81,12 @@ pub(super) fn parse_rule(
         globs.push(pattern);
     }
     let event = check.optional_string(object, path, "event");
+    let labels = check.optional_string(object, path, "labels").map(|l| l.to_ascii_lowercase());
+    if let Some(pattern) = &labels
+        && let Err(err) = compile_glob(pattern)
+    {
+        check.fail(format!("{path}.labels"), format!("is not a valid glob: {err}"));
+    }
     let include_cancelled = match object.get("include_cancelled") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
@@ -101,6 +109,7 @@ pub(super) fn parse_rule(
     let min_builds = check.optional_int(object, path, "min_builds", 1, 100_000).ok()?;
     let duration_seconds = check.optional_int(object, path, "duration_seconds", 1, 31_536_000).ok()?;
     let stuck_minutes = check.optional_int(object, path, "stuck_minutes", 1, 525_600).ok()?;
+    let queue_minutes = check.optional_int(object, path, "queue_minutes", 1, 525_600).ok()?;
     let cooldown_minutes = check.optional_int(object, path, "cooldown_minutes", 0, 525_600).ok()?;
     let kind = kind?;
     match kind {
@@ -115,6 +124,7 @@ pub(super) fn parse_rule(
             _ => check.fail(path, "slow_build needs either duration_seconds or threshold (a multiple of the recent p95), not both"),
         },
         RuleKind::Stuck if stuck_minutes.is_none() => check.fail(format!("{path}.stuck_minutes"), "stuck needs stuck_minutes"),
+        RuleKind::QueueTime if queue_minutes.is_none() => check.fail(format!("{path}.queue_minutes"), "queue_time needs queue_minutes"),
         _ => {}
     }
     let [repo, workflow, branch]: [Option<String>; 3] = globs.try_into().ok()?;
@@ -132,6 +142,8 @@ pub(super) fn parse_rule(
         min_builds,
         duration_seconds,
         stuck_minutes,
+        queue_minutes,
+        labels,
         cooldown_minutes,
     })
 }

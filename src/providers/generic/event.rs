@@ -163,6 +163,7 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
                         allow_failure: None,
                         queued_duration_ms: None,
                         steps: Vec::new(),
+                        runner_group: None,
                     }))
                 }
                 _ => None,

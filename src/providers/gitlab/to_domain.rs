@@ -234,6 +234,7 @@ fn job(fields: JobFields, context: &JobContext<'_>) -> Result<Job, PayloadError>
         allow_failure: fields.allow_failure,
         queued_duration_ms: millis(fields.queued_duration),
         steps: Vec::new(),
+        runner_group: None,
         created_at: fields.created_at,
         started_at: fields.started_at,
     })

@@ -63,9 +63,9 @@ const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, r
 
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
      conclusion, status, runner_name, labels, url, created_at, started_at, completed_at, \
-     changed_at, stage, failure_reason, allow_failure, queued_duration_ms, build_id, provider_id, \
-     external_id, key_id, matrix) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
-     $14, $15, $16, $17, $18, $19, $20, $21, $22, $23) \
+     changed_at, stage, failure_reason, allow_failure, queued_duration_ms, runner_group, build_id, \
+     provider_id, external_id, key_id, matrix) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, \
+     $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24) \
      ON CONFLICT (provider_id, external_id) DO NOTHING RETURNING id";
 
 /// A job's key changes only with its name or workflow (`jobs::keys`).
@@ -74,7 +74,7 @@ const UPDATE_JOB_KEY: &str = "UPDATE jobs SET key_id = $1, matrix = $2 WHERE id 
 const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
      created_at = $11, started_at = $12, completed_at = $13, changed_at = $14, stage = $15, \
-     failure_reason = $16, allow_failure = $17, queued_duration_ms = $18 WHERE id = $19";
+     failure_reason = $16, allow_failure = $17, queued_duration_ms = $18, runner_group = $19 WHERE id = $20";
 
 /// A run's stored jobs with the attempt each is in (for `domain::tries`).
 const SELECT_RUN_JOBS: &str = "SELECT j.external_id, j.name, b.run_attempt FROM jobs j \

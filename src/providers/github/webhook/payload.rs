@@ -69,6 +69,7 @@ pub struct WorkflowJobObject {
     pub started_at: Option<String>,
     pub completed_at: Option<String>,
     pub runner_name: Option<String>,
+    pub runner_group_name: Option<String>,
     #[serde(default)]
     pub labels: Option<Vec<String>>,
     /// The job's steps (`workflow_job.steps`, and the jobs API's).

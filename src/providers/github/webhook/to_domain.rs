@@ -139,6 +139,7 @@ fn job_in_repo(job: WorkflowJobObject, repo: String) -> Result<Job, PayloadError
         provider_status: RunStatus::parse(&provider_status),
         conclusion: job.conclusion.as_deref().map(Conclusion::parse),
         runner_name: job.runner_name.filter(|r| !r.is_empty()),
+        runner_group: job.runner_group_name.filter(|g| !g.is_empty()),
         labels: job.labels.unwrap_or_default(),
         url: job.html_url,
         stage: None,

@@ -92,6 +92,7 @@ fn job(api: &ApiJob, pipeline: &Pipeline, repo: &RepoName, attempt: i64) -> Job 
         allow_failure: Some(api.allow_failure),
         queued_duration_ms: api.queued_duration.map(|s| (s * 1000.0).round() as i64),
         steps: Vec::new(),
+        runner_group: None,
         created_at: time(&api.created_at),
         started_at: time(&api.started_at),
     }

@@ -10,6 +10,7 @@ import { el } from "./format.js";
 const KIND_LABELS = {
   build_failed: "Build failed", started_failing: "Started failing", recovered: "Recovered",
   failure_rate: "Failure rate above a threshold", slow_build: "Slow build", stuck: "Stuck (queued or running too long)",
+  queue_time: "Jobs waiting for a runner",
 };
 /** The numeric (and flag) fields each rule kind uses. */
 const KIND_FIELDS = {
@@ -19,6 +20,7 @@ const KIND_FIELDS = {
   failure_rate: ["threshold", "window_minutes", "min_builds", "cooldown_minutes"],
   slow_build: ["duration_seconds", "threshold", "min_builds", "cooldown_minutes"],
   stuck: ["stuck_minutes", "cooldown_minutes"],
+  queue_time: ["queue_minutes", "labels", "window_minutes", "min_builds", "cooldown_minutes"],
 };
 const NUMBER_LABELS = {
   threshold: ["Threshold", "failure rate: 0–1 (0.5 = 50 %); slow build: a multiple of the recent p95 (above 1)"],
@@ -26,6 +28,8 @@ const NUMBER_LABELS = {
   min_builds: ["Fewest builds", "blank: 5"],
   duration_seconds: ["Slower than (seconds)", "or give a threshold instead"],
   stuck_minutes: ["Stuck after (minutes)", null],
+  queue_minutes: ["Waiting longer than (minutes)", "one job; with a window: the queue p95"],
+  labels: ["Runner labels", "glob on one label, e.g. self-hosted; blank: any"],
   cooldown_minutes: ["Quiet for (minutes) after an alert", "blank: 60"],
 };
 
@@ -129,7 +133,7 @@ export function ruleFieldset(rule, onRemove) {
   const cancelled = el("input", { type: "checkbox" });
   cancelled.checked = Boolean(r.include_cancelled);
   const numbers = Object.entries(NUMBER_LABELS).map(([key, [label, hint]]) =>
-    field(label, input(r[key], { inputmode: "decimal" }), hint, key));
+    field(label, input(r[key], key === "labels" ? {} : { inputmode: "decimal" }), hint, key));
   const node = el("fieldset", { class: "item rule" }, ...fieldsetHead("Rule", onRemove, "Remove rule"),
     el("div", { class: "grid" },
       field("Id", input(r.id), "letters, digits, _ . -", "id"),
@@ -210,6 +214,8 @@ export function readRule(node, i) {
   const rule = { id: value(c.id), kind: value(c.kind), channels: list(value(c.channels)) };
   for (const key of ["repo", "workflow", "branch", "event"]) if (value(c[key])) rule[key] = value(c[key]);
   if (c.include_cancelled && c.include_cancelled.checked) rule.include_cancelled = true;
-  for (const key of Object.keys(NUMBER_LABELS)) if (value(c[key])) rule[key] = number(value(c[key]));
+  for (const key of Object.keys(NUMBER_LABELS)) {
+    if (value(c[key])) rule[key] = key === "labels" ? value(c[key]) : number(value(c[key]));
+  }
   return rule;
 }

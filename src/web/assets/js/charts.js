@@ -160,3 +160,35 @@ export function durationChart(container, series, title = "Build duration per day
   ]);
   show(container, f.root, [["s-p50", "p50 (median)"], ["s-p95", "p95 (dashed)"]]);
 }
+
+const SET_CLASSES = ["s-p50", "s-p95", "s-rate"];
+
+/**
+ * One line per label set over `days` (the /api/insights/runners `daily`
+ * entries of the first set: same dates for every set). `sets` are at most
+ * three label-set rows; `key` the daily field drawn; seconds are shown as
+ * minutes from 2 minutes up.
+ */
+export function labelSetChart(container, sets, key, title, yTitle, seconds) {
+  const days = sets.length ? sets[0].daily : [];
+  const buckets = days.map((d, i) => {
+    const b = { date: d.date };
+    sets.forEach((s, j) => { b["v" + j] = s.daily[i] ? s.daily[i][key] : null; });
+    return b;
+  });
+  const top = Math.max(0, ...buckets.flatMap((b) => sets.map((_, j) => b["v" + j] || 0)));
+  const minutes = seconds && top >= 120;
+  const unit = minutes ? 60 : 1;
+  const counts = !seconds ? countAxis(top) : null;
+  const yMax = counts ? counts.yMax : niceMax(top / unit);
+  const none = !(top > 0);
+  const f = frame(title, buckets, yMax, (v) => String(round(v)),
+    seconds ? yTitle + " (" + (minutes ? "minutes" : "seconds") + ")" : yTitle, "day (UTC)",
+    counts ? counts.ticks : (none ? [0] : null), none ? "Nothing in these days" : null);
+  const fmt = (v) => (!seconds ? String(v) : minutes ? round(v / 60) + " min" : round(v) + " s");
+  const name = (s) => (s.labels.length ? s.labels.join(", ") : "no labels");
+  lines(f, buckets, sets.map((s, j) => ({
+    key: "v" + j, cls: SET_CLASSES[j], label: name(s), scale: (v) => v / unit, format: fmt,
+  })));
+  show(container, f.root, sets.map((s, j) => [SET_CLASSES[j], name(s)]));
+}

@@ -14,6 +14,7 @@ import { JOB_SORTS, jobsHeader, loadJobs, showJob, wireJobs } from "./jobs.js";
 import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
+import { renderRunners } from "./runners.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -153,6 +154,16 @@ function loadRepos() {
   getJson("/api/repos").then(renderRepoSuggestions, () => { reposAt = 0; });
 }
 
+/** The Runners view: GET /api/insights/runners for the window and repository. */
+async function loadRunners() {
+  const params = new URLSearchParams({ window_days: state.window });
+  if (state.repo) params.set("repo", state.repo);
+  const answer = await getJson("/api/insights/runners?" + params.toString());
+  $("runners-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "");
+  renderRunners(answer, openDetail);
+  return answer;
+}
+
 let running = null;
 let again = false;
 
@@ -172,14 +183,15 @@ async function refresh() {
   running = (async () => {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
+    const runners = state.view === "runners";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
-      : Promise.allSettled([loadOverview(), loadBuilds()]));
+      : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     // No builds at all (not only none in the window): the summary's latest status is over all time.
-    $("empty").hidden = alerts || jobs || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
-    if (!alerts && !jobs && !errors.length) loadRepos();
+    $("empty").hidden = alerts || jobs || runners || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
+    if (!alerts && !jobs && !runners && !errors.length) loadRepos();
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();

@@ -1,17 +1,19 @@
-// The page's three views, "dashboard" (overview, trends, health, builds),
-// "jobs" (job insights) and "alerts" (history, settings, test): the nav
-// links carry `?view=…`, the current one is marked aria-current, and the
-// other views' parts are hidden.
+// The page's views, "dashboard" (overview, trends, health, builds),
+// "jobs" (job insights), "runners" (queues and concurrency per runner
+// label set) and "alerts" (history, settings, test): the nav links carry
+// `?view=…`, the current one is marked aria-current, and the other views'
+// parts are hidden.
 
 import { $ } from "./format.js";
 
-export const VIEWS = ["dashboard", "jobs", "alerts"];
+export const VIEWS = ["dashboard", "jobs", "runners", "alerts"];
 
 /** Shows `view` (one of VIEWS). */
 export function showView(view) {
   const alerts = view === "alerts";
   $("view-dashboard").hidden = view !== "dashboard";
   $("view-jobs").hidden = view !== "jobs";
+  $("view-runners").hidden = view !== "runners";
   $("view-alerts").hidden = !alerts;
   $("view-form").hidden = alerts;
   if (view !== "dashboard") $("empty").hidden = true;
@@ -19,7 +21,8 @@ export function showView(view) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  document.title = ({ alerts: "Alerts · ", jobs: "Jobs · " }[view] || "") + "CI/CD dashboard";
+  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · " };
+  document.title = (titles[view] || "") + "CI/CD dashboard";
 }
 
 /** Wires the nav: `choose(view)` is called instead of following the link. */

@@ -1,0 +1,96 @@
+//! The job reads behind `/api/insights/runners` and `/api/insights/minutes`
+//! (and the runner gauges of `/metrics`): one small row per job, as a
+//! [`JobSpan`]. The arithmetic lives in `crate::metrics::runners` and
+//! `crate::metrics::minutes`; this module only selects rows.
+//!
+//! Two reads: the jobs whose `started_at` falls in a range (index
+//! `jobs_by_started`), and the jobs not finished yet — queued or running
+//! now — whatever their age (partial index `jobs_waiting`, which holds only
+//! those, so it stays small however many jobs are stored).
+
+use sqlx::Row;
+
+use super::StoreError;
+use super::rows::provider_id;
+use crate::domain::{BuildStatus, ProviderKind, RepoName};
+use crate::metrics::runners::JobSpan;
+use crate::store::MetricReads;
+
+/// Optional exact-match filters of the runner reads.
+#[derive(Debug, Clone, Default)]
+pub struct RunnerFilter {
+    pub repo: Option<RepoName>,
+    pub provider: Option<ProviderKind>,
+}
+
+const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, COALESCE(j.workflow, b.workflow) AS workflow, \
+     COALESCE(j.branch, b.branch) AS branch, b.event, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
+     j.completed_at, j.url FROM jobs j JOIN builds b ON b.id = j.build_id WHERE ";
+
+impl MetricReads<'_> {
+    /// Every job whose `started_at` is in `[since, until)` (skipped jobs
+    /// left out), with the filter applied.
+    pub async fn job_spans(
+        &self,
+        since: i64,
+        until: i64,
+        filter: &RunnerFilter,
+    ) -> Result<Vec<JobSpan>, StoreError> {
+        let mut sql =
+            format!("{SPAN_COLUMNS}j.started_at >= $1 AND j.started_at < $2 AND j.status <> 'skipped'");
+        let numbers = vec![since, until];
+        self.spans(sql_with(&mut sql, filter, numbers), &sql, filter).await
+    }
+
+    /// Every job queued or running now (normalised status), with the
+    /// filter applied.
+    pub async fn open_jobs(&self, filter: &RunnerFilter) -> Result<Vec<JobSpan>, StoreError> {
+        let mut sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running')");
+        self.spans(sql_with(&mut sql, filter, Vec::new()), &sql, filter).await
+    }
+
+    async fn spans(
+        &self,
+        numbers: Vec<i64>,
+        sql: &str,
+        filter: &RunnerFilter,
+    ) -> Result<Vec<JobSpan>, StoreError> {
+        let texts: Vec<String> = filter.repo.iter().map(|r| r.as_str().to_owned()).collect();
+        let rows = self.fetch_bound(sql.to_owned(), &numbers, &texts).await?;
+        rows.iter().map(span_from_row).collect::<Result<_, sqlx::Error>>().map_err(StoreError::from)
+    }
+}
+
+/// Appends the filter's clauses (numbers first, then the repository's
+/// text, as `fetch_bound` binds them); answers the numbers to bind.
+fn sql_with(sql: &mut String, filter: &RunnerFilter, mut numbers: Vec<i64>) -> Vec<i64> {
+    if let Some(provider) = filter.provider {
+        numbers.push(provider_id(provider));
+        sql.push_str(&format!(" AND j.provider_id = ${}", numbers.len()));
+    }
+    if filter.repo.is_some() {
+        sql.push_str(&format!(" AND b.repo = ${}", numbers.len() + 1));
+    }
+    numbers
+}
+
+fn span_from_row(row: &sqlx::any::AnyRow) -> Result<JobSpan, sqlx::Error> {
+    let labels: String = row.try_get("labels")?;
+    Ok(JobSpan {
+        id: row.try_get("id")?,
+        build_id: row.try_get("build_id")?,
+        repo: row.try_get("repo")?,
+        workflow: row.try_get("workflow")?,
+        branch: row.try_get("branch")?,
+        event: row.try_get("event")?,
+        name: row.try_get("name")?,
+        labels: serde_json::from_str(&labels).unwrap_or_default(),
+        runner_group: row.try_get("runner_group")?,
+        status: BuildStatus::from_stored(row.try_get::<&str, _>("status")?),
+        provider_status: row.try_get("provider_status")?,
+        created_at: row.try_get("created_at")?,
+        started_at: row.try_get("started_at")?,
+        completed_at: row.try_get("completed_at")?,
+        url: row.try_get("url")?,
+    })
+}
