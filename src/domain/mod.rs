@@ -14,6 +14,7 @@ pub mod keys;
 pub mod limits;
 pub mod merge;
 pub mod status;
+pub mod test_result;
 pub mod time;
 
 pub use attempt::RunAttempt;
@@ -21,3 +22,4 @@ pub use change::Change;
 pub use job::Job;
 pub use keys::{BranchName, RepoName};
 pub use status::{BuildStatus, Conclusion, ProviderKind, RunStatus};
+pub use test_result::{FailureText, TestExecution, TestIdentity, TestOutcome};

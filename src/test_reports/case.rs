@@ -1,37 +1,7 @@
 //! What one test case of a report says: [`TestCase`], its [`TestOutcome`]
 //! and the earlier failed tries a re-running runner recorded ([`Rerun`]).
 
-/// How a test case ended, as the report says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TestOutcome {
-    /// No `failure`, `error` or `skipped` child (Surefire's `flakyFailure`
-    /// children mean it passed on a rerun: still `Passed`, with reruns).
-    Passed,
-    /// A `failure` child: an assertion failed.
-    Failed,
-    /// An `error` child: the test (or its suite's set-up) raised an error.
-    Errored,
-    /// A `skipped` child (also JUnit 4's `ignored`/`disabled` forms a few
-    /// tools write as `<skipped/>`).
-    Skipped,
-}
-
-impl TestOutcome {
-    /// Stable name stored and answered (`passed`, `failed`, `errored`, `skipped`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TestOutcome::Passed => "passed",
-            TestOutcome::Failed => "failed",
-            TestOutcome::Errored => "errored",
-            TestOutcome::Skipped => "skipped",
-        }
-    }
-
-    /// Whether the outcome counts as a failure (`failed` or `errored`).
-    pub fn is_failure(self) -> bool {
-        matches!(self, TestOutcome::Failed | TestOutcome::Errored)
-    }
-}
+pub use crate::domain::TestOutcome;
 
 /// One earlier failed try of a test the runner re-ran within the same job
 /// (Maven Surefire's `rerunFailureCount`): `flakyFailure`/`flakyError` when
