@@ -23,6 +23,8 @@ mod providers;
 pub mod rate_limit;
 mod repos;
 mod responses;
+mod test_insights;
+mod test_results;
 mod tickets;
 mod timeseries;
 pub mod webhook;
@@ -105,6 +107,8 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(prometheus::routes(&state))
         .merge(alerts::routes(&state))
         .merge(audit::routes(&state))
+        .merge(test_results::routes(&state))
+        .merge(test_insights::routes(&state))
         .merge(webhook::routes())
 }
 

@@ -377,7 +377,9 @@ pub async fn copy_database(
             };
             progress(table.name, written.min(rows), rows);
         }
-        if to.backend == Backend::Postgres && !matches!(table.name, "providers" | "alert_config" | "test_failures") {
+        if to.backend == Backend::Postgres
+            && !matches!(table.name, "providers" | "alert_config" | "test_failures")
+        {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), GREATEST((SELECT MAX(id) FROM {0}), 1))",
                 table.name

@@ -17,6 +17,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/sqlite/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/sqlite/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/sqlite/0007_rollups.sql")),
+    (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -26,6 +27,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (5, "tokens and audit log", include_str!("migrations/postgres/0005_tokens_audit.sql")),
     (6, "stream tickets", include_str!("migrations/postgres/0006_stream_tickets.sql")),
     (7, "rollups", include_str!("migrations/postgres/0007_rollups.sql")),
+    (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -2,20 +2,25 @@
 //! [`TestCase`]s (the report's suites flattened, outcomes, durations,
 //! failure messages, Surefire reruns), streaming and capped.
 //!
-//! Owns the XML dialect knowledge and its safety rules (see [`junit`]);
-//! must not touch storage, HTTP or the CI providers: the upload endpoint
-//! and the store decide what a test's identity is and where it is kept.
+//! Owns the XML dialect knowledge and its safety rules (see [`junit`]) and
+//! the decoding of an uploaded file ([`file`]); must not touch storage,
+//! HTTP or the CI providers: what a test's identity is, the domain says
+//! (`domain::TestIdentity`), where it is kept, the store.
 //!
 //! Files: `case` (the model), `junit` (the streaming reader), `text`
-//! (capped texts and attributes).
+//! (capped texts and attributes), `file` (one uploaded file: gzip-decoded
+//! under a byte cap, hashed, read into the domain's test executions).
 
 mod case;
+pub mod file;
 pub mod junit;
 mod text;
 
 use std::io::BufRead;
 
 pub use case::{Rerun, TestCase, TestOutcome};
+pub use junit::read_report;
+pub use text::cap as cap_text;
 
 /// Caps a report must stay within; the defaults fit real reports of large
 /// monorepos (50 000 tests) with room to spare.

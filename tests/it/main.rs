@@ -44,5 +44,6 @@ mod scheduler;
 mod schemathesis;
 mod secrets;
 mod stored_limits;
+mod test_results;
 mod webhook_auth;
 mod webhook_input;

@@ -30,6 +30,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/alert/test"),
     ("post", "/api/alerts/{id}/ack"),
     ("post", "/api/alerts/{id}/resolve"),
+    ("post", "/api/test-results"),
+    ("get", "/api/builds/{id}/tests"),
+    ("get", "/api/insights/tests"),
+    ("get", "/api/insights/tests/{id}"),
 ];
 
 on_both_backends! {

@@ -247,7 +247,10 @@ impl TestResults<'_> {
     /// The window's durations (ms) of one test.
     async fn durations(&self, filter: &TestsFilter, test_id: i64) -> Result<Vec<f64>, StoreError> {
         let (mut sql, binds) = window(filter);
-        sql.push_str(&format!("SELECT duration_ms FROM w WHERE test_id = ${} AND duration_ms IS NOT NULL", binds.len() + 1));
+        sql.push_str(&format!(
+            "SELECT duration_ms FROM w WHERE test_id = ${} AND duration_ms IS NOT NULL",
+            binds.len() + 1
+        ));
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for bind in binds {
             q = match bind {

@@ -114,11 +114,10 @@ impl TestResults<'_> {
     /// A test and its latest `limit` executions, newest upload first;
     /// `None` when no test has that id.
     pub async fn history(&self, test_id: i64, limit: i64) -> Result<Option<TestHistory>, StoreError> {
-        let Some(test) =
-            sqlx::query("SELECT id, repo, classname, name, file FROM test_cases WHERE id = $1")
-                .bind(test_id)
-                .fetch_optional(&self.read)
-                .await?
+        let Some(test) = sqlx::query("SELECT id, repo, classname, name, file FROM test_cases WHERE id = $1")
+            .bind(test_id)
+            .fetch_optional(&self.read)
+            .await?
         else {
             return Ok(None);
         };

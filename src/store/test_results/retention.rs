@@ -15,7 +15,10 @@ impl TestResults<'_> {
     /// executions, 200 uploads per statement, then tests first seen before
     /// it that no execution refers to. Answers (uploads, tests) deleted.
     pub async fn delete_older_than(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
-        Ok((self.delete_batches(OLD_UPLOADS, cutoff).await?, self.delete_batches(UNUSED_TESTS, cutoff).await?))
+        Ok((
+            self.delete_batches(OLD_UPLOADS, cutoff).await?,
+            self.delete_batches(UNUSED_TESTS, cutoff).await?,
+        ))
     }
 
     async fn delete_batches(&self, sql: &'static str, cutoff: i64) -> Result<u64, StoreError> {

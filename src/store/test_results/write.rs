@@ -170,15 +170,13 @@ async fn store_file(
         let Some(failure) = execution.failure.as_ref().filter(|_| index < MAX_FAILURE_TEXTS_PER_FILE) else {
             continue;
         };
-        sqlx::query(
-            "INSERT INTO test_failures (id, message, failure_type, details) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(row.try_get::<i64, _>("id")?)
-        .bind(failure.message.as_deref())
-        .bind(failure.failure_type.as_deref())
-        .bind(failure.details.as_deref())
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("INSERT INTO test_failures (id, message, failure_type, details) VALUES ($1, $2, $3, $4)")
+            .bind(row.try_get::<i64, _>("id")?)
+            .bind(failure.message.as_deref())
+            .bind(failure.failure_type.as_deref())
+            .bind(failure.details.as_deref())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(UploadOutcome::Applied)
 }
@@ -203,8 +201,9 @@ async fn test_ids(
         }
     }
     for chunk in unique.chunks(CHUNK) {
-        let mut sql =
-            String::from("INSERT INTO test_cases (identity_key, repo, classname, name, file, first_seen) VALUES ");
+        let mut sql = String::from(
+            "INSERT INTO test_cases (identity_key, repo, classname, name, file, first_seen) VALUES ",
+        );
         push_placeholders(&mut sql, chunk.len(), 6);
         sql.push_str(" ON CONFLICT (identity_key) DO NOTHING");
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -237,7 +236,10 @@ async fn test_ids(
     }
     keys.iter()
         .map(|key| {
-            known.get(key).copied().ok_or_else(|| StoreError::Invariant("a test vanished inside its transaction".into()))
+            known
+                .get(key)
+                .copied()
+                .ok_or_else(|| StoreError::Invariant("a test vanished inside its transaction".into()))
         })
         .collect()
 }
