@@ -44,6 +44,7 @@ mod scheduler;
 mod schemathesis;
 mod secrets;
 mod stored_limits;
+mod test_insights;
 mod test_results;
 mod webhook_auth;
 mod webhook_input;
