@@ -21,6 +21,7 @@ mod browser;
 mod browser_alerts;
 mod browser_kpis;
 mod browser_page;
+mod browser_tests;
 mod browser_ticket;
 mod cli_errors;
 mod db_copy;
