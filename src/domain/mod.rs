@@ -1,5 +1,6 @@
 //! Domain types shared by every layer: a workflow run attempt, a job, their
-//! raw provider status/conclusion vocabularies and the normalised status.
+//! raw provider status/conclusion vocabularies and the normalised status,
+//! and test results (a test's identity, an execution's outcome).
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
 //! parsed into these types once, at the edge (`ingest`), and the store keeps
