@@ -71,6 +71,13 @@ pub struct WorkerSettings {
     /// deleted hourly (0 keeps everything).
     #[arg(long, env = "CICD_RETENTION_DAYS", default_value_t = 90)]
     pub retention_days: u32,
+    /// Days of uploaded test results (JUnit reports' executions) to keep,
+    /// by upload time; older ones are deleted hourly (0 keeps everything).
+    /// Separate from `--retention-days`: test executions are the largest
+    /// table by far. A run attempt deleted by `--retention-days` takes its
+    /// test results with it.
+    #[arg(long, env = "CICD_TEST_RETENTION_DAYS", default_value_t = 90)]
+    pub test_retention_days: u32,
     /// Seconds between scheduler ticks (each tick starts the jobs that are due).
     #[arg(long, env = "CICD_SCHEDULER_TICK", default_value_t = 60, hide = true)]
     pub scheduler_tick: u64,
@@ -87,6 +94,7 @@ impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {
             retention_days: 90,
+            test_retention_days: 90,
             scheduler_tick: 60,
             alert_check_interval: 60,
             github: GitHubPollSettings::default(),

@@ -39,4 +39,5 @@ pub mod secret_box;
 pub mod startup;
 pub mod store;
 pub mod telemetry;
+pub mod test_reports;
 pub mod web;

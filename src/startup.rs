@@ -166,13 +166,15 @@ fn bind_error(address: SocketAddr, err: std::io::Error) -> anyhow::Error {
     anyhow::anyhow!("cannot listen on {address}: {err}; {hint}")
 }
 
-/// The scheduler with every periodic job the settings ask for: retention,
+/// The scheduler with every periodic job the settings ask for: retention
+/// (run attempts and deliveries; test results),
 /// alert checks, summary roll-ups, and the GitHub poller's jobs when it has something to poll.
 ///
 /// Errors: poller settings that cannot work (bad API URL, app id without a
 /// key, a key that is not RSA PEM).
 pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Scheduler> {
     let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
+    jobs.extend(retention::test_results_job(Some(settings.test_retention_days)));
     jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
     jobs.push(crate::scheduler::rollups::job());
     // The providers' pollers: one registration line each.

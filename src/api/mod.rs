@@ -27,6 +27,8 @@ pub mod rate_limit;
 mod repos;
 mod responses;
 pub mod runner_metrics;
+mod test_insights;
+mod test_results;
 mod tickets;
 mod timeseries;
 pub mod webhook;
@@ -129,6 +131,8 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(prometheus::routes(&state))
         .merge(alerts::routes(&state))
         .merge(audit::routes(&state))
+        .merge(test_results::routes(&state))
+        .merge(test_insights::routes(&state))
         .merge(webhook::routes())
 }
 

@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
         (name = "ingest", description = "Webhook deliveries"),
         (name = "poller", description = "Backfill and reconciliation from the providers' REST APIs"),
         (name = "alerts", description = "Alert history, configuration and tests"),
+        (name = "tests", description = "Test results: JUnit report uploads, failed tests, test insights"),
         (name = "security", description = "Audit log"),
         (name = "operations", description = "Health, readiness, Prometheus"),
     )

@@ -18,7 +18,7 @@ fn meaning(status: u16) -> &'static str {
         403 => "The token's role is not enough",
         404 => "No such item",
         413 => "The body is too large",
-        415 => "The body is not JSON",
+        415 => "The body's content type (or encoding) is not accepted",
         422 => "A parameter or field is invalid (problem JSON names it)",
         429 => "Rate limited; see Retry-After",
         503 => "The database (or a needed setting) is unavailable; see Retry-After",
@@ -84,4 +84,9 @@ problem_set!(
     /// A batch of generic build events (400 malformed, 413 too large, 422
     /// invalid fields).
     EventProblems: 400, 401, 403, 413, 422, 429, 503
+);
+problem_set!(
+    /// An upload of files (400 missing identification, 413 too large, 415
+    /// content type, 422 a file or parameter refused).
+    UploadProblems: 400, 401, 403, 413, 415, 422, 429, 503
 );

@@ -1,7 +1,8 @@
 //! Domain types shared by every layer: a workflow run attempt, a job, its
 //! steps, the job key that groups a job across runs, the providers they
-//! come from (`provider`), their
-//! raw provider status/conclusion vocabularies and the normalised status.
+//! come from (`provider`), their raw provider status/conclusion
+//! vocabularies and the normalised status, and test results (a test's
+//! identity, an execution's outcome).
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
 //! parsed into these types once, at the edge (`ingest`), and the store keeps
@@ -19,6 +20,7 @@ pub mod merge;
 pub mod provider;
 pub mod status;
 pub mod step;
+pub mod test_result;
 pub mod time;
 pub mod tries;
 
@@ -31,3 +33,4 @@ pub use provider::ProviderKind;
 pub use status::{BuildStatus, Conclusion, RunStatus};
 pub use tries::TriedRun;
 pub use step::Step;
+pub use test_result::{FailureText, TestExecution, TestIdentity, TestOutcome};

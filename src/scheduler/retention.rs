@@ -1,5 +1,6 @@
 //! Retention: deletes run attempts (with their jobs) and raw deliveries
-//! older than the configured age, once an hour.
+//! older than the configured age, and uploaded test results older than
+//! their own age, once an hour.
 
 use std::sync::Arc;
 
@@ -20,6 +21,25 @@ pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
                 let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
                 Ok(format!(
                     "retention: deleted {attempts} run attempts and {deliveries} deliveries older than {days} days"
+                ))
+            })
+        }),
+    })
+}
+
+/// The test-result retention job for `days` days of uploads (`None` or 0:
+/// keep everything, and no job is scheduled).
+pub fn test_results_job(days: Option<u32>) -> Option<PeriodicJob> {
+    let days = days.filter(|d| *d > 0)?;
+    Some(PeriodicJob {
+        name: "test-retention",
+        interval_seconds: 3600,
+        task: Arc::new(move |store| {
+            Box::pin(async move {
+                let cutoff = (Utc::now() - chrono::Duration::days(i64::from(days))).timestamp();
+                let (uploads, tests) = store.test_results().delete_older_than(cutoff).await?;
+                Ok(format!(
+                    "test retention: deleted {uploads} test report uploads older than {days} days and {tests} tests no longer reported"
                 ))
             })
         }),

@@ -201,6 +201,45 @@ const TABLES: &[Table] = &[
             ("resolved_at", Int),
         ],
     },
+    Table {
+        name: "test_cases",
+        columns: &[
+            ("id", Int),
+            ("identity_key", Text),
+            ("repo", Text),
+            ("classname", Text),
+            ("name", Text),
+            ("file", Text),
+            ("first_seen", Int),
+        ],
+    },
+    Table {
+        name: "test_uploads",
+        columns: &[
+            ("id", Int),
+            ("build_id", Int),
+            ("job_name", Text),
+            ("file_digest", Text),
+            ("file_name", Text),
+            ("cases", Int),
+            ("received_at", Int),
+        ],
+    },
+    Table {
+        name: "test_executions",
+        columns: &[
+            ("id", Int),
+            ("upload_id", Int),
+            ("test_id", Int),
+            ("outcome", Int),
+            ("duration_ms", Int),
+            ("reruns", Int),
+        ],
+    },
+    Table {
+        name: "test_failures",
+        columns: &[("id", Int), ("message", Text), ("failure_type", Text), ("details", Text)],
+    },
 ];
 
 /// Rows per batch (well under both databases' bind-parameter limits).
@@ -362,7 +401,9 @@ pub async fn copy_database(
             };
             progress(table.name, written.min(rows), rows);
         }
-        if to.backend == Backend::Postgres && !matches!(table.name, "providers" | "alert_config") {
+        if to.backend == Backend::Postgres
+            && !matches!(table.name, "providers" | "alert_config" | "test_failures")
+        {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), GREATEST((SELECT MAX(id) FROM {0}), 1))",
                 table.name

@@ -22,6 +22,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (10, "steps and job keys", include_str!("migrations/sqlite/0010_steps_job_keys.sql")),
     (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
+    (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -36,6 +37,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (10, "steps and job keys", include_str!("migrations/postgres/0010_steps_job_keys.sql")),
     (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
+    (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

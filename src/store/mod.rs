@@ -30,6 +30,10 @@
 //!   outbox and the history.
 //! - [`Store::poll_state`] (`poll_repos`): per-repository backfill
 //!   checkpoints, validators, rate readings, the watch list.
+//! - [`Store::test_results`] (`test_results/`): `record_upload` (uploaded
+//!   JUnit reports, all of an upload in one transaction), `failed_tests`,
+//!   `outcome_counts`, `history`, `insights`, `delete_older_than` (their
+//!   own retention).
 //! - [`Store::leases`] (`leases`): run-once periodic jobs across replicas.
 //! - [`Store::tokens`], [`Store::audit`] (`tokens`, `audit`): API tokens,
 //!   stream tickets, the audit log.
@@ -59,6 +63,7 @@ pub mod rollups;
 mod rows;
 mod runners;
 mod summary;
+pub mod test_results;
 mod timeseries;
 mod tokens;
 mod write;
@@ -128,6 +133,9 @@ handles! {
     /// What the pollers keep per repository: checkpoints, validators, rate
     /// readings, the watch list.
     PollState => poll_state;
+    /// Test results from uploaded reports: the test dictionary, uploads,
+    /// executions, failure texts, and the insights read from them.
+    TestResults => test_results;
     /// Run-once leases of the periodic jobs across replicas.
     Leases => leases;
     /// API tokens and event-stream tickets.

@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 17] = [
+const ASSETS: [(&str, &str, &str); 18] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -22,6 +22,7 @@ const ASSETS: [(&str, &str, &str); 17] = [
     ("/assets/js/overview.js", JS, include_str!("assets/js/overview.js")),
     ("/assets/js/builds.js", JS, include_str!("assets/js/builds.js")),
     ("/assets/js/detail.js", JS, include_str!("assets/js/detail.js")),
+    ("/assets/js/failed_tests.js", JS, include_str!("assets/js/failed_tests.js")),
     ("/assets/js/live.js", JS, include_str!("assets/js/live.js")),
     ("/assets/js/views.js", JS, include_str!("assets/js/views.js")),
     ("/assets/js/jobs.js", JS, include_str!("assets/js/jobs.js")),

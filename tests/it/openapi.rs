@@ -36,6 +36,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/alerts/{id}/resolve"),
     ("get", "/api/insights/jobs"),
     ("get", "/api/insights/jobs/{key}"),
+    ("post", "/api/test-results"),
+    ("get", "/api/builds/{id}/tests"),
+    ("get", "/api/insights/tests"),
+    ("get", "/api/insights/tests/{id}"),
 ];
 
 on_both_backends! {

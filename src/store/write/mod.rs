@@ -94,6 +94,21 @@ impl Writer {
         group_commit::write_batch(&self.path, &writes).await
     }
 
+    /// The build id of `run`'s attempt on `conn` (inside a transaction the
+    /// caller owns), creating its row from what `run` says when there is
+    /// none yet — the least a job implies, so a later run delivery replaces
+    /// it (see [`crate::domain::RunAttempt::implied_by_job`]). Pushes the build's event
+    /// when its row was created or changed.
+    pub(super) async fn ensure_attempt(
+        &self,
+        conn: &mut AnyConnection,
+        run: &crate::domain::RunAttempt,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+    ) -> Result<i64, StoreError> {
+        self.path.apply_run(conn, &[run], apply::RunSource::Jobs, now, events, &mut TxHooks(None)).await
+    }
+
     /// Applies changes fetched by a poller in one committed transaction.
     pub(super) async fn apply_polled(&self, changes: &[Change]) -> Result<usize, StoreError> {
         self.path.apply_polled(changes).await

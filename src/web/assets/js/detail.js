@@ -2,10 +2,12 @@
 // attempt's jobs as a waterfall of queue time versus run time (a failed
 // job's run in the failure colour and striped, so not by colour alone;
 // unfinished jobs with their time so far), each job's steps in rows under
-// it on the same time axis.
+// it on the same time axis, and the failed tests of the attempt's uploaded
+// test reports under their job.
 
 import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
 import { getJson } from "./api.js";
+import { buildTests } from "./failed_tests.js";
 
 function attemptsTable(current, attempts) {
   const provider = text(current.provider_name);
@@ -103,7 +105,10 @@ export async function showDetail(id) {
   try {
     const build = await getJson("/api/builds/" + encodeURIComponent(id));
     const params = new URLSearchParams({ repo: build.repo, run: build.external_id, sort: "started", limit: "100" });
-    const attempts = (await getJson("/api/builds?" + params.toString())).builds;
+    const [attempts, tests] = await Promise.all([
+      getJson("/api/builds?" + params.toString()).then((page) => page.builds),
+      getJson("/api/builds/" + encodeURIComponent(id) + "/tests"),
+    ]);
     $("detail-title").textContent = `${build.repo} · ${text(build.workflow)} #${text(build.run_number)}`;
     body.replaceChildren(
       el("p", { class: "meta" }, statusBadge(build.status), " ", text(build.provider_name), " · branch ", el("code", {}, text(build.branch)), " · commit ",
@@ -112,7 +117,9 @@ export async function showDetail(id) {
       el("h3", {}, "Attempts"),
       attemptsTable(build, attempts.length ? attempts : [build]),
       el("h3", {}, "Jobs"),
-      build.jobs.length ? timeline(build.jobs, text(build.provider_name)) : el("p", {}, "No jobs reported yet for this attempt."));
+      build.jobs.length ? timeline(build.jobs, text(build.provider_name)) : el("p", {}, "No jobs reported yet for this attempt."),
+      el("h3", {}, "Tests"),
+      ...buildTests(tests));
   } catch (err) {
     body.replaceChildren(el("p", { class: "banner error" }, "Could not load this build: " + err.message));
   }

@@ -1,0 +1,163 @@
+//! Test-results benchmark (a bench binary, not a timed test).
+//!
+//!     cargo bench --bench test_results
+//!
+//! Prints (a) the time to upload and store one generated 50 000-test JUnit
+//! report (Surefire style, 2 % failures with stack traces) through
+//! `POST /api/test-results` of the real in-process server, gzip-compressed,
+//! and the process's peak resident memory (`VmHWM`, client and server
+//! together) before and after; (b) p50/p99 latency of
+//! `GET /api/insights/tests` (7-day window) at three sizes of stored
+//! executions, reached by uploading more such reports to other runs.
+//! Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
+//! `BENCH_SIZES` (default `250000,500000,1000000` executions),
+//! `BENCH_REQUESTS` (default 20 per size).
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use cicd_dashboard::auth::token_hash;
+use cicd_dashboard::config::ServeSettings;
+use cicd_dashboard::startup::Application;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+const TESTS: usize = 50_000;
+const TOKEN: &str = "cicd_bench_test_results_token";
+
+fn env_text(name: &str, default: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| default.to_owned())
+}
+
+/// Peak resident set size of this process, from /proc/self/status.
+fn peak_memory() -> String {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).map(|l| l["VmHWM:".len()..].trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A Surefire-style report of `TESTS` tests in 500 classes; every 50th test
+/// fails with a message and a short stack trace; durations vary with `seed`.
+fn report(seed: usize) -> Vec<u8> {
+    let mut xml = String::with_capacity(TESTS * 120);
+    xml.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n");
+    for class in 0..500 {
+        xml.push_str(&format!(
+            "<testsuite name=\"com.example.module{}.Class{class}Test\" tests=\"100\">\n",
+            class % 20
+        ));
+        for test in 0..TESTS / 500 {
+            let n = class * 100 + test;
+            let time = ((n * 7 + seed * 13) % 2000) as f64 / 1000.0;
+            xml.push_str(&format!(
+                "<testcase classname=\"com.example.module{}.Class{class}Test\" name=\"test{test}_behaves\" time=\"{time:.3}\"",
+                class % 20
+            ));
+            if (n + seed).is_multiple_of(50) {
+                xml.push_str(&format!(
+                    "><failure message=\"expected:&lt;{n}&gt; but was:&lt;{}&gt;\" type=\"java.lang.AssertionError\">java.lang.AssertionError: expected\n\tat com.example.Class{class}Test.test{test}(Class{class}Test.java:{})\n\tat java.base/jdk.internal.reflect.DirectMethodHandleAccessor.invoke(DirectMethodHandleAccessor.java:103)\n</failure></testcase>\n",
+                    n + 1,
+                    test + 10
+                ));
+            } else {
+                xml.push_str("/>\n");
+            }
+        }
+        xml.push_str("</testsuite>\n");
+    }
+    xml.push_str("</testsuites>\n");
+    xml.into_bytes()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
+    encoder.write_all(bytes).expect("compress");
+    encoder.finish().expect("compress")
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[index].as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let sizes: Vec<usize> = env_text("BENCH_SIZES", "250000,500000,1000000")
+        .split(',')
+        .filter_map(|s| s.trim().parse().ok())
+        .collect();
+    let requests: usize = env_text("BENCH_REQUESTS", "20").parse().unwrap_or(20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
+    settings.api_rate_limit = 0;
+    let app = Application::build(&settings).await.expect("server starts");
+    app.store().tokens().create_token("bench", "write", &token_hash(TOKEN), Utc::now()).await.expect("token");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::new();
+    println!(
+        "database: {}",
+        if database_url.starts_with("sqlite") { "SQLite (temp file)" } else { "PostgreSQL" }
+    );
+
+    let upload = |run: usize, body: Vec<u8>| {
+        let client = client.clone();
+        let url = format!("{base}/api/test-results?repo=bench/monorepo&run_id={run}&job=test");
+        async move {
+            let response = client
+                .post(url)
+                .bearer_auth(TOKEN)
+                .header("content-type", "application/xml")
+                .header("content-encoding", "gzip")
+                .body(body)
+                .send()
+                .await
+                .expect("upload sent");
+            assert_eq!(response.status().as_u16(), 201, "{}", response.text().await.unwrap_or_default());
+        }
+    };
+
+    // (a) one 50 000-test report.
+    let xml = report(0);
+    let body = gzip(&xml);
+    println!("report: {TESTS} tests, {} bytes of XML, {} bytes gzip", xml.len(), body.len());
+    drop(xml);
+    println!("peak memory before the upload: {}", peak_memory());
+    let started = Instant::now();
+    upload(0, body).await;
+    println!("upload of {TESTS} tests (read + stored): {:.2} s", started.elapsed().as_secs_f64());
+    println!("peak memory after the upload: {}", peak_memory());
+
+    // (b) insights at growing sizes.
+    let mut stored = TESTS;
+    let mut run = 1;
+    for size in sizes {
+        while stored < size {
+            upload(run, gzip(&report(run))).await;
+            run += 1;
+            stored += TESTS;
+        }
+        let url = format!("{base}/api/insights/tests?window_days=7");
+        let mut times = Vec::with_capacity(requests);
+        for _ in 0..requests {
+            let started = Instant::now();
+            let response = client.get(&url).bearer_auth(TOKEN).send().await.expect("insights sent");
+            assert_eq!(response.status().as_u16(), 200);
+            response.bytes().await.expect("insights read");
+            times.push(started.elapsed());
+        }
+        times.sort();
+        println!(
+            "GET /api/insights/tests with {stored} executions: p50 {:.1} ms, p99 {:.1} ms ({requests} requests)",
+            percentile(&times, 0.5),
+            percentile(&times, 0.99)
+        );
+    }
+}

@@ -1,0 +1,51 @@
+-- Test results from uploaded JUnit reports (store/test_results/).
+--
+-- test_cases: the test dictionary, one row per test identity (repository,
+-- classname or suite, name, file); identity_key is the SHA-256 of that
+-- identity (domain::test_identity), so a lookup is one index probe.
+CREATE TABLE test_cases (
+    id           BIGSERIAL PRIMARY KEY,
+    identity_key TEXT    NOT NULL UNIQUE,
+    repo         TEXT    NOT NULL,
+    classname    TEXT,
+    name         TEXT    NOT NULL,
+    file         TEXT,
+    first_seen   BIGINT  NOT NULL
+);
+CREATE INDEX test_cases_by_repo ON test_cases (repo, id);
+
+-- One uploaded report file of a run attempt's job; the file's SHA-256
+-- makes re-uploads idempotent.
+CREATE TABLE test_uploads (
+    id          BIGSERIAL PRIMARY KEY,
+    build_id    BIGINT  NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+    job_name    TEXT    NOT NULL,
+    file_digest TEXT    NOT NULL,
+    file_name   TEXT,
+    cases       BIGINT  NOT NULL,
+    received_at BIGINT  NOT NULL,
+    UNIQUE (build_id, job_name, file_digest)
+);
+CREATE INDEX test_uploads_by_received ON test_uploads (received_at, id);
+
+-- One test's execution in an upload. outcome: 0 passed, 1 failed,
+-- 2 errored, 3 skipped. duration_ms NULL when the report gives no time.
+CREATE TABLE test_executions (
+    id          BIGSERIAL PRIMARY KEY,
+    upload_id   BIGINT  NOT NULL REFERENCES test_uploads (id) ON DELETE CASCADE,
+    test_id     BIGINT  NOT NULL REFERENCES test_cases (id),
+    outcome     SMALLINT NOT NULL,
+    duration_ms INTEGER,
+    reruns      INTEGER NOT NULL
+);
+CREATE INDEX test_executions_by_upload ON test_executions (upload_id, outcome);
+CREATE INDEX test_executions_by_test ON test_executions (test_id, upload_id);
+
+-- Failure texts, only for failed and errored executions (capped); id is
+-- the execution's id.
+CREATE TABLE test_failures (
+    id           BIGINT PRIMARY KEY REFERENCES test_executions (id) ON DELETE CASCADE,
+    message      TEXT,
+    failure_type TEXT,
+    details      TEXT
+);

@@ -1,0 +1,26 @@
+//! Test results: the test dictionary (`test_cases`, one row per
+//! [`TestIdentity`](crate::domain::TestIdentity) key), uploaded report files
+//! (`test_uploads`, idempotent per run attempt + job name + file SHA-256),
+//! executions as small rows (`test_executions`) and failure texts of failed
+//! and errored executions only (`test_failures`).
+//!
+//! Files: `write` (one upload, all or nothing, in one transaction, with
+//! the attempt's placeholder build row when its run has not arrived yet),
+//! `read` (a build's failed tests, one test's history), `insights` (most
+//! failing, slowest and flaky tests over a window), `retention`.
+//!
+//! Owns these four tables' SQL; must not know HTTP, report formats or
+//! providers' payloads.
+
+mod insights;
+mod read;
+mod retention;
+mod write;
+
+pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
+pub use read::{FailedTest, TestExecutionRow, TestHistory};
+pub use write::{AttemptKey, ReportFile, UploadOutcome};
+
+/// Most failure texts (message, type, details) kept per report file; later
+/// failed executions of the same file are stored without their texts.
+pub const MAX_FAILURE_TEXTS_PER_FILE: usize = 2_000;
