@@ -7,6 +7,7 @@
 
 pub mod attempt;
 pub mod change;
+pub mod failure;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
