@@ -27,7 +27,6 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-#[expect(clippy::large_enum_variant, reason = "parsed once at start-up; boxing buys nothing")]
 pub enum Command {
     /// Serve the API, webhook endpoint and dashboard (the default).
     Serve(ServeSettings),

@@ -60,7 +60,7 @@ fn webhook_path(provider: ProviderKind) -> &'static str {
     match provider {
         ProviderKind::GitHub => "/api/webhook/github-actions",
         ProviderKind::GitLab => "/api/webhook/gitlab",
-        _ => "/api/builds/events",
+        _ => "/api/builds/events", // not listed: see the filter in `providers`
     }
 }
 
@@ -166,8 +166,11 @@ pub async fn list(State(state): State<AppState>) -> Result<Json<ProvidersAnswer>
             last_error: r.last_error,
         })
         .collect();
+    // Providers with a webhook of their own; the other kinds report through
+    // the generic build API (`POST /api/builds/events`) and need no setup here.
     let providers = ProviderKind::ALL
         .into_iter()
+        .filter(|provider| !provider.reports_generic_events())
         .map(|provider| ProviderInfo {
             provider: provider.kind(),
             name: provider.display_name(),

@@ -32,6 +32,6 @@ pub use job_key::JobName;
 pub use keys::{BranchName, RepoName};
 pub use provider::ProviderKind;
 pub use status::{BuildStatus, Conclusion, RunStatus};
-pub use tries::TriedRun;
 pub use step::Step;
 pub use test_result::{FailureText, TestExecution, TestIdentity, TestOutcome};
+pub use tries::TriedRun;

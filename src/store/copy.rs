@@ -59,7 +59,10 @@ const TABLES: &[Table] = &[
             ("changed_at", Int),
         ],
     },
-    Table { name: "job_keys", columns: &[("id", Int), ("repo", Text), ("workflow", Text), ("name", Text)] },
+    Table {
+        name: "job_keys",
+        columns: &[("id", Int), ("provider_id", Int), ("repo", Text), ("workflow", Text), ("name", Text)],
+    },
     Table {
         name: "jobs",
         columns: &[
