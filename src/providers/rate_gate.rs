@@ -66,6 +66,22 @@ impl RateGate {
     }
 }
 
+/// The rate-limit headers of one response, by the provider's header
+/// names `[limit, remaining, reset]` (absent or garbled values are `None`).
+pub fn reading_from(
+    headers: &reqwest::header::HeaderMap,
+    [limit, remaining, reset]: [&str; 3],
+) -> RateReading {
+    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
+    RateReading { limit: number(limit), remaining: number(remaining), reset_at: number(reset) }
+}
+
+/// `Retry-After` in seconds (both providers send delta-seconds).
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let seconds = headers.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok()?;
+    Some(Duration::from_secs(seconds))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,31 +6,23 @@
 //! seconds) and, on secondary limits, `retry-after` (seconds). The readings
 //! feed the shared [`RateGate`] (`providers::rate_gate`). Owns no I/O.
 
-use std::time::Duration;
-
 use reqwest::header::HeaderMap;
 
+use crate::providers::rate_gate;
 pub use crate::providers::rate_gate::RateGate;
 use crate::store::RateReading;
 
 /// Reads the rate-limit headers of one response.
 pub fn reading(headers: &HeaderMap) -> RateReading {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-    RateReading {
-        limit: number("x-ratelimit-limit"),
-        remaining: number("x-ratelimit-remaining"),
-        reset_at: number("x-ratelimit-reset"),
-    }
+    rate_gate::reading_from(headers, ["x-ratelimit-limit", "x-ratelimit-remaining", "x-ratelimit-reset"])
 }
 
-/// `retry-after` in seconds (GitHub sends delta-seconds).
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok()?;
-    Some(Duration::from_secs(seconds))
-}
+pub use crate::providers::rate_gate::retry_after;
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

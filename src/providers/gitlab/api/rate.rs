@@ -5,31 +5,23 @@
 //! seconds) and, on a 429, `Retry-After` (seconds). The readings feed the
 //! shared [`crate::providers::rate_gate::RateGate`]. Owns no I/O.
 
-use std::time::Duration;
-
 use reqwest::header::HeaderMap;
 
+use crate::providers::rate_gate;
 use crate::store::RateReading;
 
 /// Reads the rate-limit headers of one response (absent or garbled values
 /// are `None`).
 pub fn reading(headers: &HeaderMap) -> RateReading {
-    let number = |name: &str| headers.get(name)?.to_str().ok()?.trim().parse::<i64>().ok();
-    RateReading {
-        limit: number("ratelimit-limit"),
-        remaining: number("ratelimit-remaining"),
-        reset_at: number("ratelimit-reset"),
-    }
+    rate_gate::reading_from(headers, ["ratelimit-limit", "ratelimit-remaining", "ratelimit-reset"])
 }
 
-/// `Retry-After` in seconds.
-pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let seconds = headers.get("retry-after")?.to_str().ok()?.trim().parse::<u64>().ok()?;
-    Some(Duration::from_secs(seconds))
-}
+pub use crate::providers::rate_gate::retry_after;
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
