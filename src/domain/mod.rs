@@ -24,6 +24,7 @@ pub mod step;
 pub mod test_result;
 pub mod time;
 pub mod tries;
+pub mod tries_replan;
 
 pub use attempt::RunAttempt;
 pub use change::Change;

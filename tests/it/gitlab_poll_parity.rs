@@ -1,7 +1,7 @@
 //! The same retried GitLab pipeline told by webhooks and polled from the
 //! REST API afterwards gives the same attempt rows: attempt numbers,
 //! statuses, conclusions, start and finish, and which jobs each attempt
-//! holds.
+//! holds — also when the final Pipeline Hook came first.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::config::{GitLabApiSettings, GitLabPollSettings};
@@ -81,6 +81,15 @@ on_both_backends! {
         deliver(&app, "Job Hook", &hooked.job_hook(&retry), "stored").await;
         deliver(&app, "Pipeline Hook", &hooked.hook("success", Some(at(720)), &[&retry, &b]), "stored").await;
 
+        // Told by webhooks with the final Pipeline Hook first (as when it is
+        // the one delivery resent much later), then the rest (other ids).
+        let late = Pipeline { id: 9_300, project: "grp/late", created: t0 };
+        let [a3, b3, r3] = [&a, &b, &retry].map(|j| HookJob { id: j.id + 200, ..(*j).clone() });
+        deliver(&app, "Pipeline Hook", &late.hook("success", Some(at(720)), &[&r3, &b3]), "stored").await;
+        deliver(&app, "Job Hook", &late.job_hook(&a3), "stored").await;
+        deliver(&app, "Job Hook", &late.job_hook(&r3), "stored").await;
+        deliver(&app, "Pipeline Hook", &late.hook("failed", Some(at(240)), &[&a3, &b3]), "stored").await;
+
         // Polled once, after the retry (other ids, same times).
         let fake = FakeGitLab::start().await;
         fake.add_project("grp/polled", 77);
@@ -119,5 +128,6 @@ on_both_backends! {
             ]
         );
         assert_eq!(rows(&app, 9_200).await, from_hooks, "polling gives the webhooks' rows");
+        assert_eq!(rows(&app, 9_300).await, from_hooks, "the final hook first gives the same rows");
     }
 }

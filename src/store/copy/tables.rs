@@ -97,6 +97,7 @@ pub(super) const TABLES: &[Table] = &[
             ("completed_at", Int),
         ],
     },
+    Table { name: "attempt_listings", columns: &[("id", Int), ("build_id", Int), ("job_id", Text)] },
     Table {
         name: "webhook_deliveries",
         columns: &[

@@ -7,8 +7,7 @@ use sqlx::{AnyConnection, Row};
 use super::WritePath;
 use super::hook::TxHooks;
 use crate::domain::merge::{merge_job, merge_run};
-use crate::domain::tries::{KnownJob, place};
-use crate::domain::{Change, Job, RunAttempt, Step, TriedRun};
+use crate::domain::{Change, Job, RunAttempt, Step};
 use crate::store::jobs::keys::{KeyParts, key_id};
 use crate::store::jobs::steps::{steps_of_job, write_steps};
 use crate::store::rows::{
@@ -54,7 +53,7 @@ const INSERT_BUILD: &str = "INSERT INTO builds (workflow, workflow_id, run_numbe
 /// `moved_from` remembers the UTC day an attempt's start left (the first
 /// such day since the last roll-up fold), so that day's roll-up is known to
 /// be stale (see `super::rollups`).
-const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, run_number = $3, \
+pub(super) const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, run_number = $3, \
      event = $4, branch = $5, commit_sha = $6, triggered_by = $7, url = $8, provider_status = $9, \
      conclusion = $10, status = $11, created_at = $12, started_at = $13, updated_at = $14, \
      finished_at = $15, first_job_started_at = $16, duration_seconds = $17, sort_at = $18, \
@@ -75,11 +74,6 @@ const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3,
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
      created_at = $11, started_at = $12, completed_at = $13, changed_at = $14, stage = $15, \
      failure_reason = $16, allow_failure = $17, queued_duration_ms = $18, runner_group = $19 WHERE id = $20";
-
-/// A run's stored jobs with the attempt each is in (for `domain::tries`).
-const SELECT_RUN_JOBS: &str = "SELECT j.external_id, j.name, b.run_attempt FROM jobs j \
-     JOIN builds b ON b.id = j.build_id \
-     WHERE b.provider_id = $1 AND b.repo = $2 AND b.external_id = $3";
 
 impl WritePath {
     /// Applies one change (from a webhook delivery or from the poller) on
@@ -106,52 +100,6 @@ impl WritePath {
                 self.apply_job(conn, build_id, job, now, events).await?;
             }
             Change::Tries(tried) => self.apply_tries(conn, tried, now, events, hooks).await?,
-        }
-        Ok(())
-    }
-
-    /// Places a run's state and jobs by try numbers (`domain::tries`) given
-    /// the run's stored jobs, then applies each as a run or job change.
-    async fn apply_tries(
-        &self,
-        conn: &mut AnyConnection,
-        tried: &TriedRun,
-        now: i64,
-        events: &mut Vec<ChangeEvent>,
-        hooks: &mut TxHooks<'_>,
-    ) -> Result<(), StoreError> {
-        let Some((provider, repo, run_id)) = tried
-            .run
-            .as_ref()
-            .map(|r| (r.provider, &r.repo, &r.run_id))
-            .or_else(|| tried.jobs.first().map(|j| (j.provider, &j.repo, &j.run_id)))
-        else {
-            return Ok(());
-        };
-        // PostgreSQL: replicas placing the same run's jobs take turns, so
-        // each reads the jobs the other stored (SQLite writers are serial).
-        let key = format!("tries:{}:{}:{}", provider.kind(), repo.as_str(), run_id);
-        crate::store::alerts::lock_key(conn, self.backend, &key).await?;
-        let rows = sqlx::query(SELECT_RUN_JOBS)
-            .bind(provider_id(provider))
-            .bind(repo.as_str())
-            .bind(run_id.as_str())
-            .fetch_all(&mut *conn)
-            .await?;
-        let stored = rows
-            .iter()
-            .map(|row| {
-                Ok(KnownJob { job_id: row.try_get(0)?, name: row.try_get(1)?, run_attempt: row.try_get(2)? })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let (run, jobs) = place(tried, &stored);
-        if let Some(run) = &run {
-            self.apply_run(conn, &[run], RunSource::Run, now, events, hooks).await?;
-        }
-        for job in &jobs {
-            let implied = RunAttempt::implied_by_job(job);
-            let build_id = self.apply_run(conn, &[&implied], RunSource::Jobs, now, events, hooks).await?;
-            self.apply_job(conn, build_id, job, now, events).await?;
         }
         Ok(())
     }
@@ -199,7 +147,7 @@ impl WritePath {
         Ok(())
     }
 
-    async fn select_run(
+    pub(super) async fn select_run(
         &self,
         conn: &mut AnyConnection,
         run: &RunAttempt,
@@ -260,7 +208,7 @@ impl WritePath {
         Ok((id, changed))
     }
 
-    async fn select_job(
+    pub(super) async fn select_job(
         &self,
         conn: &mut AnyConnection,
         job: &Job,

@@ -18,6 +18,7 @@ mod apply;
 mod deliveries;
 mod group_commit;
 mod hook;
+mod tries;
 
 pub use deliveries::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded};
 pub use hook::{ChangeHook, HookSession};
