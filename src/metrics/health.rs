@@ -3,8 +3,10 @@
 //! Definitions (also in the README, "Metrics"), over the attempts started in
 //! the window (as the summary's window):
 //! - **total_builds**, **success_count**, **failure_count** per
-//!   (repository, workflow); a run with no workflow name is grouped under
-//!   `null`.
+//!   (repository, workflow, provider): a repository name on two providers
+//!   (e.g. `grp/app` on GitHub and on GitLab) makes two lines, each naming
+//!   its `provider_kind` and `provider_name`; a run with no workflow name is
+//!   grouped under `null`.
 //! - **success_rate** = success ÷ (success + failed), `null` when both are 0.
 //! - **latest**: the attempt with the latest start (ties: higher id) — its
 //!   id, normalised status, start, branch and URL.
@@ -22,8 +24,8 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use super::ratio::ratio;
-use crate::domain::BuildStatus;
 use crate::domain::time::{format_timestamp, from_unix};
+use crate::domain::{BuildStatus, ProviderKind};
 
 /// How many latest statuses `recent` holds.
 pub const RECENT: usize = 10;
@@ -32,6 +34,7 @@ pub const RECENT: usize = 10;
 #[derive(Debug, Clone, PartialEq)]
 pub struct HealthRow {
     pub id: i64,
+    pub provider: ProviderKind,
     pub repo: String,
     pub workflow: Option<String>,
     pub branch: Option<String>,
@@ -65,6 +68,10 @@ pub struct AttemptRef {
 pub struct HealthLine {
     pub repo: String,
     pub workflow: Option<String>,
+    /// The provider's kind (`github`, `gitlab`, `jenkins`, …).
+    pub provider_kind: &'static str,
+    /// The provider's human name (`GitHub Actions`, `GitLab CI`, …).
+    pub provider_name: &'static str,
     pub total_builds: i64,
     pub success_count: i64,
     pub failure_count: i64,
@@ -108,14 +115,18 @@ struct Tallying<'a> {
     recent: Vec<&'a HealthRow>,
 }
 
-/// The health lines, by repository then workflow (URLs not yet set).
+/// The health lines, by repository, workflow, then provider kind (URLs
+/// not yet set).
 pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
-    let mut lines: HashMap<(&str, Option<&str>), Tallying<'_>> = HashMap::new();
+    let mut lines: HashMap<(&str, Option<&str>, ProviderKind), Tallying<'_>> = HashMap::new();
     for row in rows {
-        let at = lines.entry((row.repo.as_str(), row.workflow.as_deref())).or_insert_with(|| Tallying {
+        let key = (row.repo.as_str(), row.workflow.as_deref(), row.provider);
+        let at = lines.entry(key).or_insert_with(|| Tallying {
             line: HealthLine {
                 repo: row.repo.clone(),
                 workflow: row.workflow.clone(),
+                provider_kind: row.provider.kind(),
+                provider_name: row.provider.display_name(),
                 total_builds: 0,
                 success_count: 0,
                 failure_count: 0,
@@ -159,7 +170,9 @@ pub fn health(rows: &[HealthRow]) -> Vec<HealthLine> {
             at.line
         })
         .collect();
-    lines.sort_by(|a, b| (&a.repo, &a.workflow).cmp(&(&b.repo, &b.workflow)));
+    lines.sort_by(|a, b| {
+        (&a.repo, &a.workflow, a.provider_kind).cmp(&(&b.repo, &b.workflow, b.provider_kind))
+    });
     lines
 }
 
@@ -168,7 +181,15 @@ mod tests {
     use super::*;
 
     fn row(id: i64, repo: &str, workflow: &str, status: BuildStatus, start: i64) -> HealthRow {
-        HealthRow { id, repo: repo.into(), workflow: Some(workflow.into()), branch: None, status, start }
+        HealthRow {
+            id,
+            provider: ProviderKind::GitHub,
+            repo: repo.into(),
+            workflow: Some(workflow.into()),
+            branch: None,
+            status,
+            start,
+        }
     }
 
     #[test]
@@ -207,6 +228,31 @@ mod tests {
         assert_eq!(lines[1].success_rate, Some(1.0));
         assert_eq!(lines[1].last_failure, None);
         assert_eq!(lines[2].success_rate, None);
+    }
+
+    /// `grp/app` is a repository on GitHub and on GitLab, with the same
+    /// workflow name: two lines, by provider kind ("github" < "gitlab"),
+    /// each counting its own attempts — by hand, GitHub 2 (1 failed, 1
+    /// success, rate 0.5), GitLab 1 (success, rate 1).
+    #[test]
+    fn one_repository_name_on_two_providers_makes_two_lines() {
+        use BuildStatus::*;
+        let gitlab = |id, status, start| HealthRow {
+            provider: ProviderKind::GitLab,
+            ..row(id, "grp/app", "CI", status, start)
+        };
+        let rows = [
+            row(1, "grp/app", "CI", Failed, 100),
+            gitlab(2, Success, 150),
+            row(3, "grp/app", "CI", Success, 200),
+        ];
+        let lines = health(&rows);
+        let seen: Vec<(&str, &str, i64, Option<f64>)> = lines
+            .iter()
+            .map(|l| (l.provider_kind, l.provider_name, l.total_builds, l.success_rate))
+            .collect();
+        assert_eq!(seen, [("github", "GitHub Actions", 2, Some(0.5)), ("gitlab", "GitLab CI", 1, Some(1.0))]);
+        assert_eq!((lines[0].latest.id, lines[1].latest.id), (3, 2));
     }
 
     #[test]

@@ -119,7 +119,7 @@ impl MetricReads<'_> {
         filter: &PointFilter,
     ) -> Result<Vec<HealthRow>, StoreError> {
         let mut sql = String::from(
-            "SELECT id, repo, workflow, branch, status, sort_at FROM builds WHERE sort_at >= $1",
+            "SELECT id, provider_id, repo, workflow, branch, status, sort_at FROM builds WHERE sort_at >= $1",
         );
         let texts = filter_sql(filter, &mut sql, 2);
         let rows = self.fetch_bound(sql, &[since.timestamp()], &texts).await?;
@@ -127,6 +127,7 @@ impl MetricReads<'_> {
             .map(|row| {
                 Ok(HealthRow {
                     id: row.try_get("id")?,
+                    provider: super::rows::provider_from_id(row.try_get("provider_id")?)?,
                     repo: row.try_get("repo")?,
                     workflow: row.try_get("workflow")?,
                     branch: row.try_get("branch")?,
@@ -134,8 +135,7 @@ impl MetricReads<'_> {
                     start: row.try_get("sort_at")?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect::<Result<_, StoreError>>()
     }
 
     /// The provider URLs of the attempts `ids` that have one, by id (ids

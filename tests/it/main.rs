@@ -53,6 +53,7 @@ mod page;
 mod payload_fallbacks;
 mod poller;
 mod provider_filter;
+mod provider_repos;
 mod replay_cli;
 mod replicas;
 mod report_cli;

@@ -80,7 +80,8 @@ function urgency(status) {
   const i = URGENCY.indexOf(status);
   return i < 0 ? URGENCY.indexOf("unknown") : i;
 }
-const byName = (a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0) || text(a.workflow).localeCompare(text(b.workflow));
+const byName = (a, b) => (a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : 0) || text(a.workflow).localeCompare(text(b.workflow))
+  || text(a.provider_kind).localeCompare(text(b.provider_kind));
 const rate = (line) => (line.success_rate === null || line.success_rate === undefined ? Infinity : line.success_rate);
 const ORDERS = {
   name: byName,
@@ -103,13 +104,15 @@ export function renderHealth(health, open, sort) {
   const body = $("health").tBodies[0];
   const rows = [...health.rows].sort(order).map((line) => {
     const latest = el("button", { type: "button", class: "link" }, statusBadge(line.latest.status),
-      el("span", { class: "visually-hidden" }, " — details of the latest build of " + line.repo + " " + text(line.workflow)));
+      el("span", { class: "visually-hidden" }, " — details of the latest build of " + line.repo + " " + text(line.workflow) + " on " + text(line.provider_name)));
     latest.addEventListener("click", () => open(line.latest.id));
     const failure = line.last_failure
       ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "last failure of " + line.repo)
       : "none in window";
     return el("tr", {},
-      el("th", { scope: "row", "data-label": "Repository", class: "name" }, repoName(line.repo)),
+      // The provider on a second line, as in the builds table: a repository name can exist on two providers.
+      el("th", { scope: "row", "data-label": "Repository", class: "name" }, repoName(line.repo),
+        el("span", { class: "visually-hidden" }, " on "), el("span", { class: "sub provider" }, text(line.provider_name))),
       el("td", { "data-label": "Workflow", class: "name" }, text(line.workflow)),
       el("td", { "data-label": "Branch", class: "branch", title: line.latest.branch || null }, text(line.latest.branch)),
       el("td", { "data-label": "Latest" }, latest),
@@ -143,5 +146,7 @@ export function wireHealthSort(choose) {
 
 /** Fills the repository suggestions from `/api/repos`' answer. */
 export function renderRepoSuggestions(answer) {
-  $("repo-list").replaceChildren(...answer.repos.map((r) => el("option", { value: r.repo })));
+  // One suggestion per name, even for a name on several providers.
+  const names = [...new Set(answer.repos.map((r) => r.repo))];
+  $("repo-list").replaceChildren(...names.map((repo) => el("option", { value: repo })));
 }
