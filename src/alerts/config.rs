@@ -192,6 +192,10 @@ pub struct Rule {
     /// Exact triggering event (`push`, `pull_request`, …); absent: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<String>,
+    /// A provider kind (`github`, `gitlab`, `jenkins`, …: a Build's
+    /// `provider_kind`); absent: every provider.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<String>,
     /// `build_failed`: also alert on cancelled attempts.
     #[serde(default)]
     pub include_cancelled: bool,

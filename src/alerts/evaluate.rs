@@ -108,6 +108,7 @@ pub async fn after_build_change(
         workflow: facts.workflow.as_deref(),
         branch: facts.branch.as_deref(),
         event: facts.event.as_deref(),
+        provider: Some(facts.provider.as_str()),
     };
     let rules: Vec<&Rule> =
         config.rules.iter().filter(on_change).filter(|r| r.applies_to(&subject)).collect();

@@ -81,6 +81,7 @@ async fn failure_rate(
             workflow: group.workflow.as_deref(),
             branch: group.branch.as_deref(),
             event: group.event.as_deref(),
+            provider: Some(group.provider.as_str()),
         };
         if rule.applies_to(&subject) {
             let entry = totals.entry((group.repo, group.workflow, group.branch)).or_default();
@@ -137,6 +138,7 @@ async fn stuck(
             workflow: facts.workflow.as_deref(),
             branch: facts.branch.as_deref(),
             event: facts.event.as_deref(),
+            provider: Some(facts.provider.as_str()),
         };
         if !rule.applies_to(&subject) {
             continue;

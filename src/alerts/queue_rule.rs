@@ -33,6 +33,7 @@ fn watched(rule: &Rule, labels: Option<&globset::GlobMatcher>, span: &JobSpan) -
         workflow: span.workflow.as_deref(),
         branch: span.branch.as_deref(),
         event: span.event.as_deref(),
+        provider: Some(span.provider.as_str()),
     };
     rule.applies_to(&subject) && labels.is_none_or(|glob| span.label_set().iter().any(|l| glob.is_match(l)))
 }

@@ -1,5 +1,6 @@
-//! Which builds a rule is about: its repository, workflow and branch globs
-//! and its event, matched against a build's facts. Pure: no SQL, no I/O.
+//! Which builds a rule is about: its repository, workflow and branch globs,
+//! its event and its provider, matched against a build's facts. Pure: no
+//! SQL, no I/O.
 
 use globset::{Glob, GlobBuilder, GlobMatcher};
 
@@ -26,6 +27,8 @@ pub struct Subject<'a> {
     pub workflow: Option<&'a str>,
     pub branch: Option<&'a str>,
     pub event: Option<&'a str>,
+    /// The provider's kind (`github`, `gitlab`, …).
+    pub provider: Option<&'a str>,
 }
 
 impl Rule {
@@ -45,6 +48,7 @@ impl Rule {
             && glob_ok(&self.workflow, subject.workflow)
             && branch_ok
             && self.event.as_deref().is_none_or(|e| subject.event == Some(e))
+            && self.provider.as_deref().is_none_or(|p| subject.provider == Some(p))
     }
 }
 
@@ -62,6 +66,7 @@ mod tests {
             workflow: None,
             branch: branch.map(Into::into),
             event: None,
+            provider: None,
             include_cancelled: false,
             threshold: None,
             window_minutes: None,
@@ -75,9 +80,30 @@ mod tests {
     }
 
     #[test]
+    fn a_provider_filter_matches_the_provider_kind_exactly() {
+        let gitlab_only = Rule { provider: Some("gitlab".into()), ..rule(None, None) };
+        let on = |provider| Subject {
+            repo: "grp/app",
+            workflow: None,
+            branch: Some("main"),
+            event: None,
+            provider,
+        };
+        assert!(gitlab_only.applies_to(&on(Some("gitlab"))));
+        assert!(!gitlab_only.applies_to(&on(Some("github"))));
+        assert!(!gitlab_only.applies_to(&on(None)));
+        assert!(rule(None, None).applies_to(&on(Some("github"))), "no filter: every provider");
+    }
+
+    #[test]
     fn globs_and_the_default_branch() {
-        let on =
-            |repo, branch| Subject { repo, workflow: Some("CI"), branch: Some(branch), event: Some("push") };
+        let on = |repo, branch| Subject {
+            repo,
+            workflow: Some("CI"),
+            branch: Some(branch),
+            event: Some("push"),
+            provider: Some("github"),
+        };
         assert!(rule(Some("octo-org/*"), None).applies_to(&on("octo-org/app", "main")));
         assert!(!rule(Some("octo-org/*"), None).applies_to(&on("other/app", "main")));
         assert!(!rule(None, None).applies_to(&on("octo-org/app", "feature/x")));

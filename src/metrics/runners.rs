@@ -60,6 +60,8 @@ pub struct JobSpan {
     pub branch: Option<String>,
     /// The run's triggering event (`push`, …).
     pub event: Option<String>,
+    /// The provider's kind (`github`, `gitlab`, …).
+    pub provider: String,
     pub name: Option<String>,
     pub labels: Vec<String>,
     pub runner_group: Option<String>,

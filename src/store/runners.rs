@@ -24,7 +24,8 @@ pub struct RunnerFilter {
 }
 
 const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, COALESCE(j.workflow, b.workflow) AS workflow, \
-     COALESCE(j.branch, b.branch) AS branch, b.event, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
+     COALESCE(j.branch, b.branch) AS branch, b.event, \
+     (SELECT p.kind FROM providers p WHERE p.id = b.provider_id) AS provider_kind, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
      j.completed_at, j.url FROM jobs j JOIN builds b ON b.id = j.build_id WHERE ";
 
 impl MetricReads<'_> {
@@ -83,6 +84,7 @@ fn span_from_row(row: &sqlx::any::AnyRow) -> Result<JobSpan, sqlx::Error> {
         workflow: row.try_get("workflow")?,
         branch: row.try_get("branch")?,
         event: row.try_get("event")?,
+        provider: row.try_get("provider_kind")?,
         name: row.try_get("name")?,
         labels: serde_json::from_str(&labels).unwrap_or_default(),
         runner_group: row.try_get("runner_group")?,

@@ -26,6 +26,7 @@ pub(super) fn parse_rule(
             "workflow",
             "branch",
             "event",
+            "provider",
             "include_cancelled",
             "threshold",
             "window_minutes",
@@ -81,6 +82,16 @@ pub(super) fn parse_rule(
         globs.push(pattern);
     }
     let event = check.optional_string(object, path, "event");
+    let provider = check.optional_string(object, path, "provider");
+    if let Some(kind) = &provider
+        && crate::domain::ProviderKind::from_kind(kind).is_none()
+    {
+        let known: Vec<&str> = crate::domain::ProviderKind::ALL.iter().map(|p| p.kind()).collect();
+        check.fail(
+            format!("{path}.provider"),
+            format!("unknown provider {kind:?}; known: {}", known.join(", ")),
+        );
+    }
     let labels = check.optional_string(object, path, "labels").map(|l| l.to_ascii_lowercase());
     if let Some(pattern) = &labels
         && let Err(err) = compile_glob(pattern)
@@ -136,6 +147,7 @@ pub(super) fn parse_rule(
         workflow,
         branch,
         event,
+        provider,
         include_cancelled,
         threshold,
         window_minutes,

@@ -18,6 +18,8 @@ pub struct BuildFacts {
     pub workflow: Option<String>,
     pub branch: Option<String>,
     pub event: Option<String>,
+    /// The provider's kind (`github`, `gitlab`, …).
+    pub provider: String,
     /// Normalised status.
     pub status: BuildStatus,
     pub conclusion: Option<String>,
@@ -33,7 +35,8 @@ pub struct BuildFacts {
     pub sort_at: i64,
 }
 
-const FACT_COLUMNS: &str = "id, repo, workflow, branch, event, status, conclusion, commit_sha, \
+const FACT_COLUMNS: &str = "id, repo, workflow, branch, event, \
+     (SELECT p.kind FROM providers p WHERE p.id = builds.provider_id) AS provider_kind, status, conclusion, commit_sha, \
      triggered_by, url, run_number, run_attempt, started_at, finished_at, duration_seconds, sort_at";
 
 fn facts_from_row(row: &AnyRow) -> Result<BuildFacts, sqlx::Error> {
@@ -43,6 +46,7 @@ fn facts_from_row(row: &AnyRow) -> Result<BuildFacts, sqlx::Error> {
         workflow: row.try_get("workflow")?,
         branch: row.try_get("branch")?,
         event: row.try_get("event")?,
+        provider: row.try_get("provider_kind")?,
         status: BuildStatus::from_stored(row.try_get("status")?),
         conclusion: row.try_get("conclusion")?,
         commit_sha: row.try_get("commit_sha")?,
@@ -61,6 +65,8 @@ fn facts_from_row(row: &AnyRow) -> Result<BuildFacts, sqlx::Error> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateGroup {
     pub repo: String,
+    /// The provider's kind (`github`, `gitlab`, …).
+    pub provider: String,
     pub workflow: Option<String>,
     pub branch: Option<String>,
     pub event: Option<String>,
@@ -199,9 +205,10 @@ impl Alerts<'_> {
     pub async fn rate_groups(&self, since: i64) -> Result<Vec<RateGroup>, StoreError> {
         let rows = sqlx::query(
             "SELECT repo, workflow, branch, event, \
+             (SELECT p.kind FROM providers p WHERE p.id = builds.provider_id) AS provider_kind, \
              CAST(SUM(CASE WHEN status = 'failed' THEN 1 ELSE 0 END) AS BIGINT) AS failed, \
              CAST(COUNT(*) AS BIGINT) AS conclusive FROM builds \
-             WHERE sort_at > $1 AND status IN ('success', 'failed') GROUP BY repo, workflow, branch, event",
+             WHERE sort_at > $1 AND status IN ('success', 'failed') GROUP BY repo, workflow, branch, event, provider_id",
         )
         .bind(since)
         .fetch_all(&self.read)
@@ -210,6 +217,7 @@ impl Alerts<'_> {
             .map(|r| {
                 Ok(RateGroup {
                     repo: r.try_get("repo")?,
+                    provider: r.try_get("provider_kind")?,
                     workflow: r.try_get("workflow")?,
                     branch: r.try_get("branch")?,
                     event: r.try_get("event")?,
