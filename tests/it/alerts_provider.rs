@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use crate::alert_receivers::{FIVE_SECONDS, HttpSink, QUIET, configure, configure_ok};
 use crate::gitlab_payloads::{HookJob, Pipeline, deliver};
-use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::payloads::{Run, minutes_ago};
 
