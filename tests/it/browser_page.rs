@@ -233,8 +233,8 @@ on_both_backends! {
         assert_eq!(order[0], "Nightly integration tests", "lowest success rate first (50 %)");
         click(&browser, "#health button.sort[data-key=name]").await;
         let order = browser.eval("[...document.querySelectorAll('#health tbody tr')].map(r => r.cells[0].textContent)").await;
-        assert_eq!(order, json!(["octo-org/infrastructure-as-code", "octo-org/payments-service", "octo-org/payments-service",
-            "octo-org/web-frontend", "octo-org/web-frontend"]));
+        assert_eq!(order, json!(["octo-org/infrastructure-as-code on GitHub Actions", "octo-org/payments-service on GitHub Actions",
+            "octo-org/payments-service on GitHub Actions", "octo-org/web-frontend on GitHub Actions", "octo-org/web-frontend on GitHub Actions"]));
 
         let fits = "(() => { const out = []; for (const id of ['builds', 'health']) {
               const t = document.getElementById(id), wrap = t.closest('.table-wrap');
