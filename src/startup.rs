@@ -283,6 +283,18 @@ fn app_router(state: AppState, cors: Option<CorsLayer>) -> Router {
             let request_id =
                 request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-").to_owned();
             tracing::info_span!("http", method = %request.method(), route = %route, request_id = %request_id)
+        })
+        // 5xx answers are logged at ERROR unless their cause was logged
+        // where it arose (`problem::AlreadyLogged`: database unavailable,
+        // no webhook secret configured — one WARN line, not one per request).
+        .on_failure(())
+        .on_response(|response: &axum::http::Response<_>, latency: Duration, _span: &tracing::Span| {
+            let status = response.status();
+            if status.is_server_error() && response.extensions().get::<crate::api::problem::AlreadyLogged>().is_none() {
+                tracing::error!(status = status.as_u16(), latency_ms = latency.as_millis() as u64, "response failed");
+            } else {
+                tracing::debug!(status = status.as_u16(), latency_ms = latency.as_millis() as u64, "finished processing request");
+            }
         }))
         // Outermost: accept the caller's X-Request-Id or make one, so every
         // log line of the request carries it, and echo it in the answer.

@@ -17,6 +17,7 @@ mod export;
 mod health;
 mod insights;
 mod metrics;
+mod not_configured;
 pub mod openapi;
 mod params;
 pub mod problem;

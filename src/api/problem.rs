@@ -23,7 +23,17 @@ pub struct Problem {
     pub errors: Vec<FieldProblem>,
     /// `Retry-After` in whole seconds (503 answers default to 5).
     pub retry_after: Option<u64>,
+    /// The cause was logged where it arose ([`Problem::logged`]): the HTTP
+    /// trace does not log this 5xx answer again as a failure.
+    pub logged: bool,
 }
+
+/// A response extension on a 5xx answer whose cause was logged where it
+/// arose (once, or as a warning): the HTTP trace (`startup`) leaves it out
+/// of its failure log, so a known state such as "no webhook secret is
+/// configured" does not print an ERROR line per request.
+#[derive(Debug, Clone, Copy)]
+pub struct AlreadyLogged;
 
 /// One invalid field of a request body: its JSON path and what is wrong.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -65,7 +75,20 @@ impl Problem {
         title: &'static str,
         detail: impl Into<String>,
     ) -> Self {
-        Problem { status, slug, title, detail: detail.into(), errors: Vec::new(), retry_after: None }
+        Problem {
+            status,
+            slug,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            retry_after: None,
+            logged: false,
+        }
+    }
+
+    /// Marks the answer's cause as logged already (see [`AlreadyLogged`]).
+    pub fn logged(self) -> Self {
+        Problem { logged: true, ..self }
     }
 
     /// 422: a request body has invalid fields, each listed in `errors`.
@@ -122,6 +145,9 @@ impl IntoResponse for Problem {
         if self.status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
+        if self.logged {
+            response.extensions_mut().insert(AlreadyLogged);
+        }
         response
     }
 }
@@ -136,6 +162,7 @@ impl From<StoreError> for Problem {
                 "Service unavailable",
                 "the database is not answering; try again shortly",
             )
+            .logged()
         } else {
             tracing::error!(error = %err, "database error");
             Problem::new(
@@ -144,6 +171,7 @@ impl From<StoreError> for Problem {
                 "Internal server error",
                 "the server failed; the cause is in its log",
             )
+            .logged()
         }
     }
 }

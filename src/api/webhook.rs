@@ -200,6 +200,7 @@ async fn authenticate_headers(
     }
     let secret = auth.secret_for(provider.kind());
     if secret.is_none() && auth.ingest_token.is_none() {
+        super::not_configured::warn_once(provider.kind(), provider.secret_setting());
         return Err(Problem::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "ingest-not-configured",
@@ -210,7 +211,8 @@ async fn authenticate_headers(
                 provider.secret_setting(),
                 provider.kind().display_name()
             ),
-        ));
+        )
+        .logged());
     }
     if secret.is_none() {
         return Err(Problem::unauthorized("send Authorization: Bearer <ingest token>"));

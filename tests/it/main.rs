@@ -42,6 +42,7 @@ mod gitlab_retries;
 mod gitlab_webhooks;
 mod hostile_clients;
 mod ingest_fixtures;
+mod ingest_log;
 mod ingest_order;
 mod insights_runners;
 mod job_insights;
