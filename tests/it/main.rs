@@ -38,6 +38,7 @@ mod events_fanout;
 mod events_resume;
 mod gitlab_poll_parity;
 mod gitlab_poller;
+mod gitlab_reconcile;
 mod gitlab_retries;
 mod gitlab_webhooks;
 mod hostile_clients;

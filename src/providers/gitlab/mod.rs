@@ -16,6 +16,7 @@ pub mod api;
 pub mod attempts;
 mod payload;
 pub mod poller;
+mod reconcile;
 pub mod to_domain;
 
 pub use poller::Poller;

@@ -64,8 +64,9 @@ pub struct Poller {
 }
 
 impl Poller {
-    /// The poller the settings describe; `None` when no project or group is
-    /// configured.
+    /// The poller the settings describe; `None` when no project, no group
+    /// and no token is configured (a token alone runs the stale-pipeline
+    /// repair for webhook-only projects, see `reconcile`).
     ///
     /// Errors: a bad instance URL, token pairing or entry.
     pub fn from_settings(
@@ -75,7 +76,7 @@ impl Poller {
     ) -> Result<Option<Poller>, String> {
         let projects = settings.project_targets()?;
         let groups = settings.group_targets()?;
-        if projects.is_empty() && groups.is_empty() {
+        if projects.is_empty() && groups.is_empty() && settings.api.gitlab_token.is_empty() {
             return Ok(None);
         }
         Poller::new(settings, projects, groups, timing, store).map(Some)
@@ -123,6 +124,10 @@ impl Poller {
     /// The clients, one per instance (request counts, rate readings).
     pub fn clients(&self) -> &[GitLabClient] {
         &self.clients
+    }
+
+    pub(super) fn store(&self) -> &Store {
+        &self.store
     }
 
     fn client(&self, instance: Option<&str>) -> Option<&GitLabClient> {
@@ -336,18 +341,33 @@ impl RepoPoller for Poller {
         ProviderKind::GitLab
     }
 
-    /// `gitlab-poll` every poll interval, and `gitlab-discovery` every
-    /// discovery interval when groups are configured.
+    /// `gitlab-reconcile` and `gitlab-poll` every poll interval, and
+    /// `gitlab-discovery` every discovery interval when groups are configured.
     fn jobs(self: Arc<Self>) -> Vec<PeriodicJob> {
         let poller = self.clone();
+        let reconciler = self.clone();
         let mut jobs = vec![PeriodicJob {
+            name: "gitlab-reconcile",
+            interval_seconds: self.timing.poll_interval.max(1) as i64,
+            task: Arc::new(move |_store| {
+                let poller = reconciler.clone();
+                Box::pin(async move {
+                    let stats = poller.reconcile(Utc::now()).await?;
+                    Ok(format!(
+                        "repaired {} stale pipelines ({} rows changed, {} failed)",
+                        stats.watched, stats.rows_changed, stats.failed
+                    ))
+                })
+            }),
+        }];
+        jobs.push(PeriodicJob {
             name: "gitlab-poll",
             interval_seconds: self.timing.poll_interval.max(1) as i64,
             task: Arc::new(move |_store| {
                 let poller = poller.clone();
                 Box::pin(async move { Ok(poller.tick(Utc::now()).await?.summary()) })
             }),
-        }];
+        });
         if !self.groups.is_empty() {
             let poller = self.clone();
             jobs.push(PeriodicJob {
