@@ -11,8 +11,11 @@
 //! but is decided above the store (the alert rules' outbox rows) comes in
 //! through a [`ChangeHook`] the opener installs.
 //!
-//! Owns delivery rows, build and job upserts and the group-commit queue;
-//! must not know HTTP, payloads or what the hook does.
+//! Runs placed by try numbers (GitLab) go through `tries`, which also moves
+//! jobs and states between attempts when an earlier try arrives late.
+//!
+//! Owns delivery rows, build and job upserts, the attempt listings and the
+//! group-commit queue; must not know HTTP, payloads or what the hook does.
 
 mod apply;
 mod deliveries;
