@@ -91,7 +91,7 @@ pub struct TestInsights {
     pub flaky: Vec<FlakyTest>,
 }
 
-enum Bind {
+pub(super) enum Bind {
     Int(i64),
     Text(String),
 }
@@ -118,9 +118,9 @@ fn window(filter: &TestsFilter) -> (String, Vec<Bind>) {
     (sql, binds)
 }
 
-const TEST_REF: &str = "c.id AS test_id, c.repo, c.classname, c.name, c.file";
+pub(super) const TEST_REF: &str = "c.id AS test_id, c.repo, c.classname, c.name, c.file";
 
-fn test_ref(row: &sqlx::any::AnyRow) -> Result<TestRef, StoreError> {
+pub(super) fn test_ref(row: &sqlx::any::AnyRow) -> Result<TestRef, StoreError> {
     Ok(TestRef {
         test_id: row.try_get("test_id")?,
         repo: row.try_get("repo")?,
@@ -151,8 +151,10 @@ impl TestResults<'_> {
     }
 
     /// The lists of [`TestInsights`] (definitions in this module's doc),
-    /// `limit` tests each.
-    pub async fn insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
+    /// `limit` tests each, from a scan of the window's executions (the
+    /// answer with a branch filter; the roll-ups give the same answer
+    /// without one).
+    pub(super) async fn scan_insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
         let failing = self
             .window_rows(
                 filter,
