@@ -64,5 +64,6 @@ mod secrets;
 mod stored_limits;
 mod test_insights;
 mod test_results;
+mod test_rollups;
 mod webhook_auth;
 mod webhook_input;
