@@ -47,7 +47,8 @@ async fn send(app: &TestApp, run: i64, attempt: i64, job: &str, cases: &[(&str, 
     answer["files"][0]["outcome"].as_str().unwrap_or_default().to_owned()
 }
 
-const NARROWINGS: [&str; 5] = ["window_days=3", "job=unit", "job=lint", "repo=octo-org/app", "repo=other/app"];
+const NARROWINGS: [&str; 5] =
+    ["window_days=3", "job=unit", "job=lint", "repo=octo-org/app", "repo=other/app"];
 
 /// Each narrowing's answer from the roll-ups, checked against the scan's.
 async fn answers(app: &TestApp) -> Vec<Value> {

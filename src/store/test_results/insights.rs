@@ -154,7 +154,11 @@ impl TestResults<'_> {
     /// `limit` tests each, from a scan of the window's executions (the
     /// answer with a branch filter; the roll-ups give the same answer
     /// without one).
-    pub(super) async fn scan_insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
+    pub(super) async fn scan_insights(
+        &self,
+        filter: &TestsFilter,
+        limit: i64,
+    ) -> Result<TestInsights, StoreError> {
         let failing = self
             .window_rows(
                 filter,

@@ -65,7 +65,12 @@ impl Narrowing {
         sql
     }
 
-    async fn rows(&self, results: &TestResults<'_>, sql: String, limit: i64) -> Result<Vec<AnyRow>, StoreError> {
+    async fn rows(
+        &self,
+        results: &TestResults<'_>,
+        sql: String,
+        limit: i64,
+    ) -> Result<Vec<AnyRow>, StoreError> {
         let sql = format!("{sql} LIMIT ${}", self.binds.len() + 1);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for bind in &self.binds {
@@ -89,62 +94,44 @@ impl TestResults<'_> {
             return self.scan_insights(&filter, limit).await;
         }
         let narrowing = Narrowing::new(&filter);
-        let daily = narrowing.daily();
-        let failing = narrowing
-            .rows(
-                self,
-                format!(
-                    "SELECT {TEST_REF}, t.failures, t.executions FROM (SELECT test_id, \
-                     CAST(SUM(failures) AS BIGINT) AS failures, CAST(SUM(executions) AS BIGINT) AS executions \
-                     FROM test_daily WHERE {daily} AND test_id IN \
-                     (SELECT test_id FROM test_daily WHERE {daily} AND failures > 0) GROUP BY test_id) t \
-                     JOIN test_cases c ON c.id = t.test_id ORDER BY t.failures DESC, t.executions DESC, c.id"
-                ),
-                limit,
-            )
-            .await?;
-        let most_failing = failing
-            .iter()
-            .map(|row| {
-                let failures: i64 = row.try_get("failures")?;
-                let executions: i64 = row.try_get("executions")?;
-                Ok(FailingTest {
-                    test: test_ref(row)?,
+        let lists = self.failing_and_slowest(&narrowing, limit).await?;
+        let mut most_failing = Vec::new();
+        let mut slow = Vec::new();
+        for row in &lists {
+            let test = test_ref(row)?;
+            let failures: i64 = row.try_get("failures")?;
+            let executions: i64 = row.try_get("executions")?;
+            if row.try_get::<i64, _>("list")? == 1 {
+                most_failing.push(FailingTest {
+                    test,
                     failures,
                     executions,
                     failure_rate: if executions > 0 { failures as f64 / executions as f64 } else { 0.0 },
-                })
-            })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-
-        let slow = narrowing
-            .rows(
-                self,
-                format!(
-                    "SELECT {TEST_REF}, t.timed, t.total_ms FROM (SELECT test_id, \
-                     CAST(SUM(timed) AS BIGINT) AS timed, CAST(SUM(total_ms) AS BIGINT) AS total_ms \
-                     FROM test_daily WHERE {daily} AND timed > 0 GROUP BY test_id) t \
-                     JOIN test_cases c ON c.id = t.test_id ORDER BY t.total_ms DESC, c.id"
-                ),
-                limit,
-            )
-            .await?;
-        let ids: Vec<i64> = slow.iter().map(|row| row.try_get("test_id")).collect::<Result<_, _>>()?;
+                });
+            } else {
+                slow.push((test, row.try_get::<i64, _>("timed")?, row.try_get::<i64, _>("total_ms")?));
+            }
+        }
+        most_failing.sort_by(|a, b| {
+            (b.failures, b.executions, a.test.test_id).cmp(&(a.failures, a.executions, b.test.test_id))
+        });
+        slow.sort_by(|a, b| (b.2, a.0.test_id).cmp(&(a.2, b.0.test_id)));
+        let ids: Vec<i64> = slow.iter().map(|(test, _, _)| test.test_id).collect();
         let mut durations = self.rolled_durations(&narrowing, &ids).await?;
         let mut slowest = Vec::with_capacity(slow.len());
-        for row in &slow {
-            let test = test_ref(row)?;
+        for (test, timed_executions, total_ms) in slow {
             let mut values = durations.remove(&test.test_id).unwrap_or_default();
             values.sort_by(f64::total_cmp);
             slowest.push(SlowTest {
                 test,
-                timed_executions: row.try_get("timed")?,
-                total_ms: row.try_get("total_ms")?,
+                timed_executions,
+                total_ms,
                 p50_ms: percentile(&values, 0.50),
                 p95_ms: percentile(&values, 0.95),
             });
         }
 
+        let daily = narrowing.daily();
         let flips = narrowing.flips();
         let flaky_rows = narrowing
             .rows(
@@ -177,6 +164,40 @@ impl TestResults<'_> {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(TestInsights { most_failing, slowest, flaky })
+    }
+
+    /// The most failing (`list` 1) and slowest (`list` 2) tests, `limit`
+    /// each, from one pass over the window's day rows (sums in floating
+    /// point, exact below 2^53, so PostgreSQL keeps no NUMERIC state).
+    async fn failing_and_slowest(
+        &self,
+        narrowing: &Narrowing,
+        limit: i64,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let sum = |column: &str| format!("SUM(CAST({column} AS DOUBLE PRECISION)) AS {column}");
+        let sql = format!(
+            "WITH t AS (SELECT test_id, {}, {}, {}, {} FROM test_daily WHERE {} GROUP BY test_id), \
+             l AS (SELECT * FROM (SELECT 1 AS list, test_id, failures, executions, timed, total_ms FROM t \
+             WHERE failures > 0 ORDER BY failures DESC, executions DESC, test_id LIMIT {limit}) a \
+             UNION ALL SELECT * FROM (SELECT 2 AS list, test_id, failures, executions, timed, total_ms FROM t \
+             WHERE timed > 0 ORDER BY total_ms DESC, test_id LIMIT {limit}) b) \
+             SELECT l.list, {TEST_REF}, CAST(l.failures AS BIGINT) AS failures, \
+             CAST(l.executions AS BIGINT) AS executions, CAST(l.timed AS BIGINT) AS timed, \
+             CAST(l.total_ms AS BIGINT) AS total_ms FROM l JOIN test_cases c ON c.id = l.test_id",
+            sum("failures"),
+            sum("executions"),
+            sum("timed"),
+            sum("total_ms"),
+            narrowing.daily()
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bind in &narrowing.binds {
+            query = match bind {
+                Bind::Int(n) => query.bind(*n),
+                Bind::Text(text) => query.bind(text.clone()),
+            };
+        }
+        Ok(query.fetch_all(&self.read).await?)
     }
 
     /// The window's durations (ms) of the tests `ids`, from their day rows.

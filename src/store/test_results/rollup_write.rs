@@ -143,7 +143,11 @@ const PAIRS: &str = "INSERT INTO test_flips (test_id, kind, flip_key, fail_job, 
 
 /// Attempt pairs (kind 1) and commit pairs (kind 2) the tests of the
 /// stored upload `upload_id` of `build_id` take part in.
-pub(super) async fn record_flips(conn: &mut AnyConnection, upload_id: i64, build_id: i64) -> Result<(), StoreError> {
+pub(super) async fn record_flips(
+    conn: &mut AnyConnection,
+    upload_id: i64,
+    build_id: i64,
+) -> Result<(), StoreError> {
     let build = sqlx::query(
         "SELECT provider_id, repo, external_id, run_attempt, commit_sha FROM builds WHERE id = $1",
     )

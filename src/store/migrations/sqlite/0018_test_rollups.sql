@@ -18,7 +18,6 @@ CREATE TABLE test_daily (
     durations    TEXT    NOT NULL,
     PRIMARY KEY (day, test_id, job_name)
 ) WITHOUT ROWID;
-CREATE INDEX test_daily_failing ON test_daily (day, test_id) WHERE failures > 0;
 CREATE INDEX test_daily_reruns ON test_daily (day, test_id) WHERE rerun_passes > 0;
 
 -- test_flips: a test failed and passed across a pair of attempts (kind 1:
