@@ -56,6 +56,7 @@ mod provider_filter;
 mod replay_cli;
 mod replicas;
 mod report_cli;
+mod report_tests_cli;
 mod rollups;
 mod runner_metrics;
 mod scheduler;
