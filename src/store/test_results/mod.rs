@@ -14,6 +14,7 @@
 //! Owns these four tables' SQL; must not know HTTP, report formats or
 //! providers' payloads.
 
+mod for_alerts;
 mod insights;
 mod insights_rollup;
 mod read;
@@ -22,6 +23,7 @@ mod rollup_rebuild;
 mod rollup_write;
 mod write;
 
+pub use for_alerts::failed_test_names;
 pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
 pub use read::{FailedTest, TestExecutionRow, TestHistory};
 pub use write::{AttemptKey, ReportFile, UploadOutcome};
