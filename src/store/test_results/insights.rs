@@ -83,12 +83,15 @@ pub struct FlakyTest {
     pub commit_flips: i64,
 }
 
-/// The three lists.
+/// The four lists.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TestInsights {
     pub most_failing: Vec<FailingTest>,
     pub slowest: Vec<SlowTest>,
     pub flaky: Vec<FlakyTest>,
+    /// First failure on the default branch since the test's last green run
+    /// there (`newly_failing` module).
+    pub newly_failing: Vec<super::NewlyFailingTest>,
 }
 
 pub(super) enum Bind {
@@ -247,7 +250,7 @@ impl TestResults<'_> {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(TestInsights { most_failing, slowest, flaky })
+        Ok(TestInsights { most_failing, slowest, flaky, newly_failing: Vec::new() })
     }
 
     /// The window's durations (ms) of one test.

@@ -90,8 +90,10 @@ impl TestResults<'_> {
     pub async fn insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
         let mut filter = filter.clone();
         filter.since = filter.since.div_euclid(DAY) * DAY;
+        let newly_failing = self.newly_failing(&filter, limit).await?;
         if filter.branch.is_some() {
-            return self.scan_insights(&filter, limit).await;
+            let scanned = self.scan_insights(&filter, limit).await?;
+            return Ok(TestInsights { newly_failing, ..scanned });
         }
         let narrowing = Narrowing::new(&filter);
         let lists = self.failing_and_slowest(&narrowing, limit).await?;
@@ -163,7 +165,7 @@ impl TestResults<'_> {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(TestInsights { most_failing, slowest, flaky })
+        Ok(TestInsights { most_failing, slowest, flaky, newly_failing })
     }
 
     /// The most failing (`list` 1) and slowest (`list` 2) tests, `limit`

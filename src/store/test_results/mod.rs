@@ -17,6 +17,7 @@
 mod for_alerts;
 mod insights;
 mod insights_rollup;
+mod newly_failing;
 mod read;
 mod retention;
 mod rollup_rebuild;
@@ -25,6 +26,7 @@ mod write;
 
 pub use for_alerts::failed_test_names;
 pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
+pub use newly_failing::{DEFAULT_BRANCHES, NewlyFailingTest};
 pub use read::{FailedTest, TestExecutionRow, TestHistory};
 pub use write::{AttemptKey, ReportFile, UploadOutcome};
 
