@@ -24,6 +24,8 @@ const DAY: i64 = 86_400;
 /// `{J}` for the job conditions, as a query's `WHERE` terms over `$1…`.
 struct Narrowing {
     binds: Vec<Bind>,
+    /// The window's first UTC day.
+    first_day: i64,
     day: String,
     repo: Option<String>,
     job: Option<String>,
@@ -31,14 +33,15 @@ struct Narrowing {
 
 impl Narrowing {
     fn new(filter: &TestsFilter) -> Narrowing {
-        let mut binds = vec![Bind::Int(filter.since.div_euclid(DAY))];
+        let first_day = filter.since.div_euclid(DAY);
+        let mut binds = vec![Bind::Int(first_day)];
         let mut next = |value: String| {
             binds.push(Bind::Text(value));
             format!("${}", binds.len())
         };
         let repo = filter.repo.as_ref().map(|r| next(r.as_str().to_owned()));
         let job = filter.job.clone().map(next);
-        Narrowing { binds, day: "$1".into(), repo, job }
+        Narrowing { binds, first_day, day: "$1".into(), repo, job }
     }
 
     /// `test_daily` rows of the window.
@@ -213,9 +216,14 @@ impl TestResults<'_> {
             return Ok(durations);
         }
         let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        // The window's days listed (up to tomorrow, for a replica's clock
+        // ahead of this one's), so both key columns probe the primary key.
+        let today = chrono::Utc::now().timestamp().div_euclid(DAY);
+        let days: Vec<String> = (narrowing.first_day..=today + 1).map(|d| d.to_string()).collect();
         let sql = format!(
-            "SELECT test_id, durations FROM test_daily WHERE {} AND timed > 0 AND test_id IN ({})",
+            "SELECT test_id, durations FROM test_daily WHERE {} AND day IN ({}) AND test_id IN ({}) AND timed > 0",
             narrowing.daily(),
+            days.join(", "),
             list.join(", ")
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
