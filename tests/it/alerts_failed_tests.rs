@@ -5,7 +5,6 @@
 use serde_json::{Value, json};
 
 use crate::alert_receivers::{FIVE_SECONDS, HttpSink, SmtpSink, configure_ok};
-use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::payloads::{Run, minutes_ago};
 use crate::test_results::upload;
