@@ -48,8 +48,9 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Report a run or job of any CI to a running server's generic build
-    /// API (for a pipeline step); fields come from the CI's environment
-    /// variables (Jenkins, Buildkite, CircleCI, GitLab, Azure Pipelines)
+    /// API, or upload a job's JUnit reports (for a pipeline step); fields
+    /// come from the CI's environment variables (Jenkins, Buildkite,
+    /// CircleCI, GitLab, Azure Pipelines; GitHub Actions for `tests`)
     /// unless given as flags.
     #[command(subcommand)]
     Report(ReportCommand),
