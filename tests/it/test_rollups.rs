@@ -3,11 +3,14 @@
 //! uploaded out of order, a re-uploaded file, a test twice in one file, a
 //! commit shared by two runs, executions without a time), for each
 //! narrowing; and the roll-ups rebuilt at startup from the executions
-//! equal the ones kept upload by upload (both back ends).
+//! equal the ones kept upload by upload; retention takes them with their
+//! uploads (both back ends).
 //!
 //! The scan answers requests with a `branch` filter; every run here is on
 //! `main`, so `…&branch=main` is the scan's answer for the same data.
 
+use chrono::Utc;
+use cicd_dashboard::store::Store;
 use serde_json::Value;
 use sqlx::Connection;
 
@@ -136,5 +139,26 @@ on_both_backends! {
         db.close().await.expect("close");
         let restarted = TestApp::spawn_replica_with(&app, &app.database_url, |_| {}).await;
         assert_eq!(answers(&restarted).await, before, "rebuilt roll-ups answer as the kept ones");
+
+        // Retention: a cutoff at today's midnight keeps today's uploads and
+        // roll-ups; one past tomorrow's midnight takes both.
+        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        let midnight = Utc::now().timestamp().div_euclid(86_400) * 86_400;
+        store.test_results().delete_older_than(midnight).await.expect("retention");
+        assert_eq!(answers(&restarted).await, before);
+        store.test_results().delete_older_than(midnight + 2 * 86_400).await.expect("retention");
+        for answer in answers(&restarted).await {
+            for list in ["most_failing", "slowest", "flaky", "newly_failing"] {
+                assert_eq!(answer[list], Value::Array(vec![]), "{list} after retention");
+            }
+        }
+        let mut db = sqlx::AnyConnection::connect(&app.database_url).await.expect("connect");
+        for table in ["test_daily", "test_flips"] {
+            let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
+                .fetch_one(&mut db)
+                .await
+                .expect("count");
+            assert_eq!(left, 0, "{table} after retention");
+        }
     }
 }
