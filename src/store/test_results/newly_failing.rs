@@ -17,8 +17,10 @@
 //!   newest first failure first (ties: lower test id), `limit` tests.
 //!
 //! Cost: candidates are the tests with a failure on the branch in the
-//! window; for each, its passes there are read through the
-//! `(test_id, upload_id)` index.
+//! window (the window's uploads first, materialized, then their failed
+//! executions through the `(upload_id, outcome)` index); for each, its
+//! executions there are read through the `(test_id, upload_id)` index. It
+//! grows with the failed executions in the window, not with all of them.
 
 use serde::Serialize;
 use sqlx::{AssertSqlSafe, Row};
@@ -76,7 +78,10 @@ impl TestResults<'_> {
             )
         };
         let sql = format!(
-            "WITH cand AS (SELECT DISTINCT e.test_id FROM {} AND e.outcome IN (1, 2) AND u.received_at >= $1), \
+            "WITH ups AS MATERIALIZED (SELECT u.id FROM test_uploads u JOIN builds b ON b.id = u.build_id \
+             WHERE {scope} AND u.received_at >= $1), \
+             cand AS (SELECT DISTINCT e.test_id FROM ups JOIN test_executions e ON e.upload_id = ups.id \
+             AND e.outcome IN (1, 2)), \
              p AS (SELECT e.test_id, MAX(e.upload_id) AS last_pass FROM {} AND e.outcome = 0 GROUP BY e.test_id), \
              f AS (SELECT e.test_id, p.last_pass, MIN(e.upload_id) AS first_fail, COUNT(*) AS failures \
              FROM {} AND e.outcome IN (1, 2) GROUP BY e.test_id, p.last_pass) \
@@ -85,7 +90,6 @@ impl TestResults<'_> {
              FROM f JOIN test_uploads fu ON fu.id = f.first_fail JOIN test_uploads pu ON pu.id = f.last_pass \
              JOIN test_cases c ON c.id = f.test_id WHERE fu.received_at >= $1 \
              ORDER BY fu.received_at DESC, f.first_fail DESC, c.id LIMIT {limit}",
-            on_branch(""),
             on_branch("JOIN cand ON cand.test_id = e.test_id"),
             on_branch("JOIN p ON p.test_id = e.test_id AND e.upload_id > p.last_pass"),
         );
