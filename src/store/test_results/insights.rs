@@ -2,8 +2,13 @@
 //! window of uploads. Definitions (also in the README's definitions table):
 //!
 //! - The **window** holds the executions of reports uploaded at or after
-//!   `since` (Unix seconds), narrowed to the attempt's repository, branch
-//!   and the job name when given.
+//!   the UTC midnight on or before `since` (Unix seconds; `insights_rollup`
+//!   rounds it down before either way of answering), narrowed to the
+//!   attempt's repository, branch and the job name when given.
+//!
+//! This file holds the lists' types and the scan of the executions (the
+//! answer with a branch filter); `insights_rollup` answers from the
+//! roll-ups otherwise, and `newly_failing` adds the fourth list.
 //! - **Most failing**: tests by failed + errored executions in the window
 //!   (ties: more executions first, then the lower test id); the **failure
 //!   rate** is failures ÷ executions that were not skipped.
