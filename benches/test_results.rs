@@ -11,7 +11,15 @@
 //! executions, reached by uploading more such reports to other runs.
 //! Settings: `BENCH_DATABASE_URL` (default: a temp SQLite file),
 //! `BENCH_SIZES` (default `250000,500000,1000000` executions),
-//! `BENCH_REQUESTS` (default 20 per size).
+//! `BENCH_REQUESTS` (default 20 per size), `BENCH_FILL` (`upload`, the
+//! default: the sizes are reached by uploads; `sql`: by SQL, uploads
+//! spread over the last 14 days, see `test_results/fill.rs`).
+//!
+//!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench BENCH_FILL=sql \
+//!         BENCH_SIZES=1000000,4000000,10000000 cargo bench --bench test_results
+
+#[path = "test_results/fill.rs"]
+mod fill;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -136,14 +144,38 @@ async fn main() {
     println!("peak memory after the upload: {}", peak_memory());
 
     // (b) insights at growing sizes.
+    let by_sql = env_text("BENCH_FILL", "upload") == "sql";
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&database_url).await.expect("bench pool");
+    let postgres = !database_url.starts_with("sqlite");
     let mut stored = TESTS;
     let mut run = 1;
     for size in sizes {
+        let filling = Instant::now();
         while stored < size {
-            upload(run, gzip(&report(run))).await;
+            if by_sql {
+                fill::add_upload(&pool, postgres, run as i64, Utc::now().timestamp()).await;
+            } else {
+                upload(run, gzip(&report(run))).await;
+            }
             run += 1;
             stored += TESTS;
         }
+        if postgres {
+            // The steady state autovacuum keeps: the roll-up rows' old versions
+            // gone, statistics fresh.
+            sqlx::query("VACUUM ANALYZE test_daily").execute(&pool).await.expect("vacuum");
+            sqlx::query("ANALYZE").execute(&pool).await.expect("analyze");
+        }
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM test_daily WHERE day >= $1")
+            .bind((Utc::now().timestamp() - 7 * 86_400).div_euclid(86_400))
+            .fetch_one(&pool)
+            .await
+            .expect("roll-up rows");
+        println!(
+            "filled to {stored} executions in {:.0} s; {rows} roll-up rows in the 7-day window",
+            filling.elapsed().as_secs_f64()
+        );
         let url = format!("{base}/api/insights/tests?window_days=7");
         let mut times = Vec::with_capacity(requests);
         for _ in 0..requests {

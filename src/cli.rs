@@ -48,8 +48,9 @@ pub enum Command {
     #[command(subcommand)]
     Token(TokenCommand),
     /// Report a run or job of any CI to a running server's generic build
-    /// API (for a pipeline step); fields come from the CI's environment
-    /// variables (Jenkins, Buildkite, CircleCI, GitLab, Azure Pipelines)
+    /// API, or upload a job's JUnit reports (for a pipeline step); fields
+    /// come from the CI's environment variables (Jenkins, Buildkite,
+    /// CircleCI, GitLab, Azure Pipelines; GitHub Actions for `tests`)
     /// unless given as flags.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -62,6 +63,47 @@ pub enum ReportCommand {
     Run(ReportRunArgs),
     /// Report one job of the run.
     Job(ReportJobArgs),
+    /// Upload a job's JUnit XML reports (files, or directories searched for
+    /// `*.xml`) to `POST /api/test-results`, gzip-compressed.
+    Tests(ReportTestsArgs),
+}
+
+/// `report tests`.
+#[derive(Debug, Clone, Args)]
+pub struct ReportTestsArgs {
+    /// JUnit XML files, or directories searched (with their subdirectories)
+    /// for files ending in `.xml`.
+    #[arg(required = true)]
+    pub paths: Vec<std::path::PathBuf>,
+    /// The CI (github, gitlab, jenkins, buildkite, circleci, …); default:
+    /// the CI whose environment variables are present.
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Repository (or project) the run belongs to.
+    #[arg(long)]
+    pub repository: Option<String>,
+    /// The CI's id of the run.
+    #[arg(long)]
+    pub run_id: Option<String>,
+    /// Attempt of the run, from 1 (default: the CI's, else 1).
+    #[arg(long)]
+    pub attempt: Option<i64>,
+    /// The job's name, as the dashboard shows the job (GitHub Actions gives
+    /// only the job's id, GITHUB_JOB: give the name when they differ).
+    #[arg(long)]
+    pub job: Option<String>,
+    /// Base URL of the dashboard.
+    #[arg(long = "server", env = "CICD_URL", default_value = "http://127.0.0.1:8000")]
+    pub server: String,
+    /// A token with the write role.
+    #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
+    pub token: Option<Secret>,
+    /// Attempts after the first on a connection error or 5xx answer.
+    #[arg(long, default_value_t = 4)]
+    pub retries: u32,
+    /// First wait between attempts, in milliseconds (doubles each time).
+    #[arg(long, default_value_t = 1000)]
+    pub retry_delay_ms: u64,
 }
 
 /// `report run`.

@@ -58,7 +58,7 @@ impl ConfigMemo {
 const P95_SAMPLE: i64 = 20;
 
 /// What a rule decided about a build.
-enum Decision {
+pub(super) enum Decision {
     Send(AlertDetails),
     /// Record it, but do not send (why).
     Suppress(AlertDetails, String),
@@ -141,7 +141,8 @@ pub async fn after_build_change(
             }
             RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime => None,
         };
-        if let Some(decision) = decision {
+        if let Some(mut decision) = decision {
+            super::failed_tests::name_failed_tests(conn, &mut decision, facts.id).await?;
             created.extend(enqueue(conn, config, rule, &facts, &key, decision, now).await?);
         }
     }

@@ -54,6 +54,12 @@ pub struct AlertDetails {
     /// Free text (test alerts).
     #[serde(default)]
     pub message: Option<String>,
+    /// Failure alerts: the first failed tests of the build (`classname.name`).
+    #[serde(default)]
+    pub failed_tests: Vec<String>,
+    /// Failure alerts: how many failed tests the build has in all.
+    #[serde(default)]
+    pub failed_tests_total: i64,
 }
 
 impl AlertDetails {
@@ -94,6 +100,8 @@ impl AlertDetails {
             started_at: time(facts.started_at),
             finished_at: time(facts.finished_at),
             message: None,
+            failed_tests: Vec::new(),
+            failed_tests_total: 0,
         }
     }
 
@@ -141,6 +149,10 @@ pub struct TemplateContext {
     pub finished_at: String,
     /// When the alert was created, RFC 3339 UTC.
     pub created_at: String,
+    /// The first failed tests of the build (failure alerts; else empty).
+    pub failed_tests: Vec<String>,
+    /// Failed tests beyond those listed ("and N more"); 0 when none.
+    pub failed_tests_more: i64,
     /// `#RRGGBB`: red for failures, green for recoveries, amber otherwise.
     pub color: String,
     /// The whole [`AlertDetails`] (for JSON templates).
@@ -184,6 +196,8 @@ impl TemplateContext {
             started_at: text(&details.started_at),
             finished_at: text(&details.finished_at),
             created_at: from_unix(created_at).map_or_else(|| format_timestamp(Utc::now()), format_timestamp),
+            failed_tests: details.failed_tests.clone(),
+            failed_tests_more: (details.failed_tests_total - details.failed_tests.len() as i64).max(0),
             color: color.into(),
             details: details.clone(),
         }

@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
+    (18, "test roll-ups", include_str!("migrations/sqlite/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -39,6 +40,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
+    (18, "test roll-ups", include_str!("migrations/postgres/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
 ];
 
@@ -64,6 +66,9 @@ fn migrator(backend: Backend) -> Migrator {
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     migrator(store.backend).run(&store.write).await?;
+    if store.test_results().rebuild_rollups_if_missing().await? {
+        tracing::info!("test roll-ups computed for reports stored before them");
+    }
     let keyed = store.key_unkeyed_jobs().await?;
     if keyed > 0 {
         tracing::info!(jobs = keyed, "job keys computed for jobs stored before them");

@@ -10,6 +10,7 @@
 //! and 429 are retried with doubling waits).
 
 pub mod ci_env;
+pub mod test_upload;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -33,7 +34,7 @@ pub enum ReportError {
 }
 
 impl ReportError {
-    fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             ReportError::Input(_) => 2,
             ReportError::Refused(_) => 3,
@@ -45,7 +46,11 @@ impl ReportError {
 /// Runs `report`, printing the outcome on stdout or the error on stderr.
 pub async fn main(command: ReportCommand) -> ExitCode {
     let env = |name: &str| std::env::var(name).ok();
-    match run(command, &env).await {
+    let result = match command {
+        ReportCommand::Tests(args) => test_upload::run(args, &env).await,
+        other => run(other, &env).await,
+    };
+    match result {
         Ok(line) => {
             println!("{line}");
             ExitCode::SUCCESS
@@ -125,6 +130,9 @@ fn build_event<'c>(
     let common = match command {
         ReportCommand::Run(args) => &args.common,
         ReportCommand::Job(args) => &args.common,
+        ReportCommand::Tests(_) => {
+            return Err(ReportError::Input("report tests sends no build event".into()));
+        }
     };
     let mut event = Map::new();
     let mut missing = Vec::new();
@@ -214,6 +222,7 @@ fn build_event<'c>(
                 put(&mut event, "runner_labels", Some(json!(labels)));
             }
         }
+        ReportCommand::Tests(_) => {}
     }
     if !missing.is_empty() {
         return Err(ReportError::Input(format!("missing {}", missing.join("; "))));
@@ -282,7 +291,7 @@ async fn send(common: &ReportCommon, token: &str, event: &Value) -> Result<Value
 }
 
 /// A problem answer's `detail` and each field error, on one line.
-fn problem_text(body: &Value) -> String {
+pub(crate) fn problem_text(body: &Value) -> String {
     let mut text = body["detail"].as_str().unwrap_or("no detail").to_owned();
     for error in body["errors"].as_array().into_iter().flatten() {
         text.push_str(&format!(

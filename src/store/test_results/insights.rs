@@ -2,8 +2,13 @@
 //! window of uploads. Definitions (also in the README's definitions table):
 //!
 //! - The **window** holds the executions of reports uploaded at or after
-//!   `since` (Unix seconds), narrowed to the attempt's repository, branch
-//!   and the job name when given.
+//!   the UTC midnight on or before `since` (Unix seconds; `insights_rollup`
+//!   rounds it down before either way of answering), narrowed to the
+//!   attempt's repository, branch and the job name when given.
+//!
+//! This file holds the lists' types and the scan of the executions (the
+//! answer with a branch filter); `insights_rollup` answers from the
+//! roll-ups otherwise, and `newly_failing` adds the fourth list.
 //! - **Most failing**: tests by failed + errored executions in the window
 //!   (ties: more executions first, then the lower test id); the **failure
 //!   rate** is failures ÷ executions that were not skipped.
@@ -83,15 +88,18 @@ pub struct FlakyTest {
     pub commit_flips: i64,
 }
 
-/// The three lists.
+/// The four lists.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TestInsights {
     pub most_failing: Vec<FailingTest>,
     pub slowest: Vec<SlowTest>,
     pub flaky: Vec<FlakyTest>,
+    /// First failure on the default branch since the test's last green run
+    /// there (`newly_failing` module).
+    pub newly_failing: Vec<super::NewlyFailingTest>,
 }
 
-enum Bind {
+pub(super) enum Bind {
     Int(i64),
     Text(String),
 }
@@ -118,9 +126,9 @@ fn window(filter: &TestsFilter) -> (String, Vec<Bind>) {
     (sql, binds)
 }
 
-const TEST_REF: &str = "c.id AS test_id, c.repo, c.classname, c.name, c.file";
+pub(super) const TEST_REF: &str = "c.id AS test_id, c.repo, c.classname, c.name, c.file";
 
-fn test_ref(row: &sqlx::any::AnyRow) -> Result<TestRef, StoreError> {
+pub(super) fn test_ref(row: &sqlx::any::AnyRow) -> Result<TestRef, StoreError> {
     Ok(TestRef {
         test_id: row.try_get("test_id")?,
         repo: row.try_get("repo")?,
@@ -151,8 +159,14 @@ impl TestResults<'_> {
     }
 
     /// The lists of [`TestInsights`] (definitions in this module's doc),
-    /// `limit` tests each.
-    pub async fn insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
+    /// `limit` tests each, from a scan of the window's executions (the
+    /// answer with a branch filter; the roll-ups give the same answer
+    /// without one).
+    pub(super) async fn scan_insights(
+        &self,
+        filter: &TestsFilter,
+        limit: i64,
+    ) -> Result<TestInsights, StoreError> {
         let failing = self
             .window_rows(
                 filter,
@@ -241,7 +255,7 @@ impl TestResults<'_> {
                 })
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
-        Ok(TestInsights { most_failing, slowest, flaky })
+        Ok(TestInsights { most_failing, slowest, flaky, newly_failing: Vec::new() })
     }
 
     /// The window's durations (ms) of one test.

@@ -7,17 +7,26 @@
 //! Files: `write` (one upload, all or nothing, in one transaction, with
 //! the attempt's placeholder build row when its run has not arrived yet),
 //! `read` (a build's failed tests, one test's history), `insights` (most
-//! failing, slowest and flaky tests over a window), `retention`.
+//! failing, slowest and flaky tests over a window, by a scan), `rollup_write`
+//! and `insights_rollup` (the per-test daily roll-ups `test_daily` and
+//! `test_flips`: kept at upload, read by the insights), `retention`.
 //!
 //! Owns these four tables' SQL; must not know HTTP, report formats or
 //! providers' payloads.
 
+mod for_alerts;
 mod insights;
+mod insights_rollup;
+mod newly_failing;
 mod read;
 mod retention;
+mod rollup_rebuild;
+mod rollup_write;
 mod write;
 
+pub use for_alerts::failed_test_names;
 pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
+pub use newly_failing::{DEFAULT_BRANCHES, NewlyFailingTest};
 pub use read::{FailedTest, TestExecutionRow, TestHistory};
 pub use write::{AttemptKey, ReportFile, UploadOutcome};
 

@@ -1,11 +1,17 @@
 //! Test-result retention: uploads older than their own retention age go
 //! (their executions and failure texts follow by `ON DELETE CASCADE`),
-//! then dictionary entries no execution refers to any more.
+//! then dictionary entries no execution refers to any more. Roll-ups go
+//! when their whole UTC day is older than the cutoff (the flips when
+//! either side's latest day is).
 
 use crate::store::{StoreError, TestResults};
 
 const OLD_UPLOADS: &str = "DELETE FROM test_uploads WHERE id IN \
      (SELECT id FROM test_uploads WHERE received_at < $1 LIMIT 200)";
+
+const OLD_DAYS: &str = "DELETE FROM test_daily WHERE day < $1";
+
+const OLD_FLIPS: &str = "DELETE FROM test_flips WHERE fail_day < $1 OR pass_day < $1";
 
 const UNUSED_TESTS: &str = "DELETE FROM test_cases WHERE id IN (SELECT c.id FROM test_cases c \
      WHERE c.first_seen < $1 AND NOT EXISTS (SELECT 1 FROM test_executions e WHERE e.test_id = c.id) LIMIT 1000)";
@@ -13,8 +19,12 @@ const UNUSED_TESTS: &str = "DELETE FROM test_cases WHERE id IN (SELECT c.id FROM
 impl TestResults<'_> {
     /// Deletes uploads received before `cutoff` (Unix seconds) with their
     /// executions, 200 uploads per statement, then tests first seen before
-    /// it that no execution refers to. Answers (uploads, tests) deleted.
+    /// it that no execution refers to, and the roll-ups of the days before
+    /// the cutoff's day. Answers (uploads, tests) deleted.
     pub async fn delete_older_than(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
+        let day = cutoff.div_euclid(86_400);
+        sqlx::query(OLD_DAYS).bind(day).execute(&self.write).await?;
+        sqlx::query(OLD_FLIPS).bind(day).execute(&self.write).await?;
         Ok((
             self.delete_batches(OLD_UPLOADS, cutoff).await?,
             self.delete_batches(UNUSED_TESTS, cutoff).await?,

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::MAX_FAILURE_TEXTS_PER_FILE;
+use super::{MAX_FAILURE_TEXTS_PER_FILE, rollup_write};
 use crate::domain::{ProviderKind, RepoName, RunAttempt, RunStatus, TestExecution};
 use crate::store::{ChangeEvent, StoreError, TestResults};
 
@@ -137,8 +137,10 @@ async fn store_file(
     };
     let upload_id: i64 = row.try_get("id")?;
     let ids = test_ids(conn, repo, &file.executions, now).await?;
+    let all: Vec<(&TestExecution, i64)> = file.executions.iter().zip(ids).collect();
+    rollup_write::add_to_days(conn, now.div_euclid(86_400), job_name, &all).await?;
     let (passing, failing): (Vec<_>, Vec<_>) =
-        file.executions.iter().zip(ids).partition(|(execution, _)| !execution.outcome.is_failure());
+        all.into_iter().partition(|(execution, _)| !execution.outcome.is_failure());
     for chunk in passing.chunks(CHUNK) {
         let mut sql = String::from(
             "INSERT INTO test_executions (upload_id, test_id, outcome, duration_ms, reruns) VALUES ",
@@ -178,6 +180,7 @@ async fn store_file(
             .execute(&mut *conn)
             .await?;
     }
+    rollup_write::record_flips(conn, upload_id, build_id).await?;
     Ok(UploadOutcome::Applied)
 }
 
