@@ -80,9 +80,11 @@ async fn fold_hours(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError
         if window.jobs.is_empty() && window.steps.is_empty() {
             continue;
         }
-        sqlx::query("INSERT INTO rollup_job_hours (hour, jobs) VALUES ($1, $2)")
+        let (jobs, steps) = encode(&window)?;
+        sqlx::query("INSERT INTO rollup_job_hours (hour, jobs, steps) VALUES ($1, $2, $3)")
             .bind(hour)
-            .bind(encode(&window)?)
+            .bind(jobs)
+            .bind(steps)
             .execute(&mut *conn)
             .await?;
     }

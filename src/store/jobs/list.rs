@@ -8,7 +8,7 @@
 
 use std::collections::HashSet;
 
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 
 use super::packed::Accumulator;
 use super::read::{Bind, Grain, JobFilter, fetch, filter_sql, raw_window};
@@ -90,14 +90,14 @@ impl JobInsights<'_> {
         let keys = allowed_keys(&mut conn, filter).await?;
         let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
         let mut sums = Accumulator::default();
+        let columns = if with_steps { "jobs, steps" } else { "jobs" };
+        let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour >= $1 AND hour < $2");
         for &(first, last) in &packed {
-            let rows = sqlx::query("SELECT jobs FROM rollup_job_hours WHERE hour >= $1 AND hour < $2")
-                .bind(first)
-                .bind(last)
-                .fetch_all(&mut *conn)
-                .await?;
+            let rows =
+                sqlx::query(AssertSqlSafe(sql.clone())).bind(first).bind(last).fetch_all(&mut *conn).await?;
             for row in &rows {
-                sums.add(row.try_get::<&[u8], _>("jobs")?, &keep, with_steps)?;
+                let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
+                sums.add(row.try_get::<&[u8], _>("jobs")?, steps, &keep)?;
             }
         }
         let mut window = sums.into_window();

@@ -12,12 +12,13 @@
 //! ([`Accumulator`]). The job list (`super::list`) reads it; the daily
 //! roll-ups (`super::fold`) still serve a key's detail.
 //!
-//! Layout, little-endian: `u8` version (1); `u32` cells, each `i64` key id,
-//! runs, conclusive, failed, runner seconds, then the durations and the
-//! queue times as `u32` pairs and `(u32 seconds, u32 jobs)` pairs; `u32`
-//! steps, each `i64` key id, `u16` name length, the UTF-8 name, `i64`
-//! number (`i64::MIN`: none), runs, failed, `u32` pairs and the duration
-//! pairs. Seconds beyond `u32::MAX` (136 years) are stored as `u32::MAX`.
+//! Layout, little-endian, in two values so a read without steps loads
+//! none of theirs: `jobs` is `u8` version (1), `u32` cells, each `i64` key
+//! id, runs, conclusive, failed, runner seconds, then the durations and
+//! the queue times, each as a `u32` count of `(u32 seconds, u32 jobs)`
+//! pairs and the pairs; `steps` is `u8` version, `u32` steps, each `i64`
+//! key id, `u16` name length, the UTF-8 name, `i64` number (`i64::MIN`:
+//! none), runs, failed, and the duration pairs as above. Seconds beyond `u32::MAX` (136 years) are stored as `u32::MAX`.
 //! Bytes that do not follow the layout are an `Invariant` error, never a
 //! panic.
 
@@ -49,9 +50,10 @@ fn bad(what: &str) -> StoreError {
     StoreError::Invariant(format!("packed job roll-up: {what}"))
 }
 
-/// The bytes of one hour's tallies (a [`JobWindow`] grouped by key only).
-pub(super) fn encode(window: &JobWindow) -> Result<Vec<u8>, StoreError> {
-    let mut out = Vec::with_capacity(64 + window.jobs.len() * 96 + window.steps.len() * 64);
+/// The `jobs` and `steps` bytes of one hour's tallies (a [`JobWindow`]
+/// grouped by key only).
+pub(super) fn encode(window: &JobWindow) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let mut out = Vec::with_capacity(64 + window.jobs.len() * 96);
     out.put_u8(VERSION);
     out.put_u32_le(len32(window.jobs.len())?);
     for (cell, tally) in &window.jobs {
@@ -61,6 +63,9 @@ pub(super) fn encode(window: &JobWindow) -> Result<Vec<u8>, StoreError> {
         put_histogram(&mut out, &tally.durations)?;
         put_histogram(&mut out, &tally.queues)?;
     }
+    let jobs = out;
+    let mut out = Vec::with_capacity(64 + window.steps.len() * 64);
+    out.put_u8(VERSION);
     out.put_u32_le(len32(window.steps.len())?);
     for ((key_id, name), tally) in &window.steps {
         out.put_i64_le(*key_id);
@@ -71,7 +76,7 @@ pub(super) fn encode(window: &JobWindow) -> Result<Vec<u8>, StoreError> {
         }
         put_histogram(&mut out, &tally.durations)?;
     }
-    Ok(out)
+    Ok((jobs, out))
 }
 
 /// A job key's sums while hours are added.
@@ -105,6 +110,14 @@ fn i64_of(buf: &mut &[u8]) -> Result<i64, StoreError> {
     buf.try_get_i64_le().map_err(|_| bad("cut short"))
 }
 
+fn version(buf: &mut &[u8]) -> Result<(), StoreError> {
+    match buf.try_get_u8() {
+        Ok(VERSION) => Ok(()),
+        Ok(_) => Err(bad("unknown version")),
+        Err(_) => Err(bad("empty")),
+    }
+}
+
 fn u32_of(buf: &mut &[u8]) -> Result<u32, StoreError> {
     buf.try_get_u32_le().map_err(|_| bad("cut short"))
 }
@@ -128,18 +141,16 @@ fn pairs_into(buf: &mut &[u8], into: Option<&mut Vec<(i64, i64)>>) -> Result<(),
 }
 
 impl Accumulator {
-    /// Adds one hour's bytes: the keys `keep` accepts, and their steps when
-    /// `with_steps`.
+    /// Adds one hour's `jobs` bytes and, when given, its `steps` bytes:
+    /// the keys `keep` accepts.
     pub(super) fn add(
         &mut self,
-        mut buf: &[u8],
+        mut jobs: &[u8],
+        steps: Option<&[u8]>,
         keep: &dyn Fn(i64) -> bool,
-        with_steps: bool,
     ) -> Result<(), StoreError> {
-        let buf = &mut buf;
-        if buf.try_get_u8().map_err(|_| bad("empty"))? != VERSION {
-            return Err(bad("unknown version"));
-        }
+        let buf = &mut jobs;
+        version(buf)?;
         for _ in 0..u32_of(buf)? {
             let key_id = i64_of(buf)?;
             let counts = [i64_of(buf)?, i64_of(buf)?, i64_of(buf)?, i64_of(buf)?];
@@ -156,9 +167,9 @@ impl Accumulator {
             pairs_into(buf, Some(&mut sums.durations))?;
             pairs_into(buf, Some(&mut sums.queues))?;
         }
-        if !with_steps {
-            return Ok(());
-        }
+        let Some(mut steps) = steps else { return Ok(()) };
+        let buf = &mut steps;
+        version(buf)?;
         for _ in 0..u32_of(buf)? {
             let key_id = i64_of(buf)?;
             let len = usize::from(buf.try_get_u16_le().map_err(|_| bad("cut short"))?);
@@ -261,13 +272,14 @@ mod tests {
         let mut acc = Accumulator::default();
         for w in [&a, &b, &c] {
             merged.merge(w.clone());
-            acc.add(&encode(w).expect("encode"), &|_| true, true).expect("decode");
+            let (jobs, steps) = encode(w).expect("encode");
+            acc.add(&jobs, Some(&steps), &|_| true).expect("decode");
         }
         assert_eq!(acc.into_window(), merged);
         // Keys left out, and steps left out.
         let mut only_two = Accumulator::default();
         for w in [&a, &b, &c] {
-            only_two.add(&encode(w).expect("encode"), &|k| k == 2, false).expect("decode");
+            only_two.add(&encode(w).expect("encode").0, None, &|k| k == 2).expect("decode");
         }
         let window = only_two.into_window();
         assert_eq!(window.jobs.len(), 1);
@@ -276,12 +288,17 @@ mod tests {
 
     #[test]
     fn bytes_off_the_layout_are_errors() {
-        let bytes = encode(&hour(1, 3, &[(60, 3)], Some(("s", 1, &[(1, 1)])))).expect("encode");
-        for cut in 0..bytes.len() {
-            assert!(Accumulator::default().add(&bytes[..cut], &|_| true, true).is_err(), "cut at {cut}");
+        let (jobs, steps) = encode(&hour(1, 3, &[(60, 3)], Some(("s", 1, &[(1, 1)])))).expect("encode");
+        for cut in 0..jobs.len() {
+            assert!(Accumulator::default().add(&jobs[..cut], None, &|_| true).is_err(), "jobs cut at {cut}");
         }
-        let mut other = bytes.clone();
-        other[0] = 9;
-        assert!(Accumulator::default().add(&other, &|_| true, true).is_err());
+        for cut in 0..steps.len() {
+            let mut acc = Accumulator::default();
+            assert!(acc.add(&jobs, Some(&steps[..cut]), &|_| true).is_err(), "steps cut at {cut}");
+        }
+        for mut bytes in [jobs.clone(), steps.clone()] {
+            bytes[0] = 9;
+            assert!(Accumulator::default().add(&bytes, Some(&bytes), &|_| true).is_err());
+        }
     }
 }
