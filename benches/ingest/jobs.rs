@@ -151,7 +151,7 @@ async fn compare_reads(store: &Store) {
         let before = window_start(since, days);
         let (at, s, b) = (now.timestamp(), since.timestamp(), before.timestamp());
         let view = reads.job_rollup_view(at).await.expect("view");
-        let mut timed = |samples: &mut Vec<Duration>, start: Instant| samples.push(start.elapsed());
+        let timed = |samples: &mut Vec<Duration>, start: Instant| samples.push(start.elapsed());
         let (mut packed, mut daily) = (Vec::new(), Vec::new());
         for _ in 0..20 {
             let start = Instant::now();

@@ -21,11 +21,14 @@ pub(super) const HOUR: i64 = 3600;
 /// Stands for "no upper bound": an hour boundary far beyond any timestamp.
 const OPEN_END: i64 = i64::MAX / 4 / DAY * DAY;
 
+/// `[start, end)` spans.
+pub type Spans = Vec<(i64, i64)>;
+
 /// `(raw spans of seconds, packed spans of hours)` of `[start, end)`:
 /// whole hours on days after `view.min_day` that are not dirty come
 /// packed; the rest raw. Pure.
-pub fn hour_plan(start: i64, end: i64, view: &RollupView) -> (Vec<(i64, i64)>, Vec<(i64, i64)>) {
-    let (mut raw, mut packed): (Vec<(i64, i64)>, Vec<(i64, i64)>) = (Vec::new(), Vec::new());
+pub fn hour_plan(start: i64, end: i64, view: &RollupView) -> (Spans, Spans) {
+    let (mut raw, mut packed): (Spans, Spans) = (Vec::new(), Vec::new());
     let push = |spans: &mut Vec<(i64, i64)>, a: i64, b: i64| {
         if a >= b {
             return;

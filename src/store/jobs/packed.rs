@@ -240,12 +240,9 @@ mod tests {
         h
     }
 
-    fn hour(
-        key: i64,
-        runs: i64,
-        durations: &[(i64, i64)],
-        step: Option<(&str, i64, &[(i64, i64)])>,
-    ) -> JobWindow {
+    type Step<'a> = (&'a str, i64, &'a [(i64, i64)]);
+
+    fn hour(key: i64, runs: i64, durations: &[(i64, i64)], step: Option<Step<'_>>) -> JobWindow {
         let mut w = JobWindow::default();
         let tally = JobTally {
             runs,
