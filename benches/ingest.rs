@@ -284,6 +284,8 @@ async fn main() {
     // One load generator on one address: measure the server, not the limiter.
     settings.api_rate_limit = 0;
     settings.webhook_rate_limit = 0;
+    // Job insights: no periodic job (retention, folds) moves the data measured.
+    settings.no_worker = std::env::var("BENCH_JOB_INSIGHTS").is_ok();
     let app = Application::build(&settings).await.expect("server starts");
     let store = app.store().clone();
     let base = format!("http://{}", app.local_addr());

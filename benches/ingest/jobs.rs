@@ -3,16 +3,23 @@
 //! repositories), each with 10 jobs (3 of them matrix jobs, 1 in 9
 //! failed, some skipped) of 3 steps, by bulk SQL on either database (the
 //! ingest path would take far longer), folds the roll-ups, and prints
-//! p50/p99 of `/api/insights/jobs` and `/api/insights/jobs/{key}` for 7-
-//! and 30-day windows.
+//! p50/p99 of `/api/insights/jobs` (whole list, one repository, one page),
+//! `/api/insights/jobs/{key}`, `/api/insights/runners` and
+//! `/api/insights/minutes` for 7- and 30-day windows; then, in process,
+//! the list's two window reads (current with steps, previous without)
+//! from the packed hourly roll-up against the daily roll-ups it replaced
+//! (`BENCH_OLD_READS`, default 5, reads of the old path). The runner and
+//! minutes reads, which scan the window's jobs, take `BENCH_SCAN_REQUESTS`
+//! requests (default `BENCH_REQUESTS`) after one warm-up.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use cicd_dashboard::store::Store;
+use cicd_dashboard::metrics::summary::window_start;
+use cicd_dashboard::store::{Grain, JobFilter, Store};
 use sqlx::Connection;
 
-use crate::timing::latency;
+use crate::timing::latency_after;
 
 /// Numbers 0..$2 as `n(i)`, on both databases.
 const NUMBERS: &str =
@@ -90,20 +97,89 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
         .await
         .expect("json");
     let key = list["jobs"][0]["key"].as_i64().expect("a job key");
+    let scan_requests: usize =
+        std::env::var("BENCH_SCAN_REQUESTS").ok().and_then(|v| v.parse().ok()).unwrap_or(requests);
     for (name, path) in [
-        ("insights/jobs (7 d)", "/api/insights/jobs?window_days=7".to_owned()),
-        ("insights/jobs (30 d)", "/api/insights/jobs?window_days=30".to_owned()),
+        ("insights/jobs (7 d, all 1000)", "/api/insights/jobs?window_days=7&limit=1000".to_owned()),
+        ("insights/jobs (30 d, all 1000)", "/api/insights/jobs?window_days=30&limit=1000".to_owned()),
+        ("insights/jobs (7 d, page of 25)", "/api/insights/jobs?window_days=7&limit=25".to_owned()),
+        ("insights/jobs (30 d, page of 25)", "/api/insights/jobs?window_days=30&limit=25".to_owned()),
         ("insights/jobs (7 d, by p95)", "/api/insights/jobs?window_days=7&sort=p95_duration".to_owned()),
         ("insights/jobs (7 d, one repo)", "/api/insights/jobs?window_days=7&repo=seed-org/repo-7".to_owned()),
+        (
+            "insights/jobs (30 d, one repo)",
+            "/api/insights/jobs?window_days=30&repo=seed-org/repo-7".to_owned(),
+        ),
         ("insights/jobs/{key} (7 d)", format!("/api/insights/jobs/{key}?window_days=7")),
         ("insights/jobs/{key} (30 d)", format!("/api/insights/jobs/{key}?window_days=30")),
+        ("insights/runners (7 d)", "/api/insights/runners?window_days=7".to_owned()),
+        ("insights/runners (30 d)", "/api/insights/runners?window_days=30".to_owned()),
+        ("insights/minutes (7 d, by job)", "/api/insights/minutes?window_days=7&group_by=job".to_owned()),
+        ("insights/minutes (30 d, by job)", "/api/insights/minutes?window_days=30&group_by=job".to_owned()),
     ] {
-        let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
+        // The runner reads scan the window's jobs (no roll-ups): fewer requests.
+        // As the `rollups` job does every minute: the roll-ups stay fresh
+        // (a fold with nothing written since recomputes only the earliest day).
+        store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold");
+        let scans = path.contains("/runners") || path.contains("/minutes");
+        let (n, warm) = if scans { (requests.min(scan_requests), 1) } else { (requests, 10) };
+        let (p50, p99) = latency_after(&client, &format!("{base}{path}"), n, warm).await;
         println!(
-            "{name:<30} p50 {:>8.2} ms   p99 {:>8.2} ms",
+            "{name:<34} p50 {:>9.2} ms   p99 {:>9.2} ms   ({n} requests)",
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3
         );
     }
     println!("({attempts} attempts, {} jobs, {} job keys)", attempts * 10, 2000);
+    compare_reads(store).await;
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// The list's reads in process: packed hours (now) against the daily
+/// roll-ups (before), both windows of a request each time.
+async fn compare_reads(store: &Store) {
+    let old_reads: usize = std::env::var("BENCH_OLD_READS").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
+    let reads = store.job_insights();
+    let every = JobFilter::default();
+    for days in [7, 30] {
+        store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold");
+        let now = Utc::now();
+        let since = window_start(now, days);
+        let before = window_start(since, days);
+        let (at, s, b) = (now.timestamp(), since.timestamp(), before.timestamp());
+        let view = reads.job_rollup_view(at).await.expect("view");
+        let timed = |samples: &mut Vec<Duration>, start: Instant| samples.push(start.elapsed());
+        let (mut packed, mut daily) = (Vec::new(), Vec::new());
+        for _ in 0..20 {
+            let start = Instant::now();
+            let a = reads.job_list_window(s, None, &every, view.as_ref(), at, true).await.expect("packed");
+            let p =
+                reads.job_list_window(b, Some(s), &every, view.as_ref(), at, false).await.expect("packed");
+            timed(&mut packed, start);
+            assert!(!a.jobs.is_empty() && !p.jobs.is_empty());
+        }
+        for _ in 0..old_reads {
+            let start = Instant::now();
+            reads.job_window(s, None, &every, Grain::Key, view.as_ref()).await.expect("daily");
+            reads.job_window(b, Some(s), &every, Grain::Key, view.as_ref()).await.expect("daily");
+            timed(&mut daily, start);
+        }
+        for (what, samples) in [("packed hours (now)", &mut packed), ("daily roll-ups (before)", &mut daily)]
+        {
+            samples.sort();
+            if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
+                let mid = samples[samples.len() / 2];
+                println!(
+                    "list reads {days:>2} d, {what:<24} min {:>8.1} ms  p50 {:>8.1} ms  max {:>8.1} ms ({} reads)",
+                    ms(*first),
+                    ms(mid),
+                    ms(*last),
+                    samples.len()
+                );
+            }
+        }
+    }
 }

@@ -7,7 +7,17 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 }
 
 pub async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
-    for _ in 0..10 {
+    latency_after(client, url, requests, 10).await
+}
+
+/// [`latency`] after `warm_ups` unmeasured requests.
+pub async fn latency_after(
+    client: &reqwest::Client,
+    url: &str,
+    requests: usize,
+    warm_ups: usize,
+) -> (Duration, Duration) {
+    for _ in 0..warm_ups {
         client.get(url).send().await.expect("warm-up").bytes().await.expect("body");
     }
     let mut samples = Vec::with_capacity(requests);

@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::params::{Params, Window};
+use super::params::{Paging, Params, Window};
 use super::problem::Problem;
 use super::responses::{ItemQueryProblems, QueryProblems};
 use crate::auth::Role;
@@ -48,9 +48,19 @@ pub struct JobQuery {
     /// Only this provider kind (e.g. `github`)
     provider: Option<String>,
     /// `name`, `runs`, `failure_rate`, `p50_duration`, `p95_duration`, `p50_queue`, `p95_queue`, `runner_seconds` (default), `change_runs`, `change_failure_rate`, `change_p50_duration`, `slowest_step`
+    #[param(
+        pattern = "^(name|runs|failure_rate|p50_duration|p95_duration|p50_queue|p95_queue|runner_seconds|change_runs|change_failure_rate|change_p50_duration|slowest_step)$"
+    )]
     sort: Option<String>,
     /// `desc` (default) or `asc`; nulls last either way
+    #[param(pattern = "^(asc|desc)$")]
     order: Option<String>,
+    /// Lines per page, 1–1000 (default 100), after sorting
+    #[param(minimum = 1, maximum = 1000)]
+    limit: Option<i64>,
+    /// Lines to skip (default 0)
+    #[param(minimum = 0)]
+    offset: Option<i64>,
 }
 
 /// `/api/insights/jobs/{key}` takes `window_days` and `branch`.
@@ -98,6 +108,11 @@ pub struct JobInsightList {
     pub previous_window_start: String,
     pub sort: String,
     pub order: String,
+    /// Job keys with jobs in the window (all pages).
+    pub total: usize,
+    pub limit: i64,
+    pub offset: i64,
+    /// This page of the sorted lines.
     pub jobs: Vec<JobInsight>,
 }
 
@@ -105,13 +120,14 @@ pub struct JobInsightList {
 /// duration and queue, runner time, the slowest step and the change
 /// against the previous window; sorted. 422 on a bad parameter.
 #[utoipa::path(get, path = "/api/insights/jobs", tag = "insights",
-    description = "One line per job key (repository, workflow, job name without matrix values) with jobs in the last `window_days`: runs, failure rate, p50/p95 duration and queue time, runner time, the slowest step (by p50), and the change against the window of the same length just before (definitions in the README, *Job insights*).",
+    description = "One line per job key (repository, workflow, job name without matrix values) with jobs in the last `window_days`: runs, failure rate, p50/p95 duration and queue time, runner time, the slowest step (by p50), and the change against the window of the same length just before (definitions in the README, *Job insights*); sorted, then paged by `limit` and `offset` (`total` counts every line).",
     params(Window, JobQuery),
     responses((status = 200, body = JobInsightList), QueryProblems),
     security((), ("token" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Window { window_days }: Window,
+    Paging { limit, offset }: Paging<100, 1000>,
     params: Params,
 ) -> Result<Json<JobInsightList>, Problem> {
     let filter = filter(&params)?;
@@ -128,21 +144,30 @@ pub async fn list(
     let since = window_start(now, window_days);
     let before = window_start(since, window_days);
     let reads = state.store.job_insights();
-    let view = reads.job_rollup_view(now.timestamp()).await?;
-    let current = reads.job_window(since.timestamp(), None, &filter, Grain::Key, view.as_ref()).await?;
+    let (at, view) = (now.timestamp(), reads.job_rollup_view(now.timestamp()).await?);
+    let current = reads.job_list_window(since.timestamp(), None, &filter, view.as_ref(), at, true).await?;
     let previous = reads
-        .job_window(before.timestamp(), Some(since.timestamp()), &filter, Grain::Key, view.as_ref())
+        .job_list_window(before.timestamp(), Some(since.timestamp()), &filter, view.as_ref(), at, false)
         .await?;
     let keys: HashMap<i64, JobKeyJson> =
         reads.job_keys(&filter).await?.values().map(|k| (k.id, key_json(k))).collect();
     let mut jobs = insights(&keys, &current, &previous);
     sort(&mut jobs, by, order == "desc");
+    let total = jobs.len();
+    let jobs: Vec<JobInsight> = jobs
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(0))
+        .collect();
     Ok(Json(JobInsightList {
         window_days,
         window_start: format_timestamp(since),
         previous_window_start: format_timestamp(before),
         sort: sort_text,
         order,
+        total,
+        limit,
+        offset,
         jobs,
     }))
 }

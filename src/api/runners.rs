@@ -129,7 +129,7 @@ pub struct MinutesJson {
     params(
         Window,
         RepoProvider,
-        ("group_by" = Option<String>, Query, description = "`repo` (default), `workflow`, `job` (repository, workflow and job name) or `label`", pattern = "^(repo|workflow|job|label)?$"),
+        ("group_by" = Option<String>, Query, description = "`repo` (default), `workflow`, `job` (repository, workflow and job key name: matrix values removed) or `label`", pattern = "^(repo|workflow|job|label)?$"),
     ),
     responses((status = 200, body = MinutesJson), QueryProblems),
     security((), ("token" = [])))]

@@ -30,15 +30,16 @@ use globset::{Glob, GlobBuilder, GlobMatcher};
 use serde::Serialize;
 
 use super::runners::{JobSpan, is_self_hosted};
-use crate::domain::BuildStatus;
+use crate::domain::{BuildStatus, JobName};
 
 /// What rows are grouped by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GroupBy {
     Repo,
     Workflow,
-    /// Repository, workflow and job name (the job's name as the provider
-    /// gives it, matrix values included).
+    /// Repository, workflow and job key name (`crate::domain::JobName`:
+    /// matrix values removed, so `test (ubuntu, 3.11)` and `test (macos,
+    /// 3.12)` are one row, `test`).
     Job,
     Label,
 }
@@ -173,7 +174,12 @@ pub fn minutes(
         let key: Key = match group_by {
             GroupBy::Repo => (Some(span.repo.clone()), None, None, None),
             GroupBy::Workflow => (Some(span.repo.clone()), span.workflow.clone(), None, None),
-            GroupBy::Job => (Some(span.repo.clone()), span.workflow.clone(), span.name.clone(), None),
+            GroupBy::Job => (
+                Some(span.repo.clone()),
+                span.workflow.clone(),
+                JobName::parse(span.name.as_deref()).map(|name| name.key),
+                None,
+            ),
             GroupBy::Label => (None, None, None, Some(labels)),
         };
         let row = groups.entry(key.clone()).or_insert_with(|| MinutesRow {

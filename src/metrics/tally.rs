@@ -60,6 +60,20 @@ impl Histogram {
         }
     }
 
+    /// The histogram of `(seconds, count)` pairs in any order, as adding
+    /// them one by one would give (sorted once, then built in bulk).
+    pub fn from_pairs(mut pairs: Vec<(i64, i64)>) -> Histogram {
+        pairs.sort_unstable_by_key(|&(seconds, _)| seconds);
+        let mut merged: Vec<(i64, i64)> = Vec::with_capacity(pairs.len());
+        for (seconds, n) in pairs {
+            match merged.last_mut() {
+                Some(last) if last.0 == seconds => last.1 += n,
+                _ => merged.push((seconds, n)),
+            }
+        }
+        Histogram(merged.into_iter().filter(|&(_, n)| n != 0).collect())
+    }
+
     /// Number of values.
     pub fn count(&self) -> i64 {
         self.0.values().sum()

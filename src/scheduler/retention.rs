@@ -1,5 +1,6 @@
 //! Retention: deletes run attempts (with their jobs) and raw deliveries
-//! older than the configured age, and uploaded test results older than
+//! older than the configured age (then the roll-ups of those days and the
+//! job keys nothing names any more), and uploaded test results older than
 //! their own age, once an hour.
 
 use std::sync::Arc;
@@ -19,8 +20,10 @@ pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
             Box::pin(async move {
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
                 let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
+                let (rollups, keys) = store.delete_job_leftovers(cutoff.timestamp()).await?;
                 Ok(format!(
-                    "retention: deleted {attempts} run attempts and {deliveries} deliveries older than {days} days"
+                    "retention: deleted {attempts} run attempts, {deliveries} deliveries, {rollups} roll-up rows \
+                     and {keys} unused job keys older than {days} days"
                 ))
             })
         }),

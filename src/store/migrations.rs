@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
+    (17, "job hours", include_str!("migrations/sqlite/0017_job_hours.sql")),
     (18, "test roll-ups", include_str!("migrations/sqlite/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
 ];
@@ -40,6 +41,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
+    (17, "job hours", include_str!("migrations/postgres/0017_job_hours.sql")),
     (18, "test roll-ups", include_str!("migrations/postgres/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
 ];

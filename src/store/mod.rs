@@ -74,7 +74,7 @@ pub use changes::ChangedSince;
 pub use copy::{RowRefused, TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
-pub use jobs::{Grain, JobFilter, JobKeyRecord};
+pub use jobs::{Grain, JobFilter, JobKeyRecord, hour_plan};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
 pub use runners::RunnerFilter;

@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::rollups::{DAY, plan};
-use cicd_dashboard::store::{Grain, JobFilter, Store};
+use cicd_dashboard::store::{Grain, JobFilter, Store, hour_plan};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
@@ -238,7 +238,7 @@ on_both_backends! {
         // the tallies of a raw scan, per day and matrix variant.
         let reads = store.job_insights();
         let now = Utc::now().timestamp();
-        let mut used_rollups = 0;
+        let (mut used_rollups, mut used_hours) = (0, 0);
         for hour in 0..24 {
             let start = (now - 3 * DAY).div_euclid(DAY) * DAY + hour * 3600;
             for end in [None, Some(start + 2 * DAY + 7 * 3600)] {
@@ -247,9 +247,18 @@ on_both_backends! {
                 let raw = reads.job_window(start, end, &every, Grain::DayMatrix, None).await.expect("raw");
                 assert_eq!(rolled, raw, "window {start}..{end:?}");
                 used_rollups += usize::from(!plan(start, end, Some(&view)).rollup_days.is_empty());
+                // The list's read (packed hours + raw edges), also off the hour.
+                for (from, repo) in [(start, None), (start + 1234, Some("octo-org/app".to_owned()))] {
+                    let filter = JobFilter { repo, ..JobFilter::default() };
+                    let listed = reads.job_list_window(from, end, &filter, Some(&view), now, true).await.expect("list");
+                    let raw = reads.job_window(from, end, &filter, Grain::Key, None).await.expect("raw");
+                    assert_eq!(listed, raw, "list window {from}..{end:?}");
+                    used_hours += usize::from(!hour_plan(from, end.unwrap_or(now), &view).1.is_empty());
+                }
             }
         }
         assert!(used_rollups > 20, "{used_rollups}");
+        assert!(used_hours > 40, "{used_hours}");
         assert_eq!(get(&app, "/api/insights/jobs?window_days=7").await, list);
         assert_eq!(get(&app, &format!("/api/insights/jobs/{key}?window_days=7")).await, detail);
         // A job written after the fold makes its day dirty, and counts at once.

@@ -48,6 +48,7 @@ mod ingest_log;
 mod ingest_order;
 mod insights_runners;
 mod job_insights;
+mod job_keys_paging;
 mod job_steps;
 mod limits;
 mod nginx;

@@ -6,13 +6,17 @@ use std::collections::BTreeSet;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use super::list::HOUR;
+use super::packed::encode;
 use super::read::{Bind, Grain, JobFilter, fetch, raw_window};
 use crate::store::StoreError;
 use crate::store::rollups::DAY;
 
-/// The job roll-up tables.
+/// The daily job roll-up tables.
 pub(in crate::store) const TABLES: [&str; 4] =
     ["rollup_jobs", "rollup_job_times", "rollup_steps", "rollup_step_times"];
+/// The hourly packed job roll-up (`super::packed`), keyed by `hour`.
+pub(in crate::store) const HOURS_TABLE: &str = "rollup_job_hours";
 
 /// UTC days holding the run of a job written in `(after, through]`.
 const JOB_DIRTY_DAYS: &str = "SELECT DISTINCT b.sort_at / 86400 AS day FROM jobs j \
@@ -47,10 +51,44 @@ pub(in crate::store) async fn fold_job_rollups(
             .execute(&mut *conn)
             .await?;
     }
+    sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
+        .bind(below * (DAY / HOUR))
+        .execute(&mut *conn)
+        .await?;
     for &day in &days {
         fold_day(conn, day).await?;
+        fold_hours(conn, day).await?;
     }
     Ok(days.len())
+}
+
+/// Recomputes the packed roll-ups of the 24 hours of `day`, from a raw
+/// scan of each (an hour without jobs has no row).
+async fn fold_hours(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> {
+    let first = day * (DAY / HOUR);
+    let end = first + DAY / HOUR;
+    sqlx::query("DELETE FROM rollup_job_hours WHERE hour >= $1 AND hour < $2")
+        .bind(first)
+        .bind(end)
+        .execute(&mut *conn)
+        .await?;
+    for hour in first..end {
+        let span = [(hour * HOUR, (hour + 1) * HOUR)];
+        let mut window = raw_window(conn, &span, &[], &JobFilter::default(), Grain::Key).await?;
+        window.jobs.retain(|_, tally| !tally.is_empty());
+        window.steps.retain(|_, tally| *tally != Default::default());
+        if window.jobs.is_empty() && window.steps.is_empty() {
+            continue;
+        }
+        let (jobs, steps) = encode(&window)?;
+        sqlx::query("INSERT INTO rollup_job_hours (hour, jobs, steps) VALUES ($1, $2, $3)")
+            .bind(hour)
+            .bind(jobs)
+            .bind(steps)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
 }
 
 async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> {

@@ -3,14 +3,21 @@
 //! in `window`: raw scans and roll-up reads in `read`, the daily roll-ups
 //! folded by `fold`).
 //!
+//! The list reads per key from the hourly packed roll-up (`packed`, read
+//! in `list`); the retention of roll-ups and unused keys is `retention`.
+//!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
 //! tables; must not know HTTP, payloads or providers.
 
 pub(super) mod fold;
 pub(super) mod keys;
+mod list;
+mod packed;
 mod read;
+mod retention;
 pub(super) mod steps;
 mod window;
 
+pub use list::hour_plan;
 pub use read::{Grain, JobFilter};
 pub use window::JobKeyRecord;

@@ -141,11 +141,16 @@ pub(super) async fn raw_window(
             spans_sql("b.sort_at", subtract, &mut binds)
         )
     };
-    let filter = filter_sql(filter, true, &mut binds);
     // CROSS JOIN keeps SQLite's planner on the window's builds first (by
-    // `builds_window`), then their jobs by `jobs_by_build`; PostgreSQL
+    // `builds_window`), then their jobs by `jobs_by_build`; for one key,
+    // on the key's jobs first (`jobs_by_key`), then their runs. PostgreSQL
     // plans it as the inner join it is.
-    let joins = "FROM builds b CROSS JOIN jobs j CROSS JOIN job_keys k";
+    let joins = if filter.key_id.is_some() {
+        "FROM job_keys k CROSS JOIN jobs j CROSS JOIN builds b"
+    } else {
+        "FROM builds b CROSS JOIN jobs j CROSS JOIN job_keys k"
+    };
+    let filter = filter_sql(filter, true, &mut binds);
     let on = "j.build_id = b.id AND k.id = j.key_id";
     let common = format!("{sign} AS sign, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id");
     let jobs = fetch(

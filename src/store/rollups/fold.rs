@@ -91,8 +91,11 @@ impl MetricReads<'_> {
     /// old `changed_at`); the next fold recomputes all days.
     pub async fn reset_rollups(&self) -> Result<(), StoreError> {
         let job_tables = crate::store::jobs::fold::TABLES;
-        for table in
-            ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"].iter().chain(&job_tables)
+        let hours = [crate::store::jobs::fold::HOURS_TABLE];
+        for table in ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"]
+            .iter()
+            .chain(&job_tables)
+            .chain(&hours)
         {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&self.write).await?;
         }

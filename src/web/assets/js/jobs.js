@@ -69,13 +69,13 @@ function sparkline(days, name) {
 
 /** Loads and renders the Jobs view; `open(key)` shows a job's detail. */
 export async function loadJobs(state, open) {
-  const list = await getJson("/api/insights/jobs?" + query(state, { sort: state.jsort, order: state.jorder }));
+  const list = await getJson("/api/insights/jobs?" + query(state, { sort: state.jsort, order: state.jorder, limit: SHOWN }));
   $("jobs-sort").value = state.jsort + " " + state.jorder;
   for (const th of $("jobs").querySelectorAll("th[data-sort]")) {
     const on = th.dataset.sort === state.jsort;
     th.setAttribute("aria-sort", on ? (state.jorder === "asc" ? "ascending" : "descending") : "none");
   }
-  const lines = list.jobs.slice(0, SHOWN);
+  const lines = list.jobs;
   const rows = lines.map((j) => {
     const name = el("button", { type: "button", class: "link" }, j.name,
       el("span", { class: "visually-hidden" }, " — details of this job"));
@@ -90,8 +90,8 @@ export async function loadJobs(state, open) {
   });
   $("jobs").tBodies[0].replaceChildren(...rows);
   $("jobs-empty").hidden = rows.length > 0;
-  $("jobs-count").textContent = list.jobs.length > SHOWN
-    ? `${SHOWN} of ${list.jobs.length} jobs shown (sorted)` : `${list.jobs.length} jobs`;
+  $("jobs-count").textContent = list.total > lines.length
+    ? `${lines.length} of ${list.total} jobs shown (sorted)` : `${list.total} jobs`;
   if (state.job) await showJob(state.job, state);
   return list;
 }
