@@ -11,6 +11,7 @@
 pub mod attempt;
 pub mod change;
 pub mod failure;
+pub mod flaky;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod job;
