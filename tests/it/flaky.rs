@@ -84,7 +84,7 @@ pub async fn seed(app: &TestApp) {
         retries_count: 0,
         allow_failure: false,
     };
-    let lint = HookJob { id: 91002, status: "success", finished: Some(at(120)), ..test.clone() };
+    let lint = HookJob { id: 91002, name: "lint", status: "success", finished: Some(at(120)), ..test.clone() };
     let retry = HookJob {
         id: 91003,
         status: "success",
