@@ -25,6 +25,7 @@ pub mod hook;
 pub mod message;
 pub mod outbox_rows;
 pub mod periodic;
+mod flaky_rule;
 mod queue_rule;
 pub mod rules;
 pub mod sender;

@@ -70,6 +70,7 @@ mod tests {
             stuck_minutes: None,
             queue_minutes: None,
             labels: None,
+            min_occurrences: None,
             cooldown_minutes: None,
         }
     }
