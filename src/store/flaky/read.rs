@@ -44,53 +44,49 @@ impl Flaky<'_> {
     pub async fn window(&self, start: i64, end: i64, filter: &FlakyFilter) -> Result<FlakyWindow, StoreError> {
         let mut binds = Vec::new();
         let where_ = filter_sql(filter, &mut binds);
-        let sql = format!(
-            "SELECT provider_id, repo, {COLUMNS} FROM flaky_occurrences \
-             WHERE seen_at >= $1 AND seen_at < $2{where_}"
+        // The key names come along (one round trip); the denominators in
+        // one more: per workflow named in the window, its conclusive
+        // attempts, counted on `builds_by_workflow` (index only).
+        let occurrences = format!(
+            "SELECT f.provider_id, f.repo, {}, k.name AS key_name FROM flaky_occurrences f \
+             LEFT JOIN job_keys k ON k.id = f.key_id WHERE f.seen_at >= $1 AND f.seen_at < $2{}",
+            COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", "),
+            where_.replace(" AND ", " AND f.")
+        );
+        let branch = if filter.branch.is_some() { " AND b.branch = f.branch" } else { "" };
+        let attempts = format!(
+            "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM \
+             (SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
+              WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f \
+             JOIN builds b ON b.provider_id = f.provider_id AND b.repo = f.repo AND b.workflow = f.workflow{branch} \
+             WHERE b.sort_at >= $1 AND b.sort_at < $2 AND b.status IN ('success', 'failed') \
+             GROUP BY b.provider_id, b.repo, b.workflow",
+            if filter.branch.is_some() { ", branch" } else { "" }
         );
         let mut conn = self.read.acquire().await?;
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(start).bind(end);
+        let mut window = FlakyWindow::default();
+        let mut query = sqlx::query(AssertSqlSafe(occurrences)).bind(start).bind(end);
         for bind in &binds {
             query = query.bind(bind.clone());
         }
-        let mut window = FlakyWindow::default();
         for row in query.fetch_all(&mut *conn).await? {
+            let occurrence = occurrence_from_row(&row)?;
+            if let (Some(key), Some(name)) = (occurrence.key_id, row.try_get::<Option<String>, _>("key_name")?) {
+                window.key_names.insert(key, name);
+            }
             window.rows.push(FlakyRow {
                 provider: provider_from_id(row.try_get("provider_id")?)?,
                 repo: row.try_get("repo")?,
-                occurrence: occurrence_from_row(&row)?,
+                occurrence,
             });
         }
-        let keys: HashSet<i64> = window.rows.iter().filter_map(|r| r.occurrence.key_id).collect();
-        for key in keys {
-            let name = sqlx::query("SELECT name FROM job_keys WHERE id = $1")
-                .bind(key)
-                .fetch_optional(&mut *conn)
-                .await?;
-            if let Some(row) = name {
-                window.key_names.insert(key, row.try_get("name")?);
-            }
+        let mut query = sqlx::query(AssertSqlSafe(attempts)).bind(start).bind(end);
+        for bind in &binds {
+            query = query.bind(bind.clone());
         }
-        let workflows: HashSet<(ProviderKind, String, String)> =
-            window.rows.iter().map(|r| (r.provider, r.repo.clone(), r.occurrence.workflow.clone())).collect();
-        for (provider, repo, workflow) in workflows {
-            let mut sql = "SELECT COUNT(*) AS n FROM builds WHERE provider_id = $1 AND repo = $2 \
-                 AND workflow = $3 AND sort_at >= $4 AND sort_at < $5 AND status IN ('success', 'failed')"
-                .to_string();
-            if filter.branch.is_some() {
-                sql.push_str(" AND branch = $6");
-            }
-            let mut query = sqlx::query(AssertSqlSafe(sql))
-                .bind(provider_id(provider))
-                .bind(repo.clone())
-                .bind(workflow.clone())
-                .bind(start)
-                .bind(end);
-            if let Some(branch) = &filter.branch {
-                query = query.bind(branch.clone());
-            }
-            let n: i64 = query.fetch_one(&mut *conn).await?.try_get("n")?;
-            window.attempts.insert((provider, repo, workflow), n);
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (provider_from_id(row.try_get("provider_id")?)?, row.try_get("repo")?, row.try_get("workflow")?);
+            window.attempts.insert(key, row.try_get("n")?);
         }
         Ok(window)
     }

@@ -27,5 +27,8 @@ CREATE INDEX flaky_by_run ON flaky_occurrences (provider_id, repo, run_id);
 CREATE INDEX flaky_by_commit ON flaky_occurrences (provider_id, repo, commit_sha, workflow);
 CREATE INDEX flaky_by_build ON flaky_occurrences (build_id);
 CREATE INDEX flaky_by_failed_build ON flaky_occurrences (failed_build_id);
+-- A workflow's conclusive attempts in a window (the flaky rate's
+-- denominator, counted from the index alone).
+CREATE INDEX builds_by_workflow ON builds (provider_id, repo, workflow, sort_at, status, branch);
 -- A commit group's attempts across runs (the write path's look-up).
 CREATE INDEX builds_by_commit ON builds (provider_id, repo, commit_sha, workflow);
