@@ -76,7 +76,16 @@ pub(super) async fn flaky(
         };
         let rule_key = format!("job_key:{key}");
         let bucket = now / rule.cooldown_seconds().max(60);
-        push(out, config, rule, &rule_key, format!("{rule_key}@{bucket}"), Some(latest.build_id), details, now);
+        push(
+            out,
+            config,
+            rule,
+            &rule_key,
+            format!("{rule_key}@{bucket}"),
+            Some(latest.build_id),
+            details,
+            now,
+        );
     }
     Ok(())
 }

@@ -178,6 +178,9 @@ pub async fn detail(
     let flaky_jobs = state.store.flaky().flaky_jobs_of_build(numeric).await?;
     Ok(Json(BuildDetailJson {
         build: BuildJson { flaky: Some(flaky), ..BuildJson::from(&record) },
-        jobs: jobs.iter().map(|j| JobJson { flaky: Some(flaky_jobs.contains(&j.id)), ..JobJson::from(j) }).collect(),
+        jobs: jobs
+            .iter()
+            .map(|j| JobJson { flaky: Some(flaky_jobs.contains(&j.id)), ..JobJson::from(j) })
+            .collect(),
     }))
 }

@@ -11,9 +11,9 @@
 pub mod attempt;
 pub mod change;
 pub mod failure;
-pub mod flaky;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod flaky;
 pub mod job;
 pub mod job_key;
 pub mod keys;

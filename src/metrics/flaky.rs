@@ -14,10 +14,12 @@
 //!   conclusive (success or failed) attempts that started in the window;
 //!   at most 1 (an occurrence seen in the window may stand for a failure
 //!   that started before it); none when there are no such attempts.
+//!
 //! Per **job key**: `occurrences` (flaky-job occurrences), `flaky_failures`
 //! (failed tries they stand for), `wasted_seconds`, and `flaky_rate` =
 //! `flaky_failures` ÷ the conclusive attempts of its workflow (the share
 //! of the workflow's attempts in which this job failed before passing).
+//!
 //! Both: `last_seen` (latest occurrence, of any kind for a workflow), `examples` (the 3 latest, newest
 //! first). Ranked by wasted time, then occurrences, then last seen (all
 //! descending), then name.

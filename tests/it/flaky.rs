@@ -63,7 +63,8 @@ pub async fn seed(app: &TestApp) {
     let r601 = Run::new(601, minutes_ago(180));
     let r602 = Run::new(602, minutes_ago(120));
     app.deliver_json("workflow_run", &finished(&r601, "failure", 400, &sha_b, "push"), "stored").await;
-    app.deliver_json("workflow_run", &finished(&r602, "success", 500, &sha_b, "pull_request"), "stored").await;
+    app.deliver_json("workflow_run", &finished(&r602, "success", 500, &sha_b, "pull_request"), "stored")
+        .await;
     let r701 = Run::new(701, minutes_ago(100));
     let r701b = Run { attempt: 2, started_at: minutes_ago(90), ..r701.clone() };
     app.deliver_json("workflow_run", &finished(&r701, "cancelled", 50, &sha_c, "push"), "stored").await;
@@ -84,7 +85,8 @@ pub async fn seed(app: &TestApp) {
         retries_count: 0,
         allow_failure: false,
     };
-    let lint = HookJob { id: 91002, name: "lint", status: "success", finished: Some(at(120)), ..test.clone() };
+    let lint =
+        HookJob { id: 91002, name: "lint", status: "success", finished: Some(at(120)), ..test.clone() };
     let retry = HookJob {
         id: 91003,
         status: "success",

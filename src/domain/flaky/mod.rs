@@ -176,7 +176,8 @@ fn attempt_waste(attempt: &AttemptFacts, jobs: &[JobFacts]) -> i64 {
 /// same build or job id twice) count once.
 pub fn detect(attempts: &[AttemptFacts], jobs: &[JobFacts]) -> Vec<Occurrence> {
     let mut attempts: Vec<AttemptFacts> = attempts.to_vec();
-    attempts.sort_by(|a, b| (&a.run_id, a.run_attempt, a.build_id).cmp(&(&b.run_id, b.run_attempt, b.build_id)));
+    attempts
+        .sort_by(|a, b| (&a.run_id, a.run_attempt, a.build_id).cmp(&(&b.run_id, b.run_attempt, b.build_id)));
     attempts.dedup_by_key(|a| a.build_id);
     let mut jobs: Vec<JobFacts> =
         jobs.iter().filter(|j| attempts.iter().any(|a| a.build_id == j.build_id)).cloned().collect();
@@ -240,7 +241,8 @@ fn flaky_jobs(run: &[&AttemptFacts], jobs: &[JobFacts], found: &mut Vec<Occurren
     let order: BTreeMap<i64, &AttemptFacts> = run.iter().map(|a| (a.build_id, *a)).collect();
     let mut tries: BTreeMap<(i64, &str), Vec<(&AttemptFacts, &JobFacts)>> = BTreeMap::new();
     for job in jobs {
-        let (Some(key), Some(name), Some(attempt)) = (job.key_id, job.name.as_deref(), order.get(&job.build_id))
+        let (Some(key), Some(name), Some(attempt)) =
+            (job.key_id, job.name.as_deref(), order.get(&job.build_id))
         else {
             continue;
         };
@@ -291,7 +293,9 @@ fn commits(attempts: &[AttemptFacts], jobs: &[JobFacts], found: &mut Vec<Occurre
     }
     for ((workflow, sha), list) in groups {
         let latest = |outcome: Outcome| {
-            list.iter().filter(|a| a.outcome == outcome).max_by_key(|a| (a.sort_at, a.run_attempt, a.build_id))
+            list.iter()
+                .filter(|a| a.outcome == outcome)
+                .max_by_key(|a| (a.sort_at, a.run_attempt, a.build_id))
         };
         let (Some(failed), Some(passed)) = (latest(Outcome::Failed), latest(Outcome::Passed)) else {
             continue;

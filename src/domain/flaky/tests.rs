@@ -2,7 +2,14 @@
 
 use super::*;
 
-fn attempt(build_id: i64, run: &str, n: i64, sha: Option<&str>, outcome: Outcome, sort_at: i64) -> AttemptFacts {
+fn attempt(
+    build_id: i64,
+    run: &str,
+    n: i64,
+    sha: Option<&str>,
+    outcome: Outcome,
+    sort_at: i64,
+) -> AttemptFacts {
     AttemptFacts {
         build_id,
         run_id: run.into(),
@@ -35,7 +42,8 @@ fn rerun_failed_jobs_with_carried_over_successful_jobs() {
     // Run 7, attempt 1 failed: build (120 s, passed) and test (300 s, failed).
     // "Re-run failed jobs": attempt 2 runs test again (passed, 280 s) and
     // carries build over as a new row that passed (never failed: not flaky).
-    let attempts = [attempt(1, "7", 1, Some("abc"), Failed, 100), attempt(2, "7", 2, Some("abc"), Passed, 900)];
+    let attempts =
+        [attempt(1, "7", 1, Some("abc"), Failed, 100), attempt(2, "7", 2, Some("abc"), Passed, 900)];
     let jobs = [
         job(10, 1, 1, "build", Passed, 120),
         job(11, 1, 2, "test", Failed, 300),
@@ -69,8 +77,11 @@ fn gitlab_retry_two_failed_tries_then_a_pass() {
         attempt(2, "55", 2, Some("s"), Failed, 20),
         attempt(3, "55", 3, Some("s"), Passed, 30),
     ];
-    let jobs =
-        [job(1, 1, 9, "rspec", Failed, 200), job(2, 2, 9, "rspec", Failed, 250), job(3, 3, 9, "rspec", Passed, 90)];
+    let jobs = [
+        job(1, 1, 9, "rspec", Failed, 200),
+        job(2, 2, 9, "rspec", Failed, 250),
+        job(3, 3, 9, "rspec", Passed, 90),
+    ];
     let found = detect(&attempts, &jobs);
     // One retry (2 → 3) standing for 2 failures, wasted 200 + 250 = 450;
     // one flaky job (try 2 → try 3), wasted 450; one commit, wasted 450.

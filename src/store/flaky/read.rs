@@ -24,7 +24,9 @@ pub struct FlakyFilter {
 /// ` AND column = $n` for each filter field, pushing its bind.
 fn filter_sql(filter: &FlakyFilter, binds: &mut Vec<String>) -> String {
     let mut sql = String::new();
-    for (column, value) in [("repo", &filter.repo), ("workflow", &filter.workflow), ("branch", &filter.branch)] {
+    for (column, value) in
+        [("repo", &filter.repo), ("workflow", &filter.workflow), ("branch", &filter.branch)]
+    {
         if let Some(value) = value {
             binds.push(value.clone());
             sql.push_str(&format!(" AND {column} = ${}", binds.len() + 2));
@@ -41,7 +43,12 @@ impl Flaky<'_> {
     /// The occurrences seen in `[start, end)` (Unix seconds) matching
     /// `filter`, with the job key names and the workflows' conclusive
     /// attempts in the same window.
-    pub async fn window(&self, start: i64, end: i64, filter: &FlakyFilter) -> Result<FlakyWindow, StoreError> {
+    pub async fn window(
+        &self,
+        start: i64,
+        end: i64,
+        filter: &FlakyFilter,
+    ) -> Result<FlakyWindow, StoreError> {
         let mut binds = Vec::new();
         let where_ = filter_sql(filter, &mut binds);
         // The key names come along (one round trip); the denominators in
@@ -71,7 +78,9 @@ impl Flaky<'_> {
         }
         for row in query.fetch_all(&mut *conn).await? {
             let occurrence = occurrence_from_row(&row)?;
-            if let (Some(key), Some(name)) = (occurrence.key_id, row.try_get::<Option<String>, _>("key_name")?) {
+            if let (Some(key), Some(name)) =
+                (occurrence.key_id, row.try_get::<Option<String>, _>("key_name")?)
+            {
                 window.key_names.insert(key, name);
             }
             window.rows.push(FlakyRow {
@@ -85,7 +94,11 @@ impl Flaky<'_> {
             query = query.bind(bind.clone());
         }
         for row in query.fetch_all(&mut *conn).await? {
-            let key = (provider_from_id(row.try_get("provider_id")?)?, row.try_get("repo")?, row.try_get("workflow")?);
+            let key = (
+                provider_from_id(row.try_get("provider_id")?)?,
+                row.try_get("repo")?,
+                row.try_get("workflow")?,
+            );
             window.attempts.insert(key, row.try_get("n")?);
         }
         Ok(window)

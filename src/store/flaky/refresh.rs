@@ -32,7 +32,9 @@ impl Group {
     /// The lock key: the SHA and workflow when both are known, else the run.
     fn lock_key(&self) -> String {
         match (&self.commit_sha, &self.workflow) {
-            (Some(sha), Some(workflow)) => format!("flaky:{}:{}:{workflow}:{sha}", self.provider_id, self.repo),
+            (Some(sha), Some(workflow)) => {
+                format!("flaky:{}:{}:{workflow}:{sha}", self.provider_id, self.repo)
+            }
             _ => format!("flaky:{}:{}:run:{}", self.provider_id, self.repo, self.run_id),
         }
     }
