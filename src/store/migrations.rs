@@ -68,6 +68,10 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     if keyed > 0 {
         tracing::info!(jobs = keyed, "job keys computed for jobs stored before them");
     }
+    let groups = store.backfill_flaky().await?;
+    if groups > 0 {
+        tracing::info!(groups, "flaky occurrences found for attempts stored before them");
+    }
     Ok(())
 }
 

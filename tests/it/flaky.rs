@@ -220,4 +220,23 @@ on_both_backends! {
         assert_eq!(calm["flaky"], false);
         assert!(calm["jobs"].as_array().expect("jobs").iter().all(|j| j["flaky"] == false), "{calm}");
     }
+
+    // Attempts stored before the table existed: with the occurrences gone
+    // and the marker reset, opening the database again finds the same ones.
+    async fn flaky_occurrences_of_earlier_attempts_are_found_at_start_up(app: TestApp) {
+        use sqlx::Connection;
+        seed(&app).await;
+        let before = flaky(&app, "?window_days=30").await;
+        sqlx::any::install_default_drivers();
+        let mut db = sqlx::AnyConnection::connect(&app.database_url).await.expect("connect");
+        for sql in ["DELETE FROM flaky_occurrences", "UPDATE flaky_backfill SET done = 0"] {
+            sqlx::query(sql).execute(&mut db).await.expect("reset");
+        }
+        assert_eq!(flaky(&app, "?window_days=30").await["workflows"], json!([]));
+        let store = cicd_dashboard::store::Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        store.migrate().await.expect("migrate and backfill");
+        let after = flaky(&app, "?window_days=30").await;
+        assert_eq!(after["workflows"], before["workflows"]);
+        assert_eq!(after["jobs"], before["jobs"]);
+    }
 }

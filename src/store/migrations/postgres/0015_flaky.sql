@@ -32,3 +32,11 @@ CREATE INDEX flaky_by_failed_build ON flaky_occurrences (failed_build_id);
 CREATE INDEX builds_by_workflow ON builds (provider_id, repo, workflow, sort_at, status, branch);
 -- A commit group's attempts across runs (the write path's look-up).
 CREATE INDEX builds_by_commit ON builds (provider_id, repo, commit_sha, workflow);
+-- Whether the attempts stored before this migration have had their flaky
+-- occurrences found (store/flaky/backfill.rs, once at start-up). A marker
+-- of this database, not copied by `db copy`.
+CREATE TABLE flaky_backfill (
+    id   BIGINT PRIMARY KEY CHECK (id = 1),
+    done BIGINT NOT NULL
+);
+INSERT INTO flaky_backfill (id, done) VALUES (1, 0);
