@@ -57,7 +57,7 @@ pub struct BuildJson {
     pub queue_seconds: Option<i64>,
     /// `true` when this attempt is the failed or the passing attempt of a
     /// flaky occurrence (passed on retry, or same commit, different
-    /// result; README, *Flaky*); absent from exports.
+    /// result; README, *Flaky*); absent from live events.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub flaky: Option<bool>,
 }

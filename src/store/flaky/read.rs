@@ -109,13 +109,19 @@ impl Flaky<'_> {
     pub async fn flaky_builds(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
         let mut flaky = HashSet::new();
         let wanted: HashSet<i64> = ids.iter().copied().collect();
-        for chunk in ids.chunks(100) {
+        // Many ids (an export): one read of the small table beats many look-ups.
+        let lookups: Vec<&[i64]> = if ids.len() > 1000 { vec![&[]] } else { ids.chunks(100).collect() };
+        for chunk in lookups {
             let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
             let list = marks.join(", ");
-            let sql = format!(
-                "SELECT build_id, failed_build_id FROM flaky_occurrences WHERE kind <> 'job' \
-                 AND (build_id IN ({list}) OR failed_build_id IN ({list}))"
-            );
+            let sql = if chunk.is_empty() {
+                "SELECT build_id, failed_build_id FROM flaky_occurrences WHERE kind <> 'job'".to_string()
+            } else {
+                format!(
+                    "SELECT build_id, failed_build_id FROM flaky_occurrences WHERE kind <> 'job' \
+                     AND (build_id IN ({list}) OR failed_build_id IN ({list}))"
+                )
+            };
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {
                 query = query.bind(*id);

@@ -5,8 +5,10 @@
 //!
 //! A commit group of a build is the attempts of the same provider and
 //! repository that are in the same run, or on the same commit SHA in the
-//! same workflow. A group of one attempt can hold no occurrence and is
-//! passed over after one look-up. On PostgreSQL the group is locked (an
+//! same workflow (the latest 100 of those: a schedule on an unchanged
+//! branch builds one SHA for months, and a group is read on every write).
+//! A group of one attempt can hold no occurrence and is passed over after
+//! one look-up. On PostgreSQL the group is locked (an
 //! advisory transaction lock on its SHA, or its run without one), so two
 //! replicas never interleave the replacement of one group.
 
@@ -40,9 +42,12 @@ impl Group {
     }
 }
 
-const GROUP_BUILDS: &str = "SELECT id, external_id, run_attempt, workflow, commit_sha, branch, status, \
-     duration_seconds, sort_at FROM builds WHERE provider_id = $1 AND repo = $2 \
-     AND (external_id = $3 OR (commit_sha = $4 AND workflow = $5))";
+/// Most attempts of one workflow on one SHA a group takes (the latest by
+/// start): a schedule on an unchanged branch builds one SHA for months.
+const COMMIT_CAP: i64 = 100;
+
+const BUILD_COLUMNS: &str =
+    "id, external_id, run_attempt, workflow, commit_sha, branch, status, duration_seconds, sort_at";
 
 /// Refreshes the occurrences of every group that `events` touch, on `conn`
 /// inside the caller's write transaction (see the module).
@@ -94,7 +99,12 @@ pub(crate) async fn refresh(
 }
 
 async fn refresh_group(conn: &mut AnyConnection, group: &Group) -> Result<(), StoreError> {
-    let rows = sqlx::query(GROUP_BUILDS)
+    let sql = format!(
+        "SELECT {BUILD_COLUMNS} FROM builds WHERE provider_id = $1 AND repo = $2 AND external_id = $3 \
+         UNION SELECT * FROM (SELECT {BUILD_COLUMNS} FROM builds WHERE provider_id = $1 AND repo = $2 \
+         AND commit_sha = $4 AND workflow = $5 ORDER BY sort_at DESC, id DESC LIMIT {COMMIT_CAP}) AS latest"
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
         .bind(group.provider_id)
         .bind(&group.repo)
         .bind(&group.run_id)
