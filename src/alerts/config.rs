@@ -141,10 +141,11 @@ pub enum RuleKind {
     SlowBuild,
     Stuck,
     QueueTime,
+    Flaky,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 7] = [
+    pub const ALL: [RuleKind; 8] = [
         RuleKind::BuildFailed,
         RuleKind::StartedFailing,
         RuleKind::Recovered,
@@ -152,6 +153,7 @@ impl RuleKind {
         RuleKind::SlowBuild,
         RuleKind::Stuck,
         RuleKind::QueueTime,
+        RuleKind::Flaky,
     ];
 
     /// The snake_case name stored in `alerts.kind`.
@@ -164,6 +166,7 @@ impl RuleKind {
             RuleKind::SlowBuild => "slow_build",
             RuleKind::Stuck => "stuck",
             RuleKind::QueueTime => "queue_time",
+            RuleKind::Flaky => "flaky",
         }
     }
 
@@ -226,7 +229,11 @@ pub struct Rule {
     /// without case); absent: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<String>,
-    /// `failure_rate`, `slow_build`, `stuck`, `queue_time`: minutes after an alert during
+    /// `flaky`: fewest flaky-job occurrences of one job key in the window
+    /// (default 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_occurrences: Option<i64>,
+    /// `failure_rate`, `slow_build`, `stuck`, `queue_time`, `flaky`: minutes after an alert during
     /// which the same rule stays quiet for the same (repo, workflow, branch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_minutes: Option<i64>,

@@ -139,7 +139,7 @@ pub async fn after_build_change(
                     slow_build(conn, rule, &facts).await?
                 }
             }
-            RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime => None,
+            RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime | RuleKind::Flaky => None,
         };
         if let Some(mut decision) = decision {
             super::failed_tests::name_failed_tests(conn, &mut decision, facts.id).await?;

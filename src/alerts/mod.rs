@@ -22,6 +22,7 @@ pub mod channels;
 pub mod config;
 pub mod evaluate;
 mod failed_tests;
+mod flaky_rule;
 pub mod hook;
 pub mod message;
 pub mod outbox_rows;

@@ -75,6 +75,7 @@ mod tests {
             stuck_minutes: None,
             queue_minutes: None,
             labels: None,
+            min_occurrences: None,
             cooldown_minutes: None,
         }
     }

@@ -141,8 +141,14 @@ pub async fn list(
         })?),
     };
     let page = state.store.builds().list_builds(&filter, sort, limit, offset, cursor).await?;
+    let ids: Vec<i64> = page.builds.iter().map(|b| b.id).collect();
+    let flaky = state.store.flaky().flaky_builds(&ids).await?;
     Ok(Json(BuildListJson {
-        builds: page.builds.iter().map(BuildJson::from).collect(),
+        builds: page
+            .builds
+            .iter()
+            .map(|b| BuildJson { flaky: Some(flaky.contains(&b.id)), ..BuildJson::from(b) })
+            .collect(),
         total: page.total,
         limit,
         offset,
@@ -168,8 +174,13 @@ pub async fn detail(
         return Err(missing());
     };
     let jobs = state.store.builds().jobs_of_build(numeric).await?;
+    let flaky = !state.store.flaky().flaky_builds(&[numeric]).await?.is_empty();
+    let flaky_jobs = state.store.flaky().flaky_jobs_of_build(numeric).await?;
     Ok(Json(BuildDetailJson {
-        build: BuildJson::from(&record),
-        jobs: jobs.iter().map(JobJson::from).collect(),
+        build: BuildJson { flaky: Some(flaky), ..BuildJson::from(&record) },
+        jobs: jobs
+            .iter()
+            .map(|j| JobJson { flaky: Some(flaky_jobs.contains(&j.id)), ..JobJson::from(j) })
+            .collect(),
     }))
 }

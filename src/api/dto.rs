@@ -55,6 +55,11 @@ pub struct BuildJson {
     pub finished_at: Option<String>,
     pub duration_seconds: Option<i64>,
     pub queue_seconds: Option<i64>,
+    /// `true` when this attempt is the failed or the passing attempt of a
+    /// flaky occurrence (passed on retry, or same commit, different
+    /// result; README, *Flaky*); absent from live events.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flaky: Option<bool>,
 }
 
 impl From<&BuildRecord> for BuildJson {
@@ -84,6 +89,7 @@ impl From<&BuildRecord> for BuildJson {
             finished_at: ts(a.finished_at()),
             duration_seconds: a.duration_seconds(),
             queue_seconds: a.queue_seconds(),
+            flaky: None,
         }
     }
 }
@@ -124,6 +130,10 @@ pub struct JobJson {
     pub queued_duration: Option<f64>,
     /// The job's steps by number (empty when the provider reports none).
     pub steps: Vec<StepJson>,
+    /// `true` when this job is the failed or the passing try of a flaky job
+    /// (README, *Flaky*).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flaky: Option<bool>,
 }
 
 /// One step of a job inside `/api/builds/{id}`.
@@ -183,6 +193,7 @@ impl From<&JobRecord> for JobJson {
             allow_failure: j.allow_failure,
             queued_duration: j.queued_duration_ms.map(|ms| ms as f64 / 1000.0),
             steps: j.steps.iter().map(StepJson::from).collect(),
+            flaky: None,
         }
     }
 }

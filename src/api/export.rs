@@ -79,7 +79,12 @@ pub async fn export(State(state): State<AppState>, params: Params) -> Result<Res
     }
     let (filter, sort) = filter_and_sort(&params)?;
     let (records, truncated) = state.store.builds().export_builds(&filter, sort, MAX_ROWS).await?;
-    let builds: Vec<BuildJson> = records.iter().map(BuildJson::from).collect();
+    let ids: Vec<i64> = records.iter().map(|b| b.id).collect();
+    let flaky = state.store.flaky().flaky_builds(&ids).await?;
+    let builds: Vec<BuildJson> = records
+        .iter()
+        .map(|b| BuildJson { flaky: Some(flaky.contains(&b.id)), ..BuildJson::from(b) })
+        .collect();
     let stamp = Utc::now().format("%Y%m%dT%H%M%SZ");
     let mut headers = HeaderMap::new();
     let disposition = format!("attachment; filename=\"builds-{stamp}.{format}\"");

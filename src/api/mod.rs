@@ -14,6 +14,7 @@ mod builds;
 mod dto;
 pub mod events;
 mod export;
+mod flaky;
 mod health;
 mod insights;
 mod metrics;
@@ -123,6 +124,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(export::routes(&state))
         .merge(metrics::routes(&state))
         .merge(insights::routes(&state))
+        .merge(flaky::routes(&state))
         .merge(timeseries::routes(&state))
         .merge(runners::routes(&state))
         .merge(events::routes(&state))

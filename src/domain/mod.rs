@@ -13,6 +13,7 @@ pub mod change;
 pub mod failure;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod flaky;
 pub mod job;
 pub mod job_key;
 pub mod keys;

@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
+    (15, "flaky occurrences", include_str!("migrations/sqlite/0015_flaky.sql")),
     (17, "job hours", include_str!("migrations/sqlite/0017_job_hours.sql")),
     (18, "test roll-ups", include_str!("migrations/sqlite/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
@@ -41,6 +42,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
+    (15, "flaky occurrences", include_str!("migrations/postgres/0015_flaky.sql")),
     (17, "job hours", include_str!("migrations/postgres/0017_job_hours.sql")),
     (18, "test roll-ups", include_str!("migrations/postgres/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
@@ -74,6 +76,10 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let keyed = store.key_unkeyed_jobs().await?;
     if keyed > 0 {
         tracing::info!(jobs = keyed, "job keys computed for jobs stored before them");
+    }
+    let groups = store.backfill_flaky().await?;
+    if groups > 0 {
+        tracing::info!(groups, "flaky occurrences found for attempts stored before them");
     }
     Ok(())
 }

@@ -53,6 +53,7 @@ mod copy;
 mod deliveries;
 mod error;
 mod events;
+pub mod flaky;
 mod jobs;
 mod leases;
 mod migrations;
@@ -74,6 +75,7 @@ pub use changes::ChangedSince;
 pub use copy::{RowRefused, TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
+pub use flaky::FlakyFilter;
 pub use jobs::{Grain, JobFilter, JobKeyRecord, hour_plan};
 pub use leases::JobLease;
 pub use poll_repos::{PollRepo, RateReading};
@@ -133,6 +135,8 @@ handles! {
     /// What the pollers keep per repository: checkpoints, validators, rate
     /// readings, the watch list.
     PollState => poll_state;
+    /// Flaky occurrences (kept by the write path) and their reads.
+    Flaky => flaky;
     /// Test results from uploaded reports: the test dictionary, uploads,
     /// executions, failure texts, and the insights read from them.
     TestResults => test_results;

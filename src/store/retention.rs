@@ -1,5 +1,5 @@
 //! Retention deletes: old run attempts (their jobs follow by `ON DELETE
-//! CASCADE`) and old raw deliveries, in bounded batches so no statement holds
+//! CASCADE`), old flaky occurrences and old raw deliveries, in bounded batches so no statement holds
 //! the write lock for long.
 
 use chrono::{DateTime, Utc};
@@ -8,6 +8,10 @@ use super::{Store, StoreError};
 
 const OLD_BUILDS: &str = "DELETE FROM builds WHERE id IN (SELECT id FROM builds WHERE \
      (sort_at > 0 AND sort_at < $1) OR (sort_at = 0 AND changed_at < $1) LIMIT 1000)";
+
+/// Flaky occurrences last seen before the cutoff (their attempts go too).
+const OLD_FLAKY: &str = "DELETE FROM flaky_occurrences WHERE id IN \
+     (SELECT id FROM flaky_occurrences WHERE seen_at < $1 LIMIT 1000)";
 
 const OLD_DELIVERIES: &str = "DELETE FROM webhook_deliveries WHERE id IN \
      (SELECT id FROM webhook_deliveries WHERE received_at < $1 LIMIT 1000)";
@@ -18,6 +22,7 @@ impl Store {
     /// per statement. Answers (attempts, deliveries) deleted.
     pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
         let cutoff = cutoff.timestamp();
+        self.delete_in_batches(OLD_FLAKY, cutoff).await?;
         Ok((
             self.delete_in_batches(OLD_BUILDS, cutoff).await?,
             self.delete_in_batches(OLD_DELIVERIES, cutoff).await?,

@@ -52,6 +52,7 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/api/metrics/timeseries", Needs::Read, 200),
     ("GET", "/api/insights/runners", Needs::Read, 200),
     ("GET", "/api/insights/minutes", Needs::Read, 200),
+    ("GET", "/api/insights/flaky", Needs::Read, 200),
     ("GET", "/api/builds/export", Needs::Read, 200),
     ("GET", "/api/providers", Needs::Read, 200),
     ("GET", "/api/repos", Needs::Read, 200),

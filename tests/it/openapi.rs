@@ -36,6 +36,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/api/alerts/{id}/resolve"),
     ("get", "/api/insights/jobs"),
     ("get", "/api/insights/jobs/{key}"),
+    ("get", "/api/insights/flaky"),
     ("post", "/api/test-results"),
     ("get", "/api/builds/{id}/tests"),
     ("get", "/api/insights/tests"),

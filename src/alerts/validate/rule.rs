@@ -36,6 +36,7 @@ pub(super) fn parse_rule(
             "queue_minutes",
             "labels",
             "cooldown_minutes",
+            "min_occurrences",
         ],
     )?;
     let id = check.id(object, path, rule_ids);
@@ -122,6 +123,7 @@ pub(super) fn parse_rule(
     let stuck_minutes = check.optional_int(object, path, "stuck_minutes", 1, 525_600).ok()?;
     let queue_minutes = check.optional_int(object, path, "queue_minutes", 1, 525_600).ok()?;
     let cooldown_minutes = check.optional_int(object, path, "cooldown_minutes", 0, 525_600).ok()?;
+    let min_occurrences = check.optional_int(object, path, "min_occurrences", 1, 100_000).ok()?;
     let kind = kind?;
     match kind {
         RuleKind::FailureRate => match threshold {
@@ -156,6 +158,7 @@ pub(super) fn parse_rule(
         stuck_minutes,
         queue_minutes,
         labels,
+        min_occurrences,
         cooldown_minutes,
     })
 }

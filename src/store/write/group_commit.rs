@@ -186,6 +186,7 @@ pub(super) async fn write_batch(
     for (change, received) in tried {
         path.apply_change(&mut tx, change, received, &mut events, &mut hooks).await?;
     }
+    crate::store::flaky::refresh::refresh(&mut tx, path.backend, &events).await?;
     tx.commit().await?;
     path.announcer.publish(&events);
     Ok(new.into_iter().map(|new| if new { Recorded::New } else { Recorded::Duplicate }).collect())

@@ -138,7 +138,10 @@ impl WritePath {
         let applied = self.apply_delivery(&mut tx, write, &mut self.hooks()).await?;
         match applied.recorded {
             Recorded::Duplicate => tx.rollback().await?,
-            Recorded::New => tx.commit().await?,
+            Recorded::New => {
+                crate::store::flaky::refresh::refresh(&mut tx, self.backend, &applied.events).await?;
+                tx.commit().await?
+            }
         }
         self.announcer.publish(&applied.events);
         Ok(applied.recorded)
@@ -187,6 +190,7 @@ impl WritePath {
             }
             self.apply_change(&mut tx, change, now, &mut events, &mut hooks).await?;
         }
+        crate::store::flaky::refresh::refresh(&mut tx, self.backend, &events).await?;
         tx.commit().await?;
         self.announcer.publish(&events);
         Ok(events.len())

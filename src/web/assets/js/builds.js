@@ -3,6 +3,7 @@
 // window (its start is the default "started after"), as the cards do.
 
 import { $, el, duration, elapsed, localTime, repoName, statusBadge, externalLink, text } from "./format.js";
+import { flakyBadge } from "./flaky.js";
 
 export const PAGE_SIZE = 25;
 export const TEXT_FILTERS = ["repo", "branch", "provider", "workflow", "status", "event", "actor", "q"];
@@ -47,8 +48,8 @@ function row(b, open) {
   // Unfinished: how long so far (kept current), flagged past a day.
   const took = b.status === "running" ? elapsed(start, "running for")
     : b.status === "queued" ? elapsed(b.created_at || start, "waiting for") : duration(b.duration_seconds);
-  return el("tr", { "data-id": b.id },
-    el("td", { "data-label": "Status" }, statusBadge(b.status)),
+  return el("tr", { "data-id": b.id, "data-flaky": b.flaky ? "true" : null },
+    el("td", { "data-label": "Status" }, statusBadge(b.status), b.flaky ? flakyBadge("attempt") : null),
     // The provider on a second line of the repository: no extra column, so the table still fits 1 280 px.
     el("td", { "data-label": "Repository", class: "name" }, el("span", { class: "repo" }, repoName(b.repo)),
       el("span", { class: "visually-hidden" }, " on "), el("span", { class: "sub provider" }, text(b.provider_name))),
@@ -96,6 +97,8 @@ export function renderBuilds(page, state, open) {
 /** Replaces the row of `build` in place, if shown (a live `build` event). */
 export function patchRow(build, open) {
   const current = $("builds").querySelector(`tr[data-id="${Number(build.id)}"]`);
+  // Live events carry no flaky field: the row keeps the badge it had.
+  if (current && build.flaky === undefined) build = { ...build, flaky: current.dataset.flaky === "true" };
   if (current) current.replaceWith(row(build, open));
   return Boolean(current);
 }

@@ -6,13 +6,14 @@
 // test reports under their job.
 
 import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
+import { flakyBadge } from "./flaky.js";
 import { getJson } from "./api.js";
 import { buildTests } from "./failed_tests.js";
 
 function attemptsTable(current, attempts) {
   const provider = text(current.provider_name);
   const rows = [
-    ["Status", (a) => statusBadge(a.status)],
+    ["Status", (a) => el("span", {}, statusBadge(a.status), a.flaky ? flakyBadge("attempt") : null)],
     ["Conclusion", (a) => text(a.conclusion)],
     ["Started", (a) => localTime(a.started_at || a.first_job_started_at)],
     ["Duration", (a) => (a.status === "running" ? elapsed(a.started_at || a.first_job_started_at, "running for") : duration(a.duration_seconds))],
@@ -78,7 +79,7 @@ function timeline(jobs, provider) {
     }
     const jobRow = el("tr", {},
       el("th", { scope: "row" }, text(j.name)),
-      el("td", {}, statusBadge(j.status)),
+      el("td", {}, statusBadge(j.status), j.flaky ? flakyBadge("job") : null),
       el("td", {}, text(j.runner_name)),
       el("td", { class: "num" }, j.status === "queued" && j.queue_seconds === null ? elapsed(j.created_at, "waiting for") : duration(j.queue_seconds)),
       el("td", { class: "num" }, j.status === "running" ? elapsed(j.started_at, "running for") : duration(j.duration_seconds)),
@@ -111,7 +112,7 @@ export async function showDetail(id) {
     ]);
     $("detail-title").textContent = `${build.repo} · ${text(build.workflow)} #${text(build.run_number)}`;
     body.replaceChildren(
-      el("p", { class: "meta" }, statusBadge(build.status), " ", text(build.provider_name), " · branch ", el("code", {}, text(build.branch)), " · commit ",
+      el("p", { class: "meta" }, statusBadge(build.status), build.flaky ? flakyBadge("attempt") : null, " ", text(build.provider_name), " · branch ", el("code", {}, text(build.branch)), " · commit ",
         el("code", {}, text(build.commit_sha && build.commit_sha.slice(0, 12))), " · event ", text(build.event), " · ",
         externalLink(build.url, "open on " + text(build.provider_name))),
       el("h3", {}, "Attempts"),

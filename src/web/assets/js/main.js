@@ -15,6 +15,7 @@ import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 import { renderRunners } from "./runners.js";
+import { renderFlaky } from "./flaky.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -164,6 +165,16 @@ async function loadRunners() {
   return answer;
 }
 
+/** The Flaky view: GET /api/insights/flaky for the window, repository, branch and provider. */
+async function loadFlaky() {
+  const params = new URLSearchParams({ window_days: state.window });
+  for (const name of ["repo", "branch", "provider"]) if (state[name]) params.set(name, state[name]);
+  const answer = await getJson("/api/insights/flaky?" + params.toString());
+  $("flaky-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "");
+  renderFlaky(answer, openDetail);
+  return answer;
+}
+
 let running = null;
 let again = false;
 
@@ -184,14 +195,16 @@ async function refresh() {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
     const runners = state.view === "runners";
+    const flaky = state.view === "flaky";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
+      : flaky ? Promise.allSettled([loadFlaky()])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
     const [summary, page] = results.map((r) => (r.status === "fulfilled" ? r.value : null));
     // No builds at all (not only none in the window): the summary's latest status is over all time.
-    $("empty").hidden = alerts || jobs || runners || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
-    if (!alerts && !jobs && !runners && !errors.length) loadRepos();
+    $("empty").hidden = alerts || jobs || runners || flaky || !(summary && page && summary.last_build_status === null && page.total === 0 && !hasFilter(state));
+    if (!alerts && !jobs && !runners && !flaky && !errors.length) loadRepos();
     showErrors(errors);
     document.body.dataset.loaded = String(Date.now());
   })();

@@ -1,0 +1,18 @@
+//! The `flaky_occurrences` table (migration 0015): what `domain::flaky`
+//! finds in each commit group, kept by the write path (`refresh`, called
+//! before every write transaction commits) so the flaky insights read a
+//! small table instead of scanning jobs; the reads behind
+//! `/api/insights/flaky`, the `flaky` alert rule and the build badges
+//! (`read`); once per database, the occurrences of attempts stored before
+//! the table existed (`backfill`); rows are dropped by retention with the
+//! attempts they name.
+//!
+//! Owns this table's SQL; must not know HTTP or what the figures mean
+//! (`crate::metrics::flaky`).
+
+mod backfill;
+mod codec;
+mod read;
+pub(crate) mod refresh;
+
+pub use read::FlakyFilter;

@@ -1,0 +1,162 @@
+//! Reads of `flaky_occurrences`: a window's occurrences with the job key
+//! names and the conclusive attempts of the workflows they name (the flaky
+//! rate's denominator), and which attempts and jobs carry a flaky badge.
+
+use std::collections::HashSet;
+
+use sqlx::{AssertSqlSafe, Row};
+
+use super::codec::{COLUMNS, occurrence_from_row};
+use crate::domain::ProviderKind;
+use crate::metrics::flaky::{FlakyRow, FlakyWindow};
+use crate::store::rows::{provider_from_id, provider_id};
+use crate::store::{Flaky, StoreError};
+
+/// Which occurrences a read covers (exact matches; `None`: any).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FlakyFilter {
+    pub repo: Option<String>,
+    pub workflow: Option<String>,
+    pub branch: Option<String>,
+    pub provider: Option<ProviderKind>,
+}
+
+/// ` AND column = $n` for each filter field, pushing its bind.
+fn filter_sql(filter: &FlakyFilter, binds: &mut Vec<String>) -> String {
+    let mut sql = String::new();
+    for (column, value) in
+        [("repo", &filter.repo), ("workflow", &filter.workflow), ("branch", &filter.branch)]
+    {
+        if let Some(value) = value {
+            binds.push(value.clone());
+            sql.push_str(&format!(" AND {column} = ${}", binds.len() + 2));
+        }
+    }
+    if let Some(provider) = filter.provider {
+        // An integer of our own, formatted in.
+        sql.push_str(&format!(" AND provider_id = {}", provider_id(provider)));
+    }
+    sql
+}
+
+impl Flaky<'_> {
+    /// The occurrences seen in `[start, end)` (Unix seconds) matching
+    /// `filter`, with the job key names and the workflows' conclusive
+    /// attempts in the same window.
+    pub async fn window(
+        &self,
+        start: i64,
+        end: i64,
+        filter: &FlakyFilter,
+    ) -> Result<FlakyWindow, StoreError> {
+        let mut binds = Vec::new();
+        let where_ = filter_sql(filter, &mut binds);
+        // The key names come along (one round trip); the denominators in
+        // one more: per workflow named in the window, its conclusive
+        // attempts, counted on `builds_by_workflow` (index only).
+        let occurrences = format!(
+            "SELECT f.provider_id, f.repo, {}, k.name AS key_name FROM flaky_occurrences f \
+             LEFT JOIN job_keys k ON k.id = f.key_id WHERE f.seen_at >= $1 AND f.seen_at < $2{}",
+            COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", "),
+            where_.replace(" AND ", " AND f.")
+        );
+        let branch = if filter.branch.is_some() { " AND b.branch = f.branch" } else { "" };
+        let attempts = format!(
+            "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM \
+             (SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
+              WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f \
+             JOIN builds b ON b.provider_id = f.provider_id AND b.repo = f.repo AND b.workflow = f.workflow{branch} \
+             WHERE b.sort_at >= $1 AND b.sort_at < $2 AND b.status IN ('success', 'failed') \
+             GROUP BY b.provider_id, b.repo, b.workflow",
+            if filter.branch.is_some() { ", branch" } else { "" }
+        );
+        let mut conn = self.read.acquire().await?;
+        let mut window = FlakyWindow::default();
+        let mut query = sqlx::query(AssertSqlSafe(occurrences)).bind(start).bind(end);
+        for bind in &binds {
+            query = query.bind(bind.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let occurrence = occurrence_from_row(&row)?;
+            if let (Some(key), Some(name)) =
+                (occurrence.key_id, row.try_get::<Option<String>, _>("key_name")?)
+            {
+                window.key_names.insert(key, name);
+            }
+            window.rows.push(FlakyRow {
+                provider: provider_from_id(row.try_get("provider_id")?)?,
+                repo: row.try_get("repo")?,
+                occurrence,
+            });
+        }
+        let mut query = sqlx::query(AssertSqlSafe(attempts)).bind(start).bind(end);
+        for bind in &binds {
+            query = query.bind(bind.clone());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let key = (
+                provider_from_id(row.try_get("provider_id")?)?,
+                row.try_get("repo")?,
+                row.try_get("workflow")?,
+            );
+            window.attempts.insert(key, row.try_get("n")?);
+        }
+        Ok(window)
+    }
+
+    /// Of the attempts `ids`, those with a flaky badge: the failed or the
+    /// passing attempt of a passed-on-retry or same-commit occurrence.
+    pub async fn flaky_builds(&self, ids: &[i64]) -> Result<HashSet<i64>, StoreError> {
+        let mut flaky = HashSet::new();
+        let wanted: HashSet<i64> = ids.iter().copied().collect();
+        // Many ids (an export): one read of the small table beats many look-ups.
+        let lookups: Vec<&[i64]> = if ids.len() > 1000 { vec![&[]] } else { ids.chunks(100).collect() };
+        for chunk in lookups {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let list = marks.join(", ");
+            let sql = if chunk.is_empty() {
+                "SELECT build_id, failed_build_id FROM flaky_occurrences WHERE kind <> 'job'".to_string()
+            } else {
+                format!(
+                    "SELECT build_id, failed_build_id FROM flaky_occurrences WHERE kind <> 'job' \
+                     AND (build_id IN ({list}) OR failed_build_id IN ({list}))"
+                )
+            };
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&self.read).await? {
+                for column in ["build_id", "failed_build_id"] {
+                    let id: i64 = row.try_get(column)?;
+                    if wanted.contains(&id) {
+                        flaky.insert(id);
+                    }
+                }
+            }
+        }
+        Ok(flaky)
+    }
+
+    /// Of the jobs of attempt `build_id`, those with a flaky badge: the
+    /// failed or the passing try of a flaky-job occurrence.
+    pub async fn flaky_jobs_of_build(&self, build_id: i64) -> Result<HashSet<i64>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT build_id, failed_build_id, job_id, failed_job_id FROM flaky_occurrences \
+             WHERE kind = 'job' AND (build_id = $1 OR failed_build_id = $1)",
+        )
+        .bind(build_id)
+        .fetch_all(&self.read)
+        .await?;
+        let mut jobs = HashSet::new();
+        for row in rows {
+            if row.try_get::<i64, _>("build_id")? == build_id {
+                jobs.extend(row.try_get::<Option<i64>, _>("job_id")?);
+            }
+            if row.try_get::<i64, _>("failed_build_id")? == build_id {
+                jobs.extend(row.try_get::<Option<i64>, _>("failed_job_id")?);
+            }
+        }
+        Ok(jobs)
+    }
+}
