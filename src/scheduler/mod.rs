@@ -9,6 +9,7 @@
 //! `alerts::periodic`, the poller's passes with their provider
 //! (`providers::github::poller`). It must not know HTTP.
 
+pub mod failure_reasons;
 pub mod retention;
 pub mod rollups;
 
