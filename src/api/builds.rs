@@ -171,5 +171,6 @@ pub async fn detail(
     Ok(Json(BuildDetailJson {
         build: BuildJson::from(&record),
         jobs: jobs.iter().map(JobJson::from).collect(),
+        failures: state.store.failures().build_failures(numeric).await?,
     }))
 }
