@@ -53,8 +53,12 @@ impl FetchStats {
     }
 }
 
-/// Whether the budget rule lets a fetch pass go on after `rate`.
-pub fn budget_left(rate: RateReading) -> bool {
+/// Whether the budget rule lets a fetch pass go on after `rate`, at Unix
+/// second `now` (a reading whose window has reset no longer counts).
+pub fn budget_left(rate: RateReading, now: i64) -> bool {
+    if rate.reset_at.is_some_and(|reset| reset < now) {
+        return true;
+    }
     match (rate.limit, rate.remaining) {
         (Some(limit), Some(remaining)) => remaining * 2 >= limit,
         _ => true,
@@ -104,9 +108,11 @@ mod tests {
 
     #[test]
     fn the_budget_rule_leaves_the_lower_half() {
-        let rate = |remaining| RateReading { limit: Some(5000), remaining: Some(remaining), reset_at: None };
-        assert!(budget_left(rate(2500)));
-        assert!(!budget_left(rate(2499)));
-        assert!(budget_left(RateReading::default()));
+        let rate =
+            |remaining| RateReading { limit: Some(5000), remaining: Some(remaining), reset_at: Some(100) };
+        assert!(budget_left(rate(2500), 50));
+        assert!(!budget_left(rate(2499), 50));
+        assert!(budget_left(rate(0), 101), "a new window has begun");
+        assert!(budget_left(RateReading::default(), 50));
     }
 }

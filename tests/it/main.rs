@@ -3,6 +3,7 @@
 
 mod alert_receivers;
 mod browser_harness;
+mod failure_fetch;
 mod failure_insights;
 mod fake_github;
 mod fake_gitlab;

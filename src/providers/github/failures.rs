@@ -39,7 +39,7 @@ impl GitHubFailures {
         let now = Utc::now().timestamp();
         let mut stats = FetchStats::default();
         for job in self.fetch.due(ProviderKind::GitHub, now).await? {
-            if !budget_left(self.client.rate()) {
+            if !budget_left(self.client.rate(), Utc::now().timestamp()) {
                 stats.stopped = true;
                 break;
             }

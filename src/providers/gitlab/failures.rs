@@ -50,7 +50,7 @@ impl GitLabFailures {
             });
             let mut log = None;
             if let (Some(client), Some((_, project_id))) = (client, place) {
-                if !budget_left(client.rate()) {
+                if !budget_left(client.rate(), Utc::now().timestamp()) {
                     stats.stopped = true;
                     break;
                 }

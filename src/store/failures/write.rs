@@ -201,10 +201,11 @@ impl Failures<'_> {
         .await?;
         let mut dropped = 0;
         loop {
-            let total: i64 = sqlx::query("SELECT COALESCE(SUM(bytes), 0) AS total FROM job_log_excerpts")
-                .fetch_one(&self.write)
-                .await?
-                .try_get("total")?;
+            let total: i64 =
+                sqlx::query("SELECT CAST(COALESCE(SUM(bytes), 0) AS BIGINT) AS total FROM job_log_excerpts")
+                    .fetch_one(&self.write)
+                    .await?
+                    .try_get("total")?;
             if total <= total_cap {
                 return Ok(dropped);
             }
