@@ -4,9 +4,11 @@
 mod alert_receivers;
 mod browser_harness;
 mod failure_fetch;
+mod failure_fetch_gitlab;
 mod failure_insights;
 mod fake_github;
 mod fake_gitlab;
+mod fake_gitlab_pages;
 mod gitlab_payloads;
 mod helpers;
 mod payloads;
