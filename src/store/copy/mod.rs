@@ -71,10 +71,11 @@ fn insert_sql(table: &Table, rows: usize) -> String {
         .collect();
     let updates: Vec<String> = names.iter().skip(1).map(|n| format!("{n} = excluded.{n}")).collect();
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
         table.name,
         names.join(", "),
         tuples.join(", "),
+        names[0],
         updates.join(", ")
     )
 }
