@@ -26,7 +26,8 @@ use crate::on_both_backends;
 const REPO: &str = "octo-org/app";
 
 /// A hostile log line: must come back as the same text, never as markup.
-pub const HOSTILE: &str = "##[error]<img src=x onerror=alert(1)><script>alert('log')</script> failed";
+pub const HOSTILE: &str =
+    "##[error]<img src=x onerror=\"window.__pwned=1\"><script>window.__pwned=2</script> failed";
 
 fn failed_job(run: i64, id: i64, started: DateTime<Utc>) -> Value {
     let mut job = job_object(REPO, run, id, "failure", started);

@@ -51,57 +51,66 @@ fn names(value: &Value) -> Vec<&str> {
     value.as_array().expect("array").iter().map(|v| v.as_str().expect("text")).collect()
 }
 
+/// The hand-worked dataset (see the test below), reasons recorded; answers
+/// the failure times (a1, a2, a3, b1, c1).
+pub(crate) async fn seed(app: &crate::helpers::TestApp) -> [DateTime<Utc>; 5] {
+    let now = Utc::now();
+    // Failures (signature S1: "assertion failed at <path>:<n>", code;
+    // S2: "npm ERR! code ECONNRESET", network → infrastructure):
+    //   a1 acme/app main    test  2 days ago  S1
+    //   a2 acme/app feature test  1 day ago   S1
+    //   a3 acme/web main    lint  3 hours ago S1
+    //   b1 acme/app main    build 1 day ago   S2
+    //   c1 acme/app main    test  10 days ago S1 (outside 7 days, inside 30)
+    //   d1 acme/app main    test  cancelled 1 hour ago: not a failure
+    //   e1 acme/app main    test  success: not a failure
+    let (a1, a2, a3) = (now - Duration::days(2), now - Duration::days(1), now - Duration::hours(3));
+    let (b1, c1) = (now - Duration::days(1) - Duration::minutes(5), now - Duration::days(10));
+    let mut events = Vec::new();
+    events.extend(run("acme/app", "main", "a1", "test", "failure", a1));
+    events.extend(run("acme/app", "feature", "a2", "test", "failure", a2));
+    events.extend(run("acme/web", "main", "a3", "lint", "failure", a3));
+    events.extend(run("acme/app", "main", "b1", "build", "failure", b1));
+    events.extend(run("acme/app", "main", "c1", "test", "failure", c1));
+    events.extend(run("acme/app", "main", "d1", "test", "cancelled", now - Duration::hours(1)));
+    events.extend(run("acme/app", "main", "e1", "test", "success", now - Duration::hours(1)));
+    let (status, body) = post(app, &json!({"events": events})).await;
+    assert_eq!(status, 200, "{body}");
+    // The same job again: still one failure.
+    let (status, body) =
+        post(app, &json!({"events": run("acme/app", "main", "a1", "test", "failure", a1)})).await;
+    assert_eq!(status, 200, "{body}");
+
+    let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+    let classifier = Arc::new(Classifier::new(&[]).expect("no patterns"));
+    let pending = store.failures().pending(0, 100).await.expect("pending");
+    let mut ids: Vec<&str> = pending.iter().map(|p| p.external_id.as_str()).collect();
+    ids.sort();
+    assert_eq!(ids, ["a1-test", "a2-test", "a3-lint", "b1-build", "c1-test"]);
+    // The pass gives every failed job a reason (none known yet: no signature).
+    let recorded =
+        record_pending(&store, &classifier, &[ProviderKind::GitHub], now.timestamp()).await.expect("pass");
+    assert_eq!(recorded, 5);
+    assert_eq!(record_pending(&store, &classifier, &[], now.timestamp()).await.expect("again"), 0);
+    assert_eq!(get(app, "/api/insights/failures").await["signatures"], json!([]));
+    // What a fetcher would have found.
+    let fetch = FailureFetch { store: store.clone(), classifier, settings: FailureSettings::default() };
+    for job in &pending {
+        let message = match job.external_id.as_str() {
+            "a1-test" => "assertion failed at src/a.rs:10",
+            "a2-test" => "assertion failed at src/b/c.rs:42",
+            "a3-lint" | "c1-test" => "assertion failed at lib/x.py:7",
+            _ => "npm ERR! code ECONNRESET",
+        };
+        fetch.save(job, &[message.to_owned()], None, now.timestamp()).await.expect("save");
+    }
+
+    [a1, a2, a3, b1, c1]
+}
+
 on_both_backends! {
     async fn top_signatures_detail_and_same_error_counts_match_the_hand_worked_answer(app: TestApp) {
-        let now = Utc::now();
-        // Failures (signature S1: "assertion failed at <path>:<n>", code;
-        // S2: "npm ERR! code ECONNRESET", network → infrastructure):
-        //   a1 acme/app main    test  2 days ago  S1
-        //   a2 acme/app feature test  1 day ago   S1
-        //   a3 acme/web main    lint  3 hours ago S1
-        //   b1 acme/app main    build 1 day ago   S2
-        //   c1 acme/app main    test  10 days ago S1 (outside 7 days, inside 30)
-        //   d1 acme/app main    test  cancelled 1 hour ago: not a failure
-        //   e1 acme/app main    test  success: not a failure
-        let (a1, a2, a3) = (now - Duration::days(2), now - Duration::days(1), now - Duration::hours(3));
-        let (b1, c1) = (now - Duration::days(1) - Duration::minutes(5), now - Duration::days(10));
-        let mut events = Vec::new();
-        events.extend(run("acme/app", "main", "a1", "test", "failure", a1));
-        events.extend(run("acme/app", "feature", "a2", "test", "failure", a2));
-        events.extend(run("acme/web", "main", "a3", "lint", "failure", a3));
-        events.extend(run("acme/app", "main", "b1", "build", "failure", b1));
-        events.extend(run("acme/app", "main", "c1", "test", "failure", c1));
-        events.extend(run("acme/app", "main", "d1", "test", "cancelled", now - Duration::hours(1)));
-        events.extend(run("acme/app", "main", "e1", "test", "success", now - Duration::hours(1)));
-        let (status, body) = post(&app, &json!({"events": events})).await;
-        assert_eq!(status, 200, "{body}");
-        // The same job again: still one failure.
-        let (status, body) = post(&app, &json!({"events": run("acme/app", "main", "a1", "test", "failure", a1)})).await;
-        assert_eq!(status, 200, "{body}");
-
-        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
-        let classifier = Arc::new(Classifier::new(&[]).expect("no patterns"));
-        let pending = store.failures().pending(0, 100).await.expect("pending");
-        let mut ids: Vec<&str> = pending.iter().map(|p| p.external_id.as_str()).collect();
-        ids.sort();
-        assert_eq!(ids, ["a1-test", "a2-test", "a3-lint", "b1-build", "c1-test"]);
-        // The pass gives every failed job a reason (none known yet: no signature).
-        let recorded = record_pending(&store, &classifier, &[ProviderKind::GitHub], now.timestamp()).await.expect("pass");
-        assert_eq!(recorded, 5);
-        assert_eq!(record_pending(&store, &classifier, &[], now.timestamp()).await.expect("again"), 0);
-        assert_eq!(get(&app, "/api/insights/failures").await["signatures"], json!([]));
-        // What a fetcher would have found.
-        let fetch = FailureFetch { store: store.clone(), classifier, settings: FailureSettings::default() };
-        for job in &pending {
-            let message = match job.external_id.as_str() {
-                "a1-test" => "assertion failed at src/a.rs:10",
-                "a2-test" => "assertion failed at src/b/c.rs:42",
-                "a3-lint" | "c1-test" => "assertion failed at lib/x.py:7",
-                _ => "npm ERR! code ECONNRESET",
-            };
-            fetch.save(job, &[message.to_owned()], None, now.timestamp()).await.expect("save");
-        }
-
+        let [_, _, a3, _, c1] = seed(&app).await;
         let list = get(&app, "/api/insights/failures").await;
         assert_eq!(list["window_days"], 7);
         let signatures = list["signatures"].as_array().expect("signatures");

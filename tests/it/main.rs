@@ -27,6 +27,7 @@ mod api_timeseries;
 mod auth;
 mod browser;
 mod browser_alerts;
+mod browser_failures;
 mod browser_jobs;
 mod browser_kpis;
 mod browser_page;
