@@ -21,6 +21,7 @@ pub mod bootstrap;
 pub mod channels;
 pub mod config;
 pub mod evaluate;
+pub mod failure_facts;
 pub mod hook;
 pub mod message;
 pub mod outbox_rows;

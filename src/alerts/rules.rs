@@ -71,6 +71,7 @@ mod tests {
             queue_minutes: None,
             labels: None,
             cooldown_minutes: None,
+            failure_class: None,
         }
     }
 

@@ -17,6 +17,7 @@ mod payloads;
 mod alert_addresses;
 mod alerts_api;
 mod alerts_delivery;
+mod alerts_failures;
 mod alerts_queue_time;
 mod alerts_rules;
 mod api_builds;
