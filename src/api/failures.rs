@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::AppState;
 use super::params::Params;
 use super::problem::Problem;
-use super::responses::{ItemProblems, QueryProblems};
+use super::responses::{ItemQueryProblems, QueryProblems};
 use crate::auth::Role;
 use crate::store::failures::{FailuresFilter, SignatureFailure, SignatureSummary};
 
@@ -105,7 +105,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Result<Json<
 #[utoipa::path(get, path = "/api/insights/failures/{fingerprint}", tag = "insights",
     description = "A failure signature and its latest 200 failed jobs in the window (build, run, attempt, job, failed step, first error line, class), newest first.",
     params(("fingerprint" = String, Path, description = "16 hex digits (`fingerprint` in the list)"), FailuresParams),
-    responses((status = 200, body = SignatureDetail), ItemProblems),
+    responses((status = 200, body = SignatureDetail), ItemQueryProblems),
     security((), ("token" = [])))]
 pub async fn signature(
     State(state): State<AppState>,

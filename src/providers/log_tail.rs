@@ -70,7 +70,7 @@ mod tests {
         );
         // 14 bytes from the end start inside "second line"; the cut line is dropped.
         assert_eq!(tail_of(log, 14, false), LogTail { text: "third\n".into(), truncated: true });
-        assert_eq!(tail_of(b"abc", 10, true).truncated, true);
+        assert!(tail_of(b"abc", 10, true).truncated);
     }
 
     #[test]
