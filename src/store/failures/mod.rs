@@ -5,8 +5,8 @@
 //!
 //! Files: `write` (failed jobs not recorded yet, recording a reason, log
 //! excerpts under their caps, the rows a poller still has to fetch for),
-//! `read` (the top signatures over a window, one signature's failures, a
-//! build's failed jobs with "same error in N other builds"), `alert_facts`
+//! `read` (the top signatures over a window, one signature's failures),
+//! `build` (a build's failed jobs with "same error in N other builds"), `alert_facts`
 //! (what a failure alert says, read inside the ingest transaction).
 //!
 //! Definitions (also in the README's definitions table): a failure's time
@@ -16,9 +16,11 @@
 //! (`domain::failure`).
 
 mod alert_facts;
+mod build;
 mod read;
 mod write;
 
 pub use alert_facts::{FailureSummary, failure_summary_on};
-pub use read::{BuildFailure, FailuresFilter, SignatureFailure, SignatureSummary};
+pub use build::BuildFailure;
+pub use read::{FailuresFilter, SignatureFailure, SignatureSummary};
 pub use write::{FailureRecord, LogExcerpt, PendingFailure};

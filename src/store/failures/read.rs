@@ -1,6 +1,6 @@
 //! Reading failure reasons: the top failure signatures over a window
-//! (`/api/insights/failures`), one signature's failures (`…/{fingerprint}`)
-//! and a build's failed jobs (`/api/builds/{id}`).
+//! (`/api/insights/failures`) and one signature's failures
+//! (`…/{fingerprint}`); a build's failed jobs are in `build`.
 //!
 //! Definitions: a signature's **failures** are the failed jobs in the
 //! window recorded with it; **builds** the distinct run attempts among
@@ -10,9 +10,7 @@
 //! among its failures in the window, most failures first (ties by name),
 //! at most [`MAX_NAMES`] each; the **example build** the run attempt of
 //! its latest failure in the window. Top signatures are ordered by
-//! failures, then last seen (newest first), then fingerprint. "Same error
-//! in N other builds" counts the other run attempts stored with a failure
-//! of the same signature (any age the retention kept).
+//! failures, then last seen (newest first), then fingerprint.
 
 use std::collections::BTreeMap;
 
@@ -25,9 +23,6 @@ use crate::store::{Failures, StoreError};
 
 /// Distinct names answered per list of a signature.
 pub const MAX_NAMES: usize = 10;
-
-/// Other builds linked from a failed job ("same error in N other builds").
-pub const MAX_OTHER_BUILDS: i64 = 5;
 
 /// The window and narrowing of the failure insights.
 #[derive(Debug, Clone, Default)]
@@ -110,32 +105,7 @@ pub struct SignatureFailure {
     pub first_error_line: Option<String>,
 }
 
-/// A failed job of a build with its reason (text only, never HTML).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct BuildFailure {
-    pub job_id: i64,
-    pub job_name: Option<String>,
-    pub failed_step: Option<String>,
-    pub failed_step_number: Option<i64>,
-    /// `annotation`, `log`, `failure_reason` or `none`.
-    pub source: String,
-    pub error_lines: Vec<String>,
-    pub fingerprint: Option<String>,
-    pub signature: Option<String>,
-    /// `infrastructure` or `code`.
-    pub class: String,
-    /// The rule that made it infrastructure (`timeout`, `out_of_memory`…).
-    pub class_reason: Option<String>,
-    /// Other run attempts with a failure of the same signature.
-    pub same_error_builds: i64,
-    /// The latest of them (at most 5), newest first.
-    pub other_build_ids: Vec<i64>,
-    /// The kept end of the job's log (`--fetch-logs`), plain text.
-    pub log_excerpt: Option<String>,
-    pub log_truncated: bool,
-}
-
-fn lines_of(row: &AnyRow) -> Result<Vec<String>, StoreError> {
+pub(super) fn lines_of(row: &AnyRow) -> Result<Vec<String>, StoreError> {
     let text: String = row.try_get("error_lines")?;
     serde_json::from_str(&text).map_err(|err| StoreError::Invariant(format!("stored error lines: {err}")))
 }
@@ -161,6 +131,7 @@ struct Spread {
     jobs: BTreeMap<String, i64>,
     infrastructure: i64,
     latest: (i64, String),
+    builds: i64,
 }
 
 impl Failures<'_> {
@@ -173,11 +144,10 @@ impl Failures<'_> {
     ) -> Result<Vec<SignatureSummary>, StoreError> {
         let (conditions, values) = filter.conditions(3);
         let sql = format!(
-            "WITH w AS (SELECT f.signature_id, COUNT(*) AS n, COUNT(DISTINCT f.build_id) AS builds, \
-             MAX(f.failed_at) AS last_at FROM job_failures f \
+            "WITH w AS (SELECT f.signature_id, COUNT(*) AS n, MAX(f.failed_at) AS last_at FROM job_failures f \
              WHERE f.failed_at >= $1 AND f.signature_id IS NOT NULL{conditions} \
              GROUP BY f.signature_id) \
-             SELECT w.signature_id, w.n, w.builds, w.last_at, s.fingerprint, s.text, s.first_seen \
+             SELECT w.signature_id, w.n, w.last_at, s.fingerprint, s.text, s.first_seen \
              FROM w JOIN failure_signatures s ON s.id = w.signature_id \
              ORDER BY w.n DESC, w.last_at DESC, s.fingerprint LIMIT $2"
         );
@@ -199,7 +169,7 @@ impl Failures<'_> {
                 fingerprint: row.try_get("fingerprint")?,
                 text: row.try_get("text")?,
                 failures: row.try_get("n")?,
-                builds: row.try_get("builds")?,
+                builds: spread.builds,
                 infrastructure_failures: spread.infrastructure,
                 class: spread.latest.1,
                 first_seen: time(row.try_get("first_seen")?),
@@ -213,7 +183,8 @@ impl Failures<'_> {
         Ok(out)
     }
 
-    /// Per signature id: its failures by repository, branch, job and class.
+    /// Per signature id: its failures by repository, branch, job and class,
+    /// and its distinct builds.
     async fn spreads(
         &self,
         filter: &FailuresFilter,
@@ -246,6 +217,19 @@ impl Failures<'_> {
             if spread.latest.1.is_empty() || last_at > spread.latest.0 {
                 spread.latest = (last_at, class);
             }
+        }
+        // Distinct builds only for these signatures (through their index),
+        // not in the window-wide grouping.
+        let sql = format!(
+            "SELECT f.signature_id, COUNT(DISTINCT f.build_id) AS builds FROM job_failures f \
+             WHERE f.signature_id IN ({list}) AND f.failed_at >= $1{conditions} GROUP BY f.signature_id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.since);
+        for value in &values {
+            query = query.bind(value);
+        }
+        for row in query.fetch_all(&self.read).await? {
+            spreads.entry(row.try_get("signature_id")?).or_default().builds = row.try_get("builds")?;
         }
         Ok(spreads)
     }
@@ -325,70 +309,5 @@ impl Failures<'_> {
             })
             .collect::<Result<Vec<_>, StoreError>>()?;
         Ok(Some((signature.try_get("text")?, time(signature.try_get("first_seen")?), total, failures)))
-    }
-
-    /// The failed jobs of `build_id` with their reasons, by job id.
-    pub async fn build_failures(&self, build_id: i64) -> Result<Vec<BuildFailure>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT f.job_id, f.job_name, f.failed_step, f.failed_step_number, f.source, f.error_lines, \
-             f.signature_id, f.class, f.class_reason, s.fingerprint, s.text, \
-             x.excerpt, x.truncated FROM job_failures f \
-             LEFT JOIN failure_signatures s ON s.id = f.signature_id \
-             LEFT JOIN job_log_excerpts x ON x.job_id = f.job_id \
-             WHERE f.build_id = $1 ORDER BY f.job_id",
-        )
-        .bind(build_id)
-        .fetch_all(&self.read)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let signature_id: Option<i64> = row.try_get("signature_id")?;
-            let (same, others) = match signature_id {
-                Some(id) => self.other_builds(id, build_id).await?,
-                None => (0, Vec::new()),
-            };
-            out.push(BuildFailure {
-                job_id: row.try_get("job_id")?,
-                job_name: row.try_get("job_name")?,
-                failed_step: row.try_get("failed_step")?,
-                failed_step_number: row.try_get("failed_step_number")?,
-                source: row.try_get("source")?,
-                error_lines: lines_of(row)?,
-                fingerprint: row.try_get("fingerprint")?,
-                signature: row.try_get("text")?,
-                class: row.try_get("class")?,
-                class_reason: row.try_get("class_reason")?,
-                same_error_builds: same,
-                other_build_ids: others,
-                log_excerpt: row.try_get("excerpt")?,
-                log_truncated: row.try_get::<Option<i64>, _>("truncated")?.unwrap_or(0) != 0,
-            });
-        }
-        Ok(out)
-    }
-
-    /// How many other builds failed with signature `id`, and the latest few.
-    async fn other_builds(&self, id: i64, build_id: i64) -> Result<(i64, Vec<i64>), StoreError> {
-        let count: i64 = sqlx::query(
-            "SELECT COUNT(DISTINCT build_id) AS n FROM job_failures WHERE signature_id = $1 AND build_id <> $2",
-        )
-        .bind(id)
-        .bind(build_id)
-        .fetch_one(&self.read)
-        .await?
-        .try_get("n")?;
-        let latest = sqlx::query(
-            "SELECT build_id, MAX(failed_at) AS at FROM job_failures WHERE signature_id = $1 AND build_id <> $2 \
-             GROUP BY build_id ORDER BY at DESC, build_id DESC LIMIT $3",
-        )
-        .bind(id)
-        .bind(build_id)
-        .bind(MAX_OTHER_BUILDS)
-        .fetch_all(&self.read)
-        .await?
-        .iter()
-        .map(|row| row.try_get("build_id"))
-        .collect::<Result<Vec<i64>, _>>()?;
-        Ok((count, latest))
     }
 }
