@@ -180,7 +180,7 @@ mod tests {
     fn nothing_known_and_configured_patterns() {
         let got = reason(&ReasonInput { conclusion: Some("failure"), ..Default::default() }, &classifier());
         assert_eq!((got.source, got.error_lines.len(), got.signature), (ReasonSource::None, 0, None));
-        let log = "ERROR: artifactory.example.com is unavailable\n";
+        let log = "ERROR: artifactory mirror is unavailable\n";
         let got = reason(&ReasonInput { log: Some(log), ..Default::default() }, &classifier());
         assert_eq!(got.source, ReasonSource::Log);
         assert_eq!(got.class, FailureClass::Infrastructure { reason: "configured".into() });
