@@ -8,10 +8,12 @@ use clap::Args;
 
 use crate::secret::Secret;
 
+mod failures;
 mod gitlab;
 mod limits;
 mod runners;
 
+pub use failures::FailureSettings;
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
 };
@@ -85,6 +87,8 @@ pub struct WorkerSettings {
     pub github: GitHubPollSettings,
     #[command(flatten)]
     pub gitlab: GitLabPollSettings,
+    #[command(flatten)]
+    pub failures: FailureSettings,
     /// Seconds between evaluations of the `failure_rate` and `stuck` alert rules.
     #[arg(long, env = "CICD_ALERT_CHECK_INTERVAL", default_value_t = 60, hide = true)]
     pub alert_check_interval: u64,
@@ -99,6 +103,7 @@ impl Default for WorkerSettings {
             alert_check_interval: 60,
             github: GitHubPollSettings::default(),
             gitlab: GitLabPollSettings::default(),
+            failures: FailureSettings::default(),
         }
     }
 }

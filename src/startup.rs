@@ -179,7 +179,25 @@ pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Sch
     jobs.push(crate::scheduler::rollups::job());
     // The providers' pollers: one registration line each.
     let mut pollers: Vec<Arc<dyn RepoPoller>> = Vec::new();
+    let failures = &settings.failures;
+    let classifier = Arc::new(
+        crate::domain::failure::Classifier::new(&failures.infra_failure_patterns)
+            .map_err(anyhow::Error::msg)?,
+    );
+    let fetch = crate::providers::failure_fetch::FailureFetch {
+        store: store.clone(),
+        classifier: classifier.clone(),
+        settings: failures.clone(),
+    };
+    let mut fetched_by = Vec::new();
+    let interval = settings.github.poll_interval as i64;
     if let Some(github) = Poller::from_settings(&settings.github, store).map_err(anyhow::Error::msg)? {
+        let fetcher = crate::providers::github::failures::GitHubFailures {
+            client: github.client().clone(),
+            fetch: fetch.clone(),
+        };
+        jobs.push(Arc::new(fetcher).job(interval));
+        fetched_by.push(crate::domain::ProviderKind::GitHub);
         pollers.push(Arc::new(github));
     }
     let timing = crate::providers::gitlab::poller::PollTiming {
@@ -190,8 +208,17 @@ pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Sch
     if let Some(gitlab) = crate::providers::gitlab::Poller::from_settings(&settings.gitlab, timing, store)
         .map_err(anyhow::Error::msg)?
     {
+        if failures.fetch_logs {
+            let fetcher = crate::providers::gitlab::failures::GitLabFailures {
+                clients: gitlab.clients().to_vec(),
+                fetch,
+            };
+            jobs.push(Arc::new(fetcher).job(interval));
+            fetched_by.push(crate::domain::ProviderKind::GitLab);
+        }
         pollers.push(Arc::new(gitlab));
     }
+    jobs.push(crate::scheduler::failure_reasons::job(classifier, fetched_by, failures.log_retention_days));
     for poller in pollers {
         tracing::info!(provider = poller.kind().kind(), "polling the provider's REST API");
         jobs.extend(poller.jobs());

@@ -237,6 +237,10 @@ pub struct Rule {
     /// which the same rule stays quiet for the same (repo, workflow, branch).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cooldown_minutes: Option<i64>,
+    /// `build_failed`, `started_failing`: only failures of this class
+    /// (`infrastructure` or `code`, `alerts::failure_facts`); absent: both.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_class: Option<String>,
 }
 
 /// Defaults of the numeric rule fields.

@@ -119,6 +119,10 @@ pub async fn after_build_change(
     lock_key(conn, backend, &key).await?;
     let mut created = Vec::new();
     let mut previous = None;
+    let failure = match facts.status {
+        BuildStatus::Failed => super::failure_facts::failure_facts(conn, facts.id, now).await?,
+        _ => None,
+    };
     for rule in rules {
         let decision = match rule.kind {
             RuleKind::BuildFailed => build_failed(rule, &facts),
@@ -141,12 +145,40 @@ pub async fn after_build_change(
             }
             RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime | RuleKind::Flaky => None,
         };
+        let decision = decision.and_then(|d| with_failure(d, rule, &facts, failure.as_ref()));
         if let Some(mut decision) = decision {
             super::failed_tests::name_failed_tests(conn, &mut decision, facts.id).await?;
             created.extend(enqueue(conn, config, rule, &facts, &key, decision, now).await?);
         }
     }
     Ok(created)
+}
+
+/// A failure alert (`build_failed`, `started_failing` about a failed
+/// attempt) gets the failure facts, or is dropped when the rule's
+/// `failure_class` leaves its class out; other decisions pass unchanged.
+fn with_failure(
+    decision: Decision,
+    rule: &Rule,
+    facts: &BuildFacts,
+    failure: Option<&super::failure_facts::FailureAlertFacts>,
+) -> Option<Decision> {
+    let failing = facts.status == BuildStatus::Failed
+        && matches!(rule.kind, RuleKind::BuildFailed | RuleKind::StartedFailing);
+    if !failing {
+        return Some(decision);
+    }
+    if !super::failure_facts::class_allows(rule, failure) {
+        return None;
+    }
+    let add = |details: AlertDetails| match failure {
+        Some(failure) => details.with_failure(failure),
+        None => details,
+    };
+    Some(match decision {
+        Decision::Send(details) => Decision::Send(add(details)),
+        Decision::Suppress(details, why) => Decision::Suppress(add(details), why),
+    })
 }
 
 fn build_failed(rule: &Rule, facts: &BuildFacts) -> Option<Decision> {

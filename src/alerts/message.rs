@@ -60,6 +60,19 @@ pub struct AlertDetails {
     /// Failure alerts: how many failed tests the build has in all.
     #[serde(default)]
     pub failed_tests_total: i64,
+    /// Failure alerts: the failed job, its failed step, its first error
+    /// line (plain text from a log), `infrastructure` or `code`, and its
+    /// failure signature's history (`alerts::failure_facts`).
+    #[serde(default)]
+    pub failed_job: Option<String>,
+    #[serde(default)]
+    pub failed_step: Option<String>,
+    #[serde(default)]
+    pub error_line: Option<String>,
+    #[serde(default)]
+    pub failure_class: Option<String>,
+    #[serde(default)]
+    pub signature_history: Option<String>,
 }
 
 impl AlertDetails {
@@ -100,8 +113,7 @@ impl AlertDetails {
             started_at: time(facts.started_at),
             finished_at: time(facts.finished_at),
             message: None,
-            failed_tests: Vec::new(),
-            failed_tests_total: 0,
+            ..AlertDetails::default()
         }
     }
 
@@ -147,6 +159,13 @@ pub struct TemplateContext {
     pub duration_text: String,
     pub started_at: String,
     pub finished_at: String,
+    /// Failure alerts (else `""`): failed job, failed step, first error
+    /// line, `infrastructure` or `code`, the signature's history.
+    pub failed_job: String,
+    pub failed_step: String,
+    pub error_line: String,
+    pub failure_class: String,
+    pub signature_history: String,
     /// When the alert was created, RFC 3339 UTC.
     pub created_at: String,
     /// The first failed tests of the build (failure alerts; else empty).
@@ -195,6 +214,11 @@ impl TemplateContext {
             duration_text: details.duration_seconds.map_or_else(|| "–".into(), duration_text),
             started_at: text(&details.started_at),
             finished_at: text(&details.finished_at),
+            failed_job: text(&details.failed_job),
+            failed_step: text(&details.failed_step),
+            error_line: text(&details.error_line),
+            failure_class: text(&details.failure_class),
+            signature_history: text(&details.signature_history),
             created_at: from_unix(created_at).map_or_else(|| format_timestamp(Utc::now()), format_timestamp),
             failed_tests: details.failed_tests.clone(),
             failed_tests_more: (details.failed_tests_total - details.failed_tests.len() as i64).max(0),

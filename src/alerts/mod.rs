@@ -22,6 +22,7 @@ pub mod channels;
 pub mod config;
 pub mod evaluate;
 mod failed_tests;
+pub mod failure_facts;
 mod flaky_rule;
 pub mod hook;
 pub mod message;

@@ -77,6 +77,7 @@ mod tests {
             labels: None,
             min_occurrences: None,
             cooldown_minutes: None,
+            failure_class: None,
         }
     }
 

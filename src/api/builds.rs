@@ -182,5 +182,6 @@ pub async fn detail(
             .iter()
             .map(|j| JobJson { flaky: Some(flaky_jobs.contains(&j.id)), ..JobJson::from(j) })
             .collect(),
+        failures: state.store.failures().build_failures(numeric).await?,
     }))
 }

@@ -218,4 +218,7 @@ pub struct BuildDetailJson {
     #[serde(flatten)]
     pub build: BuildJson,
     pub jobs: Vec<JobJson>,
+    /// Each failed job's reason: failed step, error lines (plain text),
+    /// signature, class, "same error in N other builds".
+    pub failures: Vec<crate::store::failures::BuildFailure>,
 }

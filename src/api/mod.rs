@@ -14,6 +14,7 @@ mod builds;
 mod dto;
 pub mod events;
 mod export;
+mod failures;
 mod flaky;
 mod health;
 mod insights;
@@ -136,6 +137,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(audit::routes(&state))
         .merge(test_results::routes(&state))
         .merge(test_insights::routes(&state))
+        .merge(failures::routes(&state))
         .merge(webhook::routes())
 }
 

@@ -16,9 +16,11 @@
 //! [`crate::domain::ProviderKind`]. Adding a provider is one folder here and
 //! one registration line where the routes and jobs are built.
 
+pub mod failure_fetch;
 pub mod generic;
 pub mod github;
 pub mod gitlab;
+pub mod log_tail;
 pub mod rate_gate;
 
 use std::sync::Arc;

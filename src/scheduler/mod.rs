@@ -5,10 +5,11 @@
 //! by `run()`; tests drive ticks directly.
 //!
 //! This module owns timing and leases; what a job does lives with what it
-//! works on: `retention` and `rollups` here, the alert checks in
+//! works on: `retention`, `rollups` and `failure_reasons` here, the alert checks in
 //! `alerts::periodic`, the poller's passes with their provider
 //! (`providers::github::poller`). It must not know HTTP.
 
+pub mod failure_reasons;
 pub mod retention;
 pub mod rollups;
 

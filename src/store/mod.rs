@@ -34,6 +34,8 @@
 //!   JUnit reports, all of an upload in one transaction), `failed_tests`,
 //!   `outcome_counts`, `history`, `insights`, `delete_older_than` (their
 //!   own retention).
+//! - [`Store::failures`] (`failures/`): failed jobs' reasons, failure
+//!   signatures and log excerpts; the failure insights.
 //! - [`Store::leases`] (`leases`): run-once periodic jobs across replicas.
 //! - [`Store::tokens`], [`Store::audit`] (`tokens`, `audit`): API tokens,
 //!   stream tickets, the audit log.
@@ -53,6 +55,7 @@ mod copy;
 mod deliveries;
 mod error;
 mod events;
+pub mod failures;
 pub mod flaky;
 mod jobs;
 mod leases;
@@ -140,6 +143,7 @@ handles! {
     /// Test results from uploaded reports: the test dictionary, uploads,
     /// executions, failure texts, and the insights read from them.
     TestResults => test_results;
+    Failures => failures;
     /// Run-once leases of the periodic jobs across replicas.
     Leases => leases;
     /// API tokens and event-stream tickets.

@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 19] = [
+const ASSETS: [(&str, &str, &str); 21] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -23,6 +23,8 @@ const ASSETS: [(&str, &str, &str); 19] = [
     ("/assets/js/builds.js", JS, include_str!("assets/js/builds.js")),
     ("/assets/js/detail.js", JS, include_str!("assets/js/detail.js")),
     ("/assets/js/failed_tests.js", JS, include_str!("assets/js/failed_tests.js")),
+    ("/assets/js/failure_reasons.js", JS, include_str!("assets/js/failure_reasons.js")),
+    ("/assets/js/failures.js", JS, include_str!("assets/js/failures.js")),
     ("/assets/js/live.js", JS, include_str!("assets/js/live.js")),
     ("/assets/js/views.js", JS, include_str!("assets/js/views.js")),
     ("/assets/js/jobs.js", JS, include_str!("assets/js/jobs.js")),

@@ -53,6 +53,8 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/api/insights/runners", Needs::Read, 200),
     ("GET", "/api/insights/minutes", Needs::Read, 200),
     ("GET", "/api/insights/flaky", Needs::Read, 200),
+    ("GET", "/api/insights/failures", Needs::Read, 200),
+    ("GET", "/api/insights/failures/0123456789abcdef", Needs::Read, 404),
     ("GET", "/api/builds/export", Needs::Read, 200),
     ("GET", "/api/providers", Needs::Read, 200),
     ("GET", "/api/repos", Needs::Read, 200),

@@ -34,8 +34,20 @@ on_postgres! {
                 crate::helpers::deliver_to(&client, &sqlite.base, &event, &guid, &body).await;
             }
         }
+        // Failure reasons, a signature and a log excerpt go along.
+        let store = cicd_dashboard::store::Store::connect(&sqlite.database_url, &Default::default()).await.expect("store");
+        let fetch = cicd_dashboard::providers::failure_fetch::FailureFetch {
+            store: store.clone(),
+            classifier: std::sync::Arc::new(cicd_dashboard::domain::failure::Classifier::new(&[]).expect("classifier")),
+            settings: Default::default(),
+        };
+        let log = cicd_dashboard::providers::log_tail::LogTail { text: "step 1\nerror: copy me\n".into(), truncated: false };
+        for job in store.failures().pending(0, 100).await.expect("pending") {
+            fetch.save(&job, &["error: copy me 42".into()], Some(&log), chrono::Utc::now().timestamp()).await.expect("save");
+        }
         let before = snapshot(&sqlite, true).await;
         assert_eq!(before.len(), 8);
+        assert!(before.iter().any(|b| b["failures"][0]["log_excerpt"] == log.text), "a failure with its excerpt to copy");
         let (_, mut summary_before) = sqlite.get("/api/metrics/summary?window_days=365").await;
 
         let out = tokio::task::block_in_place(|| copy(&sqlite.database_url, &postgres.database_url));

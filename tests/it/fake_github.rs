@@ -4,7 +4,8 @@
 //! at 1 000 results (422 past them), `ETag`/`If-None-Match` → 304, run
 //! attempts and their jobs by id, repositories of an installation or org,
 //! app installation tokens, 404 for unknown repositories, rate-limit headers
-//! and scripted limits. Objects are the recorded real responses in
+//! and scripted limits; check-run annotations and job logs (a redirect to a
+//! download URL, 410 once expired). Objects are the recorded real responses in
 //! `tests/fixtures/github/recorded/api` with ids, times and states changed.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -59,6 +60,10 @@ pub struct FakeState {
     /// Installation token answered by the access-token endpoint.
     pub installation_token: Option<String>,
     pub log: Vec<Logged>,
+    /// Check run (job) id → its annotations.
+    pub annotations: BTreeMap<i64, Vec<Value>>,
+    /// Job id → its log (`None`: expired, answered 410).
+    pub logs: BTreeMap<i64, Option<String>>,
     /// The server's own address, for `Link` URLs (wiremock's request URL
     /// does not carry the port).
     pub base_url: String,
@@ -207,6 +212,10 @@ impl Responder {
                     .collect();
                 Reply::new(200).json(json!(repos))
             }
+            ("GET", ["_download", "logs", id]) => {
+                let log = state.logs.get(&id.parse().unwrap_or(0)).cloned().flatten().unwrap_or_default();
+                Reply::new(200).raw(log.into_bytes(), "text/plain")
+            }
             ("GET", ["repos", owner, name, rest @ ..]) => {
                 let repo = format!("{owner}/{name}");
                 if state.gone.contains(&repo) {
@@ -226,6 +235,16 @@ impl Responder {
                         let jobs = state.jobs.get(&key).cloned().unwrap_or_default();
                         paginate(request, &state.base_url, json!({"total_count": jobs.len()}), "jobs", jobs)
                     }
+                    ["check-runs", id, "annotations"] => Reply::new(200).json(json!(
+                        state.annotations.get(&id.parse().unwrap_or(0)).cloned().unwrap_or_default()
+                    )),
+                    ["actions", "jobs", id, "logs"] => match state.logs.get(&id.parse().unwrap_or(0)) {
+                        // Like GitHub: a redirect to a short-lived download URL, 410 once expired.
+                        Some(Some(_)) => Reply::new(302)
+                            .header("location", &format!("{}/_download/logs/{id}?sig=x", state.base_url)),
+                        Some(None) => Reply::new(410).json(json!({"message": "Gone"})),
+                        None => Reply::new(404).json(json!({"message": "Not Found"})),
+                    },
                     _ => Reply::new(404).json(json!({"message": "Not Found"})),
                 }
             }

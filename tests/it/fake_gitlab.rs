@@ -4,7 +4,7 @@
 //! pipelines filtered by `updated_after` (strictly after) and ordered by
 //! `updated_at` ascending, a pipeline by id, its jobs newest first (retried
 //! ones only with `include_retried=true`), a group's projects (subgroups
-//! included), offset pagination with `X-Page`/`X-Next-Page`/`X-Total` and
+//! included), job traces (`…/jobs/:id/trace`), offset pagination with `X-Page`/`X-Next-Page`/`X-Total` and
 //! a `Link` header, `RateLimit-*` headers on every answer, and scripted
 //! limits (429 with `Retry-After`, a spent budget). Objects are the
 //! documented examples in `tests/fixtures/gitlab/api` with ids, times and
@@ -18,6 +18,7 @@ use serde_json::{Value, json};
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
+use crate::fake_gitlab_pages::paginate;
 use crate::helpers::fixture_bytes;
 
 /// Something the next matching request gets instead of its normal answer.
@@ -57,6 +58,8 @@ pub struct FakeState {
     pub hang_after_listings: Option<usize>,
     /// Pipeline listings answered so far.
     pub listings: usize,
+    /// Job id → its trace (`GET /projects/:id/jobs/:job_id/trace`).
+    pub traces: BTreeMap<i64, String>,
     /// `(path prefix, answer)`: applied to the next request that matches.
     pub script: VecDeque<(String, Scripted)>,
     pub log: Vec<Logged>,
@@ -169,7 +172,7 @@ struct Responder {
     state: Arc<Mutex<FakeState>>,
 }
 
-fn query(request: &Request, name: &str) -> Option<String> {
+pub(crate) fn query(request: &Request, name: &str) -> Option<String> {
     request.url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
@@ -257,6 +260,12 @@ impl Responder {
                         }
                         paginate(request, &state.base_url, jobs)
                     }
+                    ["jobs", id, "trace"] => match state.traces.get(&id.parse().unwrap_or(0)) {
+                        Some(trace) => {
+                            Reply(200, ResponseTemplate::new(200).set_body_raw(trace.clone(), "text/plain"))
+                        }
+                        None => not_found("Job"),
+                    },
                     _ => not_found("Resource"),
                 }
             }
@@ -310,32 +319,6 @@ impl Responder {
     }
 }
 
-/// One page of `items` with GitLab's offset-pagination headers.
-fn paginate(request: &Request, base_url: &str, items: Vec<Value>) -> Reply {
-    let page: usize = query(request, "page").and_then(|p| p.parse().ok()).unwrap_or(1).max(1);
-    let per_page: usize = query(request, "per_page").and_then(|p| p.parse().ok()).unwrap_or(20).clamp(1, 100);
-    let slice: Vec<Value> = items.iter().skip((page - 1) * per_page).take(per_page).cloned().collect();
-    let more = page * per_page < items.len();
-    let mut reply = Reply::new(200)
-        .json(json!(slice))
-        .header("x-page", &page.to_string())
-        .header("x-per-page", &per_page.to_string())
-        .header("x-total", &items.len().to_string())
-        .header("x-next-page", &if more { (page + 1).to_string() } else { String::new() });
-    if more {
-        let mut next = url::Url::parse(&format!("{base_url}{}", request.url.path())).expect("next URL");
-        let pairs: Vec<(String, String)> = request
-            .url
-            .query_pairs()
-            .filter(|(k, _)| k != "page")
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        next.query_pairs_mut().extend_pairs(pairs).append_pair("page", &(page + 1).to_string());
-        reply = reply.header("link", &format!("<{next}>; rel=\"next\""));
-    }
-    reply
-}
-
 fn rate_headers(reply: Reply, remaining: i64, reset_in: i64) -> Reply {
     reply
         .header("ratelimit-limit", "2000")
@@ -380,19 +363,19 @@ impl Respond for Responder {
 }
 
 /// A response template and the status it answers (for the request log).
-struct Reply(u16, ResponseTemplate);
+pub(crate) struct Reply(pub(crate) u16, pub(crate) ResponseTemplate);
 
 impl Reply {
-    fn new(status: u16) -> Reply {
+    pub(crate) fn new(status: u16) -> Reply {
         Reply(status, ResponseTemplate::new(status))
     }
-    fn json(self, body: Value) -> Reply {
+    pub(crate) fn json(self, body: Value) -> Reply {
         Reply(self.0, self.1.set_body_json(body))
     }
-    fn header(self, name: &str, value: &str) -> Reply {
+    pub(crate) fn header(self, name: &str, value: &str) -> Reply {
         Reply(self.0, self.1.insert_header(name, value))
     }
-    fn delay(self, delay: std::time::Duration) -> Reply {
+    pub(crate) fn delay(self, delay: std::time::Duration) -> Reply {
         Reply(self.0, self.1.set_delay(delay))
     }
 }

@@ -41,6 +41,8 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/builds/{id}/tests"),
     ("get", "/api/insights/tests"),
     ("get", "/api/insights/tests/{id}"),
+    ("get", "/api/insights/failures"),
+    ("get", "/api/insights/failures/{fingerprint}"),
 ];
 
 on_both_backends! {

@@ -156,6 +156,53 @@ mod tests {
     }
 
     #[test]
+    fn failure_facts_are_escaped_per_format() {
+        let details = AlertDetails {
+            kind: "build_failed".into(),
+            title: "Build failed: a/b".into(),
+            repo: Some("a/b".into()),
+            failed_job: Some("test <unit>".into()),
+            failed_step: Some("Run `cargo test`".into()),
+            error_line: Some("##[error]<img src=x onerror=alert(1)> & `boom`".into()),
+            failure_class: Some("code".into()),
+            signature_history: Some("seen 14 times in the last 7 days, last on main".into()),
+            ..AlertDetails::default()
+        };
+        let ctx = TemplateContext::new(7, "r1", 0, &details);
+        let templates = Templates::load(None).expect("templates");
+        let email = templates.email(&ctx).expect("email");
+        assert!(email.html.contains("&lt;img src=x onerror=alert(1)&gt; &amp;"), "{}", email.html);
+        assert!(!email.html.contains("<img"), "{}", email.html);
+        assert!(
+            email.text.contains("Error:        ##[error]<img src=x onerror=alert(1)> & `boom`"),
+            "{}",
+            email.text
+        );
+        assert!(email.text.contains("Failed job:   test <unit> → step Run `cargo test`"), "{}", email.text);
+        assert!(
+            email.text.contains("This error:   seen 14 times in the last 7 days, last on main"),
+            "{}",
+            email.text
+        );
+        let slack: serde_json::Value =
+            serde_json::from_str(&templates.slack(&ctx).expect("slack")).expect("json");
+        let blocks = slack["attachments"][0]["blocks"].as_array().expect("blocks");
+        let failure =
+            blocks.iter().find_map(|b| b["text"]["text"].as_str().filter(|t| t.starts_with("*Failed job*")));
+        let failure = failure.expect("a failure block");
+        assert!(failure.contains("test &lt;unit&gt;") && failure.contains("&lt;img src=x"), "{failure}");
+        assert!(
+            failure.contains("`##[error]&lt;img src=x onerror=alert(1)&gt; &amp; 'boom'`"),
+            "backticks cannot end the code span: {failure}"
+        );
+        let hook: serde_json::Value =
+            serde_json::from_str(&templates.webhook(&ctx).expect("hook")).expect("json");
+        assert_eq!(hook["failure"]["error_line"], "##[error]<img src=x onerror=alert(1)> & `boom`");
+        assert_eq!(hook["failure"]["class"], "code");
+        assert_eq!(hook["failure"]["signature_history"], "seen 14 times in the last 7 days, last on main");
+    }
+
+    #[test]
     fn overrides_win_and_bad_ones_stop_start_up() {
         let dir = tempfile::tempdir().expect("dir");
         std::fs::create_dir_all(dir.path().join("email/build_failed")).expect("mkdir");

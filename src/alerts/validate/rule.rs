@@ -37,6 +37,7 @@ pub(super) fn parse_rule(
             "labels",
             "cooldown_minutes",
             "min_occurrences",
+            "failure_class",
         ],
     )?;
     let id = check.id(object, path, rule_ids);
@@ -124,7 +125,15 @@ pub(super) fn parse_rule(
     let queue_minutes = check.optional_int(object, path, "queue_minutes", 1, 525_600).ok()?;
     let cooldown_minutes = check.optional_int(object, path, "cooldown_minutes", 0, 525_600).ok()?;
     let min_occurrences = check.optional_int(object, path, "min_occurrences", 1, 100_000).ok()?;
+    let failure_class = check.optional_string(object, path, "failure_class");
     let kind = kind?;
+    if let Some(class) = &failure_class {
+        if class != "infrastructure" && class != "code" {
+            check.fail(format!("{path}.failure_class"), "must be infrastructure or code");
+        } else if !matches!(kind, RuleKind::BuildFailed | RuleKind::StartedFailing) {
+            check.fail(format!("{path}.failure_class"), "applies to build_failed and started_failing only");
+        }
+    }
     match kind {
         RuleKind::FailureRate => match threshold {
             Some(t) if t < 1.0 => {}
@@ -160,5 +169,6 @@ pub(super) fn parse_rule(
         labels,
         min_occurrences,
         cooldown_minutes,
+        failure_class,
     })
 }

@@ -77,6 +77,11 @@ pub fn error_lines(log: &str, max_lines: usize) -> Vec<String> {
     kept
 }
 
+/// `line` cut to [`MAX_LINE_LEN`] bytes (at a character boundary, `…` added).
+pub(crate) fn capped(line: &str) -> String {
+    cap(line)
+}
+
 fn cap(line: &str) -> String {
     if line.len() <= MAX_LINE_LEN {
         return line.to_owned();

@@ -10,8 +10,10 @@
 
 pub mod classify;
 pub mod extract;
+pub mod reason;
 pub mod signature;
 
 pub use classify::{Classifier, FailureClass, FailureFacts};
 pub use extract::error_lines;
+pub use reason::{FailureReason, ReasonInput, ReasonSource, reason};
 pub use signature::{Signature, normalise};

@@ -6,6 +6,7 @@
 //! files the way GitHub does.
 
 pub mod api;
+pub mod failures;
 pub mod poller;
 pub mod replay;
 pub mod webhook;

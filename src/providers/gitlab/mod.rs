@@ -14,6 +14,7 @@
 
 pub mod api;
 pub mod attempts;
+pub mod failures;
 mod payload;
 pub mod poller;
 mod reconcile;

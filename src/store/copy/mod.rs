@@ -71,10 +71,11 @@ fn insert_sql(table: &Table, rows: usize) -> String {
         .collect();
     let updates: Vec<String> = names.iter().skip(1).map(|n| format!("{n} = excluded.{n}")).collect();
     format!(
-        "INSERT INTO {} ({}) VALUES {} ON CONFLICT (id) DO UPDATE SET {}",
+        "INSERT INTO {} ({}) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
         table.name,
         names.join(", "),
         tuples.join(", "),
+        names[0],
         updates.join(", ")
     )
 }
@@ -145,9 +146,10 @@ pub async fn copy_database(
         let rows: i64 = sqlx::query(AssertSqlSafe(count_sql)).fetch_one(&from.read).await?.try_get("n")?;
         let names: Vec<&str> = table.columns.iter().map(|c| c.0).collect();
         let select = format!(
-            "SELECT {} FROM {} WHERE id > $1 ORDER BY id LIMIT {BATCH}",
+            "SELECT {} FROM {} WHERE {key} > $1 ORDER BY {key} LIMIT {BATCH}",
             names.join(", "),
-            table.name
+            table.name,
+            key = names[0] // each table's first column is its integer key
         );
         let mut last_id = i64::MIN;
         let mut written = 0;
@@ -159,7 +161,7 @@ pub async fn copy_database(
                 break;
             }
             let values = batch.iter().map(|row| read(row, table)).collect::<Result<Vec<_>, _>>()?;
-            last_id = batch.last().map(|row| row.try_get::<i64, _>("id")).transpose()?.unwrap_or(last_id);
+            last_id = batch.last().map(|row| row.try_get::<i64, _>(names[0])).transpose()?.unwrap_or(last_id);
             written += match insert(to, table, &values).await {
                 Ok(done) => done,
                 // The target refuses something in the batch (a text its
@@ -178,6 +180,7 @@ pub async fn copy_database(
         }
         if to.backend == Backend::Postgres
             && !matches!(table.name, "providers" | "alert_config" | "test_failures")
+            && names[0] == "id"
         {
             let sql = format!(
                 "SELECT setval(pg_get_serial_sequence('{0}', 'id'), GREATEST((SELECT MAX(id) FROM {0}), 1))",

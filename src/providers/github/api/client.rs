@@ -27,6 +27,8 @@ use super::rate::{RateGate, reading, retry_after};
 use crate::secret::Secret;
 use crate::store::RateReading;
 
+mod text;
+
 /// `X-GitHub-Api-Version` sent with every request.
 pub const API_VERSION: &str = "2022-11-28";
 

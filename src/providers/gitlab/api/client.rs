@@ -28,6 +28,8 @@ use crate::providers::rate_gate::RateGate;
 use crate::secret::Secret;
 use crate::store::RateReading;
 
+mod text;
+
 /// How failed requests are retried. Production defaults: 1 s, 5 retries,
 /// 30 s request timeout.
 #[derive(Debug, Clone, Copy)]

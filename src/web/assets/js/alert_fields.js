@@ -14,8 +14,8 @@ const KIND_LABELS = {
 };
 /** The numeric (and flag) fields each rule kind uses. */
 const KIND_FIELDS = {
-  build_failed: ["include_cancelled"],
-  started_failing: [],
+  build_failed: ["include_cancelled", "failure_class"],
+  started_failing: ["failure_class"],
   recovered: [],
   failure_rate: ["threshold", "window_minutes", "min_builds", "cooldown_minutes"],
   slow_build: ["duration_seconds", "threshold", "min_builds", "cooldown_minutes"],
@@ -33,7 +33,10 @@ const NUMBER_LABELS = {
   labels: ["Runner labels", "glob on one label, e.g. self-hosted; blank: any"],
   min_occurrences: ["Fewest flaky occurrences", "of one job key in the window; blank: 3"],
   cooldown_minutes: ["Quiet for (minutes) after an alert", "blank: 60"],
+  failure_class: ["Failure class", "infrastructure or code; blank: both"],
 };
+/** The fields of NUMBER_LABELS that hold text. */
+const TEXT_KEYS = ["labels", "failure_class"];
 
 let serial = 0;
 
@@ -135,7 +138,7 @@ export function ruleFieldset(rule, onRemove) {
   const cancelled = el("input", { type: "checkbox" });
   cancelled.checked = Boolean(r.include_cancelled);
   const numbers = Object.entries(NUMBER_LABELS).map(([key, [label, hint]]) =>
-    field(label, input(r[key], key === "labels" ? {} : { inputmode: "decimal" }), hint, key));
+    field(label, input(r[key], TEXT_KEYS.includes(key) ? {} : { inputmode: "decimal" }), hint, key));
   const node = el("fieldset", { class: "item rule" }, ...fieldsetHead("Rule", onRemove, "Remove rule"),
     el("div", { class: "grid" },
       field("Id", input(r.id), "letters, digits, _ . -", "id"),
@@ -217,7 +220,7 @@ export function readRule(node, i) {
   for (const key of ["repo", "workflow", "branch", "event"]) if (value(c[key])) rule[key] = value(c[key]);
   if (c.include_cancelled && c.include_cancelled.checked) rule.include_cancelled = true;
   for (const key of Object.keys(NUMBER_LABELS)) {
-    if (value(c[key])) rule[key] = key === "labels" ? value(c[key]) : number(value(c[key]));
+    if (value(c[key])) rule[key] = TEXT_KEYS.includes(key) ? value(c[key]) : number(value(c[key]));
   }
   return rule;
 }

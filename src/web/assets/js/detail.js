@@ -3,12 +3,13 @@
 // job's run in the failure colour and striped, so not by colour alone;
 // unfinished jobs with their time so far), each job's steps in rows under
 // it on the same time axis, and the failed tests of the attempt's uploaded
-// test reports under their job.
+// test reports under their job; each failed job's reason (failure_reasons.js).
 
 import { $, el, svg, duration, elapsed, localTime, statusBadge, externalLink, text } from "./format.js";
 import { flakyBadge } from "./flaky.js";
 import { getJson } from "./api.js";
 import { buildTests } from "./failed_tests.js";
+import { failureReasons } from "./failure_reasons.js";
 
 function attemptsTable(current, attempts) {
   const provider = text(current.provider_name);
@@ -119,6 +120,8 @@ export async function showDetail(id) {
       attemptsTable(build, attempts.length ? attempts : [build]),
       el("h3", {}, "Jobs"),
       build.jobs.length ? timeline(build.jobs, text(build.provider_name)) : el("p", {}, "No jobs reported yet for this attempt."),
+      build.failures.length ? el("h3", {}, "Why it failed") : null,
+      ...(build.failures.length ? failureReasons(build.failures, showDetail) : []),
       el("h3", {}, "Tests"),
       ...buildTests(tests));
   } catch (err) {

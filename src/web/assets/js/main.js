@@ -16,6 +16,7 @@ import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 import { renderRunners } from "./runners.js";
 import { renderFlaky } from "./flaky.js";
+import { loadFailures, wireFailures } from "./failures.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -194,10 +195,11 @@ async function refresh() {
   running = (async () => {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
-    const runners = state.view === "runners";
+    const runners = state.view === "runners" || state.view === "failures";
     const flaky = state.view === "flaky";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
       : flaky ? Promise.allSettled([loadFlaky()])
+      : state.view === "failures" ? Promise.allSettled([loadFailures(state, openDetail)])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();
@@ -246,6 +248,7 @@ function chooseView(view) {
 // --- wiring -------------------------------------------------------------------
 function wire() {
   wireViews(chooseView);
+  wireFailures(refresh);
   wireHistory(openDetail);
   wireSettings();
   wireTest();

@@ -1,12 +1,12 @@
 // The page's views, "dashboard" (overview, trends, health, builds),
 // "jobs" (job insights), "runners" (queues and concurrency per runner
-// label set), "flaky" (flaky workflows and jobs) and "alerts" (history, settings, test): the nav links carry
+// label set), "flaky" (flaky workflows and jobs), "failures" (failure signatures) and "alerts" (history, settings, test): the nav links carry
 // `?view=…`, the current one is marked aria-current, and the other views'
 // parts are hidden.
 
 import { $ } from "./format.js";
 
-export const VIEWS = ["dashboard", "jobs", "runners", "flaky", "alerts"];
+export const VIEWS = ["dashboard", "jobs", "runners", "flaky", "failures", "alerts"];
 
 /** Shows `view` (one of VIEWS). */
 export function showView(view) {
@@ -15,6 +15,7 @@ export function showView(view) {
   $("view-jobs").hidden = view !== "jobs";
   $("view-runners").hidden = view !== "runners";
   $("view-flaky").hidden = view !== "flaky";
+  $("view-failures").hidden = view !== "failures";
   $("view-alerts").hidden = !alerts;
   $("view-form").hidden = alerts;
   if (view !== "dashboard") $("empty").hidden = true;
@@ -22,7 +23,7 @@ export function showView(view) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · ", flaky: "Flaky · " };
+  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · ", flaky: "Flaky · ", failures: "Failures · " };
   document.title = (titles[view] || "") + "CI/CD dashboard";
 }
 
