@@ -19,8 +19,10 @@ pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
             Box::pin(async move {
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
                 let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
+                let deployments = store.deployments().delete_older_than(cutoff.timestamp()).await?;
                 Ok(format!(
-                    "retention: deleted {attempts} run attempts and {deliveries} deliveries older than {days} days"
+                    "retention: deleted {attempts} run attempts, {deliveries} deliveries and {deployments} \
+                     deployment, commit and incident rows older than {days} days"
                 ))
             })
         }),

@@ -23,6 +23,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/sqlite/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/sqlite/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/sqlite/0013_test_results.sql")),
+    (14, "deployments", include_str!("migrations/sqlite/0014_deployments.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -38,6 +39,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (11, "runners", include_str!("migrations/postgres/0011_runners.sql")),
     (12, "poll repos instance", include_str!("migrations/postgres/0012_poll_repos_instance.sql")),
     (13, "test results", include_str!("migrations/postgres/0013_test_results.sql")),
+    (14, "deployments", include_str!("migrations/postgres/0014_deployments.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

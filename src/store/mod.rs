@@ -34,6 +34,9 @@
 //!   JUnit reports, all of an upload in one transaction), `failed_tests`,
 //!   `outcome_counts`, `history`, `insights`, `delete_older_than` (their
 //!   own retention).
+//! - [`Store::deployments`] (`deployments/`): deployments and pushed
+//!   commits (applied by the write path), `record_incident`, the reads
+//!   of the DORA figures, `delete_older_than`.
 //! - [`Store::leases`] (`leases`): run-once periodic jobs across replicas.
 //! - [`Store::tokens`], [`Store::audit`] (`tokens`, `audit`): API tokens,
 //!   stream tickets, the audit log.
@@ -51,6 +54,7 @@ mod changes;
 mod connect;
 mod copy;
 mod deliveries;
+pub mod deployments;
 mod error;
 mod events;
 mod jobs;
@@ -136,6 +140,8 @@ handles! {
     /// Test results from uploaded reports: the test dictionary, uploads,
     /// executions, failure texts, and the insights read from them.
     TestResults => test_results;
+    /// Deployments, pushed commits and incidents (the DORA keys' rows).
+    Deployments => deployments;
     /// Run-once leases of the periodic jobs across replicas.
     Leases => leases;
     /// API tokens and event-stream tickets.
