@@ -10,12 +10,14 @@ use crate::secret::Secret;
 
 mod gitlab;
 mod limits;
+mod delivery;
 mod runners;
 
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
 };
 pub use limits::ServeLimits;
+pub use delivery::DeliverySettings;
 pub use runners::RunnerSettings;
 
 /// Where the database is and how to pool connections to it.
@@ -356,6 +358,8 @@ pub struct ServeSettings {
     pub limits: ServeLimits,
     #[command(flatten)]
     pub runners: Box<RunnerSettings>,
+    #[command(flatten)]
+    pub delivery: Box<DeliverySettings>,
 }
 
 impl ServeSettings {
@@ -384,6 +388,7 @@ impl ServeSettings {
             alerts: Box::new(AlertSettings::defaults()),
             limits: Default::default(),
             runners: Default::default(),
+            delivery: Default::default(),
         }
     }
 }

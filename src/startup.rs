@@ -97,6 +97,13 @@ impl Application {
             runner_metrics: Arc::new(api::runner_metrics::RunnerMetrics::new(
                 settings.runners.metrics_label_sets,
             )),
+            delivery: Arc::new(
+                crate::metrics::dora::config::DeliveryConfig::parse(
+                    &settings.delivery.production_environments,
+                    &settings.delivery.deployment_rules,
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;

@@ -90,6 +90,8 @@ pub struct AppState {
     pub runner_cost: Arc<crate::metrics::minutes::RunnerCost>,
     /// The runner series of `/metrics` (`--metrics-label-sets`).
     pub runner_metrics: Arc<runner_metrics::RunnerMetrics>,
+    /// `--production-environments` and `--deployment-rule`.
+    pub delivery: Arc<crate::metrics::dora::config::DeliveryConfig>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
