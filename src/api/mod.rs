@@ -11,10 +11,14 @@ pub mod auth;
 pub mod body_budget;
 mod build_events;
 mod builds;
+mod deployments;
+mod dora;
+mod dora_inputs;
 mod dto;
 pub mod events;
 mod export;
 mod health;
+mod incidents;
 mod insights;
 mod metrics;
 pub mod openapi;
@@ -135,6 +139,9 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(audit::routes(&state))
         .merge(test_results::routes(&state))
         .merge(test_insights::routes(&state))
+        .merge(dora::routes(&state))
+        .merge(deployments::routes(&state))
+        .merge(incidents::routes(&state))
         .merge(webhook::routes())
 }
 
