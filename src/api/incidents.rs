@@ -6,7 +6,7 @@
 //! Body: `{"id", "repository"?, "environment"?, "title"?, "url"?,
 //! "opened_at"?, "resolved_at"?, "status"?}` — `status` `open` or
 //! `resolved` (`resolved` without `resolved_at` resolves it now);
-//! `opened_at` defaults to now. Repeats merge: the earliest opening and
+//! `opened_at` defaults to now (or to `resolved_at` if that is earlier). Repeats merge: the earliest opening and
 //! the latest resolution are kept. Answers 201 when created, 200 when an
 //! existing incident was updated or unchanged; 400 for a body that is not
 //! a JSON object; 422 listing every invalid field.
@@ -133,10 +133,14 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
         Some("resolved") => resolved_at = resolved_at.or(Some(now)),
         Some(other) => f.fail("status", format!("must be \"open\" or \"resolved\", got {other:?}")),
     }
-    let opened_at = opened_at.unwrap_or(now);
-    if resolved_at.is_some_and(|r| r < opened_at) {
+    if let (Some(opened), Some(resolved)) = (opened_at, resolved_at)
+        && resolved < opened
+    {
         f.fail("resolved_at", "must not be before opened_at");
     }
+    // Without `opened_at` (e.g. a resolve), the opening is now or the
+    // resolution if earlier; a stored incident keeps its earlier opening.
+    let opened_at = opened_at.unwrap_or_else(|| resolved_at.map_or(now, |r| r.min(now)));
     match (f.errors.is_empty(), id) {
         (true, Some(incident_id)) => Ok(Incident { incident_id, repo, environment, title, url, opened_at, resolved_at }),
         _ => Err(Problem::invalid_fields(format!("{} invalid field(s)", f.errors.len()), f.errors)),

@@ -32,6 +32,7 @@ mod browser_ticket;
 mod build_events;
 mod cli_errors;
 mod db_copy;
+mod delivery;
 mod events_fanout;
 mod events_resume;
 mod gitlab_poll_parity;
