@@ -8,16 +8,16 @@ use clap::Args;
 
 use crate::secret::Secret;
 
+mod delivery;
 mod gitlab;
 mod limits;
-mod delivery;
 mod runners;
 
+pub use delivery::DeliverySettings;
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
 };
 pub use limits::ServeLimits;
-pub use delivery::DeliverySettings;
 pub use runners::RunnerSettings;
 
 /// Where the database is and how to pool connections to it.

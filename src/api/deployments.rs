@@ -107,18 +107,21 @@ pub async fn list_deployments(
     let limit = params.int_in("limit", 100, 1, 500)? as usize;
     let to = Utc::now();
     let from = to - Duration::days(i64::from(window_days));
-    let inputs = load(&state, &scope, from - Duration::days(LOOKBACK_DAYS), to, true, production_only).await?;
+    let inputs =
+        load(&state, &scope, from - Duration::days(LOOKBACK_DAYS), to, true, production_only).await?;
     let mut listed: Vec<_> = inputs
         .rows
         .iter()
         .filter(|r| {
-            let at = r.deployment.finished_at().or(r.deployment.created_at).or(r.deployment.status.as_ref().map(|s| s.at));
+            let at = r.deployment.finished_at().or(r.deployment.created_at).or(r
+                .deployment
+                .status
+                .as_ref()
+                .map(|s| s.at));
             at.is_none_or(|at| at >= from)
         })
         .collect();
-    listed.sort_by_key(|r| {
-        std::cmp::Reverse((r.deployment.finished_at().or(r.deployment.created_at), r.id))
-    });
+    listed.sort_by_key(|r| std::cmp::Reverse((r.deployment.finished_at().or(r.deployment.created_at), r.id)));
     let truncated = listed.len() > limit;
     let deployments = listed
         .into_iter()

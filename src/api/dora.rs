@@ -20,11 +20,15 @@ use super::problem::Problem;
 use super::responses::QueryProblems;
 use crate::auth::Role;
 use crate::domain::time::format_timestamp;
-use crate::metrics::dora::{Figures, figures};
+use crate::metrics::dora::{DoraFigures, figures};
 use crate::metrics::timeseries::day_buckets;
 
 pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    super::guarded(OpenApiRouter::new().routes(routes!(dora)).routes(routes!(dora_timeseries)), Role::Read, state)
+    super::guarded(
+        OpenApiRouter::new().routes(routes!(dora)).routes(routes!(dora_timeseries)),
+        Role::Read,
+        state,
+    )
 }
 
 /// The four keys of a window and of the window before it.
@@ -41,9 +45,9 @@ pub struct DoraJson {
     pub provider: Option<&'static str>,
     pub from: String,
     pub to: String,
-    pub current: Figures,
+    pub current: DoraFigures,
     /// The same figures for the window just before (for the trend).
-    pub previous: Figures,
+    pub previous: DoraFigures,
 }
 
 fn tz(params: &Params) -> Result<Tz, Problem> {
@@ -104,7 +108,7 @@ pub struct DoraBucket {
     pub start: String,
     pub end: String,
     #[serde(flatten)]
-    pub figures: Figures,
+    pub figures: DoraFigures,
 }
 
 /// The series.
@@ -159,7 +163,9 @@ pub async fn dora_timeseries(
         None | Some("day") => "day",
         Some("week") => "week",
         Some(other) => {
-            return Err(Problem::invalid_parameter(format!("bucket must be \"day\" or \"week\", got {other:?}")));
+            return Err(Problem::invalid_parameter(format!(
+                "bucket must be \"day\" or \"week\", got {other:?}"
+            )));
         }
     };
     let tz = tz(&params)?;
@@ -167,7 +173,10 @@ pub async fn dora_timeseries(
     let now = Utc::now();
     let spans: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = match bucket {
         "week" => week_buckets(tz, now, window_days),
-        _ => day_buckets(tz, now, window_days).into_iter().map(|d| (d.date.to_string(), d.start, d.end)).collect(),
+        _ => day_buckets(tz, now, window_days)
+            .into_iter()
+            .map(|d| (d.date.to_string(), d.start, d.end))
+            .collect(),
     };
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return Err(Problem::invalid_parameter("no day of that window can be represented"));

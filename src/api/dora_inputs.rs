@@ -35,7 +35,11 @@ pub struct Scope {
 impl Scope {
     /// Reads `repo`, `environment`, `provider` (422 for an unknown provider).
     pub fn from_params(params: &Params) -> Result<Scope, Problem> {
-        Ok(Scope { repo: params.text("repo"), environment: params.text("environment"), provider: params.provider()? })
+        Ok(Scope {
+            repo: params.text("repo"),
+            environment: params.text("environment"),
+            provider: params.provider()?,
+        })
     }
 }
 
@@ -118,7 +122,8 @@ pub async fn load(
     let repos: HashSet<(ProviderKind, String)> =
         rows.iter().map(|r| (r.deployment.provider, r.deployment.repo.as_str().to_owned())).collect();
     for (provider, repo) in repos {
-        let stored = store.commits(provider, &RepoName::from(repo.clone()), from - Duration::days(30)).await?;
+        let stored =
+            store.commits(provider, &RepoName::from(repo.clone()), from - Duration::days(30)).await?;
         let index = CommitIndex::new(
             stored
                 .into_iter()

@@ -142,7 +142,9 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
     // resolution if earlier; a stored incident keeps its earlier opening.
     let opened_at = opened_at.unwrap_or_else(|| resolved_at.map_or(now, |r| r.min(now)));
     match (f.errors.is_empty(), id) {
-        (true, Some(incident_id)) => Ok(Incident { incident_id, repo, environment, title, url, opened_at, resolved_at }),
+        (true, Some(incident_id)) => {
+            Ok(Incident { incident_id, repo, environment, title, url, opened_at, resolved_at })
+        }
         _ => Err(Problem::invalid_fields(format!("{} invalid field(s)", f.errors.len()), f.errors)),
     }
 }

@@ -291,7 +291,8 @@ mod tests {
             opened_at: at(100),
             resolved_at: None,
         };
-        let resolved = Incident { opened_at: at(150), resolved_at: Some(at(400)), title: None, ..open.clone() };
+        let resolved =
+            Incident { opened_at: at(150), resolved_at: Some(at(400)), title: None, ..open.clone() };
         for merged in [merge_incident(&open, &resolved), merge_incident(&resolved, &open)] {
             assert_eq!(merged.opened_at, at(100));
             assert_eq!(merged.resolved_at, Some(at(400)));

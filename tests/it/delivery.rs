@@ -38,7 +38,8 @@ fn github_status(id: u64, commit: &str, created: DateTime<Utc>, state: &str, at:
 }
 
 fn gitlab_hook(id: u64, commit: &str, status: &str, at: DateTime<Utc>) -> Value {
-    let mut hook: Value = serde_json::from_slice(&fixture_bytes("gitlab/webhooks/deployment.json")).expect("json");
+    let mut hook: Value =
+        serde_json::from_slice(&fixture_bytes("gitlab/webhooks/deployment.json")).expect("json");
     hook["deployment_id"] = json!(id);
     hook["deployable_id"] = json!(9000 + id);
     hook["status"] = json!(status);
@@ -203,12 +204,20 @@ on_both_backends! {
 
 async fn deployment_rules_name_runs_deployments(backend: Backend) {
     let rule = "workflow=Deploy*,branch=main,environment=production".to_owned();
-    let Some(app) = TestApp::spawn_with(backend, |s| s.delivery.deployment_rules = vec![rule]).await else { return };
+    let Some(app) = TestApp::spawn_with(backend, |s| s.delivery.deployment_rules = vec![rule]).await else {
+        return;
+    };
     let run = |id: &str, workflow: &str, branch: &str, conclusion: &str, minutes: i64| {
-        run_event("jenkins", id, &format!("run-{id}"), "completed", json!({
-            "workflow": workflow, "branch": branch, "conclusion": conclusion, "commit": sha(id),
-            "started_at": ts(minutes_ago(minutes + 5)), "completed_at": ts(minutes_ago(minutes))
-        }))
+        run_event(
+            "jenkins",
+            id,
+            &format!("run-{id}"),
+            "completed",
+            json!({
+                "workflow": workflow, "branch": branch, "conclusion": conclusion, "commit": sha(id),
+                "started_at": ts(minutes_ago(minutes + 5)), "completed_at": ts(minutes_ago(minutes))
+            }),
+        )
     };
     let events = json!([
         run("1", "Deploy web", "main", "success", 100),
@@ -221,7 +230,12 @@ async fn deployment_rules_name_runs_deployments(backend: Backend) {
     assert_eq!(status, 200, "{answer}");
     let (status, list) = app.get("/api/deployments?window_days=1").await;
     assert_eq!(status, 200, "{list}");
-    let ids: Vec<&str> = list["deployments"].as_array().expect("array").iter().filter_map(|d| d["deployment_id"].as_str()).collect();
+    let ids: Vec<&str> = list["deployments"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|d| d["deployment_id"].as_str())
+        .collect();
     assert_eq!(ids, ["run:2:1", "run:1:1"], "newest first; skipped, dev and CI runs are none");
     let body = dora(&app, "window_days=1").await;
     assert_eq!(body["current"]["change_failure_rate"]["rate"], 0.5, "{body}");

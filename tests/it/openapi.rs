@@ -40,6 +40,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/builds/{id}/tests"),
     ("get", "/api/insights/tests"),
     ("get", "/api/insights/tests/{id}"),
+    ("get", "/api/dora"),
+    ("get", "/api/dora/timeseries"),
+    ("get", "/api/deployments"),
+    ("post", "/api/incidents"),
 ];
 
 on_both_backends! {

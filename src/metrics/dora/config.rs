@@ -71,7 +71,9 @@ impl DeploymentRule {
         let (mut workflow, mut branch, mut environment) = (None, None, None);
         for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (key, value) = part.split_once('=').ok_or_else(|| {
-                format!("deployment rule {text:?}: {part:?} must be key=value (workflow, branch, environment)")
+                format!(
+                    "deployment rule {text:?}: {part:?} must be key=value (workflow, branch, environment)"
+                )
             })?;
             let value = Some(value.trim().to_owned()).filter(|v| !v.is_empty());
             match key.trim() {

@@ -140,7 +140,11 @@ fn walk_stream(stream: &[&Deploy], index: &CommitIndex, history: &mut History) {
         if d.failed {
             facts.signal = Some(Signal::Failed);
             if open_outage.is_none() {
-                history.outages.push(Outage { started_at: d.finished_at, restored_at: None, cause: "deployment" });
+                history.outages.push(Outage {
+                    started_at: d.finished_at,
+                    restored_at: None,
+                    cause: "deployment",
+                });
                 open_outage = Some(history.outages.len() - 1);
             }
             history.facts.insert(d.id, facts);
@@ -191,7 +195,11 @@ fn mark_incidents(stream: &[&Deploy], incidents: &[&IncidentSpan], history: &mut
 /// A stored deployment as the figures count it: `None` while pending, for
 /// `inactive`/`canceled`/`skipped`, and for a failure of a deploy job
 /// allowed to fail.
-pub fn counted(id: i64, deployment: &crate::domain::deployment::Deployment, allow_failure: bool) -> Option<Deploy> {
+pub fn counted(
+    id: i64,
+    deployment: &crate::domain::deployment::Deployment,
+    allow_failure: bool,
+) -> Option<Deploy> {
     use crate::domain::deployment::Outcome;
     let failed = match deployment.outcome() {
         Outcome::Succeeded => false,

@@ -25,6 +25,7 @@ use serde::Serialize;
 
 /// A DORA performance level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[schema(as = DoraLevel)]
 #[serde(rename_all = "snake_case")]
 pub enum Level {
     Elite,

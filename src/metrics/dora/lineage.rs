@@ -77,10 +77,12 @@ impl CommitIndex {
             }
             let (push, upto) = match self.pushes.get(&current) {
                 Some(push) => (push, push.shas.len()),
-                None => match self.at.get(&current).and_then(|(head, i)| Some((self.pushes.get(head)?, i + 1))) {
-                    Some(found) => found,
-                    None => return out,
-                },
+                None => {
+                    match self.at.get(&current).and_then(|(head, i)| Some((self.pushes.get(head)?, i + 1))) {
+                        Some(found) => found,
+                        None => return out,
+                    }
+                }
             };
             for sha in push.shas[..upto].iter().rev() {
                 if Some(sha.as_str()) == stop || out.len() >= MAX_WALK {

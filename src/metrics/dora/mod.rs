@@ -98,7 +98,7 @@ pub struct TimeToRestore {
 
 /// The four keys of one window.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Figures {
+pub struct DoraFigures {
     pub deployment_frequency: Frequency,
     pub lead_time: LeadTime,
     pub change_failure_rate: ChangeFailureRate,
@@ -108,11 +108,19 @@ pub struct Figures {
 /// The four keys of `[from, to)` (`days` long, days counted in `tz`) from
 /// `deploys` and their `history` (`history::walk` over at least every
 /// deployment before `to` that could precede one in the window).
-pub fn figures(deploys: &[Deploy], history: &History, from: DateTime<Utc>, to: DateTime<Utc>, tz: Tz) -> Figures {
+pub fn figures(
+    deploys: &[Deploy],
+    history: &History,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    tz: Tz,
+) -> DoraFigures {
     let days = ((to - from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
-    let in_window: Vec<&Deploy> = deploys.iter().filter(|d| d.finished_at >= from && d.finished_at < to).collect();
+    let in_window: Vec<&Deploy> =
+        deploys.iter().filter(|d| d.finished_at >= from && d.finished_at < to).collect();
     let successes: Vec<&&Deploy> = in_window.iter().filter(|d| !d.failed).collect();
-    let deploy_days: HashSet<_> = successes.iter().map(|d| d.finished_at.with_timezone(&tz).date_naive()).collect();
+    let deploy_days: HashSet<_> =
+        successes.iter().map(|d| d.finished_at.with_timezone(&tz).date_naive()).collect();
     let per_day = successes.len() as f64 / days;
     let frequency = Frequency {
         deployments: successes.len(),
@@ -134,10 +142,8 @@ pub fn figures(deploys: &[Deploy], history: &History, from: DateTime<Utc>, to: D
         p90_seconds: percentile(&leads, 0.9),
         level: median.map(levels::lead_time),
     };
-    let failed_changes = in_window
-        .iter()
-        .filter(|d| history.facts.get(&d.id).is_some_and(|f| f.signal.is_some()))
-        .count();
+    let failed_changes =
+        in_window.iter().filter(|d| history.facts.get(&d.id).is_some_and(|f| f.signal.is_some())).count();
     let rate = (!in_window.is_empty()).then(|| failed_changes as f64 / in_window.len() as f64);
     let change_failure_rate = ChangeFailureRate {
         deployments: in_window.len(),
@@ -145,7 +151,8 @@ pub fn figures(deploys: &[Deploy], history: &History, from: DateTime<Utc>, to: D
         rate,
         level: rate.map(levels::change_failure_rate),
     };
-    let started: Vec<_> = history.outages.iter().filter(|o| o.started_at >= from && o.started_at < to).collect();
+    let started: Vec<_> =
+        history.outages.iter().filter(|o| o.started_at >= from && o.started_at < to).collect();
     let mut restores: Vec<f64> = started.iter().filter_map(|o| o.seconds().map(|s| s as f64)).collect();
     restores.sort_by(f64::total_cmp);
     let median = percentile(&restores, 0.5);
@@ -155,5 +162,5 @@ pub fn figures(deploys: &[Deploy], history: &History, from: DateTime<Utc>, to: D
         median_seconds: median,
         level: median.map(levels::time_to_restore),
     };
-    Figures { deployment_frequency: frequency, lead_time, change_failure_rate, time_to_restore }
+    DoraFigures { deployment_frequency: frequency, lead_time, change_failure_rate, time_to_restore }
 }

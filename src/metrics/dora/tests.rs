@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::history::{Deploy, IncidentSpan, Signal, counted, walk};
 use super::levels::Level;
 use super::lineage::{CommitIndex, PushedCommit};
-use super::{Figures, figures};
+use super::{DoraFigures, figures};
 use crate::domain::deployment::{Deployment, DeploymentStatus};
 use crate::domain::{ProviderKind, RepoName};
 
@@ -43,7 +43,7 @@ fn three_merges() -> HashMap<(&'static str, String), CommitIndex> {
     HashMap::from([(("github", "acme/app".to_owned()), index)])
 }
 
-fn run(deploys: &[Deploy], incidents: &[IncidentSpan], days: i64) -> (Figures, super::history::History) {
+fn run(deploys: &[Deploy], incidents: &[IncidentSpan], days: i64) -> (DoraFigures, super::history::History) {
     let history = walk(deploys, &three_merges(), incidents);
     let figures = figures(deploys, &history, at(0), at(days * 86_400), chrono_tz::UTC);
     (figures, history)
@@ -117,8 +117,12 @@ fn an_incident_before_the_next_success_is_a_failure_signal() {
 /// of 3000 s, not two. An unrestored failure at 5000 is counted apart.
 #[test]
 fn consecutive_failures_are_one_outage() {
-    let deploys =
-        [deploy(1, "c", 1000, true), deploy(2, "c", 2000, true), deploy(3, "c", 4000, false), deploy(4, "d", 5000, true)];
+    let deploys = [
+        deploy(1, "c", 1000, true),
+        deploy(2, "c", 2000, true),
+        deploy(3, "c", 4000, false),
+        deploy(4, "d", 5000, true),
+    ];
     let (f, _) = run(&deploys, &[], 1);
     assert_eq!((f.time_to_restore.restored, f.time_to_restore.unrestored), (1, 1));
     assert_eq!(f.time_to_restore.median_seconds, Some(3000.0));

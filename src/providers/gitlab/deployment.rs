@@ -95,8 +95,10 @@ mod tests {
     #[test]
     fn the_documented_example_parses() {
         let path = format!("{}/tests/fixtures/gitlab/webhooks/deployment.json", env!("CARGO_MANIFEST_DIR"));
-        let hook: DeploymentHook = serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
-        let Parsed::Change { change: Change::Deployment(d, _), .. } = from_deployment_hook(hook).expect("ok") else {
+        let hook: DeploymentHook =
+            serde_json::from_slice(&std::fs::read(path).expect("fixture")).expect("json");
+        let Parsed::Change { change: Change::Deployment(d, _), .. } = from_deployment_hook(hook).expect("ok")
+        else {
             panic!("a deployment")
         };
         assert_eq!((d.repo.as_str(), d.environment.as_str()), ("root/test-deployment-webhooks", "staging"));

@@ -55,7 +55,11 @@ impl Deployments<'_> {
         filter: &DeploymentFilter,
         limit: i64,
     ) -> Result<Vec<DeploymentRow>, StoreError> {
-        let at = if filter.pending { "COALESCE(d.finished_at, d.created_at, d.status_at, d.changed_at)" } else { "d.finished_at" };
+        let at = if filter.pending {
+            "COALESCE(d.finished_at, d.created_at, d.status_at, d.changed_at)"
+        } else {
+            "d.finished_at"
+        };
         let mut sql = format!(
             "SELECT {DEPLOYMENT_COLUMNS}, COALESCE(j.allow_failure, 0) AS allowed FROM deployments d \
              LEFT JOIN jobs j ON j.provider_id = d.provider_id AND j.external_id = d.job_id \
@@ -127,13 +131,20 @@ impl Deployments<'_> {
     /// not resolved before `from`.
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn incidents(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> Result<Vec<Incident>, StoreError> {
+    pub async fn incidents(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<Incident>, StoreError> {
         let sql = format!(
             "SELECT {INCIDENT_SELECT} FROM incidents WHERE opened_at < $1 \
              AND (resolved_at IS NULL OR resolved_at >= $2) ORDER BY opened_at, id"
         );
-        let rows =
-            sqlx::query(AssertSqlSafe(sql)).bind(to.timestamp()).bind(from.timestamp()).fetch_all(&self.read).await?;
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(to.timestamp())
+            .bind(from.timestamp())
+            .fetch_all(&self.read)
+            .await?;
         rows.iter().map(incident_row).collect()
     }
 }

@@ -3,11 +3,11 @@
 
 use sqlx::{AnyConnection, Row};
 
+use crate::domain::RepoName;
 use crate::domain::deployment::{
     Deployment, DeploymentStatus, Incident, PushedCommits, merge_deployment, merge_incident, tier,
 };
 use crate::domain::time::from_unix;
-use crate::domain::RepoName;
 use crate::store::rows::{provider_from_id, provider_id, unix};
 use crate::store::{Backend, Deployments, StoreError};
 
@@ -108,9 +108,9 @@ pub(in crate::store) async fn upsert_deployment(
             if bind(sqlx::query(INSERT), incoming, now).fetch_optional(&mut *conn).await?.is_some() {
                 return Ok(true);
             }
-            select(conn, backend, incoming)
-                .await?
-                .ok_or_else(|| StoreError::Invariant("a deployment row vanished inside its transaction".into()))?
+            select(conn, backend, incoming).await?.ok_or_else(|| {
+                StoreError::Invariant("a deployment row vanished inside its transaction".into())
+            })?
         }
     };
     let (id, stored) = stored;
@@ -217,7 +217,10 @@ impl Deployments<'_> {
             tx.commit().await?;
             return Ok((incident.clone(), IncidentWrite::Created));
         }
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(incident.incident_id.as_str()).fetch_one(&mut *tx).await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(incident.incident_id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
         let stored = incident_from_row(&row)?;
         let merged = merge_incident(&stored, incident);
         if merged == stored {

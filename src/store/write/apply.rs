@@ -110,9 +110,12 @@ impl WritePath {
                 if let Some(pushed) = commits {
                     crate::store::deployments::write::record_commits(conn, pushed, now).await?;
                 }
-                crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now).await?;
+                crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now)
+                    .await?;
             }
-            Change::Commits(pushed) => crate::store::deployments::write::record_commits(conn, pushed, now).await?,
+            Change::Commits(pushed) => {
+                crate::store::deployments::write::record_commits(conn, pushed, now).await?
+            }
         }
         Ok(())
     }

@@ -132,8 +132,10 @@ pub(super) fn from_push_event(event: PushEvent) -> Result<Parsed, PayloadError> 
     if event.deleted || branch.is_none() || event.commits.is_empty() {
         return Ok(Parsed::Ignored { action: None });
     }
-    let repo =
-        event.repository.and_then(|r| nonempty(r.full_name)).ok_or_else(|| missing("repository.full_name"))?;
+    let repo = event
+        .repository
+        .and_then(|r| nonempty(r.full_name))
+        .ok_or_else(|| missing("repository.full_name"))?;
     let head = nonempty(event.after).ok_or_else(|| missing("after"))?;
     let zero = |sha: &String| sha.chars().all(|c| c == '0');
     let before = nonempty(event.before).filter(|sha| !zero(sha));
@@ -176,7 +178,8 @@ mod tests {
     #[test]
     fn the_public_deployment_examples_parse() {
         let created: DeploymentEvent = serde_json::from_slice(&fixture("deployment.json")).expect("json");
-        let Parsed::Change { change: Change::Deployment(d, _), .. } = from_deployment_event(created).expect("ok")
+        let Parsed::Change { change: Change::Deployment(d, _), .. } =
+            from_deployment_event(created).expect("ok")
         else {
             panic!("a deployment")
         };
@@ -185,7 +188,8 @@ mod tests {
         assert_eq!(d.outcome(), Outcome::Pending);
         let status: DeploymentEvent =
             serde_json::from_slice(&fixture("deployment_status.json")).expect("json");
-        let Parsed::Change { change: Change::Deployment(d, _), .. } = from_deployment_event(status).expect("ok")
+        let Parsed::Change { change: Change::Deployment(d, _), .. } =
+            from_deployment_event(status).expect("ok")
         else {
             panic!("a deployment")
         };
@@ -196,7 +200,8 @@ mod tests {
     #[test]
     fn a_branch_push_carries_its_commits_and_a_tag_push_is_only_recorded() {
         let push: PushEvent = serde_json::from_slice(&fixture("push.with-new-branch.json")).expect("json");
-        let Parsed::Change { change: Change::Commits(pushed), .. } = from_push_event(push).expect("ok") else {
+        let Parsed::Change { change: Change::Commits(pushed), .. } = from_push_event(push).expect("ok")
+        else {
             panic!("commits")
         };
         assert_eq!(pushed.git_ref.as_deref(), Some("master"));
