@@ -22,6 +22,7 @@ mod api_timeseries;
 mod auth;
 mod browser;
 mod browser_alerts;
+mod browser_delivery;
 mod browser_jobs;
 mod browser_kpis;
 mod browser_page;

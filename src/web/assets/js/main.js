@@ -15,6 +15,7 @@ import { loadHistory, patchAlert, wireHistory } from "./alerts.js";
 import { loadSettings, wireSettings } from "./alert_settings.js";
 import { wireTest } from "./alert_test.js";
 import { renderRunners } from "./runners.js";
+import { loadDelivery } from "./delivery.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -183,8 +184,9 @@ async function refresh() {
   running = (async () => {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
-    const runners = state.view === "runners";
+    const runners = state.view === "runners" || state.view === "delivery";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
+      : state.view === "delivery" ? Promise.allSettled([loadDelivery(state)])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();

@@ -1,12 +1,12 @@
 // The page's views, "dashboard" (overview, trends, health, builds),
 // "jobs" (job insights), "runners" (queues and concurrency per runner
-// label set) and "alerts" (history, settings, test): the nav links carry
+// label set), "delivery" (the DORA keys, deployments) and "alerts" (history, settings, test): the nav links carry
 // `?view=…`, the current one is marked aria-current, and the other views'
 // parts are hidden.
 
 import { $ } from "./format.js";
 
-export const VIEWS = ["dashboard", "jobs", "runners", "alerts"];
+export const VIEWS = ["dashboard", "jobs", "runners", "delivery", "alerts"];
 
 /** Shows `view` (one of VIEWS). */
 export function showView(view) {
@@ -14,6 +14,7 @@ export function showView(view) {
   $("view-dashboard").hidden = view !== "dashboard";
   $("view-jobs").hidden = view !== "jobs";
   $("view-runners").hidden = view !== "runners";
+  $("view-delivery").hidden = view !== "delivery";
   $("view-alerts").hidden = !alerts;
   $("view-form").hidden = alerts;
   if (view !== "dashboard") $("empty").hidden = true;
@@ -21,7 +22,7 @@ export function showView(view) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · " };
+  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · ", delivery: "Delivery · " };
   document.title = (titles[view] || "") + "CI/CD dashboard";
 }
 
