@@ -87,6 +87,10 @@ pub struct WorkerSettings {
     pub github: GitHubPollSettings,
     #[command(flatten)]
     pub gitlab: GitLabPollSettings,
+    /// Production environments and deployment rules (the DORA figures and
+    /// the delivery alert rules).
+    #[command(flatten)]
+    pub delivery: Box<DeliverySettings>,
     /// Seconds between evaluations of the `failure_rate` and `stuck` alert rules.
     #[arg(long, env = "CICD_ALERT_CHECK_INTERVAL", default_value_t = 60, hide = true)]
     pub alert_check_interval: u64,
@@ -101,6 +105,7 @@ impl Default for WorkerSettings {
             alert_check_interval: 60,
             github: GitHubPollSettings::default(),
             gitlab: GitLabPollSettings::default(),
+            delivery: Default::default(),
         }
     }
 }
@@ -358,8 +363,6 @@ pub struct ServeSettings {
     pub limits: ServeLimits,
     #[command(flatten)]
     pub runners: Box<RunnerSettings>,
-    #[command(flatten)]
-    pub delivery: Box<DeliverySettings>,
 }
 
 impl ServeSettings {
@@ -388,7 +391,6 @@ impl ServeSettings {
             alerts: Box::new(AlertSettings::defaults()),
             limits: Default::default(),
             runners: Default::default(),
-            delivery: Default::default(),
         }
     }
 }

@@ -141,10 +141,12 @@ pub enum RuleKind {
     SlowBuild,
     Stuck,
     QueueTime,
+    DeploymentFailed,
+    ChangeFailureRate,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 7] = [
+    pub const ALL: [RuleKind; 9] = [
         RuleKind::BuildFailed,
         RuleKind::StartedFailing,
         RuleKind::Recovered,
@@ -152,6 +154,8 @@ impl RuleKind {
         RuleKind::SlowBuild,
         RuleKind::Stuck,
         RuleKind::QueueTime,
+        RuleKind::DeploymentFailed,
+        RuleKind::ChangeFailureRate,
     ];
 
     /// The snake_case name stored in `alerts.kind`.
@@ -164,6 +168,8 @@ impl RuleKind {
             RuleKind::SlowBuild => "slow_build",
             RuleKind::Stuck => "stuck",
             RuleKind::QueueTime => "queue_time",
+            RuleKind::DeploymentFailed => "deployment_failed",
+            RuleKind::ChangeFailureRate => "change_failure_rate",
         }
     }
 

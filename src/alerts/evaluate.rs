@@ -138,7 +138,11 @@ pub async fn after_build_change(
                     slow_build(conn, rule, &facts).await?
                 }
             }
-            RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime => None,
+            RuleKind::FailureRate
+            | RuleKind::Stuck
+            | RuleKind::QueueTime
+            | RuleKind::DeploymentFailed
+            | RuleKind::ChangeFailureRate => None,
         };
         if let Some(decision) = decision {
             created.extend(enqueue(conn, config, rule, &facts, &key, decision, now).await?);

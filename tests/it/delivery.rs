@@ -204,7 +204,8 @@ on_both_backends! {
 
 async fn deployment_rules_name_runs_deployments(backend: Backend) {
     let rule = "workflow=Deploy*,branch=main,environment=production".to_owned();
-    let Some(app) = TestApp::spawn_with(backend, |s| s.delivery.deployment_rules = vec![rule]).await else {
+    let Some(app) = TestApp::spawn_with(backend, |s| s.worker.delivery.deployment_rules = vec![rule]).await
+    else {
         return;
     };
     let run = |id: &str, workflow: &str, branch: &str, conclusion: &str, minutes: i64| {

@@ -12,6 +12,7 @@ mod payloads;
 mod alert_addresses;
 mod alerts_api;
 mod alerts_delivery;
+mod alerts_delivery_rules;
 mod alerts_queue_time;
 mod alerts_rules;
 mod api_builds;
