@@ -118,26 +118,24 @@ pub async fn load(
     }
     let deploys: Vec<Deploy> =
         rows.iter().filter_map(|r| counted(r.id, &r.deployment, r.allow_failure)).collect();
-    let mut commits = HashMap::new();
-    let repos: HashSet<(ProviderKind, String)> =
-        rows.iter().map(|r| (r.deployment.provider, r.deployment.repo.as_str().to_owned())).collect();
-    for (provider, repo) in repos {
-        let stored =
-            store.commits(provider, &RepoName::from(repo.clone()), from - Duration::days(30)).await?;
-        let index = CommitIndex::new(
-            stored
-                .into_iter()
-                .map(|c| PushedCommit {
-                    time: c.committed_at.or(c.authored_at),
-                    sha: c.sha,
-                    push_head: c.push_head,
-                    push_before: c.push_before,
-                    position: c.position,
-                })
-                .collect(),
-        );
-        commits.insert((provider.kind(), repo), index);
+    let repos: HashSet<(ProviderKind, &str)> =
+        rows.iter().map(|r| (r.deployment.provider, r.deployment.repo.as_str())).collect();
+    let mut pushed: HashMap<(&'static str, String), Vec<PushedCommit>> = HashMap::new();
+    let only = scope.repo.clone().map(RepoName::from);
+    for (provider, repo, c) in store.commits(from - Duration::days(30), only.as_ref()).await? {
+        if !repos.contains(&(provider, repo.as_str())) {
+            continue;
+        }
+        pushed.entry((provider.kind(), repo)).or_default().push(PushedCommit {
+            time: c.committed_at.or(c.authored_at),
+            sha: c.sha,
+            push_head: c.push_head,
+            push_before: c.push_before,
+            position: c.position,
+        });
     }
+    let commits: HashMap<(&'static str, String), CommitIndex> =
+        pushed.into_iter().map(|(key, list)| (key, CommitIndex::new(list))).collect();
     let incidents: Vec<IncidentSpan> = store
         .incidents(from, to)
         .await?

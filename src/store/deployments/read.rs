@@ -8,7 +8,7 @@ use super::write::{DEPLOYMENT_COLUMNS, INCIDENT_SELECT, deployment_from_row, inc
 use crate::domain::deployment::{Deployment, Incident};
 use crate::domain::time::from_unix;
 use crate::domain::{ProviderKind, RepoName};
-use crate::store::rows::provider_id;
+use crate::store::rows::{provider_from_id, provider_id};
 use crate::store::{Deployments, StoreError};
 
 /// A stored deployment and whether its deploy job was allowed to fail.
@@ -95,34 +95,42 @@ impl Deployments<'_> {
         Ok(out)
     }
 
-    /// The commits of `repo` at `provider` first seen at or after `since`.
+    /// The commits first seen at or after `since` (of `repo` only, if
+    /// given), each with its provider and repository: one query for every
+    /// repository a read needs.
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
     pub async fn commits(
         &self,
-        provider_kind: ProviderKind,
-        repo: &RepoName,
         since: DateTime<Utc>,
-    ) -> Result<Vec<StoredCommit>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT sha, authored_at, committed_at, push_head, push_before, position FROM commits \
-             WHERE provider_id = $1 AND repo = $2 AND first_seen >= $3",
-        )
-        .bind(provider_id(provider_kind))
-        .bind(repo.as_str())
-        .bind(since.timestamp())
-        .fetch_all(&self.read)
-        .await?;
+        repo: Option<&RepoName>,
+    ) -> Result<Vec<(ProviderKind, String, StoredCommit)>, StoreError> {
+        let mut sql =
+            "SELECT provider_id, repo, sha, authored_at, committed_at, push_head, push_before, position \
+             FROM commits WHERE first_seen >= $1"
+                .to_owned();
+        if repo.is_some() {
+            sql.push_str(" AND repo = $2");
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(since.timestamp());
+        if let Some(repo) = repo {
+            query = query.bind(repo.as_str().to_owned());
+        }
+        let rows = query.fetch_all(&self.read).await?;
         rows.iter()
             .map(|row| {
-                Ok(StoredCommit {
-                    sha: row.try_get(0)?,
-                    authored_at: row.try_get::<Option<i64>, _>(1)?.and_then(from_unix),
-                    committed_at: row.try_get::<Option<i64>, _>(2)?.and_then(from_unix),
-                    push_head: row.try_get(3)?,
-                    push_before: row.try_get(4)?,
-                    position: row.try_get(5)?,
-                })
+                Ok((
+                    provider_from_id(row.try_get(0)?)?,
+                    row.try_get(1)?,
+                    StoredCommit {
+                        sha: row.try_get(2)?,
+                        authored_at: row.try_get::<Option<i64>, _>(3)?.and_then(from_unix),
+                        committed_at: row.try_get::<Option<i64>, _>(4)?.and_then(from_unix),
+                        push_head: row.try_get(5)?,
+                        push_before: row.try_get(6)?,
+                        position: row.try_get(7)?,
+                    },
+                ))
             })
             .collect()
     }
