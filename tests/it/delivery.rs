@@ -70,31 +70,34 @@ on_both_backends! {
     // [1800, 3600, 7200]: median 3600, p90 3600 + 0.8 × 3600 = 6480.
     // Time to restore: 12's outage is not restored (1 unrestored).
     async fn github_gitlab_and_generic_deployments_together(app: TestApp) {
+        // One base time, so the hand-worked lead times are exact.
+        let base = minutes_ago(0);
+        let ago = |minutes: i64| base - Duration::minutes(minutes);
         let push = json!({
             "ref": "refs/heads/main", "before": sha("0"), "after": sha("b"), "repository": {"full_name": "acme/web"},
-            "commits": [{"id": sha("a"), "timestamp": ts(minutes_ago(300))}, {"id": sha("b"), "timestamp": ts(minutes_ago(240))}]
+            "commits": [{"id": sha("a"), "timestamp": ts(ago(300))}, {"id": sha("b"), "timestamp": ts(ago(240))}]
         });
         app.deliver_json("push", &push, "stored").await;
-        let created = minutes_ago(190);
-        let success = github_status(1, "b", created, "success", minutes_ago(180));
+        let created = ago(190);
+        let success = github_status(1, "b", created, "success", ago(180));
         app.deliver_json("deployment_status", &success, "stored").await;
         app.deliver_json("deployment_status", &success, "stored").await;
         let creation = json!({"action": "created", "deployment": github_deployment(1, "b", created), "repository": {"full_name": "acme/web"}});
         app.deliver_json("deployment", &creation, "stored").await;
-        app.deliver_json("deployment_status", &github_status(1, "b", created, "in_progress", minutes_ago(185)), "stored").await;
+        app.deliver_json("deployment_status", &github_status(1, "b", created, "in_progress", ago(185)), "stored").await;
         // A second GitHub deployment only created: pending, counted nowhere.
-        let pending = json!({"action": "created", "deployment": github_deployment(2, "b", minutes_ago(5)), "repository": {"full_name": "acme/web"}});
+        let pending = json!({"action": "created", "deployment": github_deployment(2, "b", ago(5)), "repository": {"full_name": "acme/web"}});
         app.deliver_json("deployment", &pending, "stored").await;
 
-        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(11, "c", "running", minutes_ago(125)), "stored").await;
-        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(11, "c", "success", minutes_ago(120)), "stored").await;
-        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(12, "d", "failed", minutes_ago(60)), "stored").await;
-        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(13, "e", "skipped", minutes_ago(50)), "stored").await;
+        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(11, "c", "running", ago(125)), "stored").await;
+        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(11, "c", "success", ago(120)), "stored").await;
+        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(12, "d", "failed", ago(60)), "stored").await;
+        deliver_gitlab(&app, "Deployment Hook", &gitlab_hook(13, "e", "skipped", ago(50)), "stored").await;
 
         let event = json!({
             "idempotency_key": "deploy-77", "type": "deployment", "provider": "jenkins", "repository": "acme/jobs",
-            "deployment_id": 77, "environment": "prod", "status": "success", "status_at": ts(minutes_ago(30)),
-            "commit": sha("x"), "commits": [{"sha": sha("x"), "authored_at": ts(minutes_ago(90)), "committed_at": ts(minutes_ago(60))}]
+            "deployment_id": 77, "environment": "prod", "status": "success", "status_at": ts(ago(30)),
+            "commit": sha("x"), "commits": [{"sha": sha("x"), "authored_at": ts(ago(90)), "committed_at": ts(ago(60))}]
         });
         let (status, answer) = post(&app, &event).await;
         assert_eq!(status, 200, "{answer}");
@@ -138,14 +141,16 @@ on_both_backends! {
 
     async fn incidents_are_idempotent_by_the_callers_id(app: TestApp) {
         let url = app.url("/api/incidents");
-        let open = json!({"id": "INC-1", "repository": "acme/web", "title": "checkout down", "opened_at": ts(minutes_ago(90))});
+        // One base time for both ends, so the outage is exactly 3600 s.
+        let base = minutes_ago(0);
+        let open = json!({"id": "INC-1", "repository": "acme/web", "title": "checkout down", "opened_at": ts(base - Duration::minutes(90))});
         let response = app.admin.post(&url).json(&open).send().await.expect("post");
         assert_eq!(response.status().as_u16(), 201);
         let response = app.admin.post(&url).json(&open).send().await.expect("post");
         assert_eq!(response.status().as_u16(), 200);
         let answer: Value = response.json().await.expect("json");
         assert_eq!((answer["outcome"].as_str(), answer["status"].as_str()), (Some("unchanged"), Some("open")));
-        let resolve = json!({"id": "INC-1", "status": "resolved", "resolved_at": ts(minutes_ago(30))});
+        let resolve = json!({"id": "INC-1", "status": "resolved", "resolved_at": ts(base - Duration::minutes(30))});
         let answer: Value = app.admin.post(&url).json(&resolve).send().await.expect("post").json().await.expect("json");
         assert_eq!((answer["outcome"].as_str(), answer["status"].as_str()), (Some("changed"), Some("resolved")));
         assert_eq!(answer["title"], "checkout down", "a resolve keeps what the opening said");
