@@ -8,11 +8,13 @@ use clap::Args;
 
 use crate::secret::Secret;
 
+mod delivery;
 mod failures;
 mod gitlab;
 mod limits;
 mod runners;
 
+pub use delivery::DeliverySettings;
 pub use failures::FailureSettings;
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
@@ -89,6 +91,10 @@ pub struct WorkerSettings {
     pub gitlab: GitLabPollSettings,
     #[command(flatten)]
     pub failures: FailureSettings,
+    /// Production environments and deployment rules (the DORA figures and
+    /// the delivery alert rules).
+    #[command(flatten)]
+    pub delivery: Box<DeliverySettings>,
     /// Seconds between evaluations of the `failure_rate` and `stuck` alert rules.
     #[arg(long, env = "CICD_ALERT_CHECK_INTERVAL", default_value_t = 60, hide = true)]
     pub alert_check_interval: u64,
@@ -104,6 +110,7 @@ impl Default for WorkerSettings {
             github: GitHubPollSettings::default(),
             gitlab: GitLabPollSettings::default(),
             failures: FailureSettings::default(),
+            delivery: Default::default(),
         }
     }
 }

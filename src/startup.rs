@@ -97,6 +97,13 @@ impl Application {
             runner_metrics: Arc::new(api::runner_metrics::RunnerMetrics::new(
                 settings.runners.metrics_label_sets,
             )),
+            delivery: Arc::new(
+                crate::metrics::dora::config::DeliveryConfig::parse(
+                    &settings.worker.delivery.production_environments,
+                    &settings.worker.delivery.deployment_rules,
+                )
+                .map_err(anyhow::Error::msg)?,
+            ),
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;
@@ -176,6 +183,10 @@ pub fn scheduler(store: &Store, settings: &WorkerSettings) -> anyhow::Result<Sch
     let mut jobs: Vec<_> = retention::job(Some(settings.retention_days)).into_iter().collect();
     jobs.extend(retention::test_results_job(Some(settings.test_retention_days)));
     jobs.push(crate::alerts::periodic::job(settings.alert_check_interval as i64));
+    let production =
+        crate::metrics::dora::config::Environments::parse(&settings.delivery.production_environments)
+            .map_err(anyhow::Error::msg)?;
+    jobs.push(crate::alerts::delivery_rule::job(settings.alert_check_interval as i64, Arc::new(production)));
     jobs.push(crate::scheduler::rollups::job());
     // The providers' pollers: one registration line each.
     let mut pollers: Vec<Arc<dyn RepoPoller>> = Vec::new();

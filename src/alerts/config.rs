@@ -142,10 +142,12 @@ pub enum RuleKind {
     Stuck,
     QueueTime,
     Flaky,
+    DeploymentFailed,
+    ChangeFailureRate,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 8] = [
+    pub const ALL: [RuleKind; 10] = [
         RuleKind::BuildFailed,
         RuleKind::StartedFailing,
         RuleKind::Recovered,
@@ -154,6 +156,8 @@ impl RuleKind {
         RuleKind::Stuck,
         RuleKind::QueueTime,
         RuleKind::Flaky,
+        RuleKind::DeploymentFailed,
+        RuleKind::ChangeFailureRate,
     ];
 
     /// The snake_case name stored in `alerts.kind`.
@@ -167,6 +171,8 @@ impl RuleKind {
             RuleKind::Stuck => "stuck",
             RuleKind::QueueTime => "queue_time",
             RuleKind::Flaky => "flaky",
+            RuleKind::DeploymentFailed => "deployment_failed",
+            RuleKind::ChangeFailureRate => "change_failure_rate",
         }
     }
 

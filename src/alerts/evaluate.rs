@@ -143,7 +143,12 @@ pub async fn after_build_change(
                     slow_build(conn, rule, &facts).await?
                 }
             }
-            RuleKind::FailureRate | RuleKind::Stuck | RuleKind::QueueTime | RuleKind::Flaky => None,
+            RuleKind::FailureRate
+            | RuleKind::Stuck
+            | RuleKind::QueueTime
+            | RuleKind::Flaky
+            | RuleKind::DeploymentFailed
+            | RuleKind::ChangeFailureRate => None,
         };
         let decision = decision.and_then(|d| with_failure(d, rule, &facts, failure.as_ref()));
         if let Some(mut decision) = decision {

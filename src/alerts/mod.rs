@@ -20,6 +20,7 @@ pub mod address_guard;
 pub mod bootstrap;
 pub mod channels;
 pub mod config;
+pub mod delivery_rule;
 pub mod evaluate;
 mod failed_tests;
 pub mod failure_facts;

@@ -11,12 +11,16 @@ pub mod auth;
 pub mod body_budget;
 mod build_events;
 mod builds;
+mod deployments;
+mod dora;
+mod dora_inputs;
 mod dto;
 pub mod events;
 mod export;
 mod failures;
 mod flaky;
 mod health;
+mod incidents;
 mod insights;
 mod metrics;
 mod not_configured;
@@ -93,6 +97,8 @@ pub struct AppState {
     pub runner_cost: Arc<crate::metrics::minutes::RunnerCost>,
     /// The runner series of `/metrics` (`--metrics-label-sets`).
     pub runner_metrics: Arc<runner_metrics::RunnerMetrics>,
+    /// `--production-environments` and `--deployment-rule`.
+    pub delivery: Arc<crate::metrics::dora::config::DeliveryConfig>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -138,6 +144,9 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(test_results::routes(&state))
         .merge(test_insights::routes(&state))
         .merge(failures::routes(&state))
+        .merge(dora::routes(&state))
+        .merge(deployments::routes(&state))
+        .merge(incidents::routes(&state))
         .merge(webhook::routes())
 }
 

@@ -25,6 +25,7 @@ use utoipa::{Modify, OpenApi};
         (name = "poller", description = "Backfill and reconciliation from the providers' REST APIs"),
         (name = "alerts", description = "Alert history, configuration and tests"),
         (name = "tests", description = "Test results: JUnit report uploads, failed tests, test insights"),
+        (name = "delivery", description = "Deployments, incidents and the four DORA keys"),
         (name = "security", description = "Audit log"),
         (name = "operations", description = "Health, readiness, Prometheus"),
     )

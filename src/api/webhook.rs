@@ -74,9 +74,9 @@ pub async fn github_actions(State(state): State<AppState>, request: Request) -> 
 
 /// Answers 202 with `{"delivery", "event", "outcome"}`.
 #[utoipa::path(post, path = "/api/webhook/gitlab", tag = "ingest",
-    description = "GitLab's Pipeline Hook and Job Hook deliveries, with the webhook's secret token in \
+    description = "GitLab's Pipeline Hook, Job Hook and Deployment Hook deliveries, with the webhook's secret token in \
         X-Gitlab-Token (or sent with a bearer ingest token / write-role token). Deduplicated by \
-        Idempotency-Key, else X-Gitlab-Event-UUID. Other events (Deployment Hook, the Test button's \
+        Idempotency-Key, else X-Gitlab-Event-UUID. Other events (the Test button's \
         samples) are recorded and answered `ignored`.",
     params(gitlab::DeliveryHeaderDocs),
     request_body(content = Object, content_type = "application/json", description = "The webhook payload"),

@@ -16,6 +16,12 @@ pub enum Change {
     /// from the run's stored jobs ([`super::tries`]): GitLab pipelines and
     /// jobs, where a retry is a new job in the same run.
     Tries(TriedRun),
+    /// A deployment's new state (merged by `deployment::merge_deployment`),
+    /// with the commits it carries when its source lists them (a generic
+    /// `deployment` event's `commits`).
+    Deployment(super::deployment::Deployment, Option<super::deployment::PushedCommits>),
+    /// The commits a push brought to a ref (for lead time).
+    Commits(super::deployment::PushedCommits),
 }
 
 impl Change {
@@ -41,8 +47,37 @@ impl Change {
                 }
                 Ok(())
             }
+            Change::Deployment(d, commits) => {
+                super::limits::check_all(deployment_texts(d)).map_err(InvalidText)?;
+                commits.as_ref().map_or(Ok(()), check_commits)
+            }
+            Change::Commits(pushed) => check_commits(pushed),
         }
     }
+}
+
+fn check_commits(pushed: &super::deployment::PushedCommits) -> Result<(), InvalidText> {
+    let mut texts = vec![
+        ("repository", Some(pushed.repo.as_str())),
+        ("branch", pushed.git_ref.as_deref()),
+        ("commit", pushed.before.as_deref()),
+        ("commit", Some(pushed.head.as_str())),
+    ];
+    texts.extend(pushed.commits.iter().map(|c| ("commit", Some(c.sha.as_str()))));
+    super::limits::check_all(texts).map_err(InvalidText)
+}
+
+fn deployment_texts(d: &super::deployment::Deployment) -> Vec<(&'static str, Option<&str>)> {
+    vec![
+        ("repository", Some(d.repo.as_str())),
+        ("deployment id", Some(d.deployment_id.as_str())),
+        ("environment", Some(d.environment.as_str())),
+        ("commit", d.sha.as_deref()),
+        ("branch", d.git_ref.as_deref()),
+        ("job id", d.job_id.as_deref()),
+        ("url", d.url.as_deref()),
+        ("status", d.status.as_ref().map(|s| s.state.as_str())),
+    ]
 }
 
 fn run_texts(run: &RunAttempt) -> Vec<(&'static str, Option<&str>)> {

@@ -10,6 +10,7 @@
 
 pub mod attempt;
 pub mod change;
+pub mod deployment;
 pub mod failure;
 #[cfg(test)]
 pub(crate) mod fixtures;

@@ -2,6 +2,7 @@
 //! store's aggregate queries. Nothing here does I/O.
 
 pub mod concurrency;
+pub mod dora;
 pub mod flaky;
 pub mod health;
 pub mod job_report;

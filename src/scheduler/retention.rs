@@ -21,9 +21,10 @@ pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
                 let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
                 let (rollups, keys) = store.delete_job_leftovers(cutoff.timestamp()).await?;
+                let deployments = store.deployments().delete_older_than(cutoff.timestamp()).await?;
                 Ok(format!(
-                    "retention: deleted {attempts} run attempts, {deliveries} deliveries, {rollups} roll-up rows \
-                     and {keys} unused job keys older than {days} days"
+                    "retention: deleted {attempts} run attempts, {deliveries} deliveries, {rollups} roll-up rows, \
+                     {keys} unused job keys and {deployments} deployment, commit and incident rows older than {days} days"
                 ))
             })
         }),

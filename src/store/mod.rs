@@ -36,6 +36,9 @@
 //!   own retention).
 //! - [`Store::failures`] (`failures/`): failed jobs' reasons, failure
 //!   signatures and log excerpts; the failure insights.
+//! - [`Store::deployments`] (`deployments/`): deployments and pushed
+//!   commits (applied by the write path), `record_incident`, the reads
+//!   of the DORA figures, `delete_older_than`.
 //! - [`Store::leases`] (`leases`): run-once periodic jobs across replicas.
 //! - [`Store::tokens`], [`Store::audit`] (`tokens`, `audit`): API tokens,
 //!   stream tickets, the audit log.
@@ -53,6 +56,7 @@ mod changes;
 mod connect;
 mod copy;
 mod deliveries;
+pub mod deployments;
 mod error;
 mod events;
 pub mod failures;
@@ -144,6 +148,8 @@ handles! {
     /// executions, failure texts, and the insights read from them.
     TestResults => test_results;
     Failures => failures;
+    /// Deployments, pushed commits and incidents (the DORA keys' rows).
+    Deployments => deployments;
     /// Run-once leases of the periodic jobs across replicas.
     Leases => leases;
     /// API tokens and event-stream tickets.

@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 21] = [
+const ASSETS: [(&str, &str, &str); 22] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -34,6 +34,7 @@ const ASSETS: [(&str, &str, &str); 21] = [
     ("/assets/js/alert_test.js", JS, include_str!("assets/js/alert_test.js")),
     ("/assets/js/runners.js", JS, include_str!("assets/js/runners.js")),
     ("/assets/js/flaky.js", JS, include_str!("assets/js/flaky.js")),
+    ("/assets/js/delivery.js", JS, include_str!("assets/js/delivery.js")),
 ];
 
 /// The JavaScript module paths (for tests and the README).

@@ -70,6 +70,10 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/api/alerts/configure", Needs::Admin, 200),
     ("POST", "/api/alerts/configure", Needs::Admin, 422),
     ("POST", "/api/alert/test", Needs::Admin, 422),
+    ("GET", "/api/dora", Needs::Read, 200),
+    ("GET", "/api/dora/timeseries", Needs::Read, 200),
+    ("GET", "/api/deployments", Needs::Read, 200),
+    ("POST", "/api/incidents", Needs::Write, 422),
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, authorization: Option<&str>) -> u16 {

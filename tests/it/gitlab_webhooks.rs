@@ -191,11 +191,11 @@ on_both_backends! {
         }));
     }
 
-    // Deployment Hooks are recorded (raw body kept) and answered
-    // `ignored`; so is what GitLab's Test button sends for other events.
-    async fn deployments_and_test_button_samples_are_recorded_as_ignored(app: TestApp) {
-        deliver(&app, "Deployment Hook", &fixture("webhooks/deployment.json"), "ignored").await;
-        deliver(&app, "Deployment Hook", &fixture("webhooks/go-gitlab/deployment.json"), "ignored").await;
+    // Deployment Hooks are stored as deployments (not builds); what
+    // GitLab's Test button sends for other events is recorded as `ignored`.
+    async fn deployments_are_stored_and_test_button_samples_recorded_as_ignored(app: TestApp) {
+        deliver(&app, "Deployment Hook", &fixture("webhooks/deployment.json"), "stored").await;
+        deliver(&app, "Deployment Hook", &fixture("webhooks/go-gitlab/deployment.json"), "stored").await;
         deliver(&app, "Push Hook", &fixture("webhooks/go-gitlab/push.json"), "ignored").await;
         deliver(&app, "Merge Request Hook", &json!({"object_kind": "merge_request"}), "ignored").await;
         assert!(app.builds().await.is_empty());

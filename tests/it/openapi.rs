@@ -43,6 +43,10 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/insights/tests/{id}"),
     ("get", "/api/insights/failures"),
     ("get", "/api/insights/failures/{fingerprint}"),
+    ("get", "/api/dora"),
+    ("get", "/api/dora/timeseries"),
+    ("get", "/api/deployments"),
+    ("post", "/api/incidents"),
 ];
 
 on_both_backends! {

@@ -56,7 +56,7 @@ on_both_backends! {
             assert_eq!(error, detail, "{guid}: the stored error is the answer's");
         }
         // An ignored event's action is stored too: the same rule.
-        let response = app.deliver_as("push", "nul-push", br#"{"action":"a\u0000b"}"#).await;
+        let response = app.deliver_as("check_suite", "nul-push", br#"{"action":"a\u0000b"}"#).await;
         assert_eq!(response.status().as_u16(), 400);
         assert!(app.builds().await.is_empty());
 

@@ -33,7 +33,7 @@ on_both_backends! {
     }
 
     async fn other_events_are_202_ignored(app: TestApp) {
-        for (event, file) in [("push", "github/webhooks/push.json"), ("check_run", "github/webhooks/check_run.completed.json"), ("deployment_status", "github/webhooks/deployment_status.gh-pages.json")] {
+        for (event, file) in [("push", "github/webhooks/push.json"), ("check_run", "github/webhooks/check_run.completed.json"), ("check_suite", "github/webhooks/check_suite.requested.json")] {
             let response = app.deliver(event, &fixture_bytes(file)).await;
             assert_eq!(response.status().as_u16(), 202);
             let answer: Value = response.json().await.expect("json");

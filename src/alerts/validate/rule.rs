@@ -146,6 +146,10 @@ pub(super) fn parse_rule(
             _ => check.fail(path, "slow_build needs either duration_seconds or threshold (a multiple of the recent p95), not both"),
         },
         RuleKind::Stuck if stuck_minutes.is_none() => check.fail(format!("{path}.stuck_minutes"), "stuck needs stuck_minutes"),
+        RuleKind::ChangeFailureRate => match threshold {
+            Some(t) if t > 0.0 && t < 1.0 => {}
+            _ => check.fail(format!("{path}.threshold"), "change_failure_rate needs a threshold between 0 and 1 (exclusive)"),
+        },
         RuleKind::QueueTime if queue_minutes.is_none() => check.fail(format!("{path}.queue_minutes"), "queue_time needs queue_minutes"),
         _ => {}
     }

@@ -69,12 +69,15 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
             message: "must be an object".into(),
         }]);
     };
+    if object.get("type").and_then(Value::as_str) == Some("deployment") {
+        return super::deployment_event::parse_deployment(index, object, &raw);
+    }
     let mut r = Reader { index, object, errors: Vec::new() };
     let kind = match r.present("type").and_then(Value::as_str) {
         Some("run") => Some("run"),
         Some("job") => Some("job"),
         _ => {
-            r.fail("type", "must be \"run\" or \"job\"");
+            r.fail("type", "must be \"run\", \"job\" or \"deployment\"");
             None
         }
     };
@@ -216,7 +219,7 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
 }
 
 /// `idempotency_key`: 1–[`MAX_KEY`] visible ASCII characters.
-fn key(r: &mut Reader<'_>) -> Option<String> {
+pub(super) fn key(r: &mut Reader<'_>) -> Option<String> {
     let text = match r.present("idempotency_key") {
         None => {
             r.fail("idempotency_key", "is required (a key unique to this event, e.g. BUILD_TAG-started)");
@@ -236,7 +239,7 @@ fn key(r: &mut Reader<'_>) -> Option<String> {
 }
 
 /// `provider`: one of the generic kinds.
-fn provider(r: &mut Reader<'_>) -> Option<ProviderKind> {
+pub(super) fn provider(r: &mut Reader<'_>) -> Option<ProviderKind> {
     let accepted: Vec<&str> = ProviderKind::generic().map(ProviderKind::kind).collect();
     let text = r.required("provider", "provider")?;
     match ProviderKind::from_kind(&text).filter(|p| p.reports_generic_events()) {

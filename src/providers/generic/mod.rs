@@ -10,6 +10,7 @@
 //! them all. Must not know HTTP, SQL or the store: the handler lives in
 //! `api`, recording in `ingest` and the store's write path.
 
+pub mod deployment_event;
 pub mod event;
 mod reader;
 
@@ -27,7 +28,7 @@ pub struct BuildEvent {
     pub provider: ProviderKind,
     /// The client's idempotency key: the dedupe key, per provider.
     pub key: String,
-    /// `run` or `job`.
+    /// `run`, `job` or `deployment`.
     pub kind: &'static str,
     /// The event as sent (kept with its delivery record for replay).
     pub raw: Value,

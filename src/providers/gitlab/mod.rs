@@ -1,5 +1,6 @@
 //! GitLab CI: everything that knows GitLab. Webhook deliveries (`Pipeline
-//! Hook`, `Job Hook`; `Deployment Hook` and every other event only recorded)
+//! Hook`, `Job Hook`, `Deployment Hook` (`deployment`); every other event
+//! only recorded)
 //! with their headers (`X-Gitlab-Event`, `X-Gitlab-Token`, `Idempotency-Key`,
 //! `X-Gitlab-Event-UUID`) parsed into domain changes; GitLab's statuses and
 //! timestamps (`to_domain`); and the retry model (`attempts`), which the
@@ -14,6 +15,7 @@
 
 pub mod api;
 pub mod attempts;
+mod deployment;
 pub mod failures;
 mod payload;
 pub mod poller;
@@ -31,7 +33,8 @@ use payload::{JobEvent, PipelineEvent};
 
 /// Parses a webhook body for the event named in `X-Gitlab-Event`
 /// (`Pipeline Hook`, `Job Hook`; a `System Hook` by its `object_kind`).
-/// Every other event — `Deployment Hook`, and whatever GitLab's *Test*
+/// A `Deployment Hook` becomes a deployment (`deployment`). Every other
+/// event — whatever GitLab's *Test*
 /// button sends (`Push Hook`, `Tag Push Hook`, …) — is only recorded
 /// ([`Parsed::Ignored`]), its raw body kept.
 ///
@@ -39,6 +42,9 @@ use payload::{JobEvent, PipelineEvent};
 /// status or project, or with a timestamp in neither of GitLab's forms.
 pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
     let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
+    if event == "Deployment Hook" {
+        return deployment::from_deployment_hook(serde_json::from_value(value).map_err(json_error)?);
+    }
     let kind = match event {
         "Pipeline Hook" => "pipeline",
         "Job Hook" | "Build Hook" => "build",
@@ -215,10 +221,8 @@ mod tests {
             parse_delivery("Push Hook", br#"{"object_kind":"push"}"#),
             Ok(Parsed::Ignored { action: None })
         );
-        assert_eq!(
-            parse_delivery("Deployment Hook", br#"{"object_kind":"deployment"}"#),
-            Ok(Parsed::Ignored { action: None })
-        );
+        // A Deployment Hook is a deployment: one without its id is unusable.
+        assert!(parse_delivery("Deployment Hook", br#"{"object_kind":"deployment"}"#).is_err());
         assert!(parse_delivery("Push Hook", b"not json").is_err());
     }
 }

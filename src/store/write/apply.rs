@@ -100,6 +100,16 @@ impl WritePath {
                 self.apply_job(conn, build_id, job, now, events).await?;
             }
             Change::Tries(tried) => self.apply_tries(conn, tried, now, events, hooks).await?,
+            Change::Deployment(deployment, commits) => {
+                if let Some(pushed) = commits {
+                    crate::store::deployments::write::record_commits(conn, pushed, now).await?;
+                }
+                crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now)
+                    .await?;
+            }
+            Change::Commits(pushed) => {
+                crate::store::deployments::write::record_commits(conn, pushed, now).await?
+            }
         }
         Ok(())
     }

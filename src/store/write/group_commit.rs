@@ -119,7 +119,7 @@ fn lock_order(change: &Change) -> Option<(&'static str, &str, &str, i64)> {
         Change::Job(job) => {
             Some((job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt))
         }
-        Change::Tries(_) => None,
+        Change::Tries(_) | Change::Deployment(..) | Change::Commits(_) => None,
     }
 }
 
@@ -167,7 +167,7 @@ pub(super) async fn write_batch(
         match change {
             Change::Run(run) => attempt.runs.push(run),
             Change::Job(job) => attempt.jobs.push((job, received)),
-            Change::Tries(_) => {}
+            _ => {}
         }
     }
     let mut events = Vec::new();

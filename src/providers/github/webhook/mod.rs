@@ -1,12 +1,14 @@
 //! GitHub's webhook deliveries: their headers (`X-GitHub-Delivery`,
-//! `X-GitHub-Event`, `X-Hub-Signature-256`), and `workflow_run` /
-//! `workflow_job` payloads (and the same objects from the REST API) parsed
+//! `X-GitHub-Event`, `X-Hub-Signature-256`), `workflow_run` /
+//! `workflow_job` payloads, `deployment` / `deployment_status` / `push`
+//! (`deployment`: deployments and pushed commits), (and the same objects from the REST API) parsed
 //! into domain changes.
 //!
 //! Payload shapes: <https://docs.github.com/en/webhooks/webhook-events-and-payloads>.
 //! Models are small and lenient (see `payload`): every field that older
 //! payloads lack is optional and unknown status values are kept verbatim.
 
+mod deployment;
 mod payload;
 pub mod signature;
 mod to_domain;
@@ -46,6 +48,10 @@ pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> 
             change.check_text()?;
             Ok(Parsed::Change { action, change })
         }
+        "deployment" | "deployment_status" => {
+            deployment::from_deployment_event(serde_json::from_slice(body).map_err(json_error)?)
+        }
+        "push" => deployment::from_push_event(serde_json::from_slice(body).map_err(json_error)?),
         _ => {
             let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
             let action = value.get("action").and_then(|a| a.as_str()).map(str::to_owned);

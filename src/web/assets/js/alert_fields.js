@@ -11,6 +11,7 @@ const KIND_LABELS = {
   build_failed: "Build failed", started_failing: "Started failing", recovered: "Recovered",
   failure_rate: "Failure rate above a threshold", slow_build: "Slow build", stuck: "Stuck (queued or running too long)",
   queue_time: "Jobs waiting for a runner", flaky: "A job became flaky",
+  deployment_failed: "Production deployment failed", change_failure_rate: "Change failure rate above a threshold",
 };
 /** The numeric (and flag) fields each rule kind uses. */
 const KIND_FIELDS = {
@@ -22,6 +23,8 @@ const KIND_FIELDS = {
   stuck: ["stuck_minutes", "cooldown_minutes"],
   queue_time: ["queue_minutes", "labels", "window_minutes", "min_builds", "cooldown_minutes"],
   flaky: ["min_occurrences", "window_minutes", "cooldown_minutes"],
+  deployment_failed: [],
+  change_failure_rate: ["threshold", "window_minutes", "min_builds", "cooldown_minutes"],
 };
 const NUMBER_LABELS = {
   threshold: ["Threshold", "failure rate: 0–1 (0.5 = 50 %); slow build: a multiple of the recent p95 (above 1)"],

@@ -17,6 +17,7 @@ import { wireTest } from "./alert_test.js";
 import { renderRunners } from "./runners.js";
 import { renderFlaky } from "./flaky.js";
 import { loadFailures, wireFailures } from "./failures.js";
+import { loadDelivery } from "./delivery.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
 const TZ = Intl.DateTimeFormat().resolvedOptions().timeZone || "UTC";
@@ -195,11 +196,12 @@ async function refresh() {
   running = (async () => {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
-    const runners = state.view === "runners" || state.view === "failures";
+    const runners = state.view === "runners" || state.view === "failures" || state.view === "delivery";
     const flaky = state.view === "flaky";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
       : flaky ? Promise.allSettled([loadFlaky()])
       : state.view === "failures" ? Promise.allSettled([loadFailures(state, openDetail)])
+      : state.view === "delivery" ? Promise.allSettled([loadDelivery(state)])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
     if (!errors.length) lastUpdated = new Date();

@@ -1,0 +1,108 @@
+//! DORA figures benchmark (a bench binary, not a timed test).
+//!
+//!     cargo bench --bench dora
+//!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/empty_db BENCH_DEPLOYMENTS=100000 cargo bench --bench dora
+//!
+//! Seeds `BENCH_DEPLOYMENTS` (default 10 000) production deployments of
+//! 50 repositories spread over the last 90 days (one in ten failed), each
+//! carrying 10 commits pushed on top of the previous deployment of its
+//! repository (so `BENCH_DEPLOYMENTS` × 10 commits), in bulk SQL (the same
+//! on SQLite and PostgreSQL); then prints p50/p99 of `BENCH_REQUESTS`
+//! (default 20) sequential requests to `/api/dora` (7- and 30-day windows,
+//! one repository) and `/api/dora/timeseries`. `BENCH_DATABASE_URL` picks
+//! the database (default: a temp SQLite file; PostgreSQL: an empty
+//! database).
+
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use cicd_dashboard::config::ServeSettings;
+use cicd_dashboard::startup::Application;
+use sqlx::Connection;
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
+    for _ in 0..2 {
+        client.get(url).send().await.expect("warm-up").bytes().await.expect("body");
+    }
+    let mut samples = Vec::with_capacity(requests);
+    for _ in 0..requests {
+        let start = Instant::now();
+        let response = client.get(url).send().await.expect("request");
+        assert!(response.status().is_success(), "{url}: {}", response.status());
+        response.bytes().await.expect("body");
+        samples.push(start.elapsed());
+    }
+    samples.sort();
+    (percentile(&samples, 0.50), percentile(&samples, 0.99))
+}
+
+/// Deployments `0..n` finished over the last 90 days, oldest first.
+const SEED_DEPLOYMENTS: &str = "INSERT INTO deployments (provider_id, repo, external_id, environment, sha, \
+     ref, created_at, status, status_at, status_tier, outcome, finished_at, changed_at) \
+     WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < $2 - 1) \
+     SELECT 1, 'seed-org/repo-' || (i % 50), CAST(i AS TEXT), 'production', 'sha-' || i, 'main', t - 300, \
+     CASE WHEN i % 10 = 3 THEN 'failure' ELSE 'success' END, t, 2, \
+     CASE WHEN i % 10 = 3 THEN 1 ELSE 0 END, t, $1 \
+     FROM (SELECT i, $1 - (90 * 86400) + (i * (90 * 86400) / $2) AS t FROM s) AS x";
+
+/// 10 commits per deployment, pushed on top of the previous deployment of
+/// the same repository, committed 1 to 10 hours before it finished.
+const SEED_COMMITS: &str = "INSERT INTO commits (provider_id, repo, sha, authored_at, committed_at, ref, \
+     push_head, push_before, position, first_seen) \
+     WITH ks(k) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) \
+     SELECT 1, d.repo, 'c-' || d.external_id || '-' || k, d.finished_at - 3600 * (10 - k), \
+     d.finished_at - 3600 * (10 - k), 'main', d.sha, \
+     'sha-' || CAST(CAST(d.external_id AS BIGINT) - 50 AS TEXT), k, d.finished_at - 3600 * (10 - k) \
+     FROM deployments d CROSS JOIN ks";
+
+#[tokio::main]
+async fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let deployments = env_number("BENCH_DEPLOYMENTS", 10_000);
+    let requests = env_number("BENCH_REQUESTS", 20);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
+    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
+    settings.api_rate_limit = 0;
+    settings.no_worker = true;
+    let app = Application::build(&settings).await.expect("server starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let start = Instant::now();
+    let mut conn = sqlx::AnyConnection::connect(&database_url).await.expect("connect");
+    let now = Utc::now().timestamp();
+    for sql in [SEED_DEPLOYMENTS, SEED_COMMITS] {
+        sqlx::query(sql).bind(now).bind(deployments as i64).execute(&mut conn).await.expect("seed");
+    }
+    sqlx::query("ANALYZE").execute(&mut conn).await.expect("analyze");
+    println!(
+        "database: {}; seeded {deployments} deployments and {} commits over 90 days in {:.1} s",
+        if database_url.starts_with("sqlite") { "SQLite (temp file)" } else { "PostgreSQL" },
+        deployments * 10,
+        start.elapsed().as_secs_f64()
+    );
+    let client = reqwest::Client::new();
+    for path in [
+        "/api/dora?window_days=7",
+        "/api/dora?window_days=30",
+        "/api/dora?window_days=30&repo=seed-org/repo-7",
+        "/api/dora/timeseries?window_days=28&bucket=week",
+    ] {
+        let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
+        println!(
+            "{path:<52} p50 {:>8.2} ms   p99 {:>8.2} ms",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
+}

@@ -1,0 +1,158 @@
+//! What the delivery routes read before computing: the deployments of a
+//! scope (stored ones and those the deployment rules name), the commits of
+//! their repositories, the incidents, and one `history::walk` over them.
+//! Shared by `dora` and `deployments`.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Duration, Utc};
+
+use super::AppState;
+use super::params::Params;
+use super::problem::Problem;
+use crate::domain::deployment::{Deployment, DeploymentStatus};
+use crate::domain::{ProviderKind, RepoName};
+use crate::metrics::dora::history::{Deploy, History, IncidentSpan, counted, walk};
+use crate::metrics::dora::lineage::{CommitIndex, PushedCommit};
+use crate::store::deployments::{DeploymentFilter, DeploymentRow, RuleRun};
+
+/// Most deployments one read takes in (the newest are kept).
+pub const MAX_DEPLOYMENTS: i64 = 200_000;
+
+/// How far before a window deployments are read, so the first ones in it
+/// know their predecessor and which commits were deployed before.
+pub const LOOKBACK_DAYS: i64 = 90;
+
+/// `repo`, `environment` and `provider`: which deployments a figure is of.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    pub repo: Option<String>,
+    /// One environment by exact name; `None`: the production environments.
+    pub environment: Option<String>,
+    pub provider: Option<ProviderKind>,
+}
+
+impl Scope {
+    /// Reads `repo`, `environment`, `provider` (422 for an unknown provider).
+    pub fn from_params(params: &Params) -> Result<Scope, Problem> {
+        Ok(Scope {
+            repo: params.text("repo"),
+            environment: params.text("environment"),
+            provider: params.provider()?,
+        })
+    }
+}
+
+/// Everything read and walked.
+#[derive(Debug, Default)]
+pub struct Inputs {
+    /// Every deployment read (pending ones too), with its stored or rule id.
+    pub rows: Vec<DeploymentRow>,
+    pub deploys: Vec<Deploy>,
+    pub history: History,
+    pub incidents: Vec<IncidentSpan>,
+}
+
+/// A rule's deployment of a completed run: `success` → success;
+/// `failure`, `timed_out`, `startup_failure` → failure; anything else
+/// (skipped, cancelled, neutral) is none. Its id is the build's, negated.
+fn rule_deployment(state: &AppState, run: &RuleRun) -> Option<DeploymentRow> {
+    let rule = state.delivery.rules.iter().find(|r| r.matches(&run.workflow, &run.branch))?;
+    let word = match run.conclusion.as_str() {
+        "success" => "success",
+        "failure" | "timed_out" | "startup_failure" => "failure",
+        _ => return None,
+    };
+    Some(DeploymentRow {
+        id: -run.build_id,
+        allow_failure: false,
+        deployment: Deployment {
+            provider: run.provider,
+            repo: RepoName::from(run.repo.clone()),
+            deployment_id: format!("run:{}:{}", run.run_id, run.run_attempt),
+            environment: rule.environment.clone(),
+            sha: run.sha.clone(),
+            git_ref: Some(run.branch.clone()),
+            job_id: None,
+            url: run.url.clone(),
+            created_at: None,
+            status: Some(DeploymentStatus { state: word.to_owned(), at: run.finished_at }),
+        },
+    })
+}
+
+/// Reads the scope's deployments finished in `[from, to)` (with
+/// `pending`, unfinished ones by creation time too) and everything the walk
+/// needs; `production_only` keeps production environments (when no
+/// environment is named).
+pub async fn load(
+    state: &AppState,
+    scope: &Scope,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pending: bool,
+    production_only: bool,
+) -> Result<Inputs, Problem> {
+    let store = state.store.deployments();
+    let filter = DeploymentFilter {
+        repo: scope.repo.clone(),
+        environment: scope.environment.clone(),
+        provider: scope.provider,
+        pending,
+    };
+    let mut rows = store.deployments(from, to, &filter, MAX_DEPLOYMENTS).await?;
+    let branches: Vec<String> =
+        state.delivery.rules.iter().map(|r| r.branch.clone()).collect::<HashSet<_>>().into_iter().collect();
+    for run in store.rule_runs(from, to, &branches, scope.repo.as_deref()).await? {
+        if scope.provider.is_some_and(|p| p != run.provider) {
+            continue;
+        }
+        if let Some(row) = rule_deployment(state, &run)
+            && scope.environment.as_ref().is_none_or(|e| *e == row.deployment.environment)
+        {
+            rows.push(row);
+        }
+    }
+    if scope.environment.is_none() && production_only {
+        rows.retain(|r| state.delivery.production.is_production(&r.deployment.environment));
+    }
+    let deploys: Vec<Deploy> =
+        rows.iter().filter_map(|r| counted(r.id, &r.deployment, r.allow_failure)).collect();
+    let repos: HashSet<(ProviderKind, &str)> =
+        rows.iter().map(|r| (r.deployment.provider, r.deployment.repo.as_str())).collect();
+    let mut pushed: HashMap<(&'static str, String), Vec<PushedCommit>> = HashMap::new();
+    let only = scope.repo.clone().map(RepoName::from);
+    for (provider, repo, c) in store.commits(from - Duration::days(30), only.as_ref()).await? {
+        if !repos.contains(&(provider, repo.as_str())) {
+            continue;
+        }
+        pushed.entry((provider.kind(), repo)).or_default().push(PushedCommit {
+            time: c.committed_at.or(c.authored_at),
+            sha: c.sha,
+            push_head: c.push_head,
+            push_before: c.push_before,
+            position: c.position,
+        });
+    }
+    let commits: HashMap<(&'static str, String), CommitIndex> =
+        pushed.into_iter().map(|(key, list)| (key, CommitIndex::new(list))).collect();
+    let incidents: Vec<IncidentSpan> = store
+        .incidents(from, to)
+        .await?
+        .into_iter()
+        .filter(|i| scope.repo.is_none() || i.repo.is_none() || i.repo == scope.repo)
+        .filter(|i| match (&i.environment, &scope.environment) {
+            (None, _) => true,
+            (Some(e), Some(asked)) => e == asked,
+            (Some(e), None) => !production_only || state.delivery.production.is_production(e),
+        })
+        .map(|i| IncidentSpan {
+            repo: i.repo,
+            environment: i.environment,
+            opened_at: i.opened_at,
+            resolved_at: i.resolved_at,
+        })
+        .collect();
+    let history = walk(&deploys, &commits, &incidents);
+    Ok(Inputs { rows, deploys, history, incidents })
+}

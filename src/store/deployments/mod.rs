@@ -1,0 +1,21 @@
+//! Deployments, pushed commits and incidents: the rows the DORA keys are
+//! computed from (`crate::metrics::dora`).
+//!
+//! Files: `write` (a deployment merged under its row lock with
+//! `domain::deployment::merge_deployment`, a push's commits, applied by
+//! the one write path; an incident merged by the caller's id), `read` (a
+//! window's deployments with their deploy job's `allow_failure`, a
+//! repository's commits, a window's incidents), `rule_runs` (completed
+//! runs the deployment rules may name), `retention`.
+//!
+//! Owns these three tables' SQL; must not know HTTP, payloads or how the
+//! figures are defined.
+
+mod read;
+mod retention;
+mod rule_runs;
+pub(super) mod write;
+
+pub use read::{DeploymentFilter, DeploymentRow, StoredCommit};
+pub use rule_runs::RuleRun;
+pub use write::IncidentWrite;
