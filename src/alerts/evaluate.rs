@@ -64,9 +64,13 @@ pub(super) enum Decision {
     Suppress(AlertDetails, String),
 }
 
-/// The cooldown key of a build's pipeline: `repo|workflow|branch`.
-pub fn rule_key(repo: &str, workflow: Option<&str>, branch: Option<&str>) -> String {
-    format!("{repo}|{}|{}", workflow.unwrap_or(""), branch.unwrap_or(""))
+/// The cooldown key of a build's pipeline: `repo|workflow|branch`, led by
+/// `provider:` for every provider but GitHub (whose keys predate the other
+/// providers and stay as they were), so one repository name on two
+/// providers is two pipelines.
+pub fn rule_key(provider: &str, repo: &str, workflow: Option<&str>, branch: Option<&str>) -> String {
+    let pipeline = format!("{repo}|{}|{}", workflow.unwrap_or(""), branch.unwrap_or(""));
+    if provider == "github" || provider.is_empty() { pipeline } else { format!("{provider}:{pipeline}") }
 }
 
 /// Evaluates the build-change rules for build `build_id`, changed at `now`
@@ -115,7 +119,7 @@ pub async fn after_build_change(
     if rules.is_empty() {
         return Ok(Vec::new());
     }
-    let key = rule_key(&facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
+    let key = rule_key(&facts.provider, &facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
     lock_key(conn, backend, &key).await?;
     let mut created = Vec::new();
     let mut previous = None;

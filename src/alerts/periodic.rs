@@ -23,7 +23,8 @@ use crate::store::alerts::NewAlert;
 const STUCK_HORIZON_SECONDS: i64 = 7 * 86_400;
 
 /// (repo, workflow, branch).
-type Pipeline = (String, Option<String>, Option<String>);
+/// (provider kind, repository, workflow, branch).
+type Pipeline = (String, String, Option<String>, Option<String>);
 
 /// The periodic job, every `interval_seconds`.
 pub fn job(interval_seconds: i64) -> PeriodicJob {
@@ -63,7 +64,7 @@ pub async fn check(store: &Store, now: i64) -> anyhow::Result<usize> {
     Ok(store.alerts().enqueue_alerts(&alerts).await?)
 }
 
-/// `failure_rate`: per (repo, workflow, branch) the rule applies to, the
+/// `failure_rate`: per (provider, repo, workflow, branch) the rule applies to, the
 /// failed share of the conclusive attempts started in the last
 /// `window_minutes` (default 60) exceeds `threshold`, with at least
 /// `min_builds` (default 5) conclusive attempts.
@@ -85,19 +86,19 @@ async fn failure_rate(
             provider: Some(group.provider.as_str()),
         };
         if rule.applies_to(&subject) {
-            let entry = totals.entry((group.repo, group.workflow, group.branch)).or_default();
+            let entry = totals.entry((group.provider, group.repo, group.workflow, group.branch)).or_default();
             entry.0 += group.failed;
             entry.1 += group.conclusive;
         }
     }
     let threshold = rule.threshold.unwrap_or(1.0);
     let min_builds = rule.min_builds.unwrap_or(defaults::MIN_BUILDS);
-    for ((repo, workflow, branch), (failed, conclusive)) in totals {
+    for ((provider, repo, workflow, branch), (failed, conclusive)) in totals {
         let rate = failed as f64 / conclusive.max(1) as f64;
         if conclusive < min_builds || rate <= threshold {
             continue;
         }
-        let key = rule_key(&repo, workflow.as_deref(), branch.as_deref());
+        let key = rule_key(&provider, &repo, workflow.as_deref(), branch.as_deref());
         let mut title = format!("Failure rate {:.0}%: {repo}", rate * 100.0);
         if let Some(w) = &workflow {
             title.push_str(&format!(" · {w}"));
@@ -144,7 +145,7 @@ async fn stuck(
         if !rule.applies_to(&subject) {
             continue;
         }
-        let key = rule_key(&facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
+        let key = rule_key(&facts.provider, &facts.repo, facts.workflow.as_deref(), facts.branch.as_deref());
         let reason = format!(
             "{} for {} (limit {minutes} min)",
             facts.status.as_str(),

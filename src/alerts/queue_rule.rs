@@ -59,7 +59,12 @@ pub(super) async fn queue_time(
             if !span.is_waiting_for_runner() || waited <= limit || !watched(rule, labels.as_ref(), &span) {
                 continue;
             }
-            let key = rule_key(&span.repo, span.workflow.as_deref(), span.branch.as_deref());
+            let key = rule_key(
+                span.provider.as_str(),
+                &span.repo,
+                span.workflow.as_deref(),
+                span.branch.as_deref(),
+            );
             let set = span.label_set().join(", ");
             let job = span.name.clone().unwrap_or_else(|| "a job".into());
             let details = AlertDetails {

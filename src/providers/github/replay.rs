@@ -156,9 +156,10 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> std::io::Result<()> {
 /// (`workflow_job.queued.json` → `workflow_job`).
 pub fn event_name(payload: &Value, path: &Path) -> String {
     let has = |key: &str| payload.get(key).is_some_and(|v| !v.is_null());
-    // Objects that other events embed (a deployment_status carries a
-    // workflow_run) are checked first.
-    for key in ["workflow_job", "deployment_status", "check_run", "check_suite", "workflow_run"] {
+    // Objects that other events embed (a deployment_status carries its
+    // deployment, both may carry a workflow_run) are checked first.
+    for key in ["workflow_job", "deployment_status", "deployment", "check_run", "check_suite", "workflow_run"]
+    {
         if has(key) {
             return key.to_owned();
         }
@@ -210,6 +211,7 @@ mod tests {
         assert_eq!(event_name(&json!({"workflow_run": {}}), p), "workflow_run");
         assert_eq!(event_name(&json!({"workflow_job": {}, "workflow_run": {}}), p), "workflow_job");
         assert_eq!(event_name(&json!({"deployment_status": {}, "workflow_run": {}}), p), "deployment_status");
+        assert_eq!(event_name(&json!({"deployment": {}, "workflow_run": {}}), p), "deployment");
         assert_eq!(event_name(&json!({"zen": "z", "hook_id": 1}), p), "ping");
         assert_eq!(event_name(&json!({"action": "x"}), Path::new("a/release.published.json")), "release");
     }

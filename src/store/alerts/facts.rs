@@ -74,9 +74,11 @@ pub struct RateGroup {
     pub conclusive: i64,
 }
 
-/// Same (repo, workflow, branch) as `$1, $2, $3`, before (or after) build
-/// `($4 sort_at, $5 id)` in start order.
-const SAME_KEY: &str = "repo = $1 AND COALESCE(workflow, '') = $2 AND COALESCE(branch, '') = $3";
+/// Same (repo, workflow, branch) as `$1, $2, $3` on build `$5`'s provider (one
+/// repository name on two providers is two pipelines), before (or after)
+/// build `($4 sort_at, $5 id)` in start order.
+const SAME_KEY: &str = "repo = $1 AND COALESCE(workflow, '') = $2 AND COALESCE(branch, '') = $3 \
+     AND provider_id = (SELECT b0.provider_id FROM builds b0 WHERE b0.id = $5)";
 
 const BEFORE: &str = "(sort_at < $4 OR (sort_at = $4 AND id < $5))";
 
