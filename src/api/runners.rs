@@ -16,8 +16,8 @@ use super::params::{Params, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
 use crate::auth::Role;
+use crate::domain::RepoName;
 use crate::domain::time::{format_timestamp, from_unix};
-use crate::domain::{ProviderKind, RepoName};
 use crate::metrics::minutes::{GroupBy, MinutesRow, RunnerCost, minutes};
 use crate::metrics::runners::{LOOKBACK_SECONDS, LabelSetFigures, figures};
 use crate::store::RunnerFilter;
@@ -38,19 +38,12 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 pub struct RepoProvider {
     /// Only this repository (`owner/name`, exact)
     pub repo: Option<String>,
-    /// Only this provider's jobs (`github`)
+    /// Only this provider's jobs (a provider kind: `github`, `gitlab`, `jenkins`, …)
     pub provider: Option<String>,
 }
 
 fn runner_filter(params: &Params) -> Result<RunnerFilter, Problem> {
-    let provider = match params.text("provider") {
-        None => None,
-        Some(kind) => Some(ProviderKind::from_kind(&kind).ok_or_else(|| {
-            Problem::invalid_parameter(format!(
-                "provider must be a known provider kind (github), got {kind:?}"
-            ))
-        })?),
-    };
+    let provider = params.provider()?;
     Ok(RunnerFilter { repo: params.text("repo").map(RepoName::from), provider })
 }
 

@@ -202,6 +202,13 @@ impl BuildStatus {
         matches!(self, BuildStatus::Success | BuildStatus::Failed)
     }
 
+    /// Whether an attempt with this status has finished: every status but
+    /// `queued`, `running` and `unknown` (a job of a finished attempt never
+    /// gets a runner).
+    pub fn is_final(self) -> bool {
+        !matches!(self, BuildStatus::Queued | BuildStatus::Running | BuildStatus::Unknown)
+    }
+
     /// The snake_case name stored in the `status` column and answered by the API.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -25,8 +25,11 @@
 //!   their start), except `waiting` ones (held by a deployment protection
 //!   rule, not by a lack of runners); the **longest-waiting** one has the
 //!   earliest `created_at`, its age is `now − created_at` (clamped to 0).
-//!   Never part of the percentiles.
-//! - **running now**: jobs whose normalised status is `running`.
+//!   Never part of the percentiles. A job of a run attempt that has
+//!   finished is not queued now (a lost final delivery, a GitLab `created`
+//!   job left in a finished pipeline): it will never get a runner.
+//! - **running now**: jobs whose normalised status is `running`, in a run
+//!   attempt that has not finished.
 //! - **peak concurrency**: per UTC hour of the window, the most jobs of the
 //!   label set running at one instant ([`crate::metrics::concurrency`]); a
 //!   job runs from `started_at` to `completed_at` (running now: to `now`).
@@ -72,6 +75,9 @@ pub struct JobSpan {
     pub started_at: Option<i64>,
     pub completed_at: Option<i64>,
     pub url: Option<String>,
+    /// Its run attempt has finished (`success`, `failed`, `cancelled`, …):
+    /// a job still `queued` or `running` in it never gets or holds a runner.
+    pub run_finished: bool,
 }
 
 impl JobSpan {
@@ -104,7 +110,7 @@ impl JobSpan {
 
     /// Waiting for a runner now: `queued`, not held by an approval.
     pub fn is_waiting_for_runner(&self) -> bool {
-        self.status == BuildStatus::Queued && self.provider_status != "waiting"
+        self.status == BuildStatus::Queued && self.provider_status != "waiting" && !self.run_finished
     }
 }
 
@@ -199,7 +205,7 @@ pub fn figures(spans: &[JobSpan], from: i64, now: i64) -> Vec<LabelSetFigures> {
                 acc.longest = Some(span);
             }
         }
-        if span.status == BuildStatus::Running {
+        if span.status == BuildStatus::Running && !span.run_finished {
             acc.running_now += 1;
         }
         if !span.has_started() {

@@ -23,7 +23,11 @@ pub struct RunnerFilter {
     pub provider: Option<ProviderKind>,
 }
 
-const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, COALESCE(j.workflow, b.workflow) AS workflow, \
+/// The run attempt statuses after which no job of it gets a runner.
+const RUN_FINISHED: &str =
+    "b.status IN ('success', 'failed', 'cancelled', 'skipped', 'neutral', 'stale', 'action_required')";
+
+const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, b.status AS run_status, COALESCE(j.workflow, b.workflow) AS workflow, \
      COALESCE(j.branch, b.branch) AS branch, b.event, \
      (SELECT p.kind FROM providers p WHERE p.id = b.provider_id) AS provider_kind, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
      j.completed_at, j.url FROM jobs j JOIN builds b ON b.id = j.build_id WHERE ";
@@ -46,7 +50,10 @@ impl MetricReads<'_> {
     /// Every job queued or running now (normalised status), with the
     /// filter applied.
     pub async fn open_jobs(&self, filter: &RunnerFilter) -> Result<Vec<JobSpan>, StoreError> {
-        let mut sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running')");
+        // A job of a run attempt that has finished will never get a runner
+        // (a lost final job delivery, a `created` job left in a finished
+        // GitLab pipeline): it is not queued or running now.
+        let mut sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND NOT {RUN_FINISHED}");
         self.spans(sql_with(&mut sql, filter, Vec::new()), &sql, filter).await
     }
 
@@ -94,5 +101,6 @@ fn span_from_row(row: &sqlx::any::AnyRow) -> Result<JobSpan, sqlx::Error> {
         started_at: row.try_get("started_at")?,
         completed_at: row.try_get("completed_at")?,
         url: row.try_get("url")?,
+        run_finished: BuildStatus::from_stored(row.try_get::<&str, _>("run_status")?).is_final(),
     })
 }

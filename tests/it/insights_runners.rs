@@ -332,3 +332,51 @@ async fn runners_and_minutes_on_a_hand_worked_dataset_postgres() {
         case(app).await;
     }
 }
+
+/// A job still `queued` in a run attempt that has finished (its final job
+/// delivery lost, or a GitLab `created` job left in a finished pipeline)
+/// will never get a runner: not in "queued now", while the same job in an
+/// unfinished run is.
+async fn finished_runs_hold_no_waiting_jobs(app: TestApp) {
+    let at = Utc::now() - Duration::minutes(30);
+    for (run_id, job_id) in [(801, 8011), (802, 8021)] {
+        let mut run = Run::new(run_id, at);
+        run.repo = "octo-org/lost".into();
+        app.deliver_json("workflow_run", &run.at("in_progress", None, 0).payload(), "stored").await;
+        let labels: &[&str] = &["lost-label"];
+        let j = J {
+            id: job_id,
+            run: run_id,
+            attempt: 1,
+            repo: "octo-org/lost",
+            labels,
+            group: None,
+            status: "queued",
+            conclusion: None,
+            created: at,
+            started: at,
+            completed: None,
+        };
+        job(&app, j).await;
+    }
+    // Run 801 finishes (failed) while its job is still queued; 802 runs on.
+    let mut done = Run::new(801, at);
+    done.repo = "octo-org/lost".into();
+    app.deliver_json("workflow_run", &done.at("completed", Some("failure"), 600).payload(), "stored").await;
+    let (status, r) = app.get("/api/insights/runners?window_days=1&repo=octo-org/lost").await;
+    assert_eq!(status, 200, "{r}");
+    let s = set(&r, &["lost-label"]);
+    assert_eq!((&s["queued_now"], &s["longest_waiting"]["job"]), (&json!(1), &json!("job-8021")), "{r}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_runs_hold_no_waiting_jobs_sqlite() {
+    finished_runs_hold_no_waiting_jobs(spawn(Backend::Sqlite).await.expect("sqlite")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn finished_runs_hold_no_waiting_jobs_postgres() {
+    if let Some(app) = spawn(Backend::Postgres).await {
+        finished_runs_hold_no_waiting_jobs(app).await;
+    }
+}
