@@ -27,6 +27,9 @@ fn report(cases: &[(&str, &str, &str)]) -> Vec<u8> {
     xml.into_bytes()
 }
 
+/// One test case: name, seconds, child element.
+type Case<'a> = (&'a str, &'a str, &'a str);
+
 const FAIL: &str = r#"<failure message="expected 1" type="AssertionError">at A.beta(A.java:3)</failure>"#;
 const FLAKY: &str = r#"<flakyFailure message="timing" type="AssertionError"/>"#;
 
@@ -52,7 +55,7 @@ const FLAKY: &str = r#"<flakyFailure message="timing" type="AssertionError"/>"#;
 /// in run 101: another run and another commit, not flaky.
 /// Newly failing on main: alpha (passed in run 100, failed in run 101).
 pub async fn seed(app: &TestApp) {
-    let cases: [(i64, i64, i64, Vec<(&str, &str, &str)>); 3] = [
+    let cases: [(i64, i64, i64, Vec<Case>); 3] = [
         (
             100,
             1,

@@ -21,6 +21,7 @@ mod alerts_delivery_rules;
 mod alerts_failed_tests;
 mod alerts_failures;
 mod alerts_flaky;
+mod alerts_flaky_test;
 mod alerts_provider;
 mod alerts_queue_time;
 mod alerts_rules;

@@ -33,23 +33,36 @@ function haystack(test) {
   return [test.name, test.classname, test.file, test.repo].filter(Boolean).join(" ").toLowerCase();
 }
 
-// The four lists: table id, column headings, cells of one test.
+// The four lists: table id, answer key, column headings, cells of one test, heading and its note.
 const LISTS = [
   ["tests-failing", "most_failing", ["Failures", "Executions", "Failure rate"],
-    (t) => [String(t.failures), String(t.executions), percent(t.failure_rate)]],
+    (t) => [String(t.failures), String(t.executions), percent(t.failure_rate)],
+    "Most failing", "· failed and errored executions"],
   ["tests-slowest", "slowest", ["Total time", "p50", "p95", "Timed executions"],
-    (t) => [ms(t.total_ms), ms(t.p50_ms), ms(t.p95_ms), String(t.timed_executions)]],
+    (t) => [ms(t.total_ms), ms(t.p50_ms), ms(t.p95_ms), String(t.timed_executions)],
+    "Slowest", "· total time in the window, p50 and p95 per execution"],
   ["tests-flaky", "flaky", ["Flaky occurrences", "Passed on rerun", "Attempt flips", "Commit flips"],
     (t) => [String(t.rerun_passes + t.attempt_flips + t.commit_flips), String(t.rerun_passes),
-      String(t.attempt_flips), String(t.commit_flips)]],
+      String(t.attempt_flips), String(t.commit_flips)],
+    "Flaky", "· passed on a rerun, failed then passed in the next attempt, or failed and passed on one commit"],
   ["tests-newly", "newly_failing", ["First failed", "Failures since", "Last passed"],
     (t, openDetail) => {
       const open = el("button", { type: "button", class: "link" }, localTime(t.first_failed_at),
         el("span", { class: "visually-hidden" }, " (build " + t.first_failed_build_id + ")"));
       open.addEventListener("click", () => openDetail(t.first_failed_build_id));
       return [open, String(t.failures), localTime(t.last_passed_at)];
-    }],
+    }, "Newly failing", "· first failure on the default branch since its last pass there"],
 ];
+
+/** The four lists' sections: heading, scrolling table frame, empty note. */
+function buildLists() {
+  $("tests-lists").replaceChildren(...LISTS.map(([id, , , , title, note]) =>
+    el("section", { "aria-labelledby": id + "-title" },
+      el("h3", { id: id + "-title" }, title + " ", el("span", { class: "sub" }, note)),
+      el("div", { class: "table-wrap", tabindex: "0", role: "region", "aria-labelledby": id + "-title" },
+        el("table", { id, class: "tests-table" }, el("thead"), el("tbody"))),
+      el("p", { id: id + "-empty", class: "note", hidden: true }))));
+}
 
 function nameCell(test, choose) {
   const where = [test.classname, test.file].filter(Boolean).join(" · ");
@@ -155,6 +168,7 @@ export async function loadTests(state, openDetail, choose) {
 
 /** Wires the search (filters as one types) and the job filter (reloads). */
 export function wireTests(refresh) {
+  buildLists();
   $("tests-search").addEventListener("input", filterTests);
   $("tests-form").addEventListener("submit", (event) => { event.preventDefault(); refresh(); });
 }
