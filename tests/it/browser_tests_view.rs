@@ -28,7 +28,7 @@ fn report(cases: &[(&str, &str, &str)]) -> Vec<u8> {
 }
 
 /// One test case: name, seconds, child element.
-type Case<'a> = (&'a str, &'a str, &'a str);
+pub type Case<'a> = (&'a str, &'a str, &'a str);
 
 const FAIL: &str = r#"<failure message="expected 1" type="AssertionError">at A.beta(A.java:3)</failure>"#;
 const FLAKY: &str = r#"<flakyFailure message="timing" type="AssertionError"/>"#;
@@ -55,7 +55,26 @@ const FLAKY: &str = r#"<flakyFailure message="timing" type="AssertionError"/>"#;
 /// in run 101: another run and another commit, not flaky.
 /// Newly failing on main: alpha (passed in run 100, failed in run 101).
 pub async fn seed(app: &TestApp) {
-    let cases: [(i64, i64, i64, Vec<Case>); 3] = [
+    for (run_id, attempt, ago, tests) in uploads() {
+        let mut run = Run::new(run_id, minutes_ago(ago));
+        run.attempt = attempt;
+        let conclusion = if tests.iter().any(|t| t.2 == FAIL) { "failure" } else { "success" };
+        app.deliver_json("workflow_run", &run.at("completed", Some(conclusion), 60).payload(), "stored")
+            .await;
+        let (status, answer) = upload_report(app, run_id, attempt, &tests).await;
+        assert_eq!(status, 201, "{answer}");
+    }
+}
+
+/// Uploads one report of the seed for job "unit" of `run_id` #`attempt`.
+pub async fn upload_report(app: &TestApp, run_id: i64, attempt: i64, tests: &[Case<'_>]) -> (u16, Value) {
+    let query = format!("repo=octo-org/app&run_id={run_id}&attempt={attempt}&job=unit");
+    upload(app, &query, "application/xml", report(tests)).await
+}
+
+/// The seed's reports: run id, attempt, minutes ago, test cases.
+pub fn uploads() -> [(i64, i64, i64, Vec<Case<'static>>); 3] {
+    [
         (
             100,
             1,
@@ -85,17 +104,7 @@ pub async fn seed(app: &TestApp) {
                 ("renders &lt;b&gt;", "0.01", ""),
             ],
         ),
-    ];
-    for (run_id, attempt, ago, tests) in cases {
-        let mut run = Run::new(run_id, minutes_ago(ago));
-        run.attempt = attempt;
-        let conclusion = if tests.iter().any(|t| t.2 == FAIL) { "failure" } else { "success" };
-        app.deliver_json("workflow_run", &run.at("completed", Some(conclusion), 60).payload(), "stored")
-            .await;
-        let query = format!("repo=octo-org/app&run_id={run_id}&attempt={attempt}&job=unit");
-        let (status, answer) = upload(app, &query, "application/xml", report(&tests)).await;
-        assert_eq!(status, 201, "{answer}");
-    }
+    ]
 }
 
 /// Each row of a list: [test name, cell texts…].
