@@ -115,9 +115,15 @@ async fn rows(browser: &Browser, table: &str) -> Value {
 
 on_both_backends! {
     async fn the_tests_view_lists_searches_and_shows_a_history(app: TestApp) {
-        seed(&app).await;
         let Some(browser) = Browser::start("UTC").await else { return };
         browser.client.set_window_size(1440, 900).await.expect("resize");
+        // Nothing uploaded yet: each list says so.
+        browser.client.goto(&app.url("/?view=tests&window=7")).await.expect("open tests");
+        browser.expect("document.getElementById('tests-count').textContent === '0 rows in the four lists'", 10 * SECOND,
+            "document.getElementById('view-tests').outerHTML").await;
+        let empty = browser.eval("[...document.querySelectorAll('#tests-lists p.note')].filter((p) => !p.hidden).map((p) => p.textContent)").await;
+        assert_eq!(empty, json!(vec!["No tests in this list for the window."; 4]));
+        seed(&app).await;
         browser.client.goto(&app.url("/?view=tests&window=7")).await.expect("open tests");
         browser.expect("document.querySelectorAll('#tests-slowest tbody tr').length === 5", 10 * SECOND,
             "document.getElementById('view-tests').outerHTML").await;
