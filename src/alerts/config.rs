@@ -142,12 +142,13 @@ pub enum RuleKind {
     Stuck,
     QueueTime,
     Flaky,
+    FlakyTest,
     DeploymentFailed,
     ChangeFailureRate,
 }
 
 impl RuleKind {
-    pub const ALL: [RuleKind; 10] = [
+    pub const ALL: [RuleKind; 11] = [
         RuleKind::BuildFailed,
         RuleKind::StartedFailing,
         RuleKind::Recovered,
@@ -156,6 +157,7 @@ impl RuleKind {
         RuleKind::Stuck,
         RuleKind::QueueTime,
         RuleKind::Flaky,
+        RuleKind::FlakyTest,
         RuleKind::DeploymentFailed,
         RuleKind::ChangeFailureRate,
     ];
@@ -171,6 +173,7 @@ impl RuleKind {
             RuleKind::Stuck => "stuck",
             RuleKind::QueueTime => "queue_time",
             RuleKind::Flaky => "flaky",
+            RuleKind::FlakyTest => "flaky_test",
             RuleKind::DeploymentFailed => "deployment_failed",
             RuleKind::ChangeFailureRate => "change_failure_rate",
         }
@@ -235,8 +238,8 @@ pub struct Rule {
     /// without case); absent: any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<String>,
-    /// `flaky`: fewest flaky-job occurrences of one job key in the window
-    /// (default 3).
+    /// `flaky`: fewest flaky-job occurrences of one job key in the window;
+    /// `flaky_test`: fewest flaky occurrences of one test (default 3).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub min_occurrences: Option<i64>,
     /// `failure_rate`, `slow_build`, `stuck`, `queue_time`, `flaky`: minutes after an alert during

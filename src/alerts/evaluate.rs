@@ -151,6 +151,7 @@ pub async fn after_build_change(
             | RuleKind::Stuck
             | RuleKind::QueueTime
             | RuleKind::Flaky
+            | RuleKind::FlakyTest
             | RuleKind::DeploymentFailed
             | RuleKind::ChangeFailureRate => None,
         };

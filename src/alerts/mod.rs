@@ -25,6 +25,7 @@ pub mod evaluate;
 mod failed_tests;
 pub mod failure_facts;
 mod flaky_rule;
+mod flaky_test_rule;
 pub mod hook;
 pub mod message;
 pub mod outbox_rows;

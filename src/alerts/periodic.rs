@@ -1,5 +1,5 @@
 //! Rules evaluated by the clock rather than by a change: `failure_rate`
-//! over a window, `stuck` attempts, `queue_time` (in `queue_rule`) and `flaky` (in `flaky_rule`). Run by the scheduler (one replica at
+//! over a window, `stuck` attempts, `queue_time` (in `queue_rule`), `flaky` (in `flaky_rule`) and `flaky_test` (in `flaky_test_rule`). Run by the scheduler (one replica at
 //! a time, see `scheduler`) every `--alert-check-interval` seconds; each
 //! check enqueues its alerts in one transaction, skipping a (rule, pipeline)
 //! still in its cooldown. Must not send anything itself.
@@ -58,6 +58,9 @@ pub async fn check(store: &Store, now: i64) -> anyhow::Result<usize> {
                 super::queue_rule::queue_time(store, &config, rule, now, &mut alerts).await?
             }
             RuleKind::Flaky => super::flaky_rule::flaky(store, &config, rule, now, &mut alerts).await?,
+            RuleKind::FlakyTest => {
+                super::flaky_test_rule::flaky_test(store, &config, rule, now, &mut alerts).await?
+            }
             _ => {}
         }
     }

@@ -12,7 +12,7 @@ const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 
 /// Every asset: path, content type, body.
-const ASSETS: [(&str, &str, &str); 22] = [
+const ASSETS: [(&str, &str, &str); 23] = [
     ("/", HTML, include_str!("assets/index.html")),
     ("/assets/style.css", CSS, include_str!("assets/style.css")),
     ("/assets/js/main.js", JS, include_str!("assets/js/main.js")),
@@ -25,6 +25,7 @@ const ASSETS: [(&str, &str, &str); 22] = [
     ("/assets/js/failed_tests.js", JS, include_str!("assets/js/failed_tests.js")),
     ("/assets/js/failure_reasons.js", JS, include_str!("assets/js/failure_reasons.js")),
     ("/assets/js/failures.js", JS, include_str!("assets/js/failures.js")),
+    ("/assets/js/tests.js", JS, include_str!("assets/js/tests.js")),
     ("/assets/js/live.js", JS, include_str!("assets/js/live.js")),
     ("/assets/js/views.js", JS, include_str!("assets/js/views.js")),
     ("/assets/js/jobs.js", JS, include_str!("assets/js/jobs.js")),

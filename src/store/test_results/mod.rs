@@ -14,6 +14,7 @@
 //! Owns these four tables' SQL; must not know HTTP, report formats or
 //! providers' payloads.
 
+mod flaky_occurrences;
 mod for_alerts;
 mod insights;
 mod insights_rollup;
@@ -24,6 +25,7 @@ mod rollup_rebuild;
 mod rollup_write;
 mod write;
 
+pub use flaky_occurrences::FlakyTestOccurrence;
 pub use for_alerts::failed_test_names;
 pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
 pub use newly_failing::{DEFAULT_BRANCHES, NewlyFailingTest};

@@ -10,7 +10,7 @@ import { el } from "./format.js";
 const KIND_LABELS = {
   build_failed: "Build failed", started_failing: "Started failing", recovered: "Recovered",
   failure_rate: "Failure rate above a threshold", slow_build: "Slow build", stuck: "Stuck (queued or running too long)",
-  queue_time: "Jobs waiting for a runner", flaky: "A job became flaky",
+  queue_time: "Jobs waiting for a runner", flaky: "A job became flaky", flaky_test: "A test became flaky",
   deployment_failed: "Production deployment failed", change_failure_rate: "Change failure rate above a threshold",
 };
 /** The numeric (and flag) fields each rule kind uses. */
@@ -23,18 +23,19 @@ const KIND_FIELDS = {
   stuck: ["stuck_minutes", "cooldown_minutes"],
   queue_time: ["queue_minutes", "labels", "window_minutes", "min_builds", "cooldown_minutes"],
   flaky: ["min_occurrences", "window_minutes", "cooldown_minutes"],
+  flaky_test: ["min_occurrences", "window_minutes", "cooldown_minutes"],
   deployment_failed: [],
   change_failure_rate: ["threshold", "window_minutes", "min_builds", "cooldown_minutes"],
 };
 const NUMBER_LABELS = {
   threshold: ["Threshold", "failure rate: 0–1 (0.5 = 50 %); slow build: a multiple of the recent p95 (above 1)"],
-  window_minutes: ["Window (minutes)", "blank: 60 (flaky: 1440)"],
+  window_minutes: ["Window (minutes)", "blank: 60 (flaky, flaky test: 1440)"],
   min_builds: ["Fewest builds", "blank: 5"],
   duration_seconds: ["Slower than (seconds)", "or give a threshold instead"],
   stuck_minutes: ["Stuck after (minutes)", null],
   queue_minutes: ["Waiting longer than (minutes)", "one job; with a window: the queue p95"],
   labels: ["Runner labels", "glob on one label, e.g. self-hosted; blank: any"],
-  min_occurrences: ["Fewest flaky occurrences", "of one job key in the window; blank: 3"],
+  min_occurrences: ["Fewest flaky occurrences", "of one job key (flaky) or one test (flaky test) in the window; blank: 3"],
   cooldown_minutes: ["Quiet for (minutes) after an alert", "blank: 60"],
   failure_class: ["Failure class", "infrastructure or code; blank: both"],
 };

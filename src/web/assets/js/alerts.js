@@ -12,7 +12,7 @@ const ALERT_PAGE = 25;
 
 const KINDS = {
   build_failed: "build failed", started_failing: "started failing", recovered: "recovered",
-  failure_rate: "failure rate", slow_build: "slow build", stuck: "stuck", queue_time: "queue time", flaky: "flaky",
+  failure_rate: "failure rate", slow_build: "slow build", stuck: "stuck", queue_time: "queue time", flaky: "flaky", flaky_test: "flaky test",
   deployment_failed: "deployment failed", change_failure_rate: "change failure rate",
 };
 const DELIVERY_ICONS = { sent: "✓", failed: "✗", pending: "○", suppressed: "⊘" };

@@ -17,6 +17,7 @@ import { wireTest } from "./alert_test.js";
 import { renderRunners } from "./runners.js";
 import { renderFlaky } from "./flaky.js";
 import { loadFailures, wireFailures } from "./failures.js";
+import { loadTests, showTest, wireTests } from "./tests.js";
 import { loadDelivery } from "./delivery.js";
 
 const URL_KEYS = ["view", "window", ...TEXT_FILTERS, "since", "until", "latest", "sort", "hsort", "page", "build", "jsort", "jorder", "job"];
@@ -196,11 +197,12 @@ async function refresh() {
   running = (async () => {
     const alerts = state.view === "alerts";
     const jobs = state.view === "jobs";
-    const runners = state.view === "runners" || state.view === "failures" || state.view === "delivery";
+    const runners = state.view === "runners" || state.view === "failures" || state.view === "delivery" || state.view === "tests";
     const flaky = state.view === "flaky";
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
       : flaky ? Promise.allSettled([loadFlaky()])
       : state.view === "failures" ? Promise.allSettled([loadFailures(state, openDetail)])
+      : state.view === "tests" ? Promise.allSettled([loadTests(state, openDetail, openTest)])
       : state.view === "delivery" ? Promise.allSettled([loadDelivery(state)])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
@@ -237,6 +239,10 @@ function openJob(key) {
   showJob(state.job, state).then(() => { const title = $("job-detail-title"); if (title) title.focus(); });
 }
 
+function openTest(id) {
+  showTest(id, openDetail).catch((err) => showErrors([err]));
+}
+
 function chooseView(view) {
   if (view === state.view) return;
   state.view = view;
@@ -251,6 +257,7 @@ function chooseView(view) {
 function wire() {
   wireViews(chooseView);
   wireFailures(refresh);
+  wireTests(refresh);
   wireHistory(openDetail);
   wireSettings();
   wireTest();

@@ -1,13 +1,13 @@
 // The page's views, "dashboard" (overview, trends, health, builds),
 // "jobs" (job insights), "runners" (queues and concurrency per runner
-// label set), "flaky" (flaky workflows and jobs), "failures" (failure signatures), "delivery" (the DORA keys,
+// label set), "flaky" (flaky workflows and jobs), "failures" (failure signatures), "tests" (JUnit test insights), "delivery" (the DORA keys,
 // deployments) and "alerts" (history, settings, test): the nav links carry
 // `?view=…`, the current one is marked aria-current, and the other views'
 // parts are hidden.
 
 import { $ } from "./format.js";
 
-export const VIEWS = ["dashboard", "jobs", "runners", "flaky", "failures", "delivery", "alerts"];
+export const VIEWS = ["dashboard", "jobs", "runners", "flaky", "failures", "tests", "delivery", "alerts"];
 
 /** Shows `view` (one of VIEWS). */
 export function showView(view) {
@@ -17,6 +17,7 @@ export function showView(view) {
   $("view-runners").hidden = view !== "runners";
   $("view-flaky").hidden = view !== "flaky";
   $("view-failures").hidden = view !== "failures";
+  $("view-tests").hidden = view !== "tests";
   $("view-delivery").hidden = view !== "delivery";
   $("view-alerts").hidden = !alerts;
   $("view-form").hidden = alerts;
@@ -25,7 +26,7 @@ export function showView(view) {
     if (link.dataset.view === view) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
-  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · ", flaky: "Flaky · ", failures: "Failures · ",
+  const titles = { alerts: "Alerts · ", jobs: "Jobs · ", runners: "Runners · ", flaky: "Flaky · ", failures: "Failures · ", tests: "Tests · ",
     delivery: "Delivery · " };
   document.title = (titles[view] || "") + "CI/CD dashboard";
 }
