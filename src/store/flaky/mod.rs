@@ -12,6 +12,7 @@
 
 mod backfill;
 mod codec;
+mod attempts;
 mod read;
 pub(crate) mod refresh;
 

@@ -37,7 +37,7 @@ CREATE TABLE test_flips (
 );
 CREATE INDEX test_flips_by_day ON test_flips (fail_day, pass_day);
 
-CREATE INDEX builds_by_commit ON builds (repo, commit_sha) WHERE commit_sha IS NOT NULL;
+CREATE INDEX builds_by_repo_commit ON builds (repo, commit_sha) WHERE commit_sha IS NOT NULL;
 
 -- The roll-ups of reports stored before this migration are computed at
 -- startup (TestResults::rebuild_rollups_if_missing).
