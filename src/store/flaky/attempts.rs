@@ -47,49 +47,18 @@ pub(super) fn split(start: i64, end: i64) -> Split {
 
 /// The conclusive attempts in `[start, end)` of each (provider,
 /// repository, workflow) with an occurrence seen in that window matching
-/// `filter` (on its branch only when `filter` names one).
+/// `filter` (on its branch only when `filter` names one); may name other
+/// workflows too.
 pub(super) async fn conclusive_attempts(
     conn: &mut AnyConnection,
     start: i64,
     end: i64,
     filter: &FlakyFilter,
 ) -> Result<Counts, StoreError> {
-    let mut binds = Vec::new();
-    // $1, $2: the occurrence window; $3, $4: the counted range.
-    let where_ = filter_sql(filter, 4, &mut binds);
-    let branched = filter.branch.is_some();
-    let named = format!(
-        "(SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
-         WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f",
-        if branched { ", branch" } else { "" }
-    );
-    let on = |t: &str| {
-        format!(
-            "{t}.provider_id = f.provider_id AND {t}.repo = f.repo AND {t}.workflow = f.workflow{}",
-            if branched { format!(" AND {t}.branch = f.branch") } else { String::new() }
-        )
-    };
-    let tally = format!(
-        "SELECT t.provider_id, t.repo, t.workflow, CAST(SUM(t.attempts) AS BIGINT) AS n FROM {named} \
-         JOIN flaky_attempt_days t ON {} WHERE t.day >= $3 AND t.day < $4 \
-         GROUP BY t.provider_id, t.repo, t.workflow",
-        on("t")
-    );
-    let edge = format!(
-        "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM {named} \
-         JOIN builds b ON {} WHERE b.sort_at >= $3 AND b.sort_at < $4 AND b.status IN ('success', 'failed') \
-         GROUP BY b.provider_id, b.repo, b.workflow",
-        on("b")
-    );
     let plan = split(start, end);
     let mut counts = Counts::new();
-    let ranges = plan.days.map(|days| (&tally, days)).into_iter().chain(plan.edges.iter().map(|&r| (&edge, r)));
-    for (sql, (from, to)) in ranges {
-        let mut query = sqlx::query(AssertSqlSafe(sql.clone())).bind(start).bind(end).bind(from).bind(to);
-        for bind in &binds {
-            query = query.bind(bind.clone());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
+    let mut add = |rows: Vec<sqlx::any::AnyRow>| -> Result<(), StoreError> {
+        for row in rows {
             let key = (
                 provider_from_id(row.try_get("provider_id")?)?,
                 row.try_get("repo")?,
@@ -97,6 +66,50 @@ pub(super) async fn conclusive_attempts(
             );
             *counts.entry(key).or_insert(0) += row.try_get::<i64, _>("n")?;
         }
+        Ok(())
+    };
+    if let Some((from, to)) = plan.days {
+        // Every workflow matching the filter (a few hundred rows a day at
+        // most); those without an occurrence are never looked up.
+        let mut binds = Vec::new();
+        let where_ = filter_sql(filter, 2, &mut binds);
+        let tally = format!(
+            "SELECT provider_id, repo, workflow, CAST(SUM(attempts) AS BIGINT) AS n FROM flaky_attempt_days \
+             WHERE day >= $1 AND day < $2{where_} GROUP BY provider_id, repo, workflow"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(tally)).bind(from).bind(to);
+        for bind in &binds {
+            query = query.bind(bind.clone());
+        }
+        add(query.fetch_all(&mut *conn).await?)?;
+    }
+    if !plan.edges.is_empty() {
+        // $1, $2: the occurrence window; $3..$6: the two edges (one may be empty).
+        let mut binds = Vec::new();
+        let where_ = filter_sql(filter, 6, &mut binds);
+        let branched = filter.branch.is_some();
+        let edge = format!(
+            "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM \
+             (SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
+              WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f \
+             JOIN builds b ON b.provider_id = f.provider_id AND b.repo = f.repo AND b.workflow = f.workflow{} \
+             WHERE ((b.sort_at >= $3 AND b.sort_at < $4) OR (b.sort_at >= $5 AND b.sort_at < $6)) \
+             AND b.status IN ('success', 'failed') GROUP BY b.provider_id, b.repo, b.workflow",
+            if branched { ", branch" } else { "" },
+            if branched { " AND b.branch = f.branch" } else { "" }
+        );
+        let (head, tail) = (plan.edges[0], plan.edges.get(1).copied().unwrap_or((0, 0)));
+        let mut query = sqlx::query(AssertSqlSafe(edge))
+            .bind(start)
+            .bind(end)
+            .bind(head.0)
+            .bind(head.1)
+            .bind(tail.0)
+            .bind(tail.1);
+        for bind in &binds {
+            query = query.bind(bind.clone());
+        }
+        add(query.fetch_all(&mut *conn).await?)?;
     }
     Ok(counts)
 }

@@ -1,6 +1,7 @@
 //! Reads of `flaky_occurrences`: a window's occurrences with the job key
 //! names and the conclusive attempts of the workflows they name (the flaky
-//! rate's denominator), and which attempts and jobs carry a flaky badge.
+//! rate's denominator, from `attempts`), and which attempts and jobs carry
+//! a flaky badge.
 
 use std::collections::HashSet;
 
