@@ -13,7 +13,7 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 
 /// (provider, repo, workflow, day, branch, attempts), sorted.
-type Tally = Vec<(i64, String, String, i64, String, i64)>;
+pub type Tally = Vec<(i64, String, String, i64, String, i64)>;
 
 const KEPT: &str = "SELECT provider_id, repo, workflow, day, branch, attempts FROM flaky_attempt_days \
      ORDER BY provider_id, repo, workflow, day, branch";
@@ -31,6 +31,16 @@ async fn tally(db: &mut AnyConnection, sql: &str) -> Tally {
             (get("provider_id"), text("repo"), text("workflow"), get("day"), text("branch"), get("attempts"))
         })
         .collect()
+}
+
+/// The tally kept in the database at `url` (the `db copy` test: the
+/// target's triggers count the copied attempts, a re-run adds nothing).
+pub async fn kept(url: &str) -> Tally {
+    sqlx::any::install_default_drivers();
+    let mut db = AnyConnection::connect(url).await.expect("connect");
+    let kept = tally(&mut db, KEPT).await;
+    assert_eq!(kept, tally(&mut db, COUNTED).await, "{url}: the tally is the attempts counted");
+    kept
 }
 
 async fn assert_in_step(db: &mut AnyConnection, after: &str) {
