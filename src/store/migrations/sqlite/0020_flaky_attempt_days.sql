@@ -15,6 +15,8 @@ CREATE TABLE flaky_attempt_days (
     attempts    INTEGER NOT NULL,
     PRIMARY KEY (provider_id, repo, workflow, day, branch)
 );
+-- A window's whole days, whatever the filter.
+CREATE INDEX flaky_attempt_days_by_day ON flaky_attempt_days (day);
 INSERT INTO flaky_attempt_days (provider_id, repo, workflow, day, branch, attempts)
 SELECT provider_id, repo, workflow, sort_at / 86400, COALESCE(branch, ''), COUNT(*) FROM builds
 WHERE workflow IS NOT NULL AND status IN ('success', 'failed')
