@@ -65,6 +65,9 @@ on_postgres! {
         // Re-running converges: same answers, nothing duplicated.
         tokio::task::block_in_place(|| copy(&sqlite.database_url, &postgres.database_url));
         assert_eq!(snapshot(&postgres, true).await, before);
+        let tally = crate::flaky_tally::kept(&postgres.database_url).await;
+        assert!(!tally.is_empty());
+        assert_eq!(tally, crate::flaky_tally::kept(&sqlite.database_url).await);
 
         // New rows get ids after the copied ones.
         let max_id = before.iter().filter_map(|b| b["id"].as_i64()).max().expect("ids");

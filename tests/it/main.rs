@@ -52,6 +52,7 @@ mod delivery;
 mod events_fanout;
 mod events_resume;
 mod flaky;
+mod flaky_tally;
 mod gitlab_poll_parity;
 mod gitlab_poller;
 mod gitlab_reconcile;

@@ -5,11 +5,13 @@
 //! `/api/insights/flaky`, the `flaky` alert rule and the build badges
 //! (`read`); once per database, the occurrences of attempts stored before
 //! the table existed (`backfill`); rows are dropped by retention with the
-//! attempts they name.
+//! attempts they name. The flaky rate's denominator from the per-day tally
+//! `flaky_attempt_days` that triggers on `builds` keep (`attempts`).
 //!
 //! Owns this table's SQL; must not know HTTP or what the figures mean
 //! (`crate::metrics::flaky`).
 
+mod attempts;
 mod backfill;
 mod codec;
 mod read;

@@ -1,6 +1,7 @@
 //! Reads of `flaky_occurrences`: a window's occurrences with the job key
 //! names and the conclusive attempts of the workflows they name (the flaky
-//! rate's denominator), and which attempts and jobs carry a flaky badge.
+//! rate's denominator, from `attempts`), and which attempts and jobs carry
+//! a flaky badge.
 
 use std::collections::HashSet;
 
@@ -21,15 +22,16 @@ pub struct FlakyFilter {
     pub provider: Option<ProviderKind>,
 }
 
-/// ` AND column = $n` for each filter field, pushing its bind.
-fn filter_sql(filter: &FlakyFilter, binds: &mut Vec<String>) -> String {
+/// ` AND column = $n` for each filter field, pushing its bind (numbered
+/// after `taken` placeholders).
+pub(super) fn filter_sql(filter: &FlakyFilter, taken: usize, binds: &mut Vec<String>) -> String {
     let mut sql = String::new();
     for (column, value) in
         [("repo", &filter.repo), ("workflow", &filter.workflow), ("branch", &filter.branch)]
     {
         if let Some(value) = value {
             binds.push(value.clone());
-            sql.push_str(&format!(" AND {column} = ${}", binds.len() + 2));
+            sql.push_str(&format!(" AND {column} = ${}", binds.len() + taken));
         }
     }
     if let Some(provider) = filter.provider {
@@ -50,25 +52,14 @@ impl Flaky<'_> {
         filter: &FlakyFilter,
     ) -> Result<FlakyWindow, StoreError> {
         let mut binds = Vec::new();
-        let where_ = filter_sql(filter, &mut binds);
-        // The key names come along (one round trip); the denominators in
-        // one more: per workflow named in the window, its conclusive
-        // attempts, counted on `builds_by_workflow` (index only).
+        let where_ = filter_sql(filter, 2, &mut binds);
+        // The key names come along (one round trip); the denominators from
+        // the per-day tally and the window's partial days (`attempts`).
         let occurrences = format!(
             "SELECT f.provider_id, f.repo, {}, k.name AS key_name FROM flaky_occurrences f \
              LEFT JOIN job_keys k ON k.id = f.key_id WHERE f.seen_at >= $1 AND f.seen_at < $2{}",
             COLUMNS.split(", ").map(|c| format!("f.{c}")).collect::<Vec<_>>().join(", "),
             where_.replace(" AND ", " AND f.")
-        );
-        let branch = if filter.branch.is_some() { " AND b.branch = f.branch" } else { "" };
-        let attempts = format!(
-            "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM \
-             (SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
-              WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f \
-             JOIN builds b ON b.provider_id = f.provider_id AND b.repo = f.repo AND b.workflow = f.workflow{branch} \
-             WHERE b.sort_at >= $1 AND b.sort_at < $2 AND b.status IN ('success', 'failed') \
-             GROUP BY b.provider_id, b.repo, b.workflow",
-            if filter.branch.is_some() { ", branch" } else { "" }
         );
         let mut conn = self.read.acquire().await?;
         let mut window = FlakyWindow::default();
@@ -89,17 +80,8 @@ impl Flaky<'_> {
                 occurrence,
             });
         }
-        let mut query = sqlx::query(AssertSqlSafe(attempts)).bind(start).bind(end);
-        for bind in &binds {
-            query = query.bind(bind.clone());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let key = (
-                provider_from_id(row.try_get("provider_id")?)?,
-                row.try_get("repo")?,
-                row.try_get("workflow")?,
-            );
-            window.attempts.insert(key, row.try_get("n")?);
+        if !window.rows.is_empty() {
+            window.attempts = super::attempts::conclusive_attempts(&mut conn, start, end, filter).await?;
         }
         Ok(window)
     }
