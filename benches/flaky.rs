@@ -12,36 +12,16 @@
 //! without a repository filter. `BENCH_DATABASE_URL` picks the database
 //! (default: a temp SQLite file; PostgreSQL: an empty database).
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::Utc;
 use cicd_dashboard::config::ServeSettings;
 use cicd_dashboard::startup::Application;
 use sqlx::Connection;
 
-fn env_number(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
-async fn latency(client: &reqwest::Client, url: &str, requests: usize) -> (Duration, Duration) {
-    for _ in 0..5 {
-        client.get(url).send().await.expect("warm-up").bytes().await.expect("body");
-    }
-    let mut samples = Vec::with_capacity(requests);
-    for _ in 0..requests {
-        let start = Instant::now();
-        let response = client.get(url).send().await.expect("request");
-        assert!(response.status().is_success(), "{url}: {}", response.status());
-        response.bytes().await.expect("body");
-        samples.push(start.elapsed());
-    }
-    samples.sort();
-    (percentile(&samples, 0.50), percentile(&samples, 0.99))
-}
+#[path = "common/http.rs"]
+mod http;
+use http::{env_number, latency};
 
 /// Attempts `0..n` (ids 1..=n in an empty database), started over 90 days.
 const SEED_BUILDS: &str = "INSERT INTO builds (provider_id, repo, external_id, run_attempt, workflow, \
@@ -106,7 +86,7 @@ async fn main() {
         "/api/insights/flaky?window_days=7&repo=seed-org/repo-7",
         "/api/insights/flaky?window_days=30&repo=seed-org/repo-7",
     ] {
-        let (p50, p99) = latency(&client, &format!("{base}{path}"), requests).await;
+        let (p50, p99) = latency(&client, &format!("{base}{path}"), 5, requests).await;
         println!(
             "{path:<56} p50 {:>8.2} ms   p99 {:>8.2} ms",
             p50.as_secs_f64() * 1e3,
