@@ -134,7 +134,9 @@ on_both_backends! {
         let bad_status = run_event("jenkins", "10", "ten", "exploded", json!({"started_at": "last tuesday"}));
         let bad_job = json!({"idempotency_key": "job one", "type": "job", "provider": "hudson",
             "repository": "acme/app", "run_id": -1, "status": "completed", "finished_at": "2026-12-01T10:00:00Z"});
-        let (status, problem) = post(&app, &json!([good, bad_status, bad_job])).await;
+        let bad_times = run_event("jenkins", "11", "eleven", "in_progress",
+            json!({"started_at": "0001-01-01T00:00:00Z", "created_at": "9999-12-31T23:59:59Z"}));
+        let (status, problem) = post(&app, &json!([good, bad_status, bad_job, bad_times])).await;
         assert_eq!(status, 422, "{problem}");
         assert_eq!(problem["type"], "urn:cicd-dashboard:problem:invalid-fields");
         let mut fields: Vec<&str> = problem["errors"].as_array().expect("errors").iter()
@@ -144,6 +146,7 @@ on_both_backends! {
             "events[1].started_at", "events[1].status",
             "events[2].completed_at", "events[2].conclusion", "events[2].finished_at",
             "events[2].idempotency_key", "events[2].job_id", "events[2].provider", "events[2].run_id",
+            "events[3].created_at", "events[3].started_at",
         ], "{problem}");
         let provider = problem["errors"].as_array().expect("errors").iter()
             .find(|e| e["field"] == "events[2].provider").expect("provider error");
