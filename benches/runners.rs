@@ -15,13 +15,11 @@
 use std::time::Instant;
 
 use chrono::Utc;
-use cicd_dashboard::config::ServeSettings;
-use cicd_dashboard::startup::Application;
 use sqlx::Connection;
 
 #[path = "common/http.rs"]
 mod http;
-use http::{env_number, latency};
+use http::{env_number, latency, start_server};
 
 /// Attempts `0..n`, started over the last 30 days, and their 10 jobs each.
 const SEED_BUILDS: &str = "INSERT INTO builds (provider_id, repo, external_id, run_attempt, workflow, \
@@ -56,14 +54,7 @@ async fn main() {
     let attempts = env_number("BENCH_RUN_ATTEMPTS", 10_000);
     let requests = env_number("BENCH_REQUESTS", 100);
     let dir = tempfile::tempdir().expect("tempdir");
-    let database_url = std::env::var("BENCH_DATABASE_URL")
-        .unwrap_or_else(|_| format!("sqlite://{}", dir.path().join("bench.db").display()));
-    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
-    settings.api_rate_limit = 0;
-    settings.no_worker = true;
-    let app = Application::build(&settings).await.expect("server starts");
-    let base = format!("http://{}", app.local_addr());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (database_url, base) = start_server(dir.path()).await;
 
     let start = Instant::now();
     let mut conn = sqlx::AnyConnection::connect(&database_url).await.expect("connect");

@@ -1,7 +1,26 @@
-//! What the HTTP benchmarks share: settings from the environment and
-//! p50/p99 of sequential GET requests against a running server.
+//! What the HTTP benchmarks share: settings from the environment, a
+//! server on a free port, and p50/p99 of sequential GET requests to it.
 
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use cicd_dashboard::config::ServeSettings;
+use cicd_dashboard::startup::Application;
+
+/// Starts the server (no rate limit, no background worker) on
+/// `BENCH_DATABASE_URL`, else a SQLite file in `dir`; answers the database
+/// URL and the server's base URL.
+pub async fn start_server(dir: &Path) -> (String, String) {
+    let database_url = std::env::var("BENCH_DATABASE_URL")
+        .unwrap_or_else(|_| format!("sqlite://{}", dir.join("bench.db").display()));
+    let mut settings = ServeSettings::new("127.0.0.1:0".parse().expect("addr"), &database_url);
+    settings.api_rate_limit = 0;
+    settings.no_worker = true;
+    let app = Application::build(&settings).await.expect("server starts");
+    let base = format!("http://{}", app.local_addr());
+    tokio::spawn(app.run_until(std::future::pending()));
+    (database_url, base)
+}
 
 /// `name` from the environment as a number, else `default`.
 pub fn env_number(name: &str, default: usize) -> usize {
