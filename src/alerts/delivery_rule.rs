@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use super::config::{AlertConfig, Rule, RuleKind, defaults};
 use super::message::AlertDetails;
-use super::periodic::push;
+use super::outbox_rows::push;
 use super::rules::compile_glob;
 use crate::metrics::dora::config::Environments;
 use crate::metrics::dora::history::{Deploy, IncidentSpan, counted, walk};

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use super::config::{AlertConfig, Rule};
 use super::message::{AlertDetails, duration_text};
-use super::periodic::push;
+use super::outbox_rows::push;
 use super::rules::Subject;
 use crate::domain::flaky::{Kind, Occurrence};
 use crate::store::alerts::NewAlert;

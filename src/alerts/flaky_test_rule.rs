@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 
 use super::config::{AlertConfig, Rule};
 use super::message::AlertDetails;
-use super::periodic::push;
+use super::outbox_rows::push;
 use super::rules::Subject;
 use crate::store::Store;
 use crate::store::alerts::NewAlert;

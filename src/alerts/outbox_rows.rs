@@ -54,3 +54,21 @@ pub fn rows(
         })
         .collect())
 }
+
+/// Appends the rows of one periodic rule's alert to `out`, each with the
+/// instant its cooldown is counted from (`now` − the rule's cooldown).
+#[expect(clippy::too_many_arguments, reason = "one alert's fields")]
+pub(super) fn push(
+    out: &mut Vec<(NewAlert, i64)>,
+    config: &AlertConfig,
+    rule: &Rule,
+    key: &str,
+    dedup_key: String,
+    build_id: Option<i64>,
+    details: AlertDetails,
+    now: i64,
+) {
+    let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id };
+    let Ok(alerts) = rows(config, rule, &key, &details, "pending", None, now) else { return };
+    out.extend(alerts.into_iter().map(|alert| (alert, now - rule.cooldown_seconds())));
+}

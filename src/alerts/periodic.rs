@@ -12,7 +12,7 @@ use chrono::Utc;
 use super::config::{AlertConfig, Rule, RuleKind, defaults};
 use super::evaluate::rule_key;
 use super::message::{AlertDetails, duration_text};
-use super::outbox_rows::{AlertKey, rows};
+use super::outbox_rows::push;
 use super::rules::Subject;
 use crate::scheduler::PeriodicJob;
 use crate::store::Store;
@@ -158,20 +158,4 @@ async fn stuck(
         push(out, config, rule, &key, facts.id.to_string(), Some(facts.id), details, now);
     }
     Ok(())
-}
-
-#[expect(clippy::too_many_arguments, reason = "one alert's fields, used twice")]
-pub(super) fn push(
-    out: &mut Vec<(NewAlert, i64)>,
-    config: &AlertConfig,
-    rule: &Rule,
-    key: &str,
-    dedup_key: String,
-    build_id: Option<i64>,
-    details: AlertDetails,
-    now: i64,
-) {
-    let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id };
-    let Ok(alerts) = rows(config, rule, &key, &details, "pending", None, now) else { return };
-    out.extend(alerts.into_iter().map(|alert| (alert, now - rule.cooldown_seconds())));
 }

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 use super::config::{AlertConfig, Rule, defaults};
 use super::evaluate::rule_key;
 use super::message::{AlertDetails, duration_text};
-use super::periodic::push;
+use super::outbox_rows::push;
 use super::rules::{Subject, compile_glob};
 use crate::metrics::percentile::percentile;
 use crate::metrics::runners::JobSpan;

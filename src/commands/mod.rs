@@ -57,3 +57,19 @@ pub async fn open_store(
     store.migrate().await?;
     Ok(crate::alerts::hook::attach(store))
 }
+
+/// Fails at once, with the cause, when nothing answers at `api_url` (the
+/// poll itself retries network errors for about half a minute, as the
+/// server's poller should). Any HTTP answer will do.
+async fn reachable(api_url: &str, what: &str, setting: &str) -> anyhow::Result<()> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(30))
+        .build()?;
+    let Err(err) = client.head(api_url).send().await else { return Ok(()) };
+    let mut cause: &dyn std::error::Error = &err;
+    while let Some(source) = cause.source() {
+        cause = source;
+    }
+    anyhow::bail!("cannot reach the {what} at {api_url}: {cause}; check {setting} and the network")
+}

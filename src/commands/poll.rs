@@ -27,22 +27,6 @@ pub fn since_instant(since: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, S
         .map_err(|_| format!("--since {since:?} is neither a duration (90d) nor an RFC 3339 time"))
 }
 
-/// Fails at once, with the cause, when nothing answers at `api_url` (the
-/// poll itself retries network errors for about half a minute, as the
-/// server's poller should). Any HTTP answer will do.
-pub(super) async fn reachable(api_url: &str, what: &str, setting: &str) -> anyhow::Result<()> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(std::time::Duration::from_secs(30))
-        .build()?;
-    let Err(err) = client.head(api_url).send().await else { return Ok(()) };
-    let mut cause: &dyn std::error::Error = &err;
-    while let Some(source) = cause.source() {
-        cause = source;
-    }
-    anyhow::bail!("cannot reach the {what} at {api_url}: {cause}; check {setting} and the network")
-}
-
 /// Runs the command; prints one summary line.
 pub async fn run(args: PollArgs) -> anyhow::Result<()> {
     let now = Utc::now();
@@ -68,7 +52,7 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
         .map_err(anyhow::Error::msg)?
         .ok_or_else(|| anyhow::anyhow!("nothing to poll"))?;
     eprintln!("polling {} since {} from {}", repo_name, format_timestamp(since), github.api.github_api_url);
-    reachable(&github.api.github_api_url, "GitHub API", "--github-api-url (GITHUB_API_URL)").await?;
+    super::reachable(&github.api.github_api_url, "GitHub API", "--github-api-url (GITHUB_API_URL)").await?;
     poller.register(&repo_name, since, now).await?;
     let repo = store
         .poll_state()

@@ -28,7 +28,7 @@ pub async fn run(args: PollArgs, since: DateTime<Utc>, now: DateTime<Utc>) -> an
     let poller = Poller::new(&settings, vec![project.clone()], Vec::new(), timing, &store)
         .map_err(anyhow::Error::msg)?;
     eprintln!("polling {} since {} from {}", project.key, format_timestamp(since), project.instance);
-    super::poll::reachable(&project.instance, "GitLab instance", "--gitlab-url (GITLAB_URL)").await?;
+    super::reachable(&project.instance, "GitLab instance", "--gitlab-url (GITLAB_URL)").await?;
     let path = poller.register(&project, "cli", since, now).await?;
     let polls = store.poll_state();
     let repo = polls

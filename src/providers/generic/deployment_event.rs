@@ -54,8 +54,8 @@ pub(super) fn parse_deployment(
     for field in object.keys().filter(|k| !FIELDS.contains(&k.as_str())) {
         r.fail(field, format!("unknown field; a deployment event carries {}", FIELDS.join(", ")));
     }
-    let key = super::event::key(&mut r);
-    let provider = super::event::provider(&mut r);
+    let key = super::envelope::key(&mut r);
+    let provider = super::envelope::provider(&mut r);
     let repo = r.required("repository", "repository");
     let deployment_id = r.id("deployment_id", "deployment id");
     let environment = r.required("environment", "environment");

@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::reader::Reader;
 use super::{BuildEvent, FieldError};
-use crate::domain::{BranchName, Change, Conclusion, Job, ProviderKind, RepoName, RunAttempt, RunStatus};
+use crate::domain::{BranchName, Change, Conclusion, Job, RepoName, RunAttempt, RunStatus};
 
 /// Fields every event may carry.
 const COMMON: &[&str] = &[
@@ -55,9 +55,6 @@ const CONCLUSIONS: &[&str] = &[
     "action_required",
     "stale",
 ];
-
-/// Longest idempotency key, in visible ASCII characters.
-pub const MAX_KEY: usize = 200;
 
 /// Checks event `index` and turns it into a [`BuildEvent`].
 ///
@@ -102,8 +99,8 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
             r.fail(key, message);
         }
     }
-    let key = key(&mut r);
-    let provider = provider(&mut r);
+    let key = super::envelope::key(&mut r);
+    let provider = super::envelope::provider(&mut r);
     let repo = r.required("repository", "repository");
     let workflow = r.text("workflow", "workflow");
     let run_id = r.id("run_id", "run id");
@@ -218,45 +215,10 @@ pub fn parse_event(index: usize, raw: Value) -> Result<BuildEvent, Vec<FieldErro
     }
 }
 
-/// `idempotency_key`: 1–[`MAX_KEY`] visible ASCII characters.
-pub(super) fn key(r: &mut Reader<'_>) -> Option<String> {
-    let text = match r.present("idempotency_key") {
-        None => {
-            r.fail("idempotency_key", "is required (a key unique to this event, e.g. BUILD_TAG-started)");
-            return None;
-        }
-        Some(Value::String(text)) => text.clone(),
-        Some(_) => {
-            r.fail("idempotency_key", "must be a string");
-            return None;
-        }
-    };
-    if text.is_empty() || text.len() > MAX_KEY || !text.chars().all(|c| c.is_ascii_graphic()) {
-        r.fail("idempotency_key", format!("must be 1 to {MAX_KEY} visible ASCII characters (no spaces)"));
-        return None;
-    }
-    Some(text)
-}
-
-/// `provider`: one of the generic kinds.
-pub(super) fn provider(r: &mut Reader<'_>) -> Option<ProviderKind> {
-    let accepted: Vec<&str> = ProviderKind::generic().map(ProviderKind::kind).collect();
-    let text = r.required("provider", "provider")?;
-    match ProviderKind::from_kind(&text).filter(|p| p.reports_generic_events()) {
-        Some(provider) => Some(provider),
-        None => {
-            r.fail(
-                "provider",
-                format!("must be one of {} (any other CI: other), got {text:?}", accepted.join(", ")),
-            );
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ProviderKind;
     use crate::domain::time::parse_timestamp;
     use serde_json::json;
 

@@ -11,6 +11,7 @@
 //! `api`, recording in `ingest` and the store's write path.
 
 pub mod deployment_event;
+mod envelope;
 pub mod event;
 mod reader;
 

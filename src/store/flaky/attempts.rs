@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::read::{FlakyFilter, filter_sql};
+use super::filter::{FlakyFilter, filter_sql};
 use crate::domain::ProviderKind;
 use crate::store::StoreError;
 use crate::store::rows::provider_from_id;

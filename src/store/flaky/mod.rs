@@ -14,7 +14,8 @@
 mod attempts;
 mod backfill;
 mod codec;
+mod filter;
 mod read;
 pub(crate) mod refresh;
 
-pub use read::FlakyFilter;
+pub use filter::FlakyFilter;
