@@ -253,9 +253,9 @@ impl Store {
         Ok(())
     }
 
-    /// A write transaction (see `write::begin_write`).
+    /// A write transaction (see [`begin_write_on`]).
     pub(super) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        write::begin_write(&self.write, self.backend).await
+        begin_write_on(&self.write, self.backend).await
     }
 
     /// Announces the events of a committed transaction.
@@ -284,4 +284,17 @@ impl Store {
         self.write.close().await;
         self.read.close().await;
     }
+}
+
+/// A write transaction on `pool`: SQLite takes the write lock at once
+/// (`BEGIN IMMEDIATE`, so two writers never deadlock upgrading a read lock);
+/// PostgreSQL a plain `BEGIN`.
+pub(super) async fn begin_write_on(
+    pool: &sqlx::AnyPool,
+    backend: Backend,
+) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    Ok(match backend {
+        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
+        Backend::Postgres => pool.begin().await?,
+    })
 }

@@ -187,7 +187,7 @@ impl Deployments<'_> {
         incident: &Incident,
         now: i64,
     ) -> Result<(Incident, IncidentWrite), StoreError> {
-        let mut tx = crate::store::write::begin_write(&self.write, self.backend).await?;
+        let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;
         let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
         let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE external_id = $1{lock}");
         let found = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))

@@ -124,7 +124,7 @@ impl WritePath {
     /// read-then-write never has to upgrade (which could fail with
     /// `SQLITE_BUSY` under another process).
     async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
-        begin_write(&self.pool, self.backend).await
+        super::begin_write_on(&self.pool, self.backend).await
     }
 
     /// The installed hook's session for one transaction.
@@ -195,15 +195,4 @@ impl WritePath {
         self.announcer.publish(&events);
         Ok(events.len())
     }
-}
-
-/// A write transaction on `pool` (see [`WritePath::begin`]).
-pub(super) async fn begin_write(
-    pool: &AnyPool,
-    backend: Backend,
-) -> Result<Transaction<'static, Any>, StoreError> {
-    Ok(match backend {
-        Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
-        Backend::Postgres => pool.begin().await?,
-    })
 }
