@@ -14,15 +14,27 @@ use super::problem::Problem;
 use crate::domain::{BranchName, ProviderKind, RepoName};
 use crate::store::PointFilter;
 
-/// Decoded query parameters (last value wins for repeated keys).
+/// Decoded query parameters, each given at most once.
 pub struct Params(HashMap<String, String>);
 
 impl Params {
-    /// Decodes the query string. 422 when a name or value holds a NUL
-    /// character (no stored text can hold one: PostgreSQL refuses it).
+    /// Decodes the query string. 422 `invalid-parameter` when a name is
+    /// given more than once (`?repo=a&repo=b`: no parameter takes a list, and
+    /// silently keeping one value would answer for a filter nobody asked
+    /// for), or when a name or value holds a NUL character (no stored text
+    /// can hold one: PostgreSQL refuses it). Every extractor of this module
+    /// parses through here, so every GET endpoint answers alike.
     pub fn parse(raw: Option<&str>) -> Result<Self, Problem> {
-        let pairs: HashMap<String, String> =
-            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned().collect();
+        let mut pairs: HashMap<String, String> = HashMap::new();
+        for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned() {
+            if pairs.contains_key(&name) {
+                return Err(Problem::invalid_parameter(format!(
+                    "{} is given more than once; give it once",
+                    name.replace('\0', "\\0")
+                )));
+            }
+            pairs.insert(name, value);
+        }
         if let Some((name, _)) =
             pairs.iter().find(|(name, value)| name.contains('\0') || value.contains('\0'))
         {

@@ -76,6 +76,7 @@ mod payload_fallbacks;
 mod poller;
 mod provider_filter;
 mod provider_repos;
+mod query_params;
 mod replay_cli;
 mod replicas;
 mod report_cli;
