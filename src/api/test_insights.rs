@@ -126,14 +126,24 @@ pub struct InsightsParams {
     job: Option<String>,
 }
 
+/// The answer of `GET /api/insights/tests`: the window's length and the
+/// four lists.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct TestInsightsAnswer {
+    /// Days of uploads in the window (the request's `window_days`).
+    pub window_days: u32,
+    #[serde(flatten)]
+    pub lists: TestInsights,
+}
+
 /// Most failing, slowest and flaky tests over the last `window_days` of
 /// uploads (20 each); 422 on a bad `window_days`.
 #[utoipa::path(get, path = "/api/insights/tests", tag = "tests",
     description = "Most failing tests (failures, failure rate), slowest tests (total time, p50/p95 duration) , flaky tests (passed on a rerun in the job, failed then passed in the next attempt, failed and passed on the same commit) and newly failing tests (first failure on the default branch since its last pass there) over the last `window_days` of uploads; definitions in the README.",
     params(InsightsParams),
-    responses((status = 200, body = TestInsights), QueryProblems),
+    responses((status = 200, body = TestInsightsAnswer), QueryProblems),
     security((), ("token" = [])))]
-pub async fn insights(State(state): State<AppState>, params: Params) -> Result<Json<TestInsights>, Problem> {
+pub async fn insights(State(state): State<AppState>, params: Params) -> Result<Json<TestInsightsAnswer>, Problem> {
     let window_days = params.int_in("window_days", 7, 1, 365)?;
     let filter = TestsFilter {
         since: Utc::now().timestamp() - window_days * 86_400,
@@ -141,7 +151,9 @@ pub async fn insights(State(state): State<AppState>, params: Params) -> Result<J
         branch: params.text("branch").map(BranchName::from),
         job: params.text("job"),
     };
-    Ok(Json(state.store.test_results().insights(&filter, LIST_LENGTH).await?))
+    let lists = state.store.test_results().insights(&filter, LIST_LENGTH).await?;
+    // int_in keeps it in 1–365.
+    Ok(Json(TestInsightsAnswer { window_days: u32::try_from(window_days).unwrap_or_default(), lists }))
 }
 
 /// One test and its latest 200 executions, newest first; 404 when no test

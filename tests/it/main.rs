@@ -88,6 +88,7 @@ mod schemathesis;
 mod secrets;
 mod stored_limits;
 mod test_insights;
+mod test_insights_cache;
 mod test_newly_failing;
 mod test_results;
 mod test_rollups;

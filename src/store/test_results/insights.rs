@@ -25,7 +25,7 @@
 //!   same commit SHA; counted once per commit). Ordered by the sum of the
 //!   three counts.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::domain::{BranchName, RepoName};
@@ -44,7 +44,7 @@ pub struct TestsFilter {
 }
 
 /// A test's identity as the lists show it.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TestRef {
     pub test_id: i64,
     pub repo: String,
@@ -53,7 +53,7 @@ pub struct TestRef {
     pub file: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FailingTest {
     #[serde(flatten)]
     pub test: TestRef,
@@ -65,7 +65,7 @@ pub struct FailingTest {
     pub failure_rate: f64,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SlowTest {
     #[serde(flatten)]
     pub test: TestRef,
@@ -76,7 +76,7 @@ pub struct SlowTest {
     pub p95_ms: Option<f64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FlakyTest {
     #[serde(flatten)]
     pub test: TestRef,
@@ -89,7 +89,7 @@ pub struct FlakyTest {
 }
 
 /// The four lists.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct TestInsights {
     pub most_failing: Vec<FailingTest>,
     pub slowest: Vec<SlowTest>,

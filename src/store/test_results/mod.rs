@@ -9,7 +9,9 @@
 //! `read` (a build's failed tests, one test's history), `insights` (most
 //! failing, slowest and flaky tests over a window, by a scan), `rollup_write`
 //! and `insights_rollup` (the per-test daily roll-ups `test_daily` and
-//! `test_flips`: kept at upload, read by the insights), `retention`.
+//! `test_flips`: kept at upload, read by the insights), `insights_cache`
+//! (the computed answers, kept until a change of their scope: tables
+//! `test_day_versions`, `test_insight_cache`), `retention`.
 //!
 //! Owns these four tables' SQL; must not know HTTP, report formats or
 //! providers' payloads.
@@ -17,6 +19,7 @@
 mod flaky_occurrences;
 mod for_alerts;
 mod insights;
+mod insights_cache;
 mod insights_rollup;
 mod newly_failing;
 mod read;

@@ -22,7 +22,7 @@
 //! executions there are read through the `(test_id, upload_id)` index. It
 //! grows with the failed executions in the window, not with all of them.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sqlx::{AssertSqlSafe, Row};
 
 use super::insights::{TEST_REF, TestRef, test_ref};
@@ -33,7 +33,7 @@ use crate::store::{StoreError, TestResults};
 /// Branches that count as the default branch without a `branch` filter.
 pub const DEFAULT_BRANCHES: [&str; 2] = ["main", "master"];
 
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NewlyFailingTest {
     #[serde(flatten)]
     pub test: TestRef,

@@ -2,7 +2,8 @@
 //! (their executions and failure texts follow by `ON DELETE CASCADE`),
 //! then dictionary entries no execution refers to any more. Roll-ups go
 //! when their whole UTC day is older than the cutoff (the flips when
-//! either side's latest day is).
+//! either side's latest day is). Any deletion makes the stored insights
+//! answers stale (`insights_cache`).
 
 use crate::store::{StoreError, TestResults};
 
@@ -23,12 +24,14 @@ impl TestResults<'_> {
     /// the cutoff's day. Answers (uploads, tests) deleted.
     pub async fn delete_older_than(&self, cutoff: i64) -> Result<(u64, u64), StoreError> {
         let day = cutoff.div_euclid(86_400);
-        sqlx::query(OLD_DAYS).bind(day).execute(&self.write).await?;
-        sqlx::query(OLD_FLIPS).bind(day).execute(&self.write).await?;
-        Ok((
-            self.delete_batches(OLD_UPLOADS, cutoff).await?,
-            self.delete_batches(UNUSED_TESTS, cutoff).await?,
-        ))
+        let days = sqlx::query(OLD_DAYS).bind(day).execute(&self.write).await?.rows_affected();
+        let flips = sqlx::query(OLD_FLIPS).bind(day).execute(&self.write).await?.rows_affected();
+        let uploads = self.delete_batches(OLD_UPLOADS, cutoff).await?;
+        let tests = self.delete_batches(UNUSED_TESTS, cutoff).await?;
+        if days + flips + uploads + tests > 0 {
+            self.invalidate_insights().await?;
+        }
+        Ok((uploads, tests))
     }
 
     async fn delete_batches(&self, sql: &'static str, cutoff: i64) -> Result<u64, StoreError> {

@@ -51,7 +51,7 @@ impl TestResults<'_> {
         sqlx::query(ATTEMPT_FLIPS).execute(&mut *tx).await?;
         sqlx::query(COMMIT_FLIPS).execute(&mut *tx).await?;
         tx.commit().await?;
-        Ok(())
+        self.invalidate_insights().await
     }
 
     /// Rebuilds the roll-ups when executions are stored and no roll-up is

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::{MAX_FAILURE_TEXTS_PER_FILE, rollup_write};
+use super::{MAX_FAILURE_TEXTS_PER_FILE, insights_cache, rollup_write};
 use crate::domain::{ProviderKind, RepoName, RunAttempt, RunStatus, TestExecution};
 use crate::store::{ChangeEvent, StoreError, TestResults};
 
@@ -76,6 +76,9 @@ impl TestResults<'_> {
         let mut outcomes = Vec::with_capacity(files.len());
         for file in files {
             outcomes.push(store_file(&mut tx, &key.repo, build_id, job_name, file, now).await?);
+        }
+        if outcomes.contains(&UploadOutcome::Applied) {
+            insights_cache::bump_day(&mut tx, key.repo.as_str(), now.div_euclid(86_400)).await?;
         }
         tx.commit().await?;
         if outcomes.contains(&UploadOutcome::Applied) {

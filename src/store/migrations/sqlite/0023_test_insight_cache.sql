@@ -1,0 +1,56 @@
+-- The cache of /api/insights/tests answers (store/test_results/
+-- insights_cache.rs) and the versions that tell when an answer is stale.
+--
+-- test_day_versions: per repository and UTC upload day (received_at /
+-- 86400), a counter raised whenever the test results of that day change:
+-- an upload's transaction (insights_cache::bump_day, just before its
+-- commit), a deleted upload, a deleted build with uploads, a build whose
+-- branch or commit changes (the triggers below). The row of repository
+-- '*' (day 0) is raised when every answer may change (retention of
+-- roll-ups, a roll-up rebuild). Rows are never deleted, so the sum of the
+-- counters of a scope only grows: the sum is the version of every answer
+-- in that scope.
+CREATE TABLE test_day_versions (
+    repo    TEXT    NOT NULL,
+    day     INTEGER NOT NULL,
+    version INTEGER NOT NULL,
+    PRIMARY KEY (repo, day)
+);
+INSERT INTO test_day_versions (repo, day, version)
+SELECT b.repo, u.received_at / 86400, 1 FROM test_uploads u, builds b WHERE b.id = u.build_id
+GROUP BY b.repo, u.received_at / 86400;
+
+-- test_insight_cache: one computed answer per request (filters, window's
+-- first day, list length as JSON), with the version it was computed at.
+-- Derived data: not copied by `db copy`, pruned by age.
+CREATE TABLE test_insight_cache (
+    request   TEXT    NOT NULL PRIMARY KEY,
+    versions  INTEGER NOT NULL,
+    stored_at INTEGER NOT NULL,
+    answer    TEXT    NOT NULL
+);
+CREATE INDEX test_insight_cache_by_age ON test_insight_cache (stored_at);
+
+CREATE TRIGGER test_versions_upload_gone AFTER DELETE ON test_uploads
+BEGIN
+    INSERT INTO test_day_versions (repo, day, version)
+    SELECT repo, OLD.received_at / 86400, 1 FROM builds WHERE id = OLD.build_id
+    ON CONFLICT (repo, day) DO UPDATE SET version = test_day_versions.version + 1;
+END;
+
+CREATE TRIGGER test_versions_build_gone BEFORE DELETE ON builds
+BEGIN
+    INSERT INTO test_day_versions (repo, day, version)
+    SELECT OLD.repo, received_at / 86400, 1 FROM test_uploads WHERE build_id = OLD.id
+    GROUP BY received_at / 86400
+    ON CONFLICT (repo, day) DO UPDATE SET version = test_day_versions.version + 1;
+END;
+
+CREATE TRIGGER test_versions_build_changed AFTER UPDATE OF branch, commit_sha ON builds
+WHEN OLD.branch IS NOT NEW.branch OR OLD.commit_sha IS NOT NEW.commit_sha
+BEGIN
+    INSERT INTO test_day_versions (repo, day, version)
+    SELECT NEW.repo, received_at / 86400, 1 FROM test_uploads WHERE build_id = NEW.id
+    GROUP BY received_at / 86400
+    ON CONFLICT (repo, day) DO UPDATE SET version = test_day_versions.version + 1;
+END;
