@@ -54,6 +54,10 @@ impl Application {
             crate::commands::Open::CreateIfMissing,
         )
         .await?;
+        let derived = store.deployments().derive_pending().await?;
+        if derived > 0 {
+            tracing::info!(streams = derived, "derived the DORA facts of deployments stored before them");
+        }
         if store.alerts().seal_stored_alert_config().await? {
             tracing::info!("sealed the stored alert configuration with the configured secret key");
         }

@@ -10,7 +10,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::dora_inputs::{LOOKBACK_DAYS, Scope, load};
+use super::dora_facts::fill_commits;
+use super::dora_inputs::{Scope, load};
 use super::params::{Params, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
@@ -107,8 +108,7 @@ pub async fn list_deployments(
     let limit = params.int_in("limit", 100, 1, 500)? as usize;
     let to = Utc::now();
     let from = to - Duration::days(i64::from(window_days));
-    let inputs =
-        load(&state, &scope, from - Duration::days(LOOKBACK_DAYS), to, true, production_only).await?;
+    let mut inputs = load(&state, &scope, from, to, true, production_only).await?;
     let mut listed: Vec<_> = inputs
         .rows
         .iter()
@@ -123,9 +123,11 @@ pub async fn list_deployments(
         .collect();
     listed.sort_by_key(|r| std::cmp::Reverse((r.deployment.finished_at().or(r.deployment.created_at), r.id)));
     let truncated = listed.len() > limit;
+    listed.truncate(limit);
+    let ids: Vec<i64> = listed.iter().map(|r| r.id).collect();
+    fill_commits(&state, inputs.walked, &mut inputs.history, &ids).await?;
     let deployments = listed
         .into_iter()
-        .take(limit)
         .map(|row| {
             let d = &row.deployment;
             let facts = inputs.history.facts.get(&row.id);

@@ -14,7 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::dora_inputs::{LOOKBACK_DAYS, Scope, load};
+use super::dora_inputs::{Scope, load};
 use super::params::{Params, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
@@ -85,7 +85,7 @@ pub async fn dora(
     let to = Utc::now();
     let from = to - Duration::days(i64::from(window_days));
     let previous_from = from - Duration::days(i64::from(window_days));
-    let inputs = load(&state, &scope, previous_from - Duration::days(LOOKBACK_DAYS), to, false, true).await?;
+    let inputs = load(&state, &scope, previous_from, to, false, true).await?;
     Ok(Json(DoraJson {
         window_days,
         tz: tz.name().to_owned(),
@@ -181,7 +181,7 @@ pub async fn dora_timeseries(
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return Err(Problem::invalid_parameter("no day of that window can be represented"));
     };
-    let inputs = load(&state, &scope, first.1 - Duration::days(LOOKBACK_DAYS), last.2, false, true).await?;
+    let inputs = load(&state, &scope, first.1, last.2, false, true).await?;
     let buckets = spans
         .iter()
         .map(|(label, start, end)| DoraBucket {

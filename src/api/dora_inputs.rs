@@ -1,7 +1,8 @@
 //! What the delivery routes read before computing: the deployments of a
 //! scope (stored ones and those the deployment rules name), the commits of
 //! their repositories, the incidents, and one `history::walk` over them.
-//! Shared by `dora` and `deployments`.
+//! Shared by `dora` and `deployments`. Without deployment rules in scope
+//! the facts are the ones stored at write time (`dora_facts`).
 
 use std::collections::{HashMap, HashSet};
 
@@ -51,6 +52,9 @@ pub struct Inputs {
     pub deploys: Vec<Deploy>,
     pub history: History,
     pub incidents: Vec<IncidentSpan>,
+    /// Walked per request (deployment rules in scope), commits included;
+    /// otherwise read from the stored facts (`dora_facts`).
+    pub walked: bool,
 }
 
 /// A rule's deployment of a completed run: `success` → success;
@@ -82,10 +86,63 @@ fn rule_deployment(state: &AppState, run: &RuleRun) -> Option<DeploymentRow> {
 }
 
 /// Reads the scope's deployments finished in `[from, to)` (with
-/// `pending`, unfinished ones by creation time too) and everything the walk
-/// needs; `production_only` keeps production environments (when no
-/// environment is named).
+/// `pending`, unfinished ones by creation time too) and their facts;
+/// `production_only` keeps production environments (when no environment
+/// is named). The facts are the stored ones (`dora_facts`) unless a
+/// deployment rule names a run in scope: rule deployments exist only at
+/// read time, so then the streams are walked here, from
+/// [`LOOKBACK_DAYS`] before `from`.
 pub async fn load(
+    state: &AppState,
+    scope: &Scope,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    pending: bool,
+    production_only: bool,
+) -> Result<Inputs, Problem> {
+    let lookback = from - Duration::days(LOOKBACK_DAYS);
+    if !state.delivery.rules.is_empty() {
+        let branches: Vec<String> =
+            state.delivery.rules.iter().map(|r| r.branch.clone()).collect::<HashSet<_>>().into_iter().collect();
+        let runs = state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
+        if runs.iter().any(|run| rule_deployment(state, run).is_some()) {
+            return walk_inputs(state, scope, lookback, to, pending, production_only).await;
+        }
+    }
+    super::dora_facts::load_facts(state, scope, from, to, pending, production_only).await
+}
+
+/// The incidents open at some time in `[from, to)` that apply to `scope`.
+pub async fn incidents_of(
+    state: &AppState,
+    scope: &Scope,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    production_only: bool,
+) -> Result<Vec<IncidentSpan>, Problem> {
+    Ok(state
+        .store
+        .deployments()
+        .incidents(from, to)
+        .await?
+        .into_iter()
+        .filter(|i| scope.repo.is_none() || i.repo.is_none() || i.repo == scope.repo)
+        .filter(|i| match (&i.environment, &scope.environment) {
+            (None, _) => true,
+            (Some(e), Some(asked)) => e == asked,
+            (Some(e), None) => !production_only || state.delivery.production.is_production(e),
+        })
+        .map(|i| IncidentSpan {
+            repo: i.repo,
+            environment: i.environment,
+            opened_at: i.opened_at,
+            resolved_at: i.resolved_at,
+        })
+        .collect())
+}
+
+/// [`load`] walking the streams per request.
+async fn walk_inputs(
     state: &AppState,
     scope: &Scope,
     from: DateTime<Utc>,
@@ -136,23 +193,7 @@ pub async fn load(
     }
     let commits: HashMap<(&'static str, String), CommitIndex> =
         pushed.into_iter().map(|(key, list)| (key, CommitIndex::new(list))).collect();
-    let incidents: Vec<IncidentSpan> = store
-        .incidents(from, to)
-        .await?
-        .into_iter()
-        .filter(|i| scope.repo.is_none() || i.repo.is_none() || i.repo == scope.repo)
-        .filter(|i| match (&i.environment, &scope.environment) {
-            (None, _) => true,
-            (Some(e), Some(asked)) => e == asked,
-            (Some(e), None) => !production_only || state.delivery.production.is_production(e),
-        })
-        .map(|i| IncidentSpan {
-            repo: i.repo,
-            environment: i.environment,
-            opened_at: i.opened_at,
-            resolved_at: i.resolved_at,
-        })
-        .collect();
+    let incidents = incidents_of(state, scope, from, to, production_only).await?;
     let history = walk(&deploys, &commits, &incidents);
-    Ok(Inputs { rows, deploys, history, incidents })
+    Ok(Inputs { rows, deploys, history, incidents, walked: true })
 }

@@ -13,6 +13,7 @@ mod build_events;
 mod builds;
 mod deployments;
 mod dora;
+mod dora_facts;
 mod dora_inputs;
 mod dto;
 pub mod events;

@@ -30,6 +30,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (18, "test roll-ups", include_str!("migrations/sqlite/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/sqlite/0020_flaky_attempt_days.sql")),
+    (21, "deployment facts", include_str!("migrations/sqlite/0021_deployment_facts.sql")),
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -53,6 +54,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (18, "test roll-ups", include_str!("migrations/postgres/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/postgres/0020_flaky_attempt_days.sql")),
+    (21, "deployment facts", include_str!("migrations/postgres/0021_deployment_facts.sql")),
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
 ];
 

@@ -71,7 +71,10 @@ pub struct Facts {
     /// A successful deployment of a SHA deployed successfully before that
     /// is not the previous successful deployment's.
     pub rollback: bool,
+    /// The commits it carried first (filled where they are listed).
     pub commits: Vec<CommitLead>,
+    /// Their lead times in seconds (commits with a known time).
+    pub leads: Vec<i64>,
 }
 
 /// A failure and its restoration.
@@ -136,7 +139,7 @@ fn walk_stream(stream: &[&Deploy], index: &CommitIndex, history: &mut History) {
     let mut deployed: HashSet<String> = HashSet::new();
     let mut open_outage: Option<usize> = None;
     for d in stream {
-        let mut facts = Facts { signal: None, rollback: false, commits: Vec::new() };
+        let mut facts = Facts { signal: None, rollback: false, commits: Vec::new(), leads: Vec::new() };
         if d.failed {
             facts.signal = Some(Signal::Failed);
             if open_outage.is_none() {
@@ -167,6 +170,7 @@ fn walk_stream(stream: &[&Deploy], index: &CommitIndex, history: &mut History) {
                 if deployed.insert(commit.clone()) {
                     let time = index.time(&commit);
                     let lead_seconds = time.map(|t| (d.finished_at - t).num_seconds().max(0));
+                    facts.leads.extend(lead_seconds);
                     facts.commits.push(CommitLead { sha: commit, time, lead_seconds });
                 }
             }

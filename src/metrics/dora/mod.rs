@@ -35,6 +35,7 @@
 //! - **Levels**: see `levels` (thresholds of the DORA report, cited there).
 
 pub mod config;
+pub mod derive;
 pub mod history;
 pub mod levels;
 pub mod lineage;
@@ -132,7 +133,7 @@ pub fn figures(
     let mut leads: Vec<f64> = successes
         .iter()
         .filter_map(|d| history.facts.get(&d.id))
-        .flat_map(|f| f.commits.iter().filter_map(|c| c.lead_seconds.map(|s| s as f64)))
+        .flat_map(|f| f.leads.iter().map(|&s| s as f64))
         .collect();
     leads.sort_by(f64::total_cmp);
     let median = percentile(&leads, 0.5);

@@ -6,16 +6,23 @@
 //! the one write path; an incident merged by the caller's id), `read` (a
 //! window's deployments with their deploy job's `allow_failure`, a
 //! repository's commits, a window's incidents), `rule_runs` (completed
-//! runs the deployment rules may name), `retention`.
+//! runs the deployment rules may name), `retention`, `derive` (each
+//! stream's DORA facts, derived again inside the write transaction from
+//! the last successful deployment before a change; `lineage` walks the
+//! stored pushes for it), `facts` (reading the derived facts).
 //!
-//! Owns these three tables' SQL; must not know HTTP, payloads or how the
+//! Owns these three tables' SQL and `deployment_commits`'; must not know HTTP, payloads or how the
 //! figures are defined.
 
+mod derive;
+mod facts;
+mod lineage;
 mod read;
 mod retention;
 mod rule_runs;
 pub(super) mod write;
 
+pub use facts::StoredFacts;
 pub use read::{DeploymentFilter, DeploymentRow, StoredCommit};
 pub use rule_runs::RuleRun;
 pub use write::IncidentWrite;

@@ -1,11 +1,13 @@
 //! Deployment retention: deployments finished (or, never finished, last
-//! changed) before the cutoff, commits first seen before it, incidents
+//! changed) before the cutoff with the commits they carried, commits first seen before it, incidents
 //! resolved before it.
 
 use crate::store::{Deployments, StoreError};
 
 const OLD_DEPLOYMENTS: &str = "DELETE FROM deployments WHERE id IN (SELECT id FROM deployments WHERE \
      COALESCE(finished_at, changed_at) < $1 LIMIT 1000)";
+const OLD_DEPLOYED_COMMITS: &str = "DELETE FROM deployment_commits WHERE id IN (SELECT id FROM \
+     deployment_commits WHERE finished_at < $1 LIMIT 1000)";
 const OLD_COMMITS: &str =
     "DELETE FROM commits WHERE id IN (SELECT id FROM commits WHERE first_seen < $1 LIMIT 1000)";
 const OLD_INCIDENTS: &str = "DELETE FROM incidents WHERE id IN (SELECT id FROM incidents WHERE \
@@ -18,7 +20,7 @@ impl Deployments<'_> {
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
     pub async fn delete_older_than(&self, cutoff: i64) -> Result<u64, StoreError> {
         let mut total = 0;
-        for sql in [OLD_DEPLOYMENTS, OLD_COMMITS, OLD_INCIDENTS] {
+        for sql in [OLD_DEPLOYMENTS, OLD_DEPLOYED_COMMITS, OLD_COMMITS, OLD_INCIDENTS] {
             loop {
                 let deleted = sqlx::query(sql).bind(cutoff).execute(&self.write).await?.rows_affected();
                 if deleted == 0 {

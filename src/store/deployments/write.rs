@@ -3,6 +3,7 @@
 
 use sqlx::{AnyConnection, Row};
 
+use super::derive::{Stream, derive_gaps, derive_stream};
 use crate::domain::RepoName;
 use crate::domain::deployment::{
     Deployment, DeploymentStatus, Incident, PushedCommits, merge_deployment, merge_incident, tier,
@@ -105,7 +106,8 @@ pub(in crate::store) async fn upsert_deployment(
     let stored = match select(conn, backend, incoming).await? {
         Some(found) => found,
         None => {
-            if bind(sqlx::query(INSERT), incoming, now).fetch_optional(&mut *conn).await?.is_some() {
+            if let Some(row) = bind(sqlx::query(INSERT), incoming, now).fetch_optional(&mut *conn).await? {
+                rederive(conn, None, (row.try_get(0)?, incoming)).await?;
                 return Ok(true);
             }
             select(conn, backend, incoming).await?.ok_or_else(|| {
@@ -119,7 +121,47 @@ pub(in crate::store) async fn upsert_deployment(
         return Ok(false);
     }
     bind(sqlx::query(UPDATE), &merged, now).bind(id).execute(&mut *conn).await?;
+    rederive(conn, Some(&stored), (id, &merged)).await?;
     Ok(true)
+}
+
+fn stream_of(d: &Deployment) -> Stream {
+    Stream { provider_id: provider_id(d.provider), repo: d.repo.as_str().to_owned(), environment: d.environment.clone() }
+}
+
+/// Derives the DORA facts again after deployment `id` changed from
+/// `before` (`None`: new) to `after`: its stream from the earlier of its
+/// old and new finishing positions (and its old stream, if it moved).
+async fn rederive(
+    conn: &mut AnyConnection,
+    before: Option<&Deployment>,
+    (id, after): (i64, &Deployment),
+) -> Result<(), StoreError> {
+    let position = |d: &Deployment| d.finished_at().map(|at| (at.timestamp(), id));
+    let old = before.and_then(position);
+    let new = position(after);
+    if let Some(before) = before
+        && before.outcome() == after.outcome()
+        && before.finished_at() == after.finished_at()
+        && before.sha == after.sha
+        && stream_of(before) == stream_of(after)
+    {
+        return Ok(());
+    }
+    match (before, old) {
+        (Some(before), Some(old)) if stream_of(before) != stream_of(after) => {
+            derive_stream(conn, &stream_of(before), Some(old)).await?;
+            if let Some(new) = new {
+                derive_stream(conn, &stream_of(after), Some(new)).await?;
+            }
+        }
+        _ => {
+            if let Some(from) = [old, new].into_iter().flatten().min() {
+                derive_stream(conn, &stream_of(after), Some(from)).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Records a push's commits: a commit already known keeps the push it came
@@ -144,7 +186,8 @@ pub(in crate::store) async fn record_commits(
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
+    let shas: Vec<&str> = pushed.commits.iter().map(|c| c.sha.as_str()).chain([pushed.head.as_str()]).collect();
+    derive_gaps(conn, provider_id(pushed.provider), pushed.repo.as_str(), &shas).await
 }
 
 /// What recording an incident did.

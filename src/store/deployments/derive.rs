@@ -1,0 +1,263 @@
+//! Deriving a stream's DORA facts inside the write transaction: from the
+//! last successful deployment before a change onwards, the rules of
+//! `crate::metrics::dora::derive` are applied again and the result stored
+//! on `deployments` (`dora_*`) and in `deployment_commits`. Start-up
+//! derives the streams nothing derived yet (rows from before migration
+//! 0021, a `db copy`).
+
+use std::collections::HashSet;
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::lineage::Pushes;
+use crate::metrics::dora::derive::{StreamDeploy, derive};
+use crate::metrics::dora::history::Signal;
+use crate::store::{Deployments, StoreError};
+
+/// One stream: provider id, repository, environment.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct Stream {
+    pub provider_id: i64,
+    pub repo: String,
+    pub environment: String,
+}
+
+const STREAM: &str = "provider_id = $1 AND repo = $2 AND environment = $3";
+
+pub(super) fn signal_code(signal: Option<Signal>) -> Option<i64> {
+    match signal {
+        Some(Signal::Failed) => Some(1),
+        Some(Signal::RolledBack) => Some(2),
+        Some(Signal::Incident) | None => None,
+    }
+}
+
+pub(super) fn signal_of(code: Option<i64>) -> Option<Signal> {
+    match code {
+        Some(1) => Some(Signal::Failed),
+        Some(2) => Some(Signal::RolledBack),
+        _ => None,
+    }
+}
+
+/// Derives `stream` again from the last successful deployment finished
+/// before `from` (`(finished_at, id)`; `None`: the whole stream).
+pub(super) async fn derive_stream(
+    conn: &mut AnyConnection,
+    stream: &Stream,
+    from: Option<(i64, i64)>,
+) -> Result<(), StoreError> {
+    let anchor = match from {
+        None => None,
+        Some((at, id)) => sqlx::query(AssertSqlSafe(format!(
+            "SELECT id, sha, finished_at FROM deployments WHERE {STREAM} AND dora_state = 0 \
+             AND (finished_at < $4 OR (finished_at = $4 AND id < $5)) ORDER BY finished_at DESC, id DESC LIMIT 1"
+        )))
+        .bind(stream.provider_id)
+        .bind(stream.repo.as_str())
+        .bind(stream.environment.as_str())
+        .bind(at)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .map(|row| -> Result<StreamDeploy, StoreError> {
+            Ok(StreamDeploy { id: row.try_get(0)?, sha: row.try_get(1)?, finished_at: row.try_get(2)?, failed: false })
+        })
+        .transpose()?,
+    };
+    let (after_at, after_id) = anchor.as_ref().map_or((i64::MIN, i64::MIN), |a| (a.finished_at, a.id));
+    let rows = sqlx::query(AssertSqlSafe(format!(
+        "SELECT d.id, d.sha, d.finished_at, d.outcome, COALESCE(j.allow_failure, 0) FROM deployments d \
+         LEFT JOIN jobs j ON j.provider_id = d.provider_id AND j.external_id = d.job_id \
+         WHERE d.provider_id = $1 AND d.repo = $2 AND d.environment = $3 AND d.finished_at IS NOT NULL \
+         AND (d.finished_at > $4 OR (d.finished_at = $4 AND d.id > $5)) ORDER BY d.finished_at, d.id"
+    )))
+    .bind(stream.provider_id)
+    .bind(stream.repo.as_str())
+    .bind(stream.environment.as_str())
+    .bind(after_at)
+    .bind(after_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut batch = Vec::with_capacity(rows.len());
+    let mut uncounted = Vec::new();
+    for row in &rows {
+        let id: i64 = row.try_get(0)?;
+        let outcome: Option<i64> = row.try_get(3)?;
+        let allowed: i64 = row.try_get(4)?;
+        let failed = match outcome {
+            Some(0) => false,
+            Some(1) if allowed == 0 => true,
+            _ => {
+                uncounted.push(id);
+                continue;
+            }
+        };
+        batch.push(StreamDeploy { id, sha: row.try_get(1)?, finished_at: row.try_get(2)?, failed });
+    }
+    let earlier_heads = earlier_heads(conn, stream, anchor.as_ref(), &batch).await?;
+    sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM deployment_commits WHERE {STREAM} AND (finished_at > $4 OR (finished_at = $4 AND deployment_id > $5))"
+    )))
+    .bind(stream.provider_id)
+    .bind(stream.repo.as_str())
+    .bind(stream.environment.as_str())
+    .bind(after_at)
+    .bind(after_id)
+    .execute(&mut *conn)
+    .await?;
+    for id in uncounted {
+        sqlx::query(
+            "UPDATE deployments SET dora_state = NULL, dora_signal = NULL, dora_rollback = 0, \
+             dora_next_success_at = NULL, dora_opens_outage = 0, dora_gap = NULL, dora_derived = 1 WHERE id = $1",
+        )
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    }
+    let mut pushes = Pushes::new(stream.provider_id, &stream.repo);
+    let offset = usize::from(anchor.is_some());
+    for (i, facts) in derive(anchor.as_ref(), &batch, &earlier_heads).into_iter().enumerate() {
+        let is_anchor = i < offset;
+        let deploy = if is_anchor { anchor.as_ref() } else { batch.get(i - offset) };
+        let Some(deploy) = deploy else { continue };
+        let mut gap: Option<String> = None;
+        if !deploy.failed && !is_anchor && let Some(sha) = deploy.sha.as_deref() {
+            let walked = pushes.walk(conn, sha, facts.previous_sha.as_deref()).await?;
+            gap = walked.gap;
+            for (position, (commit, time)) in walked.commits.iter().enumerate() {
+                let lead = time.map(|t| (deploy.finished_at - t).max(0));
+                sqlx::query(
+                    "INSERT INTO deployment_commits (deployment_id, provider_id, repo, environment, sha, position, \
+                     committed_at, lead_seconds, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+                     ON CONFLICT (provider_id, repo, environment, sha) DO NOTHING",
+                )
+                .bind(deploy.id)
+                .bind(stream.provider_id)
+                .bind(stream.repo.as_str())
+                .bind(stream.environment.as_str())
+                .bind(commit.as_str())
+                .bind(position as i64)
+                .bind(*time)
+                .bind(lead)
+                .bind(deploy.finished_at)
+                .execute(&mut *conn)
+                .await?;
+            }
+        }
+        let gap_sql = if is_anchor { "dora_gap" } else { "$7" };
+        let sql = format!(
+            "UPDATE deployments SET dora_state = $1, dora_signal = $2, dora_rollback = $3, \
+             dora_next_success_at = $4, dora_opens_outage = $5, dora_gap = {gap_sql}, dora_derived = 1 WHERE id = $6"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(i64::from(deploy.failed))
+            .bind(signal_code(facts.signal))
+            .bind(i64::from(facts.rollback))
+            .bind(facts.next_success_at)
+            .bind(i64::from(facts.opens_outage))
+            .bind(deploy.id);
+        if !is_anchor {
+            query = query.bind(gap);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// The SHAs of `batch` deployed successfully at or before `anchor`.
+async fn earlier_heads(
+    conn: &mut AnyConnection,
+    stream: &Stream,
+    anchor: Option<&StreamDeploy>,
+    batch: &[StreamDeploy],
+) -> Result<HashSet<String>, StoreError> {
+    let Some(anchor) = anchor else { return Ok(HashSet::new()) };
+    let shas: Vec<&str> = batch
+        .iter()
+        .filter(|d| !d.failed)
+        .filter_map(|d| d.sha.as_deref())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut out = HashSet::new();
+    for chunk in shas.chunks(200) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 6)).collect();
+        let sql = format!(
+            "SELECT DISTINCT sha FROM deployments WHERE {STREAM} AND dora_state = 0 \
+             AND (finished_at < $4 OR (finished_at = $4 AND id <= $5)) AND sha IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql))
+            .bind(stream.provider_id)
+            .bind(stream.repo.as_str())
+            .bind(stream.environment.as_str())
+            .bind(anchor.finished_at)
+            .bind(anchor.id);
+        for sha in chunk {
+            query = query.bind(*sha);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            out.insert(row.try_get(0)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Derives again the streams whose commit walk stopped at one of `shas`
+/// of `repo` (a push that now names it), from the earliest such deployment.
+pub(super) async fn derive_gaps(
+    conn: &mut AnyConnection,
+    provider_id: i64,
+    repo: &str,
+    shas: &[&str],
+) -> Result<(), StoreError> {
+    let mut first: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
+    for chunk in shas.chunks(200) {
+        let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT environment, finished_at, id FROM deployments WHERE repo = $1 AND dora_gap IN ({}) \
+             AND provider_id = $2 AND finished_at IS NOT NULL",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(repo).bind(provider_id);
+        for sha in chunk {
+            query = query.bind(*sha);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let at = (row.try_get::<i64, _>(1)?, row.try_get::<i64, _>(2)?);
+            let entry = first.entry(row.try_get(0)?).or_insert(at);
+            *entry = (*entry).min(at);
+        }
+    }
+    for (environment, at) in first {
+        let stream = Stream { provider_id, repo: repo.to_owned(), environment };
+        derive_stream(conn, &stream, Some(at)).await?;
+    }
+    Ok(())
+}
+
+impl Deployments<'_> {
+    /// Derives every stream with a finished deployment not derived yet,
+    /// one transaction per stream; answers the streams derived.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
+    pub async fn derive_pending(&self) -> Result<usize, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT provider_id, repo, environment FROM deployments \
+             WHERE dora_derived = 0 AND finished_at IS NOT NULL",
+        )
+        .fetch_all(&self.write)
+        .await?;
+        let mut streams = Vec::with_capacity(rows.len());
+        for row in &rows {
+            streams.push(Stream { provider_id: row.try_get(0)?, repo: row.try_get(1)?, environment: row.try_get(2)? });
+        }
+        for stream in &streams {
+            let mut tx = crate::store::write::begin_write(&self.write, self.backend).await?;
+            derive_stream(&mut tx, stream, None).await?;
+            tx.commit().await?;
+        }
+        Ok(streams.len())
+    }
+}
