@@ -254,7 +254,7 @@ impl Deployments<'_> {
             streams.push(Stream { provider_id: row.try_get(0)?, repo: row.try_get(1)?, environment: row.try_get(2)? });
         }
         for stream in &streams {
-            let mut tx = crate::store::write::begin_write(&self.write, self.backend).await?;
+            let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;
             derive_stream(&mut tx, stream, None).await?;
             tx.commit().await?;
         }
