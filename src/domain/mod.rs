@@ -26,6 +26,7 @@ pub mod status;
 pub mod step;
 pub mod test_result;
 pub mod time;
+pub mod time_bounds;
 pub mod tries;
 pub mod tries_replan;
 pub mod words;

@@ -91,5 +91,6 @@ mod test_insights;
 mod test_newly_failing;
 mod test_results;
 mod test_rollups;
+mod timestamp_bounds;
 mod webhook_auth;
 mod webhook_input;
