@@ -44,6 +44,7 @@ mod browser_providers;
 mod browser_runners;
 mod browser_tests;
 mod browser_tests_view;
+mod browser_trial;
 mod browser_ticket;
 mod build_events;
 mod cli_errors;
