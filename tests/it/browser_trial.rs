@@ -1,13 +1,17 @@
 //! What a new user meets first, in a real (headless) Chromium with axe: the
 //! Alerts view with no token in the browser explains calmly how to enable
-//! alert management (no 401 banner).
+//! alert management (no 401 banner), and a run without a URL shows "–"
+//! where its link would be (never link words that lead nowhere).
 //! Screenshots at 1 440, 1 280 and 390 px in `target/screenshots/`.
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use crate::browser_harness::Browser;
 use crate::helpers::TestApp;
 use crate::on_both_backends;
+use crate::payloads::{Run, minutes_ago};
 
 const SECOND: Duration = Duration::from_secs(1);
 
@@ -56,6 +60,43 @@ on_both_backends! {
         browser.expect("!document.getElementById('settings-form').hidden", 10 * SECOND,
             "document.getElementById('settings-status').textContent").await;
         assert_eq!(browser.eval("document.getElementById('settings-howto').hidden").await, true);
+        browser.close().await;
+    }
+
+    async fn a_run_without_a_url_shows_a_dash_not_a_dead_link(app: TestApp) {
+        let mut payload = Run::new(1, minutes_ago(10)).at("completed", Some("success"), 60).payload();
+        payload["workflow_run"].as_object_mut().expect("run").remove("html_url");
+        app.deliver_json("workflow_run", &payload, "stored").await;
+        app.deliver_json("workflow_run", &Run::new(2, minutes_ago(5)).at("completed", Some("failure"), 30).payload(), "stored").await;
+        assert_eq!(app.builds().await.iter().filter(|b| b["url"] == Value::Null).count(), 1);
+
+        let Some(browser) = Browser::start("UTC").await else { return };
+        browser.client.goto(&app.url("/")).await.expect("open page");
+        browser.expect("document.body.dataset.loaded && document.querySelectorAll('#builds tbody tr').length === 2",
+            10 * SECOND, "document.body.innerText").await;
+        let links = browser.eval("[...document.querySelectorAll('#builds tbody tr')].map(r => { \
+            const cell = r.querySelector('td[data-label=Links]'); \
+            return { anchors: cell.querySelectorAll('a').length, text: cell.textContent }; })").await;
+        // Newest first: run 2 has its link, run 1 a dash.
+        assert_eq!(links[0]["anchors"], 1, "{links}");
+        assert!(links[0]["text"].as_str().unwrap_or_default().contains("Open"), "{links}");
+        assert_eq!(links[1]["anchors"], 0, "{links}");
+        let text = links[1]["text"].as_str().unwrap_or_default();
+        assert!(text.starts_with("Details") && text.ends_with(" –") && !text.contains("Open"), "{links}");
+        axe_clean(&browser).await;
+        browser.client.execute("document.getElementById('builds').scrollIntoView(); return true;", vec![]).await.expect("scroll");
+        screenshots(&browser, &app, "trial-builds-no-url").await;
+
+        // The detail: the attempt's link row and the header say "–" too.
+        browser.client.execute("document.querySelectorAll('#builds tbody tr')[1].querySelector('button.link').click(); return true;",
+            vec![]).await.expect("click");
+        browser.expect("document.getElementById('detail').open && document.querySelector('#detail table.attempts')", 5 * SECOND,
+            "document.getElementById('detail-body').innerText").await;
+        let detail = browser.eval("({ anchors: [...document.querySelectorAll('#detail-body a')].map(a => a.textContent), \
+            meta: document.querySelector('#detail-body p.meta').textContent })").await;
+        assert_eq!(detail["anchors"], serde_json::json!([]), "{detail}");
+        assert!(detail["meta"].as_str().unwrap_or_default().ends_with(" · –"), "{detail}");
+        axe_clean(&browser).await;
         browser.close().await;
     }
 }
