@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use cicd_dashboard::cli::{Cli, Command, DbCommand};
 use cicd_dashboard::config::{ServeSettings, WorkerCommandSettings};
+use cicd_dashboard::domain::words::count;
 use cicd_dashboard::providers::github::replay;
 use cicd_dashboard::startup::{self, Application, shutdown_signal};
 use cicd_dashboard::store::{Store, StoreOptions, copy_database};
@@ -77,7 +78,7 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     .await?;
     let mut refused = 0;
     for table in &report {
-        println!("{}: {} rows in the source, {} written", table.table, table.rows, table.written);
+        println!("{}: {} in the source, {} written", table.table, count(table.rows, "row", "rows"), table.written);
         for row in &table.refused {
             println!("  not copied: {} id {}: {}", row.table, row.id, row.reason);
         }
@@ -86,7 +87,7 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     source.close().await;
     target.close().await;
     if refused > 0 {
-        anyhow::bail!("{refused} rows could not be copied (listed above); everything else was");
+        anyhow::bail!("{} could not be copied (listed above); everything else was", count(refused, "row", "rows"));
     }
     Ok(())
 }

@@ -12,6 +12,7 @@ use crate::cli::PollArgs;
 use crate::config::GitHubPollSettings;
 use crate::domain::ProviderKind;
 use crate::domain::time::{format_timestamp, parse_timestamp};
+use crate::domain::words::count;
 use crate::providers::github::Poller;
 
 /// `since` → the instant it names: a duration back from `now` (`90d`,
@@ -74,12 +75,13 @@ pub async fn run(args: PollArgs) -> anyhow::Result<()> {
             shown.set_position((p.done_until - p.from).max(0) as u64);
             let until =
                 DateTime::<Utc>::from_timestamp(p.done_until, 0).map(format_timestamp).unwrap_or_default();
-            shown.set_message(format!("{} runs, done until {until}", p.runs));
+            shown.set_message(format!("{}, done until {until}", count(p.runs, "run", "runs")));
         })
         .await?;
     bar.finish_and_clear();
     let after = store.poll_state().poll_repo(ProviderKind::GitHub, &repo_name).await?;
-    println!("{}: {} ({} requests)", repo_name, stats.summary(), poller.client().request_count());
+    let requests = count(poller.client().request_count(), "request", "requests");
+    println!("{}: {} ({requests})", repo_name, stats.summary());
     if let Some(error) = after.filter(|r| r.last_error_at.is_some() && r.last_error_at >= r.last_success_at) {
         anyhow::bail!("the poll of {} failed: {}", repo_name, error.last_error.unwrap_or_default());
     }

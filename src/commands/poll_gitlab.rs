@@ -12,6 +12,7 @@ use crate::cli::PollArgs;
 use crate::config::{GitLabPollSettings, target};
 use crate::domain::ProviderKind;
 use crate::domain::time::format_timestamp;
+use crate::domain::words::count;
 use crate::providers::gitlab::Poller;
 use crate::providers::gitlab::poller::PollTiming;
 
@@ -53,13 +54,13 @@ pub async fn run(args: PollArgs, since: DateTime<Utc>, now: DateTime<Utc>) -> an
             shown.set_position((p.done_until - p.from).max(0) as u64);
             let until =
                 DateTime::<Utc>::from_timestamp(p.done_until, 0).map(format_timestamp).unwrap_or_default();
-            shown.set_message(format!("{} pipelines, done until {until}", p.pipelines));
+            shown.set_message(format!("{}, done until {until}", count(p.pipelines, "pipeline", "pipelines")));
         })
         .await?;
     bar.finish_and_clear();
     let after = polls.poll_repo(ProviderKind::GitLab, &path).await?;
     let requests: u64 = poller.clients().iter().map(|c| c.request_count()).sum();
-    println!("{path}: {} ({requests} requests)", stats.summary());
+    println!("{path}: {} ({})", stats.summary(), count(requests, "request", "requests"));
     if let Some(error) = after.filter(|r| r.last_error_at.is_some() && r.last_error_at >= r.last_success_at) {
         anyhow::bail!("the poll of {path} failed: {}", error.last_error.unwrap_or_default());
     }

@@ -2,7 +2,8 @@
 //! steps, the job key that groups a job across runs, the providers they
 //! come from (`provider`), their raw provider status/conclusion
 //! vocabularies and the normalised status, and test results (a test's
-//! identity, an execution's outcome).
+//! identity, an execution's outcome), and counted nouns for people
+//! (`words`).
 //!
 //! Everything here is pure (no I/O, no SQL, no HTTP). Provider payloads are
 //! parsed into these types once, at the edge (`ingest`), and the store keeps
@@ -25,8 +26,10 @@ pub mod status;
 pub mod step;
 pub mod test_result;
 pub mod time;
+pub mod time_bounds;
 pub mod tries;
 pub mod tries_replan;
+pub mod words;
 
 pub use attempt::RunAttempt;
 pub use change::Change;

@@ -5,6 +5,7 @@
 use bytes::Bytes;
 use chrono::Utc;
 
+use crate::domain::time_bounds;
 use crate::providers::{Parsed, PayloadError, WebhookProvider};
 use crate::store::{DeliveryOutcome, DeliveryRecord, DeliveryWrite, Recorded, Store, StoreError};
 
@@ -85,12 +86,21 @@ pub async fn ingest(
             error: None,
             change: None,
         },
-        Ok(Parsed::Change { action, change }) => DeliveryWrite {
-            delivery: record(action),
-            outcome: DeliveryOutcome::Stored,
-            error: None,
-            change: Some(change),
-        },
+        Ok(Parsed::Change { action, mut change }) => {
+            // A clock gone wrong in one field does not refuse the delivery
+            // (the provider would send it again): the field is stored as
+            // null and the delivery log says which (`domain::time_bounds`).
+            let warnings = time_bounds::null_out_of_range(&mut change, Utc::now());
+            if !warnings.is_empty() {
+                tracing::warn!(delivery = %delivery.guid, warnings = %warnings.join("; "), "timestamps out of range stored as null");
+            }
+            DeliveryWrite {
+                delivery: record(action),
+                outcome: DeliveryOutcome::Stored,
+                error: (!warnings.is_empty()).then(|| format!("warning: {}", warnings.join("; "))),
+                change: Some(change),
+            }
+        }
         Err(err) => {
             store
                 .deliveries()

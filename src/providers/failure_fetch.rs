@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use crate::config::FailureSettings;
 use crate::domain::failure::{Classifier, ReasonInput, reason};
+use crate::domain::words::count;
 use crate::providers::log_tail::LogTail;
 use crate::store::failures::{FailureRecord, LogExcerpt, PendingFailure};
 use crate::store::{RateReading, Store, StoreError};
@@ -44,10 +45,10 @@ pub struct FetchStats {
 impl FetchStats {
     pub fn summary(&self, provider: &str) -> String {
         format!(
-            "{provider} failures: {} reasons recorded, {} logs kept, {} logs missing{}",
-            self.recorded,
-            self.logs,
-            self.logs_missing,
+            "{provider} failures: {} recorded, {} kept, {} missing{}",
+            count(self.recorded, "reason", "reasons"),
+            count(self.logs, "log", "logs"),
+            count(self.logs_missing, "log", "logs"),
             if self.stopped { " (stopped early; the rest waits for the next pass)" } else { "" }
         )
     }

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use http::HeaderMap;
 
+use crate::domain::words::count;
 use crate::domain::{Change, ProviderKind};
 use crate::scheduler::PeriodicJob;
 
@@ -152,12 +153,12 @@ impl PollStats {
     /// One line for logs and the scheduler.
     pub fn summary(&self) -> String {
         format!(
-            "polled {} repositories: {} runs listed, {} attempts stored, {} rows changed, {} not modified, \
+            "polled {}: {} listed, {} stored, {} changed, {} not modified, \
              {} watched, {} failed",
-            self.repos,
-            self.runs_listed,
-            self.attempts,
-            self.rows_changed,
+            count(self.repos, "repository", "repositories"),
+            count(self.runs_listed, "run", "runs"),
+            count(self.attempts, "attempt", "attempts"),
+            count(self.rows_changed, "row", "rows"),
             self.not_modified,
             self.watched,
             self.failed

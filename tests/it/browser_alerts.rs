@@ -76,11 +76,11 @@ on_both_backends! {
 
         let Some(browser) = Browser::start("UTC").await else { return };
         browser.client.goto(&app.url("/?view=alerts")).await.expect("open alerts");
-        // Reads are public here: the history shows; the settings need an admin token and say so.
+        // Reads are public here: the history shows; the settings need an admin token and say how to get one.
         browser.expect("document.querySelectorAll('#alerts tbody tr').length === 1 \
-            && document.getElementById('settings-status').textContent !== ''", 10 * SECOND, "document.body.innerText").await;
-        assert_eq!(browser.eval("document.getElementById('settings-status').textContent").await,
-            "Settings are not shown: API answered 401 — this needs an admin token; enter one above.");
+            && !document.getElementById('settings-howto').hidden", 10 * SECOND, "document.body.innerText").await;
+        assert_eq!(browser.eval("document.getElementById('settings-status').textContent").await, "");
+        assert_eq!(browser.eval("document.getElementById('banner').hidden").await, true);
         assert_eq!(browser.eval("document.getElementById('token-form').hidden").await, false);
         assert_eq!(browser.eval("document.getElementById('view-dashboard').hidden").await, true);
         assert_eq!(browser.eval("document.querySelector('nav.views a[aria-current=page]').textContent").await, "Alerts");

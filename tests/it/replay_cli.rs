@@ -46,6 +46,10 @@ on_both_backends! {
         assert!(!output.status.success());
         let out = String::from_utf8_lossy(&output.stdout);
         assert!(out.starts_with("401"), "{out}");
+        // One file and one refused delivery, in the singular.
+        assert!(out.contains("\n1 file: 0 accepted (0 stored, 0 duplicate, 0 ignored), 1 not accepted"), "{out}");
+        let err = String::from_utf8_lossy(&output.stderr);
+        assert!(err.contains("1 delivery was not accepted"), "{err}");
         assert!(app.builds().await.is_empty());
     }
 }

@@ -70,6 +70,18 @@ on_both_backends! {
         assert_eq!(tests["jobs"][0]["failed"], 5);
     }
 
+    async fn one_file_of_one_test_is_counted_in_the_singular(app: TestApp) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = dir.path().join("one.xml");
+        std::fs::write(&file, r#"<testsuite name="s" tests="1"><testcase classname="c" name="t"/></testsuite>"#)
+            .expect("write");
+        let out = report_tests(&app, GITHUB, ADMIN_TOKEN, &[file.to_str().expect("path")]);
+        assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
+        let stdout = text(&out.stdout);
+        assert!(stdout.contains("one.xml (1 test: 1 passed, 0 failed, 0 errored, 0 skipped)"), "{stdout}");
+        assert!(stdout.contains("\n1 file for octo-org/app run 5150 attempt 1 job \"test\" (github)"), "{stdout}");
+    }
+
     async fn report_tests_exits_with_a_reason(app: TestApp) {
         let dir = tempfile::tempdir().expect("tempdir");
         let good = dir.path().join("good.xml");

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 
 use crate::cli::{ReportCommand, ReportCommon};
 use crate::domain::time::{format_timestamp, parse_timestamp};
+use crate::domain::words::count;
 
 /// Why a report failed, with its exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -281,7 +282,7 @@ async fn send(common: &ReportCommon, token: &str, event: &Value) -> Result<Value
             Err(err) => format!("cannot reach {url}: {err}"),
         };
         if attempt >= common.retries {
-            return Err(ReportError::Unreachable(format!("{failure} (after {} attempts)", attempt + 1)));
+            return Err(ReportError::Unreachable(format!("{failure} (after {})", count(attempt + 1, "attempt", "attempts"))));
         }
         eprintln!("{failure}; retrying in {} ms", delay.as_millis());
         tokio::time::sleep(delay).await;

@@ -24,6 +24,7 @@ use serde_json::Value;
 
 use super::{ReportError, ci_env, problem_text};
 use crate::cli::ReportTestsArgs;
+use crate::domain::words::count;
 
 /// The attempt and job an upload names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,15 +169,15 @@ pub async fn run(args: ReportTestsArgs, var: &dyn Fn(&str) -> Option<String>) ->
     }
     if !refused.is_empty() {
         return Err(ReportError::Refused(format!(
-            "{} of {} files refused: {}",
+            "{} of {} refused: {}",
             refused.len(),
-            files.len(),
+            count(files.len(), "file", "files"),
             refused.join(", ")
         )));
     }
     lines.push(format!(
-        "{} files for {} run {} attempt {} job {:?} ({})",
-        files.len(),
+        "{} for {} run {} attempt {} job {:?} ({})",
+        count(files.len(), "file", "files"),
         target.repository,
         target.run_id,
         target.attempt,
@@ -191,10 +192,10 @@ fn summary(file: &Path, answer: &Value) -> String {
     let one = &answer["files"][0];
     let n = |key: &str| one[key].as_u64().unwrap_or(0);
     format!(
-        "{}: {} ({} tests: {} passed, {} failed, {} errored, {} skipped)",
+        "{}: {} ({}: {} passed, {} failed, {} errored, {} skipped)",
         one["outcome"].as_str().unwrap_or("unknown"),
         file.display(),
-        n("cases"),
+        count(n("cases"), "test", "tests"),
         n("passed"),
         n("failed"),
         n("errored"),
@@ -241,7 +242,7 @@ async fn post(
             Err(err) => format!("cannot reach {}: {err}", args.server),
         };
         if attempt >= args.retries {
-            return Err(ReportError::Unreachable(format!("{failure} (after {} attempts)", attempt + 1)));
+            return Err(ReportError::Unreachable(format!("{failure} (after {})", count(attempt + 1, "attempt", "attempts"))));
         }
         eprintln!("{failure}; retrying in {} ms", delay.as_millis());
         tokio::time::sleep(delay).await;

@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::cli::ReplayArgs;
 use crate::domain::time::{format_timestamp, parse_timestamp};
+use crate::domain::words::count;
 use crate::providers::github::webhook::signature;
 
 /// What happened to one file.
@@ -40,17 +41,19 @@ pub async fn run(args: &ReplayArgs) -> anyhow::Result<()> {
         println!("{status} {:<8} {:<14} {}", r.outcome, r.event, r.path.display());
     }
     let accepted = results.iter().filter(|r| r.accepted()).count();
-    let count = |o: &str| results.iter().filter(|r| r.accepted() && r.outcome == o).count();
+    let outcome = |o: &str| results.iter().filter(|r| r.accepted() && r.outcome == o).count();
     println!(
-        "{} files: {accepted} accepted ({} stored, {} duplicate, {} ignored), {} not accepted",
-        results.len(),
-        count("stored"),
-        count("duplicate"),
-        count("ignored"),
+        "{}: {accepted} accepted ({} stored, {} duplicate, {} ignored), {} not accepted",
+        count(results.len(), "file", "files"),
+        outcome("stored"),
+        outcome("duplicate"),
+        outcome("ignored"),
         results.len() - accepted
     );
     if accepted < results.len() {
-        bail!("{} deliveries were not accepted", results.len() - accepted);
+        let refused = results.len() - accepted;
+        let verb = if refused == 1 { "was" } else { "were" };
+        bail!("{} {verb} not accepted", count(refused, "delivery", "deliveries"));
     }
     Ok(())
 }

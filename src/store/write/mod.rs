@@ -33,7 +33,7 @@ use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
 use super::events::Announcer;
 use super::{Backend, ChangeEvent, StoreError};
-use crate::domain::Change;
+use crate::domain::{Change, time_bounds};
 use hook::TxHooks;
 
 /// A store's writer: the write path and the group-commit queue in front of
@@ -188,7 +188,13 @@ impl WritePath {
                 tracing::warn!(error = %err, "skipped a polled change the database cannot store");
                 continue;
             }
-            self.apply_change(&mut tx, change, now, &mut events, &mut hooks).await?;
+            // A timestamp out of range is stored as null, the rest kept.
+            let mut change = change.clone();
+            let warnings = time_bounds::null_out_of_range(&mut change, Utc::now());
+            if !warnings.is_empty() {
+                tracing::warn!(warnings = %warnings.join("; "), "polled timestamps out of range stored as null");
+            }
+            self.apply_change(&mut tx, &change, now, &mut events, &mut hooks).await?;
         }
         crate::store::flaky::refresh::refresh(&mut tx, self.backend, &events).await?;
         tx.commit().await?;

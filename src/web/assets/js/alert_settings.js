@@ -3,7 +3,7 @@
 // problem's field errors shown next to their fields (and listed on top).
 
 import { $, el, localTime } from "./format.js";
-import { getJson, postJson, roleMessage } from "./api.js";
+import { getJson, postJson, roleMessage, token } from "./api.js";
 import { smtpFieldset, channelFieldset, ruleFieldset, readSmtp, readChannel, readRule } from "./alert_fields.js";
 import { setTestChannels } from "./alert_test.js";
 
@@ -116,7 +116,10 @@ async function save(event) {
   }
 }
 
-/** Loads the configuration into the form; answers the error (401/403 show which role is needed), or null. */
+/**
+ * Loads the configuration into the form; answers the error (401/403 show which role is needed), or null.
+ * Without any token (a fresh install) a 401 is no error: the view explains how to enable alert management.
+ */
 export async function loadSettings() {
   try {
     const config = await getJson("/api/alerts/configure");
@@ -124,11 +127,18 @@ export async function loadSettings() {
     render(config);
     $("settings-form").hidden = false;
     $("test-form").hidden = false;
+    $("settings-howto").hidden = true;
     say("");
     return null;
   } catch (err) {
     $("settings-form").hidden = true;
     $("test-form").hidden = true;
+    $("settings-howto").hidden = !(err.status === 401 && !token());
+    if (!$("settings-howto").hidden) {
+      // A fresh install has no token yet: nothing went wrong, say how to start.
+      say("");
+      return null;
+    }
     say("Settings are not shown: " + roleMessage(err, "admin"));
     return err;
   }

@@ -62,7 +62,7 @@ function row(b, open) {
     el("td", { "data-label": "Started", title: !b.started_at && b.first_job_started_at ? "first job's start (the run's own start is not known yet)" : null },
       localTime(start)),
     el("td", { "data-label": "Links", class: "actions" }, details, " ",
-      b.url ? externalLink(b.url, "Open", "run " + b.external_id + " on " + b.provider_name) : ""));
+      externalLink(b.url, "Open", "run " + b.external_id + " on " + b.provider_name)));
 }
 
 /** Renders one page of builds and everything around the table. */

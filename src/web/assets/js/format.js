@@ -40,9 +40,14 @@ export function safeUrl(url) {
 }
 
 /** A link opening in a new tab, or the text alone when the URL is unsafe. */
-export function externalLink(url, text, label) {
+/**
+ * A link to `url` at the provider reading `text`; with no usable URL (none
+ * known, or not http(s)), `missing` ("–" unless given) as plain text, never
+ * link words that lead nowhere.
+ */
+export function externalLink(url, text, label, missing = "–") {
   const href = safeUrl(url);
-  if (!href) return document.createTextNode(text);
+  if (!href) return document.createTextNode(missing);
   // Context for screen readers goes after the visible text (never replacing it).
   return el("a", { href, rel: "noopener noreferrer", target: "_blank" }, text,
     label ? el("span", { class: "visually-hidden" }, " (" + label + ")") : null);

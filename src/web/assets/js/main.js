@@ -96,7 +96,9 @@ function showErrors(errors) {
   const banner = $("banner");
   const unauthorized = errors.find((e) => e.status === 401);
   offline = errors.length > 0 && errors.every((e) => e.status === 0);
-  $("token-form").hidden = !unauthorized && !token();
+  // The Alerts view's how-to (no token yet) points at the token field: keep it shown.
+  const howto = state.view === "alerts" && !$("settings-howto").hidden;
+  $("token-form").hidden = !unauthorized && !token() && !howto;
   if (unauthorized) {
     banner.textContent = "API answered 401 — enter a token (it is kept for this browser tab only).";
   } else if (offline) {

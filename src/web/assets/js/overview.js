@@ -107,7 +107,8 @@ export function renderHealth(health, open, sort) {
       el("span", { class: "visually-hidden" }, " — details of the latest build of " + line.repo + " " + text(line.workflow) + " on " + text(line.provider_name)));
     latest.addEventListener("click", () => open(line.latest.id));
     const failure = line.last_failure
-      ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "last failure of " + line.repo)
+      ? externalLink(line.last_failure.url, localTime(line.last_failure.started_at), "last failure of " + line.repo,
+        localTime(line.last_failure.started_at))
       : "none in window";
     return el("tr", {},
       // The provider on a second line, as in the builds table: a repository name can exist on two providers.
