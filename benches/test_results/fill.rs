@@ -4,7 +4,8 @@
 //! on the first upload's run attempt, received on one of the last 14 UTC
 //! days, with the same outcome and duration pattern as the generated
 //! report; its roll-up rows are added as the upload path adds them
-//! (counts summed, durations appended).
+//! (counts summed, durations appended), and its day's version raised
+//! (`test_day_versions`) as an upload's transaction raises it.
 
 use sqlx::AnyPool;
 
@@ -62,4 +63,14 @@ pub async fn add_upload(pool: &AnyPool, postgres: bool, n: i64, now: i64) {
         .execute(pool)
         .await
         .expect("roll-up rows");
+    sqlx::query(
+        "INSERT INTO test_day_versions (repo, day, version) \
+         SELECT repo, $2, 1 FROM builds WHERE id = $1 \
+         ON CONFLICT (repo, day) DO UPDATE SET version = test_day_versions.version + 1",
+    )
+    .bind(build_id)
+    .bind(received_at.div_euclid(DAY))
+    .execute(pool)
+    .await
+    .expect("day version");
 }

@@ -143,7 +143,10 @@ pub struct TestInsightsAnswer {
     params(InsightsParams),
     responses((status = 200, body = TestInsightsAnswer), QueryProblems),
     security((), ("token" = [])))]
-pub async fn insights(State(state): State<AppState>, params: Params) -> Result<Json<TestInsightsAnswer>, Problem> {
+pub async fn insights(
+    State(state): State<AppState>,
+    params: Params,
+) -> Result<Json<TestInsightsAnswer>, Problem> {
     let window_days = params.int_in("window_days", 7, 1, 365)?;
     let filter = TestsFilter {
         since: Utc::now().timestamp() - window_days * 86_400,

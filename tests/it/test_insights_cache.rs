@@ -81,7 +81,11 @@ async fn answer(app: &TestApp, query: &str, filter: TestsFilter) -> Value {
 }
 
 fn failures(list: &Value, name: &str) -> Option<i64> {
-    list.as_array().expect("list").iter().find(|t| t["name"] == name).map(|t| t["failures"].as_i64().expect("n"))
+    list.as_array()
+        .expect("list")
+        .iter()
+        .find(|t| t["name"] == name)
+        .map(|t| t["failures"].as_i64().expect("n"))
 }
 
 fn repo() -> Option<RepoName> {

@@ -65,11 +65,12 @@ impl TestResults<'_> {
         ))
         .map_err(|e| StoreError::Invariant(format!("an insights request as JSON: {e}")))?;
         let version = self.version(repo.as_deref()).await?;
-        let stored = sqlx::query("SELECT answer FROM test_insight_cache WHERE request = $1 AND versions = $2")
-            .bind(request.as_str())
-            .bind(version)
-            .fetch_optional(&self.read)
-            .await?;
+        let stored =
+            sqlx::query("SELECT answer FROM test_insight_cache WHERE request = $1 AND versions = $2")
+                .bind(request.as_str())
+                .bind(version)
+                .fetch_optional(&self.read)
+                .await?;
         if let Some(row) = stored {
             let answer: String = row.try_get("answer")?;
             // An answer that no longer reads (an older layout) is recomputed.

@@ -91,7 +91,11 @@ impl TestResults<'_> {
     /// midnight), `limit` tests each, computed now: from the roll-ups, or
     /// from a scan of the executions with a branch filter. The API reads
     /// them through the cache (`insights_cache`), which gives the same.
-    pub async fn compute_insights(&self, filter: &TestsFilter, limit: i64) -> Result<TestInsights, StoreError> {
+    pub async fn compute_insights(
+        &self,
+        filter: &TestsFilter,
+        limit: i64,
+    ) -> Result<TestInsights, StoreError> {
         let mut filter = filter.clone();
         filter.since = filter.since.div_euclid(DAY) * DAY;
         let newly_failing = self.newly_failing(&filter, limit).await?;
