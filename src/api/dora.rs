@@ -14,6 +14,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::dora_facts::lead_time;
 use super::dora_inputs::{Scope, load};
 use super::params::{Params, Window};
 use super::problem::Problem;
@@ -86,6 +87,10 @@ pub async fn dora(
     let from = to - Duration::days(i64::from(window_days));
     let previous_from = from - Duration::days(i64::from(window_days));
     let inputs = load(&state, &scope, previous_from, to, false, true).await?;
+    let mut current = figures(&inputs.deploys, &inputs.history, from, to, tz);
+    current.lead_time = lead_time(&state, &scope, &inputs, current.lead_time, (from, to)).await?;
+    let mut previous = figures(&inputs.deploys, &inputs.history, previous_from, from, tz);
+    previous.lead_time = lead_time(&state, &scope, &inputs, previous.lead_time, (previous_from, from)).await?;
     Ok(Json(DoraJson {
         window_days,
         tz: tz.name().to_owned(),
@@ -95,8 +100,8 @@ pub async fn dora(
         provider: scope.provider.map(|p| p.kind()),
         from: format_timestamp(from),
         to: format_timestamp(to),
-        current: figures(&inputs.deploys, &inputs.history, from, to, tz),
-        previous: figures(&inputs.deploys, &inputs.history, previous_from, from, tz),
+        current,
+        previous,
     }))
 }
 
@@ -182,15 +187,17 @@ pub async fn dora_timeseries(
         return Err(Problem::invalid_parameter("no day of that window can be represented"));
     };
     let inputs = load(&state, &scope, first.1, last.2, false, true).await?;
-    let buckets = spans
-        .iter()
-        .map(|(label, start, end)| DoraBucket {
+    let mut buckets = Vec::with_capacity(spans.len());
+    for (label, start, end) in &spans {
+        let mut figures = figures(&inputs.deploys, &inputs.history, *start, *end, tz);
+        figures.lead_time = lead_time(&state, &scope, &inputs, figures.lead_time, (*start, *end)).await?;
+        buckets.push(DoraBucket {
             label: label.clone(),
             start: format_timestamp(*start),
             end: format_timestamp(*end),
-            figures: figures(&inputs.deploys, &inputs.history, *start, *end, tz),
-        })
-        .collect();
+            figures,
+        });
+    }
     Ok(Json(DoraSeriesJson {
         window_days,
         bucket,

@@ -3,15 +3,17 @@
 //! their signals, the lead times of the commits they carried, and the
 //! incidents, matched here (an incident opened at or after a successful
 //! deployment finished and before the stream's next success marks it,
-//! unless something marked it before). No walk per request.
+//! unless something marked it before); the lead-time percentiles are the
+//! store's (`lead_summary`). No walk per request.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 
 use super::AppState;
 use super::dora_inputs::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
+use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
 use crate::store::deployments::{DeploymentFilter, StoredFacts};
 
@@ -81,15 +83,6 @@ pub async fn load_facts(
             failed: f.failed,
         });
     }
-    if !pending {
-        for (id, environment, lead) in store.lead_seconds(from, to, &filter).await? {
-            if keep(&environment)
-                && let Some(facts) = history.facts.get_mut(&id)
-            {
-                facts.leads.push(lead);
-            }
-        }
-    }
     history.outages.extend(incidents.iter().map(|i| Outage {
         started_at: i.opened_at,
         restored_at: i.resolved_at,
@@ -97,6 +90,35 @@ pub async fn load_facts(
     }));
     history.outages.sort_by_key(|o| o.started_at);
     Ok(Inputs { rows, deploys, history, incidents, walked: false })
+}
+
+/// Lead time for changes of `[from, to)` in `scope` from the stored
+/// lead times (`inputs` from [`load_facts`]: its deployments name the
+/// environments kept), else as `figures` computed it (`walked`).
+pub async fn lead_time(
+    state: &AppState,
+    scope: &Scope,
+    inputs: &Inputs,
+    computed: LeadTime,
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<LeadTime, Problem> {
+    if inputs.walked {
+        return Ok(computed);
+    }
+    let environments: Vec<String> =
+        inputs.deploys.iter().map(|d| d.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
+    if environments.is_empty() {
+        return Ok(metrics_lead_time(0, None, None));
+    }
+    let filter = DeploymentFilter {
+        repo: scope.repo.clone(),
+        environment: scope.environment.clone(),
+        provider: scope.provider,
+        pending: false,
+    };
+    let only = scope.environment.is_none().then_some(environments.as_slice());
+    let (count, median, p90) = state.store.deployments().lead_summary(from, to, &filter, only).await?;
+    Ok(metrics_lead_time(count, median, p90))
 }
 
 /// Fills in the commits of `ids` (the deployments a list shows) when the

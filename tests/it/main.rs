@@ -50,6 +50,7 @@ mod build_events;
 mod cli_errors;
 mod db_copy;
 mod delivery;
+mod delivery_order;
 mod events_fanout;
 mod events_resume;
 mod flaky;

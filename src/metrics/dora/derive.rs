@@ -43,8 +43,9 @@ pub struct Derived {
 
 /// Derives `batch` (the stream's counted deployments after `anchor`, in
 /// finishing order). `anchor` is the last successful deployment before
-/// the batch (it is derived again too: its rollback signal and next
-/// success depend on the batch); `earlier_heads` the SHAs deployed
+/// the batch (its signal and next success are derived again: they depend
+/// on the batch; its own `rollback` and `previous_sha` are not, and are
+/// answered empty); `earlier_heads` the SHAs deployed
 /// successfully at or before it. Answers the anchor's facts first (when
 /// given), then the batch's.
 pub fn derive(anchor: Option<&StreamDeploy>, batch: &[StreamDeploy], earlier_heads: &HashSet<String>) -> Vec<Derived> {

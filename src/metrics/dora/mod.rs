@@ -106,6 +106,12 @@ pub struct DoraFigures {
     pub time_to_restore: TimeToRestore,
 }
 
+/// Lead time for changes from its count, median and p90 (computed where
+/// the lead times are: here, or by the store over stored ones).
+pub fn lead_time(commits: usize, median_seconds: Option<f64>, p90_seconds: Option<f64>) -> LeadTime {
+    LeadTime { commits, median_seconds, p90_seconds, level: median_seconds.map(levels::lead_time) }
+}
+
 /// The four keys of `[from, to)` (`days` long, days counted in `tz`) from
 /// `deploys` and their `history` (`history::walk` over at least every
 /// deployment before `to` that could precede one in the window).
@@ -136,13 +142,7 @@ pub fn figures(
         .flat_map(|f| f.leads.iter().map(|&s| s as f64))
         .collect();
     leads.sort_by(f64::total_cmp);
-    let median = percentile(&leads, 0.5);
-    let lead_time = LeadTime {
-        commits: leads.len(),
-        median_seconds: median,
-        p90_seconds: percentile(&leads, 0.9),
-        level: median.map(levels::lead_time),
-    };
+    let lead_time = lead_time(leads.len(), percentile(&leads, 0.5), percentile(&leads, 0.9));
     let failed_changes =
         in_window.iter().filter(|d| history.facts.get(&d.id).is_some_and(|f| f.signal.is_some())).count();
     let rate = (!in_window.is_empty()).then(|| failed_changes as f64 / in_window.len() as f64);

@@ -145,21 +145,28 @@ pub(super) async fn derive_stream(
                 .await?;
             }
         }
-        let gap_sql = if is_anchor { "dora_gap" } else { "$7" };
-        let sql = format!(
-            "UPDATE deployments SET dora_state = $1, dora_signal = $2, dora_rollback = $3, \
-             dora_next_success_at = $4, dora_opens_outage = $5, dora_gap = {gap_sql}, dora_derived = 1 WHERE id = $6"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(i64::from(deploy.failed))
-            .bind(signal_code(facts.signal))
-            .bind(i64::from(facts.rollback))
-            .bind(facts.next_success_at)
-            .bind(i64::from(facts.opens_outage))
-            .bind(deploy.id);
-        if !is_anchor {
-            query = query.bind(gap);
+        if is_anchor {
+            // The anchor keeps its own rollback, commits and gap; its
+            // signal and next success depend on the batch.
+            sqlx::query("UPDATE deployments SET dora_signal = $1, dora_next_success_at = $2 WHERE id = $3")
+                .bind(signal_code(facts.signal))
+                .bind(facts.next_success_at)
+                .bind(deploy.id)
+                .execute(&mut *conn)
+                .await?;
+            continue;
         }
+        let query = sqlx::query(
+            "UPDATE deployments SET dora_state = $1, dora_signal = $2, dora_rollback = $3, \
+             dora_next_success_at = $4, dora_opens_outage = $5, dora_gap = $6, dora_derived = 1 WHERE id = $7",
+        )
+        .bind(i64::from(deploy.failed))
+        .bind(signal_code(facts.signal))
+        .bind(i64::from(facts.rollback))
+        .bind(facts.next_success_at)
+        .bind(i64::from(facts.opens_outage))
+        .bind(gap)
+        .bind(deploy.id);
         query.execute(&mut *conn).await?;
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Reading the DORA facts `derive` stored: a window's counted deployments
-//! with their signals and next successes, the lead times of the commits
-//! they carried, and the commits of listed deployments.
+//! with their signals and next successes, the lead-time percentiles of
+//! the commits they carried, and the commits of listed deployments.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
@@ -10,6 +10,7 @@ use super::read::DeploymentFilter;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
 use crate::metrics::dora::history::{CommitLead, Signal};
+use crate::metrics::percentile::RankSpan;
 use crate::store::rows::{provider_from_id, provider_id};
 use crate::store::{Deployments, StoreError};
 
@@ -118,30 +119,6 @@ impl Deployments<'_> {
         Ok(out)
     }
 
-    /// Lead times (seconds) of the commits carried by deployments of
-    /// `filter` finished in `[from, to)`: `(deployment id, environment,
-    /// finished, lead seconds)`, commits without a time left out.
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn lead_seconds(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        filter: &DeploymentFilter,
-    ) -> Result<Vec<(i64, String, i64)>, StoreError> {
-        let (narrowing, texts) = narrow(filter, 3);
-        let sql = format!(
-            "SELECT deployment_id, environment, lead_seconds FROM deployment_commits WHERE finished_at >= $1 \
-             AND finished_at < $2 AND lead_seconds IS NOT NULL{narrowing}"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(from.timestamp()).bind(to.timestamp());
-        for text in texts {
-            query = query.bind(text);
-        }
-        let rows = query.fetch_all(&self.read).await?;
-        rows.iter().map(|row| Ok((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?))).collect()
-    }
-
     /// The commits each of `ids` carried first, newest first.
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
@@ -166,5 +143,63 @@ impl Deployments<'_> {
             }
         }
         Ok(out)
+    }
+
+    /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
+    /// times of commits carried by deployments of `filter` finished in
+    /// `[from, to)`, of `environments` only when given. PostgreSQL answers
+    /// with `percentile_cont`; SQLite with the two ranks each needs.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
+    pub async fn lead_summary(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &DeploymentFilter,
+        environments: Option<&[String]>,
+    ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
+        let (mut narrowing, mut texts) = narrow(filter, 3);
+        if let Some(list) = environments {
+            let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", 3 + texts.len() + i)).collect();
+            narrowing.push_str(&format!(" AND environment IN ({})", marks.join(", ")));
+            texts.extend(list.iter().cloned());
+        }
+        let range = format!(
+            "FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
+             AND lead_seconds IS NOT NULL{narrowing}"
+        );
+        let bind_all = |sql: String| {
+            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(from.timestamp()).bind(to.timestamp());
+            for text in &texts {
+                query = query.bind(text.clone());
+            }
+            query
+        };
+        if self.backend == crate::store::Backend::Postgres {
+            let row = bind_all(format!(
+                "SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_seconds), \
+                 percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_seconds) {range}"
+            ))
+            .fetch_one(&self.read)
+            .await?;
+            let count: i64 = row.try_get(0)?;
+            return Ok((count as usize, row.try_get(1)?, row.try_get(2)?));
+        }
+        let count: i64 = bind_all(format!("SELECT COUNT(*) {range}")).fetch_one(&self.read).await?.try_get(0)?;
+        let mut answers = [None, None];
+        for (answer, p) in answers.iter_mut().zip([0.5, 0.9]) {
+            let Some(span) = RankSpan::new(count as usize, p) else { continue };
+            let rows = bind_all(format!(
+                "SELECT lead_seconds {range} ORDER BY lead_seconds LIMIT 2 OFFSET {}",
+                span.lower
+            ))
+            .fetch_all(&self.read)
+            .await?;
+            let values: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
+            let lower = values.first().copied().unwrap_or_default() as f64;
+            let upper = if span.upper > span.lower { values.get(1).copied() } else { values.first().copied() };
+            *answer = Some(span.interpolate(lower, upper.unwrap_or_default() as f64));
+        }
+        Ok((count as usize, answers[0], answers[1]))
     }
 }
