@@ -124,8 +124,10 @@ pub struct PollStats {
     pub attempts: usize,
     /// Listed runs already stored as completed and unchanged.
     pub unchanged: usize,
-    /// Build and job rows created or changed.
+    /// Build, job and deployment rows created or changed.
     pub rows_changed: usize,
+    /// Deployments fetched and applied (their statuses asked for).
+    pub deployments: usize,
     /// Listings answered 304 Not Modified.
     pub not_modified: usize,
     /// Watch-list attempts refreshed.
@@ -143,6 +145,7 @@ impl PollStats {
         self.attempts += other.attempts;
         self.unchanged += other.unchanged;
         self.rows_changed += other.rows_changed;
+        self.deployments += other.deployments;
         self.not_modified += other.not_modified;
         self.watched += other.watched;
         self.skipped += other.skipped;
@@ -152,11 +155,12 @@ impl PollStats {
     /// One line for logs and the scheduler.
     pub fn summary(&self) -> String {
         format!(
-            "polled {} repositories: {} runs listed, {} attempts stored, {} rows changed, {} not modified, \
-             {} watched, {} failed",
+            "polled {} repositories: {} runs listed, {} attempts stored, {} deployments, {} rows changed, \
+             {} not modified, {} watched, {} failed",
             self.repos,
             self.runs_listed,
             self.attempts,
+            self.deployments,
             self.rows_changed,
             self.not_modified,
             self.watched,

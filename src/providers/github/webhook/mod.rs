@@ -13,6 +13,7 @@ mod payload;
 pub mod signature;
 mod to_domain;
 
+pub use deployment::{DeploymentObject, StatusObject as DeploymentStatusObject, deployment_from_rest};
 pub use payload::{Repository, WorkflowJobObject, WorkflowRunObject};
 pub use to_domain::{job_from_rest, run_from_rest};
 
