@@ -61,6 +61,7 @@ mod gitlab_reconcile;
 mod gitlab_retries;
 mod gitlab_webhooks;
 mod hostile_clients;
+mod incident_issues;
 mod ingest_fixtures;
 mod ingest_log;
 mod ingest_order;

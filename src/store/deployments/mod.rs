@@ -6,11 +6,13 @@
 //! the one write path; an incident merged by the caller's id), `read` (a
 //! window's deployments with their deploy job's `allow_failure`, a
 //! repository's commits, a window's incidents), `rule_runs` (completed
-//! runs the deployment rules may name), `retention`.
+//! runs the deployment rules may name), `retention`, `incident_tx` (an
+//! incident merged inside the write path's transaction, for webhooks).
 //!
 //! Owns these three tables' SQL; must not know HTTP, payloads or how the
 //! figures are defined.
 
+pub(super) mod incident_tx;
 mod read;
 mod retention;
 mod rule_runs;
