@@ -108,6 +108,9 @@ impl Application {
                 )
                 .map_err(anyhow::Error::msg)?,
             ),
+            github_webhooks: crate::providers::github::GitHubWebhooks {
+                incident_label: settings.worker.delivery.incident_label.trim().into(),
+            },
         };
         let listener =
             TcpListener::bind(settings.bind).await.map_err(|err| bind_error(settings.bind, err))?;

@@ -100,6 +100,8 @@ pub struct AppState {
     pub runner_metrics: Arc<runner_metrics::RunnerMetrics>,
     /// `--production-environments` and `--deployment-rule`.
     pub delivery: Arc<crate::metrics::dora::config::DeliveryConfig>,
+    /// GitHub's webhook parser with `--incident-label`.
+    pub github_webhooks: crate::providers::github::GitHubWebhooks,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it

@@ -33,7 +33,6 @@ use super::responses::DeliveryProblems;
 use super::{AppState, IngestAuth};
 use crate::auth::Role;
 use crate::ingest::service::{Delivery, Outcome, ingest};
-use crate::providers::github::GitHubWebhooks;
 use crate::providers::github::webhook::{DeliveryHeaderDocs, KNOWN_EVENTS, event_header};
 use crate::providers::gitlab::{self, GitLabWebhooks};
 use crate::providers::{HeaderError, WebhookProvider};
@@ -69,7 +68,8 @@ pub struct WebhookAnswer {
     security((), ("token" = [])))]
 pub async fn github_actions(State(state): State<AppState>, request: Request) -> Result<Response, Problem> {
     let event = event_label(KNOWN_EVENTS, event_header(request.headers()));
-    counted(&state, &GitHubWebhooks, event, request).await
+    let provider = state.github_webhooks.clone();
+    counted(&state, &provider, event, request).await
 }
 
 /// Answers 202 with `{"delivery", "event", "outcome"}`.

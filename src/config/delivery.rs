@@ -1,6 +1,7 @@
 //! Settings of the delivery figures (the DORA keys): which environments
-//! are production (`--production-environments`) and the deployment rules
-//! (`--deployment-rule`). Parsed in `crate::metrics::dora::config`.
+//! are production (`--production-environments`), the deployment rules
+//! (`--deployment-rule`) and the incident label of GitHub issues
+//! (`--incident-label`). Parsed in `crate::metrics::dora::config`.
 
 use clap::Args;
 
@@ -19,10 +20,19 @@ pub struct DeliverySettings {
     /// (the environment variable takes them separated by `;`).
     #[arg(long = "deployment-rule", env = "CICD_DEPLOYMENT_RULES", value_delimiter = ';')]
     pub deployment_rules: Vec<String>,
+    /// A GitHub issue carrying this label (case-insensitive) is a
+    /// production incident of its repository (`issues` webhook: open at
+    /// its creation, resolved when closed or unlabeled).
+    #[arg(long, env = "CICD_INCIDENT_LABEL", default_value = "incident")]
+    pub incident_label: String,
 }
 
 impl Default for DeliverySettings {
     fn default() -> Self {
-        DeliverySettings { production_environments: "production,prod".into(), deployment_rules: Vec::new() }
+        DeliverySettings {
+            production_environments: "production,prod".into(),
+            deployment_rules: Vec::new(),
+            incident_label: "incident".into(),
+        }
     }
 }

@@ -22,6 +22,9 @@ pub enum Change {
     Deployment(super::deployment::Deployment, Option<super::deployment::PushedCommits>),
     /// The commits a push brought to a ref (for lead time).
     Commits(super::deployment::PushedCommits),
+    /// An incident's new state (merged by `deployment::merge_incident`):
+    /// a GitHub issue carrying the incident label.
+    Incident(super::deployment::Incident),
 }
 
 impl Change {
@@ -52,6 +55,14 @@ impl Change {
                 commits.as_ref().map_or(Ok(()), check_commits)
             }
             Change::Commits(pushed) => check_commits(pushed),
+            Change::Incident(incident) => super::limits::check_all(vec![
+                ("incident id", Some(incident.incident_id.as_str())),
+                ("repository", incident.repo.as_deref()),
+                ("environment", incident.environment.as_deref()),
+                ("title", incident.title.as_deref()),
+                ("url", incident.url.as_deref()),
+            ])
+            .map_err(InvalidText),
         }
     }
 }

@@ -125,8 +125,10 @@ pub struct PollStats {
     pub attempts: usize,
     /// Listed runs already stored as completed and unchanged.
     pub unchanged: usize,
-    /// Build and job rows created or changed.
+    /// Build, job and deployment rows created or changed.
     pub rows_changed: usize,
+    /// Deployments fetched and applied (their statuses asked for).
+    pub deployments: usize,
     /// Listings answered 304 Not Modified.
     pub not_modified: usize,
     /// Watch-list attempts refreshed.
@@ -144,6 +146,7 @@ impl PollStats {
         self.attempts += other.attempts;
         self.unchanged += other.unchanged;
         self.rows_changed += other.rows_changed;
+        self.deployments += other.deployments;
         self.not_modified += other.not_modified;
         self.watched += other.watched;
         self.skipped += other.skipped;
@@ -153,11 +156,12 @@ impl PollStats {
     /// One line for logs and the scheduler.
     pub fn summary(&self) -> String {
         format!(
-            "polled {}: {} listed, {} stored, {} changed, {} not modified, \
+            "polled {}: {} listed, {} stored, {} recorded, {} changed, {} not modified, \
              {} watched, {} failed",
             count(self.repos, "repository", "repositories"),
             count(self.runs_listed, "run", "runs"),
             count(self.attempts, "attempt", "attempts"),
+            count(self.deployments, "deployment", "deployments"),
             count(self.rows_changed, "row", "rows"),
             self.not_modified,
             self.watched,

@@ -31,6 +31,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/sqlite/0020_flaky_attempt_days.sql")),
     (21, "deployment facts", include_str!("migrations/sqlite/0021_deployment_facts.sql")),
+    (22, "poll deployments", include_str!("migrations/sqlite/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
@@ -55,6 +56,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/postgres/0020_flaky_attempt_days.sql")),
     (21, "deployment facts", include_str!("migrations/postgres/0021_deployment_facts.sql")),
+    (22, "poll deployments", include_str!("migrations/postgres/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
 ];
 

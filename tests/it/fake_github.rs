@@ -5,7 +5,7 @@
 //! attempts and their jobs by id, repositories of an installation or org,
 //! app installation tokens, 404 for unknown repositories, rate-limit headers
 //! and scripted limits; check-run annotations and job logs (a redirect to a
-//! download URL, 410 once expired). Objects are the recorded real responses in
+//! download URL, 410 once expired); an empty deployment listing. Objects are the recorded real responses in
 //! `tests/fixtures/github/recorded/api` with ids, times and states changed.
 
 use std::collections::{BTreeMap, HashSet, VecDeque};
@@ -234,6 +234,16 @@ impl Responder {
                         let key = (id.parse().unwrap_or(0), n.parse().unwrap_or(0));
                         let jobs = state.jobs.get(&key).cloned().unwrap_or_default();
                         paginate(request, &state.base_url, json!({"total_count": jobs.len()}), "jobs", jobs)
+                    }
+                    // No deployments (`fake_github_deployments` has them), with an
+                    // ETag like GitHub's listings.
+                    ["deployments"] => {
+                        let etag = "W/\"no-deployments\"";
+                        if request.headers.get("if-none-match").and_then(|v| v.to_str().ok()) == Some(etag) {
+                            Reply::new(304).header("etag", etag)
+                        } else {
+                            Reply::new(200).json(json!([])).header("etag", etag)
+                        }
                     }
                     ["check-runs", id, "annotations"] => Reply::new(200).json(json!(
                         state.annotations.get(&id.parse().unwrap_or(0)).cloned().unwrap_or_default()

@@ -1,5 +1,5 @@
-//! GitHub's poller: backfills history from the REST API and reconciles
-//! what webhooks missed. Each pass is a step that reports what it did
+//! GitHub's poller: backfills history (runs, and deployments with their
+//! final statuses) from the REST API and reconciles what webhooks missed. Each pass is a step that reports what it did
 //! ([`PollStats`]), run by the scheduler (`github-poll`,
 //! `github-discovery`) or by `cicd-dashboard poll`.
 //!
@@ -148,7 +148,9 @@ impl Poller {
                     .unwrap_or_else(|| self.backfill_from(now));
                 sync.backfill(from.timestamp(), now.timestamp(), true, &mut stats, progress).await?;
             }
-            sync.sync(repo, now, &mut stats).await
+            sync.sync(repo, now, &mut stats).await?;
+            let from = repo.backfill_from.unwrap_or_else(|| self.backfill_from(now));
+            sync.deployments(from, now, &mut stats).await
         }
         .await;
         let next = now + chrono::Duration::seconds(self.settings.poll_interval as i64);

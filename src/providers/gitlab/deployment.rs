@@ -1,4 +1,6 @@
-//! GitLab's `Deployment Hook` parsed into a deployment.
+//! GitLab's `Deployment Hook`, and a deployment of the REST listing
+//! (`deployment_from_rest`, for the poller's backfill), parsed into a
+//! deployment.
 //!
 //! GitLab sends one hook per status change of a deployment (`running`,
 //! `success`, `failed`, `canceled`, `blocked`, …) with `status_changed_at`;
@@ -81,6 +83,74 @@ pub(super) fn from_deployment_hook(hook: DeploymentHook) -> Result<Parsed, Paylo
     let change = Change::Deployment(deployment, None);
     change.check_text()?;
     Ok(Parsed::Change { action: Some(state), change })
+}
+
+/// A deployment as `GET /projects/:id/deployments` lists it.
+#[derive(Debug, Deserialize)]
+pub struct RestDeployment {
+    pub id: Option<u64>,
+    pub status: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub sha: Option<String>,
+    #[serde(rename = "ref")]
+    pub git_ref: Option<String>,
+    pub environment: Option<RestEnvironment>,
+    pub deployable: Option<RestDeployable>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RestEnvironment {
+    pub name: Option<String>,
+}
+
+/// The deploy job.
+#[derive(Debug, Deserialize)]
+pub struct RestDeployable {
+    pub id: Option<u64>,
+    pub web_url: Option<String>,
+}
+
+/// A listed deployment of `repo` (`path_with_namespace`) as the change its
+/// latest `Deployment Hook` would make: its status at `finished_at` once
+/// it has one (else at `updated_at`, when GitLab last changed it), the
+/// deploy job as `job_id` and its page as the URL, plus the creation time
+/// the hook lacks. Merged by the same rule, so hook and poll converge.
+///
+/// Errors: no id, environment name or status; a timestamp in neither of
+/// GitLab's forms.
+pub fn deployment_from_rest(object: RestDeployment, repo: &str) -> Result<Deployment, PayloadError> {
+    let id = object.id.ok_or_else(|| missing("id"))?;
+    let state = nonempty(object.status).ok_or_else(|| missing("status"))?.to_lowercase();
+    let parse = |field: &str, text: Option<String>| {
+        nonempty(text)
+            .map(|t| timestamp(&t).map_err(|err| PayloadError(format!("{field} is not a timestamp: {err}"))))
+            .transpose()
+    };
+    let created_at = parse("created_at", object.created_at)?;
+    let at = parse("finished_at", object.finished_at)?
+        .or(parse("updated_at", object.updated_at)?)
+        .or(created_at)
+        .ok_or_else(|| missing("updated_at"))?;
+    let environment =
+        object.environment.and_then(|e| nonempty(e.name)).ok_or_else(|| missing("environment.name"))?;
+    let (job_id, url) = match object.deployable {
+        Some(job) => (job.id.map(|id| id.to_string()), nonempty(job.web_url)),
+        None => (None, None),
+    };
+    Ok(Deployment {
+        provider: ProviderKind::GitLab,
+        repo: RepoName::from(repo.to_owned()),
+        deployment_id: id.to_string(),
+        environment,
+        sha: nonempty(object.sha),
+        git_ref: nonempty(object.git_ref),
+        job_id,
+        url,
+        created_at,
+        status: Some(DeploymentStatus { state, at }),
+    })
 }
 
 #[cfg(test)]

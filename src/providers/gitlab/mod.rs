@@ -15,7 +15,7 @@
 
 pub mod api;
 pub mod attempts;
-mod deployment;
+pub mod deployment;
 pub mod failures;
 mod payload;
 pub mod poller;

@@ -332,7 +332,7 @@ impl Poller {
             sync.refresh(id, stats).await?;
             seen.push(pipeline);
         }
-        Ok(())
+        sync.deployments(repo.backfill_from.unwrap_or_else(|| self.backfill_from(now)), stats).await
     }
 }
 

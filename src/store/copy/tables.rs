@@ -137,6 +137,8 @@ pub(super) const TABLES: &[Table] = &[
             ("first_seen_at", Int),
             ("instance_url", Text),
             ("project_id", Int),
+            ("deployments_until", Int),
+            ("deployments_etag", Text),
         ],
     },
     Table {

@@ -9,7 +9,9 @@
 //! runs the deployment rules may name), `retention`, `derive` (each
 //! stream's DORA facts, derived again inside the write transaction from
 //! the last successful deployment before a change; `lineage` walks the
-//! stored pushes for it), `facts` (reading the derived facts).
+//! stored pushes for it), `facts` (reading the derived facts),
+//! `incident_tx` (an incident merged inside the write path's transaction,
+//! for webhooks).
 //!
 //! Owns these three tables' SQL and `deployment_commits`'; must not know HTTP, payloads or how the
 //! figures are defined.
@@ -17,6 +19,7 @@
 mod derive;
 mod facts;
 mod lineage;
+pub(super) mod incident_tx;
 mod read;
 mod retention;
 mod rule_runs;

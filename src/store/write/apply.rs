@@ -110,6 +110,10 @@ impl WritePath {
             Change::Commits(pushed) => {
                 crate::store::deployments::write::record_commits(conn, pushed, now).await?
             }
+            Change::Incident(incident) => {
+                crate::store::deployments::incident_tx::upsert_incident(conn, self.backend, incident, now)
+                    .await?;
+            }
         }
         Ok(())
     }

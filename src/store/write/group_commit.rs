@@ -119,7 +119,7 @@ fn lock_order(change: &Change) -> Option<(&'static str, &str, &str, i64)> {
         Change::Job(job) => {
             Some((job.provider.kind(), job.repo.as_str(), job.run_id.as_str(), job.run_attempt))
         }
-        Change::Tries(_) | Change::Deployment(..) | Change::Commits(_) => None,
+        Change::Tries(_) | Change::Deployment(..) | Change::Commits(_) | Change::Incident(_) => None,
     }
 }
 

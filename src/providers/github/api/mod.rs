@@ -1,11 +1,12 @@
 //! GitHub Actions over the REST API: client, credentials, rate limits,
-//! models, and the three passes (backfill, incremental sync with the watch
-//! list, repository discovery).
+//! models, and the passes (backfill, incremental sync with the watch
+//! list, deployments, repository discovery).
 
 pub mod answer;
 pub mod auth;
 pub mod backfill;
 pub mod client;
+pub mod deployments;
 pub mod discovery;
 pub mod models;
 pub mod rate;

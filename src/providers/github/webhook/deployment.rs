@@ -14,7 +14,7 @@
 use serde::Deserialize;
 
 use super::payload::Repository;
-use crate::domain::deployment::{Commit, Deployment, DeploymentStatus, PushedCommits};
+use crate::domain::deployment::{Commit, Deployment, DeploymentStatus, PushedCommits, merge_deployment};
 use crate::domain::time::parse_timestamp;
 use crate::domain::{Change, ProviderKind, RepoName};
 use crate::providers::{Parsed, PayloadError};
@@ -27,23 +27,26 @@ pub(super) struct DeploymentEvent {
     repository: Option<Repository>,
 }
 
-#[derive(Debug, Deserialize)]
-struct DeploymentObject {
-    id: Option<u64>,
-    sha: Option<String>,
+/// A deployment object, as webhooks and `GET /repos/{owner}/{repo}/deployments` give it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct DeploymentObject {
+    pub id: Option<u64>,
+    pub sha: Option<String>,
     #[serde(rename = "ref")]
-    git_ref: Option<String>,
-    environment: Option<String>,
-    created_at: Option<String>,
-    url: Option<String>,
+    pub git_ref: Option<String>,
+    pub environment: Option<String>,
+    pub created_at: Option<String>,
+    pub url: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct StatusObject {
-    state: Option<String>,
-    created_at: Option<String>,
-    updated_at: Option<String>,
-    target_url: Option<String>,
+/// A deployment status object, as webhooks and
+/// `GET …/deployments/{id}/statuses` give it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct StatusObject {
+    pub state: Option<String>,
+    pub created_at: Option<String>,
+    pub updated_at: Option<String>,
+    pub target_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -85,13 +88,45 @@ fn nonempty(text: Option<String>) -> Option<String> {
 /// status without `state`; a timestamp that is not RFC 3339.
 pub(super) fn from_deployment_event(event: DeploymentEvent) -> Result<Parsed, PayloadError> {
     let object = event.deployment.ok_or_else(|| missing("deployment"))?;
-    let id = object.id.ok_or_else(|| missing("deployment.id"))?;
     let repo = event
         .repository
         .and_then(|r| nonempty(r.full_name))
         .ok_or_else(|| missing("repository.full_name"))?;
+    let deployment = deployment_with_status(object, event.deployment_status, &repo)?;
+    let change = Change::Deployment(deployment, None);
+    change.check_text()?;
+    Ok(Parsed::Change { action: event.action, change })
+}
+
+/// A deployment object of `repo` (`owner/name`) from the REST API with
+/// its statuses (`GET …/deployments/{id}/statuses`, any order), as its
+/// webhooks in GitHub's order make it — the `deployment` delivery (its
+/// `url`), then the `deployment_status` deliveries merged by the rule of
+/// `domain::deployment` — so a polled deployment and its webhooks converge
+/// on the same row whichever comes first. Statuses that cannot be read
+/// are skipped.
+///
+/// Errors: no id or environment; a creation time that is not RFC 3339.
+pub fn deployment_from_rest(
+    object: DeploymentObject,
+    statuses: Vec<StatusObject>,
+    repo: &str,
+) -> Result<Deployment, PayloadError> {
+    let created = deployment_with_status(object.clone(), None, repo)?;
+    Ok(statuses
+        .into_iter()
+        .filter_map(|status| deployment_with_status(object.clone(), Some(status), repo).ok())
+        .fold(created, |merged, status| merge_deployment(&merged, &status)))
+}
+
+fn deployment_with_status(
+    object: DeploymentObject,
+    status: Option<StatusObject>,
+    repo: &str,
+) -> Result<Deployment, PayloadError> {
+    let id = object.id.ok_or_else(|| missing("deployment.id"))?;
     let created_at = time("deployment.created_at", object.created_at.as_deref())?;
-    let status = match event.deployment_status {
+    let status = match status {
         None => None,
         Some(status) => {
             let state = nonempty(status.state).ok_or_else(|| missing("deployment_status.state"))?;
@@ -105,9 +140,9 @@ pub(super) fn from_deployment_event(event: DeploymentEvent) -> Result<Parsed, Pa
         Some((status, url)) => (Some(status), url),
         None => (None, None),
     };
-    let deployment = Deployment {
+    Ok(Deployment {
         provider: ProviderKind::GitHub,
-        repo: RepoName::from(repo),
+        repo: RepoName::from(repo.to_owned()),
         deployment_id: id.to_string(),
         environment: nonempty(object.environment).ok_or_else(|| missing("deployment.environment"))?,
         sha: nonempty(object.sha),
@@ -116,10 +151,7 @@ pub(super) fn from_deployment_event(event: DeploymentEvent) -> Result<Parsed, Pa
         url: target_url.or(nonempty(object.url)),
         created_at,
         status,
-    };
-    let change = Change::Deployment(deployment, None);
-    change.check_text()?;
-    Ok(Parsed::Change { action: event.action, change })
+    })
 }
 
 /// A `push` delivery: its commits as a change, or only recorded (a tag, a

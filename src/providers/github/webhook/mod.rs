@@ -1,7 +1,8 @@
 //! GitHub's webhook deliveries: their headers (`X-GitHub-Delivery`,
 //! `X-GitHub-Event`, `X-Hub-Signature-256`), `workflow_run` /
 //! `workflow_job` payloads, `deployment` / `deployment_status` / `push`
-//! (`deployment`: deployments and pushed commits), (and the same objects from the REST API) parsed
+//! (`deployment`: deployments and pushed commits), `issues` with the
+//! incident label (`issues`: incidents), (and the same objects from the REST API) parsed
 //! into domain changes.
 //!
 //! Payload shapes: <https://docs.github.com/en/webhooks/webhook-events-and-payloads>.
@@ -9,10 +10,13 @@
 //! payloads lack is optional and unknown status values are kept verbatim.
 
 mod deployment;
+mod issues;
 mod payload;
 pub mod signature;
 mod to_domain;
 
+pub use deployment::{DeploymentObject, StatusObject as DeploymentStatusObject, deployment_from_rest};
+pub use issues::DEFAULT_INCIDENT_LABEL;
 pub use payload::{Repository, WorkflowJobObject, WorkflowRunObject};
 pub use to_domain::{job_from_rest, run_from_rest};
 
@@ -29,6 +33,12 @@ use payload::{WorkflowJobEvent, WorkflowRunEvent};
 /// ever sends these objects filled in, so refusing such a body with 400 loses
 /// nothing real: it can only come from a broken or hostile sender.
 pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
+    parse_delivery_with(event, body, DEFAULT_INCIDENT_LABEL)
+}
+
+/// [`parse_delivery`] with the label that makes an issue an incident
+/// (`--incident-label`; see `issues`).
+pub fn parse_delivery_with(event: &str, body: &[u8], incident_label: &str) -> Result<Parsed, PayloadError> {
     match event {
         "ping" => {
             serde_json::from_slice::<serde_json::Value>(body).map_err(json_error)?;
@@ -52,6 +62,9 @@ pub fn parse_delivery(event: &str, body: &[u8]) -> Result<Parsed, PayloadError> 
             deployment::from_deployment_event(serde_json::from_slice(body).map_err(json_error)?)
         }
         "push" => deployment::from_push_event(serde_json::from_slice(body).map_err(json_error)?),
+        "issues" => {
+            issues::from_issues_event(serde_json::from_slice(body).map_err(json_error)?, incident_label)
+        }
         _ => {
             let value: serde_json::Value = serde_json::from_slice(body).map_err(json_error)?;
             let action = value.get("action").and_then(|a| a.as_str()).map(str::to_owned);
@@ -81,13 +94,30 @@ pub struct DeliveryHeaderDocs {
     signature: Option<String>,
 }
 
-/// GitHub Actions as a [`WebhookProvider`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct GitHubWebhooks;
+/// GitHub Actions as a [`WebhookProvider`], with the label that makes an
+/// issue an incident.
+#[derive(Debug, Clone)]
+pub struct GitHubWebhooks {
+    pub incident_label: std::sync::Arc<str>,
+}
+
+impl Default for GitHubWebhooks {
+    fn default() -> Self {
+        GitHubWebhooks { incident_label: DEFAULT_INCIDENT_LABEL.into() }
+    }
+}
 
 /// Event names counted under their own metrics label; others are `other`.
-pub const KNOWN_EVENTS: &[&str] =
-    &["workflow_run", "workflow_job", "ping", "push", "check_run", "check_suite", "deployment_status"];
+pub const KNOWN_EVENTS: &[&str] = &[
+    "workflow_run",
+    "workflow_job",
+    "ping",
+    "push",
+    "check_run",
+    "check_suite",
+    "deployment_status",
+    "issues",
+];
 
 impl WebhookProvider for GitHubWebhooks {
     fn kind(&self) -> ProviderKind {
@@ -128,7 +158,7 @@ impl WebhookProvider for GitHubWebhooks {
     }
 
     fn parse(&self, event: &str, body: &[u8]) -> Result<Parsed, PayloadError> {
-        parse_delivery(event, body)
+        parse_delivery_with(event, body, &self.incident_label)
     }
 }
 

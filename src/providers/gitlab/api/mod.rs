@@ -5,6 +5,7 @@
 
 pub mod answer;
 pub mod client;
+pub mod deployments;
 pub mod discovery;
 pub mod models;
 pub mod project;

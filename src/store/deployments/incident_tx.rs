@@ -1,0 +1,63 @@
+//! An incident merged inside the write path's transaction (a webhook's
+//! incident, e.g. a GitHub issue with the incident label), with the same
+//! rule and rows as `Deployments::record_incident` (`POST /api/incidents`).
+
+use sqlx::AnyConnection;
+
+use super::write::{INCIDENT_SELECT, incident_row};
+use crate::domain::deployment::{Incident, merge_incident};
+use crate::store::rows::unix;
+use crate::store::{Backend, StoreError};
+
+/// Inserts or merges `incident` on `conn` under its row's lock; answers
+/// whether the row was created or changed.
+pub(in crate::store) async fn upsert_incident(
+    conn: &mut AnyConnection,
+    backend: Backend,
+    incident: &Incident,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO incidents (external_id, repo, environment, title, url, opened_at, resolved_at, \
+         changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (external_id) DO NOTHING RETURNING id",
+    )
+    .bind(incident.incident_id.as_str())
+    .bind(incident.repo.as_deref())
+    .bind(incident.environment.as_deref())
+    .bind(incident.title.as_deref())
+    .bind(incident.url.as_deref())
+    .bind(incident.opened_at.timestamp())
+    .bind(unix(incident.resolved_at))
+    .bind(now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if inserted.is_some() {
+        return Ok(true);
+    }
+    let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
+    let sql = format!("SELECT {INCIDENT_SELECT} FROM incidents WHERE external_id = $1{lock}");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(incident.incident_id.as_str())
+        .fetch_one(&mut *conn)
+        .await?;
+    let stored = incident_row(&row)?;
+    let merged = merge_incident(&stored, incident);
+    if merged == stored {
+        return Ok(false);
+    }
+    sqlx::query(
+        "UPDATE incidents SET repo = $1, environment = $2, title = $3, url = $4, opened_at = $5, \
+         resolved_at = $6, changed_at = $7 WHERE external_id = $8",
+    )
+    .bind(merged.repo.as_deref())
+    .bind(merged.environment.as_deref())
+    .bind(merged.title.as_deref())
+    .bind(merged.url.as_deref())
+    .bind(merged.opened_at.timestamp())
+    .bind(unix(merged.resolved_at))
+    .bind(now)
+    .bind(merged.incident_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(true)
+}

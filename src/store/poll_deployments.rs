@@ -1,0 +1,96 @@
+//! The pollers' deployment backfill bookkeeping per repository (two
+//! `poll_repos` columns, migration 0022): how far the deployment listing
+//! got (`deployments_until`) and the first page's `ETag`
+//! (`deployments_etag`), and whether a deployment is already stored with a
+//! final status (so its statuses are not fetched again).
+//!
+//! Owns only this SQL; what the values mean is the poller's. Must not write
+//! deployments (they go through the write path, `Deliveries::apply_polled`).
+
+use chrono::{DateTime, Utc};
+use sqlx::Row;
+
+use super::StoreError;
+use super::rows::provider_id;
+use crate::domain::ProviderKind;
+use crate::domain::time::from_unix;
+use crate::store::PollState;
+
+/// Where a repository's deployment listing stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeploymentCursor {
+    /// The provider's meaning: GitHub, every deployment created at or
+    /// before it is stored with its final status; GitLab, the
+    /// `updated_after` the next listing asks from.
+    pub until: Option<DateTime<Utc>>,
+    /// `ETag` of the last listing's first page (kept only when nothing was
+    /// left pending).
+    pub etag: Option<String>,
+}
+
+impl PollState<'_> {
+    /// The deployment cursor of `repo` (empty when it is not polled or has
+    /// never been listed).
+    pub async fn deployment_cursor(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+    ) -> Result<DeploymentCursor, StoreError> {
+        let row = sqlx::query(
+            "SELECT deployments_until, deployments_etag FROM poll_repos WHERE provider_id = $1 AND repo = $2",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(match row {
+            Some(row) => DeploymentCursor {
+                until: row.try_get::<Option<i64>, _>(0)?.and_then(from_unix),
+                etag: row.try_get(1)?,
+            },
+            None => DeploymentCursor::default(),
+        })
+    }
+
+    /// Stores `repo`'s deployment cursor.
+    pub async fn set_deployment_cursor(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+        cursor: &DeploymentCursor,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE poll_repos SET deployments_until = $3, deployments_etag = $4 \
+             WHERE provider_id = $1 AND repo = $2",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .bind(cursor.until.map(|t| t.timestamp()))
+        .bind(cursor.etag.as_deref())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
+    /// Whether deployment `external_id` of `repo` is stored with a final
+    /// status (succeeded, failed or not counted).
+    pub async fn deployment_is_final(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        let row = sqlx::query(
+            "SELECT outcome FROM deployments WHERE provider_id = $1 AND repo = $2 AND external_id = $3",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .bind(external_id)
+        .fetch_optional(&self.write)
+        .await?;
+        Ok(match row {
+            Some(row) => row.try_get::<Option<i64>, _>(0)?.is_some(),
+            None => false,
+        })
+    }
+}
