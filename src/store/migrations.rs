@@ -30,6 +30,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (18, "test roll-ups", include_str!("migrations/sqlite/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/sqlite/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/sqlite/0020_flaky_attempt_days.sql")),
+    (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -52,6 +53,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (18, "test roll-ups", include_str!("migrations/postgres/0018_test_rollups.sql")),
     (19, "attempt listings", include_str!("migrations/postgres/0019_attempt_listings.sql")),
     (20, "flaky attempt days", include_str!("migrations/postgres/0020_flaky_attempt_days.sql")),
+    (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
