@@ -33,6 +33,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (21, "deployment facts", include_str!("migrations/sqlite/0021_deployment_facts.sql")),
     (22, "poll deployments", include_str!("migrations/sqlite/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
+    (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -58,6 +59,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (21, "deployment facts", include_str!("migrations/postgres/0021_deployment_facts.sql")),
     (22, "poll deployments", include_str!("migrations/postgres/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
+    (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

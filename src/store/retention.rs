@@ -1,13 +1,16 @@
 //! Retention deletes: old run attempts (their jobs follow by `ON DELETE
-//! CASCADE`), old flaky occurrences and old raw deliveries, in bounded batches so no statement holds
+//! CASCADE`, the failure roll-up refolded in the same transaction), old flaky occurrences and old raw deliveries, in bounded batches so no statement holds
 //! the write lock for long.
 
 use chrono::{DateTime, Utc};
 
+use sqlx::{AssertSqlSafe, Row};
+
+use super::failures::Refold;
 use super::{Store, StoreError};
 
-const OLD_BUILDS: &str = "DELETE FROM builds WHERE id IN (SELECT id FROM builds WHERE \
-     (sort_at > 0 AND sort_at < $1) OR (sort_at = 0 AND changed_at < $1) LIMIT 1000)";
+const OLD_BUILDS: &str = "SELECT id FROM builds WHERE \
+     (sort_at > 0 AND sort_at < $1) OR (sort_at = 0 AND changed_at < $1) LIMIT 1000";
 
 /// Flaky occurrences last seen before the cutoff (their attempts go too).
 const OLD_FLAKY: &str = "DELETE FROM flaky_occurrences WHERE id IN \
@@ -23,10 +26,32 @@ impl Store {
     pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
         let cutoff = cutoff.timestamp();
         self.delete_in_batches(OLD_FLAKY, cutoff).await?;
-        Ok((
-            self.delete_in_batches(OLD_BUILDS, cutoff).await?,
-            self.delete_in_batches(OLD_DELIVERIES, cutoff).await?,
-        ))
+        Ok((self.delete_old_builds(cutoff).await?, self.delete_in_batches(OLD_DELIVERIES, cutoff).await?))
+    }
+
+    /// Deletes the attempts [`OLD_BUILDS`] picks, 1 000 per transaction,
+    /// refolding the failure roll-up for the failures that go with them.
+    async fn delete_old_builds(&self, cutoff: i64) -> Result<u64, StoreError> {
+        let mut total = 0;
+        loop {
+            let mut tx = self.begin_write().await?;
+            let ids: Vec<i64> = sqlx::query(OLD_BUILDS)
+                .bind(cutoff)
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|row| row.try_get("id"))
+                .collect::<Result<_, _>>()?;
+            if ids.is_empty() {
+                return Ok(total);
+            }
+            let refold = Refold::start(&mut tx, self.backend, &ids).await?;
+            let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let sql = format!("DELETE FROM builds WHERE id IN ({list})");
+            total += sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?.rows_affected();
+            refold.finish(&mut tx).await?;
+            tx.commit().await?;
+        }
     }
 
     /// Runs a batched `DELETE … LIMIT` until it deletes nothing; answers the total.

@@ -6,6 +6,7 @@ mod browser_harness;
 mod failure_fetch;
 mod failure_fetch_gitlab;
 mod failure_insights;
+mod failure_rollup;
 mod failure_storage;
 mod fake_github;
 mod fake_github_deployments;

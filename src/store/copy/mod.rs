@@ -193,5 +193,6 @@ pub async fn copy_database(
     // Attempts arrived with their old `changed_at`: roll-ups start over.
     to.metrics().reset_rollups().await?;
     to.test_results().rebuild_rollups().await?;
+    to.failures().rebuild_days().await?;
     Ok(report)
 }

@@ -3,6 +3,10 @@
 //! (`failure_signatures`, one per fingerprint) and capped log excerpts
 //! (`job_log_excerpts`).
 //!
+//! The failure roll-up `failure_days` (per day and signature, repository,
+//! workflow, branch, job and class) answers the top signatures' whole days;
+//! `days` keeps it in every write's transaction, `window` reads it.
+//!
 //! Files: `write` (failed jobs not recorded yet, recording a reason, log
 //! excerpts under their caps, the rows a poller still has to fetch for),
 //! `read` (the top signatures over a window, one signature's failures),
@@ -17,10 +21,14 @@
 
 mod alert_facts;
 mod build;
+mod days;
 mod read;
+mod spread;
+mod window;
 mod write;
 
 pub use alert_facts::{FailureSummary, failure_summary_on};
 pub use build::BuildFailure;
+pub(crate) use days::Refold;
 pub use read::{FailuresFilter, SignatureFailure, SignatureSummary};
 pub use write::{FailureRecord, LogExcerpt, PendingFailure};

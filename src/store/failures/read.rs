@@ -10,7 +10,12 @@
 //! among its failures in the window, most failures first (ties by name),
 //! at most [`MAX_NAMES`] each; the **example build** the run attempt of
 //! its latest failure in the window. Top signatures are ordered by
-//! failures, then last seen (newest first), then fingerprint.
+//! failures, then last seen (newest first), then fingerprint; a
+//! signature's **class** is its latest failure's (by failed_at, then job
+//! id), the one the example build holds.
+//!
+//! The list is read from the roll-up (`window`); the scan here is its
+//! reference and the shared assembly.
 
 use std::collections::BTreeMap;
 
@@ -18,6 +23,7 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::spread::{Spread, add, contenders, rank, top};
 use crate::domain::time::{format_timestamp, from_unix};
 use crate::store::{Failures, StoreError};
 
@@ -37,9 +43,9 @@ pub struct FailuresFilter {
 }
 
 impl FailuresFilter {
-    /// `AND …` conditions on `job_failures f` from bind number `first`, and
-    /// their values.
-    fn conditions(&self, first: usize) -> (String, Vec<String>) {
+    /// `AND …` conditions on `job_failures f` (or `failure_days f`) from
+    /// bind number `first`, and their values.
+    pub(super) fn conditions(&self, first: usize) -> (String, Vec<String>) {
         let mut sql = String::new();
         let mut values = Vec::new();
         for (column, value) in [
@@ -110,141 +116,189 @@ pub(super) fn lines_of(row: &AnyRow) -> Result<Vec<String>, StoreError> {
     serde_json::from_str(&text).map_err(|err| StoreError::Invariant(format!("stored error lines: {err}")))
 }
 
-/// Pushes `name` with `n` failures into a count map.
-fn tally(map: &mut BTreeMap<String, i64>, name: Option<String>, n: i64) {
-    if let Some(name) = name {
-        *map.entry(name).or_default() += n;
+impl FailuresFilter {
+    /// The conditions on raw failures `f` in `[since, until)` (`until`
+    /// `None`: no end) from bind number `first`: SQL and the values
+    /// (the window bounds first).
+    pub(super) fn raw_window(&self, until: Option<i64>, first: usize) -> (String, Vec<i64>, Vec<String>) {
+        let mut bounds = vec![self.since];
+        let mut sql = format!(" AND f.failed_at >= ${first}");
+        if let Some(until) = until {
+            sql.push_str(&format!(" AND f.failed_at < ${}", first + 1));
+            bounds.push(until);
+        }
+        let (conditions, values) = self.conditions(first + bounds.len());
+        sql.push_str(&conditions);
+        (sql, bounds, values)
     }
-}
-
-/// The names of a count map, most first (ties by name), at most [`MAX_NAMES`].
-fn top(map: BTreeMap<String, i64>) -> Vec<String> {
-    let mut pairs: Vec<(String, i64)> = map.into_iter().collect();
-    pairs.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    pairs.into_iter().take(MAX_NAMES).map(|(name, _)| name).collect()
-}
-
-#[derive(Default)]
-struct Spread {
-    repos: BTreeMap<String, i64>,
-    branches: BTreeMap<String, i64>,
-    jobs: BTreeMap<String, i64>,
-    infrastructure: i64,
-    latest: (i64, String),
-    builds: i64,
 }
 
 impl Failures<'_> {
     /// The top `limit` signatures over the filter's window (definitions in
-    /// the module doc).
-    pub async fn top_signatures(
+    /// the module doc), from one scan of `job_failures`: what the roll-up
+    /// read ([`Failures::top_signatures`]) must equal, and its answer for
+    /// filters the roll-up cannot tell from a missing value (empty text).
+    pub async fn top_signatures_scan(
         &self,
         filter: &FailuresFilter,
         limit: i64,
     ) -> Result<Vec<SignatureSummary>, StoreError> {
-        let (conditions, values) = filter.conditions(3);
+        let (window, bounds, values) = filter.raw_window(None, 1);
         let sql = format!(
-            "WITH w AS (SELECT f.signature_id, COUNT(*) AS n, MAX(f.failed_at) AS last_at FROM job_failures f \
-             WHERE f.failed_at >= $1 AND f.signature_id IS NOT NULL{conditions} \
-             GROUP BY f.signature_id) \
-             SELECT w.signature_id, w.n, w.last_at, s.fingerprint, s.text, s.first_seen \
-             FROM w JOIN failure_signatures s ON s.id = w.signature_id \
-             ORDER BY w.n DESC, w.last_at DESC, s.fingerprint LIMIT $2"
+            "SELECT f.signature_id, COUNT(*) AS n, MAX(f.failed_at) AS last_at FROM job_failures f \
+             WHERE f.signature_id IS NOT NULL{window} GROUP BY f.signature_id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.since).bind(limit);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bound in &bounds {
+            query = query.bind(*bound);
+        }
         for value in &values {
             query = query.bind(value);
         }
-        let rows = query.fetch_all(&self.read).await?;
-        if rows.is_empty() {
-            return Ok(Vec::new());
+        let mut totals = Vec::new();
+        for row in query.fetch_all(&self.read).await? {
+            totals.push((row.try_get("signature_id")?, row.try_get("n")?, row.try_get("last_at")?));
         }
-        let ids: Vec<i64> = rows.iter().map(|r| r.try_get("signature_id")).collect::<Result<_, _>>()?;
-        let mut spreads = self.spreads(filter, &ids).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (row, id) in rows.iter().zip(&ids) {
-            let spread = spreads.remove(id).unwrap_or_default();
-            let example = self.example_build(filter, *id).await?;
-            out.push(SignatureSummary {
-                fingerprint: row.try_get("fingerprint")?,
-                text: row.try_get("text")?,
-                failures: row.try_get("n")?,
-                builds: spread.builds,
-                infrastructure_failures: spread.infrastructure,
-                class: spread.latest.1,
-                first_seen: time(row.try_get("first_seen")?),
-                last_seen: time(row.try_get("last_at")?),
-                jobs: top(spread.jobs),
-                branches: top(spread.branches),
-                repositories: top(spread.repos),
-                example_build_id: example,
-            });
+        let limit = usize::try_from(limit).unwrap_or(0);
+        let fingerprints = self.fingerprints(&contenders(&totals, limit)).await?;
+        let ids = rank(totals, &fingerprints, limit);
+        let mut spreads = BTreeMap::new();
+        self.raw_spreads(filter, None, &ids, &mut spreads).await?;
+        self.raw_builds(filter, &ids, &mut spreads).await?;
+        self.summaries(filter, &ids, spreads).await
+    }
+
+    /// The fingerprints of signature `ids`.
+    pub(super) async fn fingerprints(&self, ids: &[i64]) -> Result<BTreeMap<i64, String>, StoreError> {
+        let mut out = BTreeMap::new();
+        for chunk in ids.chunks(500) {
+            let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            let sql = format!("SELECT id, fingerprint FROM failure_signatures WHERE id IN ({list})");
+            for row in sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.read).await? {
+                out.insert(row.try_get("id")?, row.try_get("fingerprint")?);
+            }
         }
         Ok(out)
     }
 
-    /// Per signature id: its failures by repository, branch, job and class,
-    /// and its distinct builds.
-    async fn spreads(
+    /// Adds the raw failures of `ids` in `[since, until)` to their spreads:
+    /// failures, last seen, by repository, branch, job and class.
+    pub(super) async fn raw_spreads(
         &self,
         filter: &FailuresFilter,
+        until: Option<i64>,
         ids: &[i64],
-    ) -> Result<BTreeMap<i64, Spread>, StoreError> {
-        let (conditions, values) = filter.conditions(2);
+        spreads: &mut BTreeMap<i64, Spread>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (window, bounds, values) = filter.raw_window(until, 1);
         let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT f.signature_id, f.repo, f.branch, f.job_name, f.class, COUNT(*) AS n, \
              MAX(f.failed_at) AS last_at FROM job_failures f \
-             WHERE f.signature_id IN ({list}) AND f.failed_at >= $1{conditions} \
+             WHERE f.signature_id IN ({list}){window} \
              GROUP BY f.signature_id, f.repo, f.branch, f.job_name, f.class"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.since);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bound in &bounds {
+            query = query.bind(*bound);
+        }
         for value in &values {
             query = query.bind(value);
         }
-        let mut spreads: BTreeMap<i64, Spread> = BTreeMap::new();
         for row in query.fetch_all(&self.read).await? {
             let spread = spreads.entry(row.try_get("signature_id")?).or_default();
-            let n: i64 = row.try_get("n")?;
-            let class: String = row.try_get("class")?;
-            let last_at: i64 = row.try_get("last_at")?;
-            tally(&mut spread.repos, row.try_get("repo")?, n);
-            tally(&mut spread.branches, row.try_get("branch")?, n);
-            tally(&mut spread.jobs, row.try_get("job_name")?, n);
-            if class == "infrastructure" {
-                spread.infrastructure += n;
-            }
-            if spread.latest.1.is_empty() || last_at > spread.latest.0 {
-                spread.latest = (last_at, class);
-            }
+            add(spread, &row, row.try_get("repo")?, row.try_get("branch")?, row.try_get("job_name")?)?;
         }
-        // Distinct builds only for these signatures (through their index),
-        // not in the window-wide grouping.
+        Ok(())
+    }
+
+    /// Sets the distinct run attempts of `ids` over the window, from the
+    /// raw failures (through the signature index).
+    pub(super) async fn raw_builds(
+        &self,
+        filter: &FailuresFilter,
+        ids: &[i64],
+        spreads: &mut BTreeMap<i64, Spread>,
+    ) -> Result<(), StoreError> {
+        if ids.is_empty() {
+            return Ok(());
+        }
+        let (window, bounds, values) = filter.raw_window(None, 1);
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
         let sql = format!(
             "SELECT f.signature_id, COUNT(DISTINCT f.build_id) AS builds FROM job_failures f \
-             WHERE f.signature_id IN ({list}) AND f.failed_at >= $1{conditions} GROUP BY f.signature_id"
+             WHERE f.signature_id IN ({list}){window} GROUP BY f.signature_id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.since);
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bound in &bounds {
+            query = query.bind(*bound);
+        }
         for value in &values {
             query = query.bind(value);
         }
         for row in query.fetch_all(&self.read).await? {
             spreads.entry(row.try_get("signature_id")?).or_default().builds = row.try_get("builds")?;
         }
-        Ok(spreads)
+        Ok(())
     }
 
-    async fn example_build(&self, filter: &FailuresFilter, signature_id: i64) -> Result<i64, StoreError> {
+    /// The answers for ranked `ids` from their spreads: text, first seen,
+    /// and the latest failure's class and run attempt.
+    pub(super) async fn summaries(
+        &self,
+        filter: &FailuresFilter,
+        ids: &[i64],
+        mut spreads: BTreeMap<i64, Spread>,
+    ) -> Result<Vec<SignatureSummary>, StoreError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            let Some(signature) =
+                sqlx::query("SELECT fingerprint, text, first_seen FROM failure_signatures WHERE id = $1")
+                    .bind(*id)
+                    .fetch_optional(&self.read)
+                    .await?
+            else {
+                continue;
+            };
+            let spread = spreads.remove(id).unwrap_or_default();
+            let (example_build_id, class) = self.latest_failure(filter, *id).await?;
+            out.push(SignatureSummary {
+                fingerprint: signature.try_get("fingerprint")?,
+                text: signature.try_get("text")?,
+                failures: spread.failures,
+                builds: spread.builds,
+                infrastructure_failures: spread.infrastructure,
+                class,
+                first_seen: time(signature.try_get("first_seen")?),
+                last_seen: time(spread.last_at),
+                jobs: top(spread.jobs),
+                branches: top(spread.branches),
+                repositories: top(spread.repos),
+                example_build_id,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The run attempt and class of signature `id`'s latest failure in the
+    /// window (by failed_at, then job id).
+    async fn latest_failure(&self, filter: &FailuresFilter, id: i64) -> Result<(i64, String), StoreError> {
         let (conditions, values) = filter.conditions(3);
         let sql = format!(
-            "SELECT f.build_id FROM job_failures f WHERE f.signature_id = $1 AND f.failed_at >= $2{conditions} \
-             ORDER BY f.failed_at DESC, f.job_id DESC LIMIT 1"
+            "SELECT f.build_id, f.class FROM job_failures f WHERE f.signature_id = $1 AND f.failed_at >= $2\
+             {conditions} ORDER BY f.failed_at DESC, f.job_id DESC LIMIT 1"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(signature_id).bind(filter.since);
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(filter.since);
         for value in &values {
             query = query.bind(value);
         }
-        Ok(query.fetch_optional(&self.read).await?.map(|r| r.try_get("build_id")).transpose()?.unwrap_or(0))
+        match query.fetch_optional(&self.read).await? {
+            Some(row) => Ok((row.try_get("build_id")?, row.try_get("class")?)),
+            None => Ok((0, String::new())),
+        }
     }
 
     /// The signature with `fingerprint` (text, first seen) and its latest

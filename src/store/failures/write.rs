@@ -2,10 +2,12 @@
 //! poller has still to fetch annotations or a log for, a reason written
 //! with its signature, and log excerpts kept under a per-job cap (by the
 //! caller) and a total cap (oldest dropped first here), deleted by age.
+//! A reason's write refolds the failure roll-up (`days`) in its transaction.
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::days::Refold;
 use crate::domain::ProviderKind;
 use crate::domain::failure::{FailureClass, FailureReason};
 use crate::store::{Failures, StoreError};
@@ -119,6 +121,16 @@ impl Failures<'_> {
     pub async fn record(&self, job: &PendingFailure, record: &FailureRecord<'_>) -> Result<(), StoreError> {
         let reason = record.reason;
         let mut tx = self.begin_write().await?;
+        // The attempt it is stored under, and (moved since) the one it was.
+        let mut builds = vec![job.build_id];
+        if let Some(row) = sqlx::query("SELECT build_id FROM job_failures WHERE job_id = $1")
+            .bind(job.job_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        {
+            builds.push(row.try_get("build_id")?);
+        }
+        let refold = Refold::start(&mut tx, self.backend, &builds).await?;
         let signature_id: Option<i64> = match &reason.signature {
             None => None,
             Some(signature) => Some(
@@ -147,7 +159,7 @@ impl Failures<'_> {
              failed_at, failed_step, failed_step_number, source, error_lines, signature_id, class, \
              class_reason, fetched, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) \
-             ON CONFLICT (job_id) DO UPDATE SET failed_at = excluded.failed_at, \
+             ON CONFLICT (job_id) DO UPDATE SET build_id = excluded.build_id, failed_at = excluded.failed_at, \
              failed_step = excluded.failed_step, failed_step_number = excluded.failed_step_number, \
              source = excluded.source, error_lines = excluded.error_lines, \
              signature_id = excluded.signature_id, class = excluded.class, \
@@ -173,6 +185,7 @@ impl Failures<'_> {
         .bind(record.now)
         .execute(&mut *tx)
         .await?;
+        refold.finish(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }

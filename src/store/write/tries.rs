@@ -17,6 +17,7 @@ use crate::domain::merge::merge_run;
 use crate::domain::tries::{KnownJob, place};
 use crate::domain::tries_replan::{Listing, Replan, replan};
 use crate::domain::{Job, ProviderKind, RepoName, RunAttempt, RunStatus, TriedRun};
+use crate::store::failures::Refold;
 use crate::store::rows::{bind_run, job_columns, job_from_row, provider_id};
 use crate::store::{ChangeEvent, StoreError};
 
@@ -32,6 +33,7 @@ const MOVE_LISTING: &str = "INSERT INTO attempt_listings (build_id, job_id) \
      ON CONFLICT (build_id, job_id) DO NOTHING";
 
 const MOVE_JOB: &str = "UPDATE jobs SET build_id = $1, changed_at = $2 WHERE id = $3";
+const MOVE_FAILURE: &str = "UPDATE job_failures SET build_id = $1 WHERE job_id = $2";
 
 /// A removed attempt's day goes stale in the roll-ups through another
 /// attempt of the same run (`moved_from`, see `store::rollups`).
@@ -153,6 +155,10 @@ impl WritePath {
             let implied = RunAttempt::implied_by_job(&moved);
             let build_id = self.apply_run(conn, &[&implied], RunSource::Jobs, now, events, hooks).await?;
             sqlx::query(MOVE_JOB).bind(build_id).bind(now).bind(id).execute(&mut *conn).await?;
+            // Its failure reason follows it (and the failure roll-up).
+            let refold = Refold::start(conn, self.backend, &[*from_build, build_id]).await?;
+            sqlx::query(MOVE_FAILURE).bind(build_id).bind(id).execute(&mut *conn).await?;
+            refold.finish(conn).await?;
             events.push(ChangeEvent::Job { id: *id, build_id });
             lost_jobs.insert(*from_build);
         }

@@ -1,0 +1,250 @@
+//! Keeping the failure roll-up (`failure_days`, migration 0024) in step
+//! with `job_failures`: every write that adds, rewrites, moves or deletes
+//! failures reads the failures of the run attempts it touches before and
+//! after, and applies the difference to the roll-up in the same
+//! transaction ([`Refold`]). Whole attempts are refolded so the "latest
+//! failure of a (signature, attempt) pair" that `builds` counts moves
+//! correctly. Also the full rebuild (after `db copy`, or for a bulk-filled
+//! database). Owns `failure_days`' writes; reads are in `window`.
+
+use std::collections::BTreeMap;
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use crate::store::{Backend, Failures, StoreError};
+
+/// Seconds in a UTC day.
+pub(super) const DAY: i64 = 86_400;
+
+/// The roll-up's key of a failure.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Key {
+    day: i64,
+    signature_id: i64,
+    repo: String,
+    workflow: String,
+    branch: String,
+    job_name: String,
+    nulls: i64,
+    class: String,
+}
+
+/// A failure as the roll-up counts it (only those with a signature).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Counted {
+    job_id: i64,
+    build_id: i64,
+    signature_id: i64,
+    failed_at: i64,
+    key: Key,
+}
+
+/// What one key holds of a set of failures.
+#[derive(Debug, Default, PartialEq)]
+struct Share {
+    failures: i64,
+    builds: i64,
+    last_at: i64,
+    /// (failed_at, job id) of each failure, sorted.
+    members: Vec<(i64, i64)>,
+}
+
+/// Per key, the failures, the pairs whose latest failure it holds, and the
+/// members.
+fn shares(failures: &[Counted]) -> BTreeMap<Key, Share> {
+    let mut latest: BTreeMap<(i64, i64), (i64, i64)> = BTreeMap::new();
+    for f in failures {
+        let entry = latest.entry((f.signature_id, f.build_id)).or_insert((f.failed_at, f.job_id));
+        *entry = (*entry).max((f.failed_at, f.job_id));
+    }
+    let mut out: BTreeMap<Key, Share> = BTreeMap::new();
+    for f in failures {
+        let share = out.entry(f.key.clone()).or_default();
+        share.failures += 1;
+        if latest.get(&(f.signature_id, f.build_id)) == Some(&(f.failed_at, f.job_id)) {
+            share.builds += 1;
+        }
+        share.last_at = share.last_at.max(f.failed_at);
+        share.members.push((f.failed_at, f.job_id));
+    }
+    for share in out.values_mut() {
+        share.members.sort_unstable();
+    }
+    out
+}
+
+const COUNTED: &str = "SELECT job_id, build_id, signature_id, failed_at, repo, workflow, branch, job_name, class \
+     FROM job_failures WHERE signature_id IS NOT NULL AND build_id IN ";
+
+/// The failures (with a signature) of `builds`.
+async fn counted(conn: &mut AnyConnection, builds: &[i64]) -> Result<Vec<Counted>, StoreError> {
+    let mut out = Vec::new();
+    for chunk in builds.chunks(500) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let rows = sqlx::query(AssertSqlSafe(format!("{COUNTED}({list})"))).fetch_all(&mut *conn).await?;
+        for row in &rows {
+            let failed_at: i64 = row.try_get("failed_at")?;
+            let workflow: Option<String> = row.try_get("workflow")?;
+            let branch: Option<String> = row.try_get("branch")?;
+            let job_name: Option<String> = row.try_get("job_name")?;
+            let nulls = i64::from(workflow.is_none())
+                + 2 * i64::from(branch.is_none())
+                + 4 * i64::from(job_name.is_none());
+            let signature_id: i64 = row.try_get("signature_id")?;
+            out.push(Counted {
+                job_id: row.try_get("job_id")?,
+                build_id: row.try_get("build_id")?,
+                signature_id,
+                failed_at,
+                key: Key {
+                    day: failed_at / DAY,
+                    signature_id,
+                    repo: row.try_get("repo")?,
+                    workflow: workflow.unwrap_or_default(),
+                    branch: branch.unwrap_or_default(),
+                    job_name: job_name.unwrap_or_default(),
+                    nulls,
+                    class: row.try_get("class")?,
+                },
+            });
+        }
+    }
+    Ok(out)
+}
+
+const UPSERT: &str = "INSERT INTO failure_days (day, signature_id, repo, workflow, branch, job_name, nulls, \
+     class, failures, builds, last_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+     ON CONFLICT (day, signature_id, repo, workflow, branch, job_name, nulls, class) DO UPDATE SET \
+     failures = failure_days.failures + excluded.failures, builds = failure_days.builds + excluded.builds, \
+     last_at = CASE WHEN excluded.last_at > failure_days.last_at THEN excluded.last_at \
+     ELSE failure_days.last_at END RETURNING failures";
+
+const KEY_WHERE: &str = "day = $1 AND signature_id = $2 AND repo = $3 AND workflow = $4 AND branch = $5 \
+     AND job_name = $6 AND nulls = $7 AND class = $8";
+
+/// The latest failed_at of a key's raw failures (`$1`…`$8` as [`KEY_WHERE`]).
+const KEY_LAST: &str = "SELECT MAX(failed_at) AS last_at FROM job_failures WHERE signature_id = $2 \
+     AND failed_at >= $1 * 86400 AND failed_at < ($1 + 1) * 86400 AND repo = $3 \
+     AND COALESCE(workflow, '') = $4 AND COALESCE(branch, '') = $5 AND COALESCE(job_name, '') = $6 \
+     AND (CASE WHEN workflow IS NULL THEN 1 ELSE 0 END) + (CASE WHEN branch IS NULL THEN 2 ELSE 0 END) \
+     + (CASE WHEN job_name IS NULL THEN 4 ELSE 0 END) = $7 AND class = $8";
+
+fn bind_key<'q>(
+    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    key: &'q Key,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    query
+        .bind(key.day)
+        .bind(key.signature_id)
+        .bind(key.repo.as_str())
+        .bind(key.workflow.as_str())
+        .bind(key.branch.as_str())
+        .bind(key.job_name.as_str())
+        .bind(key.nulls)
+        .bind(key.class.as_str())
+}
+
+/// A write to `job_failures` in progress: the failures of the attempts it
+/// touches as they were before it. [`Refold::finish`] reads them again and
+/// applies the difference. PostgreSQL: holds a transaction lock per
+/// attempt, so two writers never refold one attempt at once.
+pub(crate) struct Refold {
+    builds: Vec<i64>,
+    before: Vec<Counted>,
+}
+
+impl Refold {
+    /// Starts a write touching the failures of `builds`.
+    pub(crate) async fn start(
+        conn: &mut AnyConnection,
+        backend: Backend,
+        builds: &[i64],
+    ) -> Result<Refold, StoreError> {
+        let mut builds = builds.to_vec();
+        builds.sort_unstable();
+        builds.dedup();
+        if backend == Backend::Postgres {
+            for id in &builds {
+                crate::store::alerts::lock_key(conn, backend, &format!("failure_days:{id}")).await?;
+            }
+        }
+        let before = counted(conn, &builds).await?;
+        Ok(Refold { builds, before })
+    }
+
+    /// Applies what the write changed to the roll-up.
+    pub(crate) async fn finish(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
+        let after = counted(conn, &self.builds).await?;
+        apply(conn, shares(&self.before), shares(&after)).await
+    }
+}
+
+/// Applies `after − before` per key; keys that lost a failure get their
+/// `last_at` from the raw rows again, and go when empty.
+async fn apply(
+    conn: &mut AnyConnection,
+    mut before: BTreeMap<Key, Share>,
+    after: BTreeMap<Key, Share>,
+) -> Result<(), StoreError> {
+    let mut keys: Vec<Key> = before.keys().chain(after.keys()).cloned().collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        let old = before.remove(&key).unwrap_or_default();
+        let new = after.get(&key);
+        let empty = Share::default();
+        let new = new.unwrap_or(&empty);
+        if &old == new {
+            continue;
+        }
+        let lost = old.members.iter().any(|m| new.members.binary_search(m).is_err());
+        let left: i64 = bind_key(sqlx::query(UPSERT), &key)
+            .bind(new.failures - old.failures)
+            .bind(new.builds - old.builds)
+            .bind(new.last_at)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("failures")?;
+        if left <= 0 {
+            let sql = format!("DELETE FROM failure_days WHERE {KEY_WHERE}");
+            bind_key(sqlx::query(AssertSqlSafe(sql)), &key).execute(&mut *conn).await?;
+        } else if lost {
+            let last: Option<i64> =
+                bind_key(sqlx::query(KEY_LAST), &key).fetch_one(&mut *conn).await?.try_get("last_at")?;
+            let sql = format!("UPDATE failure_days SET last_at = $9 WHERE {KEY_WHERE}");
+            bind_key(sqlx::query(AssertSqlSafe(sql)), &key)
+                .bind(last.unwrap_or(0))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The roll-up computed from `job_failures` (as migration 0024 fills it).
+const REBUILD: &str = "INSERT INTO failure_days (day, signature_id, repo, workflow, branch, job_name, nulls, \
+     class, failures, builds, last_at) \
+     SELECT failed_at / 86400, signature_id, repo, COALESCE(workflow, ''), COALESCE(branch, ''), \
+     COALESCE(job_name, ''), {NULLS}, class, COUNT(*), \
+     CAST(SUM(CASE WHEN latest = 1 THEN 1 ELSE 0 END) AS BIGINT), MAX(failed_at) \
+     FROM (SELECT f.*, ROW_NUMBER() OVER (PARTITION BY f.signature_id, f.build_id \
+     ORDER BY f.failed_at DESC, f.job_id DESC) AS latest \
+     FROM job_failures f WHERE f.signature_id IS NOT NULL) AS x \
+     GROUP BY failed_at / 86400, signature_id, repo, COALESCE(workflow, ''), COALESCE(branch, ''), \
+     COALESCE(job_name, ''), {NULLS}, class";
+
+const NULLS: &str = "(CASE WHEN workflow IS NULL THEN 1 ELSE 0 END) + (CASE WHEN branch IS NULL THEN 2 ELSE 0 END) \
+     + (CASE WHEN job_name IS NULL THEN 4 ELSE 0 END)";
+
+impl Failures<'_> {
+    /// Recomputes the whole failure roll-up from `job_failures`, in one
+    /// transaction (after `db copy`, or when rows were bulk-written
+    /// around the write path).
+    pub async fn rebuild_days(&self) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM failure_days").execute(&mut *tx).await?;
+        sqlx::query(AssertSqlSafe(REBUILD.replace("{NULLS}", NULLS))).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
