@@ -34,8 +34,9 @@ pub fn check(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), &'static str> 
 /// Sets every timestamp of `change` that is out of range to `None` and
 /// answers one warning per such field, naming it (`run.created_at`,
 /// `job 42.steps[3].started_at`, `deployment.created_at`,
-/// `commit <sha>.committed_at`) with the value it had. A deployment
-/// status's time is required and left as it is.
+/// `commit <sha>.committed_at`, `incident.resolved_at`) with the value it
+/// had. A deployment status's time and an incident's opening are required
+/// and left as they are.
 pub fn null_out_of_range(change: &mut Change, now: DateTime<Utc>) -> Vec<String> {
     let mut warnings = Vec::new();
     let mut bound = |field: String, at: &mut Option<DateTime<Utc>>| {
@@ -64,6 +65,7 @@ pub fn null_out_of_range(change: &mut Change, now: DateTime<Utc>) -> Vec<String>
             }
         }
         Change::Commits(pushed) => bound_commits(pushed, &mut bound),
+        Change::Incident(incident) => bound("incident.resolved_at".to_owned(), &mut incident.resolved_at),
     }
     warnings
 }
