@@ -86,7 +86,7 @@ pub use events::ChangeEvent;
 pub use flaky::FlakyFilter;
 pub use jobs::{Grain, JobFilter, JobKeyRecord, hour_plan};
 pub use leases::JobLease;
-pub use poll_deployments::DeploymentCursor;
+pub use poll_deployments::{DeploymentCursor, UnlistedDeployment};
 pub use poll_repos::{PollRepo, RateReading};
 pub use runners::RunnerFilter;
 pub use timeseries::PointFilter;

@@ -94,3 +94,54 @@ impl PollState<'_> {
         })
     }
 }
+
+/// A successful deployment whose SHA no stored push or event lists, with
+/// the SHA of the previous successful deployment of its environment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlistedDeployment {
+    pub sha: String,
+    pub git_ref: Option<String>,
+    /// The previous successful deployment's SHA in the same environment.
+    pub base: String,
+}
+
+impl PollState<'_> {
+    /// Up to `limit` successful deployments of `repo` finished at or after
+    /// `since` whose SHA is in no stored commit list and that have a
+    /// previous successful deployment (of another SHA) in their
+    /// environment, oldest first.
+    pub async fn unlisted_deployments(
+        &self,
+        provider: ProviderKind,
+        repo: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<UnlistedDeployment>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT d.sha, d.ref, (SELECT p.sha FROM deployments p WHERE p.provider_id = d.provider_id \
+               AND p.repo = d.repo AND p.environment = d.environment AND p.outcome = 0 \
+               AND p.sha IS NOT NULL AND p.finished_at < d.finished_at \
+               ORDER BY p.finished_at DESC, p.id DESC LIMIT 1) AS base \
+             FROM deployments d WHERE d.provider_id = $1 AND d.repo = $2 AND d.outcome = 0 \
+               AND d.sha IS NOT NULL AND d.finished_at >= $3 \
+               AND NOT EXISTS (SELECT 1 FROM commits c WHERE c.provider_id = d.provider_id \
+                 AND c.repo = d.repo AND c.sha = d.sha) \
+             ORDER BY d.finished_at, d.id LIMIT $4",
+        )
+        .bind(provider_id(provider))
+        .bind(repo)
+        .bind(since.timestamp())
+        .bind(limit)
+        .fetch_all(&self.write)
+        .await?;
+        let mut found = Vec::new();
+        for row in &rows {
+            let sha: String = row.try_get(0)?;
+            let base: Option<String> = row.try_get(2)?;
+            if let Some(base) = base.filter(|base| *base != sha) {
+                found.push(UnlistedDeployment { sha, git_ref: row.try_get(1)?, base });
+            }
+        }
+        Ok(found)
+    }
+}

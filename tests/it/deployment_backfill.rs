@@ -211,3 +211,42 @@ on_both_backends! {
         assert_eq!(rows[0][0]["url"], "https://api.github.com/repos/REPO/deployments/ID");
     }
 }
+
+on_both_backends! {
+    // No push webhooks for acme/big. Deployment 1 of b succeeds 3 h ago
+    // (no earlier success: no base, nothing asked), 2 of d succeeds 1 h
+    // ago: compare b...d lists c (committed 2 h 30 min ago, authored 3 h
+    // ago) and d (committed 1 h 30 min ago). Lead times of 2: c 5400 s,
+    // d 1800 s → median 3600, p90 1800 + 0.9 × 3600 = 5040. A later pass
+    // asks nothing again.
+    async fn a_deployment_without_pushed_commits_gets_them_from_compare(app: TestApp) {
+        const REPO: &str = "acme/big";
+        let base = minutes_ago(0);
+        let ago = |minutes: i64| base - Duration::minutes(minutes);
+        let fake = FakeDeployments::start().await;
+        fake.put_deployment(REPO, 1, "production", &sha("b"), ago(185));
+        fake.put_status(1, "success", ago(180));
+        fake.put_deployment(REPO, 2, "production", &sha("d"), ago(65));
+        fake.put_status(2, "success", ago(60));
+        let commit = |name: &str, authored: DateTime<Utc>, committed: DateTime<Utc>| {
+            json!({"sha": sha(name), "commit": {"author": {"name": "Mona", "date": ts(authored)},
+                   "committer": {"name": "Mona", "date": ts(committed)}, "message": name}})
+        };
+        fake.state().compares.insert(
+            (REPO.to_owned(), format!("{}...{}", sha("b"), sha("d"))),
+            vec![commit("c", ago(180), ago(150)), commit("d", ago(90), ago(90))],
+        );
+        let poller = poller(&app, &settings(&fake.url(), &[REPO])).await;
+        poller.tick(Utc::now()).await.expect("poll");
+        assert_eq!(fake.requests(&format!("/repos/{REPO}/compare/")).len(), 1, "{:?}", fake.requests("/"));
+
+        let body = dora(&app, "window_days=7").await;
+        let lead = &body["current"]["lead_time"];
+        assert_eq!(lead["commits"], 2, "{body}");
+        assert_eq!(lead["median_seconds"], 3600.0, "{body}");
+        assert_eq!(lead["p90_seconds"], 5040.0, "{body}");
+
+        poller.tick(Utc::now()).await.expect("poll");
+        assert_eq!(fake.requests(&format!("/repos/{REPO}/compare/")).len(), 1);
+    }
+}

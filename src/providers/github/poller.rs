@@ -150,7 +150,8 @@ impl Poller {
             }
             sync.sync(repo, now, &mut stats).await?;
             let from = repo.backfill_from.unwrap_or_else(|| self.backfill_from(now));
-            sync.deployments(from, now, &mut stats).await
+            sync.deployments(from, now, &mut stats).await?;
+            sync.deployment_commits(from, &mut stats).await
         }
         .await;
         let next = now + chrono::Duration::seconds(self.settings.poll_interval as i64);

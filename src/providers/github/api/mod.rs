@@ -6,6 +6,7 @@ pub mod answer;
 pub mod auth;
 pub mod backfill;
 pub mod client;
+pub mod compare;
 pub mod deployments;
 pub mod discovery;
 pub mod models;
