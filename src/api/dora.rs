@@ -90,7 +90,8 @@ pub async fn dora(
     let mut current = figures(&inputs.deploys, &inputs.history, from, to, tz);
     current.lead_time = lead_time(&state, &scope, &inputs, current.lead_time, (from, to)).await?;
     let mut previous = figures(&inputs.deploys, &inputs.history, previous_from, from, tz);
-    previous.lead_time = lead_time(&state, &scope, &inputs, previous.lead_time, (previous_from, from)).await?;
+    previous.lead_time =
+        lead_time(&state, &scope, &inputs, previous.lead_time, (previous_from, from)).await?;
     Ok(Json(DoraJson {
         window_days,
         tz: tz.name().to_owned(),

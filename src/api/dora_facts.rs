@@ -13,8 +13,8 @@ use chrono::{DateTime, Utc};
 use super::AppState;
 use super::dora_inputs::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
-use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
+use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
 use crate::store::deployments::{DeploymentFilter, StoredFacts};
 
 /// Whether `incident` applies to `f`'s stream and falls in its span.
@@ -65,7 +65,9 @@ pub async fn load_facts(
         if !f.failed && signal.is_none() && incidents.iter().any(|i| marks(i, f)) {
             signal = Some(Signal::Incident);
         }
-        history.facts.insert(f.id, Facts { signal, rollback: f.rollback, commits: Vec::new(), leads: Vec::new() });
+        history
+            .facts
+            .insert(f.id, Facts { signal, rollback: f.rollback, commits: Vec::new(), leads: Vec::new() });
         if f.opens_outage {
             history.outages.push(Outage {
                 started_at: f.finished_at,

@@ -102,9 +102,16 @@ pub async fn load(
 ) -> Result<Inputs, Problem> {
     let lookback = from - Duration::days(LOOKBACK_DAYS);
     if !state.delivery.rules.is_empty() {
-        let branches: Vec<String> =
-            state.delivery.rules.iter().map(|r| r.branch.clone()).collect::<HashSet<_>>().into_iter().collect();
-        let runs = state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
+        let branches: Vec<String> = state
+            .delivery
+            .rules
+            .iter()
+            .map(|r| r.branch.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let runs =
+            state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
         if runs.iter().any(|run| rule_deployment(state, run).is_some()) {
             return walk_inputs(state, scope, lookback, to, pending, production_only).await;
         }

@@ -88,7 +88,12 @@ async fn check(app: &TestApp) {
     let items = list["deployments"].as_array().expect("array");
     let by_id = |id: &str| items.iter().find(|d| d["deployment_id"] == id).cloned().unwrap_or(Value::Null);
     let leads = |d: &Value| -> Vec<i64> {
-        d["commits"].as_array().expect("commits").iter().map(|c| c["lead_time_seconds"].as_i64().expect("lead")).collect()
+        d["commits"]
+            .as_array()
+            .expect("commits")
+            .iter()
+            .map(|c| c["lead_time_seconds"].as_i64().expect("lead"))
+            .collect()
     };
     assert_eq!(leads(&by_id("1")), [6000], "{list}");
     assert_eq!(by_id("2")["failure_signal"], "rolled_back", "{list}");

@@ -48,7 +48,11 @@ pub struct Derived {
 /// answered empty); `earlier_heads` the SHAs deployed
 /// successfully at or before it. Answers the anchor's facts first (when
 /// given), then the batch's.
-pub fn derive(anchor: Option<&StreamDeploy>, batch: &[StreamDeploy], earlier_heads: &HashSet<String>) -> Vec<Derived> {
+pub fn derive(
+    anchor: Option<&StreamDeploy>,
+    batch: &[StreamDeploy],
+    earlier_heads: &HashSet<String>,
+) -> Vec<Derived> {
     let mut out: Vec<Derived> = Vec::with_capacity(batch.len() + 1);
     let mut heads: HashSet<&str> = earlier_heads.iter().map(String::as_str).collect();
     // Indexes into `out`: the last success, and the deployments waiting
@@ -92,10 +96,8 @@ pub fn derive(anchor: Option<&StreamDeploy>, batch: &[StreamDeploy], earlier_hea
             Some(i) => batch_sha(batch, &out[i]),
             None => None,
         };
-        let rollback = d
-            .sha
-            .as_deref()
-            .is_some_and(|sha| heads.contains(sha) && previous_sha.as_deref() != Some(sha));
+        let rollback =
+            d.sha.as_deref().is_some_and(|sha| heads.contains(sha) && previous_sha.as_deref() != Some(sha));
         if rollback
             && let Some(i) = last_success
             && out[i].signal.is_none()
@@ -137,8 +139,13 @@ mod tests {
     /// Deployment 2 opens the outage restored at 40; 3 is the same outage.
     #[test]
     fn signals_outages_and_rollbacks_follow_the_stream() {
-        let batch =
-            [d(2, "b", 20, true), d(3, "b", 30, true), d(4, "a", 40, false), d(5, "c", 50, false), d(6, "a", 60, false)];
+        let batch = [
+            d(2, "b", 20, true),
+            d(3, "b", 30, true),
+            d(4, "a", 40, false),
+            d(5, "c", 50, false),
+            d(6, "a", 60, false),
+        ];
         let out = derive(Some(&d(1, "a", 10, false)), &batch, &HashSet::from(["a".to_owned()]));
         let signals: Vec<_> = out.iter().map(|f| f.signal).collect();
         assert_eq!(

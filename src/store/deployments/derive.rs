@@ -66,12 +66,12 @@ pub(super) async fn derive_stream(
         .transpose()?,
     };
     let (after_at, after_id) = anchor.as_ref().map_or((i64::MIN, i64::MIN), |a| (a.finished_at, a.id));
-    let rows = sqlx::query(AssertSqlSafe(format!(
+    let rows = sqlx::query(
         "SELECT d.id, d.sha, d.finished_at, d.outcome, COALESCE(j.allow_failure, 0) FROM deployments d \
          LEFT JOIN jobs j ON j.provider_id = d.provider_id AND j.external_id = d.job_id \
          WHERE d.provider_id = $1 AND d.repo = $2 AND d.environment = $3 AND d.finished_at IS NOT NULL \
-         AND (d.finished_at > $4 OR (d.finished_at = $4 AND d.id > $5)) ORDER BY d.finished_at, d.id"
-    )))
+         AND (d.finished_at > $4 OR (d.finished_at = $4 AND d.id > $5)) ORDER BY d.finished_at, d.id",
+    )
     .bind(stream.provider_id)
     .bind(stream.repo.as_str())
     .bind(stream.environment.as_str())
@@ -122,7 +122,10 @@ pub(super) async fn derive_stream(
         let deploy = if is_anchor { anchor.as_ref() } else { batch.get(i - offset) };
         let Some(deploy) = deploy else { continue };
         let mut gap: Option<String> = None;
-        if !deploy.failed && !is_anchor && let Some(sha) = deploy.sha.as_deref() {
+        if !deploy.failed
+            && !is_anchor
+            && let Some(sha) = deploy.sha.as_deref()
+        {
             let walked = pushes.walk(conn, sha, facts.previous_sha.as_deref()).await?;
             gap = walked.gap;
             for (position, (commit, time)) in walked.commits.iter().enumerate() {
@@ -258,7 +261,11 @@ impl Deployments<'_> {
         .await?;
         let mut streams = Vec::with_capacity(rows.len());
         for row in &rows {
-            streams.push(Stream { provider_id: row.try_get(0)?, repo: row.try_get(1)?, environment: row.try_get(2)? });
+            streams.push(Stream {
+                provider_id: row.try_get(0)?,
+                repo: row.try_get(1)?,
+                environment: row.try_get(2)?,
+            });
         }
         for stream in &streams {
             let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;

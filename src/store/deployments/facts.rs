@@ -185,7 +185,8 @@ impl Deployments<'_> {
             let count: i64 = row.try_get(0)?;
             return Ok((count as usize, row.try_get(1)?, row.try_get(2)?));
         }
-        let count: i64 = bind_all(format!("SELECT COUNT(*) {range}")).fetch_one(&self.read).await?.try_get(0)?;
+        let count: i64 =
+            bind_all(format!("SELECT COUNT(*) {range}")).fetch_one(&self.read).await?.try_get(0)?;
         let mut answers = [None, None];
         for (answer, p) in answers.iter_mut().zip([0.5, 0.9]) {
             let Some(span) = RankSpan::new(count as usize, p) else { continue };
@@ -197,7 +198,8 @@ impl Deployments<'_> {
             .await?;
             let values: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
             let lower = values.first().copied().unwrap_or_default() as f64;
-            let upper = if span.upper > span.lower { values.get(1).copied() } else { values.first().copied() };
+            let upper =
+                if span.upper > span.lower { values.get(1).copied() } else { values.first().copied() };
             *answer = Some(span.interpolate(lower, upper.unwrap_or_default() as f64));
         }
         Ok((count as usize, answers[0], answers[1]))

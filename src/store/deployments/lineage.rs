@@ -74,12 +74,13 @@ impl Pushes {
     }
 
     async fn head_of(&self, conn: &mut AnyConnection, sha: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT push_head FROM commits WHERE provider_id = $1 AND repo = $2 AND sha = $3")
-            .bind(self.provider_id)
-            .bind(self.repo.as_str())
-            .bind(sha)
-            .fetch_optional(&mut *conn)
-            .await?;
+        let row =
+            sqlx::query("SELECT push_head FROM commits WHERE provider_id = $1 AND repo = $2 AND sha = $3")
+                .bind(self.provider_id)
+                .bind(self.repo.as_str())
+                .bind(sha)
+                .fetch_optional(&mut *conn)
+                .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
 

@@ -126,7 +126,11 @@ pub(in crate::store) async fn upsert_deployment(
 }
 
 fn stream_of(d: &Deployment) -> Stream {
-    Stream { provider_id: provider_id(d.provider), repo: d.repo.as_str().to_owned(), environment: d.environment.clone() }
+    Stream {
+        provider_id: provider_id(d.provider),
+        repo: d.repo.as_str().to_owned(),
+        environment: d.environment.clone(),
+    }
 }
 
 /// Derives the DORA facts again after deployment `id` changed from
@@ -186,7 +190,8 @@ pub(in crate::store) async fn record_commits(
             .execute(&mut *conn)
             .await?;
     }
-    let shas: Vec<&str> = pushed.commits.iter().map(|c| c.sha.as_str()).chain([pushed.head.as_str()]).collect();
+    let shas: Vec<&str> =
+        pushed.commits.iter().map(|c| c.sha.as_str()).chain([pushed.head.as_str()]).collect();
     derive_gaps(conn, provider_id(pushed.provider), pushed.repo.as_str(), &shas).await
 }
 
