@@ -78,7 +78,12 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     .await?;
     let mut refused = 0;
     for table in &report {
-        println!("{}: {} in the source, {} written", table.table, count(table.rows, "row", "rows"), table.written);
+        println!(
+            "{}: {} in the source, {} written",
+            table.table,
+            count(table.rows, "row", "rows"),
+            table.written
+        );
         for row in &table.refused {
             println!("  not copied: {} id {}: {}", row.table, row.id, row.reason);
         }
@@ -87,7 +92,10 @@ async fn db_copy(from: &str, to: &str) -> anyhow::Result<()> {
     source.close().await;
     target.close().await;
     if refused > 0 {
-        anyhow::bail!("{} could not be copied (listed above); everything else was", count(refused, "row", "rows"));
+        anyhow::bail!(
+            "{} could not be copied (listed above); everything else was",
+            count(refused, "row", "rows")
+        );
     }
     Ok(())
 }

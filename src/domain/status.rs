@@ -48,7 +48,10 @@ open_vocabulary!(
     /// A provider's raw `status` of a run attempt or job (`provider_status`),
     /// parsed once at the edge. GitHub's values, then GitLab's unfinished
     /// ones (a finished GitLab pipeline or job is stored as `completed`
-    /// with GitLab's status as its conclusion, see `providers::gitlab`).
+    /// with GitLab's status as its conclusion, see `providers::gitlab`),
+    /// then the dashboard's own `tests_reported`: the placeholder of an
+    /// attempt known only from a test-results upload, which no provider
+    /// sends and every real delivery replaces.
     RunStatus {
         Requested = "requested",
         Queued = "queued",
@@ -62,6 +65,7 @@ open_vocabulary!(
         Manual = "manual",
         Scheduled = "scheduled",
         Running = "running",
+        TestsReported = "tests_reported",
     }
 );
 
@@ -84,23 +88,25 @@ open_vocabulary!(
 );
 
 impl RunStatus {
-    /// Progress order, so that a state never moves backwards: `requested`
-    /// / `created` (0) < `queued` / `pending` / `waiting_for_resource` /
-    /// `preparing` (1) < `waiting` / `manual` / `scheduled` (2) <
-    /// `in_progress` / `running` (3) < `completed` (4). A status nobody
-    /// documented yet ranks 1 (as queued): it can replace a `requested` but
-    /// never a running or completed state.
+    /// Progress order, so that a state never moves backwards:
+    /// `tests_reported` (0, a placeholder: any real state replaces it) <
+    /// `requested` / `created` (1) < `queued` / `pending` /
+    /// `waiting_for_resource` / `preparing` (2) < `waiting` / `manual` /
+    /// `scheduled` (3) < `in_progress` / `running` (4) < `completed` (5). A
+    /// status nobody documented yet ranks 2 (as queued): it can replace a
+    /// `requested` but never a running or completed state.
     pub fn rank(&self) -> u8 {
         match self {
-            RunStatus::Requested | RunStatus::Created => 0,
+            RunStatus::TestsReported => 0,
+            RunStatus::Requested | RunStatus::Created => 1,
             RunStatus::Queued
             | RunStatus::Pending
             | RunStatus::WaitingForResource
             | RunStatus::Preparing
-            | RunStatus::Other(_) => 1,
-            RunStatus::Waiting | RunStatus::Manual | RunStatus::Scheduled => 2,
-            RunStatus::InProgress | RunStatus::Running => 3,
-            RunStatus::Completed => 4,
+            | RunStatus::Other(_) => 2,
+            RunStatus::Waiting | RunStatus::Manual | RunStatus::Scheduled => 3,
+            RunStatus::InProgress | RunStatus::Running => 4,
+            RunStatus::Completed => 5,
         }
     }
 
@@ -133,6 +139,7 @@ impl RunStatus {
 /// | `completed` | `neutral` | `neutral` |
 /// | `completed` | `action_required` | `action_required` |
 /// | `completed` | `stale` | `stale` |
+/// | `tests_reported` (the dashboard's placeholder, see [`RunStatus`]) | – | `tests_reported` |
 /// | anything else | | `unknown` |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -147,11 +154,13 @@ pub enum BuildStatus {
     ActionRequired,
     Stale,
     Unknown,
+    /// Known only from a test-results upload: neither running nor finished.
+    TestsReported,
 }
 
 impl BuildStatus {
     /// Every normalised status, in display order.
-    pub const ALL: [BuildStatus; 10] = [
+    pub const ALL: [BuildStatus; 11] = [
         BuildStatus::Queued,
         BuildStatus::Running,
         BuildStatus::Success,
@@ -162,6 +171,7 @@ impl BuildStatus {
         BuildStatus::ActionRequired,
         BuildStatus::Stale,
         BuildStatus::Unknown,
+        BuildStatus::TestsReported,
     ];
 
     /// Normalises a raw provider `status` and `conclusion` (table above).
@@ -192,6 +202,7 @@ impl BuildStatus {
                 Some(Conclusion::Stale) => BuildStatus::Stale,
                 Some(Conclusion::Other(_)) | None => BuildStatus::Unknown,
             },
+            RunStatus::TestsReported => BuildStatus::TestsReported,
             RunStatus::Other(_) => BuildStatus::Unknown,
         }
     }
@@ -203,10 +214,13 @@ impl BuildStatus {
     }
 
     /// Whether an attempt with this status has finished: every status but
-    /// `queued`, `running` and `unknown` (a job of a finished attempt never
-    /// gets a runner).
+    /// `queued`, `running`, `unknown` and `tests_reported` (a job of a
+    /// finished attempt never gets a runner).
     pub fn is_final(self) -> bool {
-        !matches!(self, BuildStatus::Queued | BuildStatus::Running | BuildStatus::Unknown)
+        !matches!(
+            self,
+            BuildStatus::Queued | BuildStatus::Running | BuildStatus::Unknown | BuildStatus::TestsReported
+        )
     }
 
     /// The snake_case name stored in the `status` column and answered by the API.
@@ -222,6 +236,7 @@ impl BuildStatus {
             BuildStatus::ActionRequired => "action_required",
             BuildStatus::Stale => "stale",
             BuildStatus::Unknown => "unknown",
+            BuildStatus::TestsReported => "tests_reported",
         }
     }
 

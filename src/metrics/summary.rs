@@ -6,7 +6,10 @@
 //!   its earliest job start) is within the last `window_days` × 86 400 s.
 //!   With `repo` / `branch`, only that repository's / branch's attempts, for
 //!   every figure below (also `running_now`, `last_build_status`, …).
-//! - **total_builds**: attempts in the window, any status.
+//! - **total_builds**: attempts in the window, any status but
+//!   `tests_reported` (an attempt known only from a test-results upload:
+//!   neither running nor finished, counted in no figure until a real
+//!   delivery for it arrives).
 //! - **completed_builds**: attempts whose provider status is `completed`,
 //!   whatever the conclusion.
 //! - **success_count / failure_count**: normalised `success` / `failed`
@@ -154,7 +157,12 @@ pub fn summarize(window_days: u32, inputs: &SummaryInputs, percentiles: BuildTim
     let mean = ratio(inputs.duration_sum, inputs.duration_count);
     Summary {
         window_days,
-        total_builds: inputs.by_status.values().sum(),
+        total_builds: inputs
+            .by_status
+            .iter()
+            .filter(|(status, _)| **status != BuildStatus::TestsReported)
+            .map(|(_, n)| n)
+            .sum(),
         completed_builds: inputs.completed,
         success_count: success,
         failure_count: failed,

@@ -27,7 +27,11 @@ async fn screenshots(browser: &Browser, app: &TestApp, name: &str) {
 
 async fn axe_clean(browser: &Browser) {
     if let Some(violations) = browser.axe_serious().await {
-        assert!(violations.is_empty(), "axe: {}", serde_json::to_string_pretty(&violations).unwrap_or_default());
+        assert!(
+            violations.is_empty(),
+            "axe: {}",
+            serde_json::to_string_pretty(&violations).unwrap_or_default()
+        );
     }
 }
 

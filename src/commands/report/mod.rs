@@ -282,7 +282,10 @@ async fn send(common: &ReportCommon, token: &str, event: &Value) -> Result<Value
             Err(err) => format!("cannot reach {url}: {err}"),
         };
         if attempt >= common.retries {
-            return Err(ReportError::Unreachable(format!("{failure} (after {})", count(attempt + 1, "attempt", "attempts"))));
+            return Err(ReportError::Unreachable(format!(
+                "{failure} (after {})",
+                count(attempt + 1, "attempt", "attempts")
+            )));
         }
         eprintln!("{failure}; retrying in {} ms", delay.as_millis());
         tokio::time::sleep(delay).await;

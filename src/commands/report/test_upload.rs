@@ -242,7 +242,10 @@ async fn post(
             Err(err) => format!("cannot reach {}: {err}", args.server),
         };
         if attempt >= args.retries {
-            return Err(ReportError::Unreachable(format!("{failure} (after {})", count(attempt + 1, "attempt", "attempts"))));
+            return Err(ReportError::Unreachable(format!(
+                "{failure} (after {})",
+                count(attempt + 1, "attempt", "attempts")
+            )));
         }
         eprintln!("{failure}; retrying in {} ms", delay.as_millis());
         tokio::time::sleep(delay).await;

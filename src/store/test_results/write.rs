@@ -90,8 +90,10 @@ impl TestResults<'_> {
     }
 }
 
-/// The least an upload says about its attempt: that it exists and a job of
-/// it ran (`in_progress`, no times), so any real run delivery replaces it.
+/// The least an upload says about its attempt: that it exists
+/// (`tests_reported`, no times: neither running nor finished in any figure),
+/// so any real run or job delivery replaces it (it ranks below every
+/// provider status, [`RunStatus::rank`]).
 fn placeholder_attempt(key: &AttemptKey) -> RunAttempt {
     RunAttempt {
         provider: key.provider,
@@ -106,7 +108,7 @@ fn placeholder_attempt(key: &AttemptKey) -> RunAttempt {
         commit_sha: None,
         triggered_by: None,
         url: None,
-        provider_status: RunStatus::InProgress,
+        provider_status: RunStatus::TestsReported,
         conclusion: None,
         created_at: None,
         started_at: None,
