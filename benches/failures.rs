@@ -77,7 +77,12 @@ async fn main() {
         .expect("n");
     let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1") && stored > 0;
     if !reuse {
-        sqlx::query(SEED_BUILDS).bind(now).bind(attempts as i64).execute(&mut conn).await.expect("seed builds");
+        sqlx::query(SEED_BUILDS)
+            .bind(now)
+            .bind(attempts as i64)
+            .execute(&mut conn)
+            .await
+            .expect("seed builds");
         for sql in [SEED_JOBS, SEED_SIGNATURES, SEED_FAILURES] {
             sqlx::query(sql).bind(now).execute(&mut conn).await.expect("seed");
         }

@@ -18,8 +18,8 @@
 
 mod derive;
 mod facts;
-mod lineage;
 pub(super) mod incident_tx;
+mod lineage;
 mod read;
 mod retention;
 mod rule_runs;
