@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 
 use super::AppState;
-use super::dora_inputs::{Inputs, Scope, incidents_of};
+use super::dora_scope::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
 use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
@@ -52,7 +52,7 @@ pub async fn load_facts(
     };
     let mut rows = Vec::new();
     if pending {
-        rows = store.deployments(from, to, &filter, super::dora_inputs::MAX_DEPLOYMENTS).await?;
+        rows = store.deployments(from, to, &filter, super::dora_scope::MAX_DEPLOYMENTS).await?;
         rows.retain(|r| keep(&r.deployment.environment));
     }
     let mut stored = store.counted_facts(from, to, &filter).await?;

@@ -15,6 +15,7 @@ mod deployments;
 mod dora;
 mod dora_facts;
 mod dora_inputs;
+mod dora_scope;
 mod dto;
 pub mod events;
 mod export;

@@ -1,22 +1,22 @@
 //! An incident merged inside the write path's transaction (a webhook's
-//! incident, e.g. a GitHub issue with the incident label), with the same
-//! rule and rows as `Deployments::record_incident` (`POST /api/incidents`).
+//! incident, e.g. a GitHub issue with the incident label), the one upsert
+//! `Deployments::record_incident` (`POST /api/incidents`) runs as well.
 
 use sqlx::AnyConnection;
 
-use super::write::{INCIDENT_SELECT, incident_row};
+use super::write::{INCIDENT_SELECT, IncidentWrite, incident_row};
 use crate::domain::deployment::{Incident, merge_incident};
 use crate::store::rows::unix;
-use crate::store::{Backend, StoreError};
+use crate::store::{Backend, Deployments, StoreError};
 
 /// Inserts or merges `incident` on `conn` under its row's lock; answers
-/// whether the row was created or changed.
+/// the stored incident and what changed. The caller commits.
 pub(in crate::store) async fn upsert_incident(
     conn: &mut AnyConnection,
     backend: Backend,
     incident: &Incident,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<(Incident, IncidentWrite), StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO incidents (external_id, repo, environment, title, url, opened_at, resolved_at, \
          changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (external_id) DO NOTHING RETURNING id",
@@ -32,7 +32,7 @@ pub(in crate::store) async fn upsert_incident(
     .fetch_optional(&mut *conn)
     .await?;
     if inserted.is_some() {
-        return Ok(true);
+        return Ok((incident.clone(), IncidentWrite::Created));
     }
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!("SELECT {INCIDENT_SELECT} FROM incidents WHERE external_id = $1{lock}");
@@ -43,7 +43,7 @@ pub(in crate::store) async fn upsert_incident(
     let stored = incident_row(&row)?;
     let merged = merge_incident(&stored, incident);
     if merged == stored {
-        return Ok(false);
+        return Ok((stored, IncidentWrite::Unchanged));
     }
     sqlx::query(
         "UPDATE incidents SET repo = $1, environment = $2, title = $3, url = $4, opened_at = $5, \
@@ -59,5 +59,23 @@ pub(in crate::store) async fn upsert_incident(
     .bind(merged.incident_id.as_str())
     .execute(&mut *conn)
     .await?;
-    Ok(true)
+    Ok((merged, IncidentWrite::Changed))
+}
+
+impl Deployments<'_> {
+    /// Records `incident`, merged with what is stored under its id
+    /// (`domain::deployment::merge_incident`); answers the stored incident
+    /// and what changed.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
+    pub async fn record_incident(
+        &self,
+        incident: &Incident,
+        now: i64,
+    ) -> Result<(Incident, IncidentWrite), StoreError> {
+        let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;
+        let answer = upsert_incident(&mut tx, self.backend, incident, now).await?;
+        tx.commit().await?;
+        Ok(answer)
+    }
 }

@@ -6,11 +6,11 @@ use sqlx::{AnyConnection, Row};
 use super::derive::{Stream, derive_gaps, derive_stream};
 use crate::domain::RepoName;
 use crate::domain::deployment::{
-    Deployment, DeploymentStatus, Incident, PushedCommits, merge_deployment, merge_incident, tier,
+    Deployment, DeploymentStatus, Incident, PushedCommits, merge_deployment, tier,
 };
 use crate::domain::time::from_unix;
 use crate::store::rows::{provider_from_id, provider_id, unix};
-use crate::store::{Backend, Deployments, StoreError};
+use crate::store::{Backend, StoreError};
 
 pub(super) const DEPLOYMENT_COLUMNS: &str = "d.id, d.provider_id, d.repo, d.external_id, d.environment, \
      d.sha, d.ref, d.job_id, d.url, d.created_at, d.status, d.status_at";
@@ -223,73 +223,3 @@ pub(super) fn incident_row(row: &sqlx::any::AnyRow) -> Result<Incident, StoreErr
 }
 
 pub(super) const INCIDENT_SELECT: &str = INCIDENT_COLUMNS;
-
-impl Deployments<'_> {
-    /// Records `incident`, merged with what is stored under its id
-    /// (`domain::deployment::merge_incident`); answers the stored incident
-    /// and what changed.
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn record_incident(
-        &self,
-        incident: &Incident,
-        now: i64,
-    ) -> Result<(Incident, IncidentWrite), StoreError> {
-        let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;
-        let lock = if self.backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-        let sql = format!("SELECT {INCIDENT_COLUMNS} FROM incidents WHERE external_id = $1{lock}");
-        let found = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-            .bind(incident.incident_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?;
-        let inserted = match found {
-            Some(_) => false,
-            None => sqlx::query(
-                "INSERT INTO incidents (external_id, repo, environment, title, url, opened_at, resolved_at, \
-                 changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (external_id) DO NOTHING \
-                 RETURNING id",
-            )
-            .bind(incident.incident_id.as_str())
-            .bind(incident.repo.as_deref())
-            .bind(incident.environment.as_deref())
-            .bind(incident.title.as_deref())
-            .bind(incident.url.as_deref())
-            .bind(incident.opened_at.timestamp())
-            .bind(unix(incident.resolved_at))
-            .bind(now)
-            .fetch_optional(&mut *tx)
-            .await?
-            .is_some(),
-        };
-        if inserted {
-            tx.commit().await?;
-            return Ok((incident.clone(), IncidentWrite::Created));
-        }
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(incident.incident_id.as_str())
-            .fetch_one(&mut *tx)
-            .await?;
-        let stored = incident_from_row(&row)?;
-        let merged = merge_incident(&stored, incident);
-        if merged == stored {
-            tx.rollback().await?;
-            return Ok((stored, IncidentWrite::Unchanged));
-        }
-        sqlx::query(
-            "UPDATE incidents SET repo = $1, environment = $2, title = $3, url = $4, opened_at = $5, \
-             resolved_at = $6, changed_at = $7 WHERE external_id = $8",
-        )
-        .bind(merged.repo.as_deref())
-        .bind(merged.environment.as_deref())
-        .bind(merged.title.as_deref())
-        .bind(merged.url.as_deref())
-        .bind(merged.opened_at.timestamp())
-        .bind(unix(merged.resolved_at))
-        .bind(now)
-        .bind(merged.incident_id.as_str())
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok((merged, IncidentWrite::Changed))
-    }
-}

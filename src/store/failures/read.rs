@@ -8,7 +8,7 @@
 //! when retention deletes old failures), **last seen** the latest in the
 //! window; **affected jobs, branches, repositories** the distinct values
 //! among its failures in the window, most failures first (ties by name),
-//! at most [`MAX_NAMES`] each; the **example build** the run attempt of
+//! at most [`MAX_NAMES`](super::spread::MAX_NAMES) each; the **example build** the run attempt of
 //! its latest failure in the window. Top signatures are ordered by
 //! failures, then last seen (newest first), then fingerprint; a
 //! signature's **class** is its latest failure's (by failed_at, then job
@@ -26,9 +26,6 @@ use sqlx::{AssertSqlSafe, Row};
 use super::spread::{Spread, add, contenders, rank, top};
 use crate::domain::time::{format_timestamp, from_unix};
 use crate::store::{Failures, StoreError};
-
-/// Distinct names answered per list of a signature.
-pub const MAX_NAMES: usize = 10;
 
 /// The window and narrowing of the failure insights.
 #[derive(Debug, Clone, Default)]

@@ -7,8 +7,10 @@ use std::collections::BTreeMap;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::read::MAX_NAMES;
 use crate::store::StoreError;
+
+/// Distinct names answered per list of a signature.
+pub const MAX_NAMES: usize = 10;
 
 /// Pushes `name` with `n` failures into a count map.
 pub(super) fn tally(map: &mut BTreeMap<String, i64>, name: Option<String>, n: i64) {
