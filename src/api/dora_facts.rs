@@ -15,7 +15,7 @@ use super::dora_scope::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
 use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
-use crate::store::deployments::{DeploymentFilter, StoredFacts};
+use crate::store::deployments::StoredFacts;
 
 /// Whether `incident` applies to `f`'s stream and falls in its span.
 fn marks(incident: &IncidentSpan, f: &StoredFacts) -> bool {
@@ -36,12 +36,7 @@ pub async fn load_facts(
     production_only: bool,
 ) -> Result<Inputs, Problem> {
     let store = state.store.deployments();
-    let filter = DeploymentFilter {
-        repo: scope.repo.clone(),
-        environment: scope.environment.clone(),
-        provider: scope.provider,
-        pending,
-    };
+    let filter = scope.filter(pending);
     let mut production: HashMap<String, bool> = HashMap::new();
     let mut keep = |environment: &str| {
         scope.environment.is_some()
@@ -112,12 +107,7 @@ pub async fn lead_time(
     if environments.is_empty() {
         return Ok(metrics_lead_time(0, None, None));
     }
-    let filter = DeploymentFilter {
-        repo: scope.repo.clone(),
-        environment: scope.environment.clone(),
-        provider: scope.provider,
-        pending: false,
-    };
+    let filter = scope.filter(false);
     let only = scope.environment.is_none().then_some(environments.as_slice());
     let (count, median, p90) = state.store.deployments().lead_summary(from, to, &filter, only).await?;
     Ok(metrics_lead_time(count, median, p90))

@@ -14,7 +14,7 @@ use crate::domain::deployment::{Deployment, DeploymentStatus};
 use crate::domain::{ProviderKind, RepoName};
 use crate::metrics::dora::history::{Deploy, counted, walk};
 use crate::metrics::dora::lineage::{CommitIndex, PushedCommit};
-use crate::store::deployments::{DeploymentFilter, DeploymentRow, RuleRun};
+use crate::store::deployments::{DeploymentRow, RuleRun};
 
 pub use super::dora_scope::{Inputs, MAX_DEPLOYMENTS, Scope, incidents_of};
 
@@ -78,7 +78,7 @@ pub async fn load(
         let runs =
             state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
         if runs.iter().any(|run| rule_deployment(state, run).is_some()) {
-            return walk_inputs(state, scope, lookback, to, pending, production_only).await;
+            return walk_inputs(state, scope, runs, lookback, to, pending, production_only).await;
         }
     }
     super::dora_facts::load_facts(state, scope, from, to, pending, production_only).await
@@ -88,22 +88,16 @@ pub async fn load(
 async fn walk_inputs(
     state: &AppState,
     scope: &Scope,
+    runs: Vec<RuleRun>,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     pending: bool,
     production_only: bool,
 ) -> Result<Inputs, Problem> {
     let store = state.store.deployments();
-    let filter = DeploymentFilter {
-        repo: scope.repo.clone(),
-        environment: scope.environment.clone(),
-        provider: scope.provider,
-        pending,
-    };
+    let filter = scope.filter(pending);
     let mut rows = store.deployments(from, to, &filter, MAX_DEPLOYMENTS).await?;
-    let branches: Vec<String> =
-        state.delivery.rules.iter().map(|r| r.branch.clone()).collect::<HashSet<_>>().into_iter().collect();
-    for run in store.rule_runs(from, to, &branches, scope.repo.as_deref()).await? {
+    for run in runs {
         if scope.provider.is_some_and(|p| p != run.provider) {
             continue;
         }

@@ -10,7 +10,7 @@ use super::params::Params;
 use super::problem::Problem;
 use crate::domain::ProviderKind;
 use crate::metrics::dora::history::{Deploy, History, IncidentSpan};
-use crate::store::deployments::DeploymentRow;
+use crate::store::deployments::{DeploymentFilter, DeploymentRow};
 
 /// Most deployments one read takes in (the newest are kept).
 pub const MAX_DEPLOYMENTS: i64 = 200_000;
@@ -32,6 +32,17 @@ impl Scope {
             environment: params.text("environment"),
             provider: params.provider()?,
         })
+    }
+
+    /// The store's filter for this scope (`pending`: unfinished deployments
+    /// too, for listing).
+    pub fn filter(&self, pending: bool) -> DeploymentFilter {
+        DeploymentFilter {
+            repo: self.repo.clone(),
+            environment: self.environment.clone(),
+            provider: self.provider,
+            pending,
+        }
     }
 }
 
