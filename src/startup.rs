@@ -53,7 +53,8 @@ impl Application {
             &settings.secrets,
             crate::commands::Open::CreateIfMissing,
         )
-        .await?;
+        .await?
+        .with_test_insights_budget(settings.limits.test_insights_recompute_budget_ms);
         let derived = store.deployments().derive_pending().await?;
         if derived > 0 {
             tracing::info!(streams = derived, "derived the DORA facts of deployments stored before them");

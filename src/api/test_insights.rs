@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,6 +16,7 @@ use super::params::Params;
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
+use crate::domain::time::format_timestamp;
 use crate::domain::{BranchName, RepoName};
 use crate::store::test_results::{FailedTest, TestHistory, TestInsights, TestsFilter};
 
@@ -134,6 +135,13 @@ pub struct TestInsightsAnswer {
     pub window_days: u32,
     #[serde(flatten)]
     pub lists: TestInsights,
+    /// When the lists were computed, RFC 3339 UTC.
+    pub computed_at: String,
+    /// True when uploads or changes since `computed_at` are not in the
+    /// lists yet: computing them takes longer than the server's recompute
+    /// budget, so they are being recomputed in the background and a later
+    /// request gets them.
+    pub stale: bool,
 }
 
 /// Most failing, slowest and flaky tests over the last `window_days` of
@@ -154,9 +162,15 @@ pub async fn insights(
         branch: params.text("branch").map(BranchName::from),
         job: params.text("job"),
     };
-    let lists = state.store.test_results().insights(&filter, LIST_LENGTH).await?;
-    // int_in keeps it in 1–365.
-    Ok(Json(TestInsightsAnswer { window_days: u32::try_from(window_days).unwrap_or_default(), lists }))
+    let answer = state.store.test_results().insights(&filter, LIST_LENGTH).await?;
+    let computed_at = format_timestamp(DateTime::from_timestamp(answer.computed_at, 0).unwrap_or_default());
+    Ok(Json(TestInsightsAnswer {
+        // int_in keeps it in 1–365.
+        window_days: u32::try_from(window_days).unwrap_or_default(),
+        lists: answer.lists,
+        computed_at,
+        stale: answer.stale,
+    }))
 }
 
 /// One test and its latest 200 executions, newest first; 404 when no test

@@ -27,6 +27,12 @@ pub struct ServeLimits {
     /// addresses are refused even then.
     #[arg(long, env = "CICD_ALERT_ALLOW_PRIVATE_ADDRESSES")]
     pub alert_allow_private_addresses: bool,
+    /// Milliseconds a reader of `/api/insights/tests` may wait for the
+    /// lists to be recomputed after new uploads: an answer whose last
+    /// computation took longer is served as it was (`stale: true`, with
+    /// its `computed_at`) while it is recomputed in the background.
+    #[arg(long, env = "CICD_TEST_INSIGHTS_RECOMPUTE_BUDGET_MS", default_value_t = 100)]
+    pub test_insights_recompute_budget_ms: u64,
 }
 
 impl Default for ServeLimits {
@@ -36,6 +42,7 @@ impl Default for ServeLimits {
             header_read_timeout: 10,
             webhook_body_budget: 128,
             alert_allow_private_addresses: false,
+            test_insights_recompute_budget_ms: crate::store::test_results::DEFAULT_BUDGET_MS,
         }
     }
 }

@@ -54,6 +54,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             writer,
             announcer,
             secrets: Default::default(),
+            insights_refresher: Default::default(),
         });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -69,6 +70,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             writer,
             announcer,
             secrets: Default::default(),
+            insights_refresher: Default::default(),
         });
     }
     Err(StoreError::Config(format!(

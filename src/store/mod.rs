@@ -201,9 +201,20 @@ pub struct Store {
     /// Seals secret-bearing documents at rest (unset: stored as given).
     /// Shared by every clone, the group-commit writer's included.
     secrets: std::sync::Arc<std::sync::OnceLock<crate::secret_box::SecretBox>>,
+    /// The test insights answers kept current in the background. Shared
+    /// by every clone.
+    insights_refresher: std::sync::Arc<test_results::InsightsRefresher>,
 }
 
 impl Store {
+    /// This store (and every clone of it) serving a stale test insights
+    /// answer while recomputing it in the background when its computation
+    /// took longer than `budget_ms` (see `test_results::insights_cache`).
+    pub fn with_test_insights_budget(self, budget_ms: u64) -> Store {
+        self.insights_refresher.set_budget_ms(budget_ms);
+        self
+    }
+
     /// This store (and every clone of it), sealing secrets with `secrets`
     /// from now on. Set once; a second key is ignored.
     pub fn with_secrets(self, secrets: Option<crate::secret_box::SecretBox>) -> Store {

@@ -133,6 +133,9 @@ pub fn test_settings(database_url: &str) -> ServeSettings {
     settings.no_worker = true;
     // Alert receivers in tests listen on loopback.
     settings.limits.alert_allow_private_addresses = true;
+    // Test insights always recomputed by their reader (exact answers right
+    // after an upload) except where a test sets a budget.
+    settings.limits.test_insights_recompute_budget_ms = u64::MAX;
     // Alerts: a quick sender, so alert tests take seconds (see alerts_*).
     settings.alerts.alert_poll_ms = 100;
     settings.alerts.alert_retry_base_ms = 200;

@@ -60,14 +60,17 @@ async fn cache_state(app: &TestApp) -> i64 {
 /// is stored, so the stored answer is checked too.
 async fn answer(app: &TestApp, query: &str, filter: TestsFilter) -> Value {
     let before = cache_state(app).await;
-    let (status, first) = app.get(&format!("/api/insights/tests?window_days=7&{query}")).await;
+    let (status, mut first) = app.get(&format!("/api/insights/tests?window_days=7&{query}")).await;
     assert_eq!(status, 200, "{first}");
     assert_eq!(first["window_days"], 7);
+    assert_eq!(first["stale"], false, "{first}");
+    let computed_at = first.as_object_mut().and_then(|o| o.remove("computed_at")).expect("computed_at");
     let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
     let filter = TestsFilter { since: Utc::now().timestamp() - 7 * 86_400, ..filter };
     let computed = store.test_results().compute_insights(&filter, 20).await.expect("computed");
     let mut expected = serde_json::to_value(&computed).expect("json");
     expected["window_days"] = Value::from(7);
+    expected["stale"] = Value::from(false);
     assert_eq!(first, expected, "answer for {query} is the computed one");
     for _ in 0..100 {
         if cache_state(app).await > before {
@@ -75,7 +78,8 @@ async fn answer(app: &TestApp, query: &str, filter: TestsFilter) -> Value {
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let (_, second) = app.get(&format!("/api/insights/tests?window_days=7&{query}")).await;
+    let (_, mut second) = app.get(&format!("/api/insights/tests?window_days=7&{query}")).await;
+    assert_eq!(second.as_object_mut().and_then(|o| o.remove("computed_at")), Some(computed_at));
     assert_eq!(second, first, "the stored answer for {query}");
     first
 }
@@ -164,5 +168,125 @@ on_both_backends! {
                 assert_eq!(after[list], Value::Array(vec![]), "{list} of {query} after retention");
             }
         }
+    }
+}
+
+/// Pretends the stored answers took `ms` to compute, computed `age`
+/// seconds before they were.
+async fn make_slow(app: &TestApp, ms: i64, age: i64) {
+    let mut db = database(app).await;
+    sqlx::query("UPDATE test_insight_cache SET compute_ms = $1, computed_at = computed_at - $2")
+        .bind(ms)
+        .bind(age)
+        .execute(&mut db)
+        .await
+        .expect("slow");
+}
+
+async fn stored_answers(app: &TestApp) -> i64 {
+    let mut db = database(app).await;
+    sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM test_insight_cache")
+        .fetch_one(&mut db)
+        .await
+        .expect("count")
+}
+
+/// An answer slower to compute than the budget (100 ms) is served as it
+/// was, marked stale with its `computed_at`, right after an upload, and
+/// the upload's failures reach it once the background pass has
+/// recomputed it; one older than 15 minutes is recomputed by its reader.
+async fn slow_answers_are_served_stale_then_refreshed(app: TestApp) {
+    let path = "/api/insights/tests?window_days=7";
+    deliver(&app, 320, "main").await;
+    send(&app, 320, &[("alpha", FAIL), ("beta", "")]).await;
+    let (_, first) = app.get(path).await;
+    assert_eq!((failures(&first["most_failing"], "alpha"), &first["stale"]), (Some(1), &Value::from(false)));
+    for _ in 0..100 {
+        if stored_answers(&app).await > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    make_slow(&app, 5_000, 60).await;
+    let (_, stored) = app.get(path).await;
+    let computed_at = stored["computed_at"].clone();
+    assert_eq!(stored["stale"], false, "current, though slow: {stored}");
+
+    // A change this process did not make (as another replica's upload):
+    // the reader gets the stored lists at once, stale, and starts a pass.
+    let mut db = database(&app).await;
+    sqlx::query("UPDATE test_day_versions SET version = version + 1").execute(&mut db).await.expect("bump");
+    let (_, stale) = app.get(path).await;
+    assert_eq!((&stale["stale"], &stale["computed_at"]), (&Value::from(true), &computed_at), "{stale}");
+    assert_eq!(failures(&stale["most_failing"], "alpha"), Some(1), "{stale}");
+    let mut current = Value::Null;
+    for _ in 0..200 {
+        (_, current) = app.get(path).await;
+        if current["stale"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(current["stale"], false, "refreshed by the pass the reader started: {current}");
+    make_slow(&app, 5_000, 60).await;
+    let computed_at = app.get(path).await.1["computed_at"].clone();
+
+    // A new upload: alpha and beta fail on run 321. The next reader does
+    // not wait: it gets the earlier lists, stale, with their time.
+    deliver(&app, 321, "main").await;
+    send(&app, 321, &[("alpha", FAIL), ("beta", FAIL)]).await;
+    let (status, stale) = app.get(path).await;
+    assert_eq!(status, 200, "{stale}");
+    if stale["stale"] == true {
+        assert_eq!(stale["computed_at"], computed_at);
+        assert_eq!(failures(&stale["most_failing"], "alpha"), Some(1), "{stale}");
+    } else {
+        // The background pass (started by the upload) was quicker than
+        // this request: then it is the new answer.
+        assert_eq!(failures(&stale["most_failing"], "alpha"), Some(2), "{stale}");
+    }
+    // The pass recomputes it: alpha 2 failures, beta 1, current.
+    let mut refreshed = Value::Null;
+    for _ in 0..200 {
+        (_, refreshed) = app.get(path).await;
+        if refreshed["stale"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(refreshed["stale"], false, "refreshed in the background: {refreshed}");
+    assert_eq!(failures(&refreshed["most_failing"], "alpha"), Some(2), "{refreshed}");
+    assert_eq!(failures(&refreshed["most_failing"], "beta"), Some(1), "{refreshed}");
+
+    // Slow but computed 20 minutes ago: too old to serve stale.
+    for _ in 0..100 {
+        if stored_answers(&app).await > 0 && app.get(path).await.1["stale"] == false {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    make_slow(&app, 5_000, 20 * 60).await;
+    deliver(&app, 322, "main").await;
+    send(&app, 322, &[("gamma", FAIL)]).await;
+    let (_, old) = app.get(path).await;
+    let exact = failures(&old["most_failing"], "gamma") == Some(1) && old["stale"] == false;
+    // Either the reader recomputed it, or the upload's pass already had.
+    assert!(exact, "recomputed, not served 20 minutes old: {old}");
+}
+
+fn slow_budget(settings: &mut cicd_dashboard::config::ServeSettings) {
+    settings.limits.test_insights_recompute_budget_ms = 100;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_answers_stale_then_refreshed_sqlite() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, slow_budget).await.expect("sqlite");
+    slow_answers_are_served_stale_then_refreshed(app).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_answers_stale_then_refreshed_postgres() {
+    if let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Postgres, slow_budget).await {
+        slow_answers_are_served_stale_then_refreshed(app).await
     }
 }

@@ -11,7 +11,8 @@
 //! and `insights_rollup` (the per-test daily roll-ups `test_daily` and
 //! `test_flips`: kept at upload, read by the insights), `insights_cache`
 //! (the computed answers, kept until a change of their scope: tables
-//! `test_day_versions`, `test_insight_cache`), `retention`.
+//! `test_day_versions`, `test_insight_cache`), `insights_refresh` (keeping
+//! the answers read lately current in the background), `retention`.
 //!
 //! Owns these four tables' SQL; must not know HTTP, report formats or
 //! providers' payloads.
@@ -20,6 +21,7 @@ mod flaky_occurrences;
 mod for_alerts;
 mod insights;
 mod insights_cache;
+mod insights_refresh;
 mod insights_rollup;
 mod newly_failing;
 mod read;
@@ -31,6 +33,8 @@ mod write;
 pub use flaky_occurrences::FlakyTestOccurrence;
 pub use for_alerts::failed_test_names;
 pub use insights::{FailingTest, FlakyTest, SlowTest, TestInsights, TestsFilter};
+pub use insights_cache::CachedInsights;
+pub use insights_refresh::{DEFAULT_BUDGET_MS, InsightsRefresher};
 pub use newly_failing::{DEFAULT_BRANCHES, NewlyFailingTest};
 pub use read::{FailedTest, TestExecutionRow, TestHistory};
 pub use write::{AttemptKey, ReportFile, UploadOutcome};

@@ -84,6 +84,7 @@ impl TestResults<'_> {
         if outcomes.contains(&UploadOutcome::Applied) {
             events.push(ChangeEvent::Build { id: build_id });
             events.dedup();
+            super::insights_refresh::poke(self);
         }
         self.publish_committed(&events);
         Ok((build_id, outcomes))
