@@ -143,6 +143,11 @@ on_both_backends! {
         // The report's markup is a test name, shown as text.
         assert_eq!(browser.eval("document.querySelector('#view-tests img, #view-tests b') === null").await, true);
         assert_eq!(browser.eval("document.getElementById('tests-count').textContent").await, "11 rows in the four lists");
+        // When the lists were computed (exact here: computed by this request).
+        let computed = browser.eval("document.getElementById('tests-computed').textContent").await;
+        let computed = computed.as_str().unwrap_or_default();
+        assert!(computed.starts_with("Lists computed ") && computed.ends_with('.'), "{computed}");
+        assert!(!computed.contains('–') && !computed.contains("newer uploads"), "{computed}");
 
         // Search: "alp" keeps alpha's rows only; a miss says so per list.
         browser.client.execute("const s = document.getElementById('tests-search'); s.value = 'alp'; \

@@ -204,7 +204,7 @@ async function refresh() {
     const results = await (alerts ? loadAlerts() : jobs ? Promise.allSettled([loadJobs(state, openJob)])
       : flaky ? Promise.allSettled([loadFlaky()])
       : state.view === "failures" ? Promise.allSettled([loadFailures(state, openDetail)])
-      : state.view === "tests" ? Promise.allSettled([loadTests(state, openDetail, openTest)])
+      : state.view === "tests" ? Promise.allSettled([loadTests(state, openDetail, openTest).then(retryIfStale)])
       : state.view === "delivery" ? Promise.allSettled([loadDelivery(state)])
       : runners ? Promise.allSettled([loadRunners()]) : Promise.allSettled([loadOverview(), loadBuilds()]));
     const errors = results.filter((r) => r.status === "rejected").map((r) => r.reason);
@@ -220,6 +220,12 @@ async function refresh() {
     running = null;
     if (again) { again = false; refresh(); }
   }
+}
+
+/** A stale answer (being recomputed on the server) is asked for again in 2 s. */
+function retryIfStale(answer) {
+  if (answer && answer.stale) setTimeout(refreshSoon, 2000);
+  return answer;
 }
 
 let scheduled = null;

@@ -163,6 +163,9 @@ export async function loadTests(state, openDetail, choose) {
   $("tests-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "")
     + (state.branch ? ", branch " + state.branch : "") + (job ? ", job " + job : "");
   renderTests(answer, openDetail, choose);
+  // At scale a stale answer is served while it is recomputed (README: Answer cache).
+  $("tests-computed").textContent = "Lists computed " + localTime(answer.computed_at)
+    + (answer.stale ? " · newer uploads are being added; this view updates when they are in." : ".");
   return answer;
 }
 
