@@ -6,7 +6,7 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 export const STATUS_ICONS = {
   success: "✓", failed: "✗", running: "●", queued: "○", cancelled: "⊘",
-  skipped: "↷", neutral: "–", action_required: "!", stale: "…", unknown: "?",
+  skipped: "↷", neutral: "–", action_required: "!", stale: "…", tests_reported: "▤", unknown: "?",
 };
 
 export function $(id) { return document.getElementById(id); }
@@ -79,7 +79,7 @@ export function hhmm(date) {
 export function statusBadge(status) {
   const known = Object.prototype.hasOwnProperty.call(STATUS_ICONS, status) ? status : "unknown";
   return el("span", { class: "status status-" + known },
-    el("span", { "aria-hidden": "true" }, STATUS_ICONS[known] + " "), String(status || "unknown").replace("_", " "));
+    el("span", { "aria-hidden": "true" }, STATUS_ICONS[known] + " "), String(status || "unknown").replaceAll("_", " "));
 }
 
 /** Runs and queues "running" longer than this are flagged "stuck?". */
