@@ -32,16 +32,24 @@ const SEED_BUILDS: &str = "INSERT INTO builds (provider_id, repo, external_id, r
      sort_at, changed_at) \
      WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < $2 - 1) \
      SELECT 1, 'seed-org/repo-' || (i % 50), CAST(3000000000 + i AS TEXT), 1, 'workflow-' || (i % 5), \
-     i % 5, i, 'push', 'branch-' || (i % 20), 'sha', 'octocat', 'https://github.com/seed-org/repo/actions/runs/' || i, \
+     i % 5, i, 'push', 'branch-' || (i % 20), 'sha-' || i, 'octocat', 'https://github.com/seed-org/repo/actions/runs/' || i, \
      'completed', CASE WHEN i % 10 = 0 THEN 'failure' ELSE 'success' END, \
      CASE WHEN i % 10 = 0 THEN 'failed' ELSE 'success' END, t, t, t + 900, t + 900, t + 30, 900, t, $1 \
      FROM (SELECT i, $1 - ((i * 7919) % (30 * 86400)) AS t FROM s) AS x";
 
+/// The job keys the write path creates for the seeded jobs (name `job-N`,
+/// no matrix values), before the jobs that name them.
+const SEED_KEYS: &str = "INSERT INTO job_keys (provider_id, repo, workflow, name) \
+     SELECT DISTINCT 1, repo, workflow, 'job-' || (id % 8) FROM builds";
+
+/// One job per attempt, keyed (`key_id`, `matrix`) as the write path keys it.
 const SEED_JOBS: &str = "INSERT INTO jobs (build_id, provider_id, external_id, name, workflow, branch, \
      commit_sha, provider_status, conclusion, status, runner_name, labels, created_at, started_at, \
-     completed_at, changed_at) \
-     SELECT b.id, 1, CAST(b.id AS TEXT), 'job-' || (b.id % 8), b.workflow, b.branch, 'sha', 'completed', \
-     b.conclusion, b.status, 'runner', '[]', b.sort_at, b.sort_at + 30, b.sort_at + 600, $1 FROM builds b";
+     completed_at, changed_at, key_id, matrix) \
+     SELECT b.id, 1, CAST(b.id AS TEXT), 'job-' || (b.id % 8), b.workflow, b.branch, b.commit_sha, 'completed', \
+     b.conclusion, b.status, 'runner', '[]', b.sort_at, b.sort_at + 30, b.sort_at + 600, $1, k.id, NULL \
+     FROM builds b JOIN job_keys k ON k.provider_id = 1 AND k.repo = b.repo AND k.workflow = b.workflow \
+     AND k.name = 'job-' || (b.id % 8)";
 
 const SEED_SIGNATURES: &str = "INSERT INTO failure_signatures (fingerprint, text, first_seen) \
      WITH RECURSIVE s(i) AS (SELECT CAST(0 AS BIGINT) UNION ALL SELECT i + 1 FROM s WHERE i < 499) \
@@ -83,6 +91,7 @@ async fn main() {
             .execute(&mut conn)
             .await
             .expect("seed builds");
+        sqlx::query(SEED_KEYS).execute(&mut conn).await.expect("seed keys");
         for sql in [SEED_JOBS, SEED_SIGNATURES, SEED_FAILURES] {
             sqlx::query(sql).bind(now).execute(&mut conn).await.expect("seed");
         }

@@ -1,6 +1,7 @@
 //! Flaky insights benchmark (a bench binary, not a timed test).
 //!
 //!     cargo bench --bench flaky
+//!     BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/bench BENCH_RUN_ATTEMPTS=1000000 cargo bench --bench flaky
 //!
 //! Seeds `BENCH_RUN_ATTEMPTS` (default 100 000) completed run attempts
 //! over the last 90 days (50 repositories × 5 workflows, one in 20
@@ -10,12 +11,17 @@
 //! then prints p50/p99 of `BENCH_REQUESTS` (default 100) sequential
 //! requests to `/api/insights/flaky` for 7- and 30-day windows, with and
 //! without a repository filter. `BENCH_DATABASE_URL` picks the database
-//! (default: a temp SQLite file; PostgreSQL: an empty database).
+//! (default: a temp SQLite file; PostgreSQL: an empty database, or with
+//! `BENCH_REUSE=1` one a previous run filled, which is then not seeded
+//! again). The seeded attempts are one per run with a SHA of their own,
+//! so the write path would find no occurrence in them besides the seeded
+//! ones, and the server's start-up on a reused database has nothing to
+//! backfill.
 
 use std::time::Instant;
 
 use chrono::Utc;
-use sqlx::Connection;
+use sqlx::{Connection, Row};
 
 #[path = "common/http.rs"]
 mod http;
@@ -60,14 +66,36 @@ async fn main() {
     let start = Instant::now();
     let mut conn = sqlx::AnyConnection::connect(&database_url).await.expect("connect");
     let now = Utc::now().timestamp();
-    sqlx::query(SEED_BUILDS).bind(now).bind(attempts as i64).execute(&mut conn).await.expect("seed builds");
-    sqlx::query(SEED_KEYS).execute(&mut conn).await.expect("seed keys");
-    let flaky = sqlx::query(SEED_FLAKY).execute(&mut conn).await.expect("seed flaky").rows_affected();
-    let analyze = if database_url.starts_with("postgres") { "VACUUM ANALYZE" } else { "ANALYZE" };
-    sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM builds")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
+    let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1") && stored > 0;
+    if !reuse {
+        sqlx::query(SEED_BUILDS)
+            .bind(now)
+            .bind(attempts as i64)
+            .execute(&mut conn)
+            .await
+            .expect("seed builds");
+        sqlx::query(SEED_KEYS).execute(&mut conn).await.expect("seed keys");
+        sqlx::query(SEED_FLAKY).execute(&mut conn).await.expect("seed flaky");
+        let analyze = if database_url.starts_with("postgres") { "VACUUM ANALYZE" } else { "ANALYZE" };
+        sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
+    }
+    let flaky: i64 = sqlx::query("SELECT COUNT(*) AS n FROM flaky_occurrences")
+        .fetch_one(&mut conn)
+        .await
+        .expect("count")
+        .try_get("n")
+        .expect("n");
     println!(
-        "database: {}; seeded {attempts} run attempts over 90 days and {flaky} flaky occurrences in {:.1} s",
+        "database: {}; {} {} run attempts over 90 days and {flaky} flaky occurrences in {:.1} s",
         if database_url.starts_with("sqlite") { "SQLite (temp file)" } else { "PostgreSQL" },
+        if reuse { "reused" } else { "seeded" },
+        if reuse { stored as usize } else { attempts },
         start.elapsed().as_secs_f64()
     );
     let client = reqwest::Client::new();
