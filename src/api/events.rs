@@ -2,7 +2,11 @@
 //! `event: build` with the Build JSON of `/api/builds`, `event: job` with
 //! the job JSON plus its `build_id`, `event: alert` with the alert JSON of
 //! `/api/alerts` (when an alert is created, its delivery outcome recorded,
-//! or it is acknowledged or resolved) — and a comment heartbeat every 15 s.
+//! or it is acknowledged or resolved), `event: deployment` and `event:
+//! incident` with `{"id": <row id>}` (a deployment or incident was created
+//! or changed, from any source: webhooks, the generic API, `POST
+//! /api/incidents`, the deployment poller; a client re-reads the DORA
+//! figures it shows) — and a comment heartbeat every 15 s.
 //! A subscriber that falls behind gets `event: resync` (`{"missed": N}`) and
 //! should re-read what it shows. Fed by the store's change events, so with
 //! PostgreSQL a change stored through any replica reaches every replica.
@@ -11,8 +15,8 @@
 //! reconnects with `Last-Event-ID: T` (browsers do so by themselves) first
 //! gets the builds changed since `T − 5 s` (the margin absorbs notification
 //! batching and replica clocks) and their jobs changed since then, then the
-//! live stream; repeats are harmless (each event is a full snapshot). Alert
-//! changes are not replayed: a resuming client re-reads the alert history. A gap
+//! live stream; repeats are harmless (each event is a full snapshot). Alert,
+//! deployment and incident changes are not replayed: a resuming client re-reads the alert history. A gap
 //! longer than an hour or holding more than [`MAX_REPLAY`] builds is answered
 //! with one `resync` (`{"missed": null}`) instead.
 //!
@@ -167,7 +171,7 @@ async fn fan_out(
 
 /// The stream (see the module doc).
 #[utoipa::path(get, path = "/api/events", tag = "builds",
-    description = "Server-Sent Events: `build`, `job`, `alert` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID` (builds and jobs).",
+    description = "Server-Sent Events: `build`, `job`, `alert`, `deployment`, `incident` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID` (builds and jobs).",
     params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received")),
     responses((status = 200, content_type = "text/event-stream", body = String), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
@@ -258,6 +262,8 @@ fn key(change: ChangeEvent) -> (u8, i64) {
         ChangeEvent::Build { id } => (0, id),
         ChangeEvent::Job { id, .. } => (1, id),
         ChangeEvent::Alert { id } => (2, id),
+        ChangeEvent::Deployment { id } => (3, id),
+        ChangeEvent::Incident { id } => (4, id),
     }
 }
 
@@ -269,5 +275,7 @@ async fn encode(store: &Store, change: ChangeEvent, build: Option<BuildRecord>) 
         ChangeEvent::Alert { id } => {
             frame("alert", &AlertJson::from(store.alerts().get_alert(id).await.ok()??))
         }
+        ChangeEvent::Deployment { id } => frame("deployment", &json!({ "id": id })),
+        ChangeEvent::Incident { id } => frame("incident", &json!({ "id": id })),
     }
 }

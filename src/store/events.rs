@@ -1,5 +1,5 @@
 //! Change events: after a change is committed, every subscriber on every
-//! replica hears which build, job or alert changed.
+//! replica hears which build, job, alert, deployment or incident changed.
 //!
 //! SQLite (one process owns the file): an in-process broadcast, published
 //! after the commit. PostgreSQL (several replicas): after each commit the
@@ -40,6 +40,11 @@ pub enum ChangeEvent {
     /// An alert was created, or its delivery outcome, acknowledgement or
     /// resolution changed.
     Alert { id: i64 },
+    /// A deployment row was created or changed (its DORA facts derived
+    /// again with it).
+    Deployment { id: i64 },
+    /// An incident row was created or changed.
+    Incident { id: i64 },
 }
 
 /// Where a process announces committed changes and its subscribers hear

@@ -11,6 +11,11 @@
 //! 100 minutes ago. Production: 2 successes + 1 failure; p2 failed and p1
 //! is followed by the incident → CFR 2/3 = 66.7 %; lead times [1800,
 //! 7200] → median 4500 s = 1 h 15 min.
+//!
+//! Live: with p1 (success, 3 h ago) and p2 (failed, 2 h ago) shown (CFR
+//! 1/2 = 50.0 %), `POST /api/incidents` opened 150 minutes ago fails p1
+//! (2/2 = 100.0 %), then a deployment event p3 (success, 1 h ago) makes it
+//! 2/3 = 66.7 % with three rows, all without a reload.
 
 use std::time::Duration;
 
@@ -104,6 +109,40 @@ on_both_backends! {
         browser.expect("window.innerWidth <= 370", 5 * SECOND, "window.innerWidth").await;
         let overflow = browser.eval("document.documentElement.scrollWidth - window.innerWidth").await;
         assert!(overflow.as_i64().is_some_and(|px| px <= 0), "the Delivery view scrolls sideways at 360 px by {overflow}");
+        assert_eq!(browser.console_errors().await, Vec::<String>::new());
+        browser.close().await;
+    }
+}
+
+on_both_backends! {
+    async fn the_delivery_view_follows_incidents_and_deployments_live(app: TestApp) {
+        let events = json!([
+            deployment("p1", "production", "success", 180, None),
+            deployment("p2", "production", "failure", 120, None),
+        ]);
+        let (status, answer) = post(&app, &events).await;
+        assert_eq!(status, 200, "{answer}");
+        let Some(browser) = Browser::start("UTC").await else { return };
+        browser.client.goto(&app.url("/?view=delivery&window=7")).await.expect("open delivery");
+        let cfr = "document.querySelector('#dora-kpis li[data-key=cfr] .value')?.textContent";
+        browser.expect(&format!("{cfr} === '50.0 %'"), 10 * SECOND, cfr).await;
+        browser.expect("document.getElementById('live').dataset.state === 'live'", 10 * SECOND,
+            "document.getElementById('live').dataset.state").await;
+        browser.client.execute("window.notReloaded = true; return true;", vec![]).await.expect("mark");
+
+        let incident = json!({"id": "INC-9", "repository": "acme/web", "opened_at": ts(minutes_ago(150))});
+        let response = app.admin.post(app.url("/api/incidents")).json(&incident).send().await.expect("post");
+        assert_eq!(response.status().as_u16(), 201);
+        browser.expect(&format!("{cfr} === '100.0 %'"), 10 * SECOND, cfr).await;
+        browser.expect("document.querySelectorAll('#delivery-timeline rect.incident').length === 1", 5 * SECOND,
+            "document.getElementById('delivery-timeline').outerHTML").await;
+
+        let (status, answer) = post(&app, &deployment("p3", "production", "success", 60, None)).await;
+        assert_eq!(status, 200, "{answer}");
+        browser.expect(&format!("{cfr} === '66.7 %'"), 10 * SECOND, cfr).await;
+        browser.expect("document.querySelectorAll('#deployments tbody tr').length === 3", 5 * SECOND,
+            "document.querySelectorAll('#deployments tbody tr').length").await;
+        assert_eq!(browser.eval("window.notReloaded === true").await, true, "the page was not reloaded");
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
         browser.close().await;
     }

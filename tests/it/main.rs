@@ -53,6 +53,7 @@ mod build_events;
 mod cli_errors;
 mod db_copy;
 mod delivery;
+mod delivery_events;
 mod delivery_order;
 mod deployment_backfill;
 mod events_fanout;

@@ -2,21 +2,22 @@
 //! incident, e.g. a GitHub issue with the incident label), the one upsert
 //! `Deployments::record_incident` (`POST /api/incidents`) runs as well.
 
-use sqlx::AnyConnection;
+use sqlx::{AnyConnection, Row};
 
 use super::write::{INCIDENT_SELECT, IncidentWrite, incident_row};
 use crate::domain::deployment::{Incident, merge_incident};
 use crate::store::rows::unix;
-use crate::store::{Backend, Deployments, StoreError};
+use crate::store::{Backend, ChangeEvent, Deployments, StoreError};
 
 /// Inserts or merges `incident` on `conn` under its row's lock; answers
-/// the stored incident and what changed. The caller commits.
+/// its row id, the stored incident and what changed. The caller commits
+/// (and announces a change).
 pub(in crate::store) async fn upsert_incident(
     conn: &mut AnyConnection,
     backend: Backend,
     incident: &Incident,
     now: i64,
-) -> Result<(Incident, IncidentWrite), StoreError> {
+) -> Result<(i64, Incident, IncidentWrite), StoreError> {
     let inserted = sqlx::query(
         "INSERT INTO incidents (external_id, repo, environment, title, url, opened_at, resolved_at, \
          changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (external_id) DO NOTHING RETURNING id",
@@ -31,19 +32,20 @@ pub(in crate::store) async fn upsert_incident(
     .bind(now)
     .fetch_optional(&mut *conn)
     .await?;
-    if inserted.is_some() {
-        return Ok((incident.clone(), IncidentWrite::Created));
+    if let Some(row) = inserted {
+        return Ok((row.try_get(0)?, incident.clone(), IncidentWrite::Created));
     }
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
-    let sql = format!("SELECT {INCIDENT_SELECT} FROM incidents WHERE external_id = $1{lock}");
+    let sql = format!("SELECT {INCIDENT_SELECT}, id FROM incidents WHERE external_id = $1{lock}");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(incident.incident_id.as_str())
         .fetch_one(&mut *conn)
         .await?;
     let stored = incident_row(&row)?;
+    let id: i64 = row.try_get(7)?;
     let merged = merge_incident(&stored, incident);
     if merged == stored {
-        return Ok((stored, IncidentWrite::Unchanged));
+        return Ok((id, stored, IncidentWrite::Unchanged));
     }
     sqlx::query(
         "UPDATE incidents SET repo = $1, environment = $2, title = $3, url = $4, opened_at = $5, \
@@ -59,7 +61,7 @@ pub(in crate::store) async fn upsert_incident(
     .bind(merged.incident_id.as_str())
     .execute(&mut *conn)
     .await?;
-    Ok((merged, IncidentWrite::Changed))
+    Ok((id, merged, IncidentWrite::Changed))
 }
 
 impl Deployments<'_> {
@@ -74,8 +76,11 @@ impl Deployments<'_> {
         now: i64,
     ) -> Result<(Incident, IncidentWrite), StoreError> {
         let mut tx = crate::store::begin_write_on(&self.write, self.backend).await?;
-        let answer = upsert_incident(&mut tx, self.backend, incident, now).await?;
+        let (id, stored, outcome) = upsert_incident(&mut tx, self.backend, incident, now).await?;
         tx.commit().await?;
-        Ok(answer)
+        if outcome != IncidentWrite::Unchanged {
+            self.publish_committed(&[ChangeEvent::Incident { id }]);
+        }
+        Ok((stored, outcome))
     }
 }

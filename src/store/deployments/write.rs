@@ -95,20 +95,21 @@ async fn select(
 }
 
 /// Inserts or merges one deployment's change on `conn` (inside the write
-/// path's transaction, under the row's lock); answers whether the row
-/// was created or changed.
+/// path's transaction, under the row's lock); answers the row's id when
+/// it was created or changed.
 pub(in crate::store) async fn upsert_deployment(
     conn: &mut AnyConnection,
     backend: Backend,
     incoming: &Deployment,
     now: i64,
-) -> Result<bool, StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let stored = match select(conn, backend, incoming).await? {
         Some(found) => found,
         None => {
             if let Some(row) = bind(sqlx::query(INSERT), incoming, now).fetch_optional(&mut *conn).await? {
-                rederive(conn, None, (row.try_get(0)?, incoming)).await?;
-                return Ok(true);
+                let id = row.try_get(0)?;
+                rederive(conn, None, (id, incoming)).await?;
+                return Ok(Some(id));
             }
             select(conn, backend, incoming).await?.ok_or_else(|| {
                 StoreError::Invariant("a deployment row vanished inside its transaction".into())
@@ -118,11 +119,11 @@ pub(in crate::store) async fn upsert_deployment(
     let (id, stored) = stored;
     let merged = merge_deployment(&stored, incoming);
     if merged == stored {
-        return Ok(false);
+        return Ok(None);
     }
     bind(sqlx::query(UPDATE), &merged, now).bind(id).execute(&mut *conn).await?;
     rederive(conn, Some(&stored), (id, &merged)).await?;
-    Ok(true)
+    Ok(Some(id))
 }
 
 fn stream_of(d: &Deployment) -> Stream {

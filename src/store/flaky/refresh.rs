@@ -63,7 +63,7 @@ pub(crate) async fn refresh(
         .filter_map(|event| match event {
             ChangeEvent::Build { id } => Some(*id),
             ChangeEvent::Job { build_id, .. } => Some(*build_id),
-            ChangeEvent::Alert { .. } => None,
+            ChangeEvent::Alert { .. } | ChangeEvent::Deployment { .. } | ChangeEvent::Incident { .. } => None,
         })
         .collect();
     let mut groups = BTreeSet::new();

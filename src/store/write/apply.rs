@@ -104,15 +104,25 @@ impl WritePath {
                 if let Some(pushed) = commits {
                     crate::store::deployments::write::record_commits(conn, pushed, now).await?;
                 }
-                crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now)
-                    .await?;
+                let changed =
+                    crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now)
+                        .await?;
+                events.extend(changed.map(|id| ChangeEvent::Deployment { id }));
             }
             Change::Commits(pushed) => {
                 crate::store::deployments::write::record_commits(conn, pushed, now).await?
             }
             Change::Incident(incident) => {
-                crate::store::deployments::incident_tx::upsert_incident(conn, self.backend, incident, now)
-                    .await?;
+                let (id, _, outcome) = crate::store::deployments::incident_tx::upsert_incident(
+                    conn,
+                    self.backend,
+                    incident,
+                    now,
+                )
+                .await?;
+                if outcome != crate::store::deployments::IncidentWrite::Unchanged {
+                    events.push(ChangeEvent::Incident { id });
+                }
             }
         }
         Ok(())

@@ -18,7 +18,8 @@ export const POLL_MS = 30000;
 export const RESYNC_MS = 300000;
 
 /**
- * Starts the stream. `handlers`: onBuild(build), onJob(job), onAlert(alert), onResync(),
+ * Starts the stream. `handlers`: onBuild(build), onJob(job), onAlert(alert),
+ * onDelivery() (a deployment or incident changed), onResync(),
  * onPoll(), onState("live" | "reconnecting" | "polling").
  */
 export function startLive(handlers) {
@@ -91,6 +92,9 @@ export function startLive(handlers) {
     current.addEventListener("build", (event) => { const b = parse(event); if (b) handlers.onBuild(b); });
     current.addEventListener("job", (event) => { const j = parse(event); if (j) handlers.onJob(j); });
     current.addEventListener("alert", (event) => { const a = parse(event); if (a && handlers.onAlert) handlers.onAlert(a); });
+    for (const name of ["deployment", "incident"]) {
+      current.addEventListener(name, () => { if (handlers.onDelivery) handlers.onDelivery(); });
+    }
     current.addEventListener("resync", () => handlers.onResync());
     current.addEventListener("error", () => {
       if (mine !== generation) return;

@@ -334,6 +334,7 @@ const live = startLive({
     refreshSoon();
   },
   onAlert(alert) { if (!patchAlert(alert) && state.view === "alerts") refreshSoon(); },
+  onDelivery() { if (state.view === "delivery") refreshSoon(); },
   onResync() { refresh(); },
   onPoll() { refresh(); },
   onState(s) { streamState = s; showState(); },
