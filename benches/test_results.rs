@@ -226,7 +226,11 @@ async fn main() {
             "GET /api/insights/tests with {stored} executions: first {:.1} ms ({}); cached p50 {:.1} ms, \
              p99 {:.1} ms ({requests} requests)",
             first.as_secs_f64() * 1000.0,
-            if first_stale { "the earlier size's answer, stale, recomputed in the background" } else { "computed" },
+            if first_stale {
+                "the earlier size's answer, stale, recomputed in the background"
+            } else {
+                "computed"
+            },
             percentile(&times, 0.5),
             percentile(&times, 0.99)
         );

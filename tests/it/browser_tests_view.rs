@@ -3,6 +3,7 @@
 //! four lists, the search by name, a test's history (outcome strip with
 //! durations, symbols and words), a report's markup shown as text, axe
 //! (light and dark), no console errors, no sideways scrolling at 360 px;
+//! a stale answer said so and replaced once recomputed;
 //! screenshots at 1440, 1280 and 390 px in `target/screenshots/`.
 
 use std::time::Duration;
@@ -201,5 +202,77 @@ on_both_backends! {
         assert_eq!(browser.eval("window.pwned === undefined").await, true);
         assert_eq!(browser.console_errors().await, Vec::<String>::new());
         browser.close().await;
+    }
+}
+
+/// A stale answer (its last computation slower than the budget, 100 ms
+/// here; the data changed since) says so under the lists, and the view
+/// asks again until the background pass has recomputed them.
+async fn stale_lists_say_so_then_update(app: TestApp) {
+    let Some(browser) = Browser::start("UTC").await else { return };
+    seed(&app).await;
+    browser.client.set_window_size(390, 844).await.expect("resize");
+    browser.client.goto(&app.url("/?view=tests&window=7")).await.expect("open tests");
+    browser
+        .expect(
+            "document.getElementById('tests-count').textContent === '11 rows in the four lists'",
+            10 * SECOND,
+            "document.getElementById('view-tests').outerHTML",
+        )
+        .await;
+    sqlx::any::install_default_drivers();
+    let mut db =
+        <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.expect("connect");
+    for _ in 0..200 {
+        let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM test_insight_cache")
+            .fetch_one(&mut db)
+            .await
+            .expect("count");
+        if n > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // Its computation "took 5 s", and the data changed since (as another
+    // replica's upload would change it).
+    sqlx::query("UPDATE test_insight_cache SET compute_ms = 5000").execute(&mut db).await.expect("slow");
+    sqlx::query("UPDATE test_day_versions SET version = version + 1").execute(&mut db).await.expect("bump");
+    browser.client.refresh().await.expect("reload");
+    let computed = "document.getElementById('tests-computed').textContent";
+    browser
+        .expect(&format!("{computed}.includes('newer uploads are being added')"), 10 * SECOND, computed)
+        .await;
+    assert_eq!(
+        browser.eval("document.getElementById('tests-count').textContent").await,
+        "11 rows in the four lists"
+    );
+    let backend = if app.database_url.starts_with("sqlite") { "sqlite" } else { "postgres" };
+    browser.screenshot(&format!("tests-stale-390x844-{backend}")).await;
+    // The view asks again (every 2 s while stale) and gets the recomputed lists.
+    browser
+        .expect(
+            &format!("!{computed}.includes('newer uploads') && {computed}.startsWith('Lists computed ')"),
+            15 * SECOND,
+            computed,
+        )
+        .await;
+    assert_eq!(browser.console_errors().await, Vec::<String>::new());
+    browser.close().await;
+}
+
+fn slow_budget(settings: &mut cicd_dashboard::config::ServeSettings) {
+    settings.limits.test_insights_recompute_budget_ms = 100;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_lists_say_so_then_update_sqlite() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, slow_budget).await.expect("sqlite");
+    stale_lists_say_so_then_update(app).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stale_lists_say_so_then_update_postgres() {
+    if let Some(app) = TestApp::spawn_with(crate::helpers::Backend::Postgres, slow_budget).await {
+        stale_lists_say_so_then_update(app).await
     }
 }
