@@ -249,3 +249,28 @@ fn a_large_report_streams_case_by_case() {
     .expect("as worked out");
     assert_eq!((summary.cases, total, failed), (50_000, 50_000, 500));
 }
+
+#[test]
+fn dotnet_junit_logger_with_a_repeated_case_and_exponent_times() {
+    let cases = read(&fixture("dotnet-junit-testlogger.xml")).expect("as worked out");
+    // 9 testcase elements: 5 empty (passed), 4 with a <failure>; the
+    // parameterised case `Multiply_ReturnsEight(1,2)` appears twice (two
+    // executions of one test identity).
+    assert_eq!(cases.len(), 9);
+    assert_eq!(outcomes(&cases), [5, 4, 0, 0]);
+    let first = &cases[0];
+    assert_eq!(first.classname.as_deref(), Some("UnitTestLibrary1.MathTests"));
+    assert_eq!(first.name, "Add_ReturnsCorrectResult(1,0,1)");
+    assert!(first.file.as_deref().is_some_and(|f| f.ends_with(r"\netcoreapp2.2\UnitTestLibrary1.dll")));
+    assert_eq!(first.duration_seconds, Some(0.028999999999999998));
+    // `time="1E-07"`: exponent notation.
+    assert_eq!(cases[1].duration_seconds, Some(1e-7));
+    let failed = named(&cases, "Multiply_ReturnsEight(1,0)");
+    assert_eq!(failed.outcome, TestOutcome::Failed);
+    assert_eq!(failed.failure_type.as_deref(), Some("failure"));
+    // The character references &#xD;&#xA; are a CR LF in the message.
+    assert_eq!(failed.message.as_deref(), Some("  Expected: 8\r\n  But was:  0\r\n"));
+    assert!(failed.details.as_deref().is_some_and(|d| d.contains("MathTests.cs:line 40")));
+    let repeated = cases.iter().filter(|c| c.name == "Multiply_ReturnsEight(1,2)").count();
+    assert_eq!(repeated, 2);
+}

@@ -54,7 +54,7 @@ on_both_backends! {
     async fn every_dialect_uploads_and_reads_back(app: TestApp) {
         // Outcome counts [passed, failed, errored, skipped] as the reader's
         // unit tests worked them out from each fixture.
-        let dialects: [(&str, [i64; 4]); 8] = [
+        let dialects: [(&str, [i64; 4]); 9] = [
             ("maven-surefire.errors-failures.xml", [2, 2, 5, 0]),
             ("maven-surefire.flaky.xml", [1, 0, 0, 0]),
             ("maven-surefire.rerun-failure.xml", [0, 1, 0, 0]),
@@ -63,6 +63,8 @@ on_both_backends! {
             ("go-junit-report.xml", [2, 1, 0, 2]),
             ("python-unittest.skipped-error.xml", [4, 1, 1, 2]),
             ("nested-testsuites.xml", [2, 0, 1, 0]),
+            // One test case twice in the file: two executions of one test.
+            ("dotnet-junit-testlogger.xml", [5, 4, 0, 0]),
         ];
         let mut build_id = Value::Null;
         for (index, (name, expected)) in dialects.iter().enumerate() {
@@ -78,7 +80,7 @@ on_both_backends! {
         let (status, tests) = app.get(&format!("/api/builds/{build_id}/tests")).await;
         assert_eq!(status, 200, "{tests}");
         let jobs = tests["jobs"].as_array().expect("jobs");
-        assert_eq!(jobs.len(), 8);
+        assert_eq!(jobs.len(), 9);
         for (index, (name, [passed, failed, errored, skipped])) in dialects.iter().enumerate() {
             let job = jobs.iter().find(|j| j["job_name"] == format!("dialect{index}")).expect("job");
             assert_eq!([&job["passed"], &job["failed"], &job["errored"], &job["skipped"]], [passed, failed, errored, skipped], "{name}");
@@ -93,6 +95,10 @@ on_both_backends! {
         assert_eq!(nested["failed_tests"][0]["classname"], "test.3rdlevel");
         assert_eq!(nested["failed_tests"][0]["outcome"], "errored");
         assert_eq!(nested["failed_tests"][0]["message"], "bla bla");
+        // .NET: the CR LF of the message kept as text.
+        let dotnet = jobs.iter().find(|j| j["job_name"] == "dialect8").expect("job");
+        let messages: Vec<&Value> = dotnet["failed_tests"].as_array().expect("failed").iter().map(|t| &t["message"]).collect();
+        assert!(messages.contains(&&Value::from("  Expected: 8\r\n  But was:  0\r\n")), "{messages:?}");
     }
 
     async fn gzip_bodies_by_header_and_by_magic_number(app: TestApp) {
