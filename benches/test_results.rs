@@ -112,6 +112,17 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
+/// `GET /api/insights/tests?window_days=7` on `server`: how long it took
+/// and whether the answer was stale.
+async fn insights(client: &reqwest::Client, server: &str) -> (Duration, bool) {
+    let started = Instant::now();
+    let url = format!("{server}/api/insights/tests?window_days=7");
+    let response = client.get(url).bearer_auth(TOKEN).send().await.expect("insights sent");
+    assert_eq!(response.status().as_u16(), 200);
+    let answer: serde_json::Value = response.json().await.expect("insights read");
+    (started.elapsed(), answer["stale"] == true)
+}
+
 #[tokio::main]
 async fn main() {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -206,14 +217,7 @@ async fn main() {
             "filled to {stored} executions in {:.0} s; {rows} roll-up rows in the 7-day window",
             filling.elapsed().as_secs_f64()
         );
-        let url = format!("{base}/api/insights/tests?window_days=7");
-        let get = || async {
-            let started = Instant::now();
-            let response = client.get(&url).bearer_auth(TOKEN).send().await.expect("insights sent");
-            assert_eq!(response.status().as_u16(), 200);
-            let answer: serde_json::Value = response.json().await.expect("insights read");
-            (started.elapsed(), answer["stale"] == true)
-        };
+        let get = || insights(&client, &base);
         let (first, first_stale) = get().await;
         // The first answer is stored after it is sent.
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -235,14 +239,7 @@ async fn main() {
             percentile(&times, 0.99)
         );
         for (server, how) in [(&base, "budget 100 ms"), (&waiting_base, "no budget: the reader recomputes")] {
-            let url = format!("{server}/api/insights/tests?window_days=7");
-            let get = || async {
-                let started = Instant::now();
-                let response = client.get(&url).bearer_auth(TOKEN).send().await.expect("insights sent");
-                assert_eq!(response.status().as_u16(), 200);
-                let answer: serde_json::Value = response.json().await.expect("insights read");
-                (started.elapsed(), answer["stale"] == true)
-            };
+            let get = || insights(&client, server);
             // This server's first read of it (it watches what it is asked).
             get().await;
             let mut missed = Vec::with_capacity(misses);
