@@ -250,6 +250,13 @@ pub struct Rule {
     /// (`infrastructure` or `code`, `alerts::failure_facts`); absent: both.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub failure_class: Option<String>,
+    /// `build_failed`, `started_failing`: seconds a failure alert waits
+    /// for the failed job's reason (error lines, signature) when it is not
+    /// recorded yet at the run's completion — the `failure-reasons` job and
+    /// the providers' fetchers record it within about a minute — so the
+    /// message carries them (0–900; absent or 0: sent at once).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_for_reason_seconds: Option<i64>,
 }
 
 /// Defaults of the numeric rule fields.

@@ -158,7 +158,8 @@ pub async fn after_build_change(
         let decision = decision.and_then(|d| with_failure(d, rule, &facts, failure.as_ref()));
         if let Some(mut decision) = decision {
             super::failed_tests::name_failed_tests(conn, &mut decision, facts.id).await?;
-            created.extend(enqueue(conn, config, rule, &facts, &key, decision, now).await?);
+            let send_after = now + reason_wait(rule, failure.as_ref());
+            created.extend(enqueue(conn, config, rule, &facts, &key, decision, (now, send_after)).await?);
         }
     }
     Ok(created)
@@ -279,6 +280,17 @@ async fn slow_build(
     Ok(Some(Decision::Send(AlertDetails::for_build("slow_build", "Slow build", facts, Some(reason)))))
 }
 
+/// Seconds a failure alert of `rule` waits for its failed job's reason:
+/// the rule's `wait_for_reason_seconds` while the reason is not recorded
+/// (0 otherwise, and for every other alert).
+fn reason_wait(rule: &Rule, failure: Option<&super::failure_facts::FailureAlertFacts>) -> i64 {
+    match failure {
+        Some(failure) if failure.reason_pending => rule.wait_for_reason_seconds.unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// Enqueues `decision` at `now`, not to be sent before `send_after`.
 async fn enqueue(
     conn: &mut AnyConnection,
     config: &AlertConfig,
@@ -286,7 +298,7 @@ async fn enqueue(
     facts: &BuildFacts,
     key: &str,
     decision: Decision,
-    now: i64,
+    (now, send_after): (i64, i64),
 ) -> Result<Vec<i64>, StoreError> {
     let (details, status, error) = match decision {
         Decision::Send(details) => (details, "pending", None),
@@ -294,10 +306,11 @@ async fn enqueue(
     };
     let dedup_key = facts.id.to_string();
     let key = AlertKey { rule_key: key, dedup_key: &dedup_key, build_id: Some(facts.id) };
-    let alerts = rows(config, rule, &key, &details, status, error.as_deref(), now)
+    let mut alerts = rows(config, rule, &key, &details, status, error.as_deref(), now)
         .map_err(|e| StoreError::Invariant(e.to_string()))?;
     let mut created = Vec::new();
-    for alert in &alerts {
+    for alert in &mut alerts {
+        alert.send_after = send_after;
         created.extend(insert_alert(conn, alert).await?);
     }
     Ok(created)

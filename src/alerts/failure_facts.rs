@@ -11,14 +11,19 @@
 //! run's completion); before that, GitLab's `failure_reason` is the error
 //! line and the class follows the built-in rules on the conclusion and
 //! `failure_reason` (no configured patterns, no messages).
+//!
+//! A rule with `wait_for_reason_seconds` holds such an alert in the outbox
+//! that long; at send time ([`failure_facts_now`], `sender`) an alert
+//! without an error line gets the facts recorded since. The rule's
+//! `failure_class` routing stays as decided at the completion.
 
 use sqlx::AnyConnection;
 
 use super::config::Rule;
 use super::message::AlertDetails;
 use crate::domain::failure::{Classifier, FailureFacts};
-use crate::store::StoreError;
-use crate::store::failures::failure_summary_on;
+use crate::store::failures::{FailureSummary, failure_summary_on};
+use crate::store::{Store, StoreError};
 
 /// Days of a signature's history an alert counts.
 pub const HISTORY_DAYS: i64 = 7;
@@ -34,9 +39,13 @@ pub struct FailureAlertFacts {
     /// "seen 3 times in the last 7 days, last on main", or `None` without
     /// a recorded signature.
     pub history: Option<String>,
+    /// Whether the failed job's reason is not recorded yet (the error
+    /// line, class and history may still come).
+    pub reason_pending: bool,
 }
 
-/// The failure facts of `build_id` at `now` (`None`: no job failed).
+/// The failure facts of `build_id` at `now` (`None`: no job failed), on
+/// the deciding transaction's connection.
 ///
 /// Errors: SQL failures.
 pub async fn failure_facts(
@@ -44,9 +53,22 @@ pub async fn failure_facts(
     build_id: i64,
     now: i64,
 ) -> Result<Option<FailureAlertFacts>, StoreError> {
-    let Some(summary) = failure_summary_on(conn, build_id, now - HISTORY_DAYS * 86_400).await? else {
-        return Ok(None);
-    };
+    Ok(failure_summary_on(conn, build_id, now - HISTORY_DAYS * 86_400).await?.map(facts_of))
+}
+
+/// The failure facts of `build_id` read at send time (for an alert that
+/// waited for its failed job's reason).
+///
+/// Errors: SQL failures.
+pub async fn failure_facts_now(
+    store: &Store,
+    build_id: i64,
+    now: i64,
+) -> Result<Option<FailureAlertFacts>, StoreError> {
+    Ok(store.failures().failure_summary(build_id, now - HISTORY_DAYS * 86_400).await?.map(facts_of))
+}
+
+fn facts_of(summary: FailureSummary) -> FailureAlertFacts {
     let class = match &summary.class {
         Some(class) => class.clone(),
         None => Classifier::new(&[])
@@ -71,7 +93,8 @@ pub async fn failure_facts(
         format!("seen {times} in the last {HISTORY_DAYS} days{last}")
     });
     let error_line = if summary.recorded { summary.error_line } else { summary.failure_reason };
-    Ok(Some(FailureAlertFacts { job: summary.job, step: summary.step, error_line, class, history }))
+    let reason_pending = !summary.recorded;
+    FailureAlertFacts { job: summary.job, step: summary.step, error_line, class, history, reason_pending }
 }
 
 /// Whether `rule`'s `failure_class` lets an alert about `facts` through.

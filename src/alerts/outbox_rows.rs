@@ -51,6 +51,7 @@ pub fn rows(
             status: status.into(),
             error: error.map(str::to_owned),
             created_at: now,
+            send_after: now,
         })
         .collect())
 }

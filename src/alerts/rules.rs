@@ -78,6 +78,7 @@ mod tests {
             min_occurrences: None,
             cooldown_minutes: None,
             failure_class: None,
+            wait_for_reason_seconds: None,
         }
     }
 

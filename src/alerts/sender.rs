@@ -24,6 +24,7 @@ use tokio::task::JoinSet;
 use super::AlertService;
 use super::channels::{self, Outbound};
 use super::config::AlertConfig;
+use super::failure_facts::failure_facts_now;
 use super::message::{AlertDetails, TemplateContext};
 use crate::store::Store;
 use crate::store::alerts::{AlertRecord, SendResult};
@@ -193,6 +194,24 @@ impl Sender {
         }
     }
 
+    /// A failure alert decided before its failed job's reason was recorded
+    /// (no error line) gets the failure facts recorded since; on a read
+    /// error it is sent as decided.
+    async fn with_late_reason(&self, alert: &AlertRecord, details: AlertDetails) -> AlertDetails {
+        let (Some(build_id), Some(_), None) = (alert.build_id, &details.failed_job, &details.error_line)
+        else {
+            return details;
+        };
+        match failure_facts_now(&self.store, build_id, Utc::now().timestamp()).await {
+            Ok(Some(facts)) if !facts.reason_pending => details.with_failure(&facts),
+            Ok(_) => details,
+            Err(error) => {
+                tracing::warn!(%error, alert = alert.id, "failure facts not read; sent as decided");
+                details
+            }
+        }
+    }
+
     async fn attempt(&self, config: &AlertConfig, alert: &AlertRecord) -> SendResult {
         let Some(channel) = config.channel(&alert.channel_id) else {
             return SendResult::Suppressed(format!("channel {:?} is no longer configured", alert.channel_id));
@@ -202,6 +221,7 @@ impl Sender {
             title: alert.subject.clone(),
             ..AlertDetails::default()
         });
+        let details = self.with_late_reason(alert, details).await;
         let ctx = TemplateContext::new(alert.id, &alert.rule_id, alert.created_at, &details);
         let out = Outbound {
             templates: &self.service.templates,

@@ -1,6 +1,7 @@
 //! Failure alerts carry why the build failed, on both back ends: the
 //! failed job, its first error line and its signature's history when the
-//! job's reason is recorded before the run completes, and rules with
+//! job's reason is recorded before the run completes — or, with
+//! `wait_for_reason_seconds`, when it is recorded within that wait — and rules with
 //! `failure_class` routing infrastructure and code failures to different
 //! channels. Bad `failure_class` values are refused.
 
@@ -97,11 +98,52 @@ on_both_backends! {
         assert_eq!(infra[0].json()["build"]["branch"], "main");
     }
 
+    async fn a_failure_alert_can_wait_for_the_reason_recorded_after_the_run(app: TestApp) {
+        let http = HttpSink::start().await;
+        configure_ok(&app, &json!({
+            "channels": [
+                {"id": "now", "type": "webhook", "url": http.url("/now")},
+                {"id": "later", "type": "webhook", "url": http.url("/later")}
+            ],
+            "rules": [
+                {"id": "at-once", "kind": "build_failed", "channels": ["now"], "branch": "*"},
+                {"id": "waits", "kind": "build_failed", "channels": ["later"], "branch": "*", "wait_for_reason_seconds": 3}
+            ]
+        })).await;
+        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        let fetch = FailureFetch { store, classifier: Arc::new(Classifier::new(&[]).expect("classifier")),
+            settings: FailureSettings::default() };
+        // The run completes before its failed job's reason is recorded.
+        let at = Utc::now() - Duration::minutes(1);
+        let job = json!({"idempotency_key": "w1-job", "type": "job", "provider": "jenkins",
+            "repository": "acme/app", "run_id": "w1", "job_id": "w1-test", "name": "test",
+            "status": "completed", "conclusion": "failure", "started_at": ts(at - Duration::seconds(50)), "completed_at": ts(at)});
+        let (status, body) = post(&app, &json!({"events": [run_event("w1", "main", "in_progress", at), job]})).await;
+        assert_eq!(status, 200, "{body}");
+        let (status, body) = post(&app, &run_event("w1", "main", "completed", at)).await;
+        assert_eq!(status, 200, "{body}");
+        // The rule without a wait sends at once, without an error line.
+        let now = http.wait_for("/now", 1, FIVE_SECONDS).await;
+        assert_eq!(now[0].json()["failure"]["job"], "test");
+        assert_eq!(now[0].json()["failure"]["error_line"], Value::Null, "{}", now[0].json());
+        assert!(http.hits("/later").is_empty(), "the waiting rule holds its alert");
+        // The reason arrives (as the failure-reasons job or a fetch records it).
+        for pending in fetch.store.failures().pending(0, 10).await.expect("pending") {
+            fetch.save(&pending, &["error: linker failed at target/x.o".to_owned()], None, at.timestamp()).await.expect("save");
+        }
+        let later = http.wait_for("/later", 1, FIVE_SECONDS + FIVE_SECONDS).await;
+        let failure = &later[0].json()["failure"];
+        assert_eq!(failure["error_line"], "error: linker failed at target/x.o", "{failure}");
+        assert_eq!(failure["signature_history"], "seen once in the last 7 days, not in other builds before");
+    }
+
     async fn a_bad_failure_class_is_refused(app: TestApp) {
         let channels = json!([{"id": "a", "type": "webhook", "url": "https://hooks.example.com/a"}]);
         for (rule, field) in [
             (json!({"id": "r", "kind": "build_failed", "channels": ["a"], "failure_class": "network"}), "rules[0].failure_class"),
             (json!({"id": "r", "kind": "failure_rate", "channels": ["a"], "threshold": 0.5, "failure_class": "code"}), "rules[0].failure_class"),
+            (json!({"id": "r", "kind": "build_failed", "channels": ["a"], "wait_for_reason_seconds": 901}), "rules[0].wait_for_reason_seconds"),
+            (json!({"id": "r", "kind": "failure_rate", "channels": ["a"], "threshold": 0.5, "wait_for_reason_seconds": 60}), "rules[0].wait_for_reason_seconds"),
         ] {
             let (status, body) = configure(&app, &json!({"channels": channels, "rules": [rule]})).await;
             assert_eq!(status, 422, "{body}");

@@ -38,6 +38,7 @@ pub(super) fn parse_rule(
             "cooldown_minutes",
             "min_occurrences",
             "failure_class",
+            "wait_for_reason_seconds",
         ],
     )?;
     let id = check.id(object, path, rule_ids);
@@ -126,7 +127,15 @@ pub(super) fn parse_rule(
     let cooldown_minutes = check.optional_int(object, path, "cooldown_minutes", 0, 525_600).ok()?;
     let min_occurrences = check.optional_int(object, path, "min_occurrences", 1, 100_000).ok()?;
     let failure_class = check.optional_string(object, path, "failure_class");
+    let wait_for_reason_seconds = check.optional_int(object, path, "wait_for_reason_seconds", 0, 900).ok()?;
     let kind = kind?;
+    if wait_for_reason_seconds.is_some() && !matches!(kind, RuleKind::BuildFailed | RuleKind::StartedFailing)
+    {
+        check.fail(
+            format!("{path}.wait_for_reason_seconds"),
+            "applies to build_failed and started_failing only",
+        );
+    }
     if let Some(class) = &failure_class {
         if class != "infrastructure" && class != "code" {
             check.fail(format!("{path}.failure_class"), "must be infrastructure or code");
@@ -174,5 +183,6 @@ pub(super) fn parse_rule(
         min_occurrences,
         cooldown_minutes,
         failure_class,
+        wait_for_reason_seconds,
     })
 }

@@ -32,6 +32,9 @@ pub struct NewAlert {
     pub status: String,
     pub error: Option<String>,
     pub created_at: i64,
+    /// Not sent before this instant (Unix seconds; `created_at` unless
+    /// the alert waits for its failure's reason).
+    pub send_after: i64,
 }
 
 /// Where one (rule, rule key) stands within one `enqueue_alerts` call.
@@ -51,7 +54,7 @@ pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<
     let row = sqlx::query(
         "INSERT INTO alerts (rule_id, kind, channel_id, channel_type, dedup_key, rule_key, build_id, \
          repo, workflow, branch, subject, details, status, error, next_attempt_at, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT (rule_id, dedup_key, channel_id) DO NOTHING RETURNING id",
     )
     .bind(alert.rule_id.as_str())
@@ -68,6 +71,7 @@ pub async fn insert_alert(conn: &mut AnyConnection, alert: &NewAlert) -> Result<
     .bind(alert.details.as_str())
     .bind(alert.status.as_str())
     .bind(alert.error.as_deref())
+    .bind(alert.send_after)
     .bind(alert.created_at)
     .fetch_optional(&mut *conn)
     .await?;

@@ -3,11 +3,26 @@
 //! job (one with a recorded reason first), that job's failed step, first
 //! error line and class when its reason is recorded, and its signature's
 //! history (failures with it since a time, and the branch of the latest
-//! other one).
+//! other one). Also read by the alert sender on a connection of its own,
+//! for an alert that waited for its failed job's reason.
 
 use sqlx::{AnyConnection, Row};
 
-use crate::store::StoreError;
+use crate::store::{Failures, StoreError};
+
+impl Failures<'_> {
+    /// [`failure_summary_on`] on a read connection.
+    ///
+    /// Errors: SQL failures.
+    pub async fn failure_summary(
+        &self,
+        build_id: i64,
+        since: i64,
+    ) -> Result<Option<FailureSummary>, StoreError> {
+        let mut conn = self.read.acquire().await?;
+        failure_summary_on(&mut conn, build_id, since).await
+    }
+}
 
 /// The failure facts of one build.
 #[derive(Debug, Clone, Default, PartialEq)]
