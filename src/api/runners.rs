@@ -1,7 +1,8 @@
 //! `GET /api/insights/runners` (runners and queues per label set) and
 //! `GET /api/insights/minutes` (where the runner minutes go). Definitions
 //! in `crate::metrics::runners` and `crate::metrics::minutes`; rows from
-//! the store's job reads. Thin: parse, read, compute, answer.
+//! the store's runner reads (roll-ups of clean days, the other days' jobs,
+//! the jobs queued or running now). Thin: parse, read, compute, answer.
 
 use std::sync::Arc;
 
@@ -18,8 +19,8 @@ use super::responses::QueryProblems;
 use crate::auth::Role;
 use crate::domain::RepoName;
 use crate::domain::time::{format_timestamp, from_unix};
-use crate::metrics::minutes::{GroupBy, MinutesRow, RunnerCost, minutes};
-use crate::metrics::runners::{LOOKBACK_SECONDS, LabelSetFigures, figures};
+use crate::metrics::minutes::{GroupBy, MinutesRow, RunnerCost, minutes_from_cells};
+use crate::metrics::runners::{LabelSetFigures, figures_from};
 use crate::store::RunnerFilter;
 
 /// Both routes (read role).
@@ -86,16 +87,14 @@ pub async fn runners(
 ) -> Result<Json<RunnersJson>, Problem> {
     let filter = runner_filter(&params)?;
     let (from, now) = window(window_days);
-    let metrics = state.store.metrics();
-    let mut spans = metrics.job_spans(from - LOOKBACK_SECONDS, now + 1, &filter).await?;
-    spans.extend(metrics.open_jobs(&filter).await?);
+    let (rolled, spans) = state.store.metrics().runner_inputs(from, now, &filter).await?;
     Ok(Json(RunnersJson {
         window_days,
         repo: filter.repo.map(RepoName::into_string),
         provider: filter.provider.map(|p| p.kind().to_owned()),
         from: ts(from),
         now: ts(now),
-        label_sets: figures(&spans, from, now),
+        label_sets: figures_from(&rolled, &spans, from, now),
     }))
 }
 
@@ -139,9 +138,9 @@ pub async fn minutes_by(
         ))
     })?;
     let (from, now) = window(window_days);
-    let spans = state.store.metrics().job_spans(from, now + 1, &filter).await?;
+    let cells = state.store.metrics().minute_inputs(from, now, group_by, &filter).await?;
     let cost: Arc<RunnerCost> = state.runner_cost.clone();
-    let (rows, totals) = minutes(&spans, from, now, group_by, &cost);
+    let (rows, totals) = minutes_from_cells(cells, group_by, &cost);
     Ok(Json(MinutesJson {
         window_days,
         repo: filter.repo.map(RepoName::into_string),

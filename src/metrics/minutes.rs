@@ -138,8 +138,8 @@ pub struct MinutesRow {
 }
 
 impl MinutesRow {
-    fn add(&mut self, runner: u64, billable: u64, price: Option<f64>) {
-        self.jobs += 1;
+    fn add(&mut self, jobs: u64, runner: u64, billable: u64, price: Option<f64>) {
+        self.jobs += jobs;
         self.runner_minutes += runner;
         self.billable_minutes += billable;
         match price {
@@ -147,6 +147,45 @@ impl MinutesRow {
             None => self.unpriced_minutes += runner,
         }
     }
+}
+
+/// The finest grouping of the minutes: repository, workflow, job key name
+/// and label set. Any [`GroupBy`] is a sum of cells.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct MinuteKey {
+    pub repo: String,
+    pub workflow: Option<String>,
+    pub job: Option<String>,
+    pub labels: Vec<String>,
+}
+
+/// One cell's completed jobs and runner minutes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MinuteCell {
+    pub jobs: u64,
+    pub runner_minutes: u64,
+}
+
+/// The cells of the jobs counted (completed, not skipped) that started in
+/// `[from, now)`.
+pub fn minute_cells(spans: &[JobSpan], from: i64, now: i64) -> BTreeMap<MinuteKey, MinuteCell> {
+    let mut cells: BTreeMap<MinuteKey, MinuteCell> = BTreeMap::new();
+    for span in spans.iter().filter(|s| s.status != BuildStatus::Skipped) {
+        let (Some(started), Some(seconds)) = (span.started_at, span.duration_seconds()) else { continue };
+        if started < from || started >= now {
+            continue;
+        }
+        let key = MinuteKey {
+            repo: span.repo.clone(),
+            workflow: span.workflow.clone(),
+            job: JobName::parse(span.name.as_deref()).map(|name| name.key),
+            labels: span.label_set(),
+        };
+        let cell = cells.entry(key).or_default();
+        cell.jobs += 1;
+        cell.runner_minutes += u64::try_from(seconds).unwrap_or(0).div_ceil(60);
+    }
+    cells
 }
 
 /// Minutes per group of the jobs that started in `[from, now)`, sorted by
@@ -159,28 +198,29 @@ pub fn minutes(
     group_by: GroupBy,
     cost: &RunnerCost,
 ) -> (Vec<MinutesRow>, MinutesRow) {
+    minutes_from_cells(minute_cells(spans, from, now), group_by, cost)
+}
+
+/// [`minutes`] from cells (a cell's cost is its runner minutes × its label
+/// set's price; cells in key order, so a scan and the roll-ups add up the
+/// same).
+pub fn minutes_from_cells(
+    cells: BTreeMap<MinuteKey, MinuteCell>,
+    group_by: GroupBy,
+    cost: &RunnerCost,
+) -> (Vec<MinutesRow>, MinutesRow) {
     type Key = (Option<String>, Option<String>, Option<String>, Option<Vec<String>>);
     let mut groups: BTreeMap<Key, MinutesRow> = BTreeMap::new();
     let mut total = MinutesRow::default();
-    for span in spans.iter().filter(|s| s.status != BuildStatus::Skipped) {
-        let (Some(started), Some(seconds)) = (span.started_at, span.duration_seconds()) else { continue };
-        if started < from || started >= now {
-            continue;
-        }
-        let labels = span.label_set();
-        let runner = u64::try_from(seconds).unwrap_or(0).div_ceil(60);
-        let billable = runner * multiplier(&labels);
-        let price = cost.price(&labels);
+    for (cell_key, cell) in cells {
+        let runner = cell.runner_minutes;
+        let billable = runner * multiplier(&cell_key.labels);
+        let price = cost.price(&cell_key.labels);
         let key: Key = match group_by {
-            GroupBy::Repo => (Some(span.repo.clone()), None, None, None),
-            GroupBy::Workflow => (Some(span.repo.clone()), span.workflow.clone(), None, None),
-            GroupBy::Job => (
-                Some(span.repo.clone()),
-                span.workflow.clone(),
-                JobName::parse(span.name.as_deref()).map(|name| name.key),
-                None,
-            ),
-            GroupBy::Label => (None, None, None, Some(labels)),
+            GroupBy::Repo => (Some(cell_key.repo), None, None, None),
+            GroupBy::Workflow => (Some(cell_key.repo), cell_key.workflow, None, None),
+            GroupBy::Job => (Some(cell_key.repo), cell_key.workflow, cell_key.job, None),
+            GroupBy::Label => (None, None, None, Some(cell_key.labels)),
         };
         let row = groups.entry(key.clone()).or_insert_with(|| MinutesRow {
             repo: key.0,
@@ -189,8 +229,8 @@ pub fn minutes(
             labels: key.3,
             ..MinutesRow::default()
         });
-        row.add(runner, billable, price);
-        total.add(runner, billable, price);
+        row.add(cell.jobs, runner, billable, price);
+        total.add(cell.jobs, runner, billable, price);
     }
     let round4 = |v: f64| (v * 10_000.0).round() / 10_000.0;
     let mut rows: Vec<MinutesRow> =

@@ -12,6 +12,7 @@ mod jobs_tests;
 pub mod minutes;
 pub mod percentile;
 pub mod ratio;
+pub mod runner_parts;
 pub mod runners;
 pub mod summary;
 pub mod tally;

@@ -32,21 +32,22 @@
 //!   attempt that has not finished.
 //! - **peak concurrency**: per UTC hour of the window, the most jobs of the
 //!   label set running at one instant ([`crate::metrics::concurrency`]); a
-//!   job runs from `started_at` to `completed_at` (running now: to `now`).
-//!   Jobs started up to [`LOOKBACK_SECONDS`] before the window are read so
-//!   that those still running at its start count.
+//!   job runs from `started_at` to `completed_at` (running now: to `now`),
+//!   but a finished job counts only until the end of the UTC day after the
+//!   day it started ([`crate::metrics::runner_parts::concurrency_cutoff`]:
+//!   so the hours of a day depend only on the jobs started that day and
+//!   the day before, and can be rolled up). Jobs started up to
+//!   [`LOOKBACK_SECONDS`] (the day) before the window are read so that
+//!   those still running at its start count.
 //! - **series**: `hourly` peak concurrency, and `daily` (UTC days) jobs,
 //!   queue p50/p95 and peak concurrency (the largest hourly peak).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-use super::concurrency::{Interval, hourly_peaks};
-use super::percentile::percentile;
-use super::ratio::round3;
+pub use super::runner_parts::{RolledRunners, figures_from};
 use crate::domain::BuildStatus;
-use crate::domain::time::{format_timestamp, from_unix};
 
 /// How far before the window's start running jobs are looked for (24 h:
 /// GitHub-hosted jobs are stopped after 6 h; a self-hosted job running
@@ -173,127 +174,11 @@ pub struct LabelSetFigures {
     pub daily: Vec<DayFigures>,
 }
 
-#[derive(Default)]
-struct Acc<'a> {
-    groups: BTreeSet<String>,
-    queues: Vec<f64>,
-    daily_queues: BTreeMap<i64, Vec<f64>>,
-    daily_jobs: BTreeMap<i64, u64>,
-    jobs: u64,
-    queued_now: u64,
-    longest: Option<&'a JobSpan>,
-    running_now: u64,
-    intervals: Vec<Interval>,
-}
-
 /// The figures per label set for the window `[from, now)` (`from` at a UTC
 /// midnight), from `spans`: the jobs that started since `from −
 /// LOOKBACK_SECONDS` and every job queued or running now (a job in both is
-/// counted once). Ordered by queued now, then jobs, descending, then labels.
+/// counted once). Ordered by queued now, then jobs, descending, then
+/// labels. The same as [`figures_from`] with nothing rolled up.
 pub fn figures(spans: &[JobSpan], from: i64, now: i64) -> Vec<LabelSetFigures> {
-    let mut sets: BTreeMap<Vec<String>, Acc<'_>> = BTreeMap::new();
-    let mut seen = BTreeSet::new();
-    for span in spans.iter().filter(|s| s.status != BuildStatus::Skipped) {
-        if !seen.insert(span.id) {
-            continue;
-        }
-        let acc = sets.entry(span.label_set()).or_default();
-        if span.is_waiting_for_runner() {
-            acc.queued_now += 1;
-            let earlier = |best: &JobSpan| span.created_at.unwrap_or(now) < best.created_at.unwrap_or(now);
-            if acc.longest.is_none_or(earlier) {
-                acc.longest = Some(span);
-            }
-        }
-        if span.status == BuildStatus::Running && !span.run_finished {
-            acc.running_now += 1;
-        }
-        if !span.has_started() {
-            continue;
-        }
-        let Some(started) = span.started_at else { continue };
-        let end = match span.status {
-            BuildStatus::Running => Some(now),
-            _ => span.completed_at,
-        };
-        if let Some(end) = end {
-            acc.intervals.push(Interval { start: started, end: end.min(now) });
-        }
-        if started < from || started >= now {
-            continue;
-        }
-        acc.jobs += 1;
-        let day = started.div_euclid(86_400);
-        *acc.daily_jobs.entry(day).or_default() += 1;
-        if let Some(group) = &span.runner_group {
-            acc.groups.insert(group.clone());
-        }
-        if let Some(queue) = span.queue_seconds() {
-            acc.queues.push(queue as f64);
-            acc.daily_queues.entry(day).or_default().push(queue as f64);
-        }
-    }
-    let hours = usize::try_from((now - from).div_euclid(3600) + 1).unwrap_or(0);
-    let mut out: Vec<LabelSetFigures> =
-        sets.into_iter().map(|(labels, acc)| finish(labels, acc, from, now, hours)).collect();
-    out.sort_by(|a, b| {
-        b.queued_now.cmp(&a.queued_now).then(b.jobs.cmp(&a.jobs)).then_with(|| a.labels.cmp(&b.labels))
-    });
-    out
-}
-
-fn pct(sorted: &[f64], p: f64) -> Option<f64> {
-    percentile(sorted, p).map(round3)
-}
-
-fn finish(labels: Vec<String>, mut acc: Acc<'_>, from: i64, now: i64, hours: usize) -> LabelSetFigures {
-    acc.queues.sort_by(f64::total_cmp);
-    let peaks = hourly_peaks(&acc.intervals, from, hours);
-    let hourly: Vec<HourPeak> = peaks
-        .iter()
-        .enumerate()
-        .filter_map(|(i, peak)| {
-            let start = from_unix(from + i as i64 * 3600)?;
-            Some(HourPeak { start: format_timestamp(start), peak_concurrency: *peak })
-        })
-        .collect();
-    let days = hours.div_ceil(24);
-    let daily = (0..days)
-        .filter_map(|d| {
-            let day = from.div_euclid(86_400) + d as i64;
-            let mut queues = acc.daily_queues.remove(&day).unwrap_or_default();
-            queues.sort_by(f64::total_cmp);
-            let peak = peaks.iter().skip(d * 24).take(24).copied().max().unwrap_or(0);
-            Some(DayFigures {
-                date: from_unix(day * 86_400)?.format("%Y-%m-%d").to_string(),
-                jobs: acc.daily_jobs.get(&day).copied().unwrap_or(0),
-                queue_p50_seconds: pct(&queues, 0.5),
-                queue_p95_seconds: pct(&queues, 0.95),
-                peak_concurrency: peak,
-            })
-        })
-        .collect();
-    let longest_waiting = acc.longest.map(|span| Waiting {
-        age_seconds: span.created_at.map_or(0, |created| (now - created).max(0)),
-        queued_at: span.created_at.and_then(from_unix).map(format_timestamp).unwrap_or_default(),
-        job: span.name.clone(),
-        repo: span.repo.clone(),
-        build_id: span.build_id,
-        url: span.url.clone(),
-    });
-    LabelSetFigures {
-        self_hosted: is_self_hosted(&labels),
-        labels,
-        runner_groups: acc.groups.into_iter().collect(),
-        jobs: acc.jobs,
-        queue_p50_seconds: pct(&acc.queues, 0.5),
-        queue_p95_seconds: pct(&acc.queues, 0.95),
-        queue_max_seconds: acc.queues.last().map(|q| *q as i64),
-        queued_now: acc.queued_now,
-        longest_waiting,
-        running_now: acc.running_now,
-        peak_concurrency: peaks.iter().copied().max().unwrap_or(0),
-        hourly,
-        daily,
-    }
+    figures_from(&RolledRunners::default(), spans, from, now)
 }

@@ -35,6 +35,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
     (25, "test insight timing", include_str!("migrations/sqlite/0025_test_insight_timing.sql")),
+    (26, "runner roll-ups", include_str!("migrations/sqlite/0026_runner_rollups.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -62,6 +63,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
     (25, "test insight timing", include_str!("migrations/postgres/0025_test_insight_timing.sql")),
+    (26, "runner roll-ups", include_str!("migrations/postgres/0026_runner_rollups.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -70,6 +70,7 @@ mod repos;
 mod retention;
 pub mod rollups;
 mod rows;
+mod runner_rollups;
 mod runners;
 mod summary;
 pub mod test_results;

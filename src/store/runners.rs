@@ -3,10 +3,12 @@
 //! [`JobSpan`]. The arithmetic lives in `crate::metrics::runners` and
 //! `crate::metrics::minutes`; this module only selects rows.
 //!
-//! Two reads: the jobs whose `started_at` falls in a range (index
-//! `jobs_by_started`), and the jobs not finished yet — queued or running
-//! now — whatever their age (partial index `jobs_waiting`, which holds only
-//! those, so it stays small however many jobs are stored).
+//! Reads: the jobs whose `started_at` falls in a range (index
+//! `jobs_by_started`; also on a connection, for the runner roll-ups' fold),
+//! and the jobs not finished yet — queued or running now — whatever their
+//! age (partial index `jobs_waiting`, which holds only those, so it stays
+//! small however many jobs are stored), with or without the jobs of
+//! finished run attempts. The roll-ups themselves are `super::runner_rollups`.
 
 use sqlx::Row;
 
@@ -57,6 +59,13 @@ impl MetricReads<'_> {
         self.spans(sql_with(&mut sql, filter, Vec::new()), &sql, filter).await
     }
 
+    /// Every job running now (normalised status), whatever its run
+    /// attempt's state (index `jobs_waiting`).
+    pub(super) async fn running_jobs(&self) -> Result<Vec<JobSpan>, StoreError> {
+        let sql = format!("{SPAN_COLUMNS}j.status = 'running'");
+        self.spans(Vec::new(), &sql, &RunnerFilter::default()).await
+    }
+
     async fn spans(
         &self,
         numbers: Vec<i64>,
@@ -80,6 +89,18 @@ fn sql_with(sql: &mut String, filter: &RunnerFilter, mut numbers: Vec<i64>) -> V
         sql.push_str(&format!(" AND b.repo = ${}", numbers.len() + 1));
     }
     numbers
+}
+
+/// Every job (skipped ones left out) whose `started_at` is in `[since,
+/// until)`, read on `conn` (the fold's transaction).
+pub(super) async fn spans_started_on(
+    conn: &mut sqlx::AnyConnection,
+    since: i64,
+    until: i64,
+) -> Result<Vec<JobSpan>, StoreError> {
+    let sql = format!("{SPAN_COLUMNS}j.started_at >= $1 AND j.started_at < $2 AND j.status <> 'skipped'");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(since).bind(until).fetch_all(&mut *conn).await?;
+    rows.iter().map(span_from_row).collect::<Result<_, sqlx::Error>>().map_err(StoreError::from)
 }
 
 fn span_from_row(row: &sqlx::any::AnyRow) -> Result<JobSpan, sqlx::Error> {

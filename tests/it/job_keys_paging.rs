@@ -108,9 +108,11 @@ on_both_backends! {
         let (rollups, keys) = store.delete_job_leftovers(cutoff).await.expect("leftovers");
         // Run 1's day only (the cutoff's day stays whole): rollup_counts 1
         // (repo, success), rollup_durations 1, rollup_queues 1, rollup_jobs
-        // 1, rollup_job_times 2 (its duration and its queue), no steps, and
-        // rollup_job_hours 1 (its hour).
-        assert_eq!(rollups, 7);
+        // 1, rollup_job_times 2 (its duration and its queue), no steps,
+        // rollup_job_hours 1 (its hour), and the runner roll-ups of its job
+        // (started 01:00:10, 60 s): rollup_runner_days 1, rollup_runner_queues
+        // 1 (10 s), rollup_runner_minutes 1, rollup_runner_peaks 1 (hour 01).
+        assert_eq!(rollups, 11);
         // old-job: no job, no roll-up → deleted; edge-job: its jobs are gone
         // but its day's roll-up still names it → kept; new-job has a job.
         assert_eq!(keys, 1);

@@ -92,6 +92,7 @@ mod report_cli;
 mod report_tests_cli;
 mod rollups;
 mod runner_metrics;
+mod runner_rollups;
 mod scheduler;
 mod schemathesis;
 mod secrets;

@@ -16,7 +16,7 @@ use crate::store::rollups::DAY;
 use crate::store::{Store, StoreError};
 
 /// Every roll-up table keyed by UTC `day`.
-const ROLLUP_TABLES: [&str; 7] = [
+const ROLLUP_TABLES: [&str; 10] = [
     "rollup_counts",
     "rollup_durations",
     "rollup_queues",
@@ -24,6 +24,9 @@ const ROLLUP_TABLES: [&str; 7] = [
     "rollup_job_times",
     "rollup_steps",
     "rollup_step_times",
+    "rollup_runner_days",
+    "rollup_runner_queues",
+    "rollup_runner_minutes",
 ];
 
 const UNUSED_KEYS: &str = "DELETE FROM job_keys WHERE id IN (SELECT k.id FROM job_keys k \
@@ -45,6 +48,11 @@ impl Store {
                 .rows_affected();
         }
         rollups += sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
+            .bind(before_day * (DAY / super::list::HOUR))
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        rollups += sqlx::query("DELETE FROM rollup_runner_peaks WHERE hour < $1")
             .bind(before_day * (DAY / super::list::HOUR))
             .execute(&self.write)
             .await?

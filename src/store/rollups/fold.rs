@@ -72,6 +72,7 @@ impl MetricReads<'_> {
             }
         }
         crate::store::jobs::fold::fold_job_rollups(&mut tx, previous, through, below, &days).await?;
+        crate::store::runner_rollups::fold::fold_runner_rollups(&mut tx, previous, through, below).await?;
         sqlx::query("UPDATE builds SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
             .bind(through)
             .execute(&mut *tx)
@@ -91,11 +92,13 @@ impl MetricReads<'_> {
     /// old `changed_at`); the next fold recomputes all days.
     pub async fn reset_rollups(&self) -> Result<(), StoreError> {
         let job_tables = crate::store::jobs::fold::TABLES;
-        let hours = [crate::store::jobs::fold::HOURS_TABLE];
+        let hours = [crate::store::jobs::fold::HOURS_TABLE, crate::store::runner_rollups::HOUR_TABLE];
+        let runner_tables = crate::store::runner_rollups::DAY_TABLES;
         for table in ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"]
             .iter()
             .chain(&job_tables)
             .chain(&hours)
+            .chain(&runner_tables)
         {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&self.write).await?;
         }

@@ -70,10 +70,15 @@ const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, 
 /// A job's key changes only with its name or workflow (`jobs::keys`).
 const UPDATE_JOB_KEY: &str = "UPDATE jobs SET key_id = $1, matrix = $2 WHERE id = $3";
 
+/// `moved_from` remembers the UTC day a job's start left (the first such
+/// day since the last roll-up fold), so that day's runner roll-ups are
+/// known to be stale (see `super::runner_rollups`).
 const UPDATE_JOB: &str = "UPDATE jobs SET name = $1, workflow = $2, branch = $3, commit_sha = $4, \
      provider_status = $5, conclusion = $6, status = $7, runner_name = $8, labels = $9, url = $10, \
      created_at = $11, started_at = $12, completed_at = $13, changed_at = $14, stage = $15, \
-     failure_reason = $16, allow_failure = $17, queued_duration_ms = $18, runner_group = $19 WHERE id = $20";
+     failure_reason = $16, allow_failure = $17, queued_duration_ms = $18, runner_group = $19, \
+     moved_from = CASE WHEN started_at IS NOT NULL AND ($12 IS NULL OR started_at / 86400 <> $12 / 86400) \
+     THEN COALESCE(moved_from, started_at / 86400) ELSE moved_from END WHERE id = $20";
 
 impl WritePath {
     /// Applies one change (from a webhook delivery or from the poller) on

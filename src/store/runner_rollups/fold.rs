@@ -1,0 +1,170 @@
+//! The fold of the runner roll-ups: recomputes, from the jobs themselves,
+//! the days that job writes made stale (and the peaks of the days after
+//! them), inside the summary fold's transaction (`crate::store::rollups`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::{AnyConnection, AssertSqlSafe};
+
+use super::{DAY_TABLES, HOUR_TABLE, dirty_days};
+use crate::domain::BuildStatus;
+use crate::metrics::concurrency::hourly_peaks;
+use crate::metrics::minutes::minute_cells;
+use crate::metrics::runner_parts::{DAY, DayTally, HOUR, interval};
+use crate::metrics::runners::JobSpan;
+use crate::store::StoreError;
+use crate::store::runners::spans_started_on;
+
+/// A value to bind in a multi-row insert.
+#[derive(Debug, Clone)]
+enum Value {
+    Int(i64),
+    Text(Option<String>),
+}
+
+/// Recomputes the runner roll-ups of every day with a job written in
+/// `(previous, through]` (or whose start left it), the peaks of those days
+/// and the days after, and drops those before `below`. Clears the
+/// `moved_from` marks it covered. Answers the number of days recomputed.
+pub(in crate::store) async fn fold_runner_rollups(
+    conn: &mut AnyConnection,
+    previous: Option<i64>,
+    through: i64,
+    below: i64,
+) -> Result<usize, StoreError> {
+    let days = dirty_days(&mut *conn, previous.unwrap_or(i64::MIN), through).await?;
+    for table in DAY_TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day < $1")))
+            .bind(below)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query("DELETE FROM rollup_runner_peaks WHERE hour < $1")
+        .bind(below * (DAY / HOUR))
+        .execute(&mut *conn)
+        .await?;
+    let peak_days: BTreeSet<i64> = days.iter().flat_map(|&d| [d, d + 1]).collect();
+    for &day in &peak_days {
+        // The jobs started this day and the day before: all that can run in its hours.
+        let spans = spans_started_on(conn, (day - 1) * DAY, (day + 1) * DAY).await?;
+        fold_peaks(conn, day, &spans).await?;
+        if days.contains(&day) {
+            let started: Vec<JobSpan> =
+                spans.into_iter().filter(|s| s.started_at.is_some_and(|t| t >= day * DAY)).collect();
+            fold_day(conn, day, &started).await?;
+        }
+    }
+    sqlx::query("UPDATE jobs SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
+        .bind(through)
+        .execute(&mut *conn)
+        .await?;
+    Ok(days.len())
+}
+
+fn labels_json(labels: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(labels).map_err(|e| StoreError::Invariant(format!("label set: {e}")))
+}
+
+/// The peaks of the finished jobs among `spans` in the 24 hours of `day`.
+async fn fold_peaks(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Result<(), StoreError> {
+    let first = day * (DAY / HOUR);
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM {HOUR_TABLE} WHERE hour >= $1 AND hour < $2")))
+        .bind(first)
+        .bind(first + DAY / HOUR)
+        .execute(&mut *conn)
+        .await?;
+    let mut intervals: BTreeMap<Vec<String>, Vec<_>> = BTreeMap::new();
+    for span in spans.iter().filter(|s| s.status != BuildStatus::Running) {
+        if let Some(interval) = interval(span, i64::MAX) {
+            intervals.entry(span.label_set()).or_default().push(interval);
+        }
+    }
+    let mut rows = Vec::new();
+    for (labels, intervals) in intervals {
+        let labels = labels_json(&labels)?;
+        for (i, peak) in hourly_peaks(&intervals, day * DAY, 24).into_iter().enumerate() {
+            if peak > 0 {
+                let row = [Value::Int(first + i as i64), Value::Text(Some(labels.clone()))];
+                rows.push([row[0].clone(), row[1].clone(), Value::Int(i64::from(peak))].to_vec());
+            }
+        }
+    }
+    insert(conn, "rollup_runner_peaks (hour, labels, peak)", rows).await
+}
+
+/// The day tallies and minute cells of the jobs started on `day`.
+async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Result<(), StoreError> {
+    for table in DAY_TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
+            .bind(day)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let mut tallies: BTreeMap<Vec<String>, DayTally> = BTreeMap::new();
+    for span in spans {
+        tallies.entry(span.label_set()).or_default().add(span);
+    }
+    let (mut days, mut queues) = (Vec::new(), Vec::new());
+    for (labels, tally) in &tallies {
+        let labels = labels_json(labels)?;
+        let groups: Vec<String> = tally.groups.iter().cloned().collect();
+        let groups = serde_json::to_string(&groups).map_err(|e| StoreError::Invariant(e.to_string()))?;
+        let jobs = i64::try_from(tally.jobs).unwrap_or(i64::MAX);
+        days.push(vec![
+            Value::Int(day),
+            Value::Text(Some(labels.clone())),
+            Value::Int(jobs),
+            Value::Text(Some(groups)),
+        ]);
+        for (seconds, n) in tally.queues.iter() {
+            queues.push(vec![
+                Value::Int(day),
+                Value::Text(Some(labels.clone())),
+                Value::Int(seconds),
+                Value::Int(n),
+            ]);
+        }
+    }
+    let mut minutes = Vec::new();
+    for (key, cell) in minute_cells(spans, day * DAY, (day + 1) * DAY) {
+        minutes.push(vec![
+            Value::Int(day),
+            Value::Text(Some(key.repo)),
+            Value::Text(key.workflow),
+            Value::Text(key.job),
+            Value::Text(Some(labels_json(&key.labels)?)),
+            Value::Int(i64::try_from(cell.jobs).unwrap_or(i64::MAX)),
+            Value::Int(i64::try_from(cell.runner_minutes).unwrap_or(i64::MAX)),
+        ]);
+    }
+    insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups)", days).await?;
+    insert(conn, "rollup_runner_queues (day, labels, seconds, jobs)", queues).await?;
+    insert(conn, "rollup_runner_minutes (day, repo, workflow, job, labels, jobs, runner_minutes)", minutes)
+        .await
+}
+
+/// Inserts `rows` into `target` (`table (columns…)`), many per statement.
+async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
+    for chunk in rows.chunks((3000 / width).max(1)) {
+        let mut sql = format!("INSERT INTO {target} VALUES ");
+        let mut n = 0;
+        for (i, row) in chunk.iter().enumerate() {
+            sql.push_str(if i == 0 { "(" } else { ", (" });
+            for j in 0..row.len() {
+                n += 1;
+                sql.push_str(&format!("{}${n}", if j == 0 { "" } else { ", " }));
+            }
+            sql.push(')');
+        }
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for value in chunk.iter().flatten() {
+            query = match value {
+                Value::Int(v) => query.bind(*v),
+                Value::Text(v) => query.bind(v.clone()),
+            };
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}

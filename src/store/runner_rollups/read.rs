@@ -1,0 +1,219 @@
+//! A window's inputs for the runner figures and the minutes: the clean
+//! days from the runner roll-ups, the other days' jobs scanned, and the
+//! jobs queued or running now read live (see the module doc of
+//! `super`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::Row;
+
+use crate::metrics::minutes::{GroupBy, MinuteCell, MinuteKey, minute_cells};
+use crate::metrics::runner_parts::{DAY, DayTally, HOUR, RolledRunners};
+use crate::metrics::runners::{JobSpan, LOOKBACK_SECONDS};
+use crate::store::rollups::RollupView;
+use crate::store::{MetricReads, RunnerFilter, StoreError};
+
+/// Consecutive days as `[first, end)` spans.
+fn day_spans(days: &BTreeSet<i64>) -> Vec<(i64, i64)> {
+    let mut spans: Vec<(i64, i64)> = Vec::new();
+    for &day in days {
+        match spans.last_mut() {
+            Some(last) if last.1 == day => last.1 = day + 1,
+            _ => spans.push((day, day + 1)),
+        }
+    }
+    spans
+}
+
+/// `(column >= $a AND column < $b) OR …` over `spans`, binding into `binds`.
+fn span_clause(column: &str, spans: &[(i64, i64)], binds: &mut Vec<i64>) -> String {
+    let parts: Vec<String> = spans
+        .iter()
+        .map(|&(a, b)| {
+            binds.extend([a, b]);
+            format!("({column} >= ${} AND {column} < ${})", binds.len() - 1, binds.len())
+        })
+        .collect();
+    if parts.is_empty() { "1 = 0".to_owned() } else { parts.join(" OR ") }
+}
+
+fn labels_of(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Whether `day`'s roll-ups can be read under `view` (a whole past day).
+fn clean(view: &RollupView, day: i64, today: i64) -> bool {
+    day < today && day > view.min_day && !view.dirty.contains(&day)
+}
+
+impl MetricReads<'_> {
+    /// The jobs scanned in the `[since, until)` start spans (merged).
+    async fn spans_in(
+        &self,
+        spans: &[(i64, i64)],
+        filter: &RunnerFilter,
+    ) -> Result<Vec<JobSpan>, StoreError> {
+        let mut out = Vec::new();
+        for &(since, until) in spans {
+            out.extend(self.job_spans(since, until, filter).await?);
+        }
+        Ok(out)
+    }
+
+    /// The inputs of [`crate::metrics::runners::figures_from`] for the window
+    /// `[from, now)` (`from` at a UTC midnight): from the roll-ups where
+    /// clean (never with a filter), else every job since `from −
+    /// LOOKBACK_SECONDS`; always every job queued or running now.
+    pub async fn runner_inputs(
+        &self,
+        from: i64,
+        now: i64,
+        filter: &RunnerFilter,
+    ) -> Result<(RolledRunners, Vec<JobSpan>), StoreError> {
+        let view = if filter.repo.is_none() && filter.provider.is_none() {
+            self.runner_rollup_view(now).await?
+        } else {
+            None
+        };
+        let mut spans = self.open_jobs(filter).await?;
+        let Some(view) = view else {
+            spans.extend(self.job_spans(from - LOOKBACK_SECONDS, now + 1, filter).await?);
+            return Ok((RolledRunners::default(), spans));
+        };
+        // Running jobs the scan would have read by their start (whatever their run's state).
+        let running = self.running_jobs().await?;
+        let first = from.div_euclid(DAY);
+        let today = now.div_euclid(DAY);
+        let running_days: BTreeSet<i64> = running
+            .iter()
+            .filter_map(|s| s.started_at)
+            .filter(|t| *t >= from - LOOKBACK_SECONDS && *t <= now)
+            .map(|t| t.div_euclid(DAY))
+            .collect();
+        spans.extend(
+            running
+                .into_iter()
+                .filter(|s| s.started_at.is_some_and(|t| t >= from - LOOKBACK_SECONDS && t <= now)),
+        );
+        let mut rolled = RolledRunners::default();
+        let mut raw_days = BTreeSet::new();
+        for day in first - 1..=today {
+            if clean(&view, day, today) {
+                rolled.days_rolled.insert(day);
+            } else {
+                raw_days.insert(day);
+            }
+            if day >= first {
+                if clean(&view, day, today) && clean(&view, day - 1, today) && !running_days.contains(&day) {
+                    rolled.peak_days.insert(day);
+                } else {
+                    raw_days.extend([day - 1, day]);
+                }
+            }
+        }
+        let raw: Vec<(i64, i64)> =
+            day_spans(&raw_days).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
+        spans.extend(self.spans_in(&raw, filter).await?);
+        self.read_rolled(&mut rolled).await?;
+        Ok((rolled, spans))
+    }
+
+    /// Fills `rolled`'s tallies and peaks for its days.
+    async fn read_rolled(&self, rolled: &mut RolledRunners) -> Result<(), StoreError> {
+        let mut binds = Vec::new();
+        let clause = span_clause("day", &day_spans(&rolled.days_rolled), &mut binds);
+        let sql = format!("SELECT day, labels, jobs, runner_groups FROM rollup_runner_days WHERE {clause}");
+        for row in self.fetch_bound(sql, &binds, &[]).await? {
+            let labels = labels_of(row.try_get("labels")?);
+            let groups: String = row.try_get("runner_groups")?;
+            let tally = DayTally {
+                jobs: u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0),
+                groups: serde_json::from_str::<Vec<String>>(&groups)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .collect(),
+                ..DayTally::default()
+            };
+            rolled.days.entry(labels).or_default().insert(row.try_get("day")?, tally);
+        }
+        let sql = format!("SELECT day, labels, seconds, jobs FROM rollup_runner_queues WHERE {clause}");
+        for row in self.fetch_bound(sql, &binds, &[]).await? {
+            let labels = labels_of(row.try_get("labels")?);
+            let tally = rolled.days.entry(labels).or_default().entry(row.try_get("day")?).or_default();
+            tally.queues.add(row.try_get("seconds")?, row.try_get("jobs")?);
+        }
+        let hours: Vec<(i64, i64)> = day_spans(&rolled.peak_days)
+            .into_iter()
+            .map(|(a, b)| (a * (DAY / HOUR), b * (DAY / HOUR)))
+            .collect();
+        let mut binds = Vec::new();
+        let clause = span_clause("hour", &hours, &mut binds);
+        let sql = format!("SELECT hour, labels, peak FROM rollup_runner_peaks WHERE {clause}");
+        for row in self.fetch_bound(sql, &binds, &[]).await? {
+            let peak = u32::try_from(row.try_get::<i64, _>("peak")?).unwrap_or(u32::MAX);
+            rolled
+                .peaks
+                .entry(labels_of(row.try_get("labels")?))
+                .or_default()
+                .insert(row.try_get("hour")?, peak);
+        }
+        Ok(())
+    }
+
+    /// The minute cells of the jobs started in `[from, now)` (`from` at a
+    /// UTC midnight), from the roll-ups where clean (never with a filter);
+    /// cells hold only what `group_by` needs.
+    pub async fn minute_inputs(
+        &self,
+        from: i64,
+        now: i64,
+        group_by: GroupBy,
+        filter: &RunnerFilter,
+    ) -> Result<BTreeMap<MinuteKey, MinuteCell>, StoreError> {
+        let view = if filter.repo.is_none() && filter.provider.is_none() {
+            self.runner_rollup_view(now).await?
+        } else {
+            None
+        };
+        let Some(view) = view else {
+            return Ok(minute_cells(&self.job_spans(from, now + 1, filter).await?, from, now));
+        };
+        let today = now.div_euclid(DAY);
+        let (mut rolled, mut raw) = (BTreeSet::new(), BTreeSet::new());
+        for day in from.div_euclid(DAY)..=today {
+            if clean(&view, day, today) {
+                rolled.insert(day)
+            } else {
+                raw.insert(day)
+            };
+        }
+        let raw: Vec<(i64, i64)> =
+            day_spans(&raw).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
+        let mut cells = minute_cells(&self.spans_in(&raw, filter).await?, from, now);
+        let columns = match group_by {
+            GroupBy::Repo => "repo, labels",
+            GroupBy::Workflow => "repo, workflow, labels",
+            GroupBy::Job => "repo, workflow, job, labels",
+            GroupBy::Label => "labels",
+        };
+        let mut binds = Vec::new();
+        let clause = span_clause("day", &day_spans(&rolled), &mut binds);
+        let sql = format!(
+            "SELECT {columns}, CAST(SUM(jobs) AS BIGINT) AS jobs, CAST(SUM(runner_minutes) AS BIGINT) AS minutes \
+             FROM rollup_runner_minutes WHERE {clause} GROUP BY {columns}"
+        );
+        let has = |c: &str| columns.split(", ").any(|x| x == c);
+        for row in self.fetch_bound(sql, &binds, &[]).await? {
+            let key = MinuteKey {
+                repo: if has("repo") { row.try_get("repo")? } else { String::new() },
+                workflow: if has("workflow") { row.try_get("workflow")? } else { None },
+                job: if has("job") { row.try_get("job")? } else { None },
+                labels: labels_of(row.try_get("labels")?),
+            };
+            let cell = cells.entry(key).or_default();
+            cell.jobs += u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0);
+            cell.runner_minutes += u64::try_from(row.try_get::<i64, _>("minutes")?).unwrap_or(0);
+        }
+        Ok(cells)
+    }
+}

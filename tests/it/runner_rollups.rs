@@ -1,0 +1,192 @@
+//! The runner roll-ups give the answers of a scan: `/api/insights/runners`
+//! and `/api/insights/minutes` read after a fold (whole days from the
+//! roll-ups, running jobs live) equal the answers read with no roll-ups
+//! (every job scanned), on the hand-worked dataset of `insights_runners`
+//! plus jobs over a week (a job crossing midnight, a job running 30 h whose
+//! interval is cut at the end of the day after its start, a job running now
+//! for three days), and again after out-of-order and duplicate deliveries,
+//! a job whose start moves to another day, and a re-run (new attempt, new
+//! job ids), both before the next fold (those days scanned) and after it.
+
+use chrono::{DateTime, Duration, Utc};
+use cicd_dashboard::store::Store;
+use serde_json::{Value, json};
+
+use crate::helpers::{Backend, TestApp};
+use crate::insights_runners::{J, job, seed};
+use crate::payloads::Run;
+
+const COST: &str = "ubuntu-*=0.008,windows-*=0.016,self-hosted=0,linux=0.5";
+
+const PATHS: [&str; 9] = [
+    "/api/insights/runners?window_days=1",
+    "/api/insights/runners?window_days=2",
+    "/api/insights/runners?window_days=7",
+    "/api/insights/runners?window_days=30",
+    "/api/insights/minutes?window_days=7&group_by=repo",
+    "/api/insights/minutes?window_days=7&group_by=workflow",
+    "/api/insights/minutes?window_days=7&group_by=job",
+    "/api/insights/minutes?window_days=7&group_by=label",
+    "/api/insights/minutes?window_days=2&group_by=label",
+];
+
+fn midnight(days_ago: i64) -> DateTime<Utc> {
+    let now = Utc::now().timestamp();
+    DateTime::from_timestamp(now.div_euclid(86_400) * 86_400 - days_ago * 86_400, 0).expect("time")
+}
+
+/// Every answer, without what moves with the clock (`now`, ages).
+async fn answers(app: &TestApp) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in PATHS {
+        let (status, mut answer) = app.get(path).await;
+        assert_eq!(status, 200, "{path}: {answer}");
+        if let Some(o) = answer.as_object_mut() {
+            o.remove("now");
+        }
+        for set in answer["label_sets"].as_array_mut().into_iter().flatten() {
+            if let Some(w) = set["longest_waiting"].as_object_mut() {
+                w.remove("age_seconds");
+            }
+        }
+        out.push(answer);
+    }
+    out
+}
+
+async fn fold(store: &Store) {
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    store.metrics().fold_rollups(Utc::now().timestamp() - 1).await.expect("fold");
+}
+
+/// The scan's answers: with the roll-ups forgotten (nothing folded).
+async fn scanned(app: &TestApp, store: &Store) -> Vec<Value> {
+    store.metrics().reset_rollups().await.expect("reset");
+    answers(app).await
+}
+
+fn at(days_ago: i64, h: i64, m: i64) -> DateTime<Utc> {
+    midnight(days_ago) + Duration::seconds(h * 3600 + m * 60)
+}
+
+/// A finished job `id` of run `run` (attempt `attempt`).
+fn done<'a>(
+    id: i64,
+    run: i64,
+    labels: &'a [&'a str],
+    created: DateTime<Utc>,
+    started: DateTime<Utc>,
+    end: DateTime<Utc>,
+) -> J<'a> {
+    J {
+        id,
+        run,
+        attempt: 1,
+        repo: "octo-org/week",
+        labels,
+        group: Some("GitHub Actions"),
+        status: "completed",
+        conclusion: Some("success"),
+        created,
+        started,
+        completed: Some(end),
+    }
+}
+
+async fn week(app: &TestApp) {
+    let ubuntu: &[&str] = &["ubuntu-latest"];
+    let farm: &[&str] = &["self-hosted", "linux"];
+    // Crossing midnight: day −3 23:30 → day −2 01:00.
+    job(app, done(41, 41, ubuntu, at(3, 23, 20), at(3, 23, 30), at(2, 1, 0))).await;
+    job(app, done(42, 42, ubuntu, at(2, 0, 10), at(2, 0, 15), at(2, 0, 45))).await;
+    // 30 hours from day −5 12:00: counted until the end of day −4.
+    job(app, done(43, 43, farm, at(5, 11, 0), at(5, 12, 0), at(3, 18, 0))).await;
+    job(app, done(44, 44, farm, at(4, 22, 0), at(4, 23, 0), at(3, 2, 0))).await;
+    // Running now since day −3 10:00 (its run still in progress).
+    let mut run = Run::new(45, at(3, 9, 0));
+    run.repo = "octo-org/week".into();
+    app.deliver_json("workflow_run", &run.at("in_progress", None, 10).payload(), "stored").await;
+    job(
+        app,
+        J {
+            status: "in_progress",
+            conclusion: None,
+            completed: None,
+            ..done(45, 45, farm, at(3, 9, 0), at(3, 10, 0), at(3, 10, 0))
+        },
+    )
+    .await;
+    job(app, done(46, 46, farm, at(3, 10, 30), at(3, 10, 40), at(3, 11, 0))).await;
+}
+
+/// Out of order and twice, a start moving to another day, a re-run.
+async fn changes(app: &TestApp) {
+    let ubuntu: &[&str] = &["ubuntu-latest"];
+    let j = || done(51, 51, ubuntu, at(4, 8, 0), at(4, 8, 5), at(4, 8, 50));
+    job(app, j()).await;
+    job(app, J { status: "in_progress", conclusion: None, completed: None, ..j() }).await;
+    job(app, j()).await;
+    // Job 42 delivered again with its start a day later.
+    job(app, done(42, 42, ubuntu, at(1, 0, 10), at(1, 0, 15), at(1, 0, 45))).await;
+    // Run 41 re-run: attempt 2, new job id, on day −2.
+    job(app, J { id: 141, attempt: 2, ..done(41, 41, ubuntu, at(2, 6, 0), at(2, 6, 1), at(2, 6, 30)) }).await;
+}
+
+async fn case(app: TestApp) {
+    let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+    seed(&app).await;
+    week(&app).await;
+    let scan = answers(&app).await;
+    fold(&store).await;
+    let view =
+        store.metrics().runner_rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
+    assert!(view.dirty.is_empty(), "{view:?}");
+    assert_eq!(answers(&app).await, scan, "folded = scanned");
+
+    changes(&app).await;
+    let stale = answers(&app).await;
+    fold(&store).await;
+    let refolded = answers(&app).await;
+    let scan = scanned(&app, &store).await;
+    assert_eq!(stale, scan, "dirty days scanned = scanned");
+    assert_eq!(refolded, scan, "refolded = scanned");
+    // Hand-worked peaks of the 7-day window (hour 0 = day −6 00:00).
+    let peaks = |labels: Value| -> Vec<i64> {
+        let sets = scan[2]["label_sets"].as_array().expect("sets");
+        let set = sets.iter().find(|s| s["labels"] == labels).expect("label set");
+        set["hourly"]
+            .as_array()
+            .expect("hourly")
+            .iter()
+            .map(|h| h["peak_concurrency"].as_i64().unwrap_or(-1))
+            .collect()
+    };
+    let farm = peaks(json!(["linux", "self-hosted"]));
+    // Day −4 23:00: job 43 (cut at the end of day −4) and job 44 → 2.
+    assert_eq!(farm[2 * 24 + 23], 2);
+    // Day −3 01:00: job 44 alone (43 no longer counts); 02:00: nothing.
+    assert_eq!((farm[3 * 24 + 1], farm[3 * 24 + 2]), (1, 0));
+    // Day −3 10:00: job 45 (running now) and job 46 → 2; 11:00: 45 alone.
+    assert_eq!((farm[3 * 24 + 10], farm[3 * 24 + 11]), (2, 1));
+    // Day −2 09:00, long after: job 45 still running → 1.
+    assert_eq!(farm[4 * 24 + 9], 1);
+    // Ubuntu day −2 00:00: job 41 (from day −3) alone, job 42 moved a day
+    // later (day −1 00:00: 42 alone); 06:00: the re-run's new job.
+    let ubuntu = peaks(json!(["ubuntu-latest"]));
+    assert_eq!((ubuntu[4 * 24], ubuntu[5 * 24], ubuntu[4 * 24 + 6]), (1, 1, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_rollups_answer_as_a_scan_sqlite() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.runners.runner_cost = Some(COST.into())).await;
+    case(app.expect("sqlite")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runner_rollups_answer_as_a_scan_postgres() {
+    if let Some(app) =
+        TestApp::spawn_with(Backend::Postgres, |s| s.runners.runner_cost = Some(COST.into())).await
+    {
+        case(app).await;
+    }
+}
