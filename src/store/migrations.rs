@@ -34,6 +34,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (22, "poll deployments", include_str!("migrations/sqlite/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
+    (27, "flaky days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -60,6 +61,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (22, "poll deployments", include_str!("migrations/postgres/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
+    (27, "flaky days", include_str!("migrations/postgres/0027_flaky_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -94,6 +96,9 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let groups = store.backfill_flaky().await?;
     if groups > 0 {
         tracing::info!(groups, "flaky occurrences found for attempts stored before them");
+    }
+    if store.flaky().rebuild_days_if_missing().await? {
+        tracing::info!("flaky roll-up computed for occurrences stored before it");
     }
     Ok(())
 }
