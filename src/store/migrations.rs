@@ -34,7 +34,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (22, "poll deployments", include_str!("migrations/sqlite/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/sqlite/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
-    (27, "flaky days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
+    (27, "flaky days, failure signature days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -61,7 +61,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (22, "poll deployments", include_str!("migrations/postgres/0022_poll_deployments.sql")),
     (23, "test insight cache", include_str!("migrations/postgres/0023_test_insight_cache.sql")),
     (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
-    (27, "flaky days", include_str!("migrations/postgres/0027_flaky_days.sql")),
+    (27, "flaky days, failure signature days", include_str!("migrations/postgres/0027_flaky_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -33,3 +33,21 @@ CREATE TABLE flaky_days (
 );
 -- A day cell's occurrences (the roll-up's recomputation).
 CREATE INDEX flaky_by_cell ON flaky_occurrences (provider_id, repo, workflow, seen_at);
+
+-- Failure totals per UTC day, signature and class (store/failures/days.rs):
+-- the sums of failure_days' rows of that day, signature and class
+-- (failures, builds, latest failed_at), kept in the same transaction as
+-- failure_days; the failure list's totals read it when no repository,
+-- workflow or branch narrows the list.
+CREATE TABLE failure_signature_days (
+    day          INTEGER NOT NULL,
+    signature_id INTEGER NOT NULL,
+    class        TEXT    NOT NULL,
+    failures     INTEGER NOT NULL,
+    builds       INTEGER NOT NULL,
+    last_at      INTEGER NOT NULL,
+    PRIMARY KEY (day, signature_id, class)
+);
+INSERT INTO failure_signature_days (day, signature_id, class, failures, builds, last_at)
+SELECT day, signature_id, class, CAST(SUM(failures) AS BIGINT), CAST(SUM(builds) AS BIGINT), MAX(last_at)
+FROM failure_days GROUP BY day, signature_id, class;
