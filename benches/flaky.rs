@@ -7,7 +7,8 @@
 //! over the last 90 days (50 repositories × 5 workflows, one in 20
 //! failed), 2 500 job keys, and — as the write path would have kept them
 //! — three flaky occurrences (passed on retry, flaky job, same commit) for
-//! one attempt in 33, in bulk SQL (the same on SQLite and PostgreSQL);
+//! one attempt in 33, in bulk SQL (the same on SQLite and PostgreSQL), and
+//! their per-day roll-up rebuilt from them;
 //! then prints p50/p99 of `BENCH_REQUESTS` (default 100) sequential
 //! requests to `/api/insights/flaky` for 7- and 30-day windows, with and
 //! without a repository filter. `BENCH_DATABASE_URL` picks the database
@@ -21,6 +22,7 @@
 use std::time::Instant;
 
 use chrono::Utc;
+use cicd_dashboard::store::Store;
 use sqlx::{Connection, Row};
 
 #[path = "common/http.rs"]
@@ -82,6 +84,10 @@ async fn main() {
             .expect("seed builds");
         sqlx::query(SEED_KEYS).execute(&mut conn).await.expect("seed keys");
         sqlx::query(SEED_FLAKY).execute(&mut conn).await.expect("seed flaky");
+        // The occurrences were written around the write path: their
+        // roll-up is rebuilt from them (as after `db copy`).
+        let store = Store::connect(&database_url, &Default::default()).await.expect("store");
+        store.flaky().rebuild_days().await.expect("roll-up");
         let analyze = if database_url.starts_with("postgres") { "VACUUM ANALYZE" } else { "ANALYZE" };
         sqlx::query(analyze).execute(&mut conn).await.expect("analyze");
     }

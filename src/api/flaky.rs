@@ -1,7 +1,7 @@
 //! `GET /api/insights/flaky`: flaky workflows and job keys of a window,
 //! ranked by wasted runner time (definitions in `crate::domain::flaky` and
-//! `crate::metrics::flaky`), read from the flaky occurrences the write path
-//! keeps (`crate::store::flaky`).
+//! `crate::metrics::flaky`), read from the per-day roll-up of the flaky
+//! occurrences the write path keeps (`crate::store::flaky`).
 
 use axum::Json;
 use axum::extract::State;
@@ -16,7 +16,7 @@ use super::problem::Problem;
 use super::responses::QueryProblems;
 use crate::auth::Role;
 use crate::domain::time::format_timestamp;
-use crate::metrics::flaky::{JobFlaky, WorkflowFlaky, report};
+use crate::metrics::flaky::{JobFlaky, WorkflowFlaky, report_lines};
 use crate::metrics::summary::window_start;
 use crate::store::FlakyFilter;
 
@@ -73,7 +73,7 @@ pub async fn flaky(
     };
     let now = Utc::now();
     let since = window_start(now, window_days);
-    let window = state.store.flaky().window(since.timestamp(), now.timestamp() + 1, &filter).await?;
-    let (workflows, jobs) = report(&window);
+    let window = state.store.flaky().insights(since.timestamp(), now.timestamp() + 1, &filter).await?;
+    let (workflows, jobs) = report_lines(&window);
     Ok(Json(FlakyInsights { window_days, window_start: format_timestamp(since), workflows, jobs }))
 }

@@ -21,13 +21,20 @@
 //! of the workflow's attempts in which this job failed before passing).
 //!
 //! Both: `last_seen` (latest occurrence, of any kind for a workflow), `examples` (the 3 latest, newest
-//! first). Ranked by wasted time, then occurrences, then last seen (all
+//! first: by seen at, then passing attempt, then the other fields, so
+//! equal times rank the same whatever order the occurrences are read in).
+//! Ranked by wasted time, then occurrences, then last seen (all
 //! descending), then name.
+//!
+//! The figures of a line are sums, maxima and a top 3 ([`LineSums`]), so
+//! the sums of parts of a window (the per-day roll-up `store::flaky` keeps,
+//! and the occurrences of the window's partial days) merge into exactly
+//! the sums of the whole window ([`LineSums::merge`]).
 
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::DateTime;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::ratio::{ratio, round3};
 use crate::domain::ProviderKind;
@@ -108,43 +115,155 @@ fn time(seconds: i64) -> String {
     DateTime::from_timestamp(seconds, 0).map(format_timestamp).unwrap_or_default()
 }
 
-fn example(o: &Occurrence) -> FlakyExample {
-    FlakyExample {
-        kind: o.kind.as_str().into(),
-        build_id: o.build_id,
-        failed_build_id: o.failed_build_id,
-        commit_sha: o.commit_sha.clone(),
-        branch: o.branch.clone(),
-        job_name: o.job_name.clone(),
-        seen_at: time(o.seen_at),
+/// Which line of the report: a workflow's (`key` `None`) or a job key's.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct LineKey {
+    pub provider: ProviderKind,
+    pub repo: String,
+    /// '' when unknown.
+    pub workflow: String,
+    pub key: Option<i64>,
+}
+
+/// An example as kept for ranking: newest first is the reverse of this
+/// order (seen at, then passing attempt, then the rest).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct ExampleFacts {
+    #[serde(rename = "t")]
+    pub seen_at: i64,
+    #[serde(rename = "b")]
+    pub build_id: i64,
+    #[serde(rename = "f")]
+    pub failed_build_id: i64,
+    #[serde(rename = "k")]
+    pub kind: String,
+    #[serde(rename = "s")]
+    pub commit_sha: Option<String>,
+    #[serde(rename = "r")]
+    pub branch: Option<String>,
+    #[serde(rename = "j")]
+    pub job_name: Option<String>,
+}
+
+impl ExampleFacts {
+    fn of(o: &Occurrence) -> ExampleFacts {
+        ExampleFacts {
+            seen_at: o.seen_at,
+            build_id: o.build_id,
+            failed_build_id: o.failed_build_id,
+            kind: o.kind.as_str().into(),
+            commit_sha: o.commit_sha.clone(),
+            branch: o.branch.clone(),
+            job_name: o.job_name.clone(),
+        }
+    }
+
+    fn example(&self) -> FlakyExample {
+        FlakyExample {
+            kind: self.kind.clone(),
+            build_id: self.build_id,
+            failed_build_id: self.failed_build_id,
+            commit_sha: self.commit_sha.clone(),
+            branch: self.branch.clone(),
+            job_name: self.job_name.clone(),
+            seen_at: time(self.seen_at),
+        }
     }
 }
 
-/// Sums of one line.
-#[derive(Default)]
-struct Sums<'a> {
-    occurrences: i64,
-    passed_on_retry: i64,
-    flaky_jobs: i64,
-    failures: i64,
-    wasted: i64,
-    last_seen: i64,
-    counted: Vec<&'a Occurrence>,
+/// How many examples a line shows.
+const EXAMPLES: usize = 3;
+
+/// The mergeable figures of one line over some occurrences (see the module).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LineSums {
+    /// Counted occurrences (commit, SHA-less retry; flaky jobs on a job line).
+    pub occurrences: i64,
+    pub passed_on_retry: i64,
+    pub flaky_jobs: i64,
+    pub failures: i64,
+    pub wasted_seconds: i64,
+    /// Latest occurrence (of any kind on a workflow line); 0 when none.
+    pub last_seen: i64,
+    /// The latest counted occurrences, newest first, at most 3.
+    pub examples: Vec<ExampleFacts>,
 }
 
-impl<'a> Sums<'a> {
-    fn count(&mut self, o: &'a Occurrence) {
+impl LineSums {
+    fn count(&mut self, o: &Occurrence) {
         self.occurrences += 1;
         self.failures += o.failures;
-        self.wasted += o.wasted_seconds;
+        self.wasted_seconds += o.wasted_seconds;
         self.last_seen = self.last_seen.max(o.seen_at);
-        self.counted.push(o);
+        self.examples.push(ExampleFacts::of(o));
+        self.keep_latest();
     }
 
-    fn examples(&self) -> Vec<FlakyExample> {
-        let mut latest = self.counted.clone();
-        latest.sort_by_key(|o| std::cmp::Reverse((o.seen_at, o.build_id)));
-        latest.iter().take(3).map(|o| example(o)).collect()
+    fn keep_latest(&mut self) {
+        self.examples.sort_by(|a, b| b.cmp(a));
+        self.examples.truncate(EXAMPLES);
+    }
+
+    /// Adds the figures of other occurrences of the same line.
+    pub fn merge(&mut self, other: LineSums) {
+        self.occurrences += other.occurrences;
+        self.passed_on_retry += other.passed_on_retry;
+        self.flaky_jobs += other.flaky_jobs;
+        self.failures += other.failures;
+        self.wasted_seconds += other.wasted_seconds;
+        self.last_seen = self.last_seen.max(other.last_seen);
+        self.examples.extend(other.examples);
+        self.keep_latest();
+    }
+}
+
+/// The lines of some occurrences.
+pub type Lines = BTreeMap<LineKey, LineSums>;
+
+/// Adds occurrence `o` of `provider` and `repo` to its workflow line and,
+/// for a flaky job, its job key's line (see the module).
+pub fn add_occurrence(lines: &mut Lines, provider: ProviderKind, repo: &str, o: &Occurrence) {
+    let key = LineKey { provider, repo: repo.to_string(), workflow: o.workflow.clone(), key: None };
+    let line = lines.entry(key.clone()).or_default();
+    // A workflow's last seen is its latest occurrence of any kind.
+    line.last_seen = line.last_seen.max(o.seen_at);
+    match o.kind {
+        Kind::Commit => line.count(o),
+        Kind::Retry => {
+            line.passed_on_retry += 1;
+            if o.commit_sha.is_none() {
+                line.count(o);
+            }
+        }
+        Kind::Job => {
+            line.flaky_jobs += 1;
+            if let Some(id) = o.key_id {
+                lines.entry(LineKey { key: Some(id), ..key }).or_default().count(o);
+            }
+        }
+    }
+}
+
+/// A window's lines and what their figures need (the read behind
+/// `/api/insights/flaky`).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FlakyLines {
+    pub lines: Lines,
+    /// Job key id → its name (without matrix values).
+    pub key_names: HashMap<i64, String>,
+    /// (provider, repo, workflow) → conclusive attempts started in the
+    /// window, for the workflows in `lines`.
+    pub attempts: HashMap<(ProviderKind, String, String), i64>,
+}
+
+impl FlakyLines {
+    /// The lines of a window's occurrences.
+    pub fn of(window: &FlakyWindow) -> FlakyLines {
+        let mut lines = Lines::new();
+        for row in &window.rows {
+            add_occurrence(&mut lines, row.provider, &row.repo, &row.occurrence);
+        }
+        FlakyLines { lines, key_names: window.key_names.clone(), attempts: window.attempts.clone() }
     }
 }
 
@@ -154,67 +273,50 @@ fn rate(failures: i64, attempts: i64) -> Option<f64> {
 
 /// The workflow and job key lines of `window` (see the module), ranked.
 pub fn report(window: &FlakyWindow) -> (Vec<WorkflowFlaky>, Vec<JobFlaky>) {
-    type WorkflowKey = (ProviderKind, String, String);
-    let mut workflows: BTreeMap<WorkflowKey, Sums> = BTreeMap::new();
-    let mut jobs: BTreeMap<(i64, WorkflowKey), Sums> = BTreeMap::new();
-    for row in &window.rows {
-        let o = &row.occurrence;
-        let key = (row.provider, row.repo.clone(), o.workflow.clone());
-        let line = workflows.entry(key.clone()).or_default();
-        // A workflow's last seen is its latest occurrence of any kind.
-        line.last_seen = line.last_seen.max(o.seen_at);
-        match o.kind {
-            Kind::Commit => line.count(o),
-            Kind::Retry => {
-                line.passed_on_retry += 1;
-                if o.commit_sha.is_none() {
-                    line.count(o);
-                }
-            }
-            Kind::Job => {
-                line.flaky_jobs += 1;
-                if let Some(id) = o.key_id {
-                    jobs.entry((id, key)).or_default().count(o);
-                }
-            }
+    report_lines(&FlakyLines::of(window))
+}
+
+/// The workflow and job key lines of a window's merged lines, ranked.
+pub fn report_lines(window: &FlakyLines) -> (Vec<WorkflowFlaky>, Vec<JobFlaky>) {
+    let attempts = |key: &LineKey| {
+        window.attempts.get(&(key.provider, key.repo.clone(), key.workflow.clone())).copied().unwrap_or(0)
+    };
+    let workflow = |w: &str| (!w.is_empty()).then(|| w.to_string());
+    let examples = |sums: &LineSums| sums.examples.iter().map(ExampleFacts::example).collect();
+    let mut workflow_lines = Vec::new();
+    let mut job_lines = Vec::new();
+    for (key, sums) in &window.lines {
+        match key.key {
+            None => workflow_lines.push(WorkflowFlaky {
+                provider_kind: key.provider.kind().into(),
+                repo: key.repo.clone(),
+                workflow: workflow(&key.workflow),
+                occurrences: sums.occurrences,
+                passed_on_retry: sums.passed_on_retry,
+                flaky_jobs: sums.flaky_jobs,
+                flaky_failures: sums.failures,
+                attempts: attempts(key),
+                flaky_rate: rate(sums.failures, attempts(key)),
+                wasted_seconds: sums.wasted_seconds,
+                last_seen: time(sums.last_seen),
+                examples: examples(sums),
+            }),
+            Some(id) => job_lines.push(JobFlaky {
+                key: id,
+                provider_kind: key.provider.kind().into(),
+                repo: key.repo.clone(),
+                workflow: workflow(&key.workflow),
+                name: window.key_names.get(&id).cloned().unwrap_or_default(),
+                occurrences: sums.occurrences,
+                flaky_failures: sums.failures,
+                attempts: attempts(key),
+                flaky_rate: rate(sums.failures, attempts(key)),
+                wasted_seconds: sums.wasted_seconds,
+                last_seen: time(sums.last_seen),
+                examples: examples(sums),
+            }),
         }
     }
-    let attempts = |key: &WorkflowKey| window.attempts.get(key).copied().unwrap_or(0);
-    let workflow = |w: &str| (!w.is_empty()).then(|| w.to_string());
-    let mut workflow_lines: Vec<WorkflowFlaky> = workflows
-        .iter()
-        .map(|(key, sums)| WorkflowFlaky {
-            provider_kind: key.0.kind().into(),
-            repo: key.1.clone(),
-            workflow: workflow(&key.2),
-            occurrences: sums.occurrences,
-            passed_on_retry: sums.passed_on_retry,
-            flaky_jobs: sums.flaky_jobs,
-            flaky_failures: sums.failures,
-            attempts: attempts(key),
-            flaky_rate: rate(sums.failures, attempts(key)),
-            wasted_seconds: sums.wasted,
-            last_seen: time(sums.last_seen),
-            examples: sums.examples(),
-        })
-        .collect();
-    let mut job_lines: Vec<JobFlaky> = jobs
-        .iter()
-        .map(|((id, key), sums)| JobFlaky {
-            key: *id,
-            provider_kind: key.0.kind().into(),
-            repo: key.1.clone(),
-            workflow: workflow(&key.2),
-            name: window.key_names.get(id).cloned().unwrap_or_default(),
-            occurrences: sums.occurrences,
-            flaky_failures: sums.failures,
-            attempts: attempts(key),
-            flaky_rate: rate(sums.failures, attempts(key)),
-            wasted_seconds: sums.wasted,
-            last_seen: time(sums.last_seen),
-            examples: sums.examples(),
-        })
-        .collect();
     workflow_lines.sort_by(|a, b| {
         (b.wasted_seconds, b.occurrences, &b.last_seen)
             .cmp(&(a.wasted_seconds, a.occurrences, &a.last_seen))

@@ -36,6 +36,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (24, "failure days", include_str!("migrations/sqlite/0024_failure_days.sql")),
     (25, "test insight timing", include_str!("migrations/sqlite/0025_test_insight_timing.sql")),
     (26, "runner roll-ups", include_str!("migrations/sqlite/0026_runner_rollups.sql")),
+    (27, "flaky days, failure signature days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -64,6 +65,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (24, "failure days", include_str!("migrations/postgres/0024_failure_days.sql")),
     (25, "test insight timing", include_str!("migrations/postgres/0025_test_insight_timing.sql")),
     (26, "runner roll-ups", include_str!("migrations/postgres/0026_runner_rollups.sql")),
+    (27, "flaky days, failure signature days", include_str!("migrations/postgres/0027_flaky_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -98,6 +100,9 @@ pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
     let groups = store.backfill_flaky().await?;
     if groups > 0 {
         tracing::info!(groups, "flaky occurrences found for attempts stored before them");
+    }
+    if store.flaky().rebuild_days_if_missing().await? {
+        tracing::info!("flaky roll-up computed for occurrences stored before it");
     }
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! Retention deletes: old run attempts (their jobs follow by `ON DELETE
-//! CASCADE`, the failure roll-up refolded in the same transaction), old flaky occurrences and old raw deliveries, in bounded batches so no statement holds
+//! CASCADE`, the failure roll-up refolded in the same transaction), old flaky occurrences (then
+//! their roll-up's days) and old raw deliveries, in bounded batches so no statement holds
 //! the write lock for long.
 
 use chrono::{DateTime, Utc};
@@ -26,6 +27,7 @@ impl Store {
     pub async fn delete_older_than(&self, cutoff: DateTime<Utc>) -> Result<(u64, u64), StoreError> {
         let cutoff = cutoff.timestamp();
         self.delete_in_batches(OLD_FLAKY, cutoff).await?;
+        self.trim_flaky_days(cutoff).await?;
         Ok((self.delete_old_builds(cutoff).await?, self.delete_in_batches(OLD_DELIVERIES, cutoff).await?))
     }
 

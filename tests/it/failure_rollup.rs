@@ -3,8 +3,9 @@
 //! pipeline whose failed retry arrives first (stored as attempt 1) and is
 //! moved to attempt 2 when the first try arrives, then a retention delete.
 //! After each step the roll-up read equals the scan for many windows (every
-//! failure's time ± 1 s, midnights) and filters, the roll-up equals one
-//! rebuilt from scratch, and the list answers what was worked out by hand.
+//! failure's time ± 1 s, midnights) and filters, the roll-up and its
+//! per-signature sums (`failure_signature_days`) equal ones rebuilt from
+//! scratch, and the list answers what was worked out by hand.
 
 use std::sync::Arc;
 
@@ -94,9 +95,34 @@ async fn check(store: &Store, url: &str) {
             }
         }
     }
-    let kept = days(url).await;
+    let kept = (days(url).await, signature_days(url).await);
     failures.rebuild_days().await.expect("rebuild");
-    assert_eq!(kept, days(url).await, "kept roll-up = rebuilt roll-up");
+    assert_eq!(kept, (days(url).await, signature_days(url).await), "kept roll-up = rebuilt roll-up");
+}
+
+/// The per-signature sums (`failure_signature_days`), sorted.
+async fn signature_days(url: &str) -> Vec<(i64, i64, String, i64, i64, i64)> {
+    let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
+    let rows = sqlx::query(
+        "SELECT day, signature_id, class, failures, builds, last_at FROM failure_signature_days \
+         ORDER BY day, signature_id, class",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .expect("rows");
+    rows.iter()
+        .map(|r| {
+            let n = |c: &str| r.try_get::<i64, _>(c).expect("int");
+            (
+                n("day"),
+                n("signature_id"),
+                r.try_get("class").expect("class"),
+                n("failures"),
+                n("builds"),
+                n("last_at"),
+            )
+        })
+        .collect()
 }
 
 on_both_backends! {

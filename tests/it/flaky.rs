@@ -15,7 +15,7 @@ use crate::payloads::{Run, job_payload, minutes_ago};
 
 /// A completed job of `run`, `name`, running from +`from` to +`to` seconds
 /// after the run's start.
-fn job(id: i64, run: &Run, name: &str, conclusion: &str, from: i64, to: i64) -> Value {
+pub fn job(id: i64, run: &Run, name: &str, conclusion: &str, from: i64, to: i64) -> Value {
     let at = |s: i64| run.started_at + Duration::seconds(s);
     let mut payload = job_payload(id, run, "completed", Some(conclusion), at(from), at(from), Some(at(to)));
     payload["workflow_job"]["name"] = json!(name);
@@ -23,7 +23,7 @@ fn job(id: i64, run: &Run, name: &str, conclusion: &str, from: i64, to: i64) -> 
 }
 
 /// A run's completed payload on commit `sha` from `event`.
-fn finished(run: &Run, conclusion: &str, seconds: i64, sha: &str, event: &str) -> Value {
+pub fn finished(run: &Run, conclusion: &str, seconds: i64, sha: &str, event: &str) -> Value {
     let mut payload = run.at("completed", Some(conclusion), seconds).payload();
     payload["workflow_run"]["head_sha"] = json!(sha);
     payload["workflow_run"]["event"] = json!(event);
@@ -229,7 +229,7 @@ on_both_backends! {
         let before = flaky(&app, "?window_days=30").await;
         sqlx::any::install_default_drivers();
         let mut db = sqlx::AnyConnection::connect(&app.database_url).await.expect("connect");
-        for sql in ["DELETE FROM flaky_occurrences", "UPDATE flaky_backfill SET done = 0"] {
+        for sql in ["DELETE FROM flaky_occurrences", "DELETE FROM flaky_days", "UPDATE flaky_backfill SET done = 0"] {
             sqlx::query(sql).execute(&mut db).await.expect("reset");
         }
         assert_eq!(flaky(&app, "?window_days=30").await["workflows"], json!([]));

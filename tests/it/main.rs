@@ -59,6 +59,7 @@ mod deployment_backfill;
 mod events_fanout;
 mod events_resume;
 mod flaky;
+mod flaky_rollup;
 mod flaky_tally;
 mod gitlab_deployment_backfill;
 mod gitlab_poll_parity;

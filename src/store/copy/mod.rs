@@ -194,5 +194,6 @@ pub async fn copy_database(
     to.metrics().reset_rollups().await?;
     to.test_results().rebuild_rollups().await?;
     to.failures().rebuild_days().await?;
+    to.flaky().rebuild_days().await?;
     Ok(report)
 }

@@ -4,8 +4,12 @@
 //! after, and applies the difference to the roll-up in the same
 //! transaction ([`Refold`]). Whole attempts are refolded so the "latest
 //! failure of a (signature, attempt) pair" that `builds` counts moves
-//! correctly. Also the full rebuild (after `db copy`, or for a bulk-filled
-//! database). Owns `failure_days`' writes; reads are in `window`.
+//! correctly. The coarser `failure_signature_days` (migration 0027: the
+//! same sums per day, signature and class only, what the list's totals
+//! read when no repository, workflow or branch narrows it) takes the
+//! differences of its keys in the same pass. Also the full rebuild (after
+//! `db copy`, or for a bulk-filled database). Owns both tables' writes;
+//! reads are in `window`.
 
 use std::collections::BTreeMap;
 
@@ -189,6 +193,7 @@ async fn apply(
     let mut keys: Vec<Key> = before.keys().chain(after.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
+    let mut coarse: BTreeMap<(i64, i64, String), Coarse> = BTreeMap::new();
     for key in keys {
         let old = before.remove(&key).unwrap_or_default();
         let new = after.get(&key);
@@ -198,6 +203,11 @@ async fn apply(
             continue;
         }
         let lost = old.members.iter().any(|m| new.members.binary_search(m).is_err());
+        let sum = coarse.entry((key.day, key.signature_id, key.class.clone())).or_default();
+        sum.failures += new.failures - old.failures;
+        sum.builds += new.builds - old.builds;
+        sum.last_at = sum.last_at.max(new.last_at);
+        sum.lost |= lost;
         let left: i64 = bind_key(sqlx::query(UPSERT), &key)
             .bind(new.failures - old.failures)
             .bind(new.builds - old.builds)
@@ -218,8 +228,74 @@ async fn apply(
                 .await?;
         }
     }
+    apply_coarse(conn, coarse).await
+}
+
+/// What a write changes of one (day, signature, class) of `failure_signature_days`.
+#[derive(Debug, Default)]
+struct Coarse {
+    failures: i64,
+    builds: i64,
+    last_at: i64,
+    /// A failure went: its latest time is read again.
+    lost: bool,
+}
+
+const COARSE_UPSERT: &str = "INSERT INTO failure_signature_days (day, signature_id, class, failures, builds, \
+     last_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (day, signature_id, class) DO UPDATE SET \
+     failures = failure_signature_days.failures + excluded.failures, \
+     builds = failure_signature_days.builds + excluded.builds, \
+     last_at = CASE WHEN excluded.last_at > failure_signature_days.last_at THEN excluded.last_at \
+     ELSE failure_signature_days.last_at END RETURNING failures";
+
+/// Applies the summed differences to `failure_signature_days`, after
+/// `failure_days` took them (a key that lost a failure reads its latest
+/// time from there).
+async fn apply_coarse(
+    conn: &mut AnyConnection,
+    coarse: BTreeMap<(i64, i64, String), Coarse>,
+) -> Result<(), StoreError> {
+    for ((day, signature_id, class), change) in coarse {
+        let left: i64 = sqlx::query(COARSE_UPSERT)
+            .bind(day)
+            .bind(signature_id)
+            .bind(class.as_str())
+            .bind(change.failures)
+            .bind(change.builds)
+            .bind(change.last_at)
+            .fetch_one(&mut *conn)
+            .await?
+            .try_get("failures")?;
+        let key = "day = $1 AND signature_id = $2 AND class = $3";
+        if left <= 0 {
+            let sql = format!("DELETE FROM failure_signature_days WHERE {key}");
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(day)
+                .bind(signature_id)
+                .bind(class.as_str())
+                .execute(&mut *conn)
+                .await?;
+        } else if change.lost {
+            let sql = format!(
+                "UPDATE failure_signature_days SET last_at = \
+                 (SELECT COALESCE(MAX(last_at), 0) FROM failure_days WHERE {key}) WHERE {key}"
+            );
+            sqlx::query(AssertSqlSafe(sql))
+                .bind(day)
+                .bind(signature_id)
+                .bind(class.as_str())
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
     Ok(())
 }
+
+/// `failure_signature_days` summed from `failure_days` (as migration 0027
+/// fills it).
+pub(super) const COARSE_REBUILD: &str = "INSERT INTO failure_signature_days (day, signature_id, class, failures, \
+     builds, last_at) SELECT day, signature_id, class, CAST(SUM(failures) AS BIGINT), CAST(SUM(builds) AS BIGINT), \
+     MAX(last_at) FROM failure_days GROUP BY day, signature_id, class";
 
 /// The roll-up computed from `job_failures` (as migration 0024 fills it).
 const REBUILD: &str = "INSERT INTO failure_days (day, signature_id, repo, workflow, branch, job_name, nulls, \
@@ -244,6 +320,8 @@ impl Failures<'_> {
         let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM failure_days").execute(&mut *tx).await?;
         sqlx::query(AssertSqlSafe(REBUILD.replace("{NULLS}", NULLS))).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM failure_signature_days").execute(&mut *tx).await?;
+        sqlx::query(COARSE_REBUILD).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }

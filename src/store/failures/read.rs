@@ -243,25 +243,32 @@ impl Failures<'_> {
     }
 
     /// The answers for ranked `ids` from their spreads: text, first seen,
-    /// and the latest failure's class and run attempt.
+    /// and the latest failure's class and run attempt (two statements for
+    /// all of them, not two per signature).
     pub(super) async fn summaries(
         &self,
         filter: &FailuresFilter,
         ids: &[i64],
         mut spreads: BTreeMap<i64, Spread>,
     ) -> Result<Vec<SignatureSummary>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+        let sql =
+            format!("SELECT id, fingerprint, text, first_seen FROM failure_signatures WHERE id IN ({list})");
+        let mut signatures = BTreeMap::new();
+        for row in sqlx::query(AssertSqlSafe(sql)).fetch_all(&self.read).await? {
+            signatures.insert(row.try_get::<i64, _>("id")?, row);
+        }
+        let mut latest = self.latest_failures(filter, ids).await?;
         let mut out = Vec::with_capacity(ids.len());
         for id in ids {
-            let Some(signature) =
-                sqlx::query("SELECT fingerprint, text, first_seen FROM failure_signatures WHERE id = $1")
-                    .bind(*id)
-                    .fetch_optional(&self.read)
-                    .await?
-            else {
+            let Some(signature) = signatures.get(id) else {
                 continue;
             };
             let spread = spreads.remove(id).unwrap_or_default();
-            let (example_build_id, class) = self.latest_failure(filter, *id).await?;
+            let (example_build_id, class) = latest.remove(id).unwrap_or((0, String::new()));
             out.push(SignatureSummary {
                 fingerprint: signature.try_get("fingerprint")?,
                 text: signature.try_get("text")?,
@@ -280,22 +287,36 @@ impl Failures<'_> {
         Ok(out)
     }
 
-    /// The run attempt and class of signature `id`'s latest failure in the
-    /// window (by failed_at, then job id).
-    async fn latest_failure(&self, filter: &FailuresFilter, id: i64) -> Result<(i64, String), StoreError> {
-        let (conditions, values) = filter.conditions(3);
-        let sql = format!(
-            "SELECT f.build_id, f.class FROM job_failures f WHERE f.signature_id = $1 AND f.failed_at >= $2\
-             {conditions} ORDER BY f.failed_at DESC, f.job_id DESC LIMIT 1"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(id).bind(filter.since);
+    /// Per signature of `ids`: the run attempt and class of its latest
+    /// failure in the window (by failed_at, then job id), one index look-up
+    /// each, in one statement.
+    async fn latest_failures(
+        &self,
+        filter: &FailuresFilter,
+        ids: &[i64],
+    ) -> Result<BTreeMap<i64, (i64, String)>, StoreError> {
+        let (conditions, values) = filter.conditions(2);
+        // The ids are integers from the database, formatted in.
+        let sql = ids
+            .iter()
+            .map(|id| {
+                format!(
+                    "SELECT * FROM (SELECT f.signature_id, f.build_id, f.class FROM job_failures f \
+                     WHERE f.signature_id = {id} AND f.failed_at >= $1{conditions} \
+                     ORDER BY f.failed_at DESC, f.job_id DESC LIMIT 1) AS latest_{id}"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ALL ");
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(filter.since);
         for value in &values {
             query = query.bind(value);
         }
-        match query.fetch_optional(&self.read).await? {
-            Some(row) => Ok((row.try_get("build_id")?, row.try_get("class")?)),
-            None => Ok((0, String::new())),
+        let mut out = BTreeMap::new();
+        for row in query.fetch_all(&self.read).await? {
+            out.insert(row.try_get("signature_id")?, (row.try_get("build_id")?, row.try_get("class")?));
         }
+        Ok(out)
     }
 
     /// The signature with `fingerprint` (text, first seen) and its latest

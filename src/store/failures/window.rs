@@ -1,5 +1,6 @@
 //! The top failure signatures of a window from the failure roll-up
-//! (`failure_days`, kept by `days`): the whole UTC days from `since`'s next
+//! (`failure_days`, kept by `days`; the totals from its per-signature sums
+//! `failure_signature_days` when only a class narrows the list): the whole UTC days from `since`'s next
 //! midnight on are summed from the roll-up, the partial day before it is
 //! scanned from `job_failures`; the answer equals the scan's
 //! ([`Failures::top_signatures_scan`]).
@@ -63,9 +64,16 @@ impl Failures<'_> {
     /// days from `first_day` on.
     async fn day_totals(&self, filter: &FailuresFilter, first_day: i64) -> Result<Totals, StoreError> {
         let (conditions, values) = filter.conditions(2);
+        // Without a repository, workflow or branch the per-signature sums
+        // (a row per day, signature and class) hold the same totals.
+        let table = if filter.repo.is_none() && filter.workflow.is_none() && filter.branch.is_none() {
+            "failure_signature_days"
+        } else {
+            "failure_days"
+        };
         let sql = format!(
             "SELECT f.signature_id, CAST(SUM(f.failures) AS BIGINT) AS n, MAX(f.last_at) AS last_at, \
-             CAST(SUM(f.builds) AS BIGINT) AS builds FROM failure_days f \
+             CAST(SUM(f.builds) AS BIGINT) AS builds FROM {table} f \
              WHERE f.day >= $1{conditions} GROUP BY f.signature_id"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(first_day);

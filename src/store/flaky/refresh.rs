@@ -11,12 +11,17 @@
 //! one look-up. On PostgreSQL the group is locked (an
 //! advisory transaction lock on its SHA, or its run without one), so two
 //! replicas never interleave the replacement of one group.
+//!
+//! Every day cell a replaced or a new occurrence falls in has its roll-up
+//! rows recomputed (`days`) once all the groups are done, in the same
+//! transaction.
 
 use std::collections::BTreeSet;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::codec::{insert_occurrence, occurrence_from_row};
+use super::days::{Cell, recompute};
 use crate::domain::flaky::{AttemptFacts, JobFacts, Occurrence, Outcome, detect};
 use crate::store::{Backend, ChangeEvent, StoreError};
 
@@ -88,17 +93,24 @@ pub(crate) async fn refresh(
         }
     }
     let mut done = BTreeSet::new();
+    let mut cells = BTreeSet::new();
     for group in &groups {
         let key = group.lock_key();
         if done.insert(key.clone()) {
             crate::store::alerts::lock_key(conn, backend, &key).await?;
-            refresh_group(conn, group).await?;
+            refresh_group(conn, group, &mut cells).await?;
         }
     }
-    Ok(())
+    recompute(conn, backend, &cells).await
 }
 
-async fn refresh_group(conn: &mut AnyConnection, group: &Group) -> Result<(), StoreError> {
+/// Replaces the group's stored occurrences when they differ from what
+/// [`detect`] finds, adding the day cells of both to `cells`.
+async fn refresh_group(
+    conn: &mut AnyConnection,
+    group: &Group,
+    cells: &mut BTreeSet<Cell>,
+) -> Result<(), StoreError> {
     let sql = format!(
         "SELECT {BUILD_COLUMNS} FROM builds WHERE provider_id = $1 AND repo = $2 AND external_id = $3 \
          UNION SELECT * FROM (SELECT {BUILD_COLUMNS} FROM builds WHERE provider_id = $1 AND repo = $2 \
@@ -146,6 +158,9 @@ async fn refresh_group(conn: &mut AnyConnection, group: &Group) -> Result<(), St
         delete = delete.bind(bind.clone());
     }
     delete.execute(&mut *conn).await?;
+    for occurrence in stored.iter().chain(&found) {
+        cells.insert(Cell::of(group.provider_id, &group.repo, occurrence));
+    }
     for occurrence in &found {
         insert_occurrence(conn, group.provider_id, &group.repo, occurrence).await?;
     }

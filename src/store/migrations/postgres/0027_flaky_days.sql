@@ -1,0 +1,53 @@
+-- (PostgreSQL) Flaky roll-up (store/flaky/days.rs): per UTC day of `seen_at`
+-- (`seen_at / 86400`) and provider, repository, workflow ('' when unknown)
+-- and branch (NULL stored as '' with `branch_null` 1), one row per report
+-- line of `/api/insights/flaky`: the workflow's (`key_id` 0) and each job
+-- key's with a flaky job there. The line's sums of that day's flaky
+-- occurrences (metrics/flaky.rs: counted occurrences, passed on retry,
+-- flaky jobs, flaky failures, wasted seconds), its last seen, and its 3
+-- latest counted occurrences as a JSON list (`examples`; the newest one's
+-- seen_at and passing attempt in `top_at` and `top_build`, -1 when none).
+-- Kept in the transaction that replaces a commit group's occurrences, by
+-- recomputing each day cell the replaced and the new occurrences fall in;
+-- retention drops the days before its cutoff and recomputes the cutoff's
+-- day; rebuilt at start-up when occurrences exist without it, and after
+-- `db copy`.
+CREATE TABLE flaky_days (
+    day             BIGINT NOT NULL,
+    provider_id     BIGINT NOT NULL,
+    repo            TEXT    NOT NULL,
+    workflow        TEXT    NOT NULL,
+    branch          TEXT    NOT NULL,
+    branch_null     BIGINT NOT NULL,
+    key_id          BIGINT NOT NULL,
+    occurrences     BIGINT NOT NULL,
+    passed_on_retry BIGINT NOT NULL,
+    flaky_jobs      BIGINT NOT NULL,
+    failures        BIGINT NOT NULL,
+    wasted_seconds  BIGINT NOT NULL,
+    last_seen       BIGINT NOT NULL,
+    top_at          BIGINT NOT NULL,
+    top_build       BIGINT NOT NULL,
+    examples        TEXT    NOT NULL,
+    PRIMARY KEY (day, provider_id, repo, workflow, branch, branch_null, key_id)
+);
+-- A day cell's occurrences (the roll-up's recomputation).
+CREATE INDEX flaky_by_cell ON flaky_occurrences (provider_id, repo, workflow, seen_at);
+
+-- Failure totals per UTC day, signature and class (store/failures/days.rs):
+-- the sums of failure_days' rows of that day, signature and class
+-- (failures, builds, latest failed_at), kept in the same transaction as
+-- failure_days; the failure list's totals read it when no repository,
+-- workflow or branch narrows the list.
+CREATE TABLE failure_signature_days (
+    day          BIGINT NOT NULL,
+    signature_id BIGINT NOT NULL,
+    class        TEXT    NOT NULL,
+    failures     BIGINT NOT NULL,
+    builds       BIGINT NOT NULL,
+    last_at      BIGINT NOT NULL,
+    PRIMARY KEY (day, signature_id, class)
+);
+INSERT INTO failure_signature_days (day, signature_id, class, failures, builds, last_at)
+SELECT day, signature_id, class, CAST(SUM(failures) AS BIGINT), CAST(SUM(builds) AS BIGINT), MAX(last_at)
+FROM failure_days GROUP BY day, signature_id, class;
