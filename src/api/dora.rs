@@ -15,7 +15,8 @@ use utoipa_axum::routes;
 
 use super::AppState;
 use super::dora_facts::lead_time;
-use super::dora_inputs::{Scope, load};
+use super::dora_inputs::{Scope, load, load_walked, rule_runs_in_scope};
+use super::dora_sums::summed;
 use super::params::{Params, Window};
 use super::problem::Problem;
 use super::responses::QueryProblems;
@@ -86,12 +87,16 @@ pub async fn dora(
     let to = Utc::now();
     let from = to - Duration::days(i64::from(window_days));
     let previous_from = from - Duration::days(i64::from(window_days));
-    let inputs = load(&state, &scope, previous_from, to, false, true).await?;
-    let mut current = figures(&inputs.deploys, &inputs.history, from, to, tz);
-    current.lead_time = lead_time(&state, &scope, &inputs, current.lead_time, (from, to)).await?;
-    let mut previous = figures(&inputs.deploys, &inputs.history, previous_from, from, tz);
-    previous.lead_time =
-        lead_time(&state, &scope, &inputs, previous.lead_time, (previous_from, from)).await?;
+    let [previous, current] = match rule_runs_in_scope(&state, &scope, previous_from, to).await? {
+        None => summed(&state, &scope, tz, (previous_from, from, to)).await?,
+        Some(runs) => {
+            let inputs = load_walked(&state, &scope, runs, previous_from, to).await?;
+            [
+                figures(&inputs.deploys, &inputs.history, previous_from, from, tz),
+                figures(&inputs.deploys, &inputs.history, from, to, tz),
+            ]
+        }
+    };
     Ok(Json(DoraJson {
         window_days,
         tz: tz.name().to_owned(),

@@ -104,11 +104,22 @@ pub async fn lead_time(
     }
     let environments: Vec<String> =
         inputs.deploys.iter().map(|d| d.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
+    stored_lead_time(state, scope, &environments, (from, to)).await
+}
+
+/// Lead time for changes of `[from, to)` in `scope` from the stored lead
+/// times of the deployments of `environments` (those the read kept).
+pub async fn stored_lead_time(
+    state: &AppState,
+    scope: &Scope,
+    environments: &[String],
+    (from, to): (DateTime<Utc>, DateTime<Utc>),
+) -> Result<LeadTime, Problem> {
     if environments.is_empty() {
         return Ok(metrics_lead_time(0, None, None));
     }
     let filter = scope.filter(false);
-    let only = scope.environment.is_none().then_some(environments.as_slice());
+    let only = scope.environment.is_none().then_some(environments);
     let (count, median, p90) = state.store.deployments().lead_summary(from, to, &filter, only).await?;
     Ok(metrics_lead_time(count, median, p90))
 }

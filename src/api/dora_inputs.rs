@@ -65,23 +65,44 @@ pub async fn load(
     pending: bool,
     production_only: bool,
 ) -> Result<Inputs, Problem> {
-    let lookback = from - Duration::days(LOOKBACK_DAYS);
-    if !state.delivery.rules.is_empty() {
-        let branches: Vec<String> = state
-            .delivery
-            .rules
-            .iter()
-            .map(|r| r.branch.clone())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let runs =
-            state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
-        if runs.iter().any(|run| rule_deployment(state, run).is_some()) {
-            return walk_inputs(state, scope, runs, lookback, to, pending, production_only).await;
+    match rule_runs_in_scope(state, scope, from, to).await? {
+        Some(runs) => {
+            let lookback = from - Duration::days(LOOKBACK_DAYS);
+            walk_inputs(state, scope, runs, lookback, to, pending, production_only).await
         }
+        None => super::dora_facts::load_facts(state, scope, from, to, pending, production_only).await,
     }
-    super::dora_facts::load_facts(state, scope, from, to, pending, production_only).await
+}
+
+/// The completed runs read from [`LOOKBACK_DAYS`] before `from` to `to`
+/// when a deployment rule names one of them in `scope` (the streams must
+/// then be walked per request: [`load`]); `None` otherwise.
+pub async fn rule_runs_in_scope(
+    state: &AppState,
+    scope: &Scope,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Option<Vec<RuleRun>>, Problem> {
+    if state.delivery.rules.is_empty() {
+        return Ok(None);
+    }
+    let lookback = from - Duration::days(LOOKBACK_DAYS);
+    let branches: Vec<String> =
+        state.delivery.rules.iter().map(|r| r.branch.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let runs = state.store.deployments().rule_runs(lookback, to, &branches, scope.repo.as_deref()).await?;
+    Ok(runs.iter().any(|run| rule_deployment(state, run).is_some()).then_some(runs))
+}
+
+/// [`load`] with the rule runs [`rule_runs_in_scope`] answered: the
+/// streams walked per request from [`LOOKBACK_DAYS`] before `from`.
+pub async fn load_walked(
+    state: &AppState,
+    scope: &Scope,
+    runs: Vec<RuleRun>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Inputs, Problem> {
+    walk_inputs(state, scope, runs, from - Duration::days(LOOKBACK_DAYS), to, false, true).await
 }
 
 /// [`load`] walking the streams per request.

@@ -16,6 +16,7 @@ mod dora;
 mod dora_facts;
 mod dora_inputs;
 mod dora_scope;
+mod dora_sums;
 mod dto;
 pub mod events;
 mod export;

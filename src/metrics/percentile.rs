@@ -43,9 +43,43 @@ pub fn percentile(sorted: &[f64], p: f64) -> Option<f64> {
     Some(span.interpolate(sorted[span.lower], sorted[span.upper]))
 }
 
+/// The `p`-quantile of the values `counted` holds, given as `(value,
+/// how many times)` in ascending value order (an exact histogram: the
+/// same answer as [`percentile`] over the values spelled out). `None`
+/// when it holds none.
+pub fn percentile_of_counts(counted: &[(i64, i64)], p: f64) -> Option<f64> {
+    let n: i64 = counted.iter().map(|(_, count)| (*count).max(0)).sum();
+    let span = RankSpan::new(usize::try_from(n).ok()?, p)?;
+    let at = |rank: usize| {
+        let mut seen = 0usize;
+        for (value, count) in counted {
+            seen += usize::try_from(*count).unwrap_or(0);
+            if rank < seen {
+                return *value as f64;
+            }
+        }
+        counted.last().map_or(0.0, |(value, _)| *value as f64)
+    };
+    Some(span.interpolate(at(span.lower), at(span.upper)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counted_values_answer_as_spelled_out() {
+        // 10, 10, 10, 40, 50, 50: h(0.5) = 2.5 → 10 + 0.5·30 = 25; h(0.9) = 4.5 → 50
+        let counted = [(10, 3), (40, 1), (50, 2)];
+        assert_eq!(percentile_of_counts(&counted, 0.5), Some(25.0));
+        assert_eq!(percentile_of_counts(&counted, 0.9), Some(50.0));
+        let spelled = [10.0, 10.0, 10.0, 40.0, 50.0, 50.0];
+        for p in [0.0, 0.1, 0.33, 0.5, 0.75, 0.9, 1.0] {
+            assert_eq!(percentile_of_counts(&counted, p), percentile(&spelled, p), "p = {p}");
+        }
+        assert_eq!(percentile_of_counts(&[], 0.5), None);
+        assert_eq!(percentile_of_counts(&[(7, 1)], 0.9), Some(7.0));
+    }
 
     #[test]
     fn worked_examples() {

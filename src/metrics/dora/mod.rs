@@ -122,20 +122,12 @@ pub fn figures(
     to: DateTime<Utc>,
     tz: Tz,
 ) -> DoraFigures {
-    let days = ((to - from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
     let in_window: Vec<&Deploy> =
         deploys.iter().filter(|d| d.finished_at >= from && d.finished_at < to).collect();
     let successes: Vec<&&Deploy> = in_window.iter().filter(|d| !d.failed).collect();
     let deploy_days: HashSet<_> =
         successes.iter().map(|d| d.finished_at.with_timezone(&tz).date_naive()).collect();
-    let per_day = successes.len() as f64 / days;
-    let frequency = Frequency {
-        deployments: successes.len(),
-        per_day,
-        per_week: per_day * 7.0,
-        days_with_deployment: (deploy_days.len() as f64 / days.round().max(1.0)).min(1.0),
-        level: Some(levels::frequency(per_day)),
-    };
+    let deployment_frequency = frequency(successes.len(), deploy_days.len(), from, to);
     let mut leads: Vec<f64> = successes
         .iter()
         .filter_map(|d| history.facts.get(&d.id))
@@ -145,23 +137,44 @@ pub fn figures(
     let lead_time = lead_time(leads.len(), percentile(&leads, 0.5), percentile(&leads, 0.9));
     let failed_changes =
         in_window.iter().filter(|d| history.facts.get(&d.id).is_some_and(|f| f.signal.is_some())).count();
-    let rate = (!in_window.is_empty()).then(|| failed_changes as f64 / in_window.len() as f64);
-    let change_failure_rate = ChangeFailureRate {
-        deployments: in_window.len(),
-        failed_changes,
-        rate,
-        level: rate.map(levels::change_failure_rate),
-    };
+    let change_failure_rate = change_failure_rate(in_window.len(), failed_changes);
     let started: Vec<_> =
         history.outages.iter().filter(|o| o.started_at >= from && o.started_at < to).collect();
-    let mut restores: Vec<f64> = started.iter().filter_map(|o| o.seconds().map(|s| s as f64)).collect();
+    let restores: Vec<i64> = started.iter().filter_map(|o| o.seconds()).collect();
+    let time_to_restore = time_to_restore(restores, started.len());
+    DoraFigures { deployment_frequency, lead_time, change_failure_rate, time_to_restore }
+}
+
+/// Deployment frequency of `[from, to)` from its successful deployments
+/// and the number of local days with at least one.
+pub fn frequency(successes: usize, deploy_days: usize, from: DateTime<Utc>, to: DateTime<Utc>) -> Frequency {
+    let days = ((to - from).num_seconds() as f64 / 86_400.0).max(1.0 / 24.0);
+    let per_day = successes as f64 / days;
+    Frequency {
+        deployments: successes,
+        per_day,
+        per_week: per_day * 7.0,
+        days_with_deployment: (deploy_days as f64 / days.round().max(1.0)).min(1.0),
+        level: Some(levels::frequency(per_day)),
+    }
+}
+
+/// Change failure rate from the counted deployments and the failed changes among them.
+pub fn change_failure_rate(deployments: usize, failed_changes: usize) -> ChangeFailureRate {
+    let rate = (deployments > 0).then(|| failed_changes as f64 / deployments as f64);
+    ChangeFailureRate { deployments, failed_changes, rate, level: rate.map(levels::change_failure_rate) }
+}
+
+/// Time to restore from the restored outages' seconds (any order) and the
+/// number of outages started in the window.
+pub fn time_to_restore(restores: Vec<i64>, started: usize) -> TimeToRestore {
+    let mut restores: Vec<f64> = restores.into_iter().map(|s| s as f64).collect();
     restores.sort_by(f64::total_cmp);
     let median = percentile(&restores, 0.5);
-    let time_to_restore = TimeToRestore {
+    TimeToRestore {
         restored: restores.len(),
-        unrestored: started.len() - restores.len(),
+        unrestored: started - restores.len(),
         median_seconds: median,
         level: median.map(levels::time_to_restore),
-    };
-    DoraFigures { deployment_frequency: frequency, lead_time, change_failure_rate, time_to_restore }
+    }
 }

@@ -9,6 +9,7 @@ use std::collections::HashSet;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use super::batch::{Carried, FactsUpdate, insert_carried, update_facts};
 use super::lineage::Pushes;
 use crate::metrics::dora::derive::{StreamDeploy, derive};
 use crate::metrics::dora::history::Signal;
@@ -117,6 +118,8 @@ pub(super) async fn derive_stream(
     }
     let mut pushes = Pushes::new(stream.provider_id, &stream.repo);
     let offset = usize::from(anchor.is_some());
+    let mut carried: Vec<Carried> = Vec::new();
+    let mut updates: Vec<FactsUpdate> = Vec::with_capacity(batch.len());
     for (i, facts) in derive(anchor.as_ref(), &batch, &earlier_heads).into_iter().enumerate() {
         let is_anchor = i < offset;
         let deploy = if is_anchor { anchor.as_ref() } else { batch.get(i - offset) };
@@ -128,24 +131,16 @@ pub(super) async fn derive_stream(
         {
             let walked = pushes.walk(conn, sha, facts.previous_sha.as_deref()).await?;
             gap = walked.gap;
-            for (position, (commit, time)) in walked.commits.iter().enumerate() {
+            for (position, (commit, time)) in walked.commits.into_iter().enumerate() {
                 let lead = time.map(|t| (deploy.finished_at - t).max(0));
-                sqlx::query(
-                    "INSERT INTO deployment_commits (deployment_id, provider_id, repo, environment, sha, position, \
-                     committed_at, lead_seconds, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
-                     ON CONFLICT (provider_id, repo, environment, sha) DO NOTHING",
-                )
-                .bind(deploy.id)
-                .bind(stream.provider_id)
-                .bind(stream.repo.as_str())
-                .bind(stream.environment.as_str())
-                .bind(commit.as_str())
-                .bind(position as i64)
-                .bind(*time)
-                .bind(lead)
-                .bind(deploy.finished_at)
-                .execute(&mut *conn)
-                .await?;
+                carried.push(Carried {
+                    deployment: deploy.id,
+                    sha: commit,
+                    position: position as i64,
+                    time,
+                    lead,
+                    finished_at: deploy.finished_at,
+                });
             }
         }
         if is_anchor {
@@ -159,19 +154,18 @@ pub(super) async fn derive_stream(
                 .await?;
             continue;
         }
-        let query = sqlx::query(
-            "UPDATE deployments SET dora_state = $1, dora_signal = $2, dora_rollback = $3, \
-             dora_next_success_at = $4, dora_opens_outage = $5, dora_gap = $6, dora_derived = 1 WHERE id = $7",
-        )
-        .bind(i64::from(deploy.failed))
-        .bind(signal_code(facts.signal))
-        .bind(i64::from(facts.rollback))
-        .bind(facts.next_success_at)
-        .bind(i64::from(facts.opens_outage))
-        .bind(gap)
-        .bind(deploy.id);
-        query.execute(&mut *conn).await?;
+        updates.push(FactsUpdate {
+            id: deploy.id,
+            state: i64::from(deploy.failed),
+            signal: signal_code(facts.signal),
+            rollback: i64::from(facts.rollback),
+            next_success_at: facts.next_success_at,
+            opens_outage: i64::from(facts.opens_outage),
+            gap,
+        });
     }
+    insert_carried(conn, stream, &carried).await?;
+    update_facts(conn, &updates).await?;
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use super::read::DeploymentFilter;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
 use crate::metrics::dora::history::{CommitLead, Signal};
-use crate::metrics::percentile::RankSpan;
+use crate::metrics::percentile::percentile_of_counts;
 use crate::store::rows::{provider_from_id, provider_id};
 use crate::store::{Deployments, StoreError};
 
@@ -55,7 +55,7 @@ fn facts_from_row(row: &sqlx::any::AnyRow) -> Result<Option<StoredFacts>, StoreE
 
 /// ` AND repo = $n AND environment = $m AND provider_id = k` for `filter`,
 /// numbering binds after `first - 1`; answers the SQL and the texts to bind.
-fn narrow(filter: &DeploymentFilter, first: usize) -> (String, Vec<String>) {
+pub(super) fn narrow(filter: &DeploymentFilter, first: usize) -> (String, Vec<String>) {
     let mut sql = String::new();
     let mut texts = Vec::new();
     if let Some(repo) = &filter.repo {
@@ -147,8 +147,9 @@ impl Deployments<'_> {
 
     /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
     /// times of commits carried by deployments of `filter` finished in
-    /// `[from, to)`, of `environments` only when given. PostgreSQL answers
-    /// with `percentile_cont`; SQLite with the two ranks each needs.
+    /// `[from, to)`, of `environments` only when given, from the exact
+    /// histogram the database answers (each distinct lead time and its
+    /// count).
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
     pub async fn lead_summary(
@@ -175,33 +176,15 @@ impl Deployments<'_> {
             }
             query
         };
-        if self.backend == crate::store::Backend::Postgres {
-            let row = bind_all(format!(
-                "SELECT COUNT(*), percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_seconds), \
-                 percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_seconds) {range}"
-            ))
-            .fetch_one(&self.read)
-            .await?;
-            let count: i64 = row.try_get(0)?;
-            return Ok((count as usize, row.try_get(1)?, row.try_get(2)?));
-        }
-        let count: i64 =
-            bind_all(format!("SELECT COUNT(*) {range}")).fetch_one(&self.read).await?.try_get(0)?;
-        let mut answers = [None, None];
-        for (answer, p) in answers.iter_mut().zip([0.5, 0.9]) {
-            let Some(span) = RankSpan::new(count as usize, p) else { continue };
-            let rows = bind_all(format!(
-                "SELECT lead_seconds {range} ORDER BY lead_seconds LIMIT 2 OFFSET {}",
-                span.lower
-            ))
-            .fetch_all(&self.read)
-            .await?;
-            let values: Vec<i64> = rows.iter().map(|r| r.try_get(0)).collect::<Result<_, _>>()?;
-            let lower = values.first().copied().unwrap_or_default() as f64;
-            let upper =
-                if span.upper > span.lower { values.get(1).copied() } else { values.first().copied() };
-            *answer = Some(span.interpolate(lower, upper.unwrap_or_default() as f64));
-        }
-        Ok((count as usize, answers[0], answers[1]))
+        // An exact histogram: each distinct lead time once, with its count.
+        let rows = bind_all(format!(
+            "SELECT lead_seconds, COUNT(*) {range} GROUP BY lead_seconds ORDER BY lead_seconds"
+        ))
+        .fetch_all(&self.read)
+        .await?;
+        let counted: Vec<(i64, i64)> =
+            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>()?;
+        let count: i64 = counted.iter().map(|(_, n)| n).sum();
+        Ok((count as usize, percentile_of_counts(&counted, 0.5), percentile_of_counts(&counted, 0.9)))
     }
 }

@@ -9,13 +9,16 @@
 //! runs the deployment rules may name), `retention`, `derive` (each
 //! stream's DORA facts, derived again inside the write transaction from
 //! the last successful deployment before a change; `lineage` walks the
-//! stored pushes for it), `facts` (reading the derived facts),
-//! `incident_tx` (an incident merged inside the write path's transaction,
+//! stored pushes for it; `batch` writes what it derived in few
+//! statements), `facts` (reading the derived facts),
+//! `sums` (a window's facts summed in SQL per quarter hour, its outages
+//! and the deployments an incident marks), `incident_tx` (an incident merged inside the write path's transaction,
 //! for webhooks).
 //!
 //! Owns these three tables' SQL and `deployment_commits`'; must not know HTTP, payloads or how the
 //! figures are defined.
 
+mod batch;
 mod derive;
 mod facts;
 pub(super) mod incident_tx;
@@ -23,9 +26,11 @@ mod lineage;
 mod read;
 mod retention;
 mod rule_runs;
+mod sums;
 pub(super) mod write;
 
 pub use facts::StoredFacts;
 pub use read::{DeploymentFilter, DeploymentRow, StoredCommit};
 pub use rule_runs::RuleRun;
+pub use sums::{IncidentProbe, OpenedOutage, QUARTER, QuarterSum};
 pub use write::IncidentWrite;

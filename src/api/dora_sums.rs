@@ -1,0 +1,119 @@
+//! `GET /api/dora`'s two windows from the stored facts summed in SQL
+//! (`store::deployments` sums): counts per environment and quarter hour,
+//! only outages and the deployments incidents mark read as rows, lead
+//! times summarised by the store. The same figures as
+//! `metrics::dora::figures` over `dora_facts::load_facts`' inputs (the
+//! definitions are `crate::metrics::dora`'s); used when no deployment rule
+//! is in scope (then the streams are walked: `dora_inputs`).
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use super::AppState;
+use super::dora_facts::stored_lead_time;
+use super::dora_scope::{Scope, incidents_of};
+use super::problem::Problem;
+use crate::domain::time::from_unix;
+use crate::metrics::dora::{
+    DoraFigures, change_failure_rate, frequency, lead_time as metrics_lead_time, time_to_restore,
+};
+use crate::store::deployments::{IncidentProbe, QUARTER, QuarterSum};
+
+/// The figures of `[previous_from, from)` and `[from, to)` (production
+/// environments unless `scope` names one; days counted in `tz`).
+pub async fn summed(
+    state: &AppState,
+    scope: &Scope,
+    tz: Tz,
+    (previous_from, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
+) -> Result<[DoraFigures; 2], Problem> {
+    let store = state.store.deployments();
+    let filter = scope.filter(false);
+    let mut production: HashMap<String, bool> = HashMap::new();
+    let mut keep = |environment: &str| {
+        scope.environment.is_some()
+            || *production
+                .entry(environment.to_owned())
+                .or_insert_with(|| state.delivery.production.is_production(environment))
+    };
+    let mut quarters = store.quarter_sums((previous_from, from, to), &filter).await?;
+    quarters.retain(|q| keep(&q.environment));
+    let incidents = incidents_of(state, scope, previous_from, to, true).await?;
+    // Successful deployments without a signal of their own that an
+    // incident marks, by id (several incidents may mark one).
+    let mut marked: HashMap<i64, DateTime<Utc>> = HashMap::new();
+    for incident in &incidents {
+        let probe = IncidentProbe {
+            repo: incident.repo.clone(),
+            environment: incident.environment.clone(),
+            opened_at: incident.opened_at,
+        };
+        for (id, environment, at) in store.marked_by(previous_from, to, &filter, &probe).await? {
+            if keep(&environment) {
+                marked.insert(id, at);
+            }
+        }
+    }
+    let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
+    for outage in store.opened_outages(previous_from, to, &filter).await? {
+        if keep(&outage.environment) {
+            outages.push((outage.started_at, outage.restored_at));
+        }
+    }
+    outages.extend(incidents.iter().map(|i| (i.opened_at, i.resolved_at)));
+    let environments: Vec<String> =
+        quarters.iter().map(|q| q.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
+    let read = Read { quarters: &quarters, marked: &marked, outages: &outages, tz };
+    let previous = read.window(0, (previous_from, from));
+    let current = read.window(1, (from, to));
+    let mut answer = [previous, current];
+    for (figures, span) in answer.iter_mut().zip([(previous_from, from), (from, to)]) {
+        figures.lead_time = match environments.is_empty() {
+            true => metrics_lead_time(0, None, None),
+            false => stored_lead_time(state, scope, &environments, span).await?,
+        };
+    }
+    Ok(answer)
+}
+
+/// What was read, for both windows.
+struct Read<'a> {
+    quarters: &'a [QuarterSum],
+    marked: &'a HashMap<i64, DateTime<Utc>>,
+    outages: &'a [(DateTime<Utc>, Option<DateTime<Utc>>)],
+    tz: Tz,
+}
+
+impl Read<'_> {
+    /// Window `window` (`[start, end)`) with an empty lead time (the store
+    /// summarises it).
+    fn window(&self, window: u8, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> DoraFigures {
+        let (mut counted, mut successes, mut signalled) = (0usize, 0usize, 0usize);
+        let mut days = HashSet::new();
+        for q in self.quarters.iter().filter(|q| q.window == window) {
+            counted += q.counted as usize;
+            successes += q.successes as usize;
+            signalled += q.signalled as usize;
+            if q.successes > 0
+                && let Some(at) = from_unix(q.quarter * QUARTER)
+            {
+                days.insert(at.with_timezone(&self.tz).date_naive());
+            }
+        }
+        let incident_marked = self.marked.values().filter(|at| **at >= start && **at < end).count();
+        let started: Vec<&(DateTime<Utc>, Option<DateTime<Utc>>)> =
+            self.outages.iter().filter(|(at, _)| *at >= start && *at < end).collect();
+        let restores: Vec<i64> = started
+            .iter()
+            .filter_map(|(at, restored)| restored.map(|r| (r - *at).num_seconds().max(0)))
+            .collect();
+        DoraFigures {
+            deployment_frequency: frequency(successes, days.len(), start, end),
+            lead_time: metrics_lead_time(0, None, None),
+            change_failure_rate: change_failure_rate(counted, signalled + incident_marked),
+            time_to_restore: time_to_restore(restores, started.len()),
+        }
+    }
+}
