@@ -1,7 +1,9 @@
 //! `GET /api/dora` (the four keys of a window, their levels, and the
 //! window before) and `GET /api/dora/timeseries` (the keys per local day
 //! or ISO week in the viewer's time zone). Read role. Definitions in
-//! `crate::metrics::dora` and the README.
+//! `crate::metrics::dora` and the README. `/api/dora` sums the stored
+//! facts in SQL (`dora_sums`) unless a deployment rule is in scope (then
+//! the streams are walked: `dora_inputs`).
 
 use std::str::FromStr;
 

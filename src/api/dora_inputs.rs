@@ -2,7 +2,8 @@
 //! scope (stored ones and those the deployment rules name), the commits of
 //! their repositories, the incidents, and one `history::walk` over them.
 //! Shared by `dora` and `deployments`. Without deployment rules in scope
-//! the facts are the ones stored at write time (`dora_facts`).
+//! the facts are the ones stored at write time (`dora_facts`; `/api/dora`
+//! sums them in SQL instead: `dora_sums`).
 
 use std::collections::{HashMap, HashSet};
 
