@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Row;
 
+use super::packed::add_into;
 use crate::metrics::minutes::{GroupBy, MinuteCell, MinuteKey, minute_cells};
 use crate::metrics::runner_parts::{DAY, DayTally, HOUR, RolledRunners};
 use crate::metrics::runners::{JobSpan, LOOKBACK_SECONDS};
@@ -122,11 +123,12 @@ impl MetricReads<'_> {
     async fn read_rolled(&self, rolled: &mut RolledRunners) -> Result<(), StoreError> {
         let mut binds = Vec::new();
         let clause = span_clause("day", &day_spans(&rolled.days_rolled), &mut binds);
-        let sql = format!("SELECT day, labels, jobs, runner_groups FROM rollup_runner_days WHERE {clause}");
+        let sql =
+            format!("SELECT day, labels, jobs, runner_groups, queues FROM rollup_runner_days WHERE {clause}");
         for row in self.fetch_bound(sql, &binds, &[]).await? {
             let labels = labels_of(row.try_get("labels")?);
             let groups: String = row.try_get("runner_groups")?;
-            let tally = DayTally {
+            let mut tally = DayTally {
                 jobs: u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0),
                 groups: serde_json::from_str::<Vec<String>>(&groups)
                     .unwrap_or_default()
@@ -134,13 +136,8 @@ impl MetricReads<'_> {
                     .collect(),
                 ..DayTally::default()
             };
+            add_into(row.try_get::<&[u8], _>("queues")?, &mut tally.queues)?;
             rolled.days.entry(labels).or_default().insert(row.try_get("day")?, tally);
-        }
-        let sql = format!("SELECT day, labels, seconds, jobs FROM rollup_runner_queues WHERE {clause}");
-        for row in self.fetch_bound(sql, &binds, &[]).await? {
-            let labels = labels_of(row.try_get("labels")?);
-            let tally = rolled.days.entry(labels).or_default().entry(row.try_get("day")?).or_default();
-            tally.queues.add(row.try_get("seconds")?, row.try_get("jobs")?);
         }
         let hours: Vec<(i64, i64)> = day_spans(&rolled.peak_days)
             .into_iter()
