@@ -97,7 +97,9 @@ impl MetricReads<'_> {
                 .filter(|s| s.started_at.is_some_and(|t| t >= from - LOOKBACK_SECONDS && t <= now)),
         );
         let mut rolled = RolledRunners::default();
-        let mut raw_days = BTreeSet::new();
+        // Days scanned whole; days before a scanned day whose jobs crossing
+        // into it are read (their own tallies and peaks rolled up).
+        let (mut raw_days, mut tails) = (BTreeSet::new(), BTreeSet::new());
         for day in first - 1..=today {
             if clean(&view, day, today) {
                 rolled.days_rolled.insert(day);
@@ -108,13 +110,17 @@ impl MetricReads<'_> {
                 if clean(&view, day, today) && clean(&view, day - 1, today) && !running_days.contains(&day) {
                     rolled.peak_days.insert(day);
                 } else {
-                    raw_days.extend([day - 1, day]);
+                    raw_days.insert(day);
+                    tails.insert(day - 1);
                 }
             }
         }
         let raw: Vec<(i64, i64)> =
             day_spans(&raw_days).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
         spans.extend(self.spans_in(&raw, filter).await?);
+        for &day in tails.difference(&raw_days) {
+            spans.extend(self.job_spans_past(day * DAY, (day + 1) * DAY, (day + 1) * DAY).await?);
+        }
         self.read_rolled(&mut rolled).await?;
         Ok((rolled, spans))
     }
