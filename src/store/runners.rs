@@ -49,6 +49,22 @@ impl MetricReads<'_> {
         self.spans(sql_with(&mut sql, filter, numbers), &sql, filter).await
     }
 
+    /// The jobs of [`MetricReads::job_spans`] (no filter) not finished by
+    /// `end` (`completed_at` after it, or none): of a day before a day
+    /// whose peaks are computed, the only ones running in it.
+    pub(super) async fn job_spans_past(
+        &self,
+        since: i64,
+        until: i64,
+        end: i64,
+    ) -> Result<Vec<JobSpan>, StoreError> {
+        let sql = format!(
+            "{SPAN_COLUMNS}j.started_at >= $1 AND j.started_at < $2 AND j.status <> 'skipped' \
+             AND (j.completed_at IS NULL OR j.completed_at > $3)"
+        );
+        self.spans(vec![since, until, end], &sql, &RunnerFilter::default()).await
+    }
+
     /// Every job queued or running now (normalised status), with the
     /// filter applied.
     pub async fn open_jobs(&self, filter: &RunnerFilter) -> Result<Vec<JobSpan>, StoreError> {

@@ -110,9 +110,9 @@ on_both_backends! {
         // (repo, success), rollup_durations 1, rollup_queues 1, rollup_jobs
         // 1, rollup_job_times 2 (its duration and its queue), no steps,
         // rollup_job_hours 1 (its hour), and the runner roll-ups of its job
-        // (started 01:00:10, 60 s): rollup_runner_days 1, rollup_runner_queues
-        // 1 (10 s), rollup_runner_minutes 1, rollup_runner_peaks 1 (hour 01).
-        assert_eq!(rollups, 11);
+        // (started 01:00:10, 60 s): rollup_runner_days 1 (its queue time
+        // packed in it), rollup_runner_minutes 1, rollup_runner_peaks 1 (hour 01).
+        assert_eq!(rollups, 10);
         // old-job: no job, no roll-up → deleted; edge-job: its jobs are gone
         // but its day's roll-up still names it → kept; new-job has a job.
         assert_eq!(keys, 1);

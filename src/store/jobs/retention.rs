@@ -16,7 +16,7 @@ use crate::store::rollups::DAY;
 use crate::store::{Store, StoreError};
 
 /// Every roll-up table keyed by UTC `day`.
-const ROLLUP_TABLES: [&str; 10] = [
+const ROLLUP_TABLES: [&str; 9] = [
     "rollup_counts",
     "rollup_durations",
     "rollup_queues",
@@ -25,7 +25,6 @@ const ROLLUP_TABLES: [&str; 10] = [
     "rollup_steps",
     "rollup_step_times",
     "rollup_runner_days",
-    "rollup_runner_queues",
     "rollup_runner_minutes",
 ];
 

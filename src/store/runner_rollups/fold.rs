@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::{AnyConnection, AssertSqlSafe};
 
+use super::packed::encode;
 use super::{DAY_TABLES, HOUR_TABLE, dirty_days};
 use crate::domain::BuildStatus;
 use crate::metrics::concurrency::hourly_peaks;
@@ -20,6 +21,7 @@ use crate::store::runners::spans_started_on;
 enum Value {
     Int(i64),
     Text(Option<String>),
+    Bytes(Vec<u8>),
 }
 
 /// Recomputes the runner roll-ups of every day with a job written in
@@ -104,7 +106,7 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Resu
     for span in spans {
         tallies.entry(span.label_set()).or_default().add(span);
     }
-    let (mut days, mut queues) = (Vec::new(), Vec::new());
+    let mut days = Vec::new();
     for (labels, tally) in &tallies {
         let labels = labels_json(labels)?;
         let groups: Vec<String> = tally.groups.iter().cloned().collect();
@@ -112,18 +114,11 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Resu
         let jobs = i64::try_from(tally.jobs).unwrap_or(i64::MAX);
         days.push(vec![
             Value::Int(day),
-            Value::Text(Some(labels.clone())),
+            Value::Text(Some(labels)),
             Value::Int(jobs),
             Value::Text(Some(groups)),
+            Value::Bytes(encode(&tally.queues)?),
         ]);
-        for (seconds, n) in tally.queues.iter() {
-            queues.push(vec![
-                Value::Int(day),
-                Value::Text(Some(labels.clone())),
-                Value::Int(seconds),
-                Value::Int(n),
-            ]);
-        }
     }
     let mut minutes = Vec::new();
     for (key, cell) in minute_cells(spans, day * DAY, (day + 1) * DAY) {
@@ -137,8 +132,7 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Resu
             Value::Int(i64::try_from(cell.runner_minutes).unwrap_or(i64::MAX)),
         ]);
     }
-    insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups)", days).await?;
-    insert(conn, "rollup_runner_queues (day, labels, seconds, jobs)", queues).await?;
+    insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", days).await?;
     insert(conn, "rollup_runner_minutes (day, repo, workflow, job, labels, jobs, runner_minutes)", minutes)
         .await
 }
@@ -162,6 +156,7 @@ async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Value>>) -
             query = match value {
                 Value::Int(v) => query.bind(*v),
                 Value::Text(v) => query.bind(v.clone()),
+                Value::Bytes(v) => query.bind(v.clone()),
             };
         }
         query.execute(&mut *conn).await?;

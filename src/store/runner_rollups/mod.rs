@@ -2,10 +2,10 @@
 //! `/api/insights/minutes`, so their cost is bounded by the number of days
 //! (and label sets, and minute cells), not the number of jobs.
 //!
-//! Four tables keyed by the UTC day of the jobs' start (`started_at /
-//! 86400`): `rollup_runner_days` (per label set: jobs a runner took and
-//! their runner groups), `rollup_runner_queues` (exact queue-time
-//! histograms, whole seconds → jobs), `rollup_runner_minutes` (per
+//! Tables keyed by the UTC day of the jobs' start (`started_at / 86400`):
+//! `rollup_runner_days` (per label set: jobs a runner took, their runner
+//! groups and their exact queue-time histogram, whole seconds → jobs,
+//! packed: `packed`), `rollup_runner_minutes` (per
 //! repository, workflow, job key name and label set: completed jobs and
 //! runner minutes), and, per UTC hour, `rollup_runner_peaks` (the peak
 //! concurrency of the finished jobs, each counted until the end of the UTC
@@ -24,9 +24,11 @@
 //! holding a running job's start has its peaks computed from its jobs.
 //!
 //! This module owns these tables; it must not know HTTP or payloads.
-//! Files: `fold` (recomputing stale days), `read` (a window's inputs).
+//! Files: `fold` (recomputing stale days), `read` (a window's inputs),
+//! `packed` (the histogram's bytes).
 
 pub(super) mod fold;
+mod packed;
 mod read;
 
 use std::collections::BTreeSet;
@@ -37,8 +39,7 @@ use super::rollups::RollupView;
 use super::{MetricReads, StoreError};
 
 /// The runner roll-up tables keyed by `day`.
-pub(super) const DAY_TABLES: [&str; 3] =
-    ["rollup_runner_days", "rollup_runner_queues", "rollup_runner_minutes"];
+pub(super) const DAY_TABLES: [&str; 2] = ["rollup_runner_days", "rollup_runner_minutes"];
 /// The runner roll-up table keyed by `hour`.
 pub(super) const HOUR_TABLE: &str = "rollup_runner_peaks";
 

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Row;
 
+use super::packed::add_into;
 use crate::metrics::minutes::{GroupBy, MinuteCell, MinuteKey, minute_cells};
 use crate::metrics::runner_parts::{DAY, DayTally, HOUR, RolledRunners};
 use crate::metrics::runners::{JobSpan, LOOKBACK_SECONDS};
@@ -96,7 +97,9 @@ impl MetricReads<'_> {
                 .filter(|s| s.started_at.is_some_and(|t| t >= from - LOOKBACK_SECONDS && t <= now)),
         );
         let mut rolled = RolledRunners::default();
-        let mut raw_days = BTreeSet::new();
+        // Days scanned whole; days before a scanned day whose jobs crossing
+        // into it are read (their own tallies and peaks rolled up).
+        let (mut raw_days, mut tails) = (BTreeSet::new(), BTreeSet::new());
         for day in first - 1..=today {
             if clean(&view, day, today) {
                 rolled.days_rolled.insert(day);
@@ -107,13 +110,17 @@ impl MetricReads<'_> {
                 if clean(&view, day, today) && clean(&view, day - 1, today) && !running_days.contains(&day) {
                     rolled.peak_days.insert(day);
                 } else {
-                    raw_days.extend([day - 1, day]);
+                    raw_days.insert(day);
+                    tails.insert(day - 1);
                 }
             }
         }
         let raw: Vec<(i64, i64)> =
             day_spans(&raw_days).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
         spans.extend(self.spans_in(&raw, filter).await?);
+        for &day in tails.difference(&raw_days) {
+            spans.extend(self.job_spans_past(day * DAY, (day + 1) * DAY, (day + 1) * DAY).await?);
+        }
         self.read_rolled(&mut rolled).await?;
         Ok((rolled, spans))
     }
@@ -122,11 +129,12 @@ impl MetricReads<'_> {
     async fn read_rolled(&self, rolled: &mut RolledRunners) -> Result<(), StoreError> {
         let mut binds = Vec::new();
         let clause = span_clause("day", &day_spans(&rolled.days_rolled), &mut binds);
-        let sql = format!("SELECT day, labels, jobs, runner_groups FROM rollup_runner_days WHERE {clause}");
+        let sql =
+            format!("SELECT day, labels, jobs, runner_groups, queues FROM rollup_runner_days WHERE {clause}");
         for row in self.fetch_bound(sql, &binds, &[]).await? {
             let labels = labels_of(row.try_get("labels")?);
             let groups: String = row.try_get("runner_groups")?;
-            let tally = DayTally {
+            let mut tally = DayTally {
                 jobs: u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0),
                 groups: serde_json::from_str::<Vec<String>>(&groups)
                     .unwrap_or_default()
@@ -134,13 +142,8 @@ impl MetricReads<'_> {
                     .collect(),
                 ..DayTally::default()
             };
+            add_into(row.try_get::<&[u8], _>("queues")?, &mut tally.queues)?;
             rolled.days.entry(labels).or_default().insert(row.try_get("day")?, tally);
-        }
-        let sql = format!("SELECT day, labels, seconds, jobs FROM rollup_runner_queues WHERE {clause}");
-        for row in self.fetch_bound(sql, &binds, &[]).await? {
-            let labels = labels_of(row.try_get("labels")?);
-            let tally = rolled.days.entry(labels).or_default().entry(row.try_get("day")?).or_default();
-            tally.queues.add(row.try_get("seconds")?, row.try_get("jobs")?);
         }
         let hours: Vec<(i64, i64)> = day_spans(&rolled.peak_days)
             .into_iter()

@@ -11,23 +11,16 @@ ALTER TABLE jobs ADD COLUMN moved_from INTEGER;
 CREATE INDEX jobs_moved ON jobs (moved_from) WHERE moved_from IS NOT NULL;
 
 -- Per day and label set (JSON array, lowercased, sorted): jobs started
--- that day (any not skipped; `jobs` counts those a runner took) and the
--- runner groups (JSON array) that ran them.
+-- that day (any not skipped; `jobs` counts those a runner took), the
+-- runner groups (JSON array) that ran them, and their exact queue-time
+-- histogram packed (store/runner_rollups/packed.rs: whole seconds -> jobs).
 CREATE TABLE rollup_runner_days (
     day           INTEGER NOT NULL,
     labels        TEXT   NOT NULL,
     jobs          INTEGER NOT NULL,
     runner_groups TEXT   NOT NULL,
+    queues        BLOB  NOT NULL,
     PRIMARY KEY (day, labels)
-);
-
--- Exact queue-time histograms: whole seconds -> jobs.
-CREATE TABLE rollup_runner_queues (
-    day     INTEGER NOT NULL,
-    labels  TEXT   NOT NULL,
-    seconds INTEGER NOT NULL,
-    jobs    INTEGER NOT NULL,
-    PRIMARY KEY (day, labels, seconds)
 );
 
 -- Per UTC hour (Unix seconds / 3600) and label set: the peak concurrency of
