@@ -9,8 +9,9 @@
 //! workflow or repository, and on delete, retention's included); the two
 //! partial days at the window's edges (the window is `window_days` × 24 h
 //! back from now, so they add up to one day) are counted from `builds`
-//! (`builds_by_workflow`, index only). A read therefore touches a few tally
-//! rows per day and at most one day of attempts, whatever the window.
+//! for every workflow (`builds_window`), not by a join with the window's
+//! occurrences. A read therefore touches a few tally rows per day and at
+//! most one day of attempts, whatever the window.
 //!
 //! Owns these two queries; must not know what the figures mean.
 
@@ -84,28 +85,18 @@ pub(super) async fn conclusive_attempts(
         add(query.fetch_all(&mut *conn).await?)?;
     }
     if !plan.edges.is_empty() {
-        // $1, $2: the occurrence window; $3..$6: the two edges (one may be empty).
+        // $1..$4: the two edges (one may be empty); every workflow's
+        // attempts there (at most a day of attempts, by `builds_window`).
         let mut binds = Vec::new();
-        let where_ = filter_sql(filter, 6, &mut binds);
-        let branched = filter.branch.is_some();
+        let where_ = filter_sql(filter, 4, &mut binds);
         let edge = format!(
-            "SELECT b.provider_id, b.repo, b.workflow, COUNT(*) AS n FROM \
-             (SELECT DISTINCT provider_id, repo, workflow{} FROM flaky_occurrences \
-              WHERE seen_at >= $1 AND seen_at < $2{where_}) AS f \
-             JOIN builds b ON b.provider_id = f.provider_id AND b.repo = f.repo AND b.workflow = f.workflow{} \
-             WHERE ((b.sort_at >= $3 AND b.sort_at < $4) OR (b.sort_at >= $5 AND b.sort_at < $6)) \
-             AND b.status IN ('success', 'failed') GROUP BY b.provider_id, b.repo, b.workflow",
-            if branched { ", branch" } else { "" },
-            if branched { " AND b.branch = f.branch" } else { "" }
+            "SELECT provider_id, repo, workflow, COUNT(*) AS n FROM builds \
+             WHERE ((sort_at >= $1 AND sort_at < $2) OR (sort_at >= $3 AND sort_at < $4)) \
+             AND status IN ('success', 'failed') AND workflow IS NOT NULL{where_} \
+             GROUP BY provider_id, repo, workflow"
         );
         let (head, tail) = (plan.edges[0], plan.edges.get(1).copied().unwrap_or((0, 0)));
-        let mut query = sqlx::query(AssertSqlSafe(edge))
-            .bind(start)
-            .bind(end)
-            .bind(head.0)
-            .bind(head.1)
-            .bind(tail.0)
-            .bind(tail.1);
+        let mut query = sqlx::query(AssertSqlSafe(edge)).bind(head.0).bind(head.1).bind(tail.0).bind(tail.1);
         for bind in &binds {
             query = query.bind(bind.clone());
         }
