@@ -135,6 +135,17 @@ on_both_backends! {
         let failure = &later[0].json()["failure"];
         assert_eq!(failure["error_line"], "error: linker failed at target/x.o", "{failure}");
         assert_eq!(failure["signature_history"], "seen once in the last 7 days, not in other builds before");
+
+        // A run, its failed job and its completion in one request: the
+        // alert still names the failed job.
+        let job = json!({"idempotency_key": "w2-job", "type": "job", "provider": "jenkins",
+            "repository": "acme/app", "run_id": "w2", "job_id": "w2-test", "name": "test",
+            "status": "completed", "conclusion": "failure", "started_at": ts(at - Duration::seconds(50)), "completed_at": ts(at)});
+        let (status, body) = post(&app, &json!({"events": [run_event("w2", "main", "in_progress", at), job,
+            run_event("w2", "main", "completed", at)]})).await;
+        assert_eq!(status, 200, "{body}");
+        let now = http.wait_for("/now", 2, FIVE_SECONDS).await;
+        assert_eq!(now[1].json()["failure"]["job"], "test", "{}", now[1].json());
     }
 
     async fn a_bad_failure_class_is_refused(app: TestApp) {

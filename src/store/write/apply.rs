@@ -149,14 +149,31 @@ impl WritePath {
         events: &mut Vec<ChangeEvent>,
         hooks: &mut TxHooks<'_>,
     ) -> Result<i64, StoreError> {
+        let (id, rules) = self.apply_run_without_rules(conn, runs, source, now, events).await?;
+        if rules {
+            events.extend(hooks.run_changed(conn, id, now).await?);
+        }
+        Ok(id)
+    }
+
+    /// [`WritePath::apply_run`] leaving the alert rules to the caller:
+    /// answers the build id and whether the rules must see the change, so
+    /// a caller that writes the attempt's jobs of the same group first can
+    /// have them decide on the jobs too (a failure alert names the failed
+    /// job).
+    pub(super) async fn apply_run_without_rules(
+        &self,
+        conn: &mut AnyConnection,
+        runs: &[&RunAttempt],
+        source: RunSource,
+        now: i64,
+        events: &mut Vec<ChangeEvent>,
+    ) -> Result<(i64, bool), StoreError> {
         let (id, changed) = self.upsert_run(conn, runs, now).await?;
         if changed {
             events.push(ChangeEvent::Build { id });
-            if source == RunSource::Run {
-                events.extend(hooks.run_changed(conn, id, now).await?);
-            }
         }
-        Ok(id)
+        Ok((id, changed && source == RunSource::Run))
     }
 
     /// Inserts or merges a job of the attempt stored as `build_id` (whose

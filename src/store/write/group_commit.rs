@@ -177,10 +177,15 @@ pub(super) async fn write_batch(
         let implied: Vec<RunAttempt> =
             attempt.jobs.iter().map(|(job, _)| RunAttempt::implied_by_job(job)).collect();
         let changes: Vec<&RunAttempt> = attempt.runs.iter().copied().chain(&implied).collect();
-        let build_id =
-            path.apply_run(&mut tx, &changes, source, attempt.latest, &mut events, &mut hooks).await?;
+        let (build_id, rules) =
+            path.apply_run_without_rules(&mut tx, &changes, source, attempt.latest, &mut events).await?;
         for (job, received) in attempt.jobs {
             path.apply_job(&mut tx, build_id, job, received, &mut events).await?;
+        }
+        // After the jobs: a failure alert decided here names the failed job
+        // delivered with its run.
+        if rules {
+            events.extend(hooks.run_changed(&mut tx, build_id, attempt.latest).await?);
         }
     }
     for (change, received) in tried {
