@@ -232,3 +232,56 @@ fn finish(labels: Vec<String>, acc: Acc<'_>, peaks: Vec<u32>, from: i64, now: i6
         daily,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(id: i64, status: BuildStatus, started: i64, completed: Option<i64>) -> JobSpan {
+        JobSpan {
+            id,
+            build_id: 1,
+            repo: "o/r".into(),
+            workflow: None,
+            branch: None,
+            event: None,
+            provider: "github".into(),
+            name: None,
+            labels: vec!["linux".into()],
+            runner_group: None,
+            status,
+            provider_status: if completed.is_some() { "completed" } else { "in_progress" }.into(),
+            created_at: Some(started),
+            started_at: Some(started),
+            completed_at: completed,
+            url: None,
+            run_finished: false,
+        }
+    }
+
+    #[test]
+    fn a_finished_job_counts_until_the_end_of_the_day_after_its_start() {
+        // Started day 0 23:00, finished day 2 03:00 → cut at day 2 00:00.
+        let long = span(1, BuildStatus::Success, 23 * HOUR, Some(2 * DAY + 3 * HOUR));
+        assert_eq!(interval(&long, i64::MAX), Some(Interval { start: 23 * HOUR, end: 2 * DAY }));
+        // Running now: until now, however long.
+        let running = span(2, BuildStatus::Running, HOUR, None);
+        assert_eq!(interval(&running, 5 * DAY), Some(Interval { start: HOUR, end: 5 * DAY }));
+    }
+
+    #[test]
+    fn a_rolled_up_hour_is_its_finished_peak_plus_the_jobs_running_since_before_it() {
+        // Day 1 rolled up: hour 10 has a finished peak of 2; a job running
+        // since day 0 adds 1 to every hour of day 1 → 3 at 10:00, 1 at 11:00.
+        let labels = vec!["linux".to_owned()];
+        let mut rolled = RolledRunners::default();
+        rolled.days_rolled.insert(1);
+        rolled.peak_days.insert(1);
+        rolled.peaks.entry(labels.clone()).or_default().insert(DAY / HOUR + 10, 2);
+        let spans = [span(9, BuildStatus::Running, 5 * HOUR, None)];
+        let figures = figures_from(&rolled, &spans, DAY, 2 * DAY + 60);
+        let hourly: Vec<u32> = figures[0].hourly.iter().map(|h| h.peak_concurrency).collect();
+        assert_eq!((hourly[10], hourly[11], hourly[24]), (3, 1, 1));
+        assert_eq!((figures[0].running_now, figures[0].peak_concurrency), (1, 3));
+    }
+}
