@@ -96,7 +96,7 @@ pub struct ReportTestsArgs {
     /// Base URL of the dashboard.
     #[arg(long = "server", env = "CICD_URL", default_value = "http://127.0.0.1:8000")]
     pub server: String,
-    /// A token with the write role.
+    /// A token with the write role, or the server's ingest token.
     #[arg(long, env = "CICD_INGEST_TOKEN", hide_env_values = true)]
     pub token: Option<Secret>,
     /// Attempts after the first on a connection error or 5xx answer.

@@ -66,6 +66,15 @@ pub async fn authorize(state: &AppState, headers: &HeaderMap, needed: Role) -> R
         )),
         Bearer::Token(token) => {
             let Some(record) = state.store.tokens().live_token_by_hash(&token_hash(token)).await? else {
+                if is_ingest_token(state, token) {
+                    return Err(Problem::forbidden(format!(
+                        "the ingest token (CICD_INGEST_TOKEN) is accepted by the webhook endpoints, \
+                         POST /api/builds/events and POST /api/test-results only; this route needs a token \
+                         with the {} role (create one with `cicd-dashboard token create --role {}`)",
+                        needed.as_str(),
+                        needed.as_str()
+                    )));
+                }
                 return Err(Problem::unauthorized("the token is unknown or revoked"));
             };
             let role = Role::parse(&record.role).unwrap_or(Role::Read);
@@ -140,6 +149,33 @@ pub async fn require_write(
     next: Next,
 ) -> Result<Response, Problem> {
     require(state, Role::Write, request, next).await
+}
+
+/// Whether `token` is the server's ingest token.
+fn is_ingest_token(state: &AppState, token: &str) -> bool {
+    state
+        .ingest_auth
+        .ingest_token
+        .as_ref()
+        .is_some_and(|expected| super::webhook::same_token(token, expected.expose()))
+}
+
+/// Layer body for the routes CI senders post to (`POST /api/builds/events`,
+/// `POST /api/test-results`): the ingest token, else a token with the
+/// `write` role; checked before the body is read.
+pub async fn require_sender(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Result<Response, Problem> {
+    let caller = match bearer(request.headers()) {
+        Bearer::Token(token) if is_ingest_token(&state, token) => {
+            Caller { name: "ingest token".into(), role: None }
+        }
+        _ => authorize(&state, request.headers(), Role::Write).await?,
+    };
+    request.extensions_mut().insert(caller);
+    Ok(next.run(request).await)
 }
 
 /// Layer body for routes that need `admin`.

@@ -13,17 +13,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::auth::{Bearer, authorize, bearer};
 use super::problem::{FieldProblem, Problem};
 use super::responses::EventProblems;
-use crate::auth::Role;
 use crate::ingest::events::ingest_events;
 use crate::providers::generic::{EventsError, MAX_EVENTS, parse_events};
 
@@ -32,18 +29,8 @@ use crate::providers::generic::{EventsError, MAX_EVENTS, parse_events};
 pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     let routes = OpenApiRouter::new()
         .routes(routes!(post_events))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), require_sender));
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), super::auth::require_sender));
     super::limited(routes, &state.api_budget)
-}
-
-/// Layer body: the caller is checked before the body is read.
-async fn require_sender(
-    State(state): State<AppState>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Result<axum::response::Response, Problem> {
-    authenticate(&state, request.headers()).await?;
-    Ok(next.run(request).await)
 }
 
 /// One event's outcome.
@@ -121,14 +108,4 @@ pub async fn post_events(
     }
     tracing::info!(applied = answer.applied, duplicate = answer.duplicate, "build events");
     Ok(Json(answer))
-}
-
-/// The ingest token, else a token with the `write` role.
-async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
-    if let (Bearer::Token(token), Some(expected)) = (bearer(headers), &state.ingest_auth.ingest_token)
-        && super::webhook::same_token(token, expected.expose())
-    {
-        return Ok(());
-    }
-    authorize(state, headers, Role::Write).await.map(|_| ())
 }

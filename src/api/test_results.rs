@@ -25,7 +25,6 @@ use super::AppState;
 use super::params::Params;
 use super::problem::Problem;
 use super::responses::UploadProblems;
-use crate::auth::Role;
 use crate::domain::limits;
 use crate::domain::{ProviderKind, RepoName, TestOutcome};
 use crate::store::test_results::{AttemptKey, ReportFile};
@@ -42,7 +41,11 @@ pub const MAX_FILES: usize = 100;
 
 /// `POST /api/test-results` (write role).
 pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
-    super::guarded(OpenApiRouter::new().routes(routes!(upload)), Role::Write, state)
+    // CI senders: the ingest token or a write token (`auth::require_sender`).
+    let routes = OpenApiRouter::new()
+        .routes(routes!(upload))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), super::auth::require_sender));
+    super::limited(routes, &state.api_budget)
 }
 
 /// The query parameters identifying the job a report belongs to.

@@ -233,6 +233,33 @@ on_both_backends! {
         assert_eq!(build_count(&app).await, 0);
     }
 
+    async fn the_ingest_token_uploads_but_opens_no_incident(app: TestApp) {
+        // CI senders may use the server's ingest token, as for build events.
+        let response = app
+            .client
+            .post(app.url(&format!("/api/test-results?{QUERY}")))
+            .bearer_auth(crate::helpers::TOKEN)
+            .header("content-type", "application/xml")
+            .body(junit("go-junit-report.xml"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 201);
+        // Elsewhere it is refused with what to use instead, not as unknown.
+        let response = app
+            .client
+            .post(app.url("/api/incidents"))
+            .bearer_auth(crate::helpers::TOKEN)
+            .json(&serde_json::json!({"id": "i-1", "repository": "octo-org/app"}))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status().as_u16(), 403);
+        let problem: Value = response.json().await.expect("problem");
+        let detail = problem["detail"].as_str().unwrap_or_default();
+        assert!(detail.contains("ingest token") && detail.contains("token create --role write"), "{problem}");
+    }
+
     async fn an_upload_before_its_run_then_the_run_is_one_build(app: TestApp) {
         let (status, answer) = upload(&app, "repo=octo-org/app&run_id=5150&attempt=1&job=test", "application/xml", junit("go-junit-report.xml")).await;
         assert_eq!(status, 201, "{answer}");

@@ -133,7 +133,9 @@ fn gzip(bytes: &[u8]) -> Result<Vec<u8>, ReportError> {
 pub async fn run(args: ReportTestsArgs, var: &dyn Fn(&str) -> Option<String>) -> Result<String, ReportError> {
     let target = target(&args, var)?;
     let token = args.token.as_ref().ok_or_else(|| {
-        ReportError::Input("no token: give --token or set CICD_INGEST_TOKEN (a write-role token)".into())
+        ReportError::Input(
+            "no token: give --token or set CICD_INGEST_TOKEN (a write-role token or the ingest token)".into(),
+        )
     })?;
     let files = report_files(&args.paths)?;
     let _ = rustls::crypto::ring::default_provider().install_default();
