@@ -37,6 +37,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (25, "test insight timing", include_str!("migrations/sqlite/0025_test_insight_timing.sql")),
     (26, "runner roll-ups", include_str!("migrations/sqlite/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
+    (28, "deployment lead days", include_str!("migrations/sqlite/0028_deployment_lead_days.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -66,6 +67,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (25, "test insight timing", include_str!("migrations/postgres/0025_test_insight_timing.sql")),
     (26, "runner roll-ups", include_str!("migrations/postgres/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/postgres/0027_flaky_days.sql")),
+    (28, "deployment lead days", include_str!("migrations/postgres/0028_deployment_lead_days.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -56,6 +56,7 @@ mod delivery;
 mod delivery_events;
 mod delivery_order;
 mod deployment_backfill;
+mod dora_lead_days;
 mod events_fanout;
 mod events_resume;
 mod flaky;

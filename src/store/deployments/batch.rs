@@ -3,9 +3,10 @@
 //! the deployments' `dora_*` columns as one `UPDATE … FROM (VALUES …)` per
 //! chunk. Owns only these two statements; what is written is `derive`'s.
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::derive::Stream;
+use super::lead_days::LeadDeltas;
 use crate::store::StoreError;
 
 /// Rows per statement (9 binds a commit, 7 a deployment: under every
@@ -48,17 +49,19 @@ fn marks(rows: usize, width: usize) -> String {
 }
 
 /// Inserts `carried` of `stream`, in order; a commit the stream already
-/// holds keeps its first deployment (as one insert each would).
+/// holds keeps its first deployment (as one insert each would). Counts
+/// the rows inserted into `deltas` (the lead-time roll-up's).
 pub(super) async fn insert_carried(
     conn: &mut AnyConnection,
     stream: &Stream,
     carried: &[Carried],
+    deltas: &mut LeadDeltas,
 ) -> Result<(), StoreError> {
     for chunk in carried.chunks(CHUNK) {
         let sql = format!(
             "INSERT INTO deployment_commits (deployment_id, provider_id, repo, environment, sha, position, \
              committed_at, lead_seconds, finished_at) VALUES {} \
-             ON CONFLICT (provider_id, repo, environment, sha) DO NOTHING",
+             ON CONFLICT (provider_id, repo, environment, sha) DO NOTHING RETURNING finished_at, lead_seconds",
             marks(chunk.len(), 9)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -74,7 +77,9 @@ pub(super) async fn insert_carried(
                 .bind(c.lead)
                 .bind(c.finished_at);
         }
-        query.execute(&mut *conn).await?;
+        for row in query.fetch_all(&mut *conn).await? {
+            deltas.add(row.try_get(0)?, row.try_get(1)?, 1);
+        }
     }
     Ok(())
 }

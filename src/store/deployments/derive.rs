@@ -1,7 +1,8 @@
 //! Deriving a stream's DORA facts inside the write transaction: from the
 //! last successful deployment before a change onwards, the rules of
 //! `crate::metrics::dora::derive` are applied again and the result stored
-//! on `deployments` (`dora_*`) and in `deployment_commits`. Start-up
+//! on `deployments` (`dora_*`) and in `deployment_commits` (with the
+//! lead-time roll-up `deployment_lead_days`, `lead_days`). Start-up
 //! derives the streams nothing derived yet (rows from before migration
 //! 0021, a `db copy`).
 
@@ -10,6 +11,7 @@ use std::collections::HashSet;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::batch::{Carried, FactsUpdate, insert_carried, update_facts};
+use super::lead_days::{LeadDeltas, apply, clear_stream};
 use super::lineage::Pushes;
 use crate::metrics::dora::derive::{StreamDeploy, derive};
 use crate::metrics::dora::history::Signal;
@@ -97,16 +99,28 @@ pub(super) async fn derive_stream(
         batch.push(StreamDeploy { id, sha: row.try_get(1)?, finished_at: row.try_get(2)?, failed });
     }
     let earlier_heads = earlier_heads(conn, stream, anchor.as_ref(), &batch).await?;
-    sqlx::query(AssertSqlSafe(format!(
-        "DELETE FROM deployment_commits WHERE {STREAM} AND (finished_at > $4 OR (finished_at = $4 AND deployment_id > $5))"
+    // The lead-time roll-up loses what is deleted here and gains what
+    // `insert_carried` inserts; derived whole, the stream's is rebuilt.
+    let mut deltas = LeadDeltas::default();
+    if anchor.is_none() {
+        clear_stream(conn, stream).await?;
+    }
+    let deleted = sqlx::query(AssertSqlSafe(format!(
+        "DELETE FROM deployment_commits WHERE {STREAM} AND (finished_at > $4 OR (finished_at = $4 AND deployment_id > $5)) \
+         RETURNING finished_at, lead_seconds"
     )))
     .bind(stream.provider_id)
     .bind(stream.repo.as_str())
     .bind(stream.environment.as_str())
     .bind(after_at)
     .bind(after_id)
-    .execute(&mut *conn)
+    .fetch_all(&mut *conn)
     .await?;
+    if anchor.is_some() {
+        for row in &deleted {
+            deltas.add(row.try_get(0)?, row.try_get(1)?, -1);
+        }
+    }
     for id in uncounted {
         sqlx::query(
             "UPDATE deployments SET dora_state = NULL, dora_signal = NULL, dora_rollback = 0, \
@@ -164,7 +178,8 @@ pub(super) async fn derive_stream(
             gap,
         });
     }
-    insert_carried(conn, stream, &carried).await?;
+    insert_carried(conn, stream, &carried, &mut deltas).await?;
+    apply(conn, stream, deltas).await?;
     update_facts(conn, &updates).await?;
     Ok(())
 }

@@ -1,6 +1,6 @@
 //! Reading the DORA facts `derive` stored: a window's counted deployments
-//! with their signals and next successes, the lead-time percentiles of
-//! the commits they carried, and the commits of listed deployments.
+//! with their signals and next successes, and the commits of listed
+//! deployments (lead-time summaries: `lead_days`).
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
@@ -10,7 +10,6 @@ use super::read::DeploymentFilter;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
 use crate::metrics::dora::history::{CommitLead, Signal};
-use crate::metrics::percentile::percentile_of_counts;
 use crate::store::rows::{provider_from_id, provider_id};
 use crate::store::{Deployments, StoreError};
 
@@ -143,48 +142,5 @@ impl Deployments<'_> {
             }
         }
         Ok(out)
-    }
-
-    /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
-    /// times of commits carried by deployments of `filter` finished in
-    /// `[from, to)`, of `environments` only when given, from the exact
-    /// histogram the database answers (each distinct lead time and its
-    /// count).
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn lead_summary(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        filter: &DeploymentFilter,
-        environments: Option<&[String]>,
-    ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
-        let (mut narrowing, mut texts) = narrow(filter, 3);
-        if let Some(list) = environments {
-            let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", 3 + texts.len() + i)).collect();
-            narrowing.push_str(&format!(" AND environment IN ({})", marks.join(", ")));
-            texts.extend(list.iter().cloned());
-        }
-        let range = format!(
-            "FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
-             AND lead_seconds IS NOT NULL{narrowing}"
-        );
-        let bind_all = |sql: String| {
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(from.timestamp()).bind(to.timestamp());
-            for text in &texts {
-                query = query.bind(text.clone());
-            }
-            query
-        };
-        // An exact histogram: each distinct lead time once, with its count.
-        let rows = bind_all(format!(
-            "SELECT lead_seconds, COUNT(*) {range} GROUP BY lead_seconds ORDER BY lead_seconds"
-        ))
-        .fetch_all(&self.read)
-        .await?;
-        let counted: Vec<(i64, i64)> =
-            rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<_, sqlx::Error>>()?;
-        let count: i64 = counted.iter().map(|(_, n)| n).sum();
-        Ok((count as usize, percentile_of_counts(&counted, 0.5), percentile_of_counts(&counted, 0.9)))
     }
 }

@@ -10,18 +10,21 @@
 //! stream's DORA facts, derived again inside the write transaction from
 //! the last successful deployment before a change; `lineage` walks the
 //! stored pushes for it; `batch` writes what it derived in few
-//! statements), `facts` (reading the derived facts),
+//! statements), `facts` (reading the derived facts), `lead_days` (the
+//! lead-time roll-up per stream, UTC day and lead time, kept by `derive`;
+//! a window's lead-time summary),
 //! `sums` (a window's facts summed in SQL per quarter hour, its outages
 //! and the deployments an incident marks), `incident_tx` (an incident merged inside the write path's transaction,
 //! for webhooks).
 //!
-//! Owns these three tables' SQL and `deployment_commits`'; must not know HTTP, payloads or how the
+//! Owns these three tables' SQL, `deployment_commits`' and `deployment_lead_days`'; must not know HTTP, payloads or how the
 //! figures are defined.
 
 mod batch;
 mod derive;
 mod facts;
 pub(super) mod incident_tx;
+mod lead_days;
 mod lineage;
 mod read;
 mod retention;

@@ -1,6 +1,6 @@
 //! Deployment retention: deployments finished (or, never finished, last
 //! changed) before the cutoff with the commits they carried, commits first seen before it, incidents
-//! resolved before it.
+//! resolved before it; the lead-time roll-up's days before it (`lead_days`).
 
 use crate::store::{Deployments, StoreError};
 
@@ -27,6 +27,9 @@ impl Deployments<'_> {
                     break;
                 }
                 total += deleted;
+            }
+            if sql == OLD_DEPLOYED_COMMITS {
+                self.retain_lead_days(cutoff).await?;
             }
         }
         Ok(total)

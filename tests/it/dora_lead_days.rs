@@ -1,0 +1,152 @@
+//! The lead-time roll-up (`deployment_lead_days`, migration 0028) stays
+//! what a scan of `deployment_commits` answers when a deployment's
+//! carried commits change: a deployment arriving late, before one
+//! already derived, takes over a commit the later one carried (both back
+//! ends). Checked three ways: the roll-up equals the scan summed per
+//! stream, UTC day and lead time; the store's summary of a window whose
+//! whole days come from the roll-up equals the scan's histogram; and the
+//! figure `/api/dora` answers is the hand-worked one. Retention keeps
+//! them equal too.
+
+use chrono::{DateTime, Duration, Utc};
+use cicd_dashboard::store::deployments::DeploymentFilter;
+use cicd_dashboard::store::{Store, StoreOptions};
+use serde_json::{Value, json};
+use sqlx::{Connection, Row};
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use crate::payloads::minutes_ago;
+
+fn ts(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+fn sha(name: &str) -> String {
+    format!("{name:0>40}")
+}
+
+fn push(before: &str, after: &str, at: DateTime<Utc>) -> Value {
+    json!({
+        "ref": "refs/heads/main", "before": sha(before), "after": sha(after), "repository": {"full_name": "acme/web"},
+        "commits": [{"id": sha(after), "timestamp": ts(at)}]
+    })
+}
+
+fn success(id: u64, commit: &str, at: DateTime<Utc>) -> Value {
+    json!({
+        "action": "created",
+        "deployment": {
+            "id": id, "sha": sha(commit), "ref": "main", "environment": "production",
+            "created_at": ts(at - Duration::minutes(5)),
+            "url": format!("https://api.github.com/repos/acme/web/deployments/{id}")
+        },
+        "deployment_status": {"state": "success", "created_at": ts(at), "updated_at": ts(at)},
+        "repository": {"full_name": "acme/web"}
+    })
+}
+
+/// `(stream, day, lead, commits)` rows, sorted.
+type Cells = Vec<(String, i64, i64, i64)>;
+
+async fn cells(conn: &mut sqlx::AnyConnection, sql: &str) -> Cells {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql.to_owned())).fetch_all(&mut *conn).await.expect("cells");
+    let mut out: Cells = rows
+        .iter()
+        .map(|r| {
+            let stream = format!(
+                "{}/{}/{}",
+                r.try_get::<i64, _>(0).expect("provider"),
+                r.try_get::<String, _>(1).expect("repo"),
+                r.try_get::<String, _>(2).expect("environment")
+            );
+            (stream, r.try_get(3).expect("day"), r.try_get(4).expect("lead"), r.try_get(5).expect("n"))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// The roll-up equals `deployment_commits` summed; the store's summary of
+/// `[from, to)` equals the scan's histogram's; answers the summary.
+async fn compare(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (usize, Option<f64>, Option<f64>) {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.expect("connect");
+    let rolled = cells(
+        &mut conn,
+        "SELECT provider_id, repo, environment, day, lead_seconds, commits FROM deployment_lead_days",
+    )
+    .await;
+    let scanned = cells(
+        &mut conn,
+        "SELECT provider_id, repo, environment, finished_at / 86400, lead_seconds, COUNT(*) FROM deployment_commits \
+         WHERE lead_seconds IS NOT NULL GROUP BY provider_id, repo, environment, finished_at / 86400, lead_seconds",
+    )
+    .await;
+    assert_eq!(rolled, scanned);
+    let rows = sqlx::query(
+        "SELECT lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
+         AND lead_seconds IS NOT NULL GROUP BY lead_seconds ORDER BY lead_seconds",
+    )
+    .bind(from.timestamp())
+    .bind(to.timestamp())
+    .fetch_all(&mut conn)
+    .await
+    .expect("scan");
+    let histogram: Vec<(i64, i64)> =
+        rows.iter().map(|r| (r.try_get(0).expect("lead"), r.try_get(1).expect("n"))).collect();
+    let count = histogram.iter().map(|(_, n)| *n as usize).sum::<usize>();
+    let p = |q| cicd_dashboard::metrics::percentile::percentile_of_counts(&histogram, q);
+    let store = Store::connect_existing(&app.database_url, &StoreOptions::default()).await.expect("store");
+    let summary = store
+        .deployments()
+        .lead_summary(from, to, &DeploymentFilter::default(), None)
+        .await
+        .expect("summary");
+    assert_eq!(summary, (count, p(0.5), p(0.9)));
+    summary
+}
+
+on_both_backends! {
+    // Pushes c1 (5 d 2 h ago), c2 on it (3 d 1 h ago), c3 on c2 (2 d
+    // 30 min ago). D1 deploys c1 5 d ago, D3 deploys c3 2 d ago; D2 of c2
+    // (3 d ago) arrives last.
+    //
+    // Before D2: D1 carries c1 (7200 s), D3 carries c2 (2 d − 3 d 1 h →
+    // 90 000 s) and c3 (1800 s): [1800, 7200, 90 000], median 7200, p90
+    // 7200 + 0.8 × 82 800 = 73 440. After D2 (D3 derived again): c2 is
+    // D2's (3600 s) on another day: [1800, 3600, 7200], median 3600, p90
+    // 3600 + 0.8 × 3600 = 6480.
+    async fn lead_roll_up_follows_a_late_deployment(app: TestApp) {
+        let base = minutes_ago(0);
+        let ago = |minutes: i64| base - Duration::minutes(minutes);
+        let day = 24 * 60;
+        app.deliver_json("push", &push("0", "c1", ago(5 * day + 120)), "stored").await;
+        app.deliver_json("push", &push("c1", "c2", ago(3 * day + 60)), "stored").await;
+        app.deliver_json("push", &push("c2", "c3", ago(2 * day + 30)), "stored").await;
+        app.deliver_json("deployment_status", &success(1, "c1", ago(5 * day)), "stored").await;
+        app.deliver_json("deployment_status", &success(3, "c3", ago(2 * day)), "stored").await;
+        let (from, to) = (base - Duration::days(7), base + Duration::seconds(1));
+        assert_eq!(compare(&app, from, to).await, (3, Some(7200.0), Some(73_440.0)));
+
+        app.deliver_json("deployment_status", &success(2, "c2", ago(3 * day)), "stored").await;
+        assert_eq!(compare(&app, from, to).await, (3, Some(3600.0), Some(6480.0)));
+        // A window of whole UTC days only, and one inside a day.
+        let midnight = |at: DateTime<Utc>| at - Duration::seconds(at.timestamp().rem_euclid(86_400));
+        compare(&app, midnight(base - Duration::days(6)), midnight(base)).await;
+        compare(&app, ago(3 * day + 1), ago(3 * day - 1)).await;
+
+        let (status, body) = app.get("/api/dora?window_days=7").await;
+        assert_eq!(status, 200, "{body}");
+        let lead = &body["current"]["lead_time"];
+        assert_eq!(lead["commits"], 3, "{body}");
+        assert_eq!(lead["median_seconds"], 3600.0, "{body}");
+        assert_eq!(lead["p90_seconds"], 6480.0, "{body}");
+
+        // Retention 4 days back (mid-day): D1 and c1 go, the cutoff's day
+        // is recomputed; [1800, 3600] is left.
+        let store = Store::connect_existing(&app.database_url, &StoreOptions::default()).await.expect("store");
+        store.deployments().delete_older_than(ago(4 * day).timestamp()).await.expect("retention");
+        assert_eq!(compare(&app, from, to).await, (2, Some(2700.0), Some(3420.0)));
+    }
+}
