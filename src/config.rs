@@ -21,7 +21,7 @@ pub use github::{GitHubApiSettings, GitHubPollSettings};
 pub use gitlab::{
     GitLabApiSettings, GitLabInstance, GitLabPollSettings, GitLabTarget, GitLabTokenType, target,
 };
-pub use limits::ServeLimits;
+pub use limits::{DEFAULT_TEST_INSIGHTS_BUDGET_MS, ServeLimits};
 pub use runners::RunnerSettings;
 
 /// Where the database is and how to pool connections to it.

@@ -20,7 +20,8 @@ use crate::auth::Role;
 use crate::domain::RepoName;
 use crate::domain::time::{format_timestamp, from_unix};
 use crate::metrics::minutes::{GroupBy, MinutesRow, RunnerCost, minutes_from_cells};
-use crate::metrics::runners::{LabelSetFigures, figures_from};
+use crate::metrics::runner_parts::figures_from;
+use crate::metrics::runners::LabelSetFigures;
 use crate::store::RunnerFilter;
 
 /// Both routes (read role).

@@ -23,11 +23,10 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::auth::{Bearer, authorize, bearer};
+use super::auth::{Bearer, authorize, bearer, same_token};
 use super::problem::Problem;
 use super::responses::DeliveryProblems;
 use super::{AppState, IngestAuth};
@@ -166,12 +165,6 @@ async fn accept(
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
-}
-
-/// Constant-time-enough comparison of bearer tokens: compares SHA-256
-/// digests, so timing reveals nothing about the token's characters.
-pub(super) fn same_token(given: &str, expected: &str) -> bool {
-    Sha256::digest(given.as_bytes()) == Sha256::digest(expected.as_bytes())
 }
 
 /// A delivery is accepted with a valid provider signature, or with `Authorization: Bearer` carrying the

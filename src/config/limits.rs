@@ -5,6 +5,9 @@
 
 use clap::Args;
 
+/// The default of `--test-insights-recompute-budget-ms`.
+pub const DEFAULT_TEST_INSIGHTS_BUDGET_MS: u64 = 100;
+
 /// Limits of the HTTP server and of outgoing alert requests.
 #[derive(Debug, Clone, Args)]
 pub struct ServeLimits {
@@ -31,7 +34,7 @@ pub struct ServeLimits {
     /// lists to be recomputed after new uploads: an answer whose last
     /// computation took longer is served as it was (`stale: true`, with
     /// its `computed_at`) while it is recomputed in the background.
-    #[arg(long, env = "CICD_TEST_INSIGHTS_RECOMPUTE_BUDGET_MS", default_value_t = 100)]
+    #[arg(long, env = "CICD_TEST_INSIGHTS_RECOMPUTE_BUDGET_MS", default_value_t = DEFAULT_TEST_INSIGHTS_BUDGET_MS)]
     pub test_insights_recompute_budget_ms: u64,
 }
 
@@ -42,7 +45,7 @@ impl Default for ServeLimits {
             header_read_timeout: 10,
             webhook_body_budget: 128,
             alert_allow_private_addresses: false,
-            test_insights_recompute_budget_ms: crate::store::test_results::DEFAULT_BUDGET_MS,
+            test_insights_recompute_budget_ms: DEFAULT_TEST_INSIGHTS_BUDGET_MS,
         }
     }
 }

@@ -46,7 +46,6 @@ use std::collections::BTreeSet;
 
 use serde::Serialize;
 
-pub use super::runner_parts::{RolledRunners, figures_from};
 use crate::domain::BuildStatus;
 
 /// How far before the window's start running jobs are looked for (24 h:
@@ -172,13 +171,4 @@ pub struct LabelSetFigures {
     pub peak_concurrency: u32,
     pub hourly: Vec<HourPeak>,
     pub daily: Vec<DayFigures>,
-}
-
-/// The figures per label set for the window `[from, now)` (`from` at a UTC
-/// midnight), from `spans`: the jobs that started since `from −
-/// LOOKBACK_SECONDS` and every job queued or running now (a job in both is
-/// counted once). Ordered by queued now, then jobs, descending, then
-/// labels. The same as [`figures_from`] with nothing rolled up.
-pub fn figures(spans: &[JobSpan], from: i64, now: i64) -> Vec<LabelSetFigures> {
-    figures_from(&RolledRunners::default(), spans, from, now)
 }

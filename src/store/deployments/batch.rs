@@ -5,8 +5,8 @@
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::derive::Stream;
 use super::lead_days::LeadDeltas;
+use super::rows::Stream;
 use crate::store::StoreError;
 
 /// Rows per statement (9 binds a commit, 7 a deployment: under every

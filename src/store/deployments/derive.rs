@@ -13,35 +13,11 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use super::batch::{Carried, FactsUpdate, insert_carried, update_facts};
 use super::lead_days::{LeadDeltas, apply, clear_stream};
 use super::lineage::Pushes;
+use super::rows::{Stream, signal_code};
 use crate::metrics::dora::derive::{StreamDeploy, derive};
-use crate::metrics::dora::history::Signal;
 use crate::store::{Deployments, StoreError};
 
-/// One stream: provider id, repository, environment.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(super) struct Stream {
-    pub provider_id: i64,
-    pub repo: String,
-    pub environment: String,
-}
-
 const STREAM: &str = "provider_id = $1 AND repo = $2 AND environment = $3";
-
-pub(super) fn signal_code(signal: Option<Signal>) -> Option<i64> {
-    match signal {
-        Some(Signal::Failed) => Some(1),
-        Some(Signal::RolledBack) => Some(2),
-        Some(Signal::Incident) | None => None,
-    }
-}
-
-pub(super) fn signal_of(code: Option<i64>) -> Option<Signal> {
-    match code {
-        Some(1) => Some(Signal::Failed),
-        Some(2) => Some(Signal::RolledBack),
-        _ => None,
-    }
-}
 
 /// Derives `stream` again from the last successful deployment finished
 /// before `from` (`(finished_at, id)`; `None`: the whole stream).

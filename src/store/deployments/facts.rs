@@ -5,8 +5,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::derive::signal_of;
 use super::read::DeploymentFilter;
+use super::rows::signal_of;
 use crate::domain::ProviderKind;
 use crate::domain::time::from_unix;
 use crate::metrics::dora::history::{CommitLead, Signal};

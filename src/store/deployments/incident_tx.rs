@@ -4,7 +4,8 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::write::{INCIDENT_SELECT, IncidentWrite, incident_row};
+use super::rows::{INCIDENT_SELECT, incident_row};
+use super::write::IncidentWrite;
 use crate::domain::deployment::{Incident, merge_incident};
 use crate::store::rows::unix;
 use crate::store::{Backend, ChangeEvent, Deployments, StoreError};

@@ -13,9 +13,9 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::derive::Stream;
 use super::facts::narrow;
 use super::read::DeploymentFilter;
+use super::rows::Stream;
 use crate::metrics::percentile::percentile_of_counts;
 use crate::store::{Deployments, StoreError};
 

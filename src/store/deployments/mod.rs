@@ -15,7 +15,8 @@
 //! a window's lead-time summary),
 //! `sums` (a window's facts summed in SQL per quarter hour, its outages
 //! and the deployments an incident marks), `incident_tx` (an incident merged inside the write path's transaction,
-//! for webhooks).
+//! for webhooks), `rows` (a stream's key, signal codes, decoding
+//! deployment and incident rows: shared by the others, importing none).
 //!
 //! Owns these three tables' SQL, `deployment_commits`' and `deployment_lead_days`'; must not know HTTP, payloads or how the
 //! figures are defined.
@@ -28,6 +29,7 @@ mod lead_days;
 mod lineage;
 mod read;
 mod retention;
+mod rows;
 mod rule_runs;
 mod sums;
 pub(super) mod write;

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
 
-use super::write::{DEPLOYMENT_COLUMNS, INCIDENT_SELECT, deployment_from_row, incident_row};
+use super::rows::{DEPLOYMENT_COLUMNS, INCIDENT_SELECT, deployment_from_row, incident_row};
 use crate::domain::deployment::{Deployment, Incident};
 use crate::domain::time::from_unix;
 use crate::domain::{ProviderKind, RepoName};

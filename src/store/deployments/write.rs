@@ -3,17 +3,11 @@
 
 use sqlx::{AnyConnection, Row};
 
-use super::derive::{Stream, derive_gaps, derive_stream};
-use crate::domain::RepoName;
-use crate::domain::deployment::{
-    Deployment, DeploymentStatus, Incident, PushedCommits, merge_deployment, tier,
-};
-use crate::domain::time::from_unix;
-use crate::store::rows::{provider_from_id, provider_id, unix};
+use super::derive::{derive_gaps, derive_stream};
+use super::rows::{DEPLOYMENT_COLUMNS, Stream, deployment_from_row};
+use crate::domain::deployment::{Deployment, PushedCommits, merge_deployment, tier};
+use crate::store::rows::{provider_id, unix};
 use crate::store::{Backend, StoreError};
-
-pub(super) const DEPLOYMENT_COLUMNS: &str = "d.id, d.provider_id, d.repo, d.external_id, d.environment, \
-     d.sha, d.ref, d.job_id, d.url, d.created_at, d.status, d.status_at";
 
 const INSERT: &str = "INSERT INTO deployments (provider_id, repo, external_id, environment, sha, ref, \
      job_id, url, created_at, status, status_at, status_tier, outcome, finished_at, changed_at) \
@@ -29,27 +23,6 @@ const INSERT_COMMIT: &str = "INSERT INTO commits (provider_id, repo, sha, author
      ON CONFLICT (provider_id, repo, sha) DO UPDATE SET \
      authored_at = COALESCE(commits.authored_at, excluded.authored_at), \
      committed_at = COALESCE(commits.committed_at, excluded.committed_at)";
-
-/// Decodes a [`DEPLOYMENT_COLUMNS`] row.
-pub(super) fn deployment_from_row(row: &sqlx::any::AnyRow) -> Result<(i64, Deployment), StoreError> {
-    let status = match (row.try_get::<Option<String>, _>(10)?, row.try_get::<Option<i64>, _>(11)?) {
-        (Some(state), Some(at)) => from_unix(at).map(|at| DeploymentStatus { state, at }),
-        _ => None,
-    };
-    let deployment = Deployment {
-        provider: provider_from_id(row.try_get(1)?)?,
-        repo: RepoName::from(row.try_get::<String, _>(2)?),
-        deployment_id: row.try_get(3)?,
-        environment: row.try_get(4)?,
-        sha: row.try_get(5)?,
-        git_ref: row.try_get(6)?,
-        job_id: row.try_get(7)?,
-        url: row.try_get(8)?,
-        created_at: row.try_get::<Option<i64>, _>(9)?.and_then(from_unix),
-        status,
-    };
-    Ok((row.try_get(0)?, deployment))
-}
 
 fn bind<'q>(
     query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
@@ -203,24 +176,3 @@ pub enum IncidentWrite {
     Changed,
     Unchanged,
 }
-
-const INCIDENT_COLUMNS: &str = "external_id, repo, environment, title, url, opened_at, resolved_at";
-
-fn incident_from_row(row: &sqlx::any::AnyRow) -> Result<Incident, StoreError> {
-    Ok(Incident {
-        incident_id: row.try_get(0)?,
-        repo: row.try_get(1)?,
-        environment: row.try_get(2)?,
-        title: row.try_get(3)?,
-        url: row.try_get(4)?,
-        opened_at: from_unix(row.try_get(5)?)
-            .ok_or_else(|| StoreError::Invariant("an incident's opening is out of range".into()))?,
-        resolved_at: row.try_get::<Option<i64>, _>(6)?.and_then(from_unix),
-    })
-}
-
-pub(super) fn incident_row(row: &sqlx::any::AnyRow) -> Result<Incident, StoreError> {
-    incident_from_row(row)
-}
-
-pub(super) const INCIDENT_SELECT: &str = INCIDENT_COLUMNS;

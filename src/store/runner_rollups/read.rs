@@ -61,7 +61,7 @@ impl MetricReads<'_> {
         Ok(out)
     }
 
-    /// The inputs of [`crate::metrics::runners::figures_from`] for the window
+    /// The inputs of [`crate::metrics::runner_parts::figures_from`] for the window
     /// `[from, now)` (`from` at a UTC midnight): from the roll-ups where
     /// clean (never with a filter), else every job since `from −
     /// LOOKBACK_SECONDS`; always every job queued or running now.

@@ -36,7 +36,7 @@ pub const MAX_WATCHED: usize = 64;
 
 /// The default recompute budget (milliseconds), see
 /// [`InsightsRefresher::budget_ms`].
-pub const DEFAULT_BUDGET_MS: u64 = 100;
+pub const DEFAULT_BUDGET_MS: u64 = crate::config::DEFAULT_TEST_INSIGHTS_BUDGET_MS;
 
 /// The watch list and budget shared by every clone of a [`Store`].
 #[derive(Debug)]
