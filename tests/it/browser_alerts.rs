@@ -104,7 +104,8 @@ on_both_backends! {
         assert_eq!(browser.eval("document.getElementById('settings-status').textContent").await,
             "Settings are not shown: API answered 403 — this needs an admin token.");
         click(&browser, "#alerts tbody tr button[data-action=ack]").await;
-        browser.expect("document.getElementById('alerts-status').textContent.includes('403')", 5 * SECOND,
+        // 15 s: a busy CI machine took longer than 5 s once (stop 25).
+        browser.expect("document.getElementById('alerts-status').textContent.includes('403')", 15 * SECOND,
             "document.getElementById('alerts-status').textContent").await;
         assert_eq!(browser.eval("document.getElementById('alerts-status').textContent").await,
             format!("Could not acknowledge alert {id}: API answered 403 — this needs a write token."));
