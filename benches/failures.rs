@@ -20,10 +20,12 @@ use std::time::Instant;
 
 use chrono::Utc;
 use cicd_dashboard::store::Store;
-use sqlx::{Connection, Row};
+use sqlx::Connection;
 
 #[path = "common/http.rs"]
 mod http;
+#[path = "common/reuse.rs"]
+mod reuse;
 use http::{env_number, latency, start_server};
 
 const SEED_BUILDS: &str = "INSERT INTO builds (provider_id, repo, external_id, run_attempt, workflow, \
@@ -77,13 +79,8 @@ async fn main() {
     let start = Instant::now();
     let mut conn = sqlx::AnyConnection::connect(&database_url).await.expect("connect");
     let now = Utc::now().timestamp();
-    let stored: i64 = sqlx::query("SELECT COUNT(*) AS n FROM builds")
-        .fetch_one(&mut conn)
-        .await
-        .expect("count")
-        .try_get("n")
-        .expect("n");
-    let reuse = std::env::var("BENCH_REUSE").is_ok_and(|v| v == "1") && stored > 0;
+    let reused = reuse::reuse_seeded(&mut conn).await;
+    let (reuse, stored) = (reused.is_some(), reused.unwrap_or(0));
     if !reuse {
         sqlx::query(SEED_BUILDS)
             .bind(now)

@@ -6,7 +6,7 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -16,7 +16,7 @@ use super::params::Params;
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
-use crate::domain::time::format_timestamp;
+use crate::domain::time::{format_timestamp, from_unix};
 use crate::domain::{BranchName, RepoName};
 use crate::store::test_results::{FailedTest, TestHistory, TestInsights, TestsFilter};
 
@@ -163,7 +163,7 @@ pub async fn insights(
         job: params.text("job"),
     };
     let answer = state.store.test_results().insights(&filter, LIST_LENGTH).await?;
-    let computed_at = format_timestamp(DateTime::from_timestamp(answer.computed_at, 0).unwrap_or_default());
+    let computed_at = format_timestamp(from_unix(answer.computed_at).unwrap_or_default());
     Ok(Json(TestInsightsAnswer {
         // int_in keeps it in 1–365.
         window_days: u32::try_from(window_days).unwrap_or_default(),
