@@ -224,15 +224,21 @@ async fn stale_lists_say_so_then_update(app: TestApp) {
     let mut db =
         <sqlx::AnyConnection as sqlx::Connection>::connect(&app.database_url).await.expect("connect");
     for _ in 0..200 {
-        let n: i64 = sqlx::query_scalar("SELECT CAST(COUNT(*) AS BIGINT) FROM test_insight_cache")
-            .fetch_one(&mut db)
-            .await
-            .expect("count");
-        if n > 0 {
+        // Settled: an answer stored at the current version (a store still
+        // under way from the page's earlier reads would undo the change below).
+        let current: i64 = sqlx::query_scalar(
+            "SELECT CAST(COUNT(*) AS BIGINT) FROM test_insight_cache c \
+             WHERE c.versions = (SELECT CAST(SUM(version) AS BIGINT) FROM test_day_versions)",
+        )
+        .fetch_one(&mut db)
+        .await
+        .expect("count");
+        if current > 0 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    tokio::time::sleep(Duration::from_secs(1)).await;
     // Its computation "took 5 s", and the data changed since (as another
     // replica's upload would change it).
     sqlx::query("UPDATE test_insight_cache SET compute_ms = 5000").execute(&mut db).await.expect("slow");
