@@ -2,6 +2,7 @@
 //! router, listener) from settings, and run it until a shutdown signal.
 //! Tests start exactly this, on port 0 with a temporary database.
 
+mod deadline;
 mod server;
 
 use std::future::Future;
@@ -15,7 +16,6 @@ use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
-use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::alerts::AlertService;
@@ -120,11 +120,22 @@ impl Application {
             false => Some((scheduler(&store, &settings.worker)?, tick(&settings.worker))),
         };
         let cors = cors_layer(&settings.cors_origins)?;
+        let deadlines = deadline::Deadlines {
+            request: Duration::from_secs(settings.limits.request_timeout.max(1)),
+            upload: Duration::from_secs(settings.limits.upload_timeout.max(1)),
+        };
         let limits = server::ConnectionLimits {
             max_connections: settings.limits.max_connections,
             header_read_timeout: Duration::from_secs(settings.limits.header_read_timeout.max(1)),
         };
-        Ok(Application { listener, router: app_router(state, cors), store, scheduler, sender, limits })
+        Ok(Application {
+            listener,
+            router: app_router(state, cors, deadlines),
+            store,
+            scheduler,
+            sender,
+            limits,
+        })
     }
 
     /// The address actually bound (useful with port 0).
@@ -294,7 +305,7 @@ fn cors_layer(origins: &[String]) -> anyhow::Result<Option<CorsLayer>> {
     ))
 }
 
-fn app_router(state: AppState, cors: Option<CorsLayer>) -> Router {
+fn app_router(state: AppState, cors: Option<CorsLayer>, deadlines: deadline::Deadlines) -> Router {
     let security_headers = [
         (
             header::CONTENT_SECURITY_POLICY,
@@ -316,10 +327,7 @@ fn app_router(state: AppState, cors: Option<CorsLayer>) -> Router {
         router = router.layer(cors);
     }
     router
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(30),
-        ))
+        .layer(axum::middleware::from_fn_with_state(deadlines, deadline::enforce))
         .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<_>| {
             let route = request
                 .extensions()

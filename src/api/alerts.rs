@@ -6,7 +6,7 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use chrono::Utc;
 use serde::Serialize;
@@ -206,8 +206,10 @@ pub async fn get_config(State(state): State<AppState>) -> Result<Json<ConfigJson
 pub async fn configure(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<ConfigJson>, Problem> {
+    super::json_body::require_json(&headers)?;
     let input: Value = serde_json::from_slice(&body)
         .map_err(|err| Problem::bad_request("invalid-json", format!("the body is not JSON: {err}")))?;
     let (previous, _, _) = stored_config(&state.store).await?;
@@ -279,10 +281,15 @@ pub struct TestAnswerJson {
 pub async fn test(
     State(state): State<AppState>,
     caller: Option<Extension<Caller>>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<TestAnswerJson>), Problem> {
+    let empty = body.iter().all(u8::is_ascii_whitespace);
+    if !empty {
+        super::json_body::require_json(&headers)?;
+    }
     audit(&state, caller, "alert.test", None, "test alert requested".into()).await;
-    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+    let input: Value = if empty {
         Value::Object(Default::default())
     } else {
         serde_json::from_slice(&body)

@@ -13,6 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -72,8 +73,10 @@ pub struct EventsAnswer {
     security(("token" = [])))]
 pub async fn post_events(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<EventsAnswer>, Problem> {
+    super::json_body::require_json(&headers)?;
     let body = body.map_err(|rejection| {
         let status = rejection.status();
         let slug = if status.as_u16() == 413 { "body-too-large" } else { "invalid-body" };

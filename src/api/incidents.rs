@@ -15,7 +15,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -161,8 +161,10 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
     security(("token" = [])))]
 pub async fn post_incident(
     State(state): State<AppState>,
+    headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<IncidentJson>), Problem> {
+    super::json_body::require_json(&headers)?;
     let body = body.map_err(|rejection| {
         Problem::new(rejection.status(), "invalid-body", "Bad request body", rejection.to_string())
     })?;

@@ -25,6 +25,7 @@ mod flaky;
 mod health;
 mod incidents;
 mod insights;
+mod json_body;
 mod metrics;
 mod not_configured;
 pub mod openapi;

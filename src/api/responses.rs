@@ -69,8 +69,9 @@ problem_set!(
     ItemQueryProblems: 401, 403, 404, 422, 429, 503
 );
 problem_set!(
-    /// A request with a JSON body (400 malformed, 422 invalid fields).
-    BodyProblems: 400, 401, 403, 422, 429, 503
+    /// A request with a JSON body (400 malformed, 415 not declared JSON,
+    /// 422 invalid fields).
+    BodyProblems: 400, 401, 403, 415, 422, 429, 503
 );
 problem_set!(
     /// A stream or scrape: authentication and rate limit only.
@@ -81,9 +82,9 @@ problem_set!(
     DeliveryProblems: 400, 401, 403, 413, 415, 429, 503
 );
 problem_set!(
-    /// A batch of generic build events (400 malformed, 413 too large, 422
-    /// invalid fields).
-    EventProblems: 400, 401, 403, 413, 422, 429, 503
+    /// A batch of generic build events (400 malformed, 413 too large, 415
+    /// not declared JSON, 422 invalid fields).
+    EventProblems: 400, 401, 403, 413, 415, 422, 429, 503
 );
 problem_set!(
     /// An upload of files (400 missing identification, 413 too large, 415

@@ -20,7 +20,7 @@
 
 use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 use utoipa_axum::router::OpenApiRouter;
@@ -163,10 +163,6 @@ async fn accept(
     ))
 }
 
-fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
-    headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim).filter(|v| !v.is_empty())
-}
-
 /// A delivery is accepted with a valid provider signature, or with `Authorization: Bearer` carrying the
 /// ingest token or an API token with the `write` role. What the headers
 /// alone decide, before the body is read: `Ok(true)` verified by token,
@@ -226,21 +222,19 @@ fn verify_signature(
 }
 
 fn check_content_type(provider: &dyn WebhookProvider, headers: &HeaderMap) -> Result<(), Problem> {
-    let essence = header_str(headers, header::CONTENT_TYPE.as_str())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
-    match essence.as_deref() {
-        Some("application/json") => Ok(()),
-        Some(t) if t.starts_with("application/") && t.ends_with("+json") => Ok(()),
-        other => Err(Problem::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "Unsupported media type",
-            format!(
-                "the body must be JSON (Content-Type: application/json), got {}; \
-                 set the {} webhook's content type to application/json",
-                other.unwrap_or("no Content-Type"),
-                provider.kind().display_name()
-            ),
-        )),
+    if super::json_body::is_json(headers) {
+        return Ok(());
     }
+    let essence = super::json_body::essence(headers);
+    Err(Problem::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported-media-type",
+        "Unsupported media type",
+        format!(
+            "the body must be JSON (Content-Type: application/json), got {}; \
+                 set the {} webhook's content type to application/json",
+            essence.as_deref().unwrap_or("no Content-Type"),
+            provider.kind().display_name()
+        ),
+    ))
 }

@@ -20,6 +20,17 @@ pub struct ServeLimits {
     /// stay idle between requests (keep-alive), before it is closed.
     #[arg(long, env = "CICD_HEADER_READ_TIMEOUT", default_value_t = 10)]
     pub header_read_timeout: u64,
+    /// Seconds a request may take from its arrival to its answer (a
+    /// streamed answer such as `/api/events` is bounded only until its
+    /// headers), before it is answered 408; test-result uploads have
+    /// `--upload-timeout` instead.
+    #[arg(long, env = "CICD_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Seconds a test-result upload (`POST /api/test-results`) may take to
+    /// be sent, parsed and stored before it is answered 408: large reports
+    /// on a busy machine take longer than other requests.
+    #[arg(long, env = "CICD_UPLOAD_TIMEOUT", default_value_t = 300)]
+    pub upload_timeout: u64,
     /// MiB of webhook bodies held in memory at once, across all requests;
     /// a body that does not fit is answered 503 with `Retry-After`.
     #[arg(long, env = "CICD_WEBHOOK_BODY_BUDGET", default_value_t = 128)]
@@ -43,6 +54,8 @@ impl Default for ServeLimits {
         ServeLimits {
             max_connections: 512,
             header_read_timeout: 10,
+            request_timeout: 30,
+            upload_timeout: 300,
             webhook_body_budget: 128,
             alert_allow_private_addresses: false,
             test_insights_recompute_budget_ms: DEFAULT_TEST_INSIGHTS_BUDGET_MS,

@@ -157,9 +157,23 @@ on_both_backends! {
         let (status, answer) = post(&app, &good).await;
         assert_eq!((status, answer["events"][0]["outcome"].as_str()), (200, Some("applied")), "{answer}");
         // Not JSON, or not an event shape: 400 problems.
-        let response = app.admin.post(app.url("/api/builds/events")).body("{oops").send().await.expect("post");
+        let response = app.admin.post(app.url("/api/builds/events"))
+            .header("content-type", "application/json").body("{oops").send().await.expect("post");
         assert_eq!(response.status(), 400);
         assert_eq!(response.headers()["content-type"], "application/problem+json");
+        // A valid event not declared JSON (curl -d without -H): 415, nothing stored.
+        let form = run_event("jenkins", "12", "twelve", "queued", json!({}));
+        for content_type in [None, Some("application/x-www-form-urlencoded")] {
+            let mut request = app.admin.post(app.url("/api/builds/events")).body(form.to_string());
+            if let Some(content_type) = content_type {
+                request = request.header("content-type", content_type);
+            }
+            let response = request.send().await.expect("post");
+            assert_eq!(response.status(), 415, "{content_type:?}");
+            let problem: Value = response.json().await.expect("problem");
+            assert!(problem["detail"].as_str().expect("detail").contains("Content-Type: application/json"), "{problem}");
+        }
+        assert_eq!(app.builds().await.len(), 1, "only the good event");
         let (status, _) = post(&app, &json!("a string")).await;
         assert_eq!(status, 400);
         let (status, problem) = post(&app, &json!({"events": []})).await;

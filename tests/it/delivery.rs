@@ -171,7 +171,16 @@ on_both_backends! {
         }
         let early = json!({"id": "INC-2", "opened_at": ts(minutes_ago(10)), "resolved_at": ts(minutes_ago(20))});
         assert_eq!(app.admin.post(&url).json(&early).send().await.expect("post").status().as_u16(), 422);
-        assert_eq!(app.admin.post(&url).body("{nope").send().await.expect("post").status().as_u16(), 400);
+        let nope = app.admin.post(&url).header("content-type", "application/json").body("{nope");
+        assert_eq!(nope.send().await.expect("post").status().as_u16(), 400);
+        // Not declared JSON (curl -d without -H): 415, and INC-3 is not stored.
+        let form = json!({"id": "INC-3", "opened_at": ts(minutes_ago(5))});
+        let response = app.admin.post(&url).header("content-type", "application/x-www-form-urlencoded")
+            .body(form.to_string()).send().await.expect("post");
+        assert_eq!(response.status().as_u16(), 415);
+        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        let response = app.admin.post(&url).json(&form).send().await.expect("post");
+        assert_eq!(response.status().as_u16(), 201, "INC-3 was not stored by the refused request");
         assert_eq!(app.client.post(&url).json(&open).send().await.expect("post").status().as_u16(), 401);
     }
 

@@ -92,6 +92,7 @@ mod replay_cli;
 mod replicas;
 mod report_cli;
 mod report_tests_cli;
+mod request_deadline;
 mod rollups;
 mod runner_metrics;
 mod runner_rollups;
