@@ -97,10 +97,7 @@ pub fn read_report<R: BufRead>(
                 if !saw_root {
                     let name = start.local_name();
                     if name.as_ref() != b"testsuites" && name.as_ref() != b"testsuite" {
-                        return Err(ReportError::NotAReport(format!(
-                            "the root element is <{}>, not <testsuites> or <testsuite>",
-                            String::from_utf8_lossy(name.as_ref())
-                        )));
+                        return Err(foreign_root(start.name().as_ref(), position));
                     }
                     saw_root = true;
                 }
@@ -116,6 +113,12 @@ pub fn read_report<R: BufRead>(
             }
             Event::Text(t) => {
                 let decoded = t.xml_content().map_err(|_| ReportError::NotUtf8 { position })?;
+                if !saw_root && !decoded.trim().is_empty() {
+                    return Err(ReportError::NotAReport(format!(
+                        "the file starts with text, not an XML element: {:?}",
+                        shortened(decoded.trim())
+                    )));
+                }
                 text.push(&decoded);
             }
             Event::CData(c) => {
@@ -156,6 +159,28 @@ pub fn read_report<R: BufRead>(
         });
     }
     Ok(summary)
+}
+
+/// Why a document whose root element is `name` is refused.
+fn foreign_root(name: &[u8], position: u64) -> ReportError {
+    let Ok(name) = std::str::from_utf8(name) else {
+        return ReportError::NotUtf8 { position };
+    };
+    if name.is_empty() {
+        return ReportError::NotAReport("the first element has no name, so this is not XML".into());
+    }
+    ReportError::NotAReport(format!(
+        "the root element is <{}>, not <testsuites> or <testsuite>",
+        shortened(name)
+    ))
+}
+
+/// `text` cut to 60 characters for a message, with `…` when cut.
+fn shortened(text: &str) -> String {
+    match text.char_indices().nth(60) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_owned(),
+    }
 }
 
 /// What an opening element means here, given the elements around it.

@@ -274,3 +274,22 @@ fn dotnet_junit_logger_with_a_repeated_case_and_exponent_times() {
     let repeated = cases.iter().filter(|c| c.name == "Multiply_ReturnsEight(1,2)").count();
     assert_eq!(repeated, 2);
 }
+
+#[test]
+fn what_is_not_a_report_is_named_plainly() {
+    let message = |input: &[u8]| read(input).expect_err("refused").to_string();
+    let text = message(b"--boundary\r\nContent-Disposition: form-data\r\n\r\n<testsuite/>");
+    assert!(text.contains("starts with text") && text.contains("--boundary"), "{text}");
+    let prefixed = message(b"<!-- x --><ns:report/>");
+    assert!(prefixed.contains("<ns:report>"), "{prefixed}");
+    assert!(message(b"< testsuite>").contains("has no name"), "{}", message(b"< testsuite>"));
+    assert!(matches!(read(b"<\xff\xfe>"), Err(ReportError::NotUtf8 { .. })));
+    let long = format!("<{}/>", "x".repeat(500));
+    assert!(message(long.as_bytes()).len() < 200, "a long name is cut");
+}
+
+#[test]
+fn a_byte_order_mark_before_the_root_is_read() {
+    let cases = read(b"\xef\xbb\xbf<testsuite><testcase name=\"a\"/></testsuite>").expect("read");
+    assert_eq!(cases.len(), 1);
+}
