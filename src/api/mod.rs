@@ -23,6 +23,7 @@ mod export;
 mod failures;
 mod flaky;
 mod health;
+mod incident_list;
 mod incidents;
 mod insights;
 mod json_body;
@@ -153,6 +154,7 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
         .merge(dora::routes(&state))
         .merge(deployments::routes(&state))
         .merge(incidents::routes(&state))
+        .merge(incident_list::routes(&state))
         .merge(webhook::routes())
 }
 

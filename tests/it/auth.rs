@@ -74,6 +74,7 @@ const ROUTES: &[(&str, &str, Needs, u16)] = &[
     ("GET", "/api/dora/timeseries", Needs::Read, 200),
     ("GET", "/api/deployments", Needs::Read, 200),
     ("POST", "/api/incidents", Needs::Write, 422),
+    ("GET", "/api/incidents", Needs::Read, 200),
 ];
 
 async fn call(app: &TestApp, method: &str, path: &str, authorization: Option<&str>) -> u16 {

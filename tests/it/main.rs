@@ -70,6 +70,7 @@ mod gitlab_retries;
 mod gitlab_webhooks;
 mod hostile_clients;
 mod incident_issues;
+mod incident_list;
 mod ingest_fixtures;
 mod ingest_log;
 mod ingest_order;

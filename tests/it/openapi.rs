@@ -47,6 +47,7 @@ const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/api/dora/timeseries"),
     ("get", "/api/deployments"),
     ("post", "/api/incidents"),
+    ("get", "/api/incidents"),
 ];
 
 on_both_backends! {

@@ -66,6 +66,6 @@ on_both_backends! {
         .expect("run schemathesis");
         let report = format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
         assert!(output.status.success(), "{report}");
-        assert!(report.contains("Tested: 37"), "{report}");
+        assert!(report.contains("Tested: 38"), "{report}");
     }
 }
