@@ -1,7 +1,9 @@
 //! `/api/events` carries deployment and incident changes, on both back
 //! ends: a GitHub `deployment_status` webhook, a generic `deployment`
 //! event and `POST /api/incidents` each arrive as an event naming the
-//! changed row; an unchanged repeat of the incident announces nothing new.
+//! changed row; an unchanged repeat of the incident announces nothing new;
+//! a push that arrives after a deployment of its commit (completing its
+//! lead times) announces that deployment.
 
 use std::time::Duration;
 
@@ -74,5 +76,37 @@ on_both_backends! {
             .await
             .expect("an incident event after the resolution");
         assert_eq!(again["id"].as_i64(), Some(id));
+    }
+
+    async fn a_late_push_announces_the_deployment_whose_lead_times_it_completes(app: TestApp) {
+        let mut stream = app.client.get(app.url("/api/events")).send().await.expect("events");
+        let sha = format!("{:0>40}", "c");
+        let status = json!({
+            "action": "created",
+            "deployment": {"id": 51, "sha": sha, "ref": "main", "environment": "production",
+                "created_at": ts(minutes_ago(20)), "url": "https://api.github.com/repos/acme/web/deployments/51"},
+            "deployment_status": {"state": "success", "created_at": ts(minutes_ago(10)), "updated_at": ts(minutes_ago(10))},
+            "repository": {"full_name": "acme/web"}
+        });
+        app.deliver_json("deployment_status", &status, "stored").await;
+        let (_, deployed) = wait_for_event(&mut stream, FIVE_SECONDS, |name, _| name == "deployment")
+            .await
+            .expect("a deployment event after the webhook");
+        let (_, before) = app.get("/api/deployments?window_days=1").await;
+        assert_eq!(before["deployments"][0]["commits"], json!([]), "no commit known yet: {before}");
+
+        // The push of c, committed 40 minutes ago, arrives late: lead time 30 min.
+        let push = json!({
+            "ref": "refs/heads/main", "before": format!("{:0>40}", "0"), "after": sha,
+            "repository": {"full_name": "acme/web"}, "commits": [{"id": sha, "timestamp": ts(minutes_ago(40))}]
+        });
+        app.deliver_json("push", &push, "stored").await;
+        let (_, again) = wait_for_event(&mut stream, FIVE_SECONDS, |name, _| name == "deployment")
+            .await
+            .expect("a deployment event after the late push");
+        assert_eq!(again["id"], deployed["id"], "the deployment whose lead times changed");
+        let (_, after) = app.get("/api/deployments?window_days=1").await;
+        let lead = after["deployments"][0]["commits"][0]["lead_time_seconds"].as_i64();
+        assert!(lead.is_some_and(|s| (1790..=1810).contains(&s)), "{after}");
     }
 }

@@ -200,13 +200,14 @@ async fn earlier_heads(
 }
 
 /// Derives again the streams whose commit walk stopped at one of `shas`
-/// of `repo` (a push that now names it), from the earliest such deployment.
+/// of `repo` (a push that now names it), from the earliest such deployment;
+/// answers those deployments' ids (their lead times may have changed).
 pub(super) async fn derive_gaps(
     conn: &mut AnyConnection,
     provider_id: i64,
     repo: &str,
     shas: &[&str],
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     let mut first: std::collections::HashMap<String, (i64, i64)> = std::collections::HashMap::new();
     for chunk in shas.chunks(200) {
         let marks: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 3)).collect();
@@ -225,11 +226,13 @@ pub(super) async fn derive_gaps(
             *entry = (*entry).min(at);
         }
     }
+    let mut derived = Vec::with_capacity(first.len());
     for (environment, at) in first {
         let stream = Stream { provider_id, repo: repo.to_owned(), environment };
         derive_stream(conn, &stream, Some(at)).await?;
+        derived.push(at.1);
     }
-    Ok(())
+    Ok(derived)
 }
 
 impl Deployments<'_> {

@@ -143,12 +143,14 @@ async fn rederive(
 }
 
 /// Records a push's commits: a commit already known keeps the push it came
-/// in first and gains only missing times.
+/// in first and gains only missing times. Answers the deployments whose
+/// commit walk the push completed (derived again: their lead times may
+/// have changed).
 pub(in crate::store) async fn record_commits(
     conn: &mut AnyConnection,
     pushed: &PushedCommits,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<Vec<i64>, StoreError> {
     for (position, commit) in pushed.commits.iter().enumerate() {
         sqlx::query(INSERT_COMMIT)
             .bind(provider_id(pushed.provider))

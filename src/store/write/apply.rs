@@ -106,16 +106,21 @@ impl WritePath {
             }
             Change::Tries(tried) => self.apply_tries(conn, tried, now, events, hooks).await?,
             Change::Deployment(deployment, commits) => {
+                let mut rederived = Vec::new();
                 if let Some(pushed) = commits {
-                    crate::store::deployments::write::record_commits(conn, pushed, now).await?;
+                    rederived = crate::store::deployments::write::record_commits(conn, pushed, now).await?;
                 }
                 let changed =
                     crate::store::deployments::write::upsert_deployment(conn, self.backend, deployment, now)
                         .await?;
-                events.extend(changed.map(|id| ChangeEvent::Deployment { id }));
+                rederived.retain(|id| Some(*id) != changed);
+                events.extend(changed.into_iter().chain(rederived).map(|id| ChangeEvent::Deployment { id }));
             }
             Change::Commits(pushed) => {
-                crate::store::deployments::write::record_commits(conn, pushed, now).await?
+                // A push that completes a deployment's commit walk changes
+                // its lead times: announced like a deployment change.
+                let rederived = crate::store::deployments::write::record_commits(conn, pushed, now).await?;
+                events.extend(rederived.into_iter().map(|id| ChangeEvent::Deployment { id }));
             }
             Change::Incident(incident) => {
                 let (id, _, outcome) = crate::store::deployments::incident_tx::upsert_incident(
