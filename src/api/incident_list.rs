@@ -5,7 +5,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -39,6 +39,23 @@ pub struct IncidentItem {
     pub status: &'static str,
     /// Seconds from opening to resolution (to now while open).
     pub duration_seconds: i64,
+}
+
+impl IncidentItem {
+    /// `incident` as answered at `now`.
+    pub fn new(incident: Incident, now: DateTime<Utc>) -> Self {
+        IncidentItem {
+            duration_seconds: (incident.resolved_at.unwrap_or(now) - incident.opened_at).num_seconds().max(0),
+            status: if incident.resolved_at.is_some() { "resolved" } else { "open" },
+            opened_at: format_timestamp(incident.opened_at),
+            resolved_at: incident.resolved_at.map(format_timestamp),
+            id: incident.incident_id,
+            repository: incident.repo,
+            environment: incident.environment,
+            title: incident.title,
+            url: incident.url,
+        }
+    }
 }
 
 /// The page.
@@ -121,19 +138,6 @@ pub async fn list_incidents(
     listed.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then_with(|| a.incident_id.cmp(&b.incident_id)));
     let truncated = listed.len() > limit;
     listed.truncate(limit);
-    let incidents = listed
-        .into_iter()
-        .map(|i| IncidentItem {
-            duration_seconds: (i.resolved_at.unwrap_or(now) - i.opened_at).num_seconds().max(0),
-            status: if i.resolved_at.is_some() { "resolved" } else { "open" },
-            opened_at: format_timestamp(i.opened_at),
-            resolved_at: i.resolved_at.map(format_timestamp),
-            id: i.incident_id,
-            repository: i.repo,
-            environment: i.environment,
-            title: i.title,
-            url: i.url,
-        })
-        .collect();
+    let incidents = listed.into_iter().map(|i| IncidentItem::new(i, now)).collect();
     Ok(Json(IncidentsJson { window_days, incidents, truncated }))
 }

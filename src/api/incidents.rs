@@ -23,12 +23,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
+use super::incident_list::IncidentItem;
 use super::problem::{FieldProblem, Problem};
 use super::responses::BodyProblems;
 use crate::auth::Role;
 use crate::domain::deployment::Incident;
 use crate::domain::limits;
-use crate::domain::time::{format_timestamp, parse_timestamp};
+use crate::domain::time::parse_timestamp;
 use crate::store::deployments::IncidentWrite;
 
 const FIELDS: &[&str] =
@@ -38,18 +39,11 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     super::guarded(OpenApiRouter::new().routes(routes!(post_incident)), Role::Write, state)
 }
 
-/// An incident as stored.
+/// An incident as stored, and what the request did to it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct IncidentJson {
-    pub id: String,
-    pub repository: Option<String>,
-    pub environment: Option<String>,
-    pub title: Option<String>,
-    pub url: Option<String>,
-    pub opened_at: String,
-    pub resolved_at: Option<String>,
-    /// `open` or `resolved`.
-    pub status: &'static str,
+    #[serde(flatten)]
+    pub incident: IncidentItem,
     /// `created`, `changed` or `unchanged`.
     pub outcome: &'static str,
 }
@@ -176,18 +170,5 @@ pub async fn post_incident(
         IncidentWrite::Changed => (StatusCode::OK, "changed"),
         IncidentWrite::Unchanged => (StatusCode::OK, "unchanged"),
     };
-    Ok((
-        status,
-        Json(IncidentJson {
-            id: stored.incident_id,
-            repository: stored.repo,
-            environment: stored.environment,
-            title: stored.title,
-            url: stored.url,
-            opened_at: format_timestamp(stored.opened_at),
-            status: if stored.resolved_at.is_some() { "resolved" } else { "open" },
-            resolved_at: stored.resolved_at.map(format_timestamp),
-            outcome,
-        }),
-    ))
+    Ok((status, Json(IncidentJson { incident: IncidentItem::new(stored, now), outcome })))
 }
