@@ -6,7 +6,7 @@
 //! unless something marked it before); the lead-time percentiles are the
 //! store's (`lead_summary`). No walk per request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -87,24 +87,6 @@ pub async fn load_facts(
     }));
     history.outages.sort_by_key(|o| o.started_at);
     Ok(Inputs { rows, deploys, history, incidents, walked: false })
-}
-
-/// Lead time for changes of `[from, to)` in `scope` from the stored
-/// lead times (`inputs` from [`load_facts`]: its deployments name the
-/// environments kept), else as `figures` computed it (`walked`).
-pub async fn lead_time(
-    state: &AppState,
-    scope: &Scope,
-    inputs: &Inputs,
-    computed: LeadTime,
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<LeadTime, Problem> {
-    if inputs.walked {
-        return Ok(computed);
-    }
-    let environments: Vec<String> =
-        inputs.deploys.iter().map(|d| d.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
-    stored_lead_time(state, scope, &environments, (from, to)).await
 }
 
 /// Lead time for changes of `[from, to)` in `scope` from the stored lead

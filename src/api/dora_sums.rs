@@ -1,7 +1,8 @@
-//! `GET /api/dora`'s two windows from the stored facts summed in SQL
-//! (`store::deployments` sums): counts per environment and quarter hour,
-//! only outages and the deployments incidents mark read as rows, lead
-//! times summarised by the store. The same figures as
+//! `GET /api/dora`'s two windows and `/api/dora/timeseries`' buckets from
+//! the stored facts summed in SQL (`store::deployments` quarters, sums):
+//! counts per environment and quarter hour (the `deployment_quarters`
+//! roll-up), only outages and the deployments incidents mark read as
+//! rows, lead times summarised by the store. The same figures as
 //! `metrics::dora::figures` over `dora_facts::load_facts`' inputs (the
 //! definitions are `crate::metrics::dora`'s); used when no deployment rule
 //! is in scope (then the streams are walked: `dora_inputs`).
@@ -21,14 +22,18 @@ use crate::metrics::dora::{
 };
 use crate::store::deployments::{IncidentProbe, QUARTER, QuarterSum};
 
-/// The figures of `[previous_from, from)` and `[from, to)` (production
-/// environments unless `scope` names one; days counted in `tz`).
+/// The figures of each of `spans` (`[start, end)`, sorted by start, not
+/// overlapping; production environments unless `scope` names one; days
+/// counted in `tz`).
 pub async fn summed(
     state: &AppState,
     scope: &Scope,
     tz: Tz,
-    (previous_from, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
-) -> Result<[DoraFigures; 2], Problem> {
+    spans: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Result<Vec<DoraFigures>, Problem> {
+    let (Some(&(previous_from, _)), Some(&(_, to))) = (spans.first(), spans.last()) else {
+        return Ok(Vec::new());
+    };
     let store = state.store.deployments();
     let filter = scope.filter(false);
     let mut production: HashMap<String, bool> = HashMap::new();
@@ -38,7 +43,7 @@ pub async fn summed(
                 .entry(environment.to_owned())
                 .or_insert_with(|| state.delivery.production.is_production(environment))
     };
-    let mut quarters = store.quarter_sums((previous_from, from, to), &filter).await?;
+    let mut quarters = store.span_sums(spans, &filter).await?;
     quarters.retain(|q| keep(&q.environment));
     let incidents = incidents_of(state, scope, previous_from, to, true).await?;
     // Successful deployments without a signal of their own that an
@@ -66,10 +71,8 @@ pub async fn summed(
     let environments: Vec<String> =
         quarters.iter().map(|q| q.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
     let read = Read { quarters: &quarters, marked: &marked, outages: &outages, tz };
-    let previous = read.window(0, (previous_from, from));
-    let current = read.window(1, (from, to));
-    let mut answer = [previous, current];
-    for (figures, span) in answer.iter_mut().zip([(previous_from, from), (from, to)]) {
+    let mut answer: Vec<DoraFigures> = (0..spans.len()).map(|i| read.window(i, spans[i])).collect();
+    for (figures, span) in answer.iter_mut().zip(spans.iter().copied()) {
         figures.lead_time = match environments.is_empty() {
             true => metrics_lead_time(0, None, None),
             false => stored_lead_time(state, scope, &environments, span).await?,
@@ -87,12 +90,12 @@ struct Read<'a> {
 }
 
 impl Read<'_> {
-    /// Window `window` (`[start, end)`) with an empty lead time (the store
+    /// Span `span` (`[start, end)`) with an empty lead time (the store
     /// summarises it).
-    fn window(&self, window: u8, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> DoraFigures {
+    fn window(&self, span: usize, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> DoraFigures {
         let (mut counted, mut successes, mut signalled) = (0usize, 0usize, 0usize);
         let mut days = HashSet::new();
-        for q in self.quarters.iter().filter(|q| q.window == window) {
+        for q in self.quarters.iter().filter(|q| q.span == span) {
             counted += q.counted as usize;
             successes += q.successes as usize;
             signalled += q.signalled as usize;
