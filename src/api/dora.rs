@@ -1,14 +1,15 @@
 //! `GET /api/dora` (the four keys of a window, their levels, and the
 //! window before) and `GET /api/dora/timeseries` (the keys per local day
 //! or ISO week in the viewer's time zone). Read role. Definitions in
-//! `crate::metrics::dora` and the README. `/api/dora` sums the stored
-//! facts in SQL (`dora_sums`) unless a deployment rule is in scope (then
-//! the streams are walked: `dora_inputs`).
+//! `crate::metrics::dora` and the README. Both sum the stored facts in
+//! SQL (`dora_sums`) unless a deployment rule is in scope (then the
+//! streams are walked: `dora_inputs`).
 
 use std::str::FromStr;
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -16,8 +17,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::dora_facts::lead_time;
-use super::dora_inputs::{Scope, load, load_walked, rule_runs_in_scope};
+use super::dora_inputs::{Scope, load_walked, rule_runs_in_scope};
 use super::dora_sums::summed;
 use super::params::{Params, Window};
 use super::problem::Problem;
@@ -89,15 +89,26 @@ pub async fn dora(
     let to = Utc::now();
     let from = to - Duration::days(i64::from(window_days));
     let previous_from = from - Duration::days(i64::from(window_days));
-    let [previous, current] = match rule_runs_in_scope(&state, &scope, previous_from, to).await? {
-        None => summed(&state, &scope, tz, (previous_from, from, to)).await?,
+    let spans = [(previous_from, from), (from, to)];
+    let answer = match rule_runs_in_scope(&state, &scope, previous_from, to).await? {
+        None => summed(&state, &scope, tz, &spans).await?,
         Some(runs) => {
             let inputs = load_walked(&state, &scope, runs, previous_from, to).await?;
-            [
-                figures(&inputs.deploys, &inputs.history, previous_from, from, tz),
-                figures(&inputs.deploys, &inputs.history, from, to, tz),
-            ]
+            spans
+                .iter()
+                .map(|(start, end)| figures(&inputs.deploys, &inputs.history, *start, *end, tz))
+                .collect()
         }
+    };
+    let mut answer = answer.into_iter();
+    let (Some(previous), Some(current)) = (answer.next(), answer.next()) else {
+        tracing::error!("the two windows' figures were not both computed");
+        return Err(Problem::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal server error",
+            "the server failed; the cause is in its log",
+        ));
     };
     Ok(Json(DoraJson {
         window_days,
@@ -194,11 +205,20 @@ pub async fn dora_timeseries(
     let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
         return Err(Problem::invalid_parameter("no day of that window can be represented"));
     };
-    let inputs = load(&state, &scope, first.1, last.2, false, true).await?;
+    let bounds: Vec<(DateTime<Utc>, DateTime<Utc>)> =
+        spans.iter().map(|(_, start, end)| (*start, *end)).collect();
+    let answers = match rule_runs_in_scope(&state, &scope, first.1, last.2).await? {
+        None => summed(&state, &scope, tz, &bounds).await?,
+        Some(runs) => {
+            let inputs = load_walked(&state, &scope, runs, first.1, last.2).await?;
+            bounds
+                .iter()
+                .map(|(start, end)| figures(&inputs.deploys, &inputs.history, *start, *end, tz))
+                .collect()
+        }
+    };
     let mut buckets = Vec::with_capacity(spans.len());
-    for (label, start, end) in &spans {
-        let mut figures = figures(&inputs.deploys, &inputs.history, *start, *end, tz);
-        figures.lead_time = lead_time(&state, &scope, &inputs, figures.lead_time, (*start, *end)).await?;
+    for ((label, start, end), figures) in spans.iter().zip(answers) {
         buckets.push(DoraBucket {
             label: label.clone(),
             start: format_timestamp(*start),

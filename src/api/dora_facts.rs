@@ -3,10 +3,9 @@
 //! their signals, the lead times of the commits they carried, and the
 //! incidents, matched here (an incident opened at or after a successful
 //! deployment finished and before the stream's next success marks it,
-//! unless something marked it before); the lead-time percentiles are the
-//! store's (`lead_summary`). No walk per request.
+//! unless something marked it before). No walk per request.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
@@ -14,7 +13,6 @@ use super::AppState;
 use super::dora_scope::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
-use crate::metrics::dora::{LeadTime, lead_time as metrics_lead_time};
 use crate::store::deployments::StoredFacts;
 
 /// Whether `incident` applies to `f`'s stream and falls in its span.
@@ -87,41 +85,6 @@ pub async fn load_facts(
     }));
     history.outages.sort_by_key(|o| o.started_at);
     Ok(Inputs { rows, deploys, history, incidents, walked: false })
-}
-
-/// Lead time for changes of `[from, to)` in `scope` from the stored
-/// lead times (`inputs` from [`load_facts`]: its deployments name the
-/// environments kept), else as `figures` computed it (`walked`).
-pub async fn lead_time(
-    state: &AppState,
-    scope: &Scope,
-    inputs: &Inputs,
-    computed: LeadTime,
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<LeadTime, Problem> {
-    if inputs.walked {
-        return Ok(computed);
-    }
-    let environments: Vec<String> =
-        inputs.deploys.iter().map(|d| d.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
-    stored_lead_time(state, scope, &environments, (from, to)).await
-}
-
-/// Lead time for changes of `[from, to)` in `scope` from the stored lead
-/// times of the deployments of `environments` (those the read kept).
-pub async fn stored_lead_time(
-    state: &AppState,
-    scope: &Scope,
-    environments: &[String],
-    (from, to): (DateTime<Utc>, DateTime<Utc>),
-) -> Result<LeadTime, Problem> {
-    if environments.is_empty() {
-        return Ok(metrics_lead_time(0, None, None));
-    }
-    let filter = scope.filter(false);
-    let only = scope.environment.is_none().then_some(environments);
-    let (count, median, p90) = state.store.deployments().lead_summary(from, to, &filter, only).await?;
-    Ok(metrics_lead_time(count, median, p90))
 }
 
 /// Fills in the commits of `ids` (the deployments a list shows) when the

@@ -1,34 +1,43 @@
-//! `GET /api/dora`'s two windows from the stored facts summed in SQL
-//! (`store::deployments` sums): counts per environment and quarter hour,
-//! only outages and the deployments incidents mark read as rows, lead
-//! times summarised by the store. The same figures as
+//! `GET /api/dora`'s two windows and `/api/dora/timeseries`' buckets from
+//! the stored facts summed in SQL (`store::deployments` quarters, sums):
+//! counts per environment and quarter hour (the `deployment_quarters`
+//! roll-up), only outages and the deployments incidents mark read as
+//! rows, lead times summarised by the store. The same figures as
 //! `metrics::dora::figures` over `dora_facts::load_facts`' inputs (the
 //! definitions are `crate::metrics::dora`'s); used when no deployment rule
 //! is in scope (then the streams are walked: `dora_inputs`).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 
 use super::AppState;
-use super::dora_facts::stored_lead_time;
 use super::dora_scope::{Scope, incidents_of};
 use super::problem::Problem;
 use crate::domain::time::from_unix;
 use crate::metrics::dora::{
     DoraFigures, change_failure_rate, frequency, lead_time as metrics_lead_time, time_to_restore,
 };
+use crate::metrics::percentile::percentile_of_counts;
 use crate::store::deployments::{IncidentProbe, QUARTER, QuarterSum};
 
-/// The figures of `[previous_from, from)` and `[from, to)` (production
-/// environments unless `scope` names one; days counted in `tz`).
+/// Spans whose lead times are read at once.
+const LEAD_READS: usize = 4;
+
+/// The figures of each of `spans` (`[start, end)`, sorted by start, not
+/// overlapping; production environments unless `scope` names one; days
+/// counted in `tz`).
 pub async fn summed(
     state: &AppState,
     scope: &Scope,
     tz: Tz,
-    (previous_from, from, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
-) -> Result<[DoraFigures; 2], Problem> {
+    spans: &[(DateTime<Utc>, DateTime<Utc>)],
+) -> Result<Vec<DoraFigures>, Problem> {
+    let (Some(&(previous_from, _)), Some(&(_, to))) = (spans.first(), spans.last()) else {
+        return Ok(Vec::new());
+    };
     let store = state.store.deployments();
     let filter = scope.filter(false);
     let mut production: HashMap<String, bool> = HashMap::new();
@@ -38,9 +47,17 @@ pub async fn summed(
                 .entry(environment.to_owned())
                 .or_insert_with(|| state.delivery.production.is_production(environment))
     };
-    let mut quarters = store.quarter_sums((previous_from, from, to), &filter).await?;
+    // The counts, outages, incidents and each span's lead times at the
+    // same time (a few spans' lead times at once).
+    let sums = async { Ok::<_, Problem>(store.span_sums(spans, &filter).await?) };
+    let opened = async { Ok::<_, Problem>(store.opened_outages(previous_from, to, &filter).await?) };
+    let reads: Vec<_> =
+        spans.iter().map(|(start, end)| store.lead_histogram(*start, *end, &filter)).collect();
+    let leads = stream::iter(reads).buffered(LEAD_READS).try_collect::<Vec<_>>();
+    let leads = async { Ok::<_, Problem>(leads.await?) };
+    let (mut quarters, opened, incidents, leads) =
+        tokio::try_join!(sums, opened, incidents_of(state, scope, previous_from, to, true), leads)?;
     quarters.retain(|q| keep(&q.environment));
-    let incidents = incidents_of(state, scope, previous_from, to, true).await?;
     // Successful deployments without a signal of their own that an
     // incident marks, by id (several incidents may mark one).
     let mut marked: HashMap<i64, DateTime<Utc>> = HashMap::new();
@@ -57,23 +74,30 @@ pub async fn summed(
         }
     }
     let mut outages: Vec<(DateTime<Utc>, Option<DateTime<Utc>>)> = Vec::new();
-    for outage in store.opened_outages(previous_from, to, &filter).await? {
+    for outage in opened {
         if keep(&outage.environment) {
             outages.push((outage.started_at, outage.restored_at));
         }
     }
     outages.extend(incidents.iter().map(|i| (i.opened_at, i.resolved_at)));
-    let environments: Vec<String> =
-        quarters.iter().map(|q| q.environment.clone()).collect::<HashSet<_>>().into_iter().collect();
     let read = Read { quarters: &quarters, marked: &marked, outages: &outages, tz };
-    let previous = read.window(0, (previous_from, from));
-    let current = read.window(1, (from, to));
-    let mut answer = [previous, current];
-    for (figures, span) in answer.iter_mut().zip([(previous_from, from), (from, to)]) {
-        figures.lead_time = match environments.is_empty() {
-            true => metrics_lead_time(0, None, None),
-            false => stored_lead_time(state, scope, &environments, span).await?,
-        };
+    let mut answer: Vec<DoraFigures> = (0..spans.len()).map(|i| read.window(i, spans[i])).collect();
+    // A lead time's environment has a counted deployment in the span, so
+    // keeping it is keeping the environments the counts kept.
+    for (figures, histogram) in answer.iter_mut().zip(leads) {
+        let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+        for (environment, lead, n) in histogram {
+            if keep(&environment) {
+                *counts.entry(lead).or_insert(0) += n;
+            }
+        }
+        let counts: Vec<(i64, i64)> = counts.into_iter().collect();
+        let commits: i64 = counts.iter().map(|(_, n)| n).sum();
+        figures.lead_time = metrics_lead_time(
+            commits as usize,
+            percentile_of_counts(&counts, 0.5),
+            percentile_of_counts(&counts, 0.9),
+        );
     }
     Ok(answer)
 }
@@ -87,12 +111,12 @@ struct Read<'a> {
 }
 
 impl Read<'_> {
-    /// Window `window` (`[start, end)`) with an empty lead time (the store
+    /// Span `span` (`[start, end)`) with an empty lead time (the store
     /// summarises it).
-    fn window(&self, window: u8, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> DoraFigures {
+    fn window(&self, span: usize, (start, end): (DateTime<Utc>, DateTime<Utc>)) -> DoraFigures {
         let (mut counted, mut successes, mut signalled) = (0usize, 0usize, 0usize);
         let mut days = HashSet::new();
-        for q in self.quarters.iter().filter(|q| q.window == window) {
+        for q in self.quarters.iter().filter(|q| q.span == span) {
             counted += q.counted as usize;
             successes += q.successes as usize;
             signalled += q.signalled as usize;

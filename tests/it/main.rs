@@ -57,6 +57,7 @@ mod delivery_events;
 mod delivery_order;
 mod deployment_backfill;
 mod dora_lead_days;
+mod dora_quarters;
 mod events_fanout;
 mod events_resume;
 mod flaky;

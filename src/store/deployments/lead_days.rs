@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
+use futures_util::future::try_join_all;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::facts::narrow;
@@ -121,10 +122,8 @@ impl Deployments<'_> {
 
     /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
     /// times of commits carried by deployments of `filter` finished in
-    /// `[from, to)`, of `environments` only when given, from the exact
-    /// histogram (each distinct lead time and its count): the window's
-    /// whole UTC days from `deployment_lead_days`, its partial first and
-    /// last day from `deployment_commits`.
+    /// `[from, to)`, of `environments` only when given, from
+    /// [`Deployments::lead_histogram`].
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
     pub async fn lead_summary(
@@ -134,27 +133,46 @@ impl Deployments<'_> {
         filter: &DeploymentFilter,
         environments: Option<&[String]>,
     ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
-        let (mut narrowing, mut texts) = narrow(filter, 3);
-        if let Some(list) = environments {
-            let marks: Vec<String> = (0..list.len()).map(|i| format!("${}", 3 + texts.len() + i)).collect();
-            narrowing.push_str(&format!(" AND environment IN ({})", marks.join(", ")));
-            texts.extend(list.iter().cloned());
+        let mut histogram: BTreeMap<i64, i64> = BTreeMap::new();
+        for (environment, lead, n) in self.lead_histogram(from, to, filter).await? {
+            if environments.is_none_or(|list| list.contains(&environment)) {
+                *histogram.entry(lead).or_insert(0) += n;
+            }
         }
+        let counted: Vec<(i64, i64)> = histogram.into_iter().collect();
+        let count: i64 = counted.iter().map(|(_, n)| n).sum();
+        Ok((count as usize, percentile_of_counts(&counted, 0.5), percentile_of_counts(&counted, 0.9)))
+    }
+
+    /// The exact lead-time histogram per environment (`(environment, lead
+    /// seconds, commits)`) of commits carried by deployments of `filter`
+    /// finished in `[from, to)`: the window's whole UTC days from
+    /// `deployment_lead_days`, its partial first and last day from
+    /// `deployment_commits`, read at the same time.
+    ///
+    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
+    pub async fn lead_histogram(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        filter: &DeploymentFilter,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let (narrowing, texts) = narrow(filter, 3);
         let (from, to) = (from.timestamp(), to.timestamp());
         // Whole days: [first_day, end_day).
         let first_day = from.div_euclid(DAY) + i64::from(from.rem_euclid(DAY) != 0);
         let end_day = to.div_euclid(DAY);
         let scan = format!(
-            "SELECT lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
-             AND lead_seconds IS NOT NULL{narrowing} GROUP BY lead_seconds"
+            "SELECT environment, lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 \
+             AND finished_at < $2 AND lead_seconds IS NOT NULL{narrowing} GROUP BY environment, lead_seconds"
         );
         let mut parts: Vec<(String, i64, i64)> = Vec::new();
         if first_day < end_day {
             parts.push((scan.clone(), from, first_day * DAY));
             parts.push((
                 format!(
-                    "SELECT lead_seconds, CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days \
-                     WHERE day >= $1 AND day < $2{narrowing} GROUP BY lead_seconds"
+                    "SELECT environment, lead_seconds, CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days \
+                     WHERE day >= $1 AND day < $2{narrowing} GROUP BY environment, lead_seconds"
                 ),
                 first_day,
                 end_day,
@@ -163,21 +181,23 @@ impl Deployments<'_> {
         } else {
             parts.push((scan, from, to));
         }
-        let mut histogram: BTreeMap<i64, i64> = BTreeMap::new();
-        for (sql, low, high) in parts {
-            if low >= high {
-                continue;
+        let reads = parts.into_iter().filter(|(_, low, high)| low < high).map(|(sql, low, high)| {
+            let texts = &texts;
+            async move {
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(low).bind(high);
+                for text in texts {
+                    query = query.bind(text.clone());
+                }
+                Ok::<_, StoreError>(query.fetch_all(&self.read).await?)
             }
-            let mut query = sqlx::query(AssertSqlSafe(sql)).bind(low).bind(high);
-            for text in &texts {
-                query = query.bind(text.clone());
-            }
-            for row in query.fetch_all(&self.read).await? {
-                *histogram.entry(row.try_get(0)?).or_insert(0) += row.try_get::<i64, _>(1)?;
+        });
+        let mut histogram: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        for rows in try_join_all(reads).await? {
+            for row in rows {
+                *histogram.entry((row.try_get(0)?, row.try_get(1)?)).or_insert(0) +=
+                    row.try_get::<i64, _>(2)?;
             }
         }
-        let counted: Vec<(i64, i64)> = histogram.into_iter().collect();
-        let count: i64 = counted.iter().map(|(_, n)| n).sum();
-        Ok((count as usize, percentile_of_counts(&counted, 0.5), percentile_of_counts(&counted, 0.9)))
+        Ok(histogram.into_iter().map(|((environment, lead), n)| (environment, lead, n)).collect())
     }
 }

@@ -13,12 +13,14 @@
 //! statements), `facts` (reading the derived facts), `lead_days` (the
 //! lead-time roll-up per stream, UTC day and lead time, kept by `derive`;
 //! a window's lead-time summary),
-//! `sums` (a window's facts summed in SQL per quarter hour, its outages
-//! and the deployments an incident marks), `incident_tx` (an incident merged inside the write path's transaction,
+//! `quarters` (the deployment counts roll-up `deployment_quarters`, kept
+//! by triggers: spans' sums per environment and quarter hour), `sums`
+//! (a window's outages and the deployments an incident marks), `incident_tx` (an incident merged inside the write path's transaction,
 //! for webhooks), `rows` (a stream's key, signal codes, decoding
 //! deployment and incident rows: shared by the others, importing none).
 //!
-//! Owns these three tables' SQL, `deployment_commits`' and `deployment_lead_days`'; must not know HTTP, payloads or how the
+//! Owns these three tables' SQL, `deployment_commits`', `deployment_lead_days`' and
+//! `deployment_quarters`'; must not know HTTP, payloads or how the
 //! figures are defined.
 
 mod batch;
@@ -27,6 +29,7 @@ mod facts;
 pub(super) mod incident_tx;
 mod lead_days;
 mod lineage;
+mod quarters;
 mod read;
 mod retention;
 mod rows;
@@ -35,7 +38,8 @@ mod sums;
 pub(super) mod write;
 
 pub use facts::StoredFacts;
+pub use quarters::{QUARTER, QuarterSum};
 pub use read::{DeploymentFilter, DeploymentRow, StoredCommit};
 pub use rule_runs::RuleRun;
-pub use sums::{IncidentProbe, OpenedOutage, QUARTER, QuarterSum};
+pub use sums::{IncidentProbe, OpenedOutage};
 pub use write::IncidentWrite;

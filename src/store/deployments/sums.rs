@@ -1,9 +1,7 @@
-//! Summing the derived DORA facts in SQL for `GET /api/dora`: counted
-//! deployments per environment, window and quarter hour (every time
-//! zone's offset is a whole number of quarter hours, so a quarter hour
-//! lies in one local day), the outages deployments opened, and the
-//! successful deployments an incident marks. Reads only; what the facts
-//! mean is `derive`'s, how they are combined the caller's.
+//! What the DORA reads take as rows beside the counts (`quarters`): the
+//! outages deployments opened (by the partial index of migration 0031)
+//! and the successful deployments an incident marks. Reads only; what the
+//! facts mean is `derive`'s, how they are combined the caller's.
 
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, Row};
@@ -12,24 +10,6 @@ use super::facts::narrow;
 use super::read::DeploymentFilter;
 use crate::domain::time::from_unix;
 use crate::store::{Deployments, StoreError};
-
-/// Seconds in a quarter hour.
-pub const QUARTER: i64 = 900;
-
-/// Counted deployments of one environment finished in one quarter hour of
-/// one window.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct QuarterSum {
-    pub environment: String,
-    /// 0: finished before the split; 1: at or after it.
-    pub window: u8,
-    /// Unix seconds ÷ [`QUARTER`].
-    pub quarter: i64,
-    pub counted: i64,
-    pub successes: i64,
-    /// Failed or rolled back (an incident's signal aside).
-    pub signalled: i64,
-}
 
 /// An outage a failed deployment opened.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,45 +28,6 @@ pub struct IncidentProbe {
 }
 
 impl Deployments<'_> {
-    /// [`QuarterSum`]s of `filter`'s counted deployments finished in
-    /// `[from, to)`, split at `split`.
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn quarter_sums(
-        &self,
-        (from, split, to): (DateTime<Utc>, DateTime<Utc>, DateTime<Utc>),
-        filter: &DeploymentFilter,
-    ) -> Result<Vec<QuarterSum>, StoreError> {
-        let (narrowing, texts) = narrow(filter, 4);
-        let sql = format!(
-            "SELECT environment, CAST(CASE WHEN finished_at >= $2 THEN 1 ELSE 0 END AS BIGINT) AS w, finished_at / {QUARTER} AS q, \
-             COUNT(*), SUM(CASE WHEN dora_state = 0 THEN 1 ELSE 0 END), \
-             SUM(CASE WHEN dora_signal IS NOT NULL THEN 1 ELSE 0 END) FROM deployments \
-             WHERE finished_at >= $1 AND finished_at < $3 AND dora_state IS NOT NULL{narrowing} \
-             GROUP BY environment, CASE WHEN finished_at >= $2 THEN 1 ELSE 0 END, finished_at / {QUARTER}"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql))
-            .bind(from.timestamp())
-            .bind(split.timestamp())
-            .bind(to.timestamp());
-        for text in texts {
-            query = query.bind(text);
-        }
-        let rows = query.fetch_all(&self.read).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.push(QuarterSum {
-                environment: row.try_get(0)?,
-                window: u8::from(row.try_get::<i64, _>(1)? != 0),
-                quarter: row.try_get(2)?,
-                counted: row.try_get(3)?,
-                successes: row.try_get(4)?,
-                signalled: row.try_get(5)?,
-            });
-        }
-        Ok(out)
-    }
-
     /// The outages `filter`'s failed deployments finished in `[from, to)`
     /// opened.
     ///
