@@ -91,7 +91,7 @@ pub async fn check(store: &Store, production: &Environments, now: i64) -> anyhow
             resolved_at: i.resolved_at,
         })
         .collect();
-    let history = walk(&deploys, &HashMap::new(), &incidents);
+    let history = walk(&deploys, &HashMap::new(), &incidents, production);
     let mut out: Vec<(NewAlert, i64)> = Vec::new();
     for rule in rules {
         match rule.kind {

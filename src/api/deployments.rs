@@ -106,7 +106,7 @@ pub async fn list_deployments(
     let scope = Scope::from_params(&params)?;
     let production_only = params.flag("production")?;
     let limit = params.int_in("limit", 100, 1, 500)? as usize;
-    let to = Utc::now();
+    let to = crate::domain::time::end_of_second(Utc::now());
     let from = to - Duration::days(i64::from(window_days));
     let mut inputs = load(&state, &scope, from, to, true, production_only).await?;
     let mut listed: Vec<_> = inputs

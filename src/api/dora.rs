@@ -86,7 +86,7 @@ pub async fn dora(
 ) -> Result<Json<DoraJson>, Problem> {
     let tz = tz(&params)?;
     let scope = Scope::from_params(&params)?;
-    let to = Utc::now();
+    let to = crate::domain::time::end_of_second(Utc::now());
     let from = to - Duration::days(i64::from(window_days));
     let previous_from = from - Duration::days(i64::from(window_days));
     let spans = [(previous_from, from), (from, to)];
@@ -194,7 +194,7 @@ pub async fn dora_timeseries(
     };
     let tz = tz(&params)?;
     let scope = Scope::from_params(&params)?;
-    let now = Utc::now();
+    let now = crate::domain::time::end_of_second(Utc::now());
     let spans: Vec<(String, DateTime<Utc>, DateTime<Utc>)> = match bucket {
         "week" => week_buckets(tz, now, window_days),
         _ => day_buckets(tz, now, window_days)

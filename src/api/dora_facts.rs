@@ -12,13 +12,18 @@ use chrono::{DateTime, Utc};
 use super::AppState;
 use super::dora_scope::{Inputs, Scope, incidents_of};
 use super::problem::Problem;
+use crate::metrics::dora::config::Environments;
 use crate::metrics::dora::history::{Deploy, Facts, History, IncidentSpan, Outage, Signal};
 use crate::store::deployments::StoredFacts;
 
-/// Whether `incident` applies to `f`'s stream and falls in its span.
-fn marks(incident: &IncidentSpan, f: &StoredFacts) -> bool {
+/// Whether `incident` applies to `f`'s stream and falls in its span (an
+/// incident without an environment is about every production one).
+fn marks(incident: &IncidentSpan, f: &StoredFacts, production: &Environments) -> bool {
     incident.repo.as_deref().is_none_or(|r| r == f.repo)
-        && incident.environment.as_deref().is_none_or(|e| e == f.environment)
+        && incident
+            .environment
+            .as_deref()
+            .map_or_else(|| production.is_production(&f.environment), |e| e == f.environment)
         && f.finished_at <= incident.opened_at
         && f.next_success_at.is_none_or(|next| incident.opened_at < next)
 }
@@ -55,7 +60,8 @@ pub async fn load_facts(
     let mut deploys = Vec::with_capacity(stored.len());
     for f in &stored {
         let mut signal = f.signal;
-        if !f.failed && signal.is_none() && incidents.iter().any(|i| marks(i, f)) {
+        if !f.failed && signal.is_none() && incidents.iter().any(|i| marks(i, f, &state.delivery.production))
+        {
             signal = Some(Signal::Incident);
         }
         history

@@ -153,6 +153,6 @@ async fn walk_inputs(
     let commits: HashMap<(&'static str, String), CommitIndex> =
         pushed.into_iter().map(|(key, list)| (key, CommitIndex::new(list))).collect();
     let incidents = incidents_of(state, scope, from, to, production_only).await?;
-    let history = walk(&deploys, &commits, &incidents);
+    let history = walk(&deploys, &commits, &incidents, &state.delivery.production);
     Ok(Inputs { rows, deploys, history, incidents, walked: true })
 }

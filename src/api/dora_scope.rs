@@ -75,7 +75,9 @@ pub async fn incidents_of(
         .into_iter()
         .filter(|i| scope.repo.is_none() || i.repo.is_none() || i.repo == scope.repo)
         .filter(|i| match (&i.environment, &scope.environment) {
-            (None, _) => true,
+            // Without an environment: about every production environment.
+            (None, Some(asked)) => state.delivery.production.is_production(asked),
+            (None, None) => true,
             (Some(e), Some(asked)) => e == asked,
             (Some(e), None) => !production_only || state.delivery.production.is_production(e),
         })

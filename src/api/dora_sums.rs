@@ -68,7 +68,10 @@ pub async fn summed(
             opened_at: incident.opened_at,
         };
         for (id, environment, at) in store.marked_by(previous_from, to, &filter, &probe).await? {
-            if keep(&environment) {
+            // Without an environment it is about every production one.
+            let about =
+                incident.environment.is_some() || state.delivery.production.is_production(&environment);
+            if about && keep(&environment) {
                 marked.insert(id, at);
             }
         }

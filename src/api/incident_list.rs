@@ -17,6 +17,7 @@ use super::responses::QueryProblems;
 use crate::auth::Role;
 use crate::domain::deployment::Incident;
 use crate::domain::time::format_timestamp;
+use crate::metrics::dora::config::Environments;
 
 pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     super::guarded(OpenApiRouter::new().routes(routes!(list_incidents)), Role::Read, state)
@@ -89,30 +90,35 @@ impl Filter {
         Ok(Filter { repo: params.text("repo"), environment: params.text("environment"), open })
     }
 
-    /// An incident about every repository (or environment) matches any.
-    fn keeps(&self, incident: &Incident) -> bool {
-        let about = |asked: &Option<String>, stored: &Option<String>| match (asked, stored) {
+    /// An incident about every repository matches any; one about every
+    /// production environment matches those.
+    fn keeps(&self, incident: &Incident, production: &Environments) -> bool {
+        let repo = match (&self.repo, &incident.repo) {
             (Some(asked), Some(stored)) => asked == stored,
             _ => true,
         };
-        about(&self.repo, &incident.repo)
-            && about(&self.environment, &incident.environment)
-            && self.open.is_none_or(|open| open == incident.resolved_at.is_none())
+        let environment = match (&self.environment, &incident.environment) {
+            (Some(asked), Some(stored)) => asked == stored,
+            (Some(asked), None) => production.is_production(asked),
+            (None, _) => true,
+        };
+        repo && environment && self.open.is_none_or(|open| open == incident.resolved_at.is_none())
     }
 }
 
 /// `window_days` 1–365 (default 7): incidents opened before now and not
 /// resolved before the window began. `repo` and `environment` keep the
-/// incidents about them and those about every repository or environment;
+/// incidents about them and those about every repository or (for a
+/// production environment) every production environment;
 /// `status` `open` or `resolved`; `limit` 1–500 (default 100).
 #[utoipa::path(get, path = "/api/incidents", tag = "delivery",
     description = "Incidents open at some time in the window (POST /api/incidents and labelled GitHub issues), \
-        newest opening first. An incident without a repository or environment is about every one, so it \
-        matches any `repo` or `environment` filter.",
+        newest opening first. An incident without a repository is about every one and matches any `repo`; \
+        one without an environment is about every production environment and matches those.",
     params(
         Window,
         ("repo" = Option<String>, Query, description = "Only incidents about this repository (or every one)"),
-        ("environment" = Option<String>, Query, description = "Only incidents about this environment (or every one)"),
+        ("environment" = Option<String>, Query, description = "Only incidents about this environment (or, for a production one, every production one)"),
         ("status" = Option<String>, Query, description = "`open` or `resolved`"),
         ("limit" = Option<i64>, Query, description = "1–500 (default 100)", minimum = 1, maximum = 500),
     ),
@@ -125,7 +131,7 @@ pub async fn list_incidents(
 ) -> Result<Json<IncidentsJson>, Problem> {
     let filter = Filter::parse(&params)?;
     let limit = params.int_in("limit", 100, 1, 500)? as usize;
-    let now = Utc::now();
+    let now = crate::domain::time::end_of_second(Utc::now());
     let from = now - Duration::days(i64::from(window_days));
     let mut listed: Vec<Incident> = state
         .store
@@ -133,7 +139,7 @@ pub async fn list_incidents(
         .incidents(from, now)
         .await?
         .into_iter()
-        .filter(|i| filter.keeps(i))
+        .filter(|i| filter.keeps(i, &state.delivery.production))
         .collect();
     listed.sort_by(|a, b| b.opened_at.cmp(&a.opened_at).then_with(|| a.incident_id.cmp(&b.incident_id)));
     let truncated = listed.len() > limit;

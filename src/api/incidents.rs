@@ -30,6 +30,7 @@ use crate::auth::Role;
 use crate::domain::deployment::Incident;
 use crate::domain::limits;
 use crate::domain::time::parse_timestamp;
+use crate::domain::time_bounds;
 use crate::store::deployments::IncidentWrite;
 
 const FIELDS: &[&str] =
@@ -79,11 +80,18 @@ impl Fields<'_> {
         }
     }
 
-    fn time(&mut self, field: &str) -> Option<DateTime<Utc>> {
+    fn time(&mut self, field: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let text = self.text(field, field)?;
-        parse_timestamp(&text)
+        let at = parse_timestamp(&text)
             .map_err(|_| self.fail(field, format!("must be an RFC 3339 timestamp, got {text:?}")))
-            .ok()
+            .ok()?;
+        match time_bounds::check(at, now) {
+            Ok(()) => Some(at),
+            Err(range) => {
+                self.fail(field, format!("{range}, got {text:?}"));
+                None
+            }
+        }
     }
 }
 
@@ -120,10 +128,14 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
     {
         f.fail("url", "must be an absolute http(s) URL");
     }
-    let opened_at = f.time("opened_at");
-    let mut resolved_at = f.time("resolved_at");
+    let opened_at = f.time("opened_at", now);
+    let mut resolved_at = f.time("resolved_at", now);
     match f.text("status", "status").as_deref() {
-        None | Some("open") => {}
+        None => {}
+        Some("open") if resolved_at.is_some() || object.get("resolved_at").is_some_and(|v| !v.is_null()) => {
+            f.fail("status", "is \"open\" but resolved_at is given: leave out one of them")
+        }
+        Some("open") => {}
         Some("resolved") => resolved_at = resolved_at.or(Some(now)),
         Some(other) => f.fail("status", format!("must be \"open\" or \"resolved\", got {other:?}")),
     }

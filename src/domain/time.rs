@@ -20,6 +20,13 @@ pub fn format_timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// The end of `now`'s second: stored times are whole seconds, so a window
+/// `[from, end)` ending here holds what was stamped in the current second
+/// (a deployment or incident posted with `now` is read back at once).
+pub fn end_of_second(now: DateTime<Utc>) -> DateTime<Utc> {
+    from_unix(now.timestamp() + 1).unwrap_or(now)
+}
+
 /// Converts stored Unix seconds to a UTC timestamp (`None` if out of range).
 pub fn from_unix(seconds: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp(seconds, 0)

@@ -10,7 +10,13 @@
 //! Newest opening first: API, ALL, LONG. `repo=acme/web` keeps LONG and
 //! ALL (about every repository); `status=open` keeps ALL;
 //! `environment=production` keeps LONG and ALL (no environment: every
-//! one), not API (staging).
+//! production one), not API (staging); `environment=staging` keeps only
+//! API (an incident without an environment is not about staging).
+//!
+//! DORA: one successful deployment of acme/web to production and one to
+//! staging, each 4 h ago. ALL (opened 3 h ago, no environment) marks the
+//! production one (change failure rate 1/1) and is its outage; staging's
+//! figures have no failed change (0/1) and no outage but API's (1 800 s).
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
@@ -69,9 +75,45 @@ on_both_backends! {
         assert_eq!(ids(&app, "status=open").await, ["ALL"]);
         assert_eq!(ids(&app, "status=resolved&repo=acme/api").await, ["API"]);
         assert_eq!(ids(&app, "environment=production").await, ["ALL", "LONG"]);
+        assert_eq!(ids(&app, "environment=staging").await, ["API"]);
+
+        for (key, environment) in [("prod-1", "production"), ("staging-1", "staging")] {
+            let event = json!({"idempotency_key": key, "type": "deployment", "provider": "jenkins",
+                "repository": "acme/web", "deployment_id": key, "environment": environment,
+                "status": "success", "status_at": ts(now - Duration::hours(4))});
+            let (status, answer) = crate::build_events::post(&app, &event).await;
+            assert_eq!(status, 200, "{answer}");
+        }
+        let (_, production) = app.get("/api/dora?window_days=1&environment=production&repo=acme/web").await;
+        let current = &production["current"];
+        assert_eq!(current["change_failure_rate"]["deployments"], 1, "{production}");
+        assert_eq!(current["change_failure_rate"]["rate"], 1.0, "{production}");
+        let (_, staging) = app.get("/api/dora?window_days=1&environment=staging&repo=acme/web").await;
+        let current = &staging["current"];
+        assert_eq!(current["change_failure_rate"]["deployments"], 1, "{staging}");
+        assert_eq!(current["change_failure_rate"]["rate"], 0.0, "ALL is not about staging: {staging}");
         assert_eq!(ids(&app, "window_days=30").await, ["API", "ALL", "LONG", "OLD"]);
         let (_, page) = app.get("/api/incidents?limit=2").await;
         assert_eq!((page["incidents"].as_array().map(Vec::len), page["truncated"].as_bool()), (Some(2), Some(true)));
+
+        // Opened now (no opened_at): listed at once, within the same second.
+        let response = app.admin.post(app.url("/api/incidents")).json(&json!({"id": "NOW"})).send().await.expect("post");
+        assert_eq!(response.status(), 201);
+        assert_eq!(ids(&app, "status=open").await, ["NOW", "ALL"]);
+
+        // Contradictory or runaway input is refused, naming the field.
+        for (body, field) in [
+            (json!({"id": "C", "status": "open", "resolved_at": ts(now - Duration::hours(1))}), "status"),
+            (json!({"id": "F", "opened_at": "2099-01-01T00:00:00Z"}), "opened_at"),
+            (json!({"id": "Z", "opened_at": "1970-01-01T00:00:00Z"}), "opened_at"),
+            (json!({"id": "R", "resolved_at": ts(now + Duration::days(3))}), "resolved_at"),
+        ] {
+            let response = app.admin.post(app.url("/api/incidents")).json(&body).send().await.expect("post");
+            assert_eq!(response.status(), 422, "{body}");
+            let problem: Value = response.json().await.expect("problem");
+            assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+        }
+        assert_eq!(ids(&app, "window_days=30").await.len(), 5, "none of them stored");
 
         for bad in ["status=closed", "limit=0", "window_days=400", "repo=a&repo=b"] {
             let (status, problem) = app.get(&format!("/api/incidents?{bad}")).await;

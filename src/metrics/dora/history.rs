@@ -101,11 +101,12 @@ pub struct History {
 
 /// Walks every stream of `deploys` (any order) with the commits of each
 /// repository (`commits`, keyed by provider and repository) and the
-/// incidents.
+/// incidents (one without an environment is about every `production` one).
 pub fn walk(
     deploys: &[Deploy],
     commits: &HashMap<(&'static str, String), CommitIndex>,
     incidents: &[IncidentSpan],
+    production: &super::config::Environments,
 ) -> History {
     let mut streams: BTreeMap<(&str, &str, &str), Vec<&Deploy>> = BTreeMap::new();
     for d in deploys {
@@ -120,7 +121,11 @@ pub fn walk(
         let matching: Vec<&IncidentSpan> = incidents
             .iter()
             .filter(|i| i.repo.as_deref().is_none_or(|r| r == repo))
-            .filter(|i| i.environment.as_deref().is_none_or(|e| e == environment))
+            .filter(|i| {
+                i.environment
+                    .as_deref()
+                    .map_or_else(|| production.is_production(environment), |e| e == environment)
+            })
             .collect();
         mark_incidents(&stream, &matching, &mut history);
     }

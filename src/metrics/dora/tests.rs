@@ -44,7 +44,7 @@ fn three_merges() -> HashMap<(&'static str, String), CommitIndex> {
 }
 
 fn run(deploys: &[Deploy], incidents: &[IncidentSpan], days: i64) -> (DoraFigures, super::history::History) {
-    let history = walk(deploys, &three_merges(), incidents);
+    let history = walk(deploys, &three_merges(), incidents, &Default::default());
     let figures = figures(deploys, &history, at(0), at(days * 86_400), chrono_tz::UTC);
     (figures, history)
 }
@@ -136,7 +136,7 @@ fn consecutive_failures_are_one_outage() {
 fn days_with_a_deployment_are_local_days() {
     let nine_days = 9 * 86_400;
     let deploys = [deploy(1, "b", nine_days + 3 * 3600, false), deploy(2, "c", nine_days + 5 * 3600, false)];
-    let history = walk(&deploys, &three_merges(), &[]);
+    let history = walk(&deploys, &three_merges(), &[], &Default::default());
     let new_york = figures(&deploys, &history, at(0), at(10 * 86_400), chrono_tz::America::New_York);
     let utc = figures(&deploys, &history, at(0), at(10 * 86_400), chrono_tz::UTC);
     assert_eq!(new_york.deployment_frequency.days_with_deployment, 0.2);
