@@ -23,7 +23,7 @@ use crate::store::{Backend, Failures, StoreError};
 pub(super) const DAY: i64 = 86_400;
 
 /// The roll-up's key of a failure.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     day: i64,
     signature_id: i64,
@@ -370,5 +370,29 @@ impl Failures<'_> {
         sqlx::query(CLASS_BUILDS).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_per_class_count_a_pair_on_its_latest_failure_of_each_class() {
+        // One attempt, one signature: code on days 1 and 3, infrastructure on day 2.
+        let failure = |job_id: i64, day: i64, class: &str| Counted {
+            job_id,
+            build_id: 7,
+            signature_id: 1,
+            failed_at: day * DAY + 5,
+            key: Key { day, signature_id: 1, class: class.into(), ..Key::default() },
+        };
+        let all = [failure(1, 1, "code"), failure(2, 2, "infrastructure"), failure(3, 3, "code")];
+        let expected =
+            BTreeMap::from([((2, 1, "infrastructure".to_string()), 1), ((3, 1, "code".to_string()), 1)]);
+        assert_eq!(class_builds(&all), expected);
+        // The pair's overall builds sit on day 3 only.
+        let builds: Vec<(i64, i64)> = shares(&all).iter().map(|(k, s)| (k.day, s.builds)).collect();
+        assert_eq!(builds, [(1, 0), (2, 0), (3, 1)]);
     }
 }
