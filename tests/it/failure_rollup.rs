@@ -4,8 +4,9 @@
 //! moved to attempt 2 when the first try arrives, then a retention delete.
 //! After each step the roll-up read equals the scan for many windows (every
 //! failure's time ± 1 s, midnights) and filters, the roll-up and its
-//! per-signature sums (`failure_signature_days`) equal ones rebuilt from
-//! scratch, and the list answers what was worked out by hand.
+//! per-signature sums (`failure_signature_days`, with the builds per
+//! class of migration 0030) equal ones rebuilt from scratch, and the list
+//! answers what was worked out by hand.
 
 use std::sync::Arc;
 
@@ -78,6 +79,8 @@ async fn check(store: &Store, url: &str) {
         FailuresFilter { repo: Some("acme/app".into()), ..Default::default() },
         FailuresFilter { repo: Some("grp/app".into()), ..Default::default() },
         FailuresFilter { class: Some("code".into()), ..Default::default() },
+        FailuresFilter { class: Some("infrastructure".into()), ..Default::default() },
+        FailuresFilter { class: Some("code".into()), repo: Some("acme/app".into()), ..Default::default() },
         FailuresFilter {
             branch: Some("main".into()),
             workflow: Some("pipeline".into()),
@@ -101,10 +104,10 @@ async fn check(store: &Store, url: &str) {
 }
 
 /// The per-signature sums (`failure_signature_days`), sorted.
-async fn signature_days(url: &str) -> Vec<(i64, i64, String, i64, i64, i64)> {
+async fn signature_days(url: &str) -> Vec<(i64, i64, String, i64, i64, i64, i64)> {
     let mut conn = sqlx::AnyConnection::connect(url).await.expect("connect");
     let rows = sqlx::query(
-        "SELECT day, signature_id, class, failures, builds, last_at FROM failure_signature_days \
+        "SELECT day, signature_id, class, failures, builds, last_at, class_builds FROM failure_signature_days \
          ORDER BY day, signature_id, class",
     )
     .fetch_all(&mut conn)
@@ -120,6 +123,7 @@ async fn signature_days(url: &str) -> Vec<(i64, i64, String, i64, i64, i64)> {
                 n("failures"),
                 n("builds"),
                 n("last_at"),
+                n("class_builds"),
             )
         })
         .collect()

@@ -7,7 +7,10 @@
 //! (`/api/insights/flaky`'s `insights` + `report_lines`) equals the scan
 //! (`window` + `report`) for many windows (every occurrence's time ± 1 s,
 //! midnights) and filters, and the kept roll-up equals one rebuilt from
-//! scratch.
+//! scratch; and each line's attempts (the tally's days and the edges'
+//! attempts or their days' rest) equal the attempts counted from `builds`.
+
+use std::collections::HashMap;
 
 use chrono::{Duration, Utc};
 use cicd_dashboard::domain::ProviderKind;
@@ -59,6 +62,48 @@ async fn rows(url: &str) -> Vec<String> {
         .collect()
 }
 
+/// Per (provider kind, repository, workflow), the conclusive attempts that
+/// started in `[start, end)` matching `filter`, counted from `builds`.
+async fn raw_attempts(
+    conn: &mut sqlx::AnyConnection,
+    start: i64,
+    end: i64,
+    filter: &FlakyFilter,
+) -> HashMap<(String, String, String), i64> {
+    let mut sql = "SELECT p.kind, b.repo, b.workflow, COUNT(*) AS n FROM builds b \
+         JOIN providers p ON p.id = b.provider_id WHERE b.sort_at >= $1 AND b.sort_at < $2 \
+         AND b.status IN ('success', 'failed') AND b.workflow IS NOT NULL"
+        .to_string();
+    let kind = filter.provider.map(|p| p.kind().to_string());
+    let mut values = Vec::new();
+    for (column, value) in [
+        ("b.repo", &filter.repo),
+        ("b.workflow", &filter.workflow),
+        ("b.branch", &filter.branch),
+        ("p.kind", &kind),
+    ] {
+        if let Some(value) = value {
+            values.push(value.clone());
+            sql.push_str(&format!(" AND {column} = ${}", values.len() + 2));
+        }
+    }
+    sql.push_str(" GROUP BY p.kind, b.repo, b.workflow");
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(start).bind(end);
+    for value in &values {
+        query = query.bind(value.clone());
+    }
+    query
+        .fetch_all(&mut *conn)
+        .await
+        .expect("attempts")
+        .iter()
+        .map(|r| {
+            let text = |c: &str| r.try_get::<String, _>(c).expect(c);
+            ((text("kind"), text("repo"), text("workflow")), r.try_get::<i64, _>("n").expect("n"))
+        })
+        .collect()
+}
+
 /// The roll-up read equals the scan for windows starting at every
 /// occurrence's time ± 1 s and at midnights, under each filter; the kept
 /// roll-up equals a rebuilt one. Answers how many occurrences there are.
@@ -93,6 +138,19 @@ async fn check(store: &Store, url: &str, step: &str) -> usize {
                 let rolled =
                     report_lines(&store.flaky().insights(*start, end, filter).await.expect("roll-up"));
                 assert_eq!(rolled, scan, "{step}: [{start}, {end}) {filter:?}");
+                let raw = raw_attempts(&mut conn, *start, end, filter).await;
+                let attempts = |kind: &str, repo: &str, workflow: &Option<String>| {
+                    let key = (kind.to_string(), repo.to_string(), workflow.clone().unwrap_or_default());
+                    raw.get(&key).copied().unwrap_or(0)
+                };
+                for w in &rolled.0 {
+                    let expected = attempts(&w.provider_kind, &w.repo, &w.workflow);
+                    assert_eq!(w.attempts, expected, "{step}: [{start}, {end}) {filter:?} {w:?}");
+                }
+                for j in &rolled.1 {
+                    let expected = attempts(&j.provider_kind, &j.repo, &j.workflow);
+                    assert_eq!(j.attempts, expected, "{step}: [{start}, {end}) {filter:?} {j:?}");
+                }
             }
         }
     }

@@ -7,7 +7,9 @@
 //! correctly. The coarser `failure_signature_days` (migration 0027: the
 //! same sums per day, signature and class only, what the list's totals
 //! read when no repository, workflow or branch narrows it) takes the
-//! differences of its keys in the same pass. Also the full rebuild (after
+//! differences of its keys in the same pass, with its `class_builds`
+//! (migration 0030: the pairs whose latest failure *of that class* is on
+//! that day) worked out per class from the same failures. Also the full rebuild (after
 //! `db copy`, or for a bulk-filled database). Owns both tables' writes;
 //! reads are in `window`.
 
@@ -21,7 +23,7 @@ use crate::store::{Backend, Failures, StoreError};
 pub(super) const DAY: i64 = 86_400;
 
 /// The roll-up's key of a failure.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
 struct Key {
     day: i64,
     signature_id: i64,
@@ -179,17 +181,37 @@ impl Refold {
     /// Applies what the write changed to the roll-up.
     pub(crate) async fn finish(self, conn: &mut AnyConnection) -> Result<(), StoreError> {
         let after = counted(conn, &self.builds).await?;
-        apply(conn, shares(&self.before), shares(&after)).await
+        apply(conn, &self.before, &after).await
     }
+}
+
+/// Per (day, signature, class): the (signature, attempt) pairs whose
+/// latest failure of that class is there.
+fn class_builds(failures: &[Counted]) -> BTreeMap<(i64, i64, String), i64> {
+    let mut latest: BTreeMap<(i64, i64, &str), (i64, i64, i64)> = BTreeMap::new();
+    for f in failures {
+        let entry = latest.entry((f.signature_id, f.build_id, &f.key.class)).or_insert((
+            f.failed_at,
+            f.job_id,
+            f.key.day,
+        ));
+        *entry = (*entry).max((f.failed_at, f.job_id, f.key.day));
+    }
+    let mut out = BTreeMap::new();
+    for ((signature_id, _, class), (_, _, day)) in latest {
+        *out.entry((day, signature_id, class.to_string())).or_default() += 1;
+    }
+    out
 }
 
 /// Applies `after − before` per key; keys that lost a failure get their
 /// `last_at` from the raw rows again, and go when empty.
 async fn apply(
     conn: &mut AnyConnection,
-    mut before: BTreeMap<Key, Share>,
-    after: BTreeMap<Key, Share>,
+    before_failures: &[Counted],
+    after_failures: &[Counted],
 ) -> Result<(), StoreError> {
+    let (mut before, after) = (shares(before_failures), shares(after_failures));
     let mut keys: Vec<Key> = before.keys().chain(after.keys()).cloned().collect();
     keys.sort();
     keys.dedup();
@@ -228,6 +250,16 @@ async fn apply(
                 .await?;
         }
     }
+    let mut class_before = class_builds(before_failures);
+    for (key, n) in class_builds(after_failures) {
+        let old = class_before.remove(&key).unwrap_or(0);
+        if n != old {
+            coarse.entry(key).or_default().class_builds += n - old;
+        }
+    }
+    for (key, old) in class_before {
+        coarse.entry(key).or_default().class_builds -= old;
+    }
     apply_coarse(conn, coarse).await
 }
 
@@ -236,15 +268,17 @@ async fn apply(
 struct Coarse {
     failures: i64,
     builds: i64,
+    class_builds: i64,
     last_at: i64,
     /// A failure went: its latest time is read again.
     lost: bool,
 }
 
 const COARSE_UPSERT: &str = "INSERT INTO failure_signature_days (day, signature_id, class, failures, builds, \
-     last_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (day, signature_id, class) DO UPDATE SET \
+     last_at, class_builds) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (day, signature_id, class) DO UPDATE SET \
      failures = failure_signature_days.failures + excluded.failures, \
      builds = failure_signature_days.builds + excluded.builds, \
+     class_builds = failure_signature_days.class_builds + excluded.class_builds, \
      last_at = CASE WHEN excluded.last_at > failure_signature_days.last_at THEN excluded.last_at \
      ELSE failure_signature_days.last_at END RETURNING failures";
 
@@ -263,6 +297,7 @@ async fn apply_coarse(
             .bind(change.failures)
             .bind(change.builds)
             .bind(change.last_at)
+            .bind(change.class_builds)
             .fetch_one(&mut *conn)
             .await?
             .try_get("failures")?;
@@ -292,10 +327,20 @@ async fn apply_coarse(
 }
 
 /// `failure_signature_days` summed from `failure_days` (as migration 0027
-/// fills it).
+/// fills it); its `class_builds` then from `job_failures` ([`CLASS_BUILDS`]).
 pub(super) const COARSE_REBUILD: &str = "INSERT INTO failure_signature_days (day, signature_id, class, failures, \
      builds, last_at) SELECT day, signature_id, class, CAST(SUM(failures) AS BIGINT), CAST(SUM(builds) AS BIGINT), \
      MAX(last_at) FROM failure_days GROUP BY day, signature_id, class";
+
+/// `class_builds` from `job_failures` (as migration 0030 fills it).
+const CLASS_BUILDS: &str = "UPDATE failure_signature_days SET class_builds = c.n \
+     FROM (SELECT failed_at / 86400 AS day, signature_id, class, COUNT(*) AS n \
+     FROM (SELECT f.failed_at, f.signature_id, f.class, ROW_NUMBER() OVER (PARTITION BY f.signature_id, \
+     f.build_id, f.class ORDER BY f.failed_at DESC, f.job_id DESC) AS latest \
+     FROM job_failures f WHERE f.signature_id IS NOT NULL) AS x \
+     WHERE latest = 1 GROUP BY failed_at / 86400, signature_id, class) AS c \
+     WHERE failure_signature_days.day = c.day AND failure_signature_days.signature_id = c.signature_id \
+     AND failure_signature_days.class = c.class";
 
 /// The roll-up computed from `job_failures` (as migration 0024 fills it).
 const REBUILD: &str = "INSERT INTO failure_days (day, signature_id, repo, workflow, branch, job_name, nulls, \
@@ -322,7 +367,32 @@ impl Failures<'_> {
         sqlx::query(AssertSqlSafe(REBUILD.replace("{NULLS}", NULLS))).execute(&mut *tx).await?;
         sqlx::query("DELETE FROM failure_signature_days").execute(&mut *tx).await?;
         sqlx::query(COARSE_REBUILD).execute(&mut *tx).await?;
+        sqlx::query(CLASS_BUILDS).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_per_class_count_a_pair_on_its_latest_failure_of_each_class() {
+        // One attempt, one signature: code on days 1 and 3, infrastructure on day 2.
+        let failure = |job_id: i64, day: i64, class: &str| Counted {
+            job_id,
+            build_id: 7,
+            signature_id: 1,
+            failed_at: day * DAY + 5,
+            key: Key { day, signature_id: 1, class: class.into(), ..Key::default() },
+        };
+        let all = [failure(1, 1, "code"), failure(2, 2, "infrastructure"), failure(3, 3, "code")];
+        let expected =
+            BTreeMap::from([((2, 1, "infrastructure".to_string()), 1), ((3, 1, "code".to_string()), 1)]);
+        assert_eq!(class_builds(&all), expected);
+        // The pair's overall builds sit on day 3 only.
+        let builds: Vec<(i64, i64)> = shares(&all).iter().map(|(k, s)| (k.day, s.builds)).collect();
+        assert_eq!(builds, [(1, 0), (2, 0), (3, 1)]);
     }
 }

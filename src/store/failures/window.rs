@@ -9,10 +9,13 @@
 //! (signature, run attempt) pair once, on the key of its latest failure: a
 //! pair is in the window exactly when that failure is. The edge day adds
 //! the pairs whose latest failure falls in it. A repository filter keeps
-//! this exact (an attempt has one repository); with a workflow, branch or
-//! class filter the pair's latest failure may not match while an earlier
-//! one does, so builds are then counted from the raw failures of the
-//! answered signatures.
+//! this exact (an attempt has one repository); with a class filter alone
+//! the pairs are counted on their latest failure *of that class*
+//! (`failure_signature_days.class_builds`, migration 0030; the edge day
+//! adds the pairs whose latest failure of the class is in it); with a
+//! workflow or branch filter, or a class with a repository, the pair's
+//! latest failure may not match while an earlier one does, so builds are
+//! then counted from the raw failures of the answered signatures.
 
 use std::collections::BTreeMap;
 
@@ -22,6 +25,12 @@ use super::days::DAY;
 use super::read::{FailuresFilter, SignatureSummary};
 use super::spread::{Spread, add, contenders, rank};
 use crate::store::{Failures, StoreError};
+
+/// Whether the totals' builds are exact for `filter` (module doc): no
+/// workflow or branch, and a class only without a repository.
+fn rolled_builds(filter: &FailuresFilter) -> bool {
+    filter.workflow.is_none() && filter.branch.is_none() && (filter.class.is_none() || filter.repo.is_none())
+}
 
 /// Per signature id: (failures, last seen, builds).
 type Totals = BTreeMap<i64, (i64, i64, i64)>;
@@ -50,7 +59,7 @@ impl Failures<'_> {
         let mut spreads = BTreeMap::new();
         self.day_spreads(filter, first_day, &ids, &mut spreads).await?;
         self.raw_spreads(filter, Some(edge_end), &ids, &mut spreads).await?;
-        if filter.workflow.is_none() && filter.branch.is_none() && filter.class.is_none() {
+        if rolled_builds(filter) {
             for id in &ids {
                 spreads.entry(*id).or_default().builds = totals.get(id).map_or(0, |t| t.2);
             }
@@ -66,14 +75,16 @@ impl Failures<'_> {
         let (conditions, values) = filter.conditions(2);
         // Without a repository, workflow or branch the per-signature sums
         // (a row per day, signature and class) hold the same totals.
-        let table = if filter.repo.is_none() && filter.workflow.is_none() && filter.branch.is_none() {
-            "failure_signature_days"
+        let (table, builds) = if filter.repo.is_none() && filter.workflow.is_none() && filter.branch.is_none()
+        {
+            // With a class, the pairs counted on their latest failure of it.
+            ("failure_signature_days", if filter.class.is_some() { "class_builds" } else { "builds" })
         } else {
-            "failure_days"
+            ("failure_days", "builds")
         };
         let sql = format!(
             "SELECT f.signature_id, CAST(SUM(f.failures) AS BIGINT) AS n, MAX(f.last_at) AS last_at, \
-             CAST(SUM(f.builds) AS BIGINT) AS builds FROM {table} f \
+             CAST(SUM(f.{builds}) AS BIGINT) AS builds FROM {table} f \
              WHERE f.day >= $1{conditions} GROUP BY f.signature_id"
         );
         let mut query = sqlx::query(AssertSqlSafe(sql)).bind(first_day);
@@ -103,10 +114,12 @@ impl Failures<'_> {
             return Ok(());
         }
         let (window, bounds, values) = filter.raw_window(Some(edge_end), 1);
+        // With a class, a later failure of the pair counts only in that class.
+        let same_class = if filter.class.is_some() { " AND g.class = f.class" } else { "" };
         let sql = format!(
             "SELECT f.signature_id, COUNT(*) AS n, MAX(f.failed_at) AS last_at, \
              COUNT(DISTINCT CASE WHEN NOT EXISTS (SELECT 1 FROM job_failures g \
-             WHERE g.build_id = f.build_id AND g.signature_id = f.signature_id AND g.failed_at >= $2) \
+             WHERE g.build_id = f.build_id AND g.signature_id = f.signature_id AND g.failed_at >= $2{same_class}) \
              THEN f.build_id END) AS builds \
              FROM job_failures f WHERE f.signature_id IS NOT NULL{window} GROUP BY f.signature_id"
         );

@@ -6,12 +6,16 @@
 //! `flaky_attempt_days` (migration 0020: a per-day tally per provider,
 //! repository, workflow and branch that triggers on `builds` keep in the
 //! writing transaction — on insert, on any change of status, day, branch,
-//! workflow or repository, and on delete, retention's included); the two
-//! partial days at the window's edges (the window is `window_days` × 24 h
-//! back from now, so they add up to one day) are counted from `builds`
-//! for every workflow (`builds_window`), not by a join with the window's
-//! occurrences. A read therefore touches a few tally rows per day and at
-//! most one day of attempts, whatever the window.
+//! workflow or repository, and on delete, retention's included). Each of
+//! the two partial days at the window's edges (the window is
+//! `window_days` × 24 h back from now) is either counted from `builds`
+//! (`builds_window`, for every workflow, not by a join with the window's
+//! occurrences) or taken as its day's tally minus the attempts of the
+//! rest of that day, whichever range of `builds` is shorter; the part of
+//! a day after the window's end (the future, when the window ends now)
+//! counts as empty, so the last day is always its tally minus what
+//! started after the end. A read therefore touches a few tally rows per
+//! day and at most half a day of attempts, whatever the window.
 //!
 //! Owns these two queries; must not know what the figures mean.
 
@@ -69,40 +73,77 @@ pub(super) async fn conclusive_attempts(
         }
         Ok(())
     };
-    if let Some((from, to)) = plan.days {
-        // Every workflow matching the filter (a few hundred rows a day at
-        // most); those without an occurrence are never looked up.
-        let mut binds = Vec::new();
-        let where_ = filter_sql(filter, 2, &mut binds);
-        let tally = format!(
-            "SELECT provider_id, repo, workflow, CAST(SUM(attempts) AS BIGINT) AS n FROM flaky_attempt_days \
-             WHERE day >= $1 AND day < $2{where_} GROUP BY provider_id, repo, workflow"
-        );
-        let mut query = sqlx::query(AssertSqlSafe(tally)).bind(from).bind(to);
-        for bind in &binds {
-            query = query.bind(bind.clone());
+    let Some((from, to)) = plan.days else {
+        // Less than a whole day: the attempts themselves.
+        let ranges: Vec<(i64, i64, i64)> = plan.edges.iter().map(|&(a, b)| (a, b, 1)).collect();
+        if !ranges.is_empty() {
+            add(counted(conn, &ranges, filter).await?)?;
         }
-        add(query.fetch_all(&mut *conn).await?)?;
+        return Ok(counts);
+    };
+    let (mut first, mut last) = (from, to);
+    // (start, end, sign): ranges of `builds` added to (1) or taken from
+    // (-1) the tally's days `[first, last)`.
+    let mut ranges = Vec::new();
+    for &(a, b) in &plan.edges {
+        // The rest of the edge's day (one of the two ranges is empty).
+        let day = a.div_euclid(DAY);
+        let rest = [(day * DAY, a), (b, (day + 1) * DAY)];
+        // How much of `builds` a range reads: nothing after the window's end.
+        let length = |(x, y): (i64, i64)| (y.min(end) - x).max(0);
+        if rest.iter().map(|r| length(*r)).sum::<i64>() < length((a, b)) {
+            ranges.extend(rest.iter().filter(|(x, y)| x < y).map(|&(x, y)| (x, y, -1)));
+            first = first.min(day);
+            last = last.max(day + 1);
+        } else {
+            ranges.push((a, b, 1));
+        }
     }
-    if !plan.edges.is_empty() {
-        // $1..$4: the two edges (one may be empty); every workflow's
-        // attempts there (at most a day of attempts, by `builds_window`).
-        let mut binds = Vec::new();
-        let where_ = filter_sql(filter, 4, &mut binds);
-        let edge = format!(
-            "SELECT provider_id, repo, workflow, COUNT(*) AS n FROM builds \
-             WHERE ((sort_at >= $1 AND sort_at < $2) OR (sort_at >= $3 AND sort_at < $4)) \
-             AND status IN ('success', 'failed') AND workflow IS NOT NULL{where_} \
-             GROUP BY provider_id, repo, workflow"
-        );
-        let (head, tail) = (plan.edges[0], plan.edges.get(1).copied().unwrap_or((0, 0)));
-        let mut query = sqlx::query(AssertSqlSafe(edge)).bind(head.0).bind(head.1).bind(tail.0).bind(tail.1);
-        for bind in &binds {
-            query = query.bind(bind.clone());
-        }
-        add(query.fetch_all(&mut *conn).await?)?;
+    // Every workflow matching the filter (a few hundred rows a day at
+    // most); those without an occurrence are never looked up.
+    let mut binds = Vec::new();
+    let where_ = filter_sql(filter, 2, &mut binds);
+    let tally = format!(
+        "SELECT provider_id, repo, workflow, CAST(SUM(attempts) AS BIGINT) AS n FROM flaky_attempt_days \
+         WHERE day >= $1 AND day < $2{where_} GROUP BY provider_id, repo, workflow"
+    );
+    let mut query = sqlx::query(AssertSqlSafe(tally)).bind(first).bind(last);
+    for bind in &binds {
+        query = query.bind(bind.clone());
+    }
+    add(query.fetch_all(&mut *conn).await?)?;
+    if !ranges.is_empty() {
+        add(counted(conn, &ranges, filter).await?)?;
     }
     Ok(counts)
+}
+
+/// Per workflow, the conclusive attempts of `builds` that started in the
+/// ranges `(start, end, sign)` (at most two), each counted `sign` times.
+async fn counted(
+    conn: &mut AnyConnection,
+    ranges: &[(i64, i64, i64)],
+    filter: &FlakyFilter,
+) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let mut ranges = ranges.to_vec();
+    // Two ranges per statement; an empty one matches nothing.
+    ranges.resize(2, (0, 0, 1));
+    let mut binds = Vec::new();
+    let where_ = filter_sql(filter, 6, &mut binds);
+    let sql = format!(
+        "SELECT provider_id, repo, workflow, CAST(SUM(CASE WHEN sort_at >= $1 AND sort_at < $2 THEN $3 \
+         ELSE $6 END) AS BIGINT) AS n FROM builds \
+         WHERE ((sort_at >= $1 AND sort_at < $2) OR (sort_at >= $4 AND sort_at < $5)) \
+         AND status IN ('success', 'failed') AND workflow IS NOT NULL{where_} \
+         GROUP BY provider_id, repo, workflow"
+    );
+    let (a, b) = (ranges[0], ranges[1]);
+    let mut query =
+        sqlx::query(AssertSqlSafe(sql)).bind(a.0).bind(a.1).bind(a.2).bind(b.0).bind(b.1).bind(b.2);
+    for bind in &binds {
+        query = query.bind(bind.clone());
+    }
+    Ok(query.fetch_all(&mut *conn).await?)
 }
 
 #[cfg(test)]

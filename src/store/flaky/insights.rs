@@ -6,13 +6,15 @@
 //! plus the workflows' conclusive attempts (`attempts`). What it answers
 //! is exactly what the scan of the window's occurrences (`Flaky::window`)
 //! sums to; the roll-up is summed in the database, and only each line's
-//! 3 day rows with the newest examples are read.
+//! 3 day rows with the newest examples are decoded (see `days`).
 //!
 //! Owns these queries; must not know what the figures mean.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, AnyConnection, AssertSqlSafe, Row};
 
 use super::attempts::{conclusive_attempts, split};
 use super::codec::{COLUMNS, occurrence_from_row};
@@ -48,9 +50,20 @@ impl Flaky<'_> {
     }
 }
 
+/// Days at the end of the window whose example rows are all read; older
+/// ones only for the lines with fewer than 3 rows in them.
+const RECENT_DAYS: i64 = 7;
+
+/// One roll-up row's examples, as read: (top_at, top_build, the JSON list).
+type ExampleRow = (i64, i64, String);
+
 /// Adds the roll-up's days `[from, to)`: per line its sums over the days
-/// (summed in the database) and the examples of its 3 days with the
-/// newest (the line's 3 newest examples are among them).
+/// (grouped in the database) and the examples of its 3 day rows with the
+/// newest (the line's 3 newest examples are among them). A row's examples
+/// are all from its day, so a line's 3 newest rows are its 3 latest with
+/// examples: those of the last [`RECENT_DAYS`] are read for every line,
+/// older ones only for the lines with fewer there (no ranking in the
+/// database), and only the kept rows' lists are decoded.
 async fn days(
     conn: &mut AnyConnection,
     from: i64,
@@ -63,52 +76,122 @@ async fn days(
     if filter.branch.is_some() {
         where_.push_str(" AND branch_null = 0");
     }
-    let line = "PARTITION BY provider_id, repo, workflow, key_id";
-    let sum = |column: &str| format!("CAST(SUM({column}) OVER ({line}) AS BIGINT) AS {column}");
-    let sql = format!(
-        "SELECT x.*, k.name AS key_name FROM (SELECT provider_id, repo, workflow, key_id, examples, {}, {}, {}, \
-         {}, {}, MAX(last_seen) OVER ({line}) AS last_seen, \
-         ROW_NUMBER() OVER ({line} ORDER BY top_at DESC, top_build DESC) AS rn \
-         FROM flaky_days WHERE day >= $1 AND day < $2{where_}) AS x \
-         LEFT JOIN job_keys k ON k.id = x.key_id WHERE x.rn <= 3",
-        sum("occurrences"),
-        sum("passed_on_retry"),
-        sum("flaky_jobs"),
-        sum("failures"),
-        sum("wasted_seconds"),
+    let line = "provider_id, repo, workflow, key_id";
+    let sums = format!(
+        "SELECT s.*, k.name AS key_name FROM (SELECT {line}, CAST(SUM(occurrences) AS BIGINT) AS occurrences, \
+         CAST(SUM(passed_on_retry) AS BIGINT) AS passed_on_retry, CAST(SUM(flaky_jobs) AS BIGINT) AS flaky_jobs, \
+         CAST(SUM(failures) AS BIGINT) AS failures, CAST(SUM(wasted_seconds) AS BIGINT) AS wasted_seconds, \
+         MAX(last_seen) AS last_seen, CAST(SUM(CASE WHEN top_at >= 0 THEN 1 ELSE 0 END) AS BIGINT) AS example_rows \
+         FROM flaky_days WHERE day >= $1 AND day < $2{where_} GROUP BY {line}) AS s \
+         LEFT JOIN job_keys k ON k.id = s.key_id"
     );
-    let mut query = sqlx::query(AssertSqlSafe(sql)).bind(from).bind(to);
-    for bind in &binds {
-        query = query.bind(bind.clone());
-    }
-    let mut summed = HashSet::new();
-    for row in query.fetch_all(&mut *conn).await? {
-        let key_id: i64 = row.try_get("key_id")?;
-        let key = LineKey {
-            provider: provider_from_id(row.try_get("provider_id")?)?,
-            repo: row.try_get("repo")?,
-            workflow: row.try_get("workflow")?,
-            key: (key_id != 0).then_some(key_id),
-        };
-        let text: String = row.try_get("examples")?;
-        let examples: Vec<ExampleFacts> = serde_json::from_str(&text)
-            .map_err(|err| StoreError::Invariant(format!("flaky roll-up examples unreadable: {err}")))?;
-        let mut part = LineSums { examples, ..LineSums::default() };
-        // The sums come on each of the line's rows: taken once.
-        if summed.insert(key.clone()) {
-            part.occurrences = row.try_get("occurrences")?;
-            part.passed_on_retry = row.try_get("passed_on_retry")?;
-            part.flaky_jobs = row.try_get("flaky_jobs")?;
-            part.failures = row.try_get("failures")?;
-            part.wasted_seconds = row.try_get("wasted_seconds")?;
-            part.last_seen = row.try_get("last_seen")?;
-            if let (Some(id), Some(name)) = (key.key, row.try_get::<Option<String>, _>("key_name")?) {
-                window.key_names.insert(id, name);
-            }
+    let mut wanted: HashMap<LineKey, i64> = HashMap::new();
+    for row in bound(&sums, from, to, &binds).fetch_all(&mut *conn).await? {
+        let key = line_key(&row)?;
+        if let (Some(id), Some(name)) = (key.key, row.try_get::<Option<String>, _>("key_name")?) {
+            window.key_names.insert(id, name);
         }
+        wanted.insert(key.clone(), row.try_get::<i64, _>("example_rows")?.min(EXAMPLE_ROWS));
+        let part = LineSums {
+            occurrences: row.try_get("occurrences")?,
+            passed_on_retry: row.try_get("passed_on_retry")?,
+            flaky_jobs: row.try_get("flaky_jobs")?,
+            failures: row.try_get("failures")?,
+            wasted_seconds: row.try_get("wasted_seconds")?,
+            last_seen: row.try_get("last_seen")?,
+            examples: Vec::new(),
+        };
         window.lines.entry(key).or_default().merge(part);
     }
+    let rows = format!(
+        "SELECT {line}, top_at, top_build, examples FROM flaky_days \
+         WHERE day >= $1 AND day < $2 AND top_at >= 0{where_}"
+    );
+    let recent = from.max(to - RECENT_DAYS);
+    let mut kept: HashMap<LineKey, Vec<ExampleRow>> = HashMap::new();
+    for row in bound(&rows, recent, to, &binds).fetch_all(&mut *conn).await? {
+        keep(
+            &mut kept,
+            line_key(&row)?,
+            (row.try_get("top_at")?, row.try_get("top_build")?, row.try_get("examples")?),
+        );
+    }
+    // The lines with fewer rows read than they have (up to 3): their older rows.
+    let short: Vec<&LineKey> = wanted
+        .iter()
+        .filter(|(key, n)| kept.get(*key).map_or(0, Vec::len) < usize::try_from(**n).unwrap_or(0))
+        .map(|(key, _)| key)
+        .collect();
+    if recent > from && !short.is_empty() {
+        // Job keys by id (integers from the database, formatted in);
+        // workflow lines by repository (a superset: extra rows rank out).
+        let ids: Vec<String> = short.iter().filter_map(|k| k.key).map(|id| id.to_string()).collect();
+        let repos: Vec<String> = short.iter().filter(|k| k.key.is_none()).map(|k| k.repo.clone()).collect();
+        let mut lines = Vec::new();
+        if !ids.is_empty() {
+            lines.push(format!("key_id IN ({})", ids.join(", ")));
+        }
+        let mut all = binds.clone();
+        if !repos.is_empty() {
+            let marks: Vec<String> = (0..repos.len()).map(|i| format!("${}", all.len() + 3 + i)).collect();
+            lines.push(format!("(key_id = 0 AND repo IN ({}))", marks.join(", ")));
+            all.extend(repos);
+        }
+        let older = format!("{rows} AND ({})", lines.join(" OR "));
+        for row in bound(&older, from, recent, &all).fetch_all(&mut *conn).await? {
+            let key = line_key(&row)?;
+            if short.contains(&&key) {
+                keep(
+                    &mut kept,
+                    key,
+                    (row.try_get("top_at")?, row.try_get("top_build")?, row.try_get("examples")?),
+                );
+            }
+        }
+    }
+    for (key, rows) in kept {
+        for (_, _, text) in rows {
+            let examples: Vec<ExampleFacts> = serde_json::from_str(&text)
+                .map_err(|err| StoreError::Invariant(format!("flaky roll-up examples unreadable: {err}")))?;
+            window.lines.entry(key.clone()).or_default().merge(LineSums { examples, ..LineSums::default() });
+        }
+    }
     Ok(())
+}
+
+/// Rows per line whose examples are kept.
+const EXAMPLE_ROWS: i64 = 3;
+
+/// Keeps `row` among its line's newest [`EXAMPLE_ROWS`] rows (by their
+/// newest example's seen at and passing attempt; rows tied at the cut are
+/// all kept, as their further examples may rank either way).
+fn keep(kept: &mut HashMap<LineKey, Vec<ExampleRow>>, key: LineKey, row: ExampleRow) {
+    let rows = kept.entry(key).or_default();
+    rows.push(row);
+    rows.sort_by_key(|r| std::cmp::Reverse((r.0, r.1)));
+    if let Some(&(at, build, _)) = rows.get(EXAMPLE_ROWS as usize - 1) {
+        rows.retain(|r| (r.0, r.1) >= (at, build));
+    }
+}
+
+/// A statement with the day range `$1`, `$2` and the filter's binds.
+fn bound<'q>(sql: &str, from: i64, to: i64, binds: &'q [String]) -> Query<'q, Any, AnyArguments> {
+    let mut query = sqlx::query(AssertSqlSafe(sql.to_string())).bind(from).bind(to);
+    for bind in binds {
+        query = query.bind(bind.as_str());
+    }
+    query
+}
+
+/// The report line a roll-up row belongs to.
+fn line_key(row: &AnyRow) -> Result<LineKey, StoreError> {
+    let key_id: i64 = row.try_get("key_id")?;
+    Ok(LineKey {
+        provider: provider_from_id(row.try_get("provider_id")?)?,
+        repo: row.try_get("repo")?,
+        workflow: row.try_get("workflow")?,
+        key: (key_id != 0).then_some(key_id),
+    })
 }
 
 /// Adds the occurrences seen in the two second ranges `edges` (one may be
