@@ -5,8 +5,10 @@
 //! ends). Checked three ways: the roll-up equals the scan summed per
 //! stream, UTC day and lead time; the store's summary of a window whose
 //! whole days come from the roll-up equals the scan's histogram; and the
-//! figure `/api/dora` answers is the hand-worked one. Retention keeps
-//! them equal too.
+//! figure `/api/dora` answers is the hand-worked one. The lead-time
+//! buckets (`deployment_lead_buckets`, migration 0031) equal the roll-up
+//! summed per bucket. Retention keeps them equal too; the summary equals
+//! every lead time's percentiles on distinct lead times across buckets.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::deployments::DeploymentFilter;
@@ -84,6 +86,20 @@ async fn compare(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (usiz
     )
     .await;
     assert_eq!(rolled, scanned);
+    // The buckets (kept by triggers) equal the roll-up summed per bucket.
+    let bucketed = cells(
+        &mut conn,
+        "SELECT provider_id, repo, environment, day, bucket, commits FROM deployment_lead_buckets",
+    )
+    .await;
+    let summed = cells(
+        &mut conn,
+        "SELECT provider_id, repo, environment, day, CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60 \
+         WHEN lead_seconds < 86400 THEN lead_seconds - lead_seconds % 600 ELSE lead_seconds - lead_seconds % 3600 END, \
+         CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days GROUP BY 1, 2, 3, 4, 5",
+    )
+    .await;
+    assert_eq!(bucketed, summed);
     let rows = sqlx::query(
         "SELECT lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
          AND lead_seconds IS NOT NULL GROUP BY lead_seconds ORDER BY lead_seconds",

@@ -5,7 +5,10 @@
 //! derive adds to and removes from `deployment_commits` (`derive` hands
 //! the differences), retention of it, and the lead-time summary of a
 //! window (whole days from here, the partial first and last day from
-//! `deployment_commits`). Must not decide which commits a deployment
+//! `deployment_commits`; commits per lead-time bucket first, from
+//! `deployment_lead_buckets` (migration 0031, kept by triggers on this
+//! table) for whole days, then the exact lead times of the buckets the
+//! percentiles need). Must not decide which commits a deployment
 //! carried (`derive`'s) nor what the figure means (`metrics::dora`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -182,8 +185,9 @@ impl Deployments<'_> {
     /// Count, median and p90 of the lead times of commits carried by
     /// deployments of `filter` finished in `[from, to)` whose environment
     /// `keep` keeps, exact, in two reads: the commits per lead-time bucket
-    /// ([`BUCKET`]), then the exact lead times of only the buckets holding
-    /// the ranks the percentiles need (`metrics::percentile`
+    /// ([`BUCKET`]; whole days from `deployment_lead_buckets`), then the
+    /// exact lead times of only the buckets holding the ranks the
+    /// percentiles need (`metrics::percentile`
     /// `buckets_needed`, `refine`). Each read takes the window's whole UTC
     /// days from `deployment_lead_days` and its partial first and last day
     /// from `deployment_commits`, at the same time.
@@ -198,7 +202,9 @@ impl Deployments<'_> {
     ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
         let parts = Parts::new(filter, from.timestamp(), to.timestamp());
         let mut buckets: BTreeMap<i64, i64> = BTreeMap::new();
-        for (environment, low, n) in self.read_parts(&parts, BUCKET, "").await? {
+        for (environment, low, n) in
+            self.read_parts(&parts, BUCKET, ("deployment_lead_buckets", "bucket"), "").await?
+        {
             if keep(&environment) {
                 *buckets.entry(low).or_insert(0) += n;
             }
@@ -214,8 +220,14 @@ impl Deployments<'_> {
             .map(|low| format!("(lead_seconds >= {low} AND lead_seconds < {})", bucket_end(*low)))
             .collect();
         let mut exact: BTreeMap<i64, i64> = BTreeMap::new();
-        for (environment, lead, n) in
-            self.read_parts(&parts, "lead_seconds", &format!(" AND ({})", ranges.join(" OR "))).await?
+        for (environment, lead, n) in self
+            .read_parts(
+                &parts,
+                "lead_seconds",
+                ("deployment_lead_days", "lead_seconds"),
+                &format!(" AND ({})", ranges.join(" OR ")),
+            )
+            .await?
         {
             if keep(&environment) {
                 *exact.entry(lead).or_insert(0) += n;
@@ -227,12 +239,15 @@ impl Deployments<'_> {
     }
 
     /// `(environment, value, commits)` of `parts`, grouped by environment
-    /// and `value` (an expression of `lead_seconds`), `extra` narrowing
-    /// the lead times.
+    /// and `value` (an expression of `deployment_commits.lead_seconds`)
+    /// for the partial days, by `rolled`'s column of its table (the same
+    /// value, counted there) for the whole days; `extra` narrowing the lead
+    /// times.
     async fn read_parts(
         &self,
         parts: &Parts,
         value: &str,
+        (table, column): (&str, &str),
         extra: &str,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
         let narrowing = &parts.narrowing;
@@ -243,8 +258,8 @@ impl Deployments<'_> {
                      AND finished_at < $2 AND lead_seconds IS NOT NULL{extra}{narrowing} GROUP BY environment, {value}"
                 ),
                 true => format!(
-                    "SELECT environment, {value}, CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days \
-                     WHERE day >= $1 AND day < $2{extra}{narrowing} GROUP BY environment, {value}"
+                    "SELECT environment, {column}, CAST(SUM(commits) AS BIGINT) FROM {table} \
+                     WHERE day >= $1 AND day < $2{extra}{narrowing} GROUP BY environment, {column}"
                 ),
             };
             async move {
