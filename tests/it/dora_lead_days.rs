@@ -89,14 +89,14 @@ async fn compare(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (usiz
     // The buckets (kept by triggers) equal the roll-up summed per bucket.
     let bucketed = cells(
         &mut conn,
-        "SELECT provider_id, repo, environment, day, bucket, commits FROM deployment_lead_buckets",
+        "SELECT provider_id, environment, environment, day, bucket, commits FROM deployment_lead_buckets",
     )
     .await;
     let summed = cells(
         &mut conn,
-        "SELECT provider_id, repo, environment, day, CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60 \
+        "SELECT provider_id, environment, environment, day, CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60 \
          WHEN lead_seconds < 86400 THEN lead_seconds - lead_seconds % 600 ELSE lead_seconds - lead_seconds % 3600 END, \
-         CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days GROUP BY 1, 2, 3, 4, 5",
+         CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days GROUP BY 1, 2, 4, 5",
     )
     .await;
     assert_eq!(bucketed, summed);

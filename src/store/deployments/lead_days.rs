@@ -185,7 +185,8 @@ impl Deployments<'_> {
     /// Count, median and p90 of the lead times of commits carried by
     /// deployments of `filter` finished in `[from, to)` whose environment
     /// `keep` keeps, exact, in two reads: the commits per lead-time bucket
-    /// ([`BUCKET`]; whole days from `deployment_lead_buckets`), then the
+    /// ([`BUCKET`]; whole days from `deployment_lead_buckets`, or summed
+    /// from `deployment_lead_days` for a repository), then the
     /// exact lead times of only the buckets holding the ranks the
     /// percentiles need (`metrics::percentile`
     /// `buckets_needed`, `refine`). Each read takes the window's whole UTC
@@ -202,9 +203,12 @@ impl Deployments<'_> {
     ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
         let parts = Parts::new(filter, from.timestamp(), to.timestamp());
         let mut buckets: BTreeMap<i64, i64> = BTreeMap::new();
-        for (environment, low, n) in
-            self.read_parts(&parts, BUCKET, ("deployment_lead_buckets", "bucket"), "").await?
-        {
+        // The buckets have no repository: a repository's come from the roll-up.
+        let whole_days = match filter.repo {
+            Some(_) => ("deployment_lead_days", BUCKET),
+            None => ("deployment_lead_buckets", "bucket"),
+        };
+        for (environment, low, n) in self.read_parts(&parts, BUCKET, whole_days, "").await? {
             if keep(&environment) {
                 *buckets.entry(low).or_insert(0) += n;
             }
@@ -240,8 +244,8 @@ impl Deployments<'_> {
 
     /// `(environment, value, commits)` of `parts`, grouped by environment
     /// and `value` (an expression of `deployment_commits.lead_seconds`)
-    /// for the partial days, by `rolled`'s column of its table (the same
-    /// value, counted there) for the whole days; `extra` narrowing the lead
+    /// for the partial days, by the given column (or expression) of the
+    /// given table (the same value, counted there) for the whole days; `extra` narrowing the lead
     /// times.
     async fn read_parts(
         &self,
