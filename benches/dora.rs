@@ -10,7 +10,9 @@
 //! on SQLite and PostgreSQL); then prints p50/p99 of `BENCH_REQUESTS`
 //! (default 20) sequential requests to `/api/dora` (7- and 30-day windows,
 //! one repository) and `/api/dora/timeseries`. Between the two it
-//! derives the seeded rows' DORA facts as start-up would (timed). `BENCH_DATABASE_URL` picks
+//! derives the seeded rows' DORA facts as start-up would (timed).
+//! `BENCH_DISTINCT_LEADS=1` spreads the commits' lead times over seconds
+//! (mostly distinct, as real ones are) instead of whole hours. `BENCH_DATABASE_URL` picks
 //! the database (default: a temp SQLite file; PostgreSQL: an empty
 //! database).
 
@@ -34,14 +36,17 @@ const SEED_DEPLOYMENTS: &str = "INSERT INTO deployments (provider_id, repo, exte
      FROM (SELECT i, $1 - (90 * 86400) + (i * (90 * 86400) / $2) AS t FROM s) AS x";
 
 /// 10 commits per deployment, pushed on top of the previous deployment of
-/// the same repository, committed 1 to 10 hours before it finished.
+/// the same repository, committed 1 to 10 hours before it finished; with
+/// `BENCH_DISTINCT_LEADS=1` up to an hour earlier again, by a number of
+/// seconds that differs from commit to commit (real lead times are mostly
+/// distinct; whole hours give 10 values).
 const SEED_COMMITS: &str = "INSERT INTO commits (provider_id, repo, sha, authored_at, committed_at, ref, \
      push_head, push_before, position, first_seen) \
      WITH ks(k) AS (VALUES (0), (1), (2), (3), (4), (5), (6), (7), (8), (9)) \
-     SELECT 1, d.repo, 'c-' || d.external_id || '-' || k, d.finished_at - 3600 * (10 - k), \
-     d.finished_at - 3600 * (10 - k), 'main', d.sha, \
-     'sha-' || CAST(CAST(d.external_id AS BIGINT) - 50 AS TEXT), k, d.finished_at - 3600 * (10 - k) \
-     FROM deployments d CROSS JOIN ks";
+     SELECT 1, d.repo, 'c-' || d.external_id || '-' || k, t, t, 'main', d.sha, \
+     'sha-' || CAST(CAST(d.external_id AS BIGINT) - 50 AS TEXT), k, t \
+     FROM (SELECT d.*, k, d.finished_at - 3600 * (10 - k) - ($1 * ((CAST(d.external_id AS BIGINT) * 37 + k * 911) % 3600)) AS t \
+     FROM deployments d CROSS JOIN ks) AS d";
 
 #[tokio::main]
 async fn main() {
@@ -54,13 +59,14 @@ async fn main() {
     let start = Instant::now();
     let mut conn = sqlx::AnyConnection::connect(&database_url).await.expect("connect");
     let now = Utc::now().timestamp();
-    for sql in [SEED_DEPLOYMENTS, SEED_COMMITS] {
-        sqlx::query(sql).bind(now).bind(deployments as i64).execute(&mut conn).await.expect("seed");
-    }
+    sqlx::query(SEED_DEPLOYMENTS).bind(now).bind(deployments as i64).execute(&mut conn).await.expect("seed");
+    let distinct = i64::from(env_number("BENCH_DISTINCT_LEADS", 0) != 0);
+    sqlx::query(SEED_COMMITS).bind(distinct).execute(&mut conn).await.expect("seed");
     println!(
-        "database: {}; seeded {deployments} deployments and {} commits over 90 days in {:.1} s",
+        "database: {}; seeded {deployments} deployments and {} commits{} over 90 days in {:.1} s",
         if database_url.starts_with("sqlite") { "SQLite (temp file)" } else { "PostgreSQL" },
         deployments * 10,
+        if distinct == 1 { " (distinct lead times)" } else { "" },
         start.elapsed().as_secs_f64()
     );
     // Bulk-seeded rows are derived as start-up derives rows stored before

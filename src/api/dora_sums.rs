@@ -7,7 +7,7 @@
 //! definitions are `crate::metrics::dora`'s); used when no deployment rule
 //! is in scope (then the streams are walked: `dora_inputs`).
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -20,7 +20,6 @@ use crate::domain::time::from_unix;
 use crate::metrics::dora::{
     DoraFigures, change_failure_rate, frequency, lead_time as metrics_lead_time, time_to_restore,
 };
-use crate::metrics::percentile::percentile_of_counts;
 use crate::store::deployments::{IncidentProbe, QUARTER, QuarterSum};
 
 /// Spans whose lead times are read at once.
@@ -51,8 +50,15 @@ pub async fn summed(
     // same time (a few spans' lead times at once).
     let sums = async { Ok::<_, Problem>(store.span_sums(spans, &filter).await?) };
     let opened = async { Ok::<_, Problem>(store.opened_outages(previous_from, to, &filter).await?) };
-    let reads: Vec<_> =
-        spans.iter().map(|(start, end)| store.lead_histogram(*start, *end, &filter)).collect();
+    // A lead time's environment has a counted deployment in the span, so
+    // keeping it is keeping the environments the counts keep.
+    let keep_lead = |environment: &str| {
+        scope.environment.is_some() || state.delivery.production.is_production(environment)
+    };
+    let reads: Vec<_> = spans
+        .iter()
+        .map(|(start, end)| store.lead_summary_where(*start, *end, &filter, &keep_lead))
+        .collect();
     let leads = stream::iter(reads).buffered(LEAD_READS).try_collect::<Vec<_>>();
     let leads = async { Ok::<_, Problem>(leads.await?) };
     let (mut quarters, opened, incidents, leads) =
@@ -85,22 +91,8 @@ pub async fn summed(
     outages.extend(incidents.iter().map(|i| (i.opened_at, i.resolved_at)));
     let read = Read { quarters: &quarters, marked: &marked, outages: &outages, tz };
     let mut answer: Vec<DoraFigures> = (0..spans.len()).map(|i| read.window(i, spans[i])).collect();
-    // A lead time's environment has a counted deployment in the span, so
-    // keeping it is keeping the environments the counts kept.
-    for (figures, histogram) in answer.iter_mut().zip(leads) {
-        let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
-        for (environment, lead, n) in histogram {
-            if keep(&environment) {
-                *counts.entry(lead).or_insert(0) += n;
-            }
-        }
-        let counts: Vec<(i64, i64)> = counts.into_iter().collect();
-        let commits: i64 = counts.iter().map(|(_, n)| n).sum();
-        figures.lead_time = metrics_lead_time(
-            commits as usize,
-            percentile_of_counts(&counts, 0.5),
-            percentile_of_counts(&counts, 0.9),
-        );
+    for (figures, (commits, median, p90)) in answer.iter_mut().zip(leads) {
+        figures.lead_time = metrics_lead_time(commits, median, p90);
     }
     Ok(answer)
 }

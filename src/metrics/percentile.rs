@@ -63,6 +63,48 @@ pub fn percentile_of_counts(counted: &[(i64, i64)], p: f64) -> Option<f64> {
     Some(span.interpolate(at(span.lower), at(span.upper)))
 }
 
+/// The buckets of `buckets` (`(low, count)` in ascending order, each
+/// holding the values from its low to the next one's) that hold a value
+/// the `ps`-quantiles need (the ranks of their [`RankSpan`]s): their lows.
+pub fn buckets_needed(buckets: &[(i64, i64)], ps: &[f64]) -> Vec<i64> {
+    let n: i64 = buckets.iter().map(|(_, count)| (*count).max(0)).sum();
+    let Ok(n) = usize::try_from(n) else { return Vec::new() };
+    let mut ranks: Vec<usize> =
+        ps.iter().filter_map(|p| RankSpan::new(n, *p)).flat_map(|s| [s.lower, s.upper]).collect();
+    ranks.sort_unstable();
+    let mut needed = Vec::new();
+    let mut seen = 0usize;
+    let mut next = ranks.into_iter().peekable();
+    for (low, count) in buckets {
+        seen += usize::try_from(*count).unwrap_or(0);
+        while next.next_if(|rank| *rank < seen).is_some() {
+            if needed.last() != Some(low) {
+                needed.push(*low);
+            }
+        }
+    }
+    needed
+}
+
+/// `buckets` with each bucket of `needed` replaced by the exact values in
+/// it (`exact`: `(value, count)`, ascending, only values of those
+/// buckets): [`percentile_of_counts`] over the answer reads only exact
+/// values at the ranks [`buckets_needed`] named, so it answers as over
+/// every value spelled out (a bucket's low is at most its values and above
+/// the previous bucket's).
+pub fn refine(buckets: &[(i64, i64)], needed: &[i64], exact: &[(i64, i64)]) -> Vec<(i64, i64)> {
+    let mut out = Vec::with_capacity(buckets.len() + exact.len());
+    for (i, (low, count)) in buckets.iter().enumerate() {
+        if !needed.contains(low) {
+            out.push((*low, *count));
+            continue;
+        }
+        let high = buckets.get(i + 1).map_or(i64::MAX, |(next, _)| *next);
+        out.extend(exact.iter().filter(|(value, _)| value >= low && *value < high).copied());
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +136,33 @@ mod tests {
         assert_eq!(percentile(&[], 0.5), None);
         // odd count: the median is the middle value
         assert_eq!(percentile(&[1.0, 2.0, 9.0], 0.5), Some(2.0));
+    }
+
+    #[test]
+    fn refined_buckets_answer_as_every_value() {
+        // Values 0..600 with uneven counts, in buckets of 50 (some empty).
+        let values: Vec<(i64, i64)> =
+            (0..600).filter(|v| v % 7 != 3).map(|v| (v, 1 + (v * 13) % 5)).collect();
+        for cut in [1, 2, 3, 5, 40, 599] {
+            let values: Vec<(i64, i64)> = values.iter().copied().take(cut).collect();
+            let mut buckets: Vec<(i64, i64)> = Vec::new();
+            for (value, count) in &values {
+                match buckets.last_mut() {
+                    Some((low, n)) if *low == value - value % 50 => *n += count,
+                    _ => buckets.push((value - value % 50, *count)),
+                }
+            }
+            let ps = [0.5, 0.9];
+            let needed = buckets_needed(&buckets, &ps);
+            assert!(!needed.is_empty() && needed.len() <= 4, "{needed:?}");
+            let exact: Vec<(i64, i64)> =
+                values.iter().copied().filter(|(v, _)| needed.contains(&(v - v % 50))).collect();
+            let refined = refine(&buckets, &needed, &exact);
+            for p in ps {
+                assert_eq!(percentile_of_counts(&refined, p), percentile_of_counts(&values, p), "{cut} {p}");
+            }
+        }
+        assert_eq!(buckets_needed(&[], &[0.5]), Vec::<i64>::new());
     }
 
     #[test]

@@ -5,8 +5,10 @@
 //! ends). Checked three ways: the roll-up equals the scan summed per
 //! stream, UTC day and lead time; the store's summary of a window whose
 //! whole days come from the roll-up equals the scan's histogram; and the
-//! figure `/api/dora` answers is the hand-worked one. Retention keeps
-//! them equal too.
+//! figure `/api/dora` answers is the hand-worked one. The lead-time
+//! buckets (`deployment_lead_buckets`, migration 0031) equal the roll-up
+//! summed per bucket. Retention keeps them equal too; the summary equals
+//! every lead time's percentiles on distinct lead times across buckets.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::deployments::DeploymentFilter;
@@ -84,6 +86,20 @@ async fn compare(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (usiz
     )
     .await;
     assert_eq!(rolled, scanned);
+    // The buckets (kept by triggers) equal the roll-up summed per bucket.
+    let bucketed = cells(
+        &mut conn,
+        "SELECT provider_id, environment, environment, day, bucket, commits FROM deployment_lead_buckets",
+    )
+    .await;
+    let summed = cells(
+        &mut conn,
+        "SELECT provider_id, environment, environment, day, CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60 \
+         WHEN lead_seconds < 86400 THEN lead_seconds - lead_seconds % 600 ELSE lead_seconds - lead_seconds % 3600 END, \
+         CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days GROUP BY 1, 2, 4, 5",
+    )
+    .await;
+    assert_eq!(bucketed, summed);
     let rows = sqlx::query(
         "SELECT lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 AND finished_at < $2 \
          AND lead_seconds IS NOT NULL GROUP BY lead_seconds ORDER BY lead_seconds",
@@ -148,5 +164,61 @@ on_both_backends! {
         let store = Store::connect_existing(&app.database_url, &StoreOptions::default()).await.expect("store");
         store.deployments().delete_older_than(ago(4 * day).timestamp()).await.expect("retention");
         assert_eq!(compare(&app, from, to).await, (2, Some(2700.0), Some(3420.0)));
+    }
+}
+
+/// A push of commits `prefix`-0, -1, … committed `offsets` seconds before
+/// `at`, on top of `before`; answers the last commit's name.
+fn push_many(before: &str, prefix: &str, at: DateTime<Utc>, offsets: &[i64]) -> (Value, String) {
+    let mut sorted = offsets.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let commits: Vec<Value> = sorted
+        .iter()
+        .enumerate()
+        .map(|(i, offset)| json!({"id": sha(&format!("{prefix}{i}")), "timestamp": ts(at - Duration::seconds(*offset))}))
+        .collect();
+    let last = format!("{prefix}{}", sorted.len() - 1);
+    let push = json!({
+        "ref": "refs/heads/main", "before": sha(before), "after": sha(&last), "repository": {"full_name": "acme/web"},
+        "commits": commits
+    });
+    (push, last)
+}
+
+on_both_backends! {
+    // Lead times in seconds, mostly distinct and across the buckets the
+    // summary reads first (minutes below an hour, 10 minutes below a day,
+    // hours above): D1 (3 days ago) carries 14, D2 (1 hour ago) 17. The
+    // summary equals the percentiles of every lead time spelled out, for
+    // windows of whole days, partial days and one inside a day.
+    async fn lead_summary_is_exact_over_distinct_lead_times(app: TestApp) {
+        let base = minutes_ago(0) - Duration::seconds(minutes_ago(0).timestamp() % 60);
+        let first = [7, 59, 60, 61, 119, 3599, 3600, 3601, 4199, 5000, 86_399, 86_400, 86_401, 90_000];
+        let second = [1, 2, 3, 60, 600, 601, 1199, 3000, 3540, 3599, 7200, 7201, 7799, 43_210, 86_399, 100_000, 150_001];
+        let d1 = base - Duration::days(3);
+        let d2 = base - Duration::hours(1);
+        let (push1, head1) = push_many("0", "a", d1, &first);
+        app.deliver_json("push", &push1, "stored").await;
+        app.deliver_json("deployment_status", &success(1, &head1, d1), "stored").await;
+        // The second push's commits are newer than D1 (their times are not
+        // ordered against the first's: only the push chain decides).
+        let (push2, head2) = push_many(&head1, "b", d2, &second);
+        app.deliver_json("push", &push2, "stored").await;
+        app.deliver_json("deployment_status", &success(2, &head2, d2), "stored").await;
+        let mut all: Vec<f64> = first.iter().chain(second.iter()).map(|s| *s as f64).collect();
+        all.sort_by(f64::total_cmp);
+        let p = |q| cicd_dashboard::metrics::percentile::percentile(&all, q);
+        let (from, to) = (base - Duration::days(7), base + Duration::seconds(1));
+        assert_eq!(compare(&app, from, to).await, (31, p(0.5), p(0.9)));
+        let midnight = |at: DateTime<Utc>| at - Duration::seconds(at.timestamp().rem_euclid(86_400));
+        compare(&app, midnight(base - Duration::days(6)), midnight(base)).await;
+        compare(&app, d1 - Duration::seconds(1), base).await;
+        compare(&app, d2 - Duration::seconds(1), d2 + Duration::seconds(1)).await;
+        let (status, body) = app.get("/api/dora?window_days=7").await;
+        assert_eq!(status, 200, "{body}");
+        let lead = &body["current"]["lead_time"];
+        assert_eq!(lead["commits"], 31, "{body}");
+        assert_eq!(lead["median_seconds"].as_f64(), p(0.5), "{body}");
+        assert_eq!(lead["p90_seconds"].as_f64(), p(0.9), "{body}");
     }
 }

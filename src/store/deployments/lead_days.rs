@@ -5,7 +5,10 @@
 //! derive adds to and removes from `deployment_commits` (`derive` hands
 //! the differences), retention of it, and the lead-time summary of a
 //! window (whole days from here, the partial first and last day from
-//! `deployment_commits`). Must not decide which commits a deployment
+//! `deployment_commits`; commits per lead-time bucket first, from
+//! `deployment_lead_buckets` (migration 0031, kept by triggers on this
+//! table) for whole days, then the exact lead times of the buckets the
+//! percentiles need). Must not decide which commits a deployment
 //! carried (`derive`'s) nor what the figure means (`metrics::dora`).
 
 use std::collections::{BTreeMap, HashMap};
@@ -17,7 +20,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 use super::facts::narrow;
 use super::read::DeploymentFilter;
 use super::rows::Stream;
-use crate::metrics::percentile::percentile_of_counts;
+use crate::metrics::percentile::{buckets_needed, percentile_of_counts, refine};
 use crate::store::{Deployments, StoreError};
 
 /// Seconds in a day.
@@ -105,6 +108,48 @@ const REBUILD_DAY: &str = "INSERT INTO deployment_lead_days (provider_id, repo, 
      WHERE finished_at >= $1 AND finished_at < $2 AND lead_seconds IS NOT NULL \
      GROUP BY provider_id, repo, environment, finished_at / 86400, lead_seconds";
 
+/// A lead time's bucket (its low): whole minutes below an hour, 10
+/// minutes below a day, whole hours above ([`bucket_end`] the same in Rust).
+const BUCKET: &str = "CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60 \
+     WHEN lead_seconds < 86400 THEN lead_seconds - lead_seconds % 600 ELSE lead_seconds - lead_seconds % 3600 END";
+
+/// The end of the [`BUCKET`] starting at `low`.
+fn bucket_end(low: i64) -> i64 {
+    if low < 3600 {
+        low + 60
+    } else if low < 86_400 {
+        low + 600
+    } else {
+        low + 3600
+    }
+}
+
+/// A window's reads: `(from the roll-up, low, high)` (whole UTC days from
+/// `deployment_lead_days`, the partial first and last day's Unix seconds
+/// from `deployment_commits`) with the filter's narrowing.
+struct Parts {
+    ranges: Vec<(bool, i64, i64)>,
+    narrowing: String,
+    texts: Vec<String>,
+}
+
+impl Parts {
+    fn new(filter: &DeploymentFilter, from: i64, to: i64) -> Parts {
+        let (narrowing, texts) = narrow(filter, 3);
+        // Whole days: [first_day, end_day).
+        let first_day = from.div_euclid(DAY) + i64::from(from.rem_euclid(DAY) != 0);
+        let end_day = to.div_euclid(DAY);
+        let ranges = match first_day < end_day {
+            true => {
+                vec![(false, from, first_day * DAY), (true, first_day, end_day), (false, end_day * DAY, to)]
+            }
+            false => vec![(false, from, to)],
+        };
+        let ranges = ranges.into_iter().filter(|(_, low, high)| low < high).collect();
+        Parts { ranges, narrowing, texts }
+    }
+}
+
 impl Deployments<'_> {
     /// Retention of the roll-up after `deployment_commits` lost the rows
     /// finished before `cutoff` (Unix seconds): the days before the
@@ -122,8 +167,8 @@ impl Deployments<'_> {
 
     /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
     /// times of commits carried by deployments of `filter` finished in
-    /// `[from, to)`, of `environments` only when given, from
-    /// [`Deployments::lead_histogram`].
+    /// `[from, to)`, of `environments` only when given
+    /// ([`Deployments::lead_summary_where`]).
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
     pub async fn lead_summary(
@@ -133,71 +178,108 @@ impl Deployments<'_> {
         filter: &DeploymentFilter,
         environments: Option<&[String]>,
     ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
-        let mut histogram: BTreeMap<i64, i64> = BTreeMap::new();
-        for (environment, lead, n) in self.lead_histogram(from, to, filter).await? {
-            if environments.is_none_or(|list| list.contains(&environment)) {
-                *histogram.entry(lead).or_insert(0) += n;
-            }
-        }
-        let counted: Vec<(i64, i64)> = histogram.into_iter().collect();
-        let count: i64 = counted.iter().map(|(_, n)| n).sum();
-        Ok((count as usize, percentile_of_counts(&counted, 0.5), percentile_of_counts(&counted, 0.9)))
+        let keep = |environment: &str| environments.is_none_or(|list| list.iter().any(|e| e == environment));
+        self.lead_summary_where(from, to, filter, &keep).await
     }
 
-    /// The exact lead-time histogram per environment (`(environment, lead
-    /// seconds, commits)`) of commits carried by deployments of `filter`
-    /// finished in `[from, to)`: the window's whole UTC days from
-    /// `deployment_lead_days`, its partial first and last day from
-    /// `deployment_commits`, read at the same time.
+    /// Count, median and p90 of the lead times of commits carried by
+    /// deployments of `filter` finished in `[from, to)` whose environment
+    /// `keep` keeps, exact, in two reads: the commits per lead-time bucket
+    /// ([`BUCKET`]; whole days from `deployment_lead_buckets`, or summed
+    /// from `deployment_lead_days` for a repository), then the
+    /// exact lead times of only the buckets holding the ranks the
+    /// percentiles need (`metrics::percentile`
+    /// `buckets_needed`, `refine`). Each read takes the window's whole UTC
+    /// days from `deployment_lead_days` and its partial first and last day
+    /// from `deployment_commits`, at the same time.
     ///
     /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn lead_histogram(
+    pub async fn lead_summary_where(
         &self,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
         filter: &DeploymentFilter,
-    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
-        let (narrowing, texts) = narrow(filter, 3);
-        let (from, to) = (from.timestamp(), to.timestamp());
-        // Whole days: [first_day, end_day).
-        let first_day = from.div_euclid(DAY) + i64::from(from.rem_euclid(DAY) != 0);
-        let end_day = to.div_euclid(DAY);
-        let scan = format!(
-            "SELECT environment, lead_seconds, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 \
-             AND finished_at < $2 AND lead_seconds IS NOT NULL{narrowing} GROUP BY environment, lead_seconds"
-        );
-        let mut parts: Vec<(String, i64, i64)> = Vec::new();
-        if first_day < end_day {
-            parts.push((scan.clone(), from, first_day * DAY));
-            parts.push((
-                format!(
-                    "SELECT environment, lead_seconds, CAST(SUM(commits) AS BIGINT) FROM deployment_lead_days \
-                     WHERE day >= $1 AND day < $2{narrowing} GROUP BY environment, lead_seconds"
-                ),
-                first_day,
-                end_day,
-            ));
-            parts.push((scan, end_day * DAY, to));
-        } else {
-            parts.push((scan, from, to));
+        keep: &(dyn Fn(&str) -> bool + Sync),
+    ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
+        let parts = Parts::new(filter, from.timestamp(), to.timestamp());
+        let mut buckets: BTreeMap<i64, i64> = BTreeMap::new();
+        // The buckets have no repository: a repository's come from the roll-up.
+        let whole_days = match filter.repo {
+            Some(_) => ("deployment_lead_days", BUCKET),
+            None => ("deployment_lead_buckets", "bucket"),
+        };
+        for (environment, low, n) in self.read_parts(&parts, BUCKET, whole_days, "").await? {
+            if keep(&environment) {
+                *buckets.entry(low).or_insert(0) += n;
+            }
         }
-        let reads = parts.into_iter().filter(|(_, low, high)| low < high).map(|(sql, low, high)| {
-            let texts = &texts;
+        let buckets: Vec<(i64, i64)> = buckets.into_iter().collect();
+        let count: i64 = buckets.iter().map(|(_, n)| n).sum();
+        let needed = buckets_needed(&buckets, &[0.5, 0.9]);
+        if needed.is_empty() {
+            return Ok((0, None, None));
+        }
+        let ranges: Vec<String> = needed
+            .iter()
+            .map(|low| format!("(lead_seconds >= {low} AND lead_seconds < {})", bucket_end(*low)))
+            .collect();
+        let mut exact: BTreeMap<i64, i64> = BTreeMap::new();
+        for (environment, lead, n) in self
+            .read_parts(
+                &parts,
+                "lead_seconds",
+                ("deployment_lead_days", "lead_seconds"),
+                &format!(" AND ({})", ranges.join(" OR ")),
+            )
+            .await?
+        {
+            if keep(&environment) {
+                *exact.entry(lead).or_insert(0) += n;
+            }
+        }
+        let exact: Vec<(i64, i64)> = exact.into_iter().collect();
+        let refined = refine(&buckets, &needed, &exact);
+        Ok((count as usize, percentile_of_counts(&refined, 0.5), percentile_of_counts(&refined, 0.9)))
+    }
+
+    /// `(environment, value, commits)` of `parts`, grouped by environment
+    /// and `value` (an expression of `deployment_commits.lead_seconds`)
+    /// for the partial days, by the given column (or expression) of the
+    /// given table (the same value, counted there) for the whole days; `extra` narrowing the lead
+    /// times.
+    async fn read_parts(
+        &self,
+        parts: &Parts,
+        value: &str,
+        (table, column): (&str, &str),
+        extra: &str,
+    ) -> Result<Vec<(String, i64, i64)>, StoreError> {
+        let narrowing = &parts.narrowing;
+        let reads = parts.ranges.iter().map(|(rolled, low, high)| {
+            let sql = match rolled {
+                false => format!(
+                    "SELECT environment, {value}, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 \
+                     AND finished_at < $2 AND lead_seconds IS NOT NULL{extra}{narrowing} GROUP BY environment, {value}"
+                ),
+                true => format!(
+                    "SELECT environment, {column}, CAST(SUM(commits) AS BIGINT) FROM {table} \
+                     WHERE day >= $1 AND day < $2{extra}{narrowing} GROUP BY environment, {column}"
+                ),
+            };
             async move {
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(low).bind(high);
-                for text in texts {
+                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(*low).bind(*high);
+                for text in &parts.texts {
                     query = query.bind(text.clone());
                 }
                 Ok::<_, StoreError>(query.fetch_all(&self.read).await?)
             }
         });
-        let mut histogram: BTreeMap<(String, i64), i64> = BTreeMap::new();
+        let mut out = Vec::new();
         for rows in try_join_all(reads).await? {
             for row in rows {
-                *histogram.entry((row.try_get(0)?, row.try_get(1)?)).or_insert(0) +=
-                    row.try_get::<i64, _>(2)?;
+                out.push((row.try_get(0)?, row.try_get(1)?, row.try_get(2)?));
             }
         }
-        Ok(histogram.into_iter().map(|((environment, lead), n)| (environment, lead, n)).collect())
+        Ok(out)
     }
 }

@@ -19,8 +19,8 @@
 //! for webhooks), `rows` (a stream's key, signal codes, decoding
 //! deployment and incident rows: shared by the others, importing none).
 //!
-//! Owns these three tables' SQL, `deployment_commits`', `deployment_lead_days`' and
-//! `deployment_quarters`'; must not know HTTP, payloads or how the
+//! Owns these three tables' SQL, `deployment_commits`', `deployment_lead_days`',
+//! `deployment_lead_buckets`' and `deployment_quarters`'; must not know HTTP, payloads or how the
 //! figures are defined.
 
 mod batch;

@@ -58,3 +58,56 @@ CREATE TRIGGER deployment_quarters_keep AFTER INSERT OR UPDATE OR DELETE ON depl
 FOR EACH ROW EXECUTE FUNCTION deployment_quarters_keep();
 -- The outages failed deployments opened, by finish (few rows of a window).
 CREATE INDEX deployments_opened_outages ON deployments (finished_at) WHERE dora_opens_outage = 1;
+
+-- Lead-time buckets (store/deployments/lead_days.rs): per provider,
+-- environment, UTC day and lead-time bucket (its low: whole minutes below an hour, 10 minutes
+-- below a day, whole hours above), how many commits `deployment_lead_days`
+-- counts there (no repository: a repository's buckets are summed from
+-- `deployment_lead_days`). A window's lead-time percentiles find the buckets holding
+-- the ranks they need here, then read only those buckets' exact lead times
+-- from `deployment_lead_days` (by lead time: the index below). Kept by a
+-- trigger on `deployment_lead_days`, whatever writes it.
+CREATE TABLE deployment_lead_buckets (
+    provider_id BIGINT NOT NULL,
+    environment TEXT   NOT NULL,
+    day         BIGINT NOT NULL,
+    bucket      BIGINT NOT NULL,
+    commits     BIGINT NOT NULL,
+    PRIMARY KEY (provider_id, environment, day, bucket)
+);
+CREATE INDEX deployment_lead_buckets_by_day ON deployment_lead_buckets (day, environment, bucket, commits);
+CREATE INDEX deployment_lead_days_by_lead ON deployment_lead_days (lead_seconds, day);
+INSERT INTO deployment_lead_buckets (provider_id, environment, day, bucket, commits)
+SELECT provider_id, environment, day,
+       CASE WHEN lead_seconds < 3600 THEN lead_seconds - lead_seconds % 60
+            WHEN lead_seconds < 86400 THEN lead_seconds - lead_seconds % 600
+            ELSE lead_seconds - lead_seconds % 3600 END, SUM(commits)
+FROM deployment_lead_days GROUP BY 1, 2, 3, 4;
+CREATE FUNCTION deployment_lead_buckets_keep() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        UPDATE deployment_lead_buckets SET commits = commits - OLD.commits
+        WHERE provider_id = OLD.provider_id AND environment = OLD.environment AND day = OLD.day
+          AND bucket = CASE WHEN OLD.lead_seconds < 3600 THEN OLD.lead_seconds - OLD.lead_seconds % 60
+                            WHEN OLD.lead_seconds < 86400 THEN OLD.lead_seconds - OLD.lead_seconds % 600
+                            ELSE OLD.lead_seconds - OLD.lead_seconds % 3600 END;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'INSERT') THEN
+        INSERT INTO deployment_lead_buckets (provider_id, environment, day, bucket, commits)
+        VALUES (NEW.provider_id, NEW.environment, NEW.day,
+                CASE WHEN NEW.lead_seconds < 3600 THEN NEW.lead_seconds - NEW.lead_seconds % 60
+                     WHEN NEW.lead_seconds < 86400 THEN NEW.lead_seconds - NEW.lead_seconds % 600
+                     ELSE NEW.lead_seconds - NEW.lead_seconds % 3600 END, NEW.commits)
+        ON CONFLICT (provider_id, environment, day, bucket) DO UPDATE
+        SET commits = deployment_lead_buckets.commits + excluded.commits;
+    END IF;
+    IF TG_OP IN ('UPDATE', 'DELETE') THEN
+        DELETE FROM deployment_lead_buckets
+        WHERE provider_id = OLD.provider_id AND environment = OLD.environment AND day = OLD.day
+          AND commits <= 0;
+    END IF;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER deployment_lead_buckets_keep AFTER INSERT OR UPDATE OR DELETE ON deployment_lead_days
+FOR EACH ROW EXECUTE FUNCTION deployment_lead_buckets_keep();
