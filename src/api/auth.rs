@@ -10,7 +10,7 @@
 //! as [`Caller`] for handlers and the audit log.
 
 use axum::extract::{Request, State};
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use axum::middleware::Next;
 use axum::response::Response;
 use chrono::Utc;
@@ -175,7 +175,25 @@ pub async fn require_sender(
         Bearer::Token(token) if is_ingest_token(&state, token) => {
             Caller { name: "ingest token".into(), role: None }
         }
-        _ => authorize(&state, request.headers(), Role::Write).await?,
+        Bearer::Absent => {
+            return Err(Problem::unauthorized(
+                "send Authorization: Bearer <token> with the ingest token (--ingest-token, CICD_INGEST_TOKEN) \
+                 or a token with the write role (`cicd-dashboard token create --role write`)",
+            ));
+        }
+        Bearer::Malformed => authorize(&state, request.headers(), Role::Write).await?,
+        Bearer::Token(_) => match authorize(&state, request.headers(), Role::Write).await {
+            Err(problem)
+                if problem.status == StatusCode::UNAUTHORIZED && state.ingest_auth.ingest_token.is_none() =>
+            {
+                return Err(Problem::unauthorized(
+                    "the token is unknown or revoked, and this server has no ingest token: to use one, restart \
+                     it with --ingest-token (CICD_INGEST_TOKEN); or create a write token with \
+                     `cicd-dashboard token create --role write`",
+                ));
+            }
+            other => other?,
+        },
     };
     request.extensions_mut().insert(caller);
     Ok(next.run(request).await)

@@ -229,3 +229,35 @@ on_both_backends! {
         assert!(problem["errors"][0]["message"].as_str().expect("message").contains("500"));
     }
 }
+
+/// Without an ingest token configured (the README's first command), a
+/// sender's unknown token is told how to configure one, and a missing
+/// token is told that either kind is accepted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_without_an_ingest_token_says_how_to_set_one() {
+    let app = TestApp::spawn_with(crate::helpers::Backend::Sqlite, |s| s.ingest_token = None)
+        .await
+        .expect("sqlite");
+    let event = run_event("drone", "1", "drone-1", "queued", json!({}));
+    for path in ["/api/builds/events", "/api/test-results?repo=a/b&run_id=1&job=j"] {
+        let unknown = app
+            .client
+            .post(app.url(path))
+            .bearer_auth("change-me-ingest")
+            .json(&event)
+            .send()
+            .await
+            .expect("post");
+        assert_eq!(unknown.status(), 401, "{path}");
+        let problem: Value = unknown.json().await.expect("problem");
+        assert!(
+            problem["detail"].as_str().expect("detail").contains("CICD_INGEST_TOKEN"),
+            "{path}: {problem}"
+        );
+        let none = app.client.post(app.url(path)).json(&event).send().await.expect("post");
+        assert_eq!(none.status(), 401, "{path}");
+        let problem: Value = none.json().await.expect("problem");
+        assert!(problem["detail"].as_str().expect("detail").contains("ingest token"), "{path}: {problem}");
+    }
+    assert_eq!(app.builds().await.len(), 0);
+}
