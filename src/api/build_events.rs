@@ -13,7 +13,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
-use axum::http::HeaderMap;
+use axum::http::{HeaderMap, StatusCode};
 use serde::Serialize;
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -79,8 +79,15 @@ pub async fn post_events(
     super::json_body::require_json(&headers)?;
     let body = body.map_err(|rejection| {
         let status = rejection.status();
-        let slug = if status.as_u16() == 413 { "body-too-large" } else { "invalid-body" };
-        Problem::new(status, slug, "Bad request body", format!("{rejection}; bodies are at most 2 MiB"))
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            return Problem::new(
+                status,
+                "body-too-large",
+                "Payload too large",
+                "the body is over 2 MiB; send the events in several requests (at most 500 events each)",
+            );
+        }
+        Problem::new(status, "invalid-body", "Bad request body", rejection.to_string())
     })?;
     let events = parse_events(&body).map_err(|err| match err {
         EventsError::Malformed(message) => Problem::bad_request("invalid-json", message),

@@ -226,15 +226,23 @@ fn check_content_type(provider: &dyn WebhookProvider, headers: &HeaderMap) -> Re
         return Ok(());
     }
     let essence = super::json_body::essence(headers);
+    // Only GitHub's webhook form has a content-type setting; other senders
+    // set the header themselves.
+    let hint = match provider.kind() {
+        crate::domain::ProviderKind::GitHub => {
+            "set the GitHub webhook's content type to application/json".to_owned()
+        }
+        other => {
+            format!("send {} deliveries with the header Content-Type: application/json", other.display_name())
+        }
+    };
     Err(Problem::new(
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
         "unsupported-media-type",
         "Unsupported media type",
         format!(
-            "the body must be JSON (Content-Type: application/json), got {}; \
-                 set the {} webhook's content type to application/json",
+            "the body must be JSON (Content-Type: application/json), got {}; {hint}",
             essence.as_deref().unwrap_or("no Content-Type"),
-            provider.kind().display_name()
         ),
     ))
 }

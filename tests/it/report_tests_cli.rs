@@ -112,6 +112,8 @@ on_both_backends! {
         assert_eq!(out.status.code(), Some(3), "{}", text(&out.stderr));
         let err = text(&out.stderr);
         assert!(err.contains("bad.xml") && err.contains("422") && err.contains("1 of 2 files refused"), "{err}");
+        let stored = text(&out.stdout);
+        assert!(stored.contains("applied: ") && stored.contains(good), "what got in is printed: {stored}");
         let builds = app.builds().await;
         assert_eq!(builds.len(), 1);
         let (_, tests) = app.get(&format!("/api/builds/{}/tests", builds[0]["id"])).await;

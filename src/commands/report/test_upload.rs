@@ -154,14 +154,15 @@ pub async fn run(args: ReportTestsArgs, var: &dyn Fn(&str) -> Option<String>) ->
         ],
     )
     .map_err(|err| ReportError::Input(format!("--server is not a URL: {err}")))?;
-    let mut lines = Vec::new();
     let mut refused = Vec::new();
     for file in &files {
         let bytes = std::fs::read(file)
             .map_err(|err| ReportError::Input(format!("cannot read {}: {err}", file.display())))?;
         let body = gzip(&bytes)?;
         match post(&client, &url, token.expose(), body, &args).await {
-            Ok(answer) => lines.push(summary(file, &answer)),
+            // Printed as each file is stored, so a later refusal does not
+            // hide what got in.
+            Ok(answer) => println!("{}", summary(file, &answer)),
             Err(ReportError::Refused(message)) => {
                 eprintln!("error: {}: {message}", file.display());
                 refused.push(file.display().to_string());
@@ -177,7 +178,7 @@ pub async fn run(args: ReportTestsArgs, var: &dyn Fn(&str) -> Option<String>) ->
             refused.join(", ")
         )));
     }
-    lines.push(format!(
+    Ok(format!(
         "{} for {} run {} attempt {} job {:?} ({})",
         count(files.len(), "file", "files"),
         target.repository,
@@ -185,8 +186,7 @@ pub async fn run(args: ReportTestsArgs, var: &dyn Fn(&str) -> Option<String>) ->
         target.attempt,
         target.job,
         target.provider
-    ));
-    Ok(lines.join("\n"))
+    ))
 }
 
 /// `applied: PATH (N tests: p passed, f failed, e errored, s skipped)`.
