@@ -38,6 +38,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (26, "runner roll-ups", include_str!("migrations/sqlite/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
     (28, "deployment lead days", include_str!("migrations/sqlite/0028_deployment_lead_days.sql")),
+    (29, "runner roll-up folds", include_str!("migrations/sqlite/0029_runner_rollup_folds.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -68,6 +69,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (26, "runner roll-ups", include_str!("migrations/postgres/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/postgres/0027_flaky_days.sql")),
     (28, "deployment lead days", include_str!("migrations/postgres/0028_deployment_lead_days.sql")),
+    (29, "runner roll-up folds", include_str!("migrations/postgres/0029_runner_rollup_folds.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -78,7 +78,9 @@ impl MetricReads<'_> {
     /// Every job running now (normalised status), whatever its run
     /// attempt's state (index `jobs_waiting`).
     pub(super) async fn running_jobs(&self) -> Result<Vec<JobSpan>, StoreError> {
-        let sql = format!("{SPAN_COLUMNS}j.status = 'running'");
+        // The `IN` repeats the partial index's condition, so SQLite uses it
+        // (`= 'running'` alone made it scan every run attempt and its jobs).
+        let sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND j.status = 'running'");
         self.spans(Vec::new(), &sql, &RunnerFilter::default()).await
     }
 
