@@ -9,7 +9,8 @@
 //! the list's two window reads (current with steps, previous without)
 //! from the packed hourly roll-up against the daily roll-ups it replaced
 //! (`BENCH_OLD_READS`, default 5, reads of the old path). The runner and
-//! minutes reads, which scan the window's jobs, take `BENCH_SCAN_REQUESTS`
+//! minutes reads (from the runner roll-ups, `store/runner_rollups`, plus
+//! whatever of the window is not folded) take `BENCH_SCAN_REQUESTS`
 //! requests (default `BENCH_REQUESTS`) after one warm-up.
 
 use std::time::{Duration, Instant};
@@ -117,7 +118,7 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
         ("insights/minutes (7 d, by job)", "/api/insights/minutes?window_days=7&group_by=job".to_owned()),
         ("insights/minutes (30 d, by job)", "/api/insights/minutes?window_days=30&group_by=job".to_owned()),
     ] {
-        // The runner reads scan the window's jobs (no roll-ups): fewer requests.
+        // The runner and minutes reads: their own request count (they once scanned jobs).
         // As the `rollups` job does every minute: the roll-ups stay fresh
         // (a fold with nothing written since recomputes only the earliest day).
         store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold");

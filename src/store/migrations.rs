@@ -38,6 +38,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (26, "runner roll-ups", include_str!("migrations/sqlite/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/sqlite/0027_flaky_days.sql")),
     (28, "deployment lead days", include_str!("migrations/sqlite/0028_deployment_lead_days.sql")),
+    (29, "runner roll-up folds", include_str!("migrations/sqlite/0029_runner_rollup_folds.sql")),
     (30, "failure class builds", include_str!("migrations/sqlite/0030_failure_class_builds.sql")),
     (31, "deployment quarters", include_str!("migrations/sqlite/0031_deployment_quarters.sql")),
 ];
@@ -70,6 +71,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (26, "runner roll-ups", include_str!("migrations/postgres/0026_runner_rollups.sql")),
     (27, "flaky days, failure signature days", include_str!("migrations/postgres/0027_flaky_days.sql")),
     (28, "deployment lead days", include_str!("migrations/postgres/0028_deployment_lead_days.sql")),
+    (29, "runner roll-up folds", include_str!("migrations/postgres/0029_runner_rollup_folds.sql")),
     (30, "failure class builds", include_str!("migrations/postgres/0030_failure_class_builds.sql")),
     (31, "deployment quarters", include_str!("migrations/postgres/0031_deployment_quarters.sql")),
 ];

@@ -89,6 +89,7 @@ pub use jobs::{Grain, JobFilter, JobKeyRecord, hour_plan};
 pub use leases::JobLease;
 pub use poll_deployments::{DeploymentCursor, UnlistedDeployment};
 pub use poll_repos::{PollRepo, RateReading};
+pub use runner_rollups::RunnerView;
 pub use runners::RunnerFilter;
 pub use timeseries::PointFilter;
 pub use tokens::TokenRecord;

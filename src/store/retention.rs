@@ -1,5 +1,7 @@
 //! Retention deletes: old run attempts (their jobs follow by `ON DELETE
-//! CASCADE`, the failure roll-up refolded in the same transaction), old flaky occurrences (then
+//! CASCADE`, the failure roll-up refolded in the same transaction, the
+//! days of their jobs' starts marked unfolded for the runner roll-ups:
+//! `crate::store::runner_rollups`), old flaky occurrences (then
 //! their roll-up's days) and old raw deliveries, in bounded batches so no statement holds
 //! the write lock for long.
 
@@ -49,6 +51,13 @@ impl Store {
             }
             let refold = Refold::start(&mut tx, self.backend, &ids).await?;
             let list = ids.iter().map(i64::to_string).collect::<Vec<_>>().join(", ");
+            // The runner roll-ups of the days these jobs started on are stale
+            // until the next fold recomputes them (it refolds unfolded days).
+            let unfold = format!(
+                "DELETE FROM rollup_runner_folded WHERE day IN \
+                 (SELECT started_at / 86400 FROM jobs WHERE build_id IN ({list}) AND started_at IS NOT NULL)"
+            );
+            sqlx::query(AssertSqlSafe(unfold)).execute(&mut *tx).await?;
             let sql = format!("DELETE FROM builds WHERE id IN ({list})");
             total += sqlx::query(AssertSqlSafe(sql)).execute(&mut *tx).await?.rows_affected();
             refold.finish(&mut tx).await?;

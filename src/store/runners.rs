@@ -25,10 +25,6 @@ pub struct RunnerFilter {
     pub provider: Option<ProviderKind>,
 }
 
-/// The run attempt statuses after which no job of it gets a runner.
-const RUN_FINISHED: &str =
-    "b.status IN ('success', 'failed', 'cancelled', 'skipped', 'neutral', 'stale', 'action_required')";
-
 const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, b.status AS run_status, COALESCE(j.workflow, b.workflow) AS workflow, \
      COALESCE(j.branch, b.branch) AS branch, b.event, \
      (SELECT p.kind FROM providers p WHERE p.id = b.provider_id) AS provider_kind, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
@@ -70,15 +66,22 @@ impl MetricReads<'_> {
     pub async fn open_jobs(&self, filter: &RunnerFilter) -> Result<Vec<JobSpan>, StoreError> {
         // A job of a run attempt that has finished will never get a runner
         // (a lost final job delivery, a `created` job left in a finished
-        // GitLab pipeline): it is not queued or running now.
-        let mut sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND NOT {RUN_FINISHED}");
+        // GitLab pipeline): it is not queued or running now. The attempts
+        // not finished are named (index `builds_by_status_start`): `NOT` the
+        // finished ones made PostgreSQL scan every run attempt per request.
+        let open: Vec<String> =
+            BuildStatus::ALL.iter().filter(|s| !s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
+        let mut sql =
+            format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND b.status IN ({})", open.join(", "));
         self.spans(sql_with(&mut sql, filter, Vec::new()), &sql, filter).await
     }
 
     /// Every job running now (normalised status), whatever its run
     /// attempt's state (index `jobs_waiting`).
     pub(super) async fn running_jobs(&self) -> Result<Vec<JobSpan>, StoreError> {
-        let sql = format!("{SPAN_COLUMNS}j.status = 'running'");
+        // The `IN` repeats the partial index's condition, so SQLite uses it
+        // (`= 'running'` alone made it scan every run attempt and its jobs).
+        let sql = format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND j.status = 'running'");
         self.spans(Vec::new(), &sql, &RunnerFilter::default()).await
     }
 

@@ -6,7 +6,11 @@
 //! interval is cut at the end of the day after its start, a job running now
 //! for three days), and again after out-of-order and duplicate deliveries,
 //! a job whose start moves to another day, and a re-run (new attempt, new
-//! job ids), both before the next fold (those days scanned) and after it.
+//! job ids), both before the next fold (those days scanned) and after it;
+//! and after retention deleted the earliest run attempts (their days
+//! scanned until the next fold refolds them). The minutes with a
+//! repository or provider filter read the roll-ups too. Every day folded is
+//! read from the roll-ups, the earliest stored one and today included.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::Store;
@@ -18,7 +22,7 @@ use crate::payloads::Run;
 
 const COST: &str = "ubuntu-*=0.008,windows-*=0.016,self-hosted=0,linux=0.5";
 
-const PATHS: [&str; 9] = [
+const PATHS: [&str; 15] = [
     "/api/insights/runners?window_days=1",
     "/api/insights/runners?window_days=2",
     "/api/insights/runners?window_days=7",
@@ -28,6 +32,12 @@ const PATHS: [&str; 9] = [
     "/api/insights/minutes?window_days=7&group_by=job",
     "/api/insights/minutes?window_days=7&group_by=label",
     "/api/insights/minutes?window_days=2&group_by=label",
+    "/api/insights/minutes?window_days=1&group_by=job",
+    "/api/insights/minutes?window_days=30&group_by=job",
+    "/api/insights/minutes?window_days=7&group_by=job&repo=octo-org/week",
+    "/api/insights/minutes?window_days=30&group_by=label&provider=github",
+    "/api/insights/minutes?window_days=7&group_by=repo&provider=gitlab&repo=octo-org/app",
+    "/api/insights/runners?window_days=7&repo=octo-org/week&provider=github",
 ];
 
 fn midnight(days_ago: i64) -> DateTime<Utc> {
@@ -141,6 +151,11 @@ async fn case(app: TestApp) {
     let view =
         store.metrics().runner_rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
     assert!(view.dirty.is_empty(), "{view:?}");
+    // Every day with a job started is folded: the earliest (day −5) and today too.
+    let day = |days_ago: i64| midnight(days_ago).timestamp().div_euclid(86_400);
+    for d in [5, 4, 3, 2, 1, 0] {
+        assert!(view.clean(day(d), Utc::now().timestamp()), "day −{d} clean: {view:?}");
+    }
     assert_eq!(answers(&app).await, scan, "folded = scanned");
 
     changes(&app).await;
@@ -174,6 +189,21 @@ async fn case(app: TestApp) {
     // later (day −1 00:00: 42 alone); 06:00: the re-run's new job.
     let ubuntu = peaks(json!(["ubuntu-latest"]));
     assert_eq!((ubuntu[4 * 24], ubuntu[5 * 24], ubuntu[4 * 24 + 6]), (1, 1, 1));
+
+    // Retention deletes run 43 (started with its job, day −5 12:00; counted in
+    // day −4's peaks): day −5 is unfolded, so scanned, until the next fold.
+    fold(&store).await;
+    store.delete_older_than(at(5, 12, 30)).await.expect("retention");
+    let view =
+        store.metrics().runner_rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
+    assert!(!view.folded.contains_key(&day(5)), "{view:?}");
+    let trimmed = answers(&app).await;
+    fold(&store).await;
+    let refolded = answers(&app).await;
+    let scan = scanned(&app, &store).await;
+    assert_eq!(trimmed, scan, "trimmed day scanned = scanned");
+    assert_eq!(refolded, scan, "trimmed day refolded = scanned");
+    assert_ne!(scan[3], stale[3], "retention changed the 30-day answer");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

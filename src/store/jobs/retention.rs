@@ -16,7 +16,7 @@ use crate::store::rollups::DAY;
 use crate::store::{Store, StoreError};
 
 /// Every roll-up table keyed by UTC `day`.
-const ROLLUP_TABLES: [&str; 9] = [
+const ROLLUP_TABLES: [&str; 10] = [
     "rollup_counts",
     "rollup_durations",
     "rollup_queues",
@@ -26,6 +26,7 @@ const ROLLUP_TABLES: [&str; 9] = [
     "rollup_step_times",
     "rollup_runner_days",
     "rollup_runner_minutes",
+    "rollup_runner_folded",
 ];
 
 const UNUSED_KEYS: &str = "DELETE FROM job_keys WHERE id IN (SELECT k.id FROM job_keys k \

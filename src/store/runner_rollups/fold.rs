@@ -1,10 +1,11 @@
 //! The fold of the runner roll-ups: recomputes, from the jobs themselves,
-//! the days that job writes made stale (and the peaks of the days after
-//! them), inside the summary fold's transaction (`crate::store::rollups`).
+//! the days that job writes made stale or that retention left unfolded
+//! (and the peaks of the days after them), inside the summary fold's
+//! transaction (`crate::store::rollups`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::{AnyConnection, AssertSqlSafe};
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::packed::encode;
 use super::{DAY_TABLES, HOUR_TABLE, dirty_days};
@@ -24,22 +25,31 @@ enum Value {
     Bytes(Vec<u8>),
 }
 
+/// Days with roll-up rows but no `rollup_runner_folded` row: retention
+/// deleted some of their jobs (or they were folded before migration 0029).
+const UNFOLDED_DAYS: &str = "SELECT DISTINCT day FROM rollup_runner_days d \
+     WHERE NOT EXISTS (SELECT 1 FROM rollup_runner_folded f WHERE f.day = d.day)";
+
 /// Recomputes the runner roll-ups of every day with a job written in
-/// `(previous, through]` (or whose start left it), the peaks of those days
-/// and the days after, and drops those before `below`. Clears the
-/// `moved_from` marks it covered. Answers the number of days recomputed.
+/// `(previous, through]` (or whose start left it) or left unfolded, the
+/// peaks of those days and the days after, and drops those before
+/// `below`. Records each day folded (`rollup_runner_folded`) and clears
+/// the `moved_from` marks it covered. Answers the number of days recomputed.
 pub(in crate::store) async fn fold_runner_rollups(
     conn: &mut AnyConnection,
     previous: Option<i64>,
     through: i64,
     below: i64,
 ) -> Result<usize, StoreError> {
-    let days = dirty_days(&mut *conn, previous.unwrap_or(i64::MIN), through).await?;
+    let mut days = dirty_days(&mut *conn, previous.unwrap_or(i64::MIN), through).await?;
     for table in DAY_TABLES {
         sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day < $1")))
             .bind(below)
             .execute(&mut *conn)
             .await?;
+    }
+    for row in sqlx::query(UNFOLDED_DAYS).fetch_all(&mut *conn).await? {
+        days.insert(row.try_get::<i64, _>("day")?);
     }
     sqlx::query("DELETE FROM rollup_runner_peaks WHERE hour < $1")
         .bind(below * (DAY / HOUR))
@@ -94,7 +104,8 @@ async fn fold_peaks(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Re
     insert(conn, "rollup_runner_peaks (hour, labels, peak)", rows).await
 }
 
-/// The day tallies and minute cells of the jobs started on `day`.
+/// The day tallies and minute cells of the jobs started on `day`, and the
+/// day's `rollup_runner_folded` row.
 async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Result<(), StoreError> {
     for table in DAY_TABLES {
         sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
@@ -121,20 +132,33 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Resu
         ]);
     }
     let mut minutes = Vec::new();
-    for (key, cell) in minute_cells(spans, day * DAY, (day + 1) * DAY) {
-        minutes.push(vec![
-            Value::Int(day),
-            Value::Text(Some(key.repo)),
-            Value::Text(key.workflow),
-            Value::Text(key.job),
-            Value::Text(Some(labels_json(&key.labels)?)),
-            Value::Int(i64::try_from(cell.jobs).unwrap_or(i64::MAX)),
-            Value::Int(i64::try_from(cell.runner_minutes).unwrap_or(i64::MAX)),
-        ]);
+    let providers: BTreeSet<&str> = spans.iter().map(|s| s.provider.as_str()).collect();
+    for provider in providers {
+        let own: Vec<JobSpan> = spans.iter().filter(|s| s.provider == provider).cloned().collect();
+        for (key, cell) in minute_cells(&own, day * DAY, (day + 1) * DAY) {
+            minutes.push(vec![
+                Value::Int(day),
+                Value::Text(Some(provider.to_owned())),
+                Value::Text(Some(key.repo)),
+                Value::Text(key.workflow),
+                Value::Text(key.job),
+                Value::Text(Some(labels_json(&key.labels)?)),
+                Value::Int(i64::try_from(cell.jobs).unwrap_or(i64::MAX)),
+                Value::Int(i64::try_from(cell.runner_minutes).unwrap_or(i64::MAX)),
+            ]);
+        }
     }
+    // The latest instant the day's roll-ups depend on (no job: its start).
+    let latest =
+        spans.iter().flat_map(|s| [s.started_at, s.completed_at]).flatten().max().unwrap_or(day * DAY);
     insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", days).await?;
-    insert(conn, "rollup_runner_minutes (day, repo, workflow, job, labels, jobs, runner_minutes)", minutes)
-        .await
+    insert(
+        conn,
+        "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes)",
+        minutes,
+    )
+    .await?;
+    insert(conn, "rollup_runner_folded (day, latest)", vec![vec![Value::Int(day), Value::Int(latest)]]).await
 }
 
 /// Inserts `rows` into `target` (`table (columns…)`), many per statement.

@@ -15,13 +15,20 @@
 //! fold transaction and `folded_through` these share): the fold recomputes
 //! from the jobs every day holding the start of a job written since the
 //! previous fold, or that a job's start left (`jobs.moved_from`, set by the
-//! ingest `UPDATE`), and the peaks of those days and the days after. A
-//! reader treats as dirty every day holding the start of a job written
-//! after `folded_through` or a `moved_from` still set, and every day up to
-//! the earliest stored attempt's day; without a recent fold, or with a
-//! repository/provider filter, every job of the window is scanned. Jobs
-//! queued or running now are always read live (`jobs_waiting`), and a day
-//! holding a running job's start has its peaks computed from its jobs.
+//! ingest `UPDATE`), or that has roll-up rows but no `rollup_runner_folded`
+//! row (retention deletes that row for every day whose jobs it deletes;
+//! rows folded before migration 0029 have none), and the peaks of those
+//! days and the days after. It records per day folded the latest start or
+//! end of its jobs (`rollup_runner_folded.latest`). A reader takes a day
+//! from the roll-ups when it is *clean* ([`RunnerView::clean`]): folded,
+//! its `latest` before the read's `now` (so today, too, equals a scan of
+//! its jobs up to now), and no job written after `folded_through` or a
+//! `moved_from` still set holds its start. Without a recent fold every job
+//! of the window is scanned; the runner figures with a repository or
+//! provider filter scan too (the minutes read the roll-ups: their cells
+//! keep repository and provider). Jobs queued or running now are always
+//! read live (`jobs_waiting`), and a day holding a running job's start has
+//! its peaks computed from its jobs.
 //!
 //! This module owns these tables; it must not know HTTP or payloads.
 //! Files: `fold` (recomputing stale days), `read` (a window's inputs),
@@ -31,15 +38,16 @@ pub(super) mod fold;
 mod packed;
 mod read;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use sqlx::Row;
 
-use super::rollups::RollupView;
+use super::rollups::STALE_AFTER_SECONDS;
 use super::{MetricReads, StoreError};
 
 /// The runner roll-up tables keyed by `day`.
-pub(super) const DAY_TABLES: [&str; 2] = ["rollup_runner_days", "rollup_runner_minutes"];
+pub(super) const DAY_TABLES: [&str; 3] =
+    ["rollup_runner_days", "rollup_runner_minutes", "rollup_runner_folded"];
 /// The runner roll-up table keyed by `hour`.
 pub(super) const HOUR_TABLE: &str = "rollup_runner_peaks";
 
@@ -58,16 +66,41 @@ async fn dirty_days<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     rows.iter().map(|r| Ok(r.try_get::<i64, _>("day")?)).collect()
 }
 
+/// What a reader knows of the runner roll-ups' freshness.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RunnerView {
+    /// Days whose roll-ups may be stale (a job written since the last fold
+    /// starts in it, or its start left it).
+    pub dirty: BTreeSet<i64>,
+    /// Per folded day: the latest start or end of its jobs when folded.
+    pub folded: BTreeMap<i64, i64>,
+}
+
+impl RunnerView {
+    /// Whether `day`'s roll-ups equal a scan of the jobs started that day
+    /// before `now`: folded, nothing of it at or after `now`, not dirty.
+    pub fn clean(&self, day: i64, now: i64) -> bool {
+        !self.dirty.contains(&day) && self.folded.get(&day).is_some_and(|latest| *latest < now)
+    }
+}
+
 impl MetricReads<'_> {
     /// The runner roll-ups' freshness as of `now` (Unix seconds), or `None`
-    /// when they were not folded within [`super::rollups::STALE_AFTER_SECONDS`] (or never).
-    pub async fn runner_rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {
-        let Some(mut view) = self.rollup_view(now).await? else { return Ok(None) };
-        let folded: i64 = sqlx::query("SELECT folded_through FROM rollup_state WHERE id = 1")
-            .fetch_one(&self.read)
+    /// when they were not folded within [`STALE_AFTER_SECONDS`] (or never).
+    pub async fn runner_rollup_view(&self, now: i64) -> Result<Option<RunnerView>, StoreError> {
+        let folded: Option<i64> = sqlx::query("SELECT folded_through FROM rollup_state WHERE id = 1")
+            .fetch_optional(&self.read)
             .await?
-            .try_get("folded_through")?;
-        view.dirty = dirty_days(&self.read, folded, i64::MAX).await?;
-        Ok(Some(view))
+            .map(|row| row.try_get::<Option<i64>, _>("folded_through"))
+            .transpose()?
+            .flatten();
+        let Some(folded) = folded.filter(|f| *f >= now - STALE_AFTER_SECONDS) else { return Ok(None) };
+        let dirty = dirty_days(&self.read, folded, i64::MAX).await?;
+        let rows = sqlx::query("SELECT day, latest FROM rollup_runner_folded").fetch_all(&self.read).await?;
+        let folded = rows
+            .iter()
+            .map(|r| Ok((r.try_get::<i64, _>("day")?, r.try_get::<i64, _>("latest")?)))
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(RunnerView { dirty, folded }))
     }
 }

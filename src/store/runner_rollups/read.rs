@@ -11,7 +11,6 @@ use super::packed::add_into;
 use crate::metrics::minutes::{GroupBy, MinuteCell, MinuteKey, minute_cells};
 use crate::metrics::runner_parts::{DAY, DayTally, HOUR, RolledRunners};
 use crate::metrics::runners::{JobSpan, LOOKBACK_SECONDS};
-use crate::store::rollups::RollupView;
 use crate::store::{MetricReads, RunnerFilter, StoreError};
 
 /// Consecutive days as `[first, end)` spans.
@@ -40,11 +39,6 @@ fn span_clause(column: &str, spans: &[(i64, i64)], binds: &mut Vec<i64>) -> Stri
 
 fn labels_of(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
-}
-
-/// Whether `day`'s roll-ups can be read under `view` (a whole past day).
-fn clean(view: &RollupView, day: i64, today: i64) -> bool {
-    day < today && day > view.min_day && !view.dirty.contains(&day)
 }
 
 impl MetricReads<'_> {
@@ -85,6 +79,7 @@ impl MetricReads<'_> {
         let running = self.running_jobs().await?;
         let first = from.div_euclid(DAY);
         let today = now.div_euclid(DAY);
+        let clean = |day: i64| view.clean(day, now);
         let running_days: BTreeSet<i64> = running
             .iter()
             .filter_map(|s| s.started_at)
@@ -101,13 +96,13 @@ impl MetricReads<'_> {
         // into it are read (their own tallies and peaks rolled up).
         let (mut raw_days, mut tails) = (BTreeSet::new(), BTreeSet::new());
         for day in first - 1..=today {
-            if clean(&view, day, today) {
+            if clean(day) {
                 rolled.days_rolled.insert(day);
             } else {
                 raw_days.insert(day);
             }
             if day >= first {
-                if clean(&view, day, today) && clean(&view, day - 1, today) && !running_days.contains(&day) {
+                if clean(day) && clean(day - 1) && !running_days.contains(&day) {
                     rolled.peak_days.insert(day);
                 } else {
                     raw_days.insert(day);
@@ -164,8 +159,8 @@ impl MetricReads<'_> {
     }
 
     /// The minute cells of the jobs started in `[from, now)` (`from` at a
-    /// UTC midnight), from the roll-ups where clean (never with a filter);
-    /// cells hold only what `group_by` needs.
+    /// UTC midnight) matching `filter`, from the roll-ups where clean; cells
+    /// hold only what `group_by` needs.
     pub async fn minute_inputs(
         &self,
         from: i64,
@@ -173,18 +168,12 @@ impl MetricReads<'_> {
         group_by: GroupBy,
         filter: &RunnerFilter,
     ) -> Result<BTreeMap<MinuteKey, MinuteCell>, StoreError> {
-        let view = if filter.repo.is_none() && filter.provider.is_none() {
-            self.runner_rollup_view(now).await?
-        } else {
-            None
-        };
-        let Some(view) = view else {
+        let Some(view) = self.runner_rollup_view(now).await? else {
             return Ok(minute_cells(&self.job_spans(from, now + 1, filter).await?, from, now));
         };
-        let today = now.div_euclid(DAY);
         let (mut rolled, mut raw) = (BTreeSet::new(), BTreeSet::new());
-        for day in from.div_euclid(DAY)..=today {
-            if clean(&view, day, today) {
+        for day in from.div_euclid(DAY)..=now.div_euclid(DAY) {
+            if view.clean(day, now) {
                 rolled.insert(day)
             } else {
                 raw.insert(day)
@@ -193,6 +182,9 @@ impl MetricReads<'_> {
         let raw: Vec<(i64, i64)> =
             day_spans(&raw).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
         let mut cells = minute_cells(&self.spans_in(&raw, filter).await?, from, now);
+        if rolled.is_empty() {
+            return Ok(cells);
+        }
         let columns = match group_by {
             GroupBy::Repo => "repo, labels",
             GroupBy::Workflow => "repo, workflow, labels",
@@ -200,13 +192,23 @@ impl MetricReads<'_> {
             GroupBy::Label => "labels",
         };
         let mut binds = Vec::new();
-        let clause = span_clause("day", &day_spans(&rolled), &mut binds);
+        let mut clause = format!("({})", span_clause("day", &day_spans(&rolled), &mut binds));
+        let mut texts = Vec::new();
+        for (column, value) in [
+            ("repo", filter.repo.as_ref().map(|r| r.as_str().to_owned())),
+            ("provider", filter.provider.map(|p| p.kind().to_owned())),
+        ] {
+            if let Some(value) = value {
+                texts.push(value);
+                clause.push_str(&format!(" AND {column} = ${}", binds.len() + texts.len()));
+            }
+        }
         let sql = format!(
             "SELECT {columns}, CAST(SUM(jobs) AS BIGINT) AS jobs, CAST(SUM(runner_minutes) AS BIGINT) AS minutes \
              FROM rollup_runner_minutes WHERE {clause} GROUP BY {columns}"
         );
         let has = |c: &str| columns.split(", ").any(|x| x == c);
-        for row in self.fetch_bound(sql, &binds, &[]).await? {
+        for row in self.fetch_bound(sql, &binds, &texts).await? {
             let key = MinuteKey {
                 repo: if has("repo") { row.try_get("repo")? } else { String::new() },
                 workflow: if has("workflow") { row.try_get("workflow")? } else { None },
