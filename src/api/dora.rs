@@ -7,9 +7,9 @@
 
 use std::str::FromStr;
 
+use crate::store::StoreError;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use chrono::{DateTime, Datelike, Duration, Utc};
 use chrono_tz::Tz;
 use serde::Serialize;
@@ -102,13 +102,8 @@ pub async fn dora(
     };
     let mut answer = answer.into_iter();
     let (Some(previous), Some(current)) = (answer.next(), answer.next()) else {
-        tracing::error!("the two windows' figures were not both computed");
-        return Err(Problem::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal server error",
-            "the server failed; the cause is in its log",
-        ));
+        // The shared 500 (logged once, as every store invariant is).
+        return Err(StoreError::Invariant("the two windows' figures were not both computed".into()).into());
     };
     Ok(Json(DoraJson {
         window_days,

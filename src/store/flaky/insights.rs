@@ -10,7 +10,7 @@
 //!
 //! Owns these queries; must not know what the figures mean.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
@@ -117,7 +117,7 @@ async fn days(
         );
     }
     // The lines with fewer rows read than they have (up to 3): their older rows.
-    let short: Vec<&LineKey> = wanted
+    let short: HashSet<&LineKey> = wanted
         .iter()
         .filter(|(key, n)| kept.get(*key).map_or(0, Vec::len) < usize::try_from(**n).unwrap_or(0))
         .map(|(key, _)| key)
