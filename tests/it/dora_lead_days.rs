@@ -116,7 +116,7 @@ async fn compare(app: &TestApp, from: DateTime<Utc>, to: DateTime<Utc>) -> (usiz
     let store = Store::connect_existing(&app.database_url, &StoreOptions::default()).await.expect("store");
     let summary = store
         .deployments()
-        .lead_summary(from, to, &DeploymentFilter::default(), None)
+        .lead_summary_where(from, to, &DeploymentFilter::default(), &|_| true)
         .await
         .expect("summary");
     assert_eq!(summary, (count, p(0.5), p(0.9)));

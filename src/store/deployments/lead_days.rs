@@ -165,23 +165,6 @@ impl Deployments<'_> {
         Ok(())
     }
 
-    /// Count, median and p90 (`metrics::percentile`, type 7) of the lead
-    /// times of commits carried by deployments of `filter` finished in
-    /// `[from, to)`, of `environments` only when given
-    /// ([`Deployments::lead_summary_where`]).
-    ///
-    /// Errors: [`StoreError::Unavailable`] when the database is down or busy.
-    pub async fn lead_summary(
-        &self,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        filter: &DeploymentFilter,
-        environments: Option<&[String]>,
-    ) -> Result<(usize, Option<f64>, Option<f64>), StoreError> {
-        let keep = |environment: &str| environments.is_none_or(|list| list.iter().any(|e| e == environment));
-        self.lead_summary_where(from, to, filter, &keep).await
-    }
-
     /// Count, median and p90 of the lead times of commits carried by
     /// deployments of `filter` finished in `[from, to)` whose environment
     /// `keep` keeps, exact, in two reads: the commits per lead-time bucket
