@@ -20,10 +20,7 @@ use crate::store::deployments::StoredFacts;
 /// incident without an environment is about every production one).
 fn marks(incident: &IncidentSpan, f: &StoredFacts, production: &Environments) -> bool {
     incident.repo.as_deref().is_none_or(|r| r == f.repo)
-        && incident
-            .environment
-            .as_deref()
-            .map_or_else(|| production.is_production(&f.environment), |e| e == f.environment)
+        && production.incident_about(incident.environment.as_deref(), &f.environment)
         && f.finished_at <= incident.opened_at
         && f.next_success_at.is_none_or(|next| incident.opened_at < next)
 }

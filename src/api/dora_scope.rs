@@ -75,10 +75,8 @@ pub async fn incidents_of(
         .into_iter()
         .filter(|i| scope.repo.is_none() || i.repo.is_none() || i.repo == scope.repo)
         .filter(|i| match (&i.environment, &scope.environment) {
-            // Without an environment: about every production environment.
-            (None, Some(asked)) => state.delivery.production.is_production(asked),
+            (incident, Some(asked)) => state.delivery.production.incident_about(incident.as_deref(), asked),
             (None, None) => true,
-            (Some(e), Some(asked)) => e == asked,
             (Some(e), None) => !production_only || state.delivery.production.is_production(e),
         })
         .map(|i| IncidentSpan {

@@ -74,9 +74,8 @@ pub async fn summed(
             opened_at: incident.opened_at,
         };
         for (id, environment, at) in store.marked_by(previous_from, to, &filter, &probe).await? {
-            // Without an environment it is about every production one.
             let about =
-                incident.environment.is_some() || state.delivery.production.is_production(&environment);
+                state.delivery.production.incident_about(incident.environment.as_deref(), &environment);
             if about && keep(&environment) {
                 marked.insert(id, at);
             }

@@ -97,11 +97,10 @@ impl Filter {
             (Some(asked), Some(stored)) => asked == stored,
             _ => true,
         };
-        let environment = match (&self.environment, &incident.environment) {
-            (Some(asked), Some(stored)) => asked == stored,
-            (Some(asked), None) => production.is_production(asked),
-            (None, _) => true,
-        };
+        let environment = self
+            .environment
+            .as_deref()
+            .is_none_or(|asked| production.incident_about(incident.environment.as_deref(), asked));
         repo && environment && self.open.is_none_or(|open| open == incident.resolved_at.is_none())
     }
 }

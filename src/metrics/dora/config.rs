@@ -42,6 +42,12 @@ impl Environments {
         self.globs.iter().any(|(_, g)| g.is_match(environment))
     }
 
+    /// Whether an incident about `incident` (`None`: every production
+    /// environment) is about `environment`.
+    pub fn incident_about(&self, incident: Option<&str>, environment: &str) -> bool {
+        incident.map_or_else(|| self.is_production(environment), |e| e == environment)
+    }
+
     /// The globs as given.
     pub fn names(&self) -> Vec<String> {
         self.globs.iter().map(|(name, _)| name.clone()).collect()

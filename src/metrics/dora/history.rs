@@ -121,11 +121,7 @@ pub fn walk(
         let matching: Vec<&IncidentSpan> = incidents
             .iter()
             .filter(|i| i.repo.as_deref().is_none_or(|r| r == repo))
-            .filter(|i| {
-                i.environment
-                    .as_deref()
-                    .map_or_else(|| production.is_production(environment), |e| e == environment)
-            })
+            .filter(|i| production.incident_about(i.environment.as_deref(), environment))
             .collect();
         mark_incidents(&stream, &matching, &mut history);
     }
