@@ -129,6 +129,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_incident_without_an_environment_is_about_production_ones_only() {
+        let production = Environments::default();
+        assert!(production.incident_about(None, "production"));
+        assert!(production.incident_about(None, "prod"));
+        assert!(!production.incident_about(None, "staging"));
+        assert!(production.incident_about(Some("staging"), "staging"));
+        assert!(!production.incident_about(Some("staging"), "production"));
+    }
+
+    #[test]
     fn environments_and_rules_parse() {
         let config = DeliveryConfig::parse(
             "production,prod,prod-*",
