@@ -130,6 +130,9 @@ fn bucket_end(low: i64) -> i64 {
 struct Parts {
     ranges: Vec<(bool, i64, i64)>,
     narrowing: String,
+    /// The narrowing of a read whose range is given as literals (its
+    /// texts from `$1`).
+    literal_narrowing: String,
     texts: Vec<String>,
 }
 
@@ -146,7 +149,7 @@ impl Parts {
             false => vec![(false, from, to)],
         };
         let ranges = ranges.into_iter().filter(|(_, low, high)| low < high).collect();
-        Parts { ranges, narrowing, texts }
+        Parts { ranges, narrowing, literal_narrowing: narrow(filter, 1).0, texts }
     }
 }
 
@@ -191,7 +194,7 @@ impl Deployments<'_> {
             Some(_) => ("deployment_lead_days", BUCKET),
             None => ("deployment_lead_buckets", "bucket"),
         };
-        for (environment, low, n) in self.read_parts(&parts, BUCKET, whole_days, "").await? {
+        for (environment, low, n) in self.read_parts(&parts, BUCKET, whole_days, None).await? {
             if keep(&environment) {
                 *buckets.entry(low).or_insert(0) += n;
             }
@@ -202,18 +205,10 @@ impl Deployments<'_> {
         if needed.is_empty() {
             return Ok((0, None, None));
         }
-        let ranges: Vec<String> = needed
-            .iter()
-            .map(|low| format!("(lead_seconds >= {low} AND lead_seconds < {})", bucket_end(*low)))
-            .collect();
+        let ranges: Vec<(i64, i64)> = needed.iter().map(|low| (*low, bucket_end(*low))).collect();
         let mut exact: BTreeMap<i64, i64> = BTreeMap::new();
         for (environment, lead, n) in self
-            .read_parts(
-                &parts,
-                "lead_seconds",
-                ("deployment_lead_days", "lead_seconds"),
-                &format!(" AND ({})", ranges.join(" OR ")),
-            )
+            .read_parts(&parts, "lead_seconds", ("deployment_lead_days", "lead_seconds"), Some(&ranges))
             .await?
         {
             if keep(&environment) {
@@ -228,29 +223,58 @@ impl Deployments<'_> {
     /// `(environment, value, commits)` of `parts`, grouped by environment
     /// and `value` (an expression of `deployment_commits.lead_seconds`)
     /// for the partial days, by the given column (or expression) of the
-    /// given table (the same value, counted there) for the whole days; `extra` narrowing the lead
-    /// times.
+    /// given table (the same value, counted there) for the whole days;
+    /// `leads` (`[low, high)` lead times) narrowing them. The whole days
+    /// read each lead-time range on its own (`UNION ALL`): one range of the
+    /// `deployment_lead_days_by_lead` index each, read from the index alone,
+    /// where an `OR` of ranges made PostgreSQL fetch every row's page.
     async fn read_parts(
         &self,
         parts: &Parts,
         value: &str,
         (table, column): (&str, &str),
-        extra: &str,
+        leads: Option<&[(i64, i64)]>,
     ) -> Result<Vec<(String, i64, i64)>, StoreError> {
         let narrowing = &parts.narrowing;
+        let range = |(low, high): &(i64, i64)| format!("lead_seconds >= {low} AND lead_seconds < {high}");
         let reads = parts.ranges.iter().map(|(rolled, low, high)| {
-            let sql = match rolled {
-                false => format!(
-                    "SELECT environment, {value}, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 \
-                     AND finished_at < $2 AND lead_seconds IS NOT NULL{extra}{narrowing} GROUP BY environment, {value}"
-                ),
-                true => format!(
+            let sql = match (rolled, leads) {
+                (false, _) => {
+                    let extra = leads.map_or(String::new(), |leads| {
+                        format!(" AND ({})", leads.iter().map(|r| format!("({})", range(r))).collect::<Vec<_>>().join(" OR "))
+                    });
+                    format!(
+                        "SELECT environment, {value}, COUNT(*) FROM deployment_commits WHERE finished_at >= $1 \
+                         AND finished_at < $2 AND lead_seconds IS NOT NULL{extra}{narrowing} GROUP BY environment, {value}"
+                    )
+                }
+                (true, None) => format!(
                     "SELECT environment, {column}, CAST(SUM(commits) AS BIGINT) FROM {table} \
-                     WHERE day >= $1 AND day < $2{extra}{narrowing} GROUP BY environment, {column}"
+                     WHERE day >= $1 AND day < $2{narrowing} GROUP BY environment, {column}"
                 ),
+                // The days as literals too: planned for these values, not
+                // generically (a generic plan took the day index and read
+                // the window's every row, 100 ms at 1 000 000 commits).
+                (true, Some(leads)) => leads
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "SELECT environment, {column}, CAST(SUM(commits) AS BIGINT) FROM {table} \
+                             WHERE day >= {low} AND day < {high} AND {}{} \
+                             GROUP BY environment, {column}",
+                            range(r),
+                            parts.literal_narrowing
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(" UNION ALL "),
             };
+            let literal_days = *rolled && leads.is_some();
             async move {
-                let mut query = sqlx::query(AssertSqlSafe(sql)).bind(*low).bind(*high);
+                let mut query = sqlx::query(AssertSqlSafe(sql));
+                if !literal_days {
+                    query = query.bind(*low).bind(*high);
+                }
                 for text in &parts.texts {
                     query = query.bind(text.clone());
                 }
