@@ -82,6 +82,7 @@ impl Application {
         let sender = (!settings.alerts.no_alert_sender)
             .then(|| Sender::new(store.clone(), alerts.clone(), sender_settings(&settings.alerts)));
         let state = AppState {
+            known_params: Default::default(),
             alerts,
             store: store.clone(),
             ingest_auth: Arc::new(IngestAuth { webhook_secret, gitlab_webhook_secret, ingest_token }),

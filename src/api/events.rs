@@ -172,7 +172,10 @@ async fn fan_out(
 /// The stream (see the module doc).
 #[utoipa::path(get, path = "/api/events", tag = "builds",
     description = "Server-Sent Events: `build`, `job`, `alert`, `deployment`, `incident` and `resync` events for every committed change, heartbeats every 15 s; resumes after `Last-Event-ID` (builds and jobs).",
-    params(("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received")),
+    params(
+        ("Last-Event-ID" = Option<String>, Header, description = "The id of the last event received"),
+        ("ticket" = Option<String>, Query, description = "A short-lived stream ticket from `POST /api/events/ticket`, instead of a bearer token (EventSource cannot send headers)")
+    ),
     responses((status = 200, content_type = "text/event-stream", body = String), (status = 401, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 403, body = super::problem::ProblemDoc, content_type = "application/problem+json"), (status = 429, body = super::problem::ProblemDoc, content_type = "application/problem+json")),
     security((), ("token" = [])))]
 pub async fn events(State(state): State<AppState>, headers: HeaderMap) -> Response {

@@ -27,6 +27,7 @@ mod incident_list;
 mod incidents;
 mod insights;
 mod json_body;
+mod known_params;
 mod metrics;
 mod not_configured;
 pub mod openapi;
@@ -106,6 +107,9 @@ pub struct AppState {
     pub delivery: Arc<crate::metrics::dora::config::DeliveryConfig>,
     /// GitHub's webhook parser with `--incident-label`.
     pub github_webhooks: crate::providers::github::GitHubWebhooks,
+    /// Each GET route's query parameters, from the OpenAPI document once
+    /// `router` has built it (`known_params`).
+    pub known_params: Arc<std::sync::OnceLock<known_params::KnownParams>>,
 }
 
 /// The API routes (`/health`, `/api/…`), each group behind the role it
@@ -113,6 +117,7 @@ pub struct AppState {
 /// which authenticates deliveries itself; plus `/openapi.json` and `/docs`.
 pub fn router(state: AppState) -> Router {
     let (routes, document) = documented_routes(state.clone()).split_for_parts();
+    let _ = state.known_params.set(known_params::KnownParams::from_document(&document));
     // Swagger UI's components set style attributes: its pages (only) may
     // use inline styles; scripts stay same-origin files.
     let docs = Router::<AppState>::from(SwaggerUi::new("/docs").url("/openapi.json", document)).layer(
@@ -159,8 +164,12 @@ pub fn documented_routes(state: AppState) -> OpenApiRouter<AppState> {
 }
 
 /// `routes` behind `role` (see `auth`) and the API rate limit, which wraps
-/// authentication so floods without a token count too.
+/// authentication so floods without a token count too; inside both, the
+/// refusal of unknown query parameters (`known_params`), so a request
+/// without the role is 401/403 whatever its query.
 fn guarded(routes: OpenApiRouter<AppState>, role: Role, state: &AppState) -> OpenApiRouter<AppState> {
+    let routes =
+        routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), known_params::refuse_unknown));
     let routes = match role {
         Role::Read => {
             routes.route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_read))
