@@ -153,7 +153,7 @@ on_both_backends! {
         assert!(compare(&store).await > 10);
         // A job written after the fold: its day is dirty (read raw) and
         // counts at once; folded, its spans are rebuilt.
-        let mut late = Run::new(505, minutes_ago(5 * 24 * 60 + (5 * 37) % 600));
+        let mut late = Run::new(505, minutes_ago(5 * 24 * 60 + 185) /* as run 505 was seeded */);
         late.repo = "octo-org/lib".into();
         late.workflow = "CI".into();
         let extra = job(10_059, &late, "lint", (0, 2, 400), "failure", &[(1, "Lint", "failure", 2, 399)]);

@@ -158,10 +158,12 @@ async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<JobWindow, Store
     Ok(by_key(window))
 }
 
-/// Inserts `rows` into `target` (`table (columns…)`), many per statement.
+/// Inserts `rows` into `target` (`table (columns…)`), many per statement:
+/// about 400 values each, as SQLite looks a numbered parameter up by a
+/// walk of the statement's list (a statement of n values costs n²).
 async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Bind>>) -> Result<(), StoreError> {
     let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
-    for chunk in rows.chunks((3000 / width).max(1)) {
+    for chunk in rows.chunks((400 / width).max(1)) {
         let mut sql = format!("INSERT INTO {target} VALUES ");
         let mut binds = Vec::with_capacity(chunk.len() * width);
         for (i, row) in chunk.iter().enumerate() {
