@@ -13,9 +13,11 @@
 //! whatever of the window is not folded) take `BENCH_SCAN_REQUESTS`
 //! requests (default `BENCH_REQUESTS`) after one warm-up.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use cicd_dashboard::metrics::job_report::{JobKeyJson, SortBy, insights, sort};
 use cicd_dashboard::metrics::summary::window_start;
 use cicd_dashboard::store::{Grain, JobFilter, Store};
 use sqlx::Connection;
@@ -88,6 +90,10 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
     let folding = Instant::now();
     let days = store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
     println!("rollups: folded {days} days (summary and jobs) in {:.1} s", folding.elapsed().as_secs_f64());
+    // An incremental fold with nothing written since (as the `rollups` job every minute).
+    let folding = Instant::now();
+    store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
+    println!("rollups: a fold with nothing new in {:.2} s", folding.elapsed().as_secs_f64());
     let client = reqwest::Client::new();
     let list: serde_json::Value = client
         .get(format!("{base}/api/insights/jobs?window_days=7&repo=seed-org/repo-7"))
@@ -168,8 +174,45 @@ async fn compare_reads(store: &Store) {
             reads.job_window(b, Some(s), &every, Grain::Key, view.as_ref()).await.expect("daily");
             timed(&mut daily, start);
         }
-        for (what, samples) in [("packed hours (now)", &mut packed), ("daily roll-ups (before)", &mut daily)]
-        {
+        // The rest of a request in process: key names, figures and order, JSON.
+        let (mut named, mut figured, mut encoded) = (Vec::new(), Vec::new(), Vec::new());
+        let a = reads.job_list_window(s, None, &every, view.as_ref(), at, true).await.expect("packed");
+        let p = reads.job_list_window(b, Some(s), &every, view.as_ref(), at, false).await.expect("packed");
+        for _ in 0..20 {
+            let start = Instant::now();
+            let keys: HashMap<i64, JobKeyJson> = reads
+                .job_keys(&every)
+                .await
+                .expect("keys")
+                .into_values()
+                .map(|k| {
+                    let json = JobKeyJson {
+                        key: k.id,
+                        provider_kind: k.provider.map(|p| p.kind().to_owned()),
+                        repo: k.repo,
+                        workflow: Some(k.workflow),
+                        name: k.name,
+                    };
+                    (json.key, json)
+                })
+                .collect();
+            timed(&mut named, start);
+            let start = Instant::now();
+            let mut lines = insights(&keys, &a, &p);
+            sort(&mut lines, SortBy::RunnerSeconds, true);
+            timed(&mut figured, start);
+            let start = Instant::now();
+            let bytes = serde_json::to_vec(&lines).expect("json");
+            timed(&mut encoded, start);
+            assert!(!bytes.is_empty());
+        }
+        for (what, samples) in [
+            ("packed (now)", &mut packed),
+            ("daily roll-ups (before)", &mut daily),
+            ("+ key names", &mut named),
+            ("+ figures and order", &mut figured),
+            ("+ JSON", &mut encoded),
+        ] {
             samples.sort();
             if let (Some(first), Some(last)) = (samples.first(), samples.last()) {
                 let mid = samples[samples.len() / 2];

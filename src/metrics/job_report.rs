@@ -3,6 +3,7 @@
 //! (definitions in `super::jobs`). Pure.
 
 use std::cmp::Ordering;
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
@@ -39,13 +40,25 @@ pub struct JobInsight {
 
 /// Tallies per key (summing days and matrix variants) and step tallies per key.
 fn by_key(window: &JobWindow) -> (HashMap<i64, JobTally>, HashMap<i64, BTreeMap<String, StepTally>>) {
+    // A key's first tally is cloned (a bulk copy), later ones merged.
     let mut jobs: HashMap<i64, JobTally> = HashMap::new();
     for (cell, tally) in &window.jobs {
-        jobs.entry(cell.key_id).or_default().merge(tally);
+        match jobs.entry(cell.key_id) {
+            Entry::Occupied(mut sum) => sum.get_mut().merge(tally),
+            Entry::Vacant(slot) => {
+                slot.insert(tally.clone());
+            }
+        }
     }
     let mut steps: HashMap<i64, BTreeMap<String, StepTally>> = HashMap::new();
     for ((key, name), tally) in &window.steps {
-        steps.entry(*key).or_default().entry(name.clone()).or_default().merge(tally);
+        let by_name = steps.entry(*key).or_default();
+        match by_name.get_mut(name) {
+            Some(sum) => sum.merge(tally),
+            None => {
+                by_name.insert(name.clone(), tally.clone());
+            }
+        }
     }
     (jobs, steps)
 }

@@ -61,9 +61,10 @@ impl Histogram {
     }
 
     /// The histogram of `(seconds, count)` pairs in any order, as adding
-    /// them one by one would give (sorted once, then built in bulk).
+    /// them one by one would give (sorted once, then built in bulk; the
+    /// stable sort merges runs already in order, as packed roll-ups give).
     pub fn from_pairs(mut pairs: Vec<(i64, i64)>) -> Histogram {
-        pairs.sort_unstable_by_key(|&(seconds, _)| seconds);
+        pairs.sort_by_key(|&(seconds, _)| seconds);
         let mut merged: Vec<(i64, i64)> = Vec::with_capacity(pairs.len());
         for (seconds, n) in pairs {
             match merged.last_mut() {

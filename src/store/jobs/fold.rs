@@ -1,6 +1,8 @@
-//! The fold of the job roll-ups: recomputes, from the jobs themselves, the
-//! days that changes made stale, inside the summary fold's transaction
-//! (`crate::store::rollups`), so both roll-ups share one `folded_through`.
+//! The fold of the job roll-ups: recomputes, from the jobs themselves (one
+//! scan per day), the days that changes made stale — daily roll-ups,
+//! packed hours, and the packed day spans above them (`super::spans`) —
+//! inside the summary fold's transaction (`crate::store::rollups`), so
+//! both roll-ups share one `folded_through`.
 
 use std::collections::BTreeSet;
 
@@ -8,7 +10,9 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::list::HOUR;
 use super::packed::encode;
-use super::read::{Bind, Grain, JobFilter, fetch, raw_window};
+use super::read::{Bind, Grain, JobFilter, fetch, raw_scan};
+use super::spans::{SPANS_TABLE, fold_spans, store_day};
+use crate::metrics::jobs::{JobCell, JobWindow};
 use crate::store::StoreError;
 use crate::store::rollups::DAY;
 
@@ -55,32 +59,66 @@ pub(in crate::store) async fn fold_job_rollups(
         .bind(below * (DAY / HOUR))
         .execute(&mut *conn)
         .await?;
-    for &day in &days {
-        fold_day(conn, day).await?;
-        fold_hours(conn, day).await?;
+    if previous.is_none() {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {SPANS_TABLE}"))).execute(&mut *conn).await?;
     }
+    sqlx::query(AssertSqlSafe(format!("DELETE FROM {SPANS_TABLE} WHERE first_day < $1")))
+        .bind(below)
+        .execute(&mut *conn)
+        .await?;
+    let mut changed = BTreeSet::new();
+    for &day in &days {
+        let whole = fold_day(conn, day).await?;
+        if store_day(conn, day, &whole).await? {
+            changed.insert(day);
+        }
+    }
+    fold_spans(conn, &changed, below).await?;
     Ok(days.len())
 }
 
-/// Recomputes the packed roll-ups of the 24 hours of `day`, from a raw
-/// scan of each (an hour without jobs has no row).
-async fn fold_hours(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> {
+/// The tallies of `window` grouped by key only (day 0, matrix '').
+fn by_key(window: JobWindow) -> JobWindow {
+    let mut keyed = JobWindow { steps: window.steps, ..JobWindow::default() };
+    for (cell, tally) in window.jobs {
+        keyed
+            .jobs
+            .entry(JobCell { day: 0, key_id: cell.key_id, matrix: String::new() })
+            .or_default()
+            .merge(&tally);
+    }
+    keyed.jobs.retain(|_, tally| !tally.is_empty());
+    keyed.steps.retain(|_, tally| *tally != Default::default());
+    keyed
+}
+
+/// Recomputes the daily roll-ups and the packed hours of `day` from one
+/// raw scan of its jobs (an hour without jobs has no row); answers the
+/// day's tallies grouped by key.
+async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<JobWindow, StoreError> {
+    for table in TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
+            .bind(day)
+            .execute(&mut *conn)
+            .await?;
+    }
     let first = day * (DAY / HOUR);
-    let end = first + DAY / HOUR;
     sqlx::query("DELETE FROM rollup_job_hours WHERE hour >= $1 AND hour < $2")
         .bind(first)
-        .bind(end)
+        .bind(first + DAY / HOUR)
         .execute(&mut *conn)
         .await?;
-    for hour in first..end {
-        let span = [(hour * HOUR, (hour + 1) * HOUR)];
-        let mut window = raw_window(conn, &span, &[], &JobFilter::default(), Grain::Key).await?;
-        window.jobs.retain(|_, tally| !tally.is_empty());
-        window.steps.retain(|_, tally| *tally != Default::default());
-        if window.jobs.is_empty() && window.steps.is_empty() {
+    let span = [(day * DAY, (day + 1) * DAY)];
+    let hours =
+        raw_scan(conn, &span, &[], &JobFilter::default(), Grain::DayMatrix, |at| at.div_euclid(HOUR)).await?;
+    let mut window = JobWindow::default();
+    for (hour, tallies) in hours {
+        window.merge(tallies.clone());
+        let keyed = by_key(tallies);
+        if keyed.jobs.is_empty() && keyed.steps.is_empty() {
             continue;
         }
-        let (jobs, steps) = encode(&window)?;
+        let (jobs, steps) = encode(&keyed)?;
         sqlx::query("INSERT INTO rollup_job_hours (hour, jobs, steps) VALUES ($1, $2, $3)")
             .bind(hour)
             .bind(jobs)
@@ -88,19 +126,6 @@ async fn fold_hours(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError
             .execute(&mut *conn)
             .await?;
     }
-    Ok(())
-}
-
-async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> {
-    for table in TABLES {
-        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
-            .bind(day)
-            .execute(&mut *conn)
-            .await?;
-    }
-    let window =
-        raw_window(conn, &[(day * DAY, (day + 1) * DAY)], &[], &JobFilter::default(), Grain::DayMatrix)
-            .await?;
     let (mut jobs, mut times, mut steps, mut step_times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (cell, tally) in &window.jobs {
         let key = || vec![Bind::Int(day), Bind::Int(cell.key_id), Bind::Text(cell.matrix.clone())];
@@ -130,13 +155,15 @@ async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<(), StoreError> 
     insert(conn, "rollup_job_times (day, key_id, matrix, kind, seconds, jobs)", times).await?;
     insert(conn, "rollup_steps (day, key_id, step, number, runs, failed)", steps).await?;
     insert(conn, "rollup_step_times (day, key_id, step, seconds, steps)", step_times).await?;
-    Ok(())
+    Ok(by_key(window))
 }
 
-/// Inserts `rows` into `target` (`table (columns…)`), many per statement.
+/// Inserts `rows` into `target` (`table (columns…)`), many per statement:
+/// about 400 values each, as SQLite looks a numbered parameter up by a
+/// walk of the statement's list (a statement of n values costs n²).
 async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Bind>>) -> Result<(), StoreError> {
     let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
-    for chunk in rows.chunks((3000 / width).max(1)) {
+    for chunk in rows.chunks((400 / width).max(1)) {
         let mut sql = format!("INSERT INTO {target} VALUES ");
         let mut binds = Vec::with_capacity(chunk.len() * width);
         for (i, row) in chunk.iter().enumerate() {

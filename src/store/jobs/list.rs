@@ -1,6 +1,7 @@
 //! The window read behind `/api/insights/jobs` (the list): tallies per job
-//! key from the hourly packed roll-up (`super::packed`) for every whole,
-//! clean hour of the window, plus raw scans of the rest — the part of an
+//! key from the packed day spans (`super::spans`) for every whole, clean
+//! day of the window and the hourly packed roll-up (`super::packed`) for
+//! the other whole, clean hours, plus raw scans of the rest — the part of an
 //! hour at each edge, and every dirty day (a job or run attempt written
 //! since the last fold, or a day up to the earliest stored start) — which
 //! is exactly what one raw scan of the window gives. A branch filter, or no
@@ -12,6 +13,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use super::packed::Accumulator;
 use super::read::{Bind, Grain, JobFilter, fetch, filter_sql, raw_window};
+use super::spans::{day_spans, read_spans};
 use crate::metrics::jobs::JobWindow;
 use crate::store::rollups::{DAY, RollupView};
 use crate::store::{JobInsights, StoreError};
@@ -93,9 +95,11 @@ impl JobInsights<'_> {
         let keys = allowed_keys(&mut conn, filter).await?;
         let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
         let mut sums = Accumulator::default();
+        let (days, hours) = split_days(&packed);
+        read_spans(&mut conn, &days, with_steps, &mut sums, &keep).await?;
         let columns = if with_steps { "jobs, steps" } else { "jobs" };
         let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour >= $1 AND hour < $2");
-        for &(first, last) in &packed {
+        for &(first, last) in &hours {
             let rows =
                 sqlx::query(AssertSqlSafe(sql.clone())).bind(first).bind(last).fetch_all(&mut *conn).await?;
             for row in &rows {
@@ -113,6 +117,30 @@ impl JobInsights<'_> {
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);
         Ok(window)
     }
+}
+
+/// The packed hour spans split into aligned day spans (`(first_day,
+/// days)`, `super::spans`) for their whole days and the hour spans left at
+/// their ends. Pure.
+pub fn split_days(packed: &[(i64, i64)]) -> (Spans, Spans) {
+    let per_day = DAY / HOUR;
+    let (mut days, mut hours) = (Vec::new(), Vec::new());
+    for &(first, last) in packed {
+        let (day_first, day_end) =
+            (first.div_euclid(per_day) + i64::from(first.rem_euclid(per_day) != 0), last.div_euclid(per_day));
+        if day_first >= day_end {
+            hours.push((first, last));
+            continue;
+        }
+        if first < day_first * per_day {
+            hours.push((first, day_first * per_day));
+        }
+        days.extend(day_spans(day_first, day_end));
+        if day_end * per_day < last {
+            hours.push((day_end * per_day, last));
+        }
+    }
+    (days, hours)
 }
 
 /// The ids of the keys `filter`'s key attributes allow; `None` when it
@@ -154,5 +182,15 @@ mod tests {
         assert_eq!(hour_plan(start, start + 60, &view(0, &[])), (vec![(start, start + 60)], vec![]));
         // Aligned on hours: nothing raw.
         assert_eq!(hour_plan(10 * DAY, 10 * DAY + 2 * HOUR, &view(0, &[])), (vec![], vec![(240, 242)]));
+    }
+
+    #[test]
+    fn whole_days_of_packed_hours_are_read_as_day_spans() {
+        // Hours 10 d 06:00 – 11 d 00:00 (no whole day), 12 d 07:00 – 16 d 03:00.
+        let packed = [(10 * 24 + 6, 11 * 24), (12 * 24 + 7, 16 * 24 + 3)];
+        let (days, hours) = split_days(&packed);
+        assert_eq!(days, vec![(13, 1), (14, 2)]);
+        assert_eq!(hours, vec![(10 * 24 + 6, 11 * 24), (12 * 24 + 7, 13 * 24), (16 * 24, 16 * 24 + 3)]);
+        assert_eq!(split_days(&[(24, 48)]), (vec![(1, 1)], vec![]));
     }
 }

@@ -3,8 +3,9 @@
 //! in `window`: raw scans and roll-up reads in `read`, the daily roll-ups
 //! folded by `fold`).
 //!
-//! The list reads per key from the hourly packed roll-up (`packed`, read
-//! in `list`); the retention of roll-ups and unused keys is `retention`.
+//! The list reads per key from the packed day spans (`spans`) and hourly
+//! packed roll-up (`packed`), read in `list`; the retention of roll-ups
+//! and unused keys is `retention`.
 //!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
 //! tables; must not know HTTP, payloads or providers.
@@ -15,9 +16,10 @@ mod list;
 mod packed;
 mod read;
 mod retention;
+mod spans;
 pub(super) mod steps;
 mod window;
 
-pub use list::hour_plan;
+pub use list::{hour_plan, split_days};
 pub use read::{Grain, JobFilter};
 pub use window::JobKeyRecord;

@@ -56,7 +56,10 @@ pub(super) fn encode(window: &JobWindow) -> Result<(Vec<u8>, Vec<u8>), StoreErro
     let mut out = Vec::with_capacity(64 + window.jobs.len() * 96);
     out.put_u8(VERSION);
     out.put_u32_le(len32(window.jobs.len())?);
-    for (cell, tally) in &window.jobs {
+    // Sorted, so equal tallies give equal bytes (the fold compares them).
+    let mut jobs: Vec<_> = window.jobs.iter().collect();
+    jobs.sort_unstable_by_key(|(cell, _)| (cell.key_id, &cell.matrix));
+    for (cell, tally) in jobs {
         for n in [cell.key_id, tally.runs, tally.conclusive, tally.failed, tally.runner_seconds] {
             out.put_i64_le(n);
         }
@@ -67,7 +70,9 @@ pub(super) fn encode(window: &JobWindow) -> Result<(Vec<u8>, Vec<u8>), StoreErro
     let mut out = Vec::with_capacity(64 + window.steps.len() * 64);
     out.put_u8(VERSION);
     out.put_u32_le(len32(window.steps.len())?);
-    for ((key_id, name), tally) in &window.steps {
+    let mut steps: Vec<_> = window.steps.iter().collect();
+    steps.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    for ((key_id, name), tally) in steps {
         out.put_i64_le(*key_id);
         out.put_u16_le(u16::try_from(name.len()).map_err(|_| bad("a step name over 65 535 bytes"))?);
         out.put_slice(name.as_bytes());
@@ -176,19 +181,20 @@ impl Accumulator {
             if buf.remaining() < len {
                 return Err(bad("cut short"));
             }
-            let name = std::str::from_utf8(&buf[..len]).map_err(|_| bad("a step name not UTF-8"))?;
-            let name = name.to_owned();
-            buf.advance(len);
+            let whole: &[u8] = buf;
+            let (name, rest) = whole.split_at(len);
+            let name = std::str::from_utf8(name).map_err(|_| bad("a step name not UTF-8"))?;
+            *buf = rest;
             let (number, runs, failed) = (i64_of(buf)?, i64_of(buf)?, i64_of(buf)?);
             if !keep(key_id) {
                 pairs_into(buf, None)?;
                 continue;
             }
             let by_name = self.steps.entry(key_id).or_default();
-            let sums = match by_name.get_mut(name.as_str()) {
-                Some(sums) => sums,
-                None => by_name.entry(name).or_default(),
-            };
+            if !by_name.contains_key(name) {
+                by_name.insert(name.to_owned(), StepSums::default());
+            }
+            let sums = by_name.get_mut(name).ok_or_else(|| bad("a step name lost"))?;
             if number != i64::MIN {
                 sums.number = Some(sums.number.map_or(number, |n| n.min(number)));
             }

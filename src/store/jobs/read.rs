@@ -3,6 +3,8 @@
 //! daily roll-ups; the fold uses the same raw scan, so a roll-up holds
 //! exactly what a scan of its day gives.
 
+use std::collections::BTreeMap;
+
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -126,10 +128,24 @@ pub(super) async fn raw_window(
     filter: &JobFilter,
     grain: Grain,
 ) -> Result<JobWindow, StoreError> {
-    let mut window = JobWindow::default();
+    let mut windows = raw_scan(conn, add, subtract, filter, grain, |_| 0).await?;
+    Ok(windows.remove(&0).unwrap_or_default())
+}
+
+/// [`raw_window`] in one scan, split by `bucket` of the run's start
+/// (`sort_at`): e.g. per UTC hour for the fold.
+pub(super) async fn raw_scan(
+    conn: &mut AnyConnection,
+    add: &[(i64, i64)],
+    subtract: &[(i64, i64)],
+    filter: &JobFilter,
+    grain: Grain,
+    bucket: impl Fn(i64) -> i64,
+) -> Result<BTreeMap<i64, JobWindow>, StoreError> {
+    let mut windows: BTreeMap<i64, JobWindow> = BTreeMap::new();
     let spans: Vec<(i64, i64)> = add.iter().chain(subtract).copied().collect();
     if spans.is_empty() {
-        return Ok(window);
+        return Ok(windows);
     }
     let mut binds = Vec::new();
     let range = spans_sql("b.sort_at", &spans, &mut binds);
@@ -168,6 +184,7 @@ pub(super) async fn raw_window(
             continue;
         }
         let cell = cell(row, grain, row.try_get::<Option<String>, _>("matrix")?.unwrap_or_default())?;
+        let window = windows.entry(bucket(row.try_get("sort_at")?)).or_default();
         window.jobs.entry(cell).or_default().add_job(&facts, row.try_get("sign")?);
     }
     let steps = fetch(
@@ -195,9 +212,10 @@ pub(super) async fn raw_window(
         };
         let facts = StepFacts { status: BuildStatus::from_stored(row.try_get("status")?), seconds };
         let key_id: i64 = row.try_get("key_id")?;
+        let window = windows.entry(bucket(row.try_get("sort_at")?)).or_default();
         window.steps.entry((key_id, name)).or_default().add_step(number, &facts, row.try_get("sign")?);
     }
-    Ok(window)
+    Ok(windows)
 }
 
 fn cell(row: &AnyRow, grain: Grain, matrix: String) -> Result<JobCell, StoreError> {

@@ -1,5 +1,5 @@
 //! Retention of what outlives the jobs themselves: the roll-up rows of days
-//! (and packed hours) before the cutoff's UTC day, and the job keys no job and no roll-up names any
+//! (packed hours, and packed day spans starting) before the cutoff's UTC day, and the job keys no job and no roll-up names any
 //! more. Run by the retention job after the run attempts (and, by
 //! `ON DELETE CASCADE`, their jobs and steps) are deleted.
 //!
@@ -49,6 +49,11 @@ impl Store {
         }
         rollups += sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
             .bind(before_day * (DAY / super::list::HOUR))
+            .execute(&self.write)
+            .await?
+            .rows_affected();
+        rollups += sqlx::query("DELETE FROM rollup_job_spans WHERE first_day < $1")
+            .bind(before_day)
             .execute(&self.write)
             .await?
             .rows_affected();
