@@ -221,7 +221,7 @@ fn hour_of(t: DateTime<Utc>) -> i64 {
 /// day not clean as a whole (a job ending after `now`, a job written since
 /// the fold) are read from the hourly roll-ups where clean, the others
 /// scanned; the answers equal the scan with a job finished in the current
-/// hour, one ending in the future, a job across midnight, a past hour made
+/// hour, one ending in the future, one running 3 h into its hour, a job across midnight, a past hour made
 /// dirty (its job redelivered with another end), a job running now
 /// started this hour, and a job started across the day boundary redelivered.
 async fn hours_case(app: TestApp) {
@@ -240,6 +240,8 @@ async fn hours_case(app: TestApp) {
     // Across midnight: yesterday 23:50 → today 00:20 (in the future before 00:20).
     let midnight_job = || done(63, 63, ubuntu, at(1, 23, 45), at(1, 23, 50), at(0, 0, 20));
     job(&app, midnight_job()).await;
+    // Three hours long, into the hour of the next one (whose peaks are scanned).
+    job(&app, done(66, 66, farm, t - m(185), t - m(180), t - m(1))).await;
     // Ending in the future: today is not clean as a whole after the fold.
     job(&app, done(64, 64, farm, t - m(6), t - m(5), t + m(10))).await;
     let stale = answers(&app).await;

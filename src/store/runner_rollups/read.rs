@@ -119,9 +119,23 @@ impl MetricReads<'_> {
         let raw: Vec<(i64, i64)> =
             unit_spans(&scanned).into_iter().map(|(a, b)| (a * HOUR, (b * HOUR).min(now + 1))).collect();
         spans.extend(self.spans_in(&raw, filter).await?);
+        // The jobs crossing into each run of such hours: started from the
+        // day before, in the hours not known (from the roll-ups) to have
+        // every job ended by the run's start (jobs running now are read live).
         for (start, _) in unit_spans(&peaks_raw) {
-            let since = (start.div_euclid(per_day) - 1) * DAY;
-            spans.extend(self.job_spans_past(since, start * HOUR, start * HOUR).await?);
+            let at = start * HOUR;
+            let ended = |hour: i64| {
+                let day = hour.div_euclid(per_day);
+                view.hour_clean(hour, now)
+                    && (view.hours.get(&hour).is_some_and(|latest| *latest <= at)
+                        || (view.clean(day, now)
+                            && view.folded.get(&day).is_some_and(|latest| *latest <= at)))
+            };
+            let crossing: BTreeSet<i64> =
+                ((start.div_euclid(per_day) - 1) * per_day..start).filter(|h| !ended(*h)).collect();
+            for (a, b) in unit_spans(&crossing) {
+                spans.extend(self.job_spans_past(a * HOUR, b * HOUR, at).await?);
+            }
         }
         self.read_rolled(&mut rolled).await?;
         Ok((rolled, spans))
