@@ -9,7 +9,11 @@
 //! repository, workflow, job key name and label set: completed jobs and
 //! runner minutes), and, per UTC hour, `rollup_runner_peaks` (the peak
 //! concurrency of the finished jobs, each counted until the end of the UTC
-//! day after its start: `crate::metrics::runner_parts`).
+//! day after its start: `crate::metrics::runner_parts`). The days the fold
+//! treats as recent (the day of its `through` and the day before) are
+//! also kept per UTC hour of the start (`rollup_runner_hours`,
+//! `rollup_runner_hour_minutes`, and every hour's latest start or end in
+//! `rollup_runner_hour_latest`; the fold deletes older days' hours).
 //!
 //! Freshness, as the summary's roll-ups (`crate::store::rollups`, whose
 //! fold transaction and `folded_through` these share): the fold recomputes
@@ -23,12 +27,16 @@
 //! from the roll-ups when it is *clean* ([`RunnerView::clean`]): folded,
 //! its `latest` before the read's `now` (so today, too, equals a scan of
 //! its jobs up to now), and no job written after `folded_through` or a
-//! `moved_from` still set holds its start. Without a recent fold every job
+//! `moved_from` still set holds its start; of a recent day not clean, every
+//! hour that is clean ([`RunnerView::hour_clean`]: folded hourly, its
+//! `latest` before `now`, no job written since the fold starting in it, no
+//! start left its day); the other hours are scanned. Without a recent fold every job
 //! of the window is scanned; the runner figures with a repository or
 //! provider filter scan too (the minutes read the roll-ups: their cells
 //! keep repository and provider). Jobs queued or running now are always
-//! read live (`jobs_waiting`), and a day holding a running job's start has
-//! its peaks computed from its jobs.
+//! read live (`jobs_waiting`), and an hour holding a running job's start,
+//! or after an hour not clean (from the day before), has its peaks
+//! computed from its jobs and those crossing into it.
 //!
 //! This module owns these tables; it must not know HTTP or payloads.
 //! Files: `fold` (recomputing stale days), `read` (a window's inputs),
