@@ -1,7 +1,7 @@
 //! A window's inputs for the runner figures and the minutes: the clean
-//! days from the runner roll-ups, the other days' jobs scanned, and the
-//! jobs queued or running now read live (see the module doc of
-//! `super`).
+//! days and hours from the runner roll-ups, the other hours' jobs scanned
+//! (and those crossing into them), and the jobs queued or running now read
+//! live (see the module doc of `super`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
