@@ -14,8 +14,9 @@
 //! the roll-ups are then folded once (as the `rollups` job does every
 //! minute; its time is printed) before the requests: the figures read the
 //! runner roll-ups for every folded day (today too, once its jobs'
-//! timestamps are past: the seed's run up to 22 minutes ahead), and scan
-//! the rest. README *Runners benchmark* has the figures.
+//! timestamps are past: the seed's run up to 22 minutes ahead) and, of
+//! today and yesterday, every folded hour whose jobs' timestamps are past,
+//! and scan the rest. README *Runners benchmark* has the figures.
 
 use std::time::Instant;
 
