@@ -7,15 +7,16 @@
 //! running now). Pure; owns the assembly, not the definitions' prose
 //! (module doc of `crate::metrics::runners`) and no I/O.
 //!
-//! Exactness: a day's tally is a sum over its jobs, so roll-up days and
-//! scanned days add up to the scan of the window. An hour's peak is not a
-//! sum; a finished job counts only until the end of the UTC day after its
-//! start ([`concurrency_cutoff`]), so an hour's finished peak depends only
-//! on the jobs started that day and the day before, and the jobs running
-//! now (read live) add a constant to every hour after their start: an
-//! hour of a rolled-up day is its rolled peak plus the running jobs
-//! started by the hour's first instant. A day holding a running job's
-//! start is never rolled up (the reader ensures it).
+//! Exactness: a day's (or an hour's) tally is a sum over its jobs, so
+//! rolled-up days and hours and scanned hours add up to the scan of the
+//! window. An hour's peak is not a sum; a finished job counts only until
+//! the end of the UTC day after its start ([`concurrency_cutoff`]), so an
+//! hour's finished peak depends only on the jobs started from the start of
+//! the day before up to the hour's end, and the jobs running now (read
+//! live) add a constant to every hour after their start: an hour whose
+//! peak is rolled up is its rolled peak plus the running jobs started by
+//! the hour's first instant. An hour holding a running job's start never
+//! has its peak rolled up (the reader ensures it).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -90,11 +91,14 @@ impl DayTally {
 pub struct RolledRunners {
     /// Days whose tallies come from `days`, not from the spans.
     pub days_rolled: BTreeSet<i64>,
+    /// Hours (Unix seconds / 3600) of other days whose tallies come from
+    /// `days` (added into their day's), not from the spans.
+    pub hours_rolled: BTreeSet<i64>,
     /// Per label set and day: rolled-up tallies (a label set with a row
     /// for the day before the window or later is listed).
     pub days: BTreeMap<Vec<String>, BTreeMap<i64, DayTally>>,
-    /// Days whose hourly peaks come from `peaks` (plus the running jobs).
-    pub peak_days: BTreeSet<i64>,
+    /// Hours whose peaks come from `peaks` (plus the running jobs).
+    pub peak_hours: BTreeSet<i64>,
     /// Per label set and hour (Unix seconds / 3600): the finished jobs' peak.
     pub peaks: BTreeMap<Vec<String>, BTreeMap<i64, u32>>,
 }
@@ -147,7 +151,7 @@ pub fn figures_from(rolled: &RolledRunners, spans: &[JobSpan], from: i64, now: i
         }
         let Some(started) = span.started_at.filter(|s| *s >= from && *s < now) else { continue };
         let day = started.div_euclid(DAY);
-        if !rolled.days_rolled.contains(&day) {
+        if !rolled.days_rolled.contains(&day) && !rolled.hours_rolled.contains(&started.div_euclid(HOUR)) {
             acc.days.entry(day).or_default().add(span);
         }
     }
@@ -159,7 +163,7 @@ pub fn figures_from(rolled: &RolledRunners, spans: &[JobSpan], from: i64, now: i
             let rolled_peaks = rolled.peaks.get(&labels);
             for (i, peak) in peaks.iter_mut().enumerate() {
                 let start = from + i as i64 * HOUR;
-                if !rolled.peak_days.contains(&start.div_euclid(DAY)) {
+                if !rolled.peak_hours.contains(&start.div_euclid(HOUR)) {
                     continue;
                 }
                 let finished =
@@ -276,7 +280,7 @@ mod tests {
         let labels = vec!["linux".to_owned()];
         let mut rolled = RolledRunners::default();
         rolled.days_rolled.insert(1);
-        rolled.peak_days.insert(1);
+        rolled.peak_hours.extend(DAY / HOUR..2 * DAY / HOUR);
         rolled.peaks.entry(labels.clone()).or_default().insert(DAY / HOUR + 10, 2);
         let spans = [span(9, BuildStatus::Running, 5 * HOUR, None)];
         let figures = figures_from(&rolled, &spans, DAY, 2 * DAY + 60);

@@ -41,6 +41,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (29, "runner roll-up folds", include_str!("migrations/sqlite/0029_runner_rollup_folds.sql")),
     (30, "failure class builds", include_str!("migrations/sqlite/0030_failure_class_builds.sql")),
     (31, "deployment quarters", include_str!("migrations/sqlite/0031_deployment_quarters.sql")),
+    (32, "runner roll-up hours", include_str!("migrations/sqlite/0032_runner_rollup_hours.sql")),
     (33, "job spans", include_str!("migrations/sqlite/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/sqlite/0034_lead_time_indexes.sql")),
 ];
@@ -76,6 +77,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (29, "runner roll-up folds", include_str!("migrations/postgres/0029_runner_rollup_folds.sql")),
     (30, "failure class builds", include_str!("migrations/postgres/0030_failure_class_builds.sql")),
     (31, "deployment quarters", include_str!("migrations/postgres/0031_deployment_quarters.sql")),
+    (32, "runner roll-up hours", include_str!("migrations/postgres/0032_runner_rollup_hours.sql")),
     (33, "job spans", include_str!("migrations/postgres/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/postgres/0034_lead_time_indexes.sql")),
 ];

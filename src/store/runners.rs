@@ -25,10 +25,22 @@ pub struct RunnerFilter {
     pub provider: Option<ProviderKind>,
 }
 
-const SPAN_COLUMNS: &str = "SELECT j.id, j.build_id, b.repo, b.status AS run_status, COALESCE(j.workflow, b.workflow) AS workflow, \
-     COALESCE(j.branch, b.branch) AS branch, b.event, \
-     (SELECT p.kind FROM providers p WHERE p.id = b.provider_id) AS provider_kind, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
-     j.completed_at, j.url FROM jobs j JOIN builds b ON b.id = j.build_id WHERE ";
+/// The columns of a [`JobSpan`] row, of jobs `j` and their run attempt `b`.
+macro_rules! span_select {
+    () => {
+        "SELECT j.id, j.build_id, b.repo, b.status AS run_status, COALESCE(j.workflow, b.workflow) AS workflow, \
+         COALESCE(j.branch, b.branch) AS branch, b.event, \
+         (SELECT p.kind FROM providers p WHERE p.id = b.provider_id) AS provider_kind, j.name, j.labels, j.runner_group, j.status, j.provider_status, j.created_at, j.started_at, \
+         j.completed_at, j.url"
+    };
+}
+
+const SPAN_COLUMNS: &str = concat!(span_select!(), " FROM jobs j JOIN builds b ON b.id = j.build_id WHERE ");
+
+/// [`SPAN_COLUMNS`] driven from the run attempts (SQLite keeps the order of
+/// a `CROSS JOIN`): for the attempts not finished, few whatever the jobs.
+const OPEN_SPAN_COLUMNS: &str =
+    concat!(span_select!(), " FROM builds b CROSS JOIN jobs j WHERE j.build_id = b.id AND ");
 
 impl MetricReads<'_> {
     /// Every job whose `started_at` is in `[since, until)` (skipped jobs
@@ -68,11 +80,15 @@ impl MetricReads<'_> {
         // (a lost final job delivery, a `created` job left in a finished
         // GitLab pipeline): it is not queued or running now. The attempts
         // not finished are named (index `builds_by_status_start`): `NOT` the
-        // finished ones made PostgreSQL scan every run attempt per request.
+        // finished ones made PostgreSQL scan every run attempt per request;
+        // SQLite read them from the queued jobs (`jobs_waiting`), one run
+        // attempt lookup per job, however many lost jobs of finished runs.
         let open: Vec<String> =
             BuildStatus::ALL.iter().filter(|s| !s.is_final()).map(|s| format!("'{}'", s.as_str())).collect();
-        let mut sql =
-            format!("{SPAN_COLUMNS}j.status IN ('queued', 'running') AND b.status IN ({})", open.join(", "));
+        let mut sql = format!(
+            "{OPEN_SPAN_COLUMNS}j.status IN ('queued', 'running') AND b.status IN ({})",
+            open.join(", ")
+        );
         self.spans(sql_with(&mut sql, filter, Vec::new()), &sql, filter).await
     }
 

@@ -206,6 +206,102 @@ async fn case(app: TestApp) {
     assert_ne!(scan[3], stale[3], "retention changed the 30-day answer");
 }
 
+/// The scan's answers, then the roll-ups folded again as they were.
+async fn scanned_then_refold(app: &TestApp, store: &Store) -> Vec<Value> {
+    let scan = scanned(app, store).await;
+    fold(store).await;
+    scan
+}
+
+fn hour_of(t: DateTime<Utc>) -> i64 {
+    t.timestamp().div_euclid(3600)
+}
+
+/// Hourly granularity of today and yesterday: after a fold, the hours of a
+/// day not clean as a whole (a job ending after `now`, a job written since
+/// the fold) are read from the hourly roll-ups where clean, the others
+/// scanned; the answers equal the scan with a job finished in the current
+/// hour, one ending in the future, one running 3 h into its hour, a job across midnight, a past hour made
+/// dirty (its job redelivered with another end), a job running now
+/// started this hour, and a job started across the day boundary redelivered.
+async fn hours_case(app: TestApp) {
+    let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+    seed(&app).await;
+    week(&app).await;
+    fold(&store).await;
+    let t = Utc::now();
+    let ubuntu: &[&str] = &["ubuntu-latest"];
+    let farm: &[&str] = &["self-hosted", "linux"];
+    let m = Duration::minutes;
+    let past = || done(61, 61, ubuntu, t - m(125), t - m(120), t - m(110));
+    job(&app, past()).await;
+    // Finishing in the current hour (or just before it).
+    job(&app, done(62, 62, farm, t - m(45), t - m(40), t - Duration::seconds(20))).await;
+    // Across midnight: yesterday 23:50 → today 00:20 (in the future before 00:20).
+    let midnight_job = || done(63, 63, ubuntu, at(1, 23, 45), at(1, 23, 50), at(0, 0, 20));
+    job(&app, midnight_job()).await;
+    // Three hours long, into the hour of the next one (whose peaks are scanned).
+    job(&app, done(66, 66, farm, t - m(185), t - m(180), t - m(1))).await;
+    // Ending in the future: today is not clean as a whole after the fold.
+    job(&app, done(64, 64, farm, t - m(6), t - m(5), t + m(10))).await;
+    let stale = answers(&app).await;
+    fold(&store).await;
+    let now = Utc::now().timestamp();
+    let view = store.metrics().runner_rollup_view(now).await.expect("view").expect("fresh");
+    let today = now.div_euclid(86_400);
+    assert!(!view.clean(today, now), "today is not clean as a whole: {view:?}");
+    assert!(!view.hour_clean(hour_of(t - m(5)), now), "the future end's hour: {view:?}");
+    assert!(view.hour_clean(hour_of(t - m(120)), now), "a finished past hour: {view:?}");
+    assert!(view.hours.contains_key(&((today - 1) * 24)), "yesterday is folded hourly: {view:?}");
+    assert!(!view.hours.contains_key(&((today - 2) * 24)), "the day before is not: {view:?}");
+    let hourly = answers(&app).await;
+    let scan = scanned_then_refold(&app, &store).await;
+    assert_eq!(stale, scan, "dirty hours scanned = scanned");
+    assert_eq!(hourly, scan, "clean hours rolled up = scanned");
+
+    // A past hour made dirty, a job running now started this hour, the
+    // job across midnight redelivered with another end.
+    job(&app, J { completed: Some(t - m(90)), ..past() }).await;
+    let mut run = Run::new(65, t - m(2));
+    run.repo = "octo-org/week".into();
+    app.deliver_json("workflow_run", &run.at("in_progress", None, 10).payload(), "stored").await;
+    let running = J {
+        status: "in_progress",
+        conclusion: None,
+        completed: None,
+        ..done(65, 65, farm, t - m(2), t - m(1), t)
+    };
+    job(&app, running).await;
+    let now = Utc::now().timestamp();
+    let view = store.metrics().runner_rollup_view(now).await.expect("view").expect("fresh");
+    assert!(view.dirty_hours.contains(&hour_of(t - m(120))), "{view:?}");
+    let dirty = answers(&app).await;
+    assert_eq!(dirty, scanned_then_refold(&app, &store).await, "a dirty past hour = scanned");
+    assert_ne!(dirty, stale, "the changes changed the answers");
+    job(&app, J { completed: Some(at(0, 0, 5)), ..midnight_job() }).await;
+    let boundary = answers(&app).await;
+    fold(&store).await;
+    let refolded = answers(&app).await;
+    let scan = scanned(&app, &store).await;
+    assert_eq!(boundary, scan, "a dirty hour before midnight = scanned");
+    assert_eq!(refolded, scan, "refolded hours = scanned");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hourly_runner_rollups_answer_as_a_scan_sqlite() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |s| s.runners.runner_cost = Some(COST.into())).await;
+    hours_case(app.expect("sqlite")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hourly_runner_rollups_answer_as_a_scan_postgres() {
+    if let Some(app) =
+        TestApp::spawn_with(Backend::Postgres, |s| s.runners.runner_cost = Some(COST.into())).await
+    {
+        hours_case(app).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn runner_rollups_answer_as_a_scan_sqlite() {
     let app = TestApp::spawn_with(Backend::Sqlite, |s| s.runners.runner_cost = Some(COST.into())).await;

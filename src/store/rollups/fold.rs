@@ -94,11 +94,13 @@ impl MetricReads<'_> {
         let job_tables = crate::store::jobs::fold::TABLES;
         let hours = [crate::store::jobs::fold::HOURS_TABLE, crate::store::runner_rollups::HOUR_TABLE];
         let runner_tables = crate::store::runner_rollups::DAY_TABLES;
+        let runner_hours = crate::store::runner_rollups::HOURLY_TABLES;
         for table in ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"]
             .iter()
             .chain(&job_tables)
             .chain(&hours)
             .chain(&runner_tables)
+            .chain(&runner_hours)
         {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&self.write).await?;
         }

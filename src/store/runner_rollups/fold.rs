@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::packed::encode;
-use super::{DAY_TABLES, HOUR_TABLE, dirty_days};
+use super::{DAY_TABLES, HOUR_TABLE, HOURLY_TABLES, dirty_days};
 use crate::domain::BuildStatus;
 use crate::metrics::concurrency::hourly_peaks;
 use crate::metrics::minutes::minute_cells;
@@ -55,6 +55,14 @@ pub(in crate::store) async fn fold_runner_rollups(
         .bind(below * (DAY / HOUR))
         .execute(&mut *conn)
         .await?;
+    // Hourly rows only for the day of `through` and the day before.
+    let recent = through.div_euclid(DAY) - 1;
+    for table in HOURLY_TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE hour < $1")))
+            .bind(recent * (DAY / HOUR))
+            .execute(&mut *conn)
+            .await?;
+    }
     let peak_days: BTreeSet<i64> = days.iter().flat_map(|&d| [d, d + 1]).collect();
     for &day in &peak_days {
         // The jobs started this day and the day before: all that can run in its hours.
@@ -63,7 +71,7 @@ pub(in crate::store) async fn fold_runner_rollups(
         if days.contains(&day) {
             let started: Vec<JobSpan> =
                 spans.into_iter().filter(|s| s.started_at.is_some_and(|t| t >= day * DAY)).collect();
-            fold_day(conn, day, &started).await?;
+            fold_day(conn, day, &started, day >= recent).await?;
         }
     }
     sqlx::query("UPDATE jobs SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
@@ -104,40 +112,37 @@ async fn fold_peaks(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Re
     insert(conn, "rollup_runner_peaks (hour, labels, peak)", rows).await
 }
 
-/// The day tallies and minute cells of the jobs started on `day`, and the
-/// day's `rollup_runner_folded` row.
-async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Result<(), StoreError> {
-    for table in DAY_TABLES {
-        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
-            .bind(day)
-            .execute(&mut *conn)
-            .await?;
-    }
+/// The rows of the tallies (`unit, labels, jobs, runner_groups, queues`)
+/// and minute cells (`unit, provider, repo, workflow, job, labels, jobs,
+/// runner_minutes`) of `spans` started in `[from, until)`, and the latest
+/// start or end among them (none: `from`).
+fn unit_rows(unit: i64, spans: &[JobSpan], from: i64, until: i64) -> Result<Rows, StoreError> {
+    let own: Vec<&JobSpan> =
+        spans.iter().filter(|s| s.started_at.is_some_and(|t| t >= from && t < until)).collect();
     let mut tallies: BTreeMap<Vec<String>, DayTally> = BTreeMap::new();
-    for span in spans {
+    for span in &own {
         tallies.entry(span.label_set()).or_default().add(span);
     }
-    let mut days = Vec::new();
+    let mut rows = Rows::default();
     for (labels, tally) in &tallies {
         let labels = labels_json(labels)?;
         let groups: Vec<String> = tally.groups.iter().cloned().collect();
         let groups = serde_json::to_string(&groups).map_err(|e| StoreError::Invariant(e.to_string()))?;
         let jobs = i64::try_from(tally.jobs).unwrap_or(i64::MAX);
-        days.push(vec![
-            Value::Int(day),
+        rows.tallies.push(vec![
+            Value::Int(unit),
             Value::Text(Some(labels)),
             Value::Int(jobs),
             Value::Text(Some(groups)),
             Value::Bytes(encode(&tally.queues)?),
         ]);
     }
-    let mut minutes = Vec::new();
-    let providers: BTreeSet<&str> = spans.iter().map(|s| s.provider.as_str()).collect();
+    let providers: BTreeSet<&str> = own.iter().map(|s| s.provider.as_str()).collect();
     for provider in providers {
-        let own: Vec<JobSpan> = spans.iter().filter(|s| s.provider == provider).cloned().collect();
-        for (key, cell) in minute_cells(&own, day * DAY, (day + 1) * DAY) {
-            minutes.push(vec![
-                Value::Int(day),
+        let of: Vec<JobSpan> = own.iter().filter(|s| s.provider == provider).map(|s| (*s).clone()).collect();
+        for (key, cell) in minute_cells(&of, from, until) {
+            rows.minutes.push(vec![
+                Value::Int(unit),
                 Value::Text(Some(provider.to_owned())),
                 Value::Text(Some(key.repo)),
                 Value::Text(key.workflow),
@@ -148,17 +153,63 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, spans: &[JobSpan]) -> Resu
             ]);
         }
     }
-    // The latest instant the day's roll-ups depend on (no job: its start).
-    let latest =
-        spans.iter().flat_map(|s| [s.started_at, s.completed_at]).flatten().max().unwrap_or(day * DAY);
-    insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", days).await?;
-    insert(
-        conn,
-        "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes)",
-        minutes,
-    )
-    .await?;
-    insert(conn, "rollup_runner_folded (day, latest)", vec![vec![Value::Int(day), Value::Int(latest)]]).await
+    // The latest instant the rows depend on.
+    rows.latest = own.iter().flat_map(|s| [s.started_at, s.completed_at]).flatten().fold(from, i64::max);
+    Ok(rows)
+}
+
+/// The rows of one day or hour (`unit_rows`).
+#[derive(Default)]
+struct Rows {
+    tallies: Vec<Vec<Value>>,
+    minutes: Vec<Vec<Value>>,
+    latest: i64,
+}
+
+/// The day tallies and minute cells of the jobs started on `day`, and the
+/// day's `rollup_runner_folded` row; with `hourly`, the same per hour of
+/// the day too (`rollup_runner_hours`, `…_hour_minutes`, `…_hour_latest`).
+async fn fold_day(
+    conn: &mut AnyConnection,
+    day: i64,
+    spans: &[JobSpan],
+    hourly: bool,
+) -> Result<(), StoreError> {
+    for table in DAY_TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE day = $1")))
+            .bind(day)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let first = day * (DAY / HOUR);
+    for table in HOURLY_TABLES {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE hour >= $1 AND hour < $2")))
+            .bind(first)
+            .bind(first + DAY / HOUR)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let rows = unit_rows(day, spans, day * DAY, (day + 1) * DAY)?;
+    insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", rows.tallies).await?;
+    let target = "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes)";
+    insert(conn, target, rows.minutes).await?;
+    let folded = vec![vec![Value::Int(day), Value::Int(rows.latest)]];
+    insert(conn, "rollup_runner_folded (day, latest)", folded).await?;
+    if !hourly {
+        return Ok(());
+    }
+    let (mut tallies, mut minutes, mut latest) = (Vec::new(), Vec::new(), Vec::new());
+    for hour in first..first + DAY / HOUR {
+        let rows = unit_rows(hour, spans, hour * HOUR, (hour + 1) * HOUR)?;
+        tallies.extend(rows.tallies);
+        minutes.extend(rows.minutes);
+        latest.push(vec![Value::Int(hour), Value::Int(rows.latest)]);
+    }
+    insert(conn, "rollup_runner_hours (hour, labels, jobs, runner_groups, queues)", tallies).await?;
+    let target =
+        "rollup_runner_hour_minutes (hour, provider, repo, workflow, job, labels, jobs, runner_minutes)";
+    insert(conn, target, minutes).await?;
+    insert(conn, "rollup_runner_hour_latest (hour, latest)", latest).await
 }
 
 /// Inserts `rows` into `target` (`table (columns…)`), many per statement.

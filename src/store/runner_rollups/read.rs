@@ -1,7 +1,7 @@
 //! A window's inputs for the runner figures and the minutes: the clean
-//! days from the runner roll-ups, the other days' jobs scanned, and the
-//! jobs queued or running now read live (see the module doc of
-//! `super`).
+//! days and hours from the runner roll-ups, the other hours' jobs scanned
+//! (and those crossing into them), and the jobs queued or running now read
+//! live (see the module doc of `super`).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -13,13 +13,13 @@ use crate::metrics::runner_parts::{DAY, DayTally, HOUR, RolledRunners};
 use crate::metrics::runners::{JobSpan, LOOKBACK_SECONDS};
 use crate::store::{MetricReads, RunnerFilter, StoreError};
 
-/// Consecutive days as `[first, end)` spans.
-fn day_spans(days: &BTreeSet<i64>) -> Vec<(i64, i64)> {
+/// Consecutive days (or hours) as `[first, end)` spans.
+fn unit_spans(units: &BTreeSet<i64>) -> Vec<(i64, i64)> {
     let mut spans: Vec<(i64, i64)> = Vec::new();
-    for &day in days {
+    for &unit in units {
         match spans.last_mut() {
-            Some(last) if last.1 == day => last.1 = day + 1,
-            _ => spans.push((day, day + 1)),
+            Some(last) if last.1 == unit => last.1 = unit + 1,
+            _ => spans.push((unit, unit + 1)),
         }
     }
     spans
@@ -77,75 +77,102 @@ impl MetricReads<'_> {
         };
         // Running jobs the scan would have read by their start (whatever their run's state).
         let running = self.running_jobs().await?;
+        let per_day = DAY / HOUR;
         let first = from.div_euclid(DAY);
-        let today = now.div_euclid(DAY);
-        let clean = |day: i64| view.clean(day, now);
-        let running_days: BTreeSet<i64> = running
+        let read_since = from - LOOKBACK_SECONDS;
+        let running_hours: BTreeSet<i64> = running
             .iter()
             .filter_map(|s| s.started_at)
-            .filter(|t| *t >= from - LOOKBACK_SECONDS && *t <= now)
-            .map(|t| t.div_euclid(DAY))
+            .filter(|t| *t >= read_since && *t <= now)
+            .map(|t| t.div_euclid(HOUR))
             .collect();
         spans.extend(
-            running
-                .into_iter()
-                .filter(|s| s.started_at.is_some_and(|t| t >= from - LOOKBACK_SECONDS && t <= now)),
+            running.into_iter().filter(|s| s.started_at.is_some_and(|t| t >= read_since && t <= now)),
         );
         let mut rolled = RolledRunners::default();
-        // Days scanned whole; days before a scanned day whose jobs crossing
-        // into it are read (their own tallies and peaks rolled up).
-        let (mut raw_days, mut tails) = (BTreeSet::new(), BTreeSet::new());
-        for day in first - 1..=today {
-            if clean(day) {
+        // Hours scanned; window hours whose peaks are computed from their
+        // jobs (every job running in them is read: the scanned hours and
+        // the jobs crossing into each run of such hours).
+        let (mut scanned, mut peaks_raw) = (BTreeSet::new(), BTreeSet::new());
+        let mut last_unclean: Option<i64> = None;
+        for hour in (first - 1) * per_day..=now.div_euclid(HOUR) {
+            let day = hour.div_euclid(per_day);
+            if view.clean(day, now) {
                 rolled.days_rolled.insert(day);
+            } else if view.hour_clean(hour, now) {
+                rolled.hours_rolled.insert(hour);
             } else {
-                raw_days.insert(day);
+                scanned.insert(hour);
+                last_unclean = Some(hour);
             }
-            if day >= first {
-                if clean(day) && clean(day - 1) && !running_days.contains(&day) {
-                    rolled.peak_days.insert(day);
-                } else {
-                    raw_days.insert(day);
-                    tails.insert(day - 1);
-                }
+            if day < first {
+                continue;
+            }
+            // An hour's finished peak depends on the jobs started from the day before.
+            if last_unclean.is_some_and(|u| u >= (day - 1) * per_day) || running_hours.contains(&hour) {
+                peaks_raw.insert(hour);
+                scanned.insert(hour);
+            } else {
+                rolled.peak_hours.insert(hour);
             }
         }
         let raw: Vec<(i64, i64)> =
-            day_spans(&raw_days).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
+            unit_spans(&scanned).into_iter().map(|(a, b)| (a * HOUR, (b * HOUR).min(now + 1))).collect();
         spans.extend(self.spans_in(&raw, filter).await?);
-        for &day in tails.difference(&raw_days) {
-            spans.extend(self.job_spans_past(day * DAY, (day + 1) * DAY, (day + 1) * DAY).await?);
+        // The jobs crossing into each run of such hours: started from the
+        // day before, in the hours not known (from the roll-ups) to have
+        // every job ended by the run's start (jobs running now are read live).
+        for (start, _) in unit_spans(&peaks_raw) {
+            let at = start * HOUR;
+            let ended = |hour: i64| {
+                let day = hour.div_euclid(per_day);
+                view.hour_clean(hour, now)
+                    && (view.hours.get(&hour).is_some_and(|latest| *latest <= at)
+                        || (view.clean(day, now)
+                            && view.folded.get(&day).is_some_and(|latest| *latest <= at)))
+            };
+            let crossing: BTreeSet<i64> =
+                ((start.div_euclid(per_day) - 1) * per_day..start).filter(|h| !ended(*h)).collect();
+            for (a, b) in unit_spans(&crossing) {
+                spans.extend(self.job_spans_past(a * HOUR, b * HOUR, at).await?);
+            }
         }
         self.read_rolled(&mut rolled).await?;
         Ok((rolled, spans))
     }
 
-    /// Fills `rolled`'s tallies and peaks for its days.
+    /// Fills `rolled`'s tallies and peaks for its days and hours.
     async fn read_rolled(&self, rolled: &mut RolledRunners) -> Result<(), StoreError> {
-        let mut binds = Vec::new();
-        let clause = span_clause("day", &day_spans(&rolled.days_rolled), &mut binds);
-        let sql =
-            format!("SELECT day, labels, jobs, runner_groups, queues FROM rollup_runner_days WHERE {clause}");
-        for row in self.fetch_bound(sql, &binds, &[]).await? {
-            let labels = labels_of(row.try_get("labels")?);
-            let groups: String = row.try_get("runner_groups")?;
-            let mut tally = DayTally {
-                jobs: u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0),
-                groups: serde_json::from_str::<Vec<String>>(&groups)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .collect(),
-                ..DayTally::default()
-            };
-            add_into(row.try_get::<&[u8], _>("queues")?, &mut tally.queues)?;
-            rolled.days.entry(labels).or_default().insert(row.try_get("day")?, tally);
+        for (table, unit, units) in [
+            ("rollup_runner_days", "day", &rolled.days_rolled),
+            ("rollup_runner_hours", "hour", &rolled.hours_rolled),
+        ] {
+            if units.is_empty() {
+                continue;
+            }
+            let mut binds = Vec::new();
+            let clause = span_clause(unit, &unit_spans(units), &mut binds);
+            let sql =
+                format!("SELECT {unit}, labels, jobs, runner_groups, queues FROM {table} WHERE {clause}");
+            for row in self.fetch_bound(sql, &binds, &[]).await? {
+                let labels = labels_of(row.try_get("labels")?);
+                let groups: String = row.try_get("runner_groups")?;
+                let mut tally = DayTally {
+                    jobs: u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0),
+                    groups: serde_json::from_str::<Vec<String>>(&groups)
+                        .unwrap_or_default()
+                        .into_iter()
+                        .collect(),
+                    ..DayTally::default()
+                };
+                add_into(row.try_get::<&[u8], _>("queues")?, &mut tally.queues)?;
+                let at: i64 = row.try_get(unit)?;
+                let day = if unit == "day" { at } else { at.div_euclid(DAY / HOUR) };
+                rolled.days.entry(labels).or_default().entry(day).or_default().merge(&tally);
+            }
         }
-        let hours: Vec<(i64, i64)> = day_spans(&rolled.peak_days)
-            .into_iter()
-            .map(|(a, b)| (a * (DAY / HOUR), b * (DAY / HOUR)))
-            .collect();
         let mut binds = Vec::new();
-        let clause = span_clause("hour", &hours, &mut binds);
+        let clause = span_clause("hour", &unit_spans(&rolled.peak_hours), &mut binds);
         let sql = format!("SELECT hour, labels, peak FROM rollup_runner_peaks WHERE {clause}");
         for row in self.fetch_bound(sql, &binds, &[]).await? {
             let peak = u32::try_from(row.try_get::<i64, _>("peak")?).unwrap_or(u32::MAX);
@@ -171,20 +198,39 @@ impl MetricReads<'_> {
         let Some(view) = self.runner_rollup_view(now).await? else {
             return Ok(minute_cells(&self.job_spans(from, now + 1, filter).await?, from, now));
         };
-        let (mut rolled, mut raw) = (BTreeSet::new(), BTreeSet::new());
-        for day in from.div_euclid(DAY)..=now.div_euclid(DAY) {
+        let (mut days, mut hours, mut raw) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+        for hour in from.div_euclid(HOUR)..=now.div_euclid(HOUR) {
+            let day = hour.div_euclid(DAY / HOUR);
             if view.clean(day, now) {
-                rolled.insert(day)
+                days.insert(day);
+            } else if view.hour_clean(hour, now) {
+                hours.insert(hour);
             } else {
-                raw.insert(day)
-            };
+                raw.insert(hour);
+            }
         }
         let raw: Vec<(i64, i64)> =
-            day_spans(&raw).into_iter().map(|(a, b)| (a * DAY, (b * DAY).min(now + 1))).collect();
+            unit_spans(&raw).into_iter().map(|(a, b)| (a * HOUR, (b * HOUR).min(now + 1))).collect();
         let mut cells = minute_cells(&self.spans_in(&raw, filter).await?, from, now);
-        if rolled.is_empty() {
-            return Ok(cells);
+        for (table, unit, units) in
+            [("rollup_runner_minutes", "day", &days), ("rollup_runner_hour_minutes", "hour", &hours)]
+        {
+            if !units.is_empty() {
+                self.add_cells(&mut cells, (table, unit, units), group_by, filter).await?;
+            }
         }
+        Ok(cells)
+    }
+
+    /// Adds to `cells` the rolled-up cells of `units` (days or hours) of
+    /// `table` matching `filter`, holding only what `group_by` needs.
+    async fn add_cells(
+        &self,
+        cells: &mut BTreeMap<MinuteKey, MinuteCell>,
+        (table, unit, units): (&str, &str, &BTreeSet<i64>),
+        group_by: GroupBy,
+        filter: &RunnerFilter,
+    ) -> Result<(), StoreError> {
         let columns = match group_by {
             GroupBy::Repo => "repo, labels",
             GroupBy::Workflow => "repo, workflow, labels",
@@ -192,7 +238,7 @@ impl MetricReads<'_> {
             GroupBy::Label => "labels",
         };
         let mut binds = Vec::new();
-        let mut clause = format!("({})", span_clause("day", &day_spans(&rolled), &mut binds));
+        let mut clause = format!("({})", span_clause(unit, &unit_spans(units), &mut binds));
         let mut texts = Vec::new();
         for (column, value) in [
             ("repo", filter.repo.as_ref().map(|r| r.as_str().to_owned())),
@@ -205,7 +251,7 @@ impl MetricReads<'_> {
         }
         let sql = format!(
             "SELECT {columns}, CAST(SUM(jobs) AS BIGINT) AS jobs, CAST(SUM(runner_minutes) AS BIGINT) AS minutes \
-             FROM rollup_runner_minutes WHERE {clause} GROUP BY {columns}"
+             FROM {table} WHERE {clause} GROUP BY {columns}"
         );
         let has = |c: &str| columns.split(", ").any(|x| x == c);
         for row in self.fetch_bound(sql, &binds, &texts).await? {
@@ -219,6 +265,6 @@ impl MetricReads<'_> {
             cell.jobs += u64::try_from(row.try_get::<i64, _>("jobs")?).unwrap_or(0);
             cell.runner_minutes += u64::try_from(row.try_get::<i64, _>("minutes")?).unwrap_or(0);
         }
-        Ok(cells)
+        Ok(())
     }
 }
