@@ -5,7 +5,8 @@
 //!
 //! Body: `{"id", "repository"?, "environment"?, "title"?, "url"?,
 //! "opened_at"?, "resolved_at"?, "status"?}` — `status` `open` or
-//! `resolved` (`resolved` without `resolved_at` resolves it now);
+//! `resolved` (`resolved` without `resolved_at` resolves it now, and leaves
+//! an incident already resolved as it is);
 //! `opened_at` defaults to now (or to `resolved_at` if that is earlier). Repeats merge: the earliest opening and
 //! the latest resolution are kept. Answers 201 when created, 200 when an
 //! existing incident was updated or unchanged; 400 for a body that is not
@@ -130,13 +131,17 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
     }
     let opened_at = f.time("opened_at", now);
     let mut resolved_at = f.time("resolved_at", now);
+    let mut resolved_now = false;
     match f.text("status", "status").as_deref() {
         None => {}
         Some("open") if resolved_at.is_some() || object.get("resolved_at").is_some_and(|v| !v.is_null()) => {
             f.fail("status", "is \"open\" but resolved_at is given: leave out one of them")
         }
         Some("open") => {}
-        Some("resolved") => resolved_at = resolved_at.or(Some(now)),
+        Some("resolved") => {
+            resolved_now = resolved_at.is_none();
+            resolved_at = resolved_at.or(Some(now));
+        }
         Some(other) => f.fail("status", format!("must be \"open\" or \"resolved\", got {other:?}")),
     }
     if let (Some(opened), Some(resolved)) = (opened_at, resolved_at)
@@ -149,7 +154,7 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
     let opened_at = opened_at.unwrap_or_else(|| resolved_at.map_or(now, |r| r.min(now)));
     match (f.errors.is_empty(), id) {
         (true, Some(incident_id)) => {
-            Ok(Incident { incident_id, repo, environment, title, url, opened_at, resolved_at })
+            Ok(Incident { incident_id, repo, environment, title, url, opened_at, resolved_at, resolved_now })
         }
         _ => Err(Problem::invalid_fields(format!("{} invalid field(s)", f.errors.len()), f.errors)),
     }

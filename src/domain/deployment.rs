@@ -20,7 +20,7 @@
 //! non-empty value (they describe the same object in every delivery), and
 //! the creation time the earliest.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Timelike, Utc};
 
 use super::{ProviderKind, RepoName};
 
@@ -200,12 +200,32 @@ pub struct Incident {
     pub url: Option<String>,
     pub opened_at: DateTime<Utc>,
     pub resolved_at: Option<DateTime<Utc>>,
+    /// `resolved_at` is only when the report came ("resolved" without a
+    /// time), not a time the reporter gave: an incident already resolved
+    /// keeps its resolution. Never stored (a stored incident says `false`).
+    pub resolved_now: bool,
+}
+
+impl Incident {
+    /// The times at the precision they are stored in (whole seconds), so a
+    /// repeat compares equal to what is stored.
+    pub fn in_whole_seconds(&self) -> Incident {
+        let whole = |at: DateTime<Utc>| at.with_nanosecond(0).unwrap_or(at);
+        Incident {
+            opened_at: whole(self.opened_at),
+            resolved_at: self.resolved_at.map(whole),
+            ..self.clone()
+        }
+    }
 }
 
 /// `stored` merged with `incoming`: the earliest opening, the latest
-/// resolution, first non-empty texts — the same in any order.
+/// resolution, first non-empty texts — the same in any order; except that
+/// a resolution at the time of the report (`resolved_now`) does not move
+/// one already stored (a retried "resolve" must not lengthen the outage).
 pub fn merge_incident(stored: &Incident, incoming: &Incident) -> Incident {
     let resolved_at = match (stored.resolved_at, incoming.resolved_at) {
+        (Some(a), Some(_)) if incoming.resolved_now => Some(a),
         (Some(a), Some(b)) => Some(a.max(b)),
         (a, b) => a.or(b),
     };
@@ -217,6 +237,7 @@ pub fn merge_incident(stored: &Incident, incoming: &Incident) -> Incident {
         url: stored.url.clone().or_else(|| incoming.url.clone()),
         opened_at: stored.opened_at.min(incoming.opened_at),
         resolved_at,
+        resolved_now: false,
     }
 }
 
@@ -290,6 +311,7 @@ mod tests {
             url: None,
             opened_at: at(100),
             resolved_at: None,
+            resolved_now: false,
         };
         let resolved =
             Incident { opened_at: at(150), resolved_at: Some(at(400)), title: None, ..open.clone() };
@@ -297,5 +319,15 @@ mod tests {
             assert_eq!(merged.opened_at, at(100));
             assert_eq!(merged.resolved_at, Some(at(400)));
         }
+        // "Resolved" again without a time keeps the stored resolution; a
+        // given later time still moves it; an open one is resolved now.
+        let again = Incident { resolved_at: Some(at(900)), resolved_now: true, ..open.clone() };
+        let stored = merge_incident(&open, &resolved);
+        assert_eq!(merge_incident(&stored, &again), stored);
+        assert_eq!(merge_incident(&open, &again).resolved_at, Some(at(900)));
+        let later = Incident { resolved_at: Some(at(900)), ..open.clone() };
+        assert_eq!(merge_incident(&stored, &later).resolved_at, Some(at(900)));
+        let fraction = Incident { opened_at: at(100) + chrono::Duration::milliseconds(600), ..open.clone() };
+        assert_eq!(fraction.in_whole_seconds(), open);
     }
 }

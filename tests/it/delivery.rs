@@ -154,6 +154,21 @@ on_both_backends! {
         let answer: Value = app.admin.post(&url).json(&resolve).send().await.expect("post").json().await.expect("json");
         assert_eq!((answer["outcome"].as_str(), answer["status"].as_str()), (Some("changed"), Some("resolved")));
         assert_eq!(answer["title"], "checkout down", "a resolve keeps what the opening said");
+        // A retried "resolved" without a time leaves the resolution where it
+        // is (it would lengthen the outage), and says so.
+        let again = json!({"id": "INC-1", "status": "resolved"});
+        for _ in 0..2 {
+            let answer: Value = app.admin.post(&url).json(&again).send().await.expect("post").json().await.expect("json");
+            assert_eq!(answer["outcome"], "unchanged", "{answer}");
+            assert_eq!(answer["resolved_at"], ts(base - Duration::minutes(30)), "{answer}");
+        }
+        // A repeat of a report resolved "now" is unchanged too (times are
+        // compared at the whole seconds they are stored in).
+        let now_resolved = json!({"id": "INC-4", "repository": "acme/api", "environment": "staging", "status": "resolved"});
+        let first: Value = app.admin.post(&url).json(&now_resolved).send().await.expect("post").json().await.expect("json");
+        let second: Value = app.admin.post(&url).json(&now_resolved).send().await.expect("post").json().await.expect("json");
+        assert_eq!((first["outcome"].as_str(), second["outcome"].as_str()), (Some("created"), Some("unchanged")), "{second}");
+        assert_eq!(first["resolved_at"], second["resolved_at"]);
 
         // One outage of 60 minutes (opened 90, resolved 30 minutes ago).
         let body = dora(&app, "window_days=1").await;

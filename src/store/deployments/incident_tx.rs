@@ -19,6 +19,8 @@ pub(in crate::store) async fn upsert_incident(
     incident: &Incident,
     now: i64,
 ) -> Result<(i64, Incident, IncidentWrite), StoreError> {
+    // Compared with what is stored, at its precision.
+    let incident = &incident.in_whole_seconds();
     let inserted = sqlx::query(
         "INSERT INTO incidents (external_id, repo, environment, title, url, opened_at, resolved_at, \
          changed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (external_id) DO NOTHING RETURNING id",
@@ -34,7 +36,8 @@ pub(in crate::store) async fn upsert_incident(
     .fetch_optional(&mut *conn)
     .await?;
     if let Some(row) = inserted {
-        return Ok((row.try_get(0)?, incident.clone(), IncidentWrite::Created));
+        let stored = Incident { resolved_now: false, ..incident.clone() };
+        return Ok((row.try_get(0)?, stored, IncidentWrite::Created));
     }
     let lock = if backend == Backend::Postgres { " FOR UPDATE" } else { "" };
     let sql = format!("SELECT {INCIDENT_SELECT}, id FROM incidents WHERE external_id = $1{lock}");

@@ -72,6 +72,7 @@ fn incident_from_row(row: &sqlx::any::AnyRow) -> Result<Incident, StoreError> {
         opened_at: from_unix(row.try_get(5)?)
             .ok_or_else(|| StoreError::Invariant("an incident's opening is out of range".into()))?,
         resolved_at: row.try_get::<Option<i64>, _>(6)?.and_then(from_unix),
+        resolved_now: false,
     })
 }
 

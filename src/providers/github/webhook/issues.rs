@@ -106,6 +106,7 @@ pub(super) fn from_issues_event(event: IssuesEvent, label: &str) -> Result<Parse
         url: issue.html_url.filter(|u| !u.trim().is_empty()),
         opened_at,
         resolved_at: resolved_at.map(|at| at.max(opened_at)),
+        resolved_now: false,
     };
     let change = Change::Incident(incident);
     change.check_text()?;
