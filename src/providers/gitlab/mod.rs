@@ -119,7 +119,7 @@ impl WebhookProvider for GitLabWebhooks {
             None => required_header(
                 headers,
                 "x-gitlab-event-uuid",
-                "a unique id per delivery (or Idempotency-Key), used to drop duplicates",
+                "a unique id per delivery, used to drop duplicates; or send Idempotency-Key",
             )?,
         };
         let event = required_header(headers, "x-gitlab-event", "the event name, e.g. Pipeline Hook")?;
