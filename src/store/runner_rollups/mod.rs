@@ -96,9 +96,16 @@ async fn dirty_days<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     after: i64,
     through: i64,
 ) -> Result<BTreeSet<i64>, StoreError> {
-    let (hours, mut days) = dirty_units(executor, after, through).await?;
+    let (hours, moved) = dirty_units(executor, after, through).await?;
+    Ok(days_of(&hours, &moved))
+}
+
+/// The days stale hours and moved starts make stale: the days a start
+/// left and the days of the stale hours.
+fn days_of(hours: &BTreeSet<i64>, moved: &BTreeSet<i64>) -> BTreeSet<i64> {
+    let mut days = moved.clone();
     days.extend(hours.iter().map(|h| h.div_euclid(DAY / HOUR)));
-    Ok(days)
+    days
 }
 
 /// What a reader knows of the runner roll-ups' freshness.
@@ -151,8 +158,7 @@ impl MetricReads<'_> {
             .flatten();
         let Some(folded) = folded.filter(|f| *f >= now - STALE_AFTER_SECONDS) else { return Ok(None) };
         let (dirty_hours, moved) = dirty_units(&self.read, folded, i64::MAX).await?;
-        let mut dirty = moved.clone();
-        dirty.extend(dirty_hours.iter().map(|h| h.div_euclid(DAY / HOUR)));
+        let dirty = days_of(&dirty_hours, &moved);
         let latest = |sql: &'static str| async move {
             let rows = sqlx::query(sql).fetch_all(&self.read).await?;
             rows.iter()
