@@ -23,7 +23,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::path::{Parameter, ParameterIn};
 use utoipa::openapi::{OpenApi, RefOr};
 
 use super::AppState;
@@ -41,7 +41,7 @@ impl KnownParams {
         for (path, item) in &document.paths.paths {
             let Some(get) = &item.get else { continue };
             let mut names = query_names(item.parameters.as_deref());
-            names.extend(operation_query_names(get));
+            names.extend(query_names(get.parameters.as_deref()));
             if !names.is_empty() {
                 known.insert(path.clone(), names);
             }
@@ -57,24 +57,22 @@ impl KnownParams {
         let taken = self.0.get(path)?;
         let mut seen = BTreeSet::new();
         for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
-            let shown = name.replace('\0', "\\0");
             if !taken.contains(name.as_ref()) {
+                let shown = name.replace('\0', "\\0");
                 let taken: Vec<&str> = taken.iter().map(String::as_str).collect();
                 return Some(format!("unknown query parameter {shown:?}: {path} takes {}", taken.join(", ")));
             }
-            if !seen.insert(name.into_owned()) {
-                return Some(format!("{shown} is given more than once; give it once"));
+            if seen.contains(name.as_ref()) {
+                return Some(super::params::given_twice(&name));
             }
+            seen.insert(name.into_owned());
         }
         None
     }
 }
 
-fn operation_query_names(operation: &Operation) -> BTreeSet<String> {
-    query_names(operation.parameters.as_deref())
-}
-
-fn query_names(parameters: Option<&[RefOr<utoipa::openapi::path::Parameter>]>) -> BTreeSet<String> {
+/// The names of the query parameters among `parameters`.
+fn query_names(parameters: Option<&[RefOr<Parameter>]>) -> BTreeSet<String> {
     parameters
         .unwrap_or_default()
         .iter()

@@ -17,6 +17,12 @@ use crate::store::PointFilter;
 /// Decoded query parameters, each given at most once.
 pub struct Params(HashMap<String, String>);
 
+/// What a parameter given more than once is told (`known_params` says it
+/// too, for the routes that read their query outside this module).
+pub(super) fn given_twice(name: &str) -> String {
+    format!("{} is given more than once; give it once", name.replace('\0', "\\0"))
+}
+
 impl Params {
     /// Decodes the query string. 422 `invalid-parameter` when a name is
     /// given more than once (`?repo=a&repo=b`: no parameter takes a list, and
@@ -28,10 +34,7 @@ impl Params {
         let mut pairs: HashMap<String, String> = HashMap::new();
         for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()).into_owned() {
             if pairs.contains_key(&name) {
-                return Err(Problem::invalid_parameter(format!(
-                    "{} is given more than once; give it once",
-                    name.replace('\0', "\\0")
-                )));
+                return Err(Problem::invalid_parameter(given_twice(&name)));
             }
             pairs.insert(name, value);
         }
