@@ -11,7 +11,9 @@
 //! (`BENCH_OLD_READS`, default 5, reads of the old path). The runner and
 //! minutes reads (from the runner roll-ups, `store/runner_rollups`, plus
 //! whatever of the window is not folded) take `BENCH_SCAN_REQUESTS`
-//! requests (default `BENCH_REQUESTS`) after one warm-up.
+//! requests (default `BENCH_REQUESTS`) after one warm-up. Last, the list
+//! as between two folds of a live system: jobs of the last three hours'
+//! runs written since the fold.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -139,6 +141,39 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
     }
     println!("({attempts} attempts, {} jobs, {} job keys)", attempts * 10, 2000);
     compare_reads(store).await;
+    live(store, database_url, &client, base, requests).await;
+}
+
+/// The list as a live system serves it between folds (every minute), with
+/// runs and jobs being written: some jobs of the runs started in the last
+/// three hours written after the fold (a run in 50 of those hours), then
+/// the list timed with no fold in between.
+async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base: &str, requests: usize) {
+    let now = Utc::now().timestamp();
+    store.metrics().fold_rollups(now).await.expect("fold");
+    let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("connect");
+    let written = sqlx::query(
+        "UPDATE jobs SET changed_at = $1 WHERE build_id IN \
+         (SELECT id FROM builds WHERE sort_at >= $2 AND sort_at < $3 AND id % 50 = 0)",
+    )
+    .bind(now + 60)
+    .bind(now - 3 * 3600)
+    .bind(now)
+    .execute(&mut conn)
+    .await
+    .expect("write");
+    println!("live: {} jobs written since the fold", written.rows_affected());
+    for (name, path) in [
+        ("insights/jobs (7 d, live, all 1000)", "/api/insights/jobs?window_days=7&limit=1000"),
+        ("insights/jobs (30 d, live, all 1000)", "/api/insights/jobs?window_days=30&limit=1000"),
+    ] {
+        let (p50, p99) = latency_after(client, &format!("{base}{path}"), requests, 3).await;
+        println!(
+            "{name:<34} p50 {:>9.2} ms   p99 {:>9.2} ms   ({requests} requests)",
+            p50.as_secs_f64() * 1e3,
+            p99.as_secs_f64() * 1e3
+        );
+    }
 }
 
 fn ms(d: Duration) -> f64 {
