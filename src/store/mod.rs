@@ -85,7 +85,7 @@ pub use copy::{RowRefused, TableCopied, copy_database};
 pub use error::StoreError;
 pub use events::ChangeEvent;
 pub use flaky::FlakyFilter;
-pub use jobs::{Grain, JobFilter, JobKeyRecord, hour_plan, split_days};
+pub use jobs::{Grain, HourPlan, JobFilter, JobKeyRecord, hour_plan, split_days};
 pub use leases::JobLease;
 pub use poll_deployments::{DeploymentCursor, UnlistedDeployment};
 pub use poll_repos::{PollRepo, RateReading};

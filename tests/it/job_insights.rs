@@ -253,7 +253,7 @@ on_both_backends! {
                     let listed = reads.job_list_window(from, end, &filter, Some(&view), now, true).await.expect("list");
                     let raw = reads.job_window(from, end, &filter, Grain::Key, None).await.expect("raw");
                     assert_eq!(listed, raw, "list window {from}..{end:?}");
-                    used_hours += usize::from(!hour_plan(from, end.unwrap_or(now), &view).1.is_empty());
+                    used_hours += usize::from(!hour_plan(from, end, now, &view).packed.is_empty());
                 }
             }
         }

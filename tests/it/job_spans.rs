@@ -137,7 +137,7 @@ async fn compare(store: &Store) -> usize {
                 previous.steps.clear();
                 assert_eq!(previous, raw, "previous {days} d from {before}, {filter:?}");
             }
-            from_spans += usize::from(!split_days(&hour_plan(start, now, &view).1).0.is_empty());
+            from_spans += usize::from(!split_days(&hour_plan(start, None, now, &view).packed).0.is_empty());
         }
     }
     from_spans
@@ -161,6 +161,8 @@ on_both_backends! {
         let reads = store.job_insights();
         let view = reads.job_rollup_view(Utc::now().timestamp()).await.expect("view").expect("fresh");
         assert_eq!(view.dirty.len(), 1, "{view:?}");
+        // Of that day, only the late job's run's hour is stale.
+        assert_eq!(view.hours.as_ref().map(|hours| hours.len()), Some(1), "{view:?}");
         assert!(compare_dirty(&store).await);
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
         store.metrics().fold_rollups(Utc::now().timestamp() - 1).await.expect("fold");
@@ -182,16 +184,33 @@ on_both_backends! {
     }
 }
 
-/// [`compare`] while one day is dirty (not asserting span use).
+/// [`compare`] while one hour is stale (not asserting span use): windows
+/// over it, and starting or ending inside it or beside it (its
+/// neighbours' packed rows minus their parts outside).
 async fn compare_dirty(store: &Store) -> bool {
     let reads = store.job_insights();
     let now = Utc::now().timestamp();
     let view = reads.job_rollup_view(now).await.expect("view").expect("fresh");
+    let stale: Vec<i64> = view.hours.iter().flatten().copied().collect();
+    let mut edges = vec![now - 30 * DAY];
+    for hour in stale {
+        edges.extend([-2400, -1000, 0, 600, 2400, 4000, 5400].map(|at| hour * 3600 + at));
+    }
     for filter in filters() {
-        let start = now - 30 * DAY;
-        let listed = reads.job_list_window(start, None, &filter, Some(&view), now, true).await.expect("list");
-        let raw = reads.job_window(start, None, &filter, Grain::Key, None).await.expect("raw");
-        assert_eq!(listed, raw, "dirty, {filter:?}");
+        for &edge in &edges {
+            let listed =
+                reads.job_list_window(edge, None, &filter, Some(&view), now, true).await.expect("list");
+            let raw = reads.job_window(edge, None, &filter, Grain::Key, None).await.expect("raw");
+            assert_eq!(listed, raw, "dirty, from {edge}, {filter:?}");
+            let start = edge - 7 * DAY + 1234;
+            let mut listed = reads
+                .job_list_window(start, Some(edge), &filter, Some(&view), now, false)
+                .await
+                .expect("list");
+            let mut raw = reads.job_window(start, Some(edge), &filter, Grain::Key, None).await.expect("raw");
+            (listed.steps.clear(), raw.steps.clear());
+            assert_eq!(listed, raw, "dirty, {start}..{edge}, {filter:?}");
+        }
     }
     true
 }

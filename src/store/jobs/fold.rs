@@ -26,6 +26,34 @@ pub(in crate::store) const HOURS_TABLE: &str = "rollup_job_hours";
 const JOB_DIRTY_DAYS: &str = "SELECT DISTINCT b.sort_at / 86400 AS day FROM jobs j \
      JOIN builds b ON b.id = j.build_id WHERE j.changed_at > $1 AND j.changed_at <= $2 AND b.sort_at > 0";
 
+/// UTC hours (`sort_at / 3600`) holding a run or the run of a job written
+/// after `$1`.
+const STALE_HOURS: &str = "SELECT b.sort_at / 3600 AS hour FROM jobs j JOIN builds b ON b.id = j.build_id \
+     WHERE j.changed_at > $1 AND b.sort_at > 0 \
+     UNION SELECT sort_at / 3600 AS hour FROM builds WHERE changed_at > $1 AND sort_at > 0";
+
+/// Days a run's start left since the last fold (`builds.moved_from`,
+/// also set when the start left its hour within the day).
+const MOVED_DAYS: &str = "SELECT DISTINCT moved_from AS day FROM builds WHERE moved_from IS NOT NULL";
+
+/// The UTC hours whose packed job roll-up (`super::packed`) writes after
+/// `after` made stale: those of runs written or holding a job written
+/// since, and every hour of a day a run's start left.
+pub(in crate::store) async fn stale_hours(
+    conn: &mut AnyConnection,
+    after: i64,
+) -> Result<BTreeSet<i64>, StoreError> {
+    let mut hours: BTreeSet<i64> = BTreeSet::new();
+    for row in sqlx::query(STALE_HOURS).bind(after).fetch_all(&mut *conn).await? {
+        hours.insert(row.try_get("hour")?);
+    }
+    for row in sqlx::query(MOVED_DAYS).fetch_all(&mut *conn).await? {
+        let day: i64 = row.try_get("day")?;
+        hours.extend(day * (DAY / HOUR)..(day + 1) * (DAY / HOUR));
+    }
+    Ok(hours)
+}
+
 /// Days whose job roll-ups a job write after `after` (and at or before
 /// `through`) made stale.
 pub(in crate::store) async fn job_dirty_days(
@@ -110,7 +138,8 @@ async fn fold_day(conn: &mut AnyConnection, day: i64) -> Result<JobWindow, Store
         .await?;
     let span = [(day * DAY, (day + 1) * DAY)];
     let hours =
-        raw_scan(conn, &span, &[], &JobFilter::default(), Grain::DayMatrix, |at| at.div_euclid(HOUR)).await?;
+        raw_scan(conn, &span, &[], &JobFilter::default(), Grain::DayMatrix, true, |at| at.div_euclid(HOUR))
+            .await?;
     let mut window = JobWindow::default();
     for (hour, tallies) in hours {
         window.merge(tallies.clone());

@@ -1,67 +1,28 @@
-//! The window read behind `/api/insights/jobs` (the list): tallies per job
-//! key from the packed day spans (`super::spans`) for every whole, clean
-//! day of the window and the hourly packed roll-up (`super::packed`) for
-//! the other whole, clean hours, plus raw scans of the rest — the part of an
-//! hour at each edge, and every dirty day (a job or run attempt written
-//! since the last fold, or a day up to the earliest stored start) — which
-//! is exactly what one raw scan of the window gives. A branch filter, or no
-//! recent fold, reads raw only.
+//! The window read behind `/api/insights/jobs` (the list), by the window's
+//! hour plan (`super::hours`): tallies per job key from the packed day
+//! spans (`super::spans`) for every whole, clean day of the window and the
+//! hourly packed roll-up (`super::packed`) for the other clean hours, plus
+//! raw scans of the rest — part of an hour at each edge, every stale hour
+//! (a job or run attempt written since the last fold), the days up to the
+//! earliest stored start — minus the part of a packed edge hour outside
+//! the window; which is exactly what one raw scan of the window gives (a
+//! step's `number`, the lowest seen, may come from a packed edge hour's
+//! part outside). A branch filter, or no recent fold, reads raw only.
 
 use std::collections::HashSet;
 
 use sqlx::{AssertSqlSafe, Row};
 
+use super::hours::{hour_plan, split_days};
 use super::packed::Accumulator;
 use super::read::{Bind, Grain, JobFilter, fetch, filter_sql, raw_window};
-use super::spans::{day_spans, read_spans};
+use super::spans::read_spans;
 use crate::metrics::jobs::JobWindow;
-use crate::store::rollups::{DAY, RollupView};
+use crate::store::rollups::RollupView;
 use crate::store::{JobInsights, StoreError};
 
 /// Seconds in an hour.
 pub(super) const HOUR: i64 = 3600;
-/// Stands for "no upper bound": an hour boundary far beyond any timestamp.
-const OPEN_END: i64 = i64::MAX / 4 / DAY * DAY;
-
-/// `[start, end)` spans.
-pub type Spans = Vec<(i64, i64)>;
-
-/// `(raw spans of seconds, packed spans of hours)` of `[start, end)`:
-/// whole hours on days after `view.min_day` that are not dirty come
-/// packed; the rest raw. Pure.
-pub fn hour_plan(start: i64, end: i64, view: &RollupView) -> (Spans, Spans) {
-    let (mut raw, mut packed): (Spans, Spans) = (Vec::new(), Vec::new());
-    let push = |spans: &mut Vec<(i64, i64)>, a: i64, b: i64| {
-        if a >= b {
-            return;
-        }
-        match spans.last_mut() {
-            Some(last) if last.1 == a => last.1 = b,
-            _ => spans.push((a, b)),
-        }
-    };
-    let first = start.div_euclid(HOUR) + i64::from(start.rem_euclid(HOUR) != 0);
-    let last = end.div_euclid(HOUR); // exclusive
-    if first >= last {
-        push(&mut raw, start, end);
-        return (raw, packed);
-    }
-    push(&mut raw, start, first * HOUR);
-    let per_day = DAY / HOUR;
-    let mut hour = first;
-    while hour < last {
-        let day = hour.div_euclid(per_day);
-        let day_end = ((day + 1) * per_day).min(last);
-        if day > view.min_day && !view.dirty.contains(&day) {
-            push(&mut packed, hour, day_end);
-        } else {
-            push(&mut raw, hour * HOUR, day_end * HOUR);
-        }
-        hour = day_end;
-    }
-    push(&mut raw, last * HOUR, end);
-    (raw, packed)
-}
 
 impl JobInsights<'_> {
     /// The tallies per job key (day 0, matrix '') of the jobs whose run
@@ -82,20 +43,12 @@ impl JobInsights<'_> {
         let Some(view) = view else {
             return self.job_window(start, end, filter, Grain::Key, None).await;
         };
-        let planned_end = end.unwrap_or(now.div_euclid(HOUR) * HOUR);
-        let (mut raw, packed) = hour_plan(start, planned_end.max(start), view);
-        if end.is_none() {
-            let from = planned_end.max(start);
-            match raw.last_mut() {
-                Some(last) if last.1 == from => last.1 = OPEN_END,
-                _ => raw.push((from, OPEN_END)),
-            }
-        }
+        let plan = hour_plan(start, end, now, view);
         let mut conn = self.read.acquire().await?;
         let keys = allowed_keys(&mut conn, filter).await?;
         let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
         let mut sums = Accumulator::default();
-        let (days, hours) = split_days(&packed);
+        let (days, hours) = split_days(&plan.packed);
         read_spans(&mut conn, &days, with_steps, &mut sums, &keep).await?;
         let columns = if with_steps { "jobs, steps" } else { "jobs" };
         let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour >= $1 AND hour < $2");
@@ -108,39 +61,11 @@ impl JobInsights<'_> {
             }
         }
         let mut window = sums.into_window();
-        let mut rest = raw_window(&mut conn, &raw, &[], filter, Grain::Key).await?;
-        if !with_steps {
-            rest.steps.clear();
-        }
-        window.merge(rest);
+        window.merge(raw_window(&mut conn, &plan.raw, &plan.subtract, filter, Grain::Key, with_steps).await?);
         window.jobs.retain(|_, tally| !tally.is_empty());
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);
         Ok(window)
     }
-}
-
-/// The packed hour spans split into aligned day spans (`(first_day,
-/// days)`, `super::spans`) for their whole days and the hour spans left at
-/// their ends. Pure.
-pub fn split_days(packed: &[(i64, i64)]) -> (Spans, Spans) {
-    let per_day = DAY / HOUR;
-    let (mut days, mut hours) = (Vec::new(), Vec::new());
-    for &(first, last) in packed {
-        let (day_first, day_end) =
-            (first.div_euclid(per_day) + i64::from(first.rem_euclid(per_day) != 0), last.div_euclid(per_day));
-        if day_first >= day_end {
-            hours.push((first, last));
-            continue;
-        }
-        if first < day_first * per_day {
-            hours.push((first, day_first * per_day));
-        }
-        days.extend(day_spans(day_first, day_end));
-        if day_end * per_day < last {
-            hours.push((day_end * per_day, last));
-        }
-    }
-    (days, hours)
 }
 
 /// The ids of the keys `filter`'s key attributes allow; `None` when it
@@ -156,41 +81,4 @@ async fn allowed_keys(
     }
     let rows = fetch(conn, format!("SELECT k.id FROM job_keys k WHERE 1 = 1{where_}"), &binds).await?;
     Ok(Some(rows.iter().map(|row| row.try_get::<i64, _>("id")).collect::<Result<_, _>>()?))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn view(min_day: i64, dirty: &[i64]) -> RollupView {
-        RollupView { min_day, dirty: dirty.iter().copied().collect() }
-    }
-
-    #[test]
-    fn whole_clean_hours_are_packed_edges_and_dirty_days_raw() {
-        // Day 10 at 05:30 to day 12 at 07:15, day 11 dirty.
-        let start = 10 * DAY + 5 * HOUR + 1800;
-        let end = 12 * DAY + 7 * HOUR + 900;
-        let (raw, packed) = hour_plan(start, end, &view(0, &[11]));
-        assert_eq!(raw, vec![(start, 10 * DAY + 6 * HOUR), (11 * DAY, 12 * DAY), (12 * DAY + 7 * HOUR, end)]);
-        assert_eq!(packed, vec![(10 * 24 + 6, 11 * 24), (12 * 24, 12 * 24 + 7)]);
-        // Days up to the earliest stored start are raw.
-        let (raw, packed) = hour_plan(start, end, &view(11, &[]));
-        assert_eq!(raw, vec![(start, 12 * DAY), (12 * DAY + 7 * HOUR, end)]);
-        assert_eq!(packed, vec![(12 * 24, 12 * 24 + 7)]);
-        // Inside one hour: raw.
-        assert_eq!(hour_plan(start, start + 60, &view(0, &[])), (vec![(start, start + 60)], vec![]));
-        // Aligned on hours: nothing raw.
-        assert_eq!(hour_plan(10 * DAY, 10 * DAY + 2 * HOUR, &view(0, &[])), (vec![], vec![(240, 242)]));
-    }
-
-    #[test]
-    fn whole_days_of_packed_hours_are_read_as_day_spans() {
-        // Hours 10 d 06:00 – 11 d 00:00 (no whole day), 12 d 07:00 – 16 d 03:00.
-        let packed = [(10 * 24 + 6, 11 * 24), (12 * 24 + 7, 16 * 24 + 3)];
-        let (days, hours) = split_days(&packed);
-        assert_eq!(days, vec![(13, 1), (14, 2)]);
-        assert_eq!(hours, vec![(10 * 24 + 6, 11 * 24), (12 * 24 + 7, 13 * 24), (16 * 24, 16 * 24 + 3)]);
-        assert_eq!(split_days(&[(24, 48)]), (vec![(1, 1)], vec![]));
-    }
 }

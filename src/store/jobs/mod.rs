@@ -4,13 +4,15 @@
 //! folded by `fold`).
 //!
 //! The list reads per key from the packed day spans (`spans`) and hourly
-//! packed roll-up (`packed`), read in `list`; the retention of roll-ups
+//! packed roll-up (`packed`), read in `list` by the window's hour plan
+//! (`hours`); the retention of roll-ups
 //! and unused keys is `retention`.
 //!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
 //! tables; must not know HTTP, payloads or providers.
 
 pub(super) mod fold;
+mod hours;
 pub(super) mod keys;
 mod list;
 mod packed;
@@ -20,6 +22,6 @@ mod spans;
 pub(super) mod steps;
 mod window;
 
-pub use list::{hour_plan, split_days};
+pub use hours::{HourPlan, hour_plan, split_days};
 pub use read::{Grain, JobFilter};
 pub use window::JobKeyRecord;

@@ -119,16 +119,18 @@ fn job_facts(row: &AnyRow) -> Result<JobFacts, StoreError> {
     })
 }
 
-/// The jobs (and their steps) of the runs whose start is in the `add`
-/// spans, minus those in the `subtract` spans (Unix seconds), by `grain`.
+/// The jobs (and their steps when `with_steps`) of the runs whose start
+/// is in the `add` spans, minus those in the `subtract` spans (Unix
+/// seconds), by `grain`.
 pub(super) async fn raw_window(
     conn: &mut AnyConnection,
     add: &[(i64, i64)],
     subtract: &[(i64, i64)],
     filter: &JobFilter,
     grain: Grain,
+    with_steps: bool,
 ) -> Result<JobWindow, StoreError> {
-    let mut windows = raw_scan(conn, add, subtract, filter, grain, |_| 0).await?;
+    let mut windows = raw_scan(conn, add, subtract, filter, grain, with_steps, |_| 0).await?;
     Ok(windows.remove(&0).unwrap_or_default())
 }
 
@@ -140,6 +142,7 @@ pub(super) async fn raw_scan(
     subtract: &[(i64, i64)],
     filter: &JobFilter,
     grain: Grain,
+    with_steps: bool,
     bucket: impl Fn(i64) -> i64,
 ) -> Result<BTreeMap<i64, JobWindow>, StoreError> {
     let mut windows: BTreeMap<i64, JobWindow> = BTreeMap::new();
@@ -186,6 +189,9 @@ pub(super) async fn raw_scan(
         let cell = cell(row, grain, row.try_get::<Option<String>, _>("matrix")?.unwrap_or_default())?;
         let window = windows.entry(bucket(row.try_get("sort_at")?)).or_default();
         window.jobs.entry(cell).or_default().add_job(&facts, row.try_get("sign")?);
+    }
+    if !with_steps {
+        return Ok(windows);
     }
     let steps = fetch(
         conn,

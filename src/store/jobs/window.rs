@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::fold::job_dirty_days;
+use super::fold::stale_hours;
 use super::read::{Grain, JobFilter, fetch, filter_sql, raw_window, rollup_window};
 use crate::domain::ProviderKind;
 use crate::metrics::jobs::JobWindow;
-use crate::store::rollups::{RollupView, plan};
+use crate::store::rollups::{DAY, RollupView, plan};
 use crate::store::{JobInsights, StoreError};
 
 /// One job key as stored.
@@ -26,7 +26,8 @@ pub struct JobKeyRecord {
 
 impl JobInsights<'_> {
     /// The job roll-ups' freshness as of `now`: the summary's (`None` when
-    /// not folded recently) plus the days of jobs written since the fold.
+    /// not folded recently) plus the days of jobs written since the fold,
+    /// and the stale hours within them ([`RollupView::hours`]).
     pub async fn job_rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {
         let Some(mut view) = self.metrics().rollup_view(now).await? else { return Ok(None) };
         let mut conn = self.read.acquire().await?;
@@ -36,7 +37,9 @@ impl JobInsights<'_> {
             .map(|row| row.try_get("folded_through"))
             .transpose()?;
         let Some(folded) = folded else { return Ok(None) };
-        view.dirty.extend(job_dirty_days(&mut conn, folded, i64::MAX).await?);
+        let hours = stale_hours(&mut conn, folded).await?;
+        view.dirty.extend(hours.iter().map(|hour| hour.div_euclid(DAY / 3600)));
+        view.hours = Some(hours);
         Ok(Some(view))
     }
 
@@ -53,7 +56,7 @@ impl JobInsights<'_> {
     ) -> Result<JobWindow, StoreError> {
         let plan = plan(start, end, if filter.branch.is_none() { view } else { None });
         let mut conn = self.read.acquire().await?;
-        let mut window = raw_window(&mut conn, &plan.raw, &plan.subtract, filter, grain).await?;
+        let mut window = raw_window(&mut conn, &plan.raw, &plan.subtract, filter, grain, true).await?;
         window.merge(rollup_window(&mut conn, &plan.rollup_days, filter, grain).await?);
         window.jobs.retain(|_, tally| !tally.is_empty());
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);

@@ -55,6 +55,10 @@ pub struct RollupView {
     pub min_day: i64,
     /// Days whose roll-ups may be stale.
     pub dirty: BTreeSet<i64>,
+    /// When known (the job roll-ups' view), the UTC hours (`sort_at /
+    /// 3600`) whose hourly roll-up may be stale: finer than `dirty`, which
+    /// holds their days. `None`: every hour of a dirty day.
+    pub hours: Option<BTreeSet<i64>>,
 }
 
 /// In the population of build times: completed success/failed with a duration.

@@ -31,7 +31,7 @@ impl MetricReads<'_> {
         let min_day = earliest_day(row.try_get::<Option<i64>, _>("min_start")?);
         let rows = sqlx::query(DIRTY_DAYS).bind(folded).bind(i64::MAX).fetch_all(&self.read).await?;
         let dirty = rows.iter().map(|r| r.try_get::<i64, _>("day")).collect::<Result<_, _>>()?;
-        Ok(Some(RollupView { min_day, dirty }))
+        Ok(Some(RollupView { min_day, dirty, hours: None }))
     }
 
     /// The [`Tally`] of the attempts whose start is in `[start, end)`

@@ -52,12 +52,13 @@ const INSERT_BUILD: &str = "INSERT INTO builds (workflow, workflow_id, run_numbe
 
 /// `moved_from` remembers the UTC day an attempt's start left (the first
 /// such day since the last roll-up fold), so that day's roll-up is known to
-/// be stale (see `super::rollups`).
+/// be stale (see `super::rollups`); it is set when the start leaves its
+/// UTC hour, as the packed job roll-ups are hourly (`super::jobs`).
 pub(super) const UPDATE_BUILD: &str = "UPDATE builds SET workflow = $1, workflow_id = $2, run_number = $3, \
      event = $4, branch = $5, commit_sha = $6, triggered_by = $7, url = $8, provider_status = $9, \
      conclusion = $10, status = $11, created_at = $12, started_at = $13, updated_at = $14, \
      finished_at = $15, first_job_started_at = $16, duration_seconds = $17, sort_at = $18, \
-     changed_at = $19, moved_from = CASE WHEN sort_at > 0 AND sort_at / 86400 <> $18 / 86400 \
+     changed_at = $19, moved_from = CASE WHEN sort_at > 0 AND sort_at / 3600 <> $18 / 3600 \
      THEN COALESCE(moved_from, sort_at / 86400) ELSE moved_from END WHERE id = $20";
 
 const INSERT_JOB: &str = "INSERT INTO jobs (name, workflow, branch, commit_sha, provider_status, \
