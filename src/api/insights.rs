@@ -145,12 +145,13 @@ pub async fn list(
     let before = window_start(since, window_days);
     let reads = state.store.job_insights();
     let (at, view) = (now.timestamp(), reads.job_rollup_view(now.timestamp()).await?);
-    let current = reads.job_list_window(since.timestamp(), None, &filter, view.as_ref(), at, true).await?;
-    let previous = reads
-        .job_list_window(before.timestamp(), Some(since.timestamp()), &filter, view.as_ref(), at, false)
-        .await?;
-    let keys: HashMap<i64, JobKeyJson> =
-        reads.job_keys(&filter).await?.values().map(|k| (k.id, key_json(k))).collect();
+    // The two windows and the key names are read at once, each on its own connection.
+    let (current, previous, keys) = tokio::try_join!(
+        reads.job_list_window(since.timestamp(), None, &filter, view.as_ref(), at, true),
+        reads.job_list_window(before.timestamp(), Some(since.timestamp()), &filter, view.as_ref(), at, false),
+        reads.job_keys(&filter),
+    )?;
+    let keys: HashMap<i64, JobKeyJson> = keys.values().map(|k| (k.id, key_json(k))).collect();
     let mut jobs = insights(&keys, &current, &previous);
     sort(&mut jobs, by, order == "desc");
     let total = jobs.len();
