@@ -232,8 +232,9 @@ async fn compare_reads(store: &Store) {
                 })
                 .collect();
             timed(&mut named, start);
+            let (a, p) = (a.clone(), p.clone());
             let start = Instant::now();
-            let mut lines = insights(&keys, &a, &p);
+            let mut lines = insights(&keys, a, p);
             sort(&mut lines, SortBy::RunnerSeconds, true);
             timed(&mut figured, start);
             let start = Instant::now();

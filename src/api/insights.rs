@@ -152,7 +152,7 @@ pub async fn list(
         reads.job_keys(&filter),
     )?;
     let keys: HashMap<i64, JobKeyJson> = keys.values().map(|k| (k.id, key_json(k))).collect();
-    let mut jobs = insights(&keys, &current, &previous);
+    let mut jobs = insights(&keys, current, previous);
     sort(&mut jobs, by, order == "desc");
     let total = jobs.len();
     let jobs: Vec<JobInsight> = jobs

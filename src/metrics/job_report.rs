@@ -4,7 +4,7 @@
 
 use std::cmp::Ordering;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, btree_map};
 
 use serde::Serialize;
 
@@ -39,24 +39,23 @@ pub struct JobInsight {
 }
 
 /// Tallies per key (summing days and matrix variants) and step tallies per key.
-fn by_key(window: &JobWindow) -> (HashMap<i64, JobTally>, HashMap<i64, BTreeMap<String, StepTally>>) {
-    // A key's first tally is cloned (a bulk copy), later ones merged.
-    let mut jobs: HashMap<i64, JobTally> = HashMap::new();
-    for (cell, tally) in &window.jobs {
+fn by_key(window: JobWindow) -> (HashMap<i64, JobTally>, HashMap<i64, BTreeMap<String, StepTally>>) {
+    // A key's first tally is moved, later ones merged.
+    let mut jobs: HashMap<i64, JobTally> = HashMap::with_capacity(window.jobs.len());
+    for (cell, tally) in window.jobs {
         match jobs.entry(cell.key_id) {
-            Entry::Occupied(mut sum) => sum.get_mut().merge(tally),
+            Entry::Occupied(mut sum) => sum.get_mut().merge(&tally),
             Entry::Vacant(slot) => {
-                slot.insert(tally.clone());
+                slot.insert(tally);
             }
         }
     }
     let mut steps: HashMap<i64, BTreeMap<String, StepTally>> = HashMap::new();
-    for ((key, name), tally) in &window.steps {
-        let by_name = steps.entry(*key).or_default();
-        match by_name.get_mut(name) {
-            Some(sum) => sum.merge(tally),
-            None => {
-                by_name.insert(name.clone(), tally.clone());
+    for ((key, name), tally) in window.steps {
+        match steps.entry(key).or_default().entry(name) {
+            btree_map::Entry::Occupied(mut sum) => sum.get_mut().merge(&tally),
+            btree_map::Entry::Vacant(slot) => {
+                slot.insert(tally);
             }
         }
     }
@@ -64,11 +63,7 @@ fn by_key(window: &JobWindow) -> (HashMap<i64, JobTally>, HashMap<i64, BTreeMap<
 }
 
 /// One line per key with jobs in `current` (and known in `keys`).
-pub fn insights(
-    keys: &HashMap<i64, JobKeyJson>,
-    current: &JobWindow,
-    previous: &JobWindow,
-) -> Vec<JobInsight> {
+pub fn insights(keys: &HashMap<i64, JobKeyJson>, current: JobWindow, previous: JobWindow) -> Vec<JobInsight> {
     let (now, steps) = by_key(current);
     let (before, _) = by_key(previous);
     let empty = JobTally::default();
@@ -216,9 +211,9 @@ pub fn detail(
     last_day: i64,
 ) -> JobDetail {
     let keys = HashMap::from([(key.key, key.clone())]);
-    let insight = insights(&keys, current, previous).pop().unwrap_or_else(|| {
+    let insight = insights(&keys, current.clone(), previous.clone()).pop().unwrap_or_else(|| {
         let empty = JobTally::default().figures();
-        let before = by_key(previous).0.remove(&key.key).unwrap_or_default().figures();
+        let before = by_key(previous.clone()).0.remove(&key.key).unwrap_or_default().figures();
         JobInsight {
             key: key.clone(),
             change: empty.change_from(&before),

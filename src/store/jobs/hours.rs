@@ -111,6 +111,44 @@ pub fn split_days(packed: &[(i64, i64)]) -> (Spans, Spans) {
     (days, hours)
 }
 
+/// How the packed hours of a plan are read: aligned day spans, hour rows
+/// added, and hour rows taken off.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PackedReads {
+    /// `(first_day, days)` spans (`super::spans`).
+    pub days: Spans,
+    /// Spans of hours whose rows are added.
+    pub hours: Spans,
+    /// Spans of hours whose rows are taken off.
+    pub minus_hours: Spans,
+}
+
+/// The reads of `packed` (spans of hours): whole days as day spans; the
+/// hours of a day more than half of it as the day's row minus the rest's
+/// hour rows when every hour of the day is clean, else as hour rows; so no
+/// day reads more than 13 rows.
+pub fn packed_reads(packed: &[(i64, i64)], view: &RollupView) -> PackedReads {
+    let per_day = DAY / HOUR;
+    let (days, parts) = split_days(packed);
+    let mut reads = PackedReads { days, ..PackedReads::default() };
+    for (mut first, last) in parts {
+        while first < last {
+            let day = first.div_euclid(per_day);
+            let (day_first, day_end) = (day * per_day, (day + 1) * per_day);
+            let end = last.min(day_end);
+            if (end - first) * 2 > per_day && (day_first..day_end).all(|hour| clean(hour, view)) {
+                reads.days.push((day, 1));
+                push(&mut reads.minus_hours, day_first, first);
+                push(&mut reads.minus_hours, end, day_end);
+            } else {
+                push(&mut reads.hours, first, end);
+            }
+            first = end;
+        }
+    }
+    reads
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -182,6 +220,29 @@ mod tests {
         let plan = hour_plan(9 * DAY, None, now, &view(0, &[10], Some(&[245])));
         assert_eq!(plan.packed, vec![(216, 245)]);
         assert_eq!(plan.raw, vec![(245 * HOUR, OPEN_END)]);
+    }
+
+    #[test]
+    fn most_of_a_clean_day_is_its_row_minus_the_other_hours() {
+        // Hours 10 d 06:00 – 12 d 03:00: day 10 as its row minus 00:00–06:00,
+        // day 11 whole, day 12 (3 hours) as hour rows.
+        let reads = packed_reads(&[(246, 291)], &view(0, &[], None));
+        assert_eq!(reads.days, vec![(11, 1), (10, 1)]);
+        assert_eq!(reads.minus_hours, vec![(240, 246)]);
+        assert_eq!(reads.hours, vec![(288, 291)]);
+        // With a stale hour on day 10 (not in the span): its hours are read.
+        let reads = packed_reads(&[(246, 291)], &view(0, &[10], Some(&[241])));
+        assert_eq!(reads.days, vec![(11, 1)]);
+        assert_eq!(reads.hours, vec![(246, 264), (288, 291)]);
+        assert!(reads.minus_hours.is_empty());
+        // Half a day or less: hour rows. Several spans in one day.
+        let reads = packed_reads(&[(240, 243), (244, 252), (253, 262)], &view(0, &[], None));
+        assert_eq!(reads.hours, vec![(240, 243), (244, 252), (253, 262)]);
+        // 14 hours and 4 in one day: the day minus the 10 others, plus the 4.
+        let reads = packed_reads(&[(240, 254), (256, 260)], &view(0, &[], None));
+        assert_eq!(reads.days, vec![(10, 1)]);
+        assert_eq!(reads.minus_hours, vec![(254, 264)]);
+        assert_eq!(reads.hours, vec![(256, 260)]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The window read behind `/api/insights/jobs` (the list), by the window's
 //! hour plan (`super::hours`): tallies per job key from the packed day
-//! spans (`super::spans`) for every whole, clean day of the window and the
-//! hourly packed roll-up (`super::packed`) for the other clean hours, plus
+//! spans (`super::spans`) for every whole, clean day of the window (and a
+//! clean day mostly inside, minus its other hours) and the hourly packed
+//! roll-up (`super::packed`) for the other clean hours, plus
 //! raw scans of the rest — part of an hour at each edge, every stale hour
 //! (a job or run attempt written since the last fold), the days up to the
 //! earliest stored start — minus the part of a packed edge hour outside
@@ -13,7 +14,7 @@ use std::collections::HashSet;
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::hours::{hour_plan, split_days};
+use super::hours::{hour_plan, packed_reads};
 use super::packed::Accumulator;
 use super::read::{Bind, Grain, JobFilter, fetch, filter_sql, raw_window};
 use super::spans::read_spans;
@@ -48,16 +49,18 @@ impl JobInsights<'_> {
         let keys = allowed_keys(&mut conn, filter).await?;
         let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
         let mut sums = Accumulator::default();
-        let (days, hours) = split_days(&plan.packed);
-        read_spans(&mut conn, &days, with_steps, &mut sums, &keep).await?;
+        let reads = packed_reads(&plan.packed, view);
+        read_spans(&mut conn, &reads.days, with_steps, &mut sums, &keep).await?;
         let columns = if with_steps { "jobs, steps" } else { "jobs" };
         let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour >= $1 AND hour < $2");
-        for &(first, last) in &hours {
-            let rows =
-                sqlx::query(AssertSqlSafe(sql.clone())).bind(first).bind(last).fetch_all(&mut *conn).await?;
-            for row in &rows {
-                let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
-                sums.add(row.try_get::<&[u8], _>("jobs")?, steps, &keep)?;
+        for (spans, sign) in [(&reads.hours, 1), (&reads.minus_hours, -1)] {
+            for &(first, last) in spans {
+                let query = sqlx::query(AssertSqlSafe(sql.clone())).bind(first).bind(last);
+                for row in &query.fetch_all(&mut *conn).await? {
+                    let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
+                    let jobs = row.try_get::<&[u8], _>("jobs")?;
+                    if sign > 0 { sums.add(jobs, steps, &keep)? } else { sums.subtract(jobs, steps, &keep)? }
+                }
             }
         }
         let mut window = sums.into_window();

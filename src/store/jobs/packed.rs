@@ -127,7 +127,7 @@ fn u32_of(buf: &mut &[u8]) -> Result<u32, StoreError> {
     buf.try_get_u32_le().map_err(|_| bad("cut short"))
 }
 
-fn pairs_into(buf: &mut &[u8], into: Option<&mut Vec<(i64, i64)>>) -> Result<(), StoreError> {
+fn pairs_into(buf: &mut &[u8], into: Option<&mut Vec<(i64, i64)>>, sign: i64) -> Result<(), StoreError> {
     let n = u32_of(buf)? as usize;
     if buf.remaining() < n * 8 {
         return Err(bad("cut short"));
@@ -137,7 +137,7 @@ fn pairs_into(buf: &mut &[u8], into: Option<&mut Vec<(i64, i64)>>) -> Result<(),
             into.reserve(n);
             for _ in 0..n {
                 let seconds = i64::from(buf.get_u32_le());
-                into.push((seconds, i64::from(buf.get_u32_le())));
+                into.push((seconds, sign * i64::from(buf.get_u32_le())));
             }
         }
         None => buf.advance(n * 8),
@@ -150,9 +150,30 @@ impl Accumulator {
     /// the keys `keep` accepts.
     pub(super) fn add(
         &mut self,
+        jobs: &[u8],
+        steps: Option<&[u8]>,
+        keep: &dyn Fn(i64) -> bool,
+    ) -> Result<(), StoreError> {
+        self.add_signed(jobs, steps, keep, 1)
+    }
+
+    /// Takes off what [`Accumulator::add`] of the same bytes adds (a
+    /// step's number, the lowest seen, stays).
+    pub(super) fn subtract(
+        &mut self,
+        jobs: &[u8],
+        steps: Option<&[u8]>,
+        keep: &dyn Fn(i64) -> bool,
+    ) -> Result<(), StoreError> {
+        self.add_signed(jobs, steps, keep, -1)
+    }
+
+    fn add_signed(
+        &mut self,
         mut jobs: &[u8],
         steps: Option<&[u8]>,
         keep: &dyn Fn(i64) -> bool,
+        sign: i64,
     ) -> Result<(), StoreError> {
         let buf = &mut jobs;
         version(buf)?;
@@ -160,17 +181,17 @@ impl Accumulator {
             let key_id = i64_of(buf)?;
             let counts = [i64_of(buf)?, i64_of(buf)?, i64_of(buf)?, i64_of(buf)?];
             if !keep(key_id) {
-                pairs_into(buf, None)?;
-                pairs_into(buf, None)?;
+                pairs_into(buf, None, sign)?;
+                pairs_into(buf, None, sign)?;
                 continue;
             }
             let sums = self.jobs.entry(key_id).or_default();
-            sums.runs += counts[0];
-            sums.conclusive += counts[1];
-            sums.failed += counts[2];
-            sums.runner_seconds += counts[3];
-            pairs_into(buf, Some(&mut sums.durations))?;
-            pairs_into(buf, Some(&mut sums.queues))?;
+            sums.runs += sign * counts[0];
+            sums.conclusive += sign * counts[1];
+            sums.failed += sign * counts[2];
+            sums.runner_seconds += sign * counts[3];
+            pairs_into(buf, Some(&mut sums.durations), sign)?;
+            pairs_into(buf, Some(&mut sums.queues), sign)?;
         }
         let Some(mut steps) = steps else { return Ok(()) };
         let buf = &mut steps;
@@ -187,7 +208,7 @@ impl Accumulator {
             *buf = rest;
             let (number, runs, failed) = (i64_of(buf)?, i64_of(buf)?, i64_of(buf)?);
             if !keep(key_id) {
-                pairs_into(buf, None)?;
+                pairs_into(buf, None, sign)?;
                 continue;
             }
             let by_name = self.steps.entry(key_id).or_default();
@@ -195,12 +216,12 @@ impl Accumulator {
                 by_name.insert(name.to_owned(), StepSums::default());
             }
             let sums = by_name.get_mut(name).ok_or_else(|| bad("a step name lost"))?;
-            if number != i64::MIN {
+            if number != i64::MIN && sign > 0 {
                 sums.number = Some(sums.number.map_or(number, |n| n.min(number)));
             }
-            sums.runs += runs;
-            sums.failed += failed;
-            pairs_into(buf, Some(&mut sums.durations))?;
+            sums.runs += sign * runs;
+            sums.failed += sign * failed;
+            pairs_into(buf, Some(&mut sums.durations), sign)?;
         }
         Ok(())
     }
@@ -287,6 +308,20 @@ mod tests {
         let window = only_two.into_window();
         assert_eq!(window.jobs.len(), 1);
         assert!(window.steps.is_empty());
+        // Taken off again, an hour leaves nothing of itself.
+        let mut net = Accumulator::default();
+        for (w, sign) in [(&a, 1), (&c, 1), (&c, -1)] {
+            let (jobs, steps) = encode(w).expect("encode");
+            if sign > 0 {
+                net.add(&jobs, Some(&steps), &|_| true)
+            } else {
+                net.subtract(&jobs, Some(&steps), &|_| true)
+            }
+            .expect("decode");
+        }
+        let mut window = net.into_window();
+        window.jobs.retain(|_, tally| !tally.is_empty());
+        assert_eq!(window, a);
     }
 
     #[test]
