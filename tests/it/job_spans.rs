@@ -208,7 +208,8 @@ async fn compare_dirty(store: &Store) -> bool {
                 .await
                 .expect("list");
             let mut raw = reads.job_window(start, Some(edge), &filter, Grain::Key, None).await.expect("raw");
-            (listed.steps.clear(), raw.steps.clear());
+            listed.steps.clear();
+            raw.steps.clear();
             assert_eq!(listed, raw, "dirty, {start}..{edge}, {filter:?}");
         }
     }
