@@ -353,4 +353,20 @@ mod tests {
         let cmd = command(&["run", "--status", "started", "--exit-code", "0"]);
         assert!(matches!(build_event(&cmd, &ci_env::Detected::default()), Err(ReportError::Input(_))));
     }
+
+    #[test]
+    fn status_words_and_their_documented_aliases() {
+        for (word, api) in [
+            ("queued", "queued"),
+            ("started", "in_progress"),
+            ("in_progress", "in_progress"),
+            ("running", "in_progress"),
+            ("completed", "completed"),
+            ("finished", "completed"),
+        ] {
+            assert_eq!(status(word).ok(), Some(api), "{word}");
+        }
+        let Err(ReportError::Input(message)) = status("done") else { panic!("done is no status") };
+        assert!(message.contains("queued, started or completed"), "{message}");
+    }
 }
