@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
-use super::list::HOUR;
+use super::hours::HOUR;
 use super::packed::encode;
 use super::read::{Bind, Grain, JobFilter, fetch, raw_scan};
 use super::spans::{SPANS_TABLE, fold_spans, store_day};

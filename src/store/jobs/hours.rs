@@ -12,8 +12,10 @@
 //! plans through `now`'s hour (packed when nothing was written to it
 //! since the fold) and scans the rest raw.
 
-use super::list::HOUR;
 use crate::store::rollups::{DAY, RollupView};
+
+/// Seconds in an hour.
+pub(super) const HOUR: i64 = 3600;
 
 /// `[start, end)` spans.
 pub type Spans = Vec<(i64, i64)>;

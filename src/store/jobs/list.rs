@@ -22,9 +22,6 @@ use crate::metrics::jobs::JobWindow;
 use crate::store::rollups::RollupView;
 use crate::store::{JobInsights, StoreError};
 
-/// Seconds in an hour.
-pub(super) const HOUR: i64 = 3600;
-
 impl JobInsights<'_> {
     /// The tallies per job key (day 0, matrix '') of the jobs whose run
     /// started in `[start, end)` (`end` `None`: no upper bound) matching

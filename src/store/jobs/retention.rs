@@ -48,7 +48,7 @@ impl Store {
                 .rows_affected();
         }
         rollups += sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
-            .bind(before_day * (DAY / super::list::HOUR))
+            .bind(before_day * (DAY / super::hours::HOUR))
             .execute(&self.write)
             .await?
             .rows_affected();
@@ -58,7 +58,7 @@ impl Store {
             .await?
             .rows_affected();
         rollups += sqlx::query("DELETE FROM rollup_runner_peaks WHERE hour < $1")
-            .bind(before_day * (DAY / super::list::HOUR))
+            .bind(before_day * (DAY / super::hours::HOUR))
             .execute(&self.write)
             .await?
             .rows_affected();
