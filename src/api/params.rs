@@ -97,7 +97,8 @@ impl<S: Send + Sync> FromRequestParts<S> for Params {
     }
 }
 
-/// `window_days`: the window of a figure, in days back from now.
+/// `window_days`: the window of a figure, in days back from now (rolling,
+/// whole UTC days or whole local days by route: README, *Time windows*).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct Window {

@@ -147,7 +147,7 @@ pub struct TestInsightsAnswer {
 /// Most failing, slowest and flaky tests over the last `window_days` of
 /// uploads (20 each); 422 on a bad `window_days`.
 #[utoipa::path(get, path = "/api/insights/tests", tag = "tests",
-    description = "Most failing tests (failures, failure rate), slowest tests (total time, p50/p95 duration) , flaky tests (passed on a rerun in the job, failed then passed in the next attempt, failed and passed on the same commit) and newly failing tests (first failure on the default branch since its last pass there) over the last `window_days` of uploads; definitions in the README.",
+    description = "Most failing tests (failures, failure rate), slowest tests (total time, p50/p95 duration) , flaky tests (passed on a rerun in the job, failed then passed in the next attempt, failed and passed on the same commit) and newly failing tests (first failure on the default branch since its last pass there) over the uploads received since the UTC midnight at or before now − `window_days` × 24 h (so `window_days` whole UTC days and today so far); definitions in the README.",
     params(InsightsParams),
     responses((status = 200, body = TestInsightsAnswer), QueryProblems),
     security((), ("token" = [])))]

@@ -168,6 +168,10 @@ fn where_clause(filter: &BuildFilter) -> (String, Vec<Bind>) {
         binds.push(Bind::Int(until));
         clauses.push(format!("sort_at < ${}", binds.len()));
     }
+    if filter.since.is_some() || filter.until.is_some() {
+        // An attempt with no start yet (`sort_at` 0) is in no span of starts.
+        clauses.push("sort_at > 0".to_owned());
+    }
     if filter.latest_attempt {
         // The unique (provider_id, repo, external_id, run_attempt) index answers it.
         clauses.push(

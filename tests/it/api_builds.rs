@@ -43,6 +43,14 @@ on_both_backends! {
         assert_eq!(last["has_more"], false);
         let ids: Vec<&str> = last["builds"].as_array().expect("array").iter().map(|b| b["external_id"].as_str().expect("id")).collect();
         assert_eq!(ids, ["1000", "2000"], "no start yet sorts last");
+        // It has no start, so no bound of the start matches it: `until` alone
+        // lists the 7 started ones (it once listed the ghost too).
+        let until = minutes_ago(0).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (status, bounded) = app.get(&format!("/api/builds?until={until}")).await;
+        assert_eq!(status, 200, "{bounded}");
+        assert_eq!(bounded["total"], 7, "{bounded}");
+        let (_, ancient) = app.get("/api/builds?since=1960-01-01T00:00:00Z").await;
+        assert_eq!(ancient["total"], 7, "{ancient}");
 
         let (_, even) = app.get("/api/builds?repo=octo-org/even").await;
         assert_eq!(even["total"], 4);
