@@ -29,6 +29,11 @@ on_both_backends! {
         assert_eq!(queued, "2");
         let now = browser.eval("document.getElementById('runners-now').textContent").await;
         assert_eq!(now, "2 jobs waiting for a runner, 1 running");
+        // The window is whole UTC days: the label says where it starts.
+        let label = browser.eval("document.getElementById('runners-window').textContent").await;
+        let label = label.as_str().unwrap_or_default();
+        let from = (Utc::now() - chrono::Duration::days(6)).format("%b %-d, %Y, 12:00").to_string();
+        assert!(label.starts_with(&format!("· since {from}")) && label.ends_with("(7 UTC days)"), "{label}");
         // Both charts drew one line per label set (three busiest).
         let series = browser.eval("document.querySelectorAll('#chart-queue g.series').length + ',' + document.querySelectorAll('#chart-concurrency g.series').length").await;
         assert_eq!(series, "3,3");

@@ -2,7 +2,7 @@
 // overview, charts, builds table, detail dialog, the Alerts view and live
 // updates.
 
-import { $, hhmm, tickElapsed } from "./format.js";
+import { $, hhmm, localTime, tickElapsed } from "./format.js";
 import { getJson, setToken, token } from "./api.js";
 import { outcomesChart, successRateChart, durationChart } from "./charts.js";
 import { HEALTH_SORTS, renderKpis, renderHealth, renderRepoSuggestions, wireHealthSort } from "./overview.js";
@@ -165,7 +165,10 @@ async function loadRunners() {
   const params = new URLSearchParams({ window_days: state.window });
   if (state.repo) params.set("repo", state.repo);
   const answer = await getJson("/api/insights/runners?" + params.toString());
-  $("runners-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "");
+  // Whole UTC days (README: Time windows): say where the window starts.
+  const days = Number(state.window) === 1 ? "today, UTC" : state.window + " UTC days";
+  $("runners-window").textContent = "· since " + localTime(answer.from) + " (" + days + ")"
+    + (state.repo ? ", " + state.repo : "");
   renderRunners(answer, openDetail);
   return answer;
 }

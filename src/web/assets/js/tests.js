@@ -9,7 +9,6 @@
 
 import { $, el, duration, localTime, percent, repoName, text } from "./format.js";
 import { getJson } from "./api.js";
-import { WINDOWS } from "./builds.js";
 
 const OUTCOMES = { passed: "✓", failed: "✗", errored: "!", skipped: "↷" };
 
@@ -160,7 +159,11 @@ export async function loadTests(state, openDetail, choose) {
   const job = $("tests-job").value.trim();
   if (job) params.set("job", job);
   const answer = await getJson("/api/insights/tests?" + params.toString());
-  $("tests-window").textContent = "· last " + WINDOWS[state.window] + (state.repo ? ", " + state.repo : "")
+  // From the UTC midnight at or before now − window (README: Time windows).
+  const day = 86400000;
+  const since = new Date(Math.floor((Date.now() - state.window * day) / day) * day).toISOString();
+  const days = state.window + (Number(state.window) === 1 ? " UTC day" : " UTC days") + " and today";
+  $("tests-window").textContent = "· since " + localTime(since) + " (" + days + ")" + (state.repo ? ", " + state.repo : "")
     + (state.branch ? ", branch " + state.branch : "") + (job ? ", job " + job : "");
   renderTests(answer, openDetail, choose);
   // At scale a stale answer is served while it is recomputed (README: Answer cache).
