@@ -25,18 +25,13 @@ pub struct JobKeyRecord {
 }
 
 impl JobInsights<'_> {
-    /// The job roll-ups' freshness as of `now`: the summary's (`None` when
-    /// not folded recently) plus the days of jobs written since the fold,
-    /// and the stale hours within them ([`RollupView::hours`]).
+    /// The job roll-ups' freshness as of `now` (`None` when not folded
+    /// recently): the stale hours ([`RollupView::hours`]) and their days,
+    /// which hold the summary's stale days (runs written since the fold,
+    /// days a start left) and those of jobs written since.
     pub async fn job_rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {
-        let Some(mut view) = self.metrics().rollup_view(now).await? else { return Ok(None) };
+        let Some((folded, mut view)) = self.metrics().rollup_state(now).await? else { return Ok(None) };
         let mut conn = self.read.acquire().await?;
-        let folded: Option<i64> = sqlx::query("SELECT folded_through FROM rollup_state WHERE id = 1")
-            .fetch_optional(&mut *conn)
-            .await?
-            .map(|row| row.try_get("folded_through"))
-            .transpose()?;
-        let Some(folded) = folded else { return Ok(None) };
         let hours = stale_hours(&mut conn, folded).await?;
         view.dirty.extend(hours.iter().map(|hour| hour.div_euclid(DAY / 3600)));
         view.hours = Some(hours);

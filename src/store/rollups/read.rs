@@ -18,6 +18,18 @@ impl MetricReads<'_> {
     /// The roll-ups' freshness as of `now` (Unix seconds), or `None` when
     /// they were not folded within [`STALE_AFTER_SECONDS`] (or never).
     pub async fn rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {
+        let Some((folded, mut view)) = self.rollup_state(now).await? else { return Ok(None) };
+        let rows = sqlx::query(DIRTY_DAYS).bind(folded).bind(i64::MAX).fetch_all(&self.read).await?;
+        view.dirty = rows.iter().map(|r| r.try_get::<i64, _>("day")).collect::<Result<_, _>>()?;
+        Ok(Some(view))
+    }
+
+    /// `folded_through` and a view with the earliest day but no stale
+    /// days, or `None` as [`MetricReads::rollup_view`].
+    pub(in crate::store) async fn rollup_state(
+        &self,
+        now: i64,
+    ) -> Result<Option<(i64, RollupView)>, StoreError> {
         let row = sqlx::query(
             "SELECT (SELECT folded_through FROM rollup_state WHERE id = 1) AS folded, \
              (SELECT MIN(sort_at) FROM builds WHERE sort_at > 0) AS min_start",
@@ -29,9 +41,7 @@ impl MetricReads<'_> {
             return Ok(None);
         }
         let min_day = earliest_day(row.try_get::<Option<i64>, _>("min_start")?);
-        let rows = sqlx::query(DIRTY_DAYS).bind(folded).bind(i64::MAX).fetch_all(&self.read).await?;
-        let dirty = rows.iter().map(|r| r.try_get::<i64, _>("day")).collect::<Result<_, _>>()?;
-        Ok(Some(RollupView { min_day, dirty, hours: None }))
+        Ok(Some((folded, RollupView { min_day, ..RollupView::default() })))
     }
 
     /// The [`Tally`] of the attempts whose start is in `[start, end)`
