@@ -38,6 +38,8 @@ use tokio::sync::Semaphore;
 
 #[path = "ingest/jobs.rs"]
 mod jobs;
+#[path = "common/reuse.rs"]
+mod reuse;
 #[path = "ingest/streams.rs"]
 mod streams;
 #[path = "ingest/timing.rs"]

@@ -13,7 +13,9 @@
 //! whatever of the window is not folded) take `BENCH_SCAN_REQUESTS`
 //! requests (default `BENCH_REQUESTS`) after one warm-up. Last, the list
 //! as between two folds of a live system: jobs of the last three hours'
-//! runs written since the fold.
+//! runs written since the fold. `BENCH_REUSE=1` with `BENCH_DATABASE_URL`
+//! measures a database an earlier run seeded, as it is (its roll-ups
+//! folded again first; its runs no longer end at now).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -66,6 +68,10 @@ const STEPS: &str = "INSERT INTO steps (job_id, number, name, provider_status, c
 async fn seed(database_url: &str, attempts: usize) {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("connect");
+    if let Some(stored) = crate::reuse::reuse_seeded(&mut conn).await {
+        println!("database: reused as it is, {stored} attempts (BENCH_REUSE=1)");
+        return;
+    }
     let now = Utc::now().timestamp();
     for (what, sql, count) in [
         ("attempts", BUILDS, attempts as i64),
