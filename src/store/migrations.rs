@@ -44,6 +44,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (32, "runner roll-up hours", include_str!("migrations/sqlite/0032_runner_rollup_hours.sql")),
     (33, "job spans", include_str!("migrations/sqlite/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/sqlite/0034_lead_time_indexes.sql")),
+    (35, "job open runs", include_str!("migrations/sqlite/0035_job_open_runs.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -80,6 +81,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (32, "runner roll-up hours", include_str!("migrations/postgres/0032_runner_rollup_hours.sql")),
     (33, "job spans", include_str!("migrations/postgres/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/postgres/0034_lead_time_indexes.sql")),
+    (35, "job open runs", include_str!("migrations/postgres/0035_job_open_runs.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

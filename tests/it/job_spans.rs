@@ -18,7 +18,7 @@ use crate::payloads::{Run, job_payload, minutes_ago};
 /// A completed job of `run`: created at +`created`, started at
 /// +`started`, completed at +`done` with `conclusion`, with `steps`
 /// (`(number, name, conclusion, from, to)`), seconds from the run's start.
-fn job(
+pub(crate) fn job(
     id: i64,
     run: &Run,
     name: &str,
@@ -44,7 +44,7 @@ fn job(
 
 /// Runs on 40 days (one a day, at varied times; the last one minutes ago),
 /// in two repositories, two workflows and two branches.
-async fn seed(app: &TestApp) {
+pub(crate) async fn seed(app: &TestApp) {
     for k in 0..40i64 {
         let minutes = if k == 0 { 7 } else { k * 24 * 60 + (k * 37) % 600 };
         let mut run = Run::new(500 + k, minutes_ago(minutes));
@@ -98,7 +98,7 @@ async fn seed(app: &TestApp) {
 }
 
 /// Every filter the list takes.
-fn filters() -> Vec<JobFilter> {
+pub(crate) fn filters() -> Vec<JobFilter> {
     let text = |s: &str| Some(s.to_owned());
     vec![
         JobFilter::default(),
@@ -113,7 +113,7 @@ fn filters() -> Vec<JobFilter> {
 /// The list's reads (current window with steps, previous without) equal
 /// raw scans for 7- and 30-day windows at several starts; answers how
 /// many read whole days from spans.
-async fn compare(store: &Store) -> usize {
+pub(crate) async fn compare(store: &Store) -> usize {
     let reads = store.job_insights();
     let now = Utc::now().timestamp();
     let view = reads.job_rollup_view(now).await.expect("view").expect("fresh");

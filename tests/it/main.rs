@@ -78,6 +78,7 @@ mod ingest_order;
 mod insights_runners;
 mod job_insights;
 mod job_keys_paging;
+mod job_open_runs;
 mod job_spans;
 mod job_steps;
 mod limits;

@@ -160,6 +160,7 @@ mod tests {
             min_day,
             dirty: dirty.iter().copied().collect(),
             hours: hours.map(|h| h.iter().copied().collect()),
+            ..RollupView::default()
         }
     }
 

@@ -6,17 +6,20 @@
 //! raw scans of the rest — part of an hour at each edge, every stale hour
 //! (a job or run attempt written since the last fold), the days up to the
 //! earliest stored start — minus the part of a packed edge hour outside
-//! the window; which is exactly what one raw scan of the window gives (a
-//! step's `number`, the lowest seen, may come from a packed edge hour's
-//! part outside). A branch filter, or no recent fold, reads raw only.
+//! the window — and the runs the packed rows leave out
+//! ([`RollupView::unpacked`]: still going at the fold, or new since), read
+//! by id where their hour is packed; which is exactly what one raw scan of
+//! the window gives (a step's `number`, the lowest seen, may come from a
+//! packed edge hour's part outside). A branch filter, or no recent fold,
+//! reads raw only.
 
 use std::collections::HashSet;
 
 use sqlx::{AssertSqlSafe, Row};
 
-use super::hours::{hour_plan, packed_reads};
+use super::hours::{HOUR, hour_plan, packed_reads};
 use super::packed::Accumulator;
-use super::read::{Bind, Grain, JobFilter, fetch, filter_sql, raw_window};
+use super::read::{Bind, Grain, JobFilter, Runs, fetch, filter_sql, raw_scan};
 use super::spans::read_spans;
 use crate::metrics::jobs::JobWindow;
 use crate::store::rollups::RollupView;
@@ -61,7 +64,35 @@ impl JobInsights<'_> {
             }
         }
         let mut window = sums.into_window();
-        window.merge(raw_window(&mut conn, &plan.raw, &plan.subtract, filter, Grain::Key, with_steps).await?);
+        // The runs in no packed row (`RollupView::unpacked`): not taken off
+        // with an edge hour's outside part, and read by id where their
+        // hour is packed and they start inside the window.
+        let within = |spans: &[(i64, i64)], at: i64| spans.iter().any(|&(a, b)| a <= at && at < b);
+        let in_packed = |at: i64| {
+            at >= start && end.is_none_or(|end| at < end) && within(&plan.packed, at.div_euclid(HOUR))
+        };
+        let unpacked = &view.unpacked;
+        let scans = [
+            (Runs::Spans { add: &plan.raw, subtract: &plan.subtract }, false),
+            (
+                Runs::Ids(
+                    &unpacked.iter().filter(|&(_, &at)| in_packed(at)).map(|(&id, _)| id).collect::<Vec<_>>(),
+                ),
+                true,
+            ),
+        ];
+        for (runs, by_id) in scans {
+            let bucket = |at: i64, id: i64| {
+                let keep = if by_id {
+                    in_packed(at)
+                } else {
+                    !(unpacked.contains_key(&id) && within(&plan.subtract, at))
+                };
+                keep.then_some(0)
+            };
+            let mut scanned = raw_scan(&mut conn, runs, filter, Grain::Key, with_steps, bucket).await?;
+            window.merge(scanned.remove(&0).unwrap_or_default());
+        }
         window.jobs.retain(|_, tally| !tally.is_empty());
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);
         Ok(window)

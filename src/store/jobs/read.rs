@@ -130,36 +130,79 @@ pub(super) async fn raw_window(
     grain: Grain,
     with_steps: bool,
 ) -> Result<JobWindow, StoreError> {
-    let mut windows = raw_scan(conn, add, subtract, filter, grain, with_steps, |_| 0).await?;
+    let mut windows =
+        raw_scan(conn, Runs::Spans { add, subtract }, filter, grain, with_steps, |_, _| Some(0)).await?;
     Ok(windows.remove(&0).unwrap_or_default())
 }
 
-/// [`raw_window`] in one scan, split by `bucket` of the run's start
-/// (`sort_at`): e.g. per UTC hour for the fold.
+/// Which runs a raw scan reads.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Runs<'a> {
+    /// Those starting in the `add` spans, and (counted −1) in the `subtract` spans.
+    Spans { add: &'a [(i64, i64)], subtract: &'a [(i64, i64)] },
+    /// These run (`builds`) ids, each counted once.
+    Ids(&'a [i64]),
+}
+
+/// Run ids per statement of a [`Runs::Ids`] scan.
+const IDS_PER_SCAN: usize = 500;
+
+/// [`raw_window`] in one scan (one per [`IDS_PER_SCAN`] ids), split by
+/// `bucket` of each row's run start (`sort_at`) and run id, which leaves
+/// the row out by answering `None`: e.g. per UTC hour for the fold.
 pub(super) async fn raw_scan(
     conn: &mut AnyConnection,
-    add: &[(i64, i64)],
-    subtract: &[(i64, i64)],
+    runs: Runs<'_>,
     filter: &JobFilter,
     grain: Grain,
     with_steps: bool,
-    bucket: impl Fn(i64) -> i64,
+    bucket: impl Fn(i64, i64) -> Option<i64>,
 ) -> Result<BTreeMap<i64, JobWindow>, StoreError> {
     let mut windows: BTreeMap<i64, JobWindow> = BTreeMap::new();
-    let spans: Vec<(i64, i64)> = add.iter().chain(subtract).copied().collect();
-    if spans.is_empty() {
-        return Ok(windows);
+    match runs {
+        Runs::Spans { add, subtract } => {
+            let spans: Vec<(i64, i64)> = add.iter().chain(subtract).copied().collect();
+            if spans.is_empty() {
+                return Ok(windows);
+            }
+            let mut binds = Vec::new();
+            let range = spans_sql("b.sort_at", &spans, &mut binds);
+            let sign = if subtract.is_empty() {
+                "CAST(1 AS BIGINT)".to_owned()
+            } else {
+                format!(
+                    "CAST(CASE WHEN {} THEN -1 ELSE 1 END AS BIGINT)",
+                    spans_sql("b.sort_at", subtract, &mut binds)
+                )
+            };
+            scan_into(conn, &mut windows, (&range, &sign, binds), filter, grain, with_steps, &bucket).await?;
+        }
+        Runs::Ids(ids) => {
+            for chunk in ids.chunks(IDS_PER_SCAN) {
+                let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
+                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+                let range = format!("b.id IN ({})", list.join(", "));
+                let sign = "CAST(1 AS BIGINT)";
+                scan_into(conn, &mut windows, (&range, sign, binds), filter, grain, with_steps, &bucket)
+                    .await?;
+            }
+        }
     }
-    let mut binds = Vec::new();
-    let range = spans_sql("b.sort_at", &spans, &mut binds);
-    let sign = if subtract.is_empty() {
-        "CAST(1 AS BIGINT)".to_owned()
-    } else {
-        format!(
-            "CAST(CASE WHEN {} THEN -1 ELSE 1 END AS BIGINT)",
-            spans_sql("b.sort_at", subtract, &mut binds)
-        )
-    };
+    Ok(windows)
+}
+
+/// One scan of the runs `which` selects (`(condition, sign, binds)`):
+/// their jobs, then their steps, tallied into `windows`.
+async fn scan_into(
+    conn: &mut AnyConnection,
+    windows: &mut BTreeMap<i64, JobWindow>,
+    which: (&str, &str, Vec<Bind>),
+    filter: &JobFilter,
+    grain: Grain,
+    with_steps: bool,
+    bucket: &impl Fn(i64, i64) -> Option<i64>,
+) -> Result<(), StoreError> {
+    let (range, sign, mut binds) = which;
     // CROSS JOIN keeps SQLite's planner on the window's builds first (by
     // `builds_window`), then their jobs by `jobs_by_build`; for one key,
     // on the key's jobs first (`jobs_by_key`), then their runs. PostgreSQL
@@ -171,7 +214,9 @@ pub(super) async fn raw_scan(
     };
     let filter = filter_sql(filter, true, &mut binds);
     let on = "j.build_id = b.id AND k.id = j.key_id";
-    let common = format!("{sign} AS sign, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id");
+    let common = format!(
+        "{sign} AS sign, b.id AS run_id, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id"
+    );
     let jobs = fetch(
         conn,
         format!(
@@ -186,12 +231,13 @@ pub(super) async fn raw_scan(
         if !facts.counted() {
             continue;
         }
+        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { continue };
         let cell = cell(row, grain, row.try_get::<Option<String>, _>("matrix")?.unwrap_or_default())?;
-        let window = windows.entry(bucket(row.try_get("sort_at")?)).or_default();
+        let window = windows.entry(at).or_default();
         window.jobs.entry(cell).or_default().add_job(&facts, row.try_get("sign")?);
     }
     if !with_steps {
-        return Ok(windows);
+        return Ok(());
     }
     let steps = fetch(
         conn,
@@ -208,6 +254,7 @@ pub(super) async fn raw_scan(
         if job_status == BuildStatus::Skipped || carried_over(row, "job_completed")? {
             continue;
         }
+        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { continue };
         let number: i64 = row.try_get("number")?;
         let name = row.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| format!("#{number}"));
         let provider_status = RunStatus::parse(row.try_get("provider_status")?);
@@ -218,10 +265,10 @@ pub(super) async fn raw_scan(
         };
         let facts = StepFacts { status: BuildStatus::from_stored(row.try_get("status")?), seconds };
         let key_id: i64 = row.try_get("key_id")?;
-        let window = windows.entry(bucket(row.try_get("sort_at")?)).or_default();
+        let window = windows.entry(at).or_default();
         window.steps.entry((key_id, name)).or_default().add_step(number, &facts, row.try_get("sign")?);
     }
-    Ok(windows)
+    Ok(())
 }
 
 fn cell(row: &AnyRow, grain: Grain, matrix: String) -> Result<JobCell, StoreError> {

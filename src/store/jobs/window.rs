@@ -6,11 +6,11 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use super::fold::stale_hours;
+use super::fold::packed_freshness;
 use super::read::{Grain, JobFilter, fetch, filter_sql, raw_window, rollup_window};
 use crate::domain::ProviderKind;
 use crate::metrics::jobs::JobWindow;
-use crate::store::rollups::{DAY, RollupView, plan};
+use crate::store::rollups::{RollupView, plan};
 use crate::store::{JobInsights, StoreError};
 
 /// One job key as stored.
@@ -26,15 +26,18 @@ pub struct JobKeyRecord {
 
 impl JobInsights<'_> {
     /// The job roll-ups' freshness as of `now` (`None` when not folded
-    /// recently): the stale hours ([`RollupView::hours`]) and their days,
-    /// which hold the summary's stale days (runs written since the fold,
-    /// days a start left) and those of jobs written since.
+    /// recently): the stale days of the daily roll-ups (the summary's —
+    /// runs written since the fold, days a start left — and those of jobs
+    /// written since), and for the packed rows the stale hours
+    /// ([`RollupView::hours`]) and the runs they leave out
+    /// ([`RollupView::unpacked`]).
     pub async fn job_rollup_view(&self, now: i64) -> Result<Option<RollupView>, StoreError> {
         let Some((folded, mut view)) = self.metrics().rollup_state(now).await? else { return Ok(None) };
         let mut conn = self.read.acquire().await?;
-        let hours = stale_hours(&mut conn, folded).await?;
-        view.dirty.extend(hours.iter().map(|hour| hour.div_euclid(DAY / 3600)));
-        view.hours = Some(hours);
+        let fresh = packed_freshness(&mut conn, folded).await?;
+        view.dirty = fresh.dirty_days;
+        view.hours = Some(fresh.stale_hours);
+        view.unpacked = fresh.unpacked;
         Ok(Some(view))
     }
 

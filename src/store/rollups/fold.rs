@@ -71,17 +71,20 @@ impl MetricReads<'_> {
                     .await?;
             }
         }
-        crate::store::jobs::fold::fold_job_rollups(&mut tx, previous, through, below, &days).await?;
+        let (_, max_build_id) =
+            crate::store::jobs::fold::fold_job_rollups(&mut tx, previous, through, below, &days).await?;
         crate::store::runner_rollups::fold::fold_runner_rollups(&mut tx, previous, through, below).await?;
         sqlx::query("UPDATE builds SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
             .bind(through)
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO rollup_state (id, folded_through) VALUES (1, $1) \
-             ON CONFLICT (id) DO UPDATE SET folded_through = excluded.folded_through",
+            "INSERT INTO rollup_state (id, folded_through, max_build_id) VALUES (1, $1, $2) \
+             ON CONFLICT (id) DO UPDATE SET folded_through = excluded.folded_through, \
+             max_build_id = excluded.max_build_id",
         )
         .bind(through)
+        .bind(max_build_id)
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -92,7 +95,11 @@ impl MetricReads<'_> {
     /// old `changed_at`); the next fold recomputes all days.
     pub async fn reset_rollups(&self) -> Result<(), StoreError> {
         let job_tables = crate::store::jobs::fold::TABLES;
-        let hours = [crate::store::jobs::fold::HOURS_TABLE, crate::store::runner_rollups::HOUR_TABLE];
+        let hours = [
+            crate::store::jobs::fold::HOURS_TABLE,
+            crate::store::jobs::fold::OPEN_TABLE,
+            crate::store::runner_rollups::HOUR_TABLE,
+        ];
         let runner_tables = crate::store::runner_rollups::DAY_TABLES;
         let runner_hours = crate::store::runner_rollups::HOURLY_TABLES;
         for table in ["rollup_counts", "rollup_durations", "rollup_queues", "rollup_state"]

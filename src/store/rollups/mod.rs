@@ -35,7 +35,7 @@ mod fold;
 mod plan;
 mod read;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 pub use plan::{Plan, plan};
 
@@ -59,6 +59,10 @@ pub struct RollupView {
     /// 3600`) whose hourly roll-up may be stale: finer than `dirty`, which
     /// holds their days. `None`: every hour of a dirty day.
     pub hours: Option<BTreeSet<i64>>,
+    /// With `hours`: the runs in no packed hourly row (left out by the
+    /// fold as still going, or written since by a run it never saw), by
+    /// id, with their start; read by id where their hour is packed.
+    pub unpacked: BTreeMap<i64, i64>,
 }
 
 /// In the population of build times: completed success/failed with a duration.

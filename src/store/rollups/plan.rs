@@ -73,7 +73,7 @@ mod tests {
     use super::*;
 
     fn view(min_day: i64, dirty: &[i64]) -> RollupView {
-        RollupView { min_day, dirty: dirty.iter().copied().collect(), hours: None }
+        RollupView { min_day, dirty: dirty.iter().copied().collect(), ..RollupView::default() }
     }
 
     #[test]
