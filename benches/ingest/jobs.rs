@@ -159,7 +159,10 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
 async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base: &str, requests: usize) {
     let now = Utc::now().timestamp();
     let mut conn = sqlx::AnyConnection::connect(database_url).await.expect("connect");
+    // Runs of the 20 minutes up to the latest start (now, unless reused).
     let going = "SELECT id FROM builds WHERE sort_at >= $2";
+    let latest: i64 =
+        sqlx::query_scalar("SELECT MAX(sort_at) FROM builds").fetch_one(&mut conn).await.expect("latest");
     for (table, key) in [("builds", "id"), ("jobs", "build_id")] {
         let sql = format!(
             "UPDATE {table} SET provider_status = 'in_progress', status = 'running', changed_at = $1 \
@@ -167,7 +170,7 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
         );
         sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now)
-            .bind(now - 1200)
+            .bind(latest - 1200)
             .execute(&mut conn)
             .await
             .expect("going");
@@ -186,7 +189,7 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
         );
         let written = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(now + 60)
-            .bind(now - 1200)
+            .bind(latest - 1200)
             .execute(&mut conn)
             .await
             .expect("done");

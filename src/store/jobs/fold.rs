@@ -3,6 +3,14 @@
 //! packed hours, and the packed day spans above them (`super::spans`) —
 //! inside the summary fold's transaction (`crate::store::rollups`), so
 //! both roll-ups share one `folded_through`.
+//!
+//! The packed rows leave out the runs still going (`open_runs`: started
+//! within a day, not completed or written within ten minutes), recorded
+//! in `rollup_job_open`, with the highest run id the fold saw; the daily
+//! roll-ups hold every run. A reader (`packed_freshness`) reads those runs,
+//! and runs new since, by id, so the writes of a live system stale no
+//! packed hour; only a write to a settled run does. A day holding a
+//! left-out run that has settled is folded again (`settled_days`).
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 

@@ -5,11 +5,12 @@
 //!
 //! The list reads per key from the packed day spans (`spans`) and hourly
 //! packed roll-up (`packed`), read in `list` by the window's hour plan
-//! (`hours`); the retention of roll-ups
+//! (`hours`), plus the runs those leave out (still going at the fold, or
+//! new since: `fold`), by id; the retention of roll-ups
 //! and unused keys is `retention`.
 //!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
-//! tables; must not know HTTP, payloads or providers.
+//! tables (`rollup_job_open` included); must not know HTTP, payloads or providers.
 
 pub(super) mod fold;
 mod hours;

@@ -52,6 +52,11 @@ impl Store {
             .execute(&self.write)
             .await?
             .rows_affected();
+        rollups += sqlx::query("DELETE FROM rollup_job_open WHERE day < $1")
+            .bind(before_day)
+            .execute(&self.write)
+            .await?
+            .rows_affected();
         rollups += sqlx::query("DELETE FROM rollup_job_spans WHERE first_day < $1")
             .bind(before_day)
             .execute(&self.write)
