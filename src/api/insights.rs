@@ -6,7 +6,7 @@
 //! opaque handle: the same (provider, repository, workflow, job name)
 //! keeps its id for the life of the database.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -145,12 +145,14 @@ pub async fn list(
     let before = window_start(since, window_days);
     let reads = state.store.job_insights();
     let (at, view) = (now.timestamp(), reads.job_rollup_view(now.timestamp()).await?);
-    // The two windows and the key names are read at once, each on its own connection.
-    let (current, previous, keys) = tokio::try_join!(
+    // The two windows are read at once, each on its own connection; then
+    // the names of the window's keys (held in memory once read).
+    let (current, previous) = tokio::try_join!(
         reads.job_list_window(since.timestamp(), None, &filter, view.as_ref(), at, true),
         reads.job_list_window(before.timestamp(), Some(since.timestamp()), &filter, view.as_ref(), at, false),
-        reads.job_keys(&filter),
     )?;
+    let ids: BTreeSet<i64> = current.jobs.keys().map(|cell| cell.key_id).collect();
+    let keys = reads.job_keys_by_id(&ids.into_iter().collect::<Vec<_>>()).await?;
     let keys: HashMap<i64, JobKeyJson> = keys.values().map(|k| (k.id, key_json(k))).collect();
     let mut jobs = insights(&keys, current, previous);
     sort(&mut jobs, by, order == "desc");

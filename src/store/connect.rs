@@ -55,6 +55,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             announcer,
             secrets: Default::default(),
             insights_refresher: Default::default(),
+            job_key_cache: Default::default(),
         });
     }
     if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
@@ -71,6 +72,7 @@ pub(super) async fn connect(url: &str, options: &StoreOptions) -> Result<Store, 
             announcer,
             secrets: Default::default(),
             insights_refresher: Default::default(),
+            job_key_cache: Default::default(),
         });
     }
     Err(StoreError::Config(format!(

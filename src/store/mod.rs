@@ -206,6 +206,8 @@ pub struct Store {
     /// The test insights answers kept current in the background. Shared
     /// by every clone.
     insights_refresher: std::sync::Arc<test_results::InsightsRefresher>,
+    /// Job key records read by id (never change). Shared by every clone.
+    job_key_cache: std::sync::Arc<jobs::keys::KeyCache>,
 }
 
 impl Store {

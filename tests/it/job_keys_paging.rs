@@ -1,7 +1,7 @@
 //! Job keys beyond the insights list's figures, on both back ends: the
 //! list's pages (`limit`, `offset`, `total`), runner minutes grouped by
 //! job key (matrix variants in one row), and retention of the roll-ups
-//! and of the job keys nothing names any more.
+//! and of the job keys nothing names any more; job keys read by id.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::rollups::DAY;
@@ -136,5 +136,31 @@ on_both_backends! {
         let mut after = names(&get(&app, "/api/insights/jobs?window_days=7&sort=name&order=asc").await);
         after.sort();
         assert_eq!(after, ["new-job", "old-job"]);
+    }
+}
+
+on_both_backends! {
+    async fn job_keys_by_id_reads_new_keys_once_and_skips_unknown_ids(app: TestApp) {
+        let now = Utc::now();
+        run_with_job(&app, 71, now - Duration::hours(2), "build").await;
+        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        let reads = store.job_insights();
+        let every = reads.job_keys(&JobFilter::default()).await.expect("keys");
+        assert_eq!(every.len(), 1);
+        let build = *every.keys().next().expect("a key");
+        let found = reads.job_keys_by_id(&[build, 9_999]).await.expect("by id");
+        assert_eq!(found.len(), 1, "the unknown id is skipped: {found:?}");
+        assert_eq!(found[&build].name, "build");
+        // A key created after the first read is read when asked for; the
+        // first comes from memory, as stored.
+        run_with_job(&app, 72, now - Duration::hours(1), "lint").await;
+        let every = reads.job_keys(&JobFilter::default()).await.expect("keys");
+        let lint = *every.iter().find(|(_, k)| k.name == "lint").expect("lint").0;
+        let found = reads.job_keys_by_id(&[lint, build]).await.expect("by id");
+        assert_eq!((found[&lint].name.as_str(), found[&build].name.as_str()), ("lint", "build"));
+        assert_eq!(found[&build], every[&build]);
+        // And the list names both.
+        let list = get(&app, "/api/insights/jobs?window_days=1&sort=name&order=asc").await;
+        assert_eq!(names(&list), vec!["build", "lint"]);
     }
 }

@@ -1,12 +1,17 @@
 //! The `job_keys` table: the id of a job key (provider, repository,
 //! workflow, job name without matrix values; `domain::job_key`), created on first use,
-//! and keying the job rows written before keys existed.
+//! and keying the job rows written before keys existed; the records read
+//! by id, kept in memory ([`KeyCache`]).
 
-use sqlx::{AnyConnection, Row};
+use std::collections::HashMap;
+use std::sync::RwLock;
 
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::window::{JobKeyRecord, key_record};
 use crate::domain::{Job, JobName};
 use crate::store::rows::provider_id;
-use crate::store::{Store, StoreError};
+use crate::store::{JobInsights, Store, StoreError};
 
 /// A job's key and matrix variant as the `jobs` row stores them: `None`
 /// for a job without a name.
@@ -88,4 +93,70 @@ impl Store {
             tx.commit().await?;
         }
     }
+}
+
+/// Job key records by id, as read once. A key's row never changes and its
+/// id is never reused (`AUTOINCREMENT` on SQLite, a sequence on
+/// PostgreSQL), so a record read stays true for the life of the database;
+/// a key retention deletes is only never asked for again. Holds at most
+/// [`KEY_CACHE_LIMIT`] records (then starts over): about 100 bytes each.
+#[derive(Debug, Default)]
+pub(in crate::store) struct KeyCache(RwLock<HashMap<i64, JobKeyRecord>>);
+
+/// The most records a [`KeyCache`] holds.
+const KEY_CACHE_LIMIT: usize = 200_000;
+
+/// Ids per statement when reading missing keys.
+const IDS_PER_READ: usize = 500;
+
+impl JobInsights<'_> {
+    /// The job keys of `ids` that exist, by id: from the store's
+    /// [`KeyCache`], reading the missing ones.
+    pub async fn job_keys_by_id(&self, ids: &[i64]) -> Result<HashMap<i64, JobKeyRecord>, StoreError> {
+        let mut found = HashMap::with_capacity(ids.len());
+        let mut missing = Vec::new();
+        {
+            let cache = self.job_key_cache.0.read().map_err(|_| poisoned())?;
+            for &id in ids {
+                match cache.get(&id) {
+                    Some(record) => {
+                        found.insert(id, record.clone());
+                    }
+                    None => missing.push(id),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let mut conn = self.read.acquire().await?;
+        let mut read = Vec::with_capacity(missing.len());
+        for chunk in missing.chunks(IDS_PER_READ) {
+            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT k.id, k.provider_id, k.repo, k.workflow, k.name FROM job_keys k WHERE k.id IN ({})",
+                list.join(", ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for &id in chunk {
+                query = query.bind(id);
+            }
+            for row in &query.fetch_all(&mut *conn).await? {
+                read.push(key_record(row)?);
+            }
+        }
+        let mut cache = self.job_key_cache.0.write().map_err(|_| poisoned())?;
+        if cache.len() + read.len() > KEY_CACHE_LIMIT {
+            cache.clear();
+        }
+        for record in read {
+            cache.insert(record.id, record.clone());
+            found.insert(record.id, record);
+        }
+        Ok(found)
+    }
+}
+
+fn poisoned() -> StoreError {
+    StoreError::Invariant("the job key cache's lock was poisoned".into())
 }

@@ -74,17 +74,17 @@ impl JobInsights<'_> {
             &binds,
         )
         .await?;
-        rows.iter()
-            .map(|row| {
-                let record = JobKeyRecord {
-                    id: row.try_get("id")?,
-                    provider: crate::store::rows::provider_from_id(row.try_get("provider_id")?).ok(),
-                    repo: row.try_get("repo")?,
-                    workflow: row.try_get("workflow")?,
-                    name: row.try_get("name")?,
-                };
-                Ok((record.id, record))
-            })
-            .collect()
+        rows.iter().map(|row| key_record(row).map(|record| (record.id, record))).collect()
     }
+}
+
+/// A `job_keys` row (`id, provider_id, repo, workflow, name`).
+pub(super) fn key_record(row: &sqlx::any::AnyRow) -> Result<JobKeyRecord, StoreError> {
+    Ok(JobKeyRecord {
+        id: row.try_get("id")?,
+        provider: crate::store::rows::provider_from_id(row.try_get("provider_id")?).ok(),
+        repo: row.try_get("repo")?,
+        workflow: row.try_get("workflow")?,
+        name: row.try_get("name")?,
+    })
 }
