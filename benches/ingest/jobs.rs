@@ -196,17 +196,7 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
         done = written.rows_affected();
     }
     println!("live: {done} jobs of runs going at the fold completed since");
-    for (name, path) in [
-        ("insights/jobs (7 d, live, all 1000)", "/api/insights/jobs?window_days=7&limit=1000"),
-        ("insights/jobs (30 d, live, all 1000)", "/api/insights/jobs?window_days=30&limit=1000"),
-    ] {
-        let (p50, p99) = latency_after(client, &format!("{base}{path}"), requests, 3).await;
-        println!(
-            "{name:<34} p50 {:>9.2} ms   p99 {:>9.2} ms   ({requests} requests)",
-            p50.as_secs_f64() * 1e3,
-            p99.as_secs_f64() * 1e3
-        );
-    }
+    time_lists(client, base, requests, "live").await;
     let written = sqlx::query(
         "UPDATE jobs SET changed_at = $1 WHERE build_id IN \
          (SELECT id FROM builds WHERE sort_at >= $2 AND sort_at < $3 AND id % 50 = 0)",
@@ -218,13 +208,18 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
     .await
     .expect("write");
     println!("late: {} jobs of settled runs written since the fold", written.rows_affected());
-    for (name, path) in [
-        ("insights/jobs (7 d, late, all 1000)", "/api/insights/jobs?window_days=7&limit=1000"),
-        ("insights/jobs (30 d, late, all 1000)", "/api/insights/jobs?window_days=30&limit=1000"),
-    ] {
+    time_lists(client, base, requests, "late").await;
+}
+
+/// The whole 7- and 30-day lists, `requests` each after 3 warm-ups, as the
+/// `case` of a live system.
+async fn time_lists(client: &reqwest::Client, base: &str, requests: usize, case: &str) {
+    for days in [7, 30] {
+        let path = format!("/api/insights/jobs?window_days={days}&limit=1000");
         let (p50, p99) = latency_after(client, &format!("{base}{path}"), requests, 3).await;
         println!(
-            "{name:<34} p50 {:>9.2} ms   p99 {:>9.2} ms   ({requests} requests)",
+            "{:<34} p50 {:>9.2} ms   p99 {:>9.2} ms   ({requests} requests)",
+            format!("insights/jobs ({days} d, {case}, all 1000)"),
             p50.as_secs_f64() * 1e3,
             p99.as_secs_f64() * 1e3
         );
