@@ -173,15 +173,15 @@ pub(in crate::store) async fn job_dirty_days(
 
 /// Recomputes the job roll-ups of `days` (the summary fold's) and of every
 /// day with a job written in `(previous, through]`, and drops those before
-/// `below`. Answers the number of days recomputed and the highest run id
-/// seen (read last, so every run in a packed row is at or below it).
+/// `below`. Answers the highest run id seen (read last, so every run in a
+/// packed row is at or below it).
 pub(in crate::store) async fn fold_job_rollups(
     conn: &mut AnyConnection,
     previous: Option<i64>,
     through: i64,
     below: i64,
     days: &BTreeSet<i64>,
-) -> Result<(usize, Option<i64>), StoreError> {
+) -> Result<Option<i64>, StoreError> {
     let mut days = days.clone();
     days.extend(job_dirty_days(conn, previous.unwrap_or(i64::MIN), through).await?);
     days.extend(settled_days(conn, through).await?.into_iter().filter(|&day| day >= below));
@@ -219,7 +219,7 @@ pub(in crate::store) async fn fold_job_rollups(
     fold_spans(conn, &changed, below).await?;
     let max_id: Option<i64> =
         sqlx::query("SELECT MAX(id) AS id FROM builds").fetch_one(&mut *conn).await?.try_get("id")?;
-    Ok((days.len(), max_id))
+    Ok(max_id)
 }
 
 /// The tallies of `window` grouped by key only (day 0, matrix '').

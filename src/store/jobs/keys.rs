@@ -6,8 +6,9 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, Row};
 
+use super::read::{IDS_PER_STATEMENT, fetch, ids_sql};
 use super::window::{JobKeyRecord, key_record};
 use crate::domain::{Job, JobName};
 use crate::store::rows::provider_id;
@@ -106,9 +107,6 @@ pub(in crate::store) struct KeyCache(RwLock<HashMap<i64, JobKeyRecord>>);
 /// The most records a [`KeyCache`] holds.
 const KEY_CACHE_LIMIT: usize = 200_000;
 
-/// Ids per statement when reading missing keys.
-const IDS_PER_READ: usize = 500;
-
 impl JobInsights<'_> {
     /// The job keys of `ids` that exist, by id: from the store's
     /// [`KeyCache`], reading the missing ones.
@@ -131,17 +129,13 @@ impl JobInsights<'_> {
         }
         let mut conn = self.read.acquire().await?;
         let mut read = Vec::with_capacity(missing.len());
-        for chunk in missing.chunks(IDS_PER_READ) {
-            let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        for chunk in missing.chunks(IDS_PER_STATEMENT) {
+            let mut binds = Vec::new();
             let sql = format!(
-                "SELECT k.id, k.provider_id, k.repo, k.workflow, k.name FROM job_keys k WHERE k.id IN ({})",
-                list.join(", ")
+                "SELECT k.id, k.provider_id, k.repo, k.workflow, k.name FROM job_keys k WHERE {}",
+                ids_sql("k.id", chunk, &mut binds)
             );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for &id in chunk {
-                query = query.bind(id);
-            }
-            for row in &query.fetch_all(&mut *conn).await? {
+            for row in &fetch(&mut conn, sql, &binds).await? {
                 read.push(key_record(row)?);
             }
         }

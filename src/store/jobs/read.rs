@@ -68,6 +68,21 @@ pub(super) fn spans_sql(column: &str, spans: &[(i64, i64)], binds: &mut Vec<Bind
     format!("({})", clauses.join(" OR "))
 }
 
+/// `column IN ($n, …)` for `ids`, pushing them.
+pub(super) fn ids_sql(column: &str, ids: &[i64], binds: &mut Vec<Bind>) -> String {
+    let list: Vec<String> = ids
+        .iter()
+        .map(|&id| {
+            binds.push(Bind::Int(id));
+            format!("${}", binds.len())
+        })
+        .collect();
+    format!("{column} IN ({})", list.join(", "))
+}
+
+/// Run (or key) ids per statement of a read by id.
+pub(super) const IDS_PER_STATEMENT: usize = 500;
+
 /// ` AND k.repo = $n …` for the key attributes of `filter` (and the
 /// branch, `b.branch`, when `with_branch`).
 pub(super) fn filter_sql(filter: &JobFilter, with_branch: bool, binds: &mut Vec<Bind>) -> String {
@@ -144,10 +159,7 @@ pub(super) enum Runs<'a> {
     Ids(&'a [i64]),
 }
 
-/// Run ids per statement of a [`Runs::Ids`] scan.
-const IDS_PER_SCAN: usize = 500;
-
-/// [`raw_window`] in one scan (one per [`IDS_PER_SCAN`] ids), split by
+/// [`raw_window`] in one scan (one per [`IDS_PER_STATEMENT`] ids), split by
 /// `bucket` of each row's run start (`sort_at`) and run id, which leaves
 /// the row out by answering `None`: e.g. per UTC hour for the fold.
 pub(super) async fn raw_scan(
@@ -178,10 +190,9 @@ pub(super) async fn raw_scan(
             scan_into(conn, &mut windows, (&range, &sign, binds), filter, grain, with_steps, &bucket).await?;
         }
         Runs::Ids(ids) => {
-            for chunk in ids.chunks(IDS_PER_SCAN) {
-                let binds: Vec<Bind> = chunk.iter().map(|&id| Bind::Int(id)).collect();
-                let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-                let range = format!("b.id IN ({})", list.join(", "));
+            for chunk in ids.chunks(IDS_PER_STATEMENT) {
+                let mut binds = Vec::new();
+                let range = ids_sql("b.id", chunk, &mut binds);
                 let sign = "CAST(1 AS BIGINT)";
                 scan_into(conn, &mut windows, (&range, sign, binds), filter, grain, with_steps, &bucket)
                     .await?;

@@ -71,7 +71,7 @@ impl MetricReads<'_> {
                     .await?;
             }
         }
-        let (_, max_build_id) =
+        let max_build_id =
             crate::store::jobs::fold::fold_job_rollups(&mut tx, previous, through, below, &days).await?;
         crate::store::runner_rollups::fold::fold_runner_rollups(&mut tx, previous, through, below).await?;
         sqlx::query("UPDATE builds SET moved_from = NULL WHERE moved_from IS NOT NULL AND changed_at <= $1")
