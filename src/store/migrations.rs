@@ -45,6 +45,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (33, "job spans", include_str!("migrations/sqlite/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/sqlite/0034_lead_time_indexes.sql")),
     (35, "job open runs", include_str!("migrations/sqlite/0035_job_open_runs.sql")),
+    (36, "job hour spans", include_str!("migrations/sqlite/0036_job_hour_spans.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -82,6 +83,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (33, "job spans", include_str!("migrations/postgres/0033_job_spans.sql")),
     (34, "lead-time indexes", include_str!("migrations/postgres/0034_lead_time_indexes.sql")),
     (35, "job open runs", include_str!("migrations/postgres/0035_job_open_runs.sql")),
+    (36, "job hour spans", include_str!("migrations/postgres/0036_job_hour_spans.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

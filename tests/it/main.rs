@@ -76,6 +76,7 @@ mod ingest_fixtures;
 mod ingest_log;
 mod ingest_order;
 mod insights_runners;
+mod job_hour_spans;
 mod job_insights;
 mod job_keys_paging;
 mod job_open_runs;

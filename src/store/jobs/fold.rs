@@ -1,6 +1,7 @@
 //! The fold of the job roll-ups: recomputes, from the jobs themselves (one
 //! scan per day), the days that changes made stale — daily roll-ups,
-//! packed hours, and the packed day spans above them (`super::spans`) —
+//! packed hours and hour spans (`super::hour_spans`), and the packed day
+//! spans above them (`super::spans`) —
 //! inside the summary fold's transaction (`crate::store::rollups`), so
 //! both roll-ups share one `folded_through`.
 //!
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
+use super::hour_spans::store_hour_spans;
 use super::hours::HOUR;
 use super::packed::encode;
 use super::read::{Bind, Grain, JobFilter, Runs, fetch, raw_scan};
@@ -29,6 +31,8 @@ pub(in crate::store) const TABLES: [&str; 4] =
     ["rollup_jobs", "rollup_job_times", "rollup_steps", "rollup_step_times"];
 /// The hourly packed job roll-up (`super::packed`), keyed by `hour`.
 pub(in crate::store) const HOURS_TABLE: &str = "rollup_job_hours";
+/// The packed hour spans (`super::hour_spans`), keyed by `first_hour`.
+pub(in crate::store) const HOUR_SPANS_TABLE: &str = "rollup_job_hour_spans";
 /// The runs the packed rows leave out, by day (see [`open_runs`]).
 pub(in crate::store) const OPEN_TABLE: &str = "rollup_job_open";
 /// The bucket of a left-out run's rows in the fold's scan.
@@ -191,10 +195,12 @@ pub(in crate::store) async fn fold_job_rollups(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
-        .bind(below * (DAY / HOUR))
-        .execute(&mut *conn)
-        .await?;
+    for (table, column) in [(HOURS_TABLE, "hour"), (HOUR_SPANS_TABLE, "first_hour")] {
+        sqlx::query(AssertSqlSafe(format!("DELETE FROM {table} WHERE {column} < $1")))
+            .bind(below * (DAY / HOUR))
+            .execute(&mut *conn)
+            .await?;
+    }
     if previous.is_none() {
         for table in [SPANS_TABLE, OPEN_TABLE] {
             sqlx::query(AssertSqlSafe(format!("DELETE FROM {table}"))).execute(&mut *conn).await?;
@@ -259,6 +265,7 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, open: &HashSet<i64>) -> Re
     let bucket = |at: i64, id: i64| Some(if open.contains(&id) { LEFT_OUT } else { at.div_euclid(HOUR) });
     let hours = raw_scan(conn, runs, &JobFilter::default(), Grain::DayMatrix, true, bucket).await?;
     let (mut window, mut packed) = (JobWindow::default(), JobWindow::default());
+    let mut packed_hours = BTreeMap::new();
     for (hour, tallies) in hours {
         if hour == LEFT_OUT {
             window.merge(tallies);
@@ -276,6 +283,10 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, open: &HashSet<i64>) -> Re
             .bind(steps)
             .execute(&mut *conn)
             .await?;
+        packed_hours.insert(hour, keyed);
+    }
+    store_hour_spans(conn, day, &packed_hours).await?;
+    for keyed in packed_hours.into_values() {
         packed.merge(keyed);
     }
     let (mut jobs, mut times, mut steps, mut step_times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());

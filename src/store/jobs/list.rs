@@ -1,8 +1,9 @@
 //! The window read behind `/api/insights/jobs` (the list), by the window's
 //! hour plan (`super::hours`): tallies per job key from the packed day
 //! spans (`super::spans`) for every whole, clean day of the window (and a
-//! clean day mostly inside, minus its other hours) and the hourly packed
-//! roll-up (`super::packed`) for the other clean hours, plus
+//! clean day mostly inside, minus its other hours) and the packed hour
+//! spans and hours (`super::hour_spans`, `super::packed`) for the other
+//! clean hours, plus
 //! raw scans of the rest — part of an hour at each edge, every stale hour
 //! (a job or run attempt written since the last fold), the days up to the
 //! earliest stored start — minus the part of a packed edge hour outside
@@ -15,8 +16,9 @@
 
 use std::collections::HashSet;
 
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
+use super::hour_spans::read_hours;
 use super::hours::{HOUR, hour_plan, packed_reads};
 use super::packed::Accumulator;
 use super::read::{Bind, Grain, JobFilter, Runs, fetch, filter_sql, raw_scan};
@@ -51,18 +53,8 @@ impl JobInsights<'_> {
         let mut sums = Accumulator::default();
         let reads = packed_reads(&plan.packed, view);
         read_spans(&mut conn, &reads.days, with_steps, &mut sums, &keep).await?;
-        let columns = if with_steps { "jobs, steps" } else { "jobs" };
-        let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour >= $1 AND hour < $2");
-        for (spans, sign) in [(&reads.hours, 1), (&reads.minus_hours, -1)] {
-            for &(first, last) in spans {
-                let query = sqlx::query(AssertSqlSafe(sql.clone())).bind(first).bind(last);
-                for row in &query.fetch_all(&mut *conn).await? {
-                    let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
-                    let jobs = row.try_get::<&[u8], _>("jobs")?;
-                    if sign > 0 { sums.add(jobs, steps, &keep)? } else { sums.subtract(jobs, steps, &keep)? }
-                }
-            }
-        }
+        read_hours(&mut conn, &reads.hours, with_steps, 1, &mut sums, &keep).await?;
+        read_hours(&mut conn, &reads.minus_hours, with_steps, -1, &mut sums, &keep).await?;
         let mut window = sums.into_window();
         // The runs in no packed row (`RollupView::unpacked`): not taken off
         // with an edge hour's outside part, and read by id where their

@@ -3,16 +3,18 @@
 //! in `window`: raw scans and roll-up reads in `read`, the daily roll-ups
 //! folded by `fold`).
 //!
-//! The list reads per key from the packed day spans (`spans`) and hourly
-//! packed roll-up (`packed`), read in `list` by the window's hour plan
-//! (`hours`), plus the runs those leave out (still going at the fold, or
-//! new since: `fold`), by id; the retention of roll-ups
-//! and unused keys is `retention`.
+//! The list reads per key from the packed day spans (`spans`), hour spans
+//! (`hour_spans`) and hourly packed roll-up (`packed`), read in `list` by
+//! the window's hour plan (`hours`), plus the runs those leave out (still
+//! going at the fold, or new since: `fold`), by id; the retention of
+//! roll-ups and unused keys is `retention`.
 //!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
-//! tables (`rollup_job_open` included); must not know HTTP, payloads or providers.
+//! tables (`rollup_job_open` and `rollup_job_hour_spans` included); must
+//! not know HTTP, payloads or providers.
 
 pub(super) mod fold;
+mod hour_spans;
 mod hours;
 pub(super) mod keys;
 mod list;

@@ -47,11 +47,16 @@ impl Store {
                 .await?
                 .rows_affected();
         }
-        rollups += sqlx::query("DELETE FROM rollup_job_hours WHERE hour < $1")
-            .bind(before_day * (DAY / super::hours::HOUR))
-            .execute(&self.write)
-            .await?
-            .rows_affected();
+        for sql in [
+            "DELETE FROM rollup_job_hours WHERE hour < $1",
+            "DELETE FROM rollup_job_hour_spans WHERE first_hour < $1",
+        ] {
+            rollups += sqlx::query(sql)
+                .bind(before_day * (DAY / super::hours::HOUR))
+                .execute(&self.write)
+                .await?
+                .rows_affected();
+        }
         rollups += sqlx::query("DELETE FROM rollup_job_open WHERE day < $1")
             .bind(before_day)
             .execute(&self.write)

@@ -106,10 +106,17 @@ pub(super) async fn fold_spans(
 
 /// The aligned spans `(first_day, days)` exactly covering the days
 /// `[first, end)`, longest first where they fit. Pure.
-pub fn day_spans(mut first: i64, end: i64) -> Vec<(i64, i64)> {
+pub fn day_spans(first: i64, end: i64) -> Vec<(i64, i64)> {
+    aligned_spans(first, end, MAX_LEVEL)
+}
+
+/// The aligned spans `(first, n)` (`n` 2^level up to 2^`max_level`,
+/// `first` a multiple of `n`) exactly covering `[first, end)`, longest
+/// first where they fit. Pure.
+pub(super) fn aligned_spans(mut first: i64, end: i64, max_level: u32) -> Vec<(i64, i64)> {
     let mut spans = Vec::new();
     while first < end {
-        let mut level = MAX_LEVEL;
+        let mut level = max_level;
         while level > 0 && (first.rem_euclid(1 << level) != 0 || first + (1 << level) > end) {
             level -= 1;
         }

@@ -97,6 +97,7 @@ impl MetricReads<'_> {
         let job_tables = crate::store::jobs::fold::TABLES;
         let hours = [
             crate::store::jobs::fold::HOURS_TABLE,
+            crate::store::jobs::fold::HOUR_SPANS_TABLE,
             crate::store::jobs::fold::OPEN_TABLE,
             crate::store::runner_rollups::HOUR_TABLE,
         ];

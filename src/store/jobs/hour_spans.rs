@@ -1,0 +1,151 @@
+//! The packed hour spans (`rollup_job_hour_spans`): per aligned run of 2,
+//! 4 or 8 UTC hours (`first_hour` a multiple of `hours`, so a span never
+//! crosses a day), one row in the hourly roll-up's layout
+//! (`super::packed`) holding every job key's exact tallies of those hours
+//! as the hour rows hold them (the runs the fold leaves out are left out
+//! here too). The list reads the packed hours that are not whole days (a
+//! window's edge days, `super::hours`) as a few of these and hour rows
+//! (`rollup_job_hours`): at most seven rows for any hours of one day
+//! instead of up to 23.
+//!
+//! The fold (`super::fold`) rebuilds a day's spans with its hour rows,
+//! from the same tallies. A span without jobs has no row, and a missing
+//! span is read as its halves (so are the days folded before spans
+//! existed); an hour without a row had no packed jobs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+
+use super::hours::HOUR;
+use super::packed::{Accumulator, encode};
+use super::spans::aligned_spans;
+use crate::metrics::jobs::JobWindow;
+use crate::store::StoreError;
+use crate::store::rollups::DAY;
+
+/// The longest span: 2^3 = 8 hours (24 is a multiple of it).
+const MAX_LEVEL: u32 = 3;
+/// Spans (or hours) named per statement.
+const PER_STATEMENT: usize = 64;
+
+/// Stores the spans of one day from its hours' packed tallies (`hours`:
+/// UTC hour → tallies by key, all of one day `day`), after deleting the
+/// day's old spans.
+pub(super) async fn store_hour_spans(
+    conn: &mut AnyConnection,
+    day: i64,
+    hours: &BTreeMap<i64, JobWindow>,
+) -> Result<(), StoreError> {
+    let per_day = DAY / HOUR;
+    sqlx::query("DELETE FROM rollup_job_hour_spans WHERE first_hour >= $1 AND first_hour < $2")
+        .bind(day * per_day)
+        .bind((day + 1) * per_day)
+        .execute(&mut *conn)
+        .await?;
+    let mut level: BTreeMap<i64, JobWindow> = hours.clone();
+    for shift in 1..=MAX_LEVEL {
+        let n = 1i64 << shift;
+        let mut next: BTreeMap<i64, JobWindow> = BTreeMap::new();
+        for (hour, window) in level {
+            next.entry(hour.div_euclid(n) * n).or_default().merge(window);
+        }
+        for (&first, window) in &next {
+            let (jobs, steps) = encode(window)?;
+            sqlx::query(
+                "INSERT INTO rollup_job_hour_spans (first_hour, hours, jobs, steps) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(first)
+            .bind(n)
+            .bind(jobs)
+            .bind(steps)
+            .execute(&mut *conn)
+            .await?;
+        }
+        level = next;
+    }
+    Ok(())
+}
+
+/// Adds (`sign` 1) or takes off (`sign` -1) the packed rows of the hours
+/// `[first, last)` of every span of `hours`: as aligned spans where they
+/// fit, hour rows elsewhere (steps when `with_steps`), for the keys `keep`
+/// accepts.
+pub(super) async fn read_hours(
+    conn: &mut AnyConnection,
+    hours: &[(i64, i64)],
+    with_steps: bool,
+    sign: i64,
+    sums: &mut Accumulator,
+    keep: &(dyn Fn(i64) -> bool + Sync),
+) -> Result<(), StoreError> {
+    let add = |sums: &mut Accumulator, row: &sqlx::any::AnyRow| -> Result<(), StoreError> {
+        let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
+        let jobs = row.try_get::<&[u8], _>("jobs")?;
+        if sign > 0 { sums.add(jobs, steps, keep) } else { sums.subtract(jobs, steps, keep) }
+    };
+    let columns = if with_steps { "jobs, steps" } else { "jobs" };
+    let pieces = hours.iter().flat_map(|&(first, last)| aligned_spans(first, last, MAX_LEVEL));
+    let (mut wanted, mut singles): (Vec<_>, Vec<_>) = pieces.partition(|&(_, n)| n > 1);
+    while !wanted.is_empty() {
+        let mut missing = Vec::new();
+        for chunk in wanted.chunks(PER_STATEMENT) {
+            let clauses: Vec<String> = (0..chunk.len())
+                .map(|i| format!("(first_hour = ${} AND hours = ${})", 2 * i + 1, 2 * i + 2))
+                .collect();
+            let sql = format!(
+                "SELECT first_hour, hours, {columns} FROM rollup_job_hour_spans WHERE {}",
+                clauses.join(" OR ")
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for &(first, n) in chunk {
+                query = query.bind(first).bind(n);
+            }
+            let mut found = BTreeSet::new();
+            for row in &query.fetch_all(&mut *conn).await? {
+                found.insert((row.try_get::<i64, _>("first_hour")?, row.try_get::<i64, _>("hours")?));
+                add(sums, row)?;
+            }
+            missing.extend(chunk.iter().filter(|span| !found.contains(span)).flat_map(|&(first, n)| {
+                let half = n / 2;
+                [(first, half), (first + half, half)]
+            }));
+        }
+        let (longer, ones): (Vec<_>, Vec<_>) = missing.into_iter().partition(|&(_, n)| n > 1);
+        singles.extend(ones);
+        wanted = longer;
+    }
+    for chunk in singles.chunks(PER_STATEMENT) {
+        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour IN ({})", list.join(", "));
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for &(hour, _) in chunk {
+            query = query.bind(hour);
+        }
+        for row in &query.fetch_all(&mut *conn).await? {
+            add(sums, row)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hours_of_a_day_take_at_most_seven_pieces() {
+        // 01:00–23:00 of day 10.
+        assert_eq!(
+            aligned_spans(241, 263, MAX_LEVEL),
+            vec![(241, 1), (242, 2), (244, 4), (248, 8), (256, 4), (260, 2), (262, 1)]
+        );
+        for first in 240..264 {
+            for last in first..=264 {
+                let pieces = aligned_spans(first, last, MAX_LEVEL);
+                assert!(pieces.len() <= 7, "{first}..{last}: {pieces:?}");
+                assert!(pieces.iter().all(|&(a, n)| a.div_euclid(24) == (a + n - 1).div_euclid(24)));
+            }
+        }
+    }
+}
