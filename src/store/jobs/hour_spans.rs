@@ -5,8 +5,9 @@
 //! as the hour rows hold them (the runs the fold leaves out are left out
 //! here too). The list reads the packed hours that are not whole days (a
 //! window's edge days, `super::hours`) as a few of these and hour rows
-//! (`rollup_job_hours`): at most seven rows for any hours of one day
-//! instead of up to 23.
+//! (`rollup_job_hours`): at most seven rows for a run of hours in a day
+//! instead of up to 12 (more than half a day is read as the day minus
+//! the rest, `super::hours`).
 //!
 //! The fold (`super::fold`) rebuilds a day's spans with its hour rows,
 //! from the same tallies. A span without jobs has no row, and a missing

@@ -119,16 +119,16 @@ pub fn split_days(packed: &[(i64, i64)]) -> (Spans, Spans) {
 pub struct PackedReads {
     /// `(first_day, days)` spans (`super::spans`).
     pub days: Spans,
-    /// Spans of hours whose rows are added.
+    /// Spans of hours added.
     pub hours: Spans,
-    /// Spans of hours whose rows are taken off.
+    /// Spans of hours taken off.
     pub minus_hours: Spans,
 }
 
 /// The reads of `packed` (spans of hours): whole days as day spans; the
 /// hours of a day more than half of it as the day's row minus the rest's
-/// hour rows when every hour of the day is clean, else as hour rows; so no
-/// day reads more than 13 rows.
+/// hours when every hour of the day is clean, else as hours; hours are read
+/// as aligned hour spans and hour rows (`super::hour_spans`).
 pub fn packed_reads(packed: &[(i64, i64)], view: &RollupView) -> PackedReads {
     let per_day = DAY / HOUR;
     let (days, parts) = split_days(packed);
