@@ -63,6 +63,9 @@ on_both_backends! {
         // The 4- and 8-hour spans lost: read as their halves.
         sqlx::query("DELETE FROM rollup_job_hour_spans WHERE hours > 2").execute(&mut conn).await.expect("delete");
         compare_at(&store, &edges).await;
+        // All lost (as on days folded before they existed): hour rows.
+        sqlx::query("DELETE FROM rollup_job_hour_spans").execute(&mut conn).await.expect("delete");
+        compare_at(&store, &edges).await;
         // Folded again from scratch, they are back.
         store.metrics().reset_rollups().await.expect("reset");
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;

@@ -14,13 +14,13 @@
 //! span is read as its halves (so are the days folded before spans
 //! existed); an hour without a row had no packed jobs.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use super::hours::HOUR;
 use super::packed::{Accumulator, encode};
-use super::spans::aligned_spans;
+use super::spans::{SpanTable, aligned_spans, read_aligned};
 use crate::metrics::jobs::JobWindow;
 use crate::store::StoreError;
 use crate::store::rollups::DAY;
@@ -87,35 +87,10 @@ pub(super) async fn read_hours(
     };
     let columns = if with_steps { "jobs, steps" } else { "jobs" };
     let pieces = hours.iter().flat_map(|&(first, last)| aligned_spans(first, last, MAX_LEVEL));
-    let (mut wanted, mut singles): (Vec<_>, Vec<_>) = pieces.partition(|&(_, n)| n > 1);
-    while !wanted.is_empty() {
-        let mut missing = Vec::new();
-        for chunk in wanted.chunks(PER_STATEMENT) {
-            let clauses: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(first_hour = ${} AND hours = ${})", 2 * i + 1, 2 * i + 2))
-                .collect();
-            let sql = format!(
-                "SELECT first_hour, hours, {columns} FROM rollup_job_hour_spans WHERE {}",
-                clauses.join(" OR ")
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for &(first, n) in chunk {
-                query = query.bind(first).bind(n);
-            }
-            let mut found = BTreeSet::new();
-            for row in &query.fetch_all(&mut *conn).await? {
-                found.insert((row.try_get::<i64, _>("first_hour")?, row.try_get::<i64, _>("hours")?));
-                add(sums, row)?;
-            }
-            missing.extend(chunk.iter().filter(|span| !found.contains(span)).flat_map(|&(first, n)| {
-                let half = n / 2;
-                [(first, half), (first + half, half)]
-            }));
-        }
-        let (longer, ones): (Vec<_>, Vec<_>) = missing.into_iter().partition(|&(_, n)| n > 1);
-        singles.extend(ones);
-        wanted = longer;
-    }
+    let (wanted, mut singles): (Vec<_>, Vec<_>) = pieces.partition(|&(_, n)| n > 1);
+    let table =
+        SpanTable { name: "rollup_job_hour_spans", first: "first_hour", length: "hours", shortest: 2 };
+    singles.extend(read_aligned(conn, &table, columns, wanted, &mut |row| add(sums, row)).await?);
     for chunk in singles.chunks(PER_STATEMENT) {
         let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
         let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour IN ({})", list.join(", "));

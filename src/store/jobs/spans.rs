@@ -137,34 +137,73 @@ pub(super) async fn read_spans(
     sums: &mut Accumulator,
     keep: &(dyn Fn(i64) -> bool + Sync),
 ) -> Result<(), StoreError> {
-    let columns = if with_steps { "first_day, days, jobs, steps" } else { "first_day, days, jobs" };
-    let mut wanted: Vec<(i64, i64)> = spans.to_vec();
+    let columns = if with_steps { "jobs, steps" } else { "jobs" };
+    let table = SpanTable { name: SPANS_TABLE, first: "first_day", length: "days", shortest: 1 };
+    read_aligned(conn, &table, columns, spans.to_vec(), &mut |row| {
+        let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
+        sums.add(row.try_get::<&[u8], _>("jobs")?, steps, keep)
+    })
+    .await?;
+    Ok(())
+}
+
+/// A table of aligned spans: its name, the columns of a span's first unit
+/// and length, and the shortest length it stores.
+pub(super) struct SpanTable {
+    pub name: &'static str,
+    pub first: &'static str,
+    pub length: &'static str,
+    pub shortest: i64,
+}
+
+/// Hands `each` the stored rows (`columns`) of `spans` (`(first, length)`)
+/// in `table`; a longer span without a row is read as its two halves
+/// (from the table when at least its shortest length). Answers the spans
+/// of one unit found in no row, and the halves shorter than the table's
+/// shortest.
+pub(super) async fn read_aligned(
+    conn: &mut AnyConnection,
+    table: &SpanTable,
+    columns: &str,
+    mut wanted: Vec<(i64, i64)>,
+    each: &mut (dyn FnMut(&sqlx::any::AnyRow) -> Result<(), StoreError> + Send),
+) -> Result<Vec<(i64, i64)>, StoreError> {
+    let mut absent = Vec::new();
     while !wanted.is_empty() {
         let mut missing = Vec::new();
         for chunk in wanted.chunks(64) {
+            let (first, length) = (table.first, table.length);
             let clauses: Vec<String> = (0..chunk.len())
-                .map(|i| format!("(first_day = ${} AND days = ${})", 2 * i + 1, 2 * i + 2))
+                .map(|i| format!("({first} = ${} AND {length} = ${})", 2 * i + 1, 2 * i + 2))
                 .collect();
-            let sql = format!("SELECT {columns} FROM rollup_job_spans WHERE {}", clauses.join(" OR "));
+            let sql = format!(
+                "SELECT {first}, {length}, {columns} FROM {} WHERE {}",
+                table.name,
+                clauses.join(" OR ")
+            );
             let mut query = sqlx::query(AssertSqlSafe(sql));
-            for &(first, days) in chunk {
-                query = query.bind(first).bind(days);
+            for &(first, n) in chunk {
+                query = query.bind(first).bind(n);
             }
             let mut found = BTreeSet::new();
             for row in &query.fetch_all(&mut *conn).await? {
-                found.insert((row.try_get::<i64, _>("first_day")?, row.try_get::<i64, _>("days")?));
-                let steps = if with_steps { Some(row.try_get::<&[u8], _>("steps")?) } else { None };
-                sums.add(row.try_get::<&[u8], _>("jobs")?, steps, keep)?;
+                found.insert((row.try_get::<i64, _>(first)?, row.try_get::<i64, _>(length)?));
+                each(row)?;
             }
-            for &(first, days) in chunk {
-                if days > 1 && !found.contains(&(first, days)) {
-                    missing.extend([(first, days / 2), (first + days / 2, days / 2)]);
+            for &(first, n) in chunk.iter().filter(|span| !found.contains(span)) {
+                if n > 1 {
+                    missing.extend([(first, n / 2), (first + n / 2, n / 2)]);
+                } else {
+                    absent.push((first, n));
                 }
             }
         }
-        wanted = missing;
+        let (stored, shorter): (Vec<_>, Vec<_>) =
+            missing.into_iter().partition(|&(_, n)| n >= table.shortest);
+        absent.extend(shorter);
+        wanted = stored;
     }
-    Ok(())
+    Ok(absent)
 }
 
 #[cfg(test)]
