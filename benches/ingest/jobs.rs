@@ -255,8 +255,8 @@ async fn compare_reads(store: &Store) {
         }
         for _ in 0..old_reads {
             let start = Instant::now();
-            reads.job_window(s, None, &every, Grain::Key, view.as_ref()).await.expect("daily");
-            reads.job_window(b, Some(s), &every, Grain::Key, view.as_ref()).await.expect("daily");
+            reads.job_window((s, None), &every, Grain::Key, true, view.as_ref()).await.expect("daily");
+            reads.job_window((b, Some(s)), &every, Grain::Key, false, view.as_ref()).await.expect("daily");
             timed(&mut daily, start);
         }
         // The rest of a request in process: key names (held in memory once

@@ -197,9 +197,11 @@ pub async fn one(
     let since = window_start(now, window_days);
     let before = window_start(since, window_days);
     let view = reads.job_rollup_view(now.timestamp()).await?;
-    let current = reads.job_window(since.timestamp(), None, &filter, Grain::DayMatrix, view.as_ref()).await?;
+    let current =
+        reads.job_window((since.timestamp(), None), &filter, Grain::DayMatrix, true, view.as_ref()).await?;
+    // The previous window's figures only: no steps.
     let previous = reads
-        .job_window(before.timestamp(), Some(since.timestamp()), &filter, Grain::Key, view.as_ref())
+        .job_window((before.timestamp(), Some(since.timestamp())), &filter, Grain::Key, false, view.as_ref())
         .await?;
     let first_day = since.timestamp().div_euclid(DAY);
     let last_day = now.timestamp().div_euclid(DAY);

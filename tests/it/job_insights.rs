@@ -243,15 +243,21 @@ on_both_backends! {
             let start = (now - 3 * DAY).div_euclid(DAY) * DAY + hour * 3600;
             for end in [None, Some(start + 2 * DAY + 7 * 3600)] {
                 let every = JobFilter::default();
-                let rolled = reads.job_window(start, end, &every, Grain::DayMatrix, Some(&view)).await.expect("rolled");
-                let raw = reads.job_window(start, end, &every, Grain::DayMatrix, None).await.expect("raw");
+                let rolled = reads.job_window((start, end), &every, Grain::DayMatrix, true, Some(&view)).await.expect("rolled");
+                let raw = reads.job_window((start, end), &every, Grain::DayMatrix, true, None).await.expect("raw");
                 assert_eq!(rolled, raw, "window {start}..{end:?}");
+                // Without steps (the job detail's previous window): the same
+                // jobs, no steps.
+                let mut bare = reads.job_window((start, end), &every, Grain::DayMatrix, false, Some(&view)).await.expect("bare");
+                assert!(bare.steps.is_empty() && !raw.steps.is_empty(), "{start}..{end:?}");
+                bare.steps = raw.steps.clone();
+                assert_eq!(bare, raw, "window {start}..{end:?} without steps");
                 used_rollups += usize::from(!plan(start, end, Some(&view)).rollup_days.is_empty());
                 // The list's read (packed hours + raw edges), also off the hour.
                 for (from, repo) in [(start, None), (start + 1234, Some("octo-org/app".to_owned()))] {
                     let filter = JobFilter { repo, ..JobFilter::default() };
                     let listed = reads.job_list_window(from, end, &filter, Some(&view), now, true).await.expect("list");
-                    let raw = reads.job_window(from, end, &filter, Grain::Key, None).await.expect("raw");
+                    let raw = reads.job_window((from, end), &filter, Grain::Key, true, None).await.expect("raw");
                     assert_eq!(listed, raw, "list window {from}..{end:?}");
                     used_hours += usize::from(!hour_plan(from, end, now, &view).packed.is_empty());
                 }

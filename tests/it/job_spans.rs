@@ -125,14 +125,17 @@ pub(crate) async fn compare(store: &Store) -> usize {
             for filter in filters() {
                 let listed =
                     reads.job_list_window(start, None, &filter, Some(&view), now, true).await.expect("list");
-                let raw = reads.job_window(start, None, &filter, Grain::Key, None).await.expect("raw");
+                let raw =
+                    reads.job_window((start, None), &filter, Grain::Key, true, None).await.expect("raw");
                 assert_eq!(listed, raw, "{days} d from {start}, {filter:?}");
                 let mut previous = reads
                     .job_list_window(before, Some(start), &filter, Some(&view), now, false)
                     .await
                     .expect("list");
-                let mut raw =
-                    reads.job_window(before, Some(start), &filter, Grain::Key, None).await.expect("raw");
+                let mut raw = reads
+                    .job_window((before, Some(start)), &filter, Grain::Key, true, None)
+                    .await
+                    .expect("raw");
                 raw.steps.clear();
                 previous.steps.clear();
                 assert_eq!(previous, raw, "previous {days} d from {before}, {filter:?}");
@@ -210,14 +213,15 @@ pub(crate) async fn compare_at(store: &Store, edges: &[i64]) {
         for &edge in edges {
             let listed =
                 reads.job_list_window(edge, None, &filter, Some(&view), now, true).await.expect("list");
-            let raw = reads.job_window(edge, None, &filter, Grain::Key, None).await.expect("raw");
+            let raw = reads.job_window((edge, None), &filter, Grain::Key, true, None).await.expect("raw");
             assert_eq!(listed, raw, "from {edge}, {filter:?}");
             let start = edge - 7 * DAY + 1234;
             let mut listed = reads
                 .job_list_window(start, Some(edge), &filter, Some(&view), now, false)
                 .await
                 .expect("list");
-            let mut raw = reads.job_window(start, Some(edge), &filter, Grain::Key, None).await.expect("raw");
+            let mut raw =
+                reads.job_window((start, Some(edge)), &filter, Grain::Key, true, None).await.expect("raw");
             listed.steps.clear();
             raw.steps.clear();
             assert_eq!(listed, raw, "{start}..{edge}, {filter:?}");

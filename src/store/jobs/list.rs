@@ -44,7 +44,7 @@ impl JobInsights<'_> {
     ) -> Result<JobWindow, StoreError> {
         let view = if filter.branch.is_none() { view } else { None };
         let Some(view) = view else {
-            return self.job_window(start, end, filter, Grain::Key, None).await;
+            return self.job_window((start, end), filter, Grain::Key, with_steps, None).await;
         };
         let plan = hour_plan(start, end, now, view);
         let mut conn = self.read.acquire().await?;

@@ -303,6 +303,7 @@ pub(super) async fn rollup_window(
     days: &[(i64, i64)],
     filter: &JobFilter,
     grain: Grain,
+    with_steps: bool,
 ) -> Result<JobWindow, StoreError> {
     let mut window = JobWindow::default();
     if days.is_empty() {
@@ -356,6 +357,9 @@ pub(super) async fn rollup_window(
         let histogram =
             if row.try_get::<&str, _>("kind")? == "queue" { &mut tally.queues } else { &mut tally.durations };
         histogram.add(row.try_get("seconds")?, row.try_get("jobs")?);
+    }
+    if !with_steps {
+        return Ok(window);
     }
     let steps = fetch(
         conn,

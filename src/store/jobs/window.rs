@@ -42,20 +42,21 @@ impl JobInsights<'_> {
     }
 
     /// The tallies of the jobs whose run started in `[start, end)` (Unix
-    /// seconds; `end` `None`: no upper bound) matching `filter`, grouped by `grain`; from roll-ups where
+    /// seconds; `end` `None`: no upper bound) matching `filter`, grouped by
+    /// `grain`, steps included when `with_steps`; from roll-ups where
     /// `view` allows, never with a branch filter.
     pub async fn job_window(
         &self,
-        start: i64,
-        end: Option<i64>,
+        (start, end): (i64, Option<i64>),
         filter: &JobFilter,
         grain: Grain,
+        with_steps: bool,
         view: Option<&RollupView>,
     ) -> Result<JobWindow, StoreError> {
         let plan = plan(start, end, if filter.branch.is_none() { view } else { None });
         let mut conn = self.read.acquire().await?;
-        let mut window = raw_window(&mut conn, &plan.raw, &plan.subtract, filter, grain, true).await?;
-        window.merge(rollup_window(&mut conn, &plan.rollup_days, filter, grain).await?);
+        let mut window = raw_window(&mut conn, &plan.raw, &plan.subtract, filter, grain, with_steps).await?;
+        window.merge(rollup_window(&mut conn, &plan.rollup_days, filter, grain, with_steps).await?);
         window.jobs.retain(|_, tally| !tally.is_empty());
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);
         Ok(window)
