@@ -264,7 +264,7 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, open: &HashSet<i64>) -> Re
     let runs = Runs::Spans { add: &span, subtract: &[] };
     let bucket = |at: i64, id: i64| Some(if open.contains(&id) { LEFT_OUT } else { at.div_euclid(HOUR) });
     let hours = raw_scan(conn, runs, &JobFilter::default(), Grain::DayMatrix, true, bucket).await?;
-    let (mut window, mut packed) = (JobWindow::default(), JobWindow::default());
+    let mut window = JobWindow::default();
     let mut packed_hours = BTreeMap::new();
     for (hour, tallies) in hours {
         if hour == LEFT_OUT {
@@ -285,10 +285,7 @@ async fn fold_day(conn: &mut AnyConnection, day: i64, open: &HashSet<i64>) -> Re
             .await?;
         packed_hours.insert(hour, keyed);
     }
-    store_hour_spans(conn, day, &packed_hours).await?;
-    for keyed in packed_hours.into_values() {
-        packed.merge(keyed);
-    }
+    let packed = store_hour_spans(conn, day, packed_hours).await?;
     let (mut jobs, mut times, mut steps, mut step_times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (cell, tally) in &window.jobs {
         let key = || vec![Bind::Int(day), Bind::Int(cell.key_id), Bind::Text(cell.matrix.clone())];

@@ -16,10 +16,11 @@
 
 use std::collections::BTreeMap;
 
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, Row};
 
 use super::hours::HOUR;
 use super::packed::{Accumulator, encode};
+use super::read::{IDS_PER_STATEMENT, fetch, ids_sql};
 use super::spans::{SpanTable, aligned_spans, read_aligned};
 use crate::metrics::jobs::JobWindow;
 use crate::store::StoreError;
@@ -27,24 +28,23 @@ use crate::store::rollups::DAY;
 
 /// The longest span: 2^3 = 8 hours (24 is a multiple of it).
 const MAX_LEVEL: u32 = 3;
-/// Spans (or hours) named per statement.
-const PER_STATEMENT: usize = 64;
 
 /// Stores the spans of one day from its hours' packed tallies (`hours`:
 /// UTC hour → tallies by key, all of one day `day`), after deleting the
-/// day's old spans.
+/// day's old spans; answers the whole day's tallies (the merge of its
+/// 8-hour spans).
 pub(super) async fn store_hour_spans(
     conn: &mut AnyConnection,
     day: i64,
-    hours: &BTreeMap<i64, JobWindow>,
-) -> Result<(), StoreError> {
+    hours: BTreeMap<i64, JobWindow>,
+) -> Result<JobWindow, StoreError> {
     let per_day = DAY / HOUR;
     sqlx::query("DELETE FROM rollup_job_hour_spans WHERE first_hour >= $1 AND first_hour < $2")
         .bind(day * per_day)
         .bind((day + 1) * per_day)
         .execute(&mut *conn)
         .await?;
-    let mut level: BTreeMap<i64, JobWindow> = hours.clone();
+    let mut level = hours;
     for shift in 1..=MAX_LEVEL {
         let n = 1i64 << shift;
         let mut next: BTreeMap<i64, JobWindow> = BTreeMap::new();
@@ -65,7 +65,11 @@ pub(super) async fn store_hour_spans(
         }
         level = next;
     }
-    Ok(())
+    let mut whole = JobWindow::default();
+    for window in level.into_values() {
+        whole.merge(window);
+    }
+    Ok(whole)
 }
 
 /// Adds (`sign` 1) or takes off (`sign` -1) the packed rows of the hours
@@ -91,14 +95,12 @@ pub(super) async fn read_hours(
     let table =
         SpanTable { name: "rollup_job_hour_spans", first: "first_hour", length: "hours", shortest: 2 };
     singles.extend(read_aligned(conn, &table, columns, wanted, &mut |row| add(sums, row)).await?);
-    for chunk in singles.chunks(PER_STATEMENT) {
-        let list: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
-        let sql = format!("SELECT {columns} FROM rollup_job_hours WHERE hour IN ({})", list.join(", "));
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for &(hour, _) in chunk {
-            query = query.bind(hour);
-        }
-        for row in &query.fetch_all(&mut *conn).await? {
+    let singles: Vec<i64> = singles.into_iter().map(|(hour, _)| hour).collect();
+    for chunk in singles.chunks(IDS_PER_STATEMENT) {
+        let mut binds = Vec::new();
+        let sql =
+            format!("SELECT {columns} FROM rollup_job_hours WHERE {}", ids_sql("hour", chunk, &mut binds));
+        for row in &fetch(conn, sql, &binds).await? {
             add(sums, row)?;
         }
     }
