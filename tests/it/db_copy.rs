@@ -68,6 +68,10 @@ on_postgres! {
         let tally = crate::flaky_tally::kept(&postgres.database_url).await;
         assert!(!tally.is_empty());
         assert_eq!(tally, crate::flaky_tally::kept(&sqlite.database_url).await);
+        // So do the jobs' kept run starts (migration 0037).
+        let starts = crate::job_run_starts::kept(&postgres.database_url).await;
+        assert!(!starts.is_empty());
+        assert_eq!(starts, crate::job_run_starts::kept(&sqlite.database_url).await);
 
         // New rows get ids after the copied ones.
         let max_id = before.iter().filter_map(|b| b["id"].as_i64()).max().expect("ids");

@@ -17,7 +17,7 @@ use crate::payloads::{Run, job_payload, minutes_ago};
 /// A job of `run` named `name`: created at +`created`, started at
 /// +`started` (None: still queued), completed at +`done` with
 /// `conclusion` (None: in progress), seconds from the run's start.
-fn job(
+pub fn job(
     id: i64,
     run: &Run,
     name: &str,

@@ -80,6 +80,7 @@ mod job_hour_spans;
 mod job_insights;
 mod job_keys_paging;
 mod job_open_runs;
+mod job_run_starts;
 mod job_spans;
 mod job_steps;
 mod limits;

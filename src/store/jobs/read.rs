@@ -178,7 +178,11 @@ pub(super) async fn raw_scan(
                 return Ok(windows);
             }
             let mut binds = Vec::new();
-            let range = spans_sql("b.sort_at", &spans, &mut binds);
+            // One key's jobs are found by their kept run start (`jobs_by_key`,
+            // migration 0037: always its attempt's `sort_at`), the rest by
+            // their attempts' (`builds_window`).
+            let column = if filter.key_id.is_some() { "j.run_sort_at" } else { "b.sort_at" };
+            let range = spans_sql(column, &spans, &mut binds);
             let sign = if subtract.is_empty() {
                 "CAST(1 AS BIGINT)".to_owned()
             } else {
@@ -216,8 +220,8 @@ async fn scan_into(
     let (range, sign, mut binds) = which;
     // CROSS JOIN keeps SQLite's planner on the window's builds first (by
     // `builds_window`), then their jobs by `jobs_by_build`; for one key,
-    // on the key's jobs first (`jobs_by_key`), then their runs. PostgreSQL
-    // plans it as the inner join it is.
+    // on the key's jobs of the spans first (`jobs_by_key`), then their
+    // runs. PostgreSQL plans it as the inner join it is.
     let joins = if filter.key_id.is_some() {
         "FROM job_keys k CROSS JOIN jobs j CROSS JOIN builds b"
     } else {

@@ -1,0 +1,28 @@
+-- The start of each job's run attempt (builds.sort_at) kept on the job,
+-- so that one job key's jobs of a span of starts are found by index
+-- (jobs_by_key, now (key_id, run_sort_at)) instead of reading every job
+-- of the key and looking up its attempt: the job detail's raw edges
+-- (store/jobs/read.rs). Kept by triggers in the writing transaction,
+-- whatever writes (a job inserted or moved to another attempt, an
+-- attempt's start changing, `db copy` inserting the copied jobs), so it is
+-- not copied itself. Filled below from the jobs already stored.
+ALTER TABLE jobs ADD COLUMN run_sort_at BIGINT NOT NULL DEFAULT 0;
+UPDATE jobs SET run_sort_at = b.sort_at FROM builds b WHERE b.id = jobs.build_id;
+DROP INDEX jobs_by_key;
+CREATE INDEX jobs_by_key ON jobs (key_id, run_sort_at);
+CREATE FUNCTION jobs_run_start() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    NEW.run_sort_at := COALESCE((SELECT sort_at FROM builds WHERE id = NEW.build_id), 0);
+    RETURN NEW;
+END;
+$$;
+CREATE TRIGGER jobs_run_start BEFORE INSERT OR UPDATE OF build_id, run_sort_at ON jobs
+FOR EACH ROW EXECUTE FUNCTION jobs_run_start();
+CREATE FUNCTION builds_run_start() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE jobs SET run_sort_at = NEW.sort_at WHERE build_id = NEW.id;
+    RETURN NULL;
+END;
+$$;
+CREATE TRIGGER builds_run_start AFTER UPDATE OF sort_at ON builds
+FOR EACH ROW WHEN (OLD.sort_at IS DISTINCT FROM NEW.sort_at) EXECUTE FUNCTION builds_run_start();
