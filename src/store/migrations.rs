@@ -109,7 +109,16 @@ fn migrator(backend: Backend) -> Migrator {
 }
 
 pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
-    migrator(store.backend).run(&store.write).await?;
+    // A migration may rewrite a big table (0037 fills a column of every
+    // job: minutes at 10 M jobs), so the migrations run without the pool's
+    // `statement_timeout`, on a connection closed afterwards.
+    let mut conn = store.write.acquire().await?.detach();
+    if store.backend == Backend::Postgres {
+        sqlx::query("SET statement_timeout = 0").execute(&mut conn).await?;
+    }
+    let migrated = migrator(store.backend).run(&mut conn).await;
+    let _ = sqlx::Connection::close(conn).await;
+    migrated?;
     if store.test_results().rebuild_rollups_if_missing().await? {
         tracing::info!("test roll-ups computed for reports stored before them");
     }

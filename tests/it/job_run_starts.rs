@@ -18,7 +18,8 @@ use crate::payloads::{Run, minutes_ago};
 type Starts = Vec<(i64, i64)>;
 
 const KEPT: &str = "SELECT id, run_sort_at AS at FROM jobs ORDER BY id";
-const ATTEMPTS: &str = "SELECT j.id, b.sort_at AS at FROM jobs j JOIN builds b ON b.id = j.build_id ORDER BY j.id";
+const ATTEMPTS: &str =
+    "SELECT j.id, b.sort_at AS at FROM jobs j JOIN builds b ON b.id = j.build_id ORDER BY j.id";
 
 async fn starts(db: &mut AnyConnection, sql: &str) -> Starts {
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&mut *db).await.expect("starts");
@@ -46,7 +47,11 @@ async fn test_runs(app: &TestApp, key: i64) -> (i64, i64) {
     let line = line.unwrap_or(Value::Null);
     let runs = |v: &Value| v["runs"].as_i64().unwrap_or(0);
     let previous = |v: &Value| v["previous"]["runs"].as_i64().unwrap_or(0);
-    assert_eq!((runs(&detail), previous(&detail)), (runs(&line), previous(&line)), "detail {detail}\nlist {line}");
+    assert_eq!(
+        (runs(&detail), previous(&detail)),
+        (runs(&line), previous(&line)),
+        "detail {detail}\nlist {line}"
+    );
     (runs(&detail), previous(&detail))
 }
 
