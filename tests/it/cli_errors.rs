@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::helpers::{Backend, SECRET_KEY, TestApp, postgres_admin_url};
+use crate::helpers::{
+    Backend, SECRET_KEY, TestApp, drop_postgres_database, new_postgres_database, postgres_admin_url,
+};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_cicd-dashboard"))
@@ -69,15 +71,7 @@ async fn token_commands_work_on_the_servers_database() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_empty_postgresql_database_is_not_filled_by_a_token_command() {
-    let Some(admin) = postgres_admin_url() else { return };
-    let name = format!("cicd_test_empty_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create");
-    let mut url = url::Url::parse(&admin).expect("url");
-    url.set_path(&name);
+    let Some((name, url)) = new_postgres_database("cicd_test_empty_").await else { return };
     let dir = tempfile::tempdir().expect("tempdir");
     let output =
         tokio::task::block_in_place(|| run(dir.path(), &["token", "list", "--database-url", url.as_str()]));
@@ -90,10 +84,7 @@ async fn an_empty_postgresql_database_is_not_filled_by_a_token_command() {
         .await
         .expect("count");
     db.close().await.expect("close");
-    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&mut conn)
-        .await
-        .expect("drop");
+    drop_postgres_database(&name).await;
     assert_eq!(tables, 0, "no table was created");
 }
 

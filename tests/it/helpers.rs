@@ -103,6 +103,31 @@ pub fn skip_notice(text: &str) {
     }
 }
 
+/// A new, empty database on the tests' PostgreSQL server, named `prefix`
+/// and a UUID: its name and URL (`None` without `CICD_TEST_POSTGRES_URL`).
+pub async fn new_postgres_database(prefix: &str) -> Option<(String, String)> {
+    let admin = postgres_admin_url()?;
+    let name = format!("{prefix}{}", uuid::Uuid::new_v4().simple());
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CICD_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .expect("create test database");
+    let mut url = url::Url::parse(&admin).expect("postgres url");
+    url.set_path(&name);
+    Some((name, url.to_string()))
+}
+
+/// Drops a database [`new_postgres_database`] made.
+pub async fn drop_postgres_database(name: &str) {
+    let Some(admin) = postgres_admin_url() else { return };
+    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to CICD_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut conn)
+        .await
+        .expect("drop test database");
+}
+
 /// The PostgreSQL server URL for tests, if configured.
 pub fn postgres_admin_url() -> Option<String> {
     static NOTICE: Once = Once::new();
@@ -177,16 +202,8 @@ impl TestApp {
             }
             Backend::Postgres => {
                 let admin = postgres_admin_url()?;
-                let name = format!("cicd_test_{}", uuid::Uuid::new_v4().simple());
-                let mut conn =
-                    sqlx::PgConnection::connect(&admin).await.expect("connect to CICD_TEST_POSTGRES_URL");
-                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-                    .execute(&mut conn)
-                    .await
-                    .expect("create test database");
-                let mut url = url::Url::parse(&admin).expect("postgres url");
-                url.set_path(&name);
-                (url.to_string(), None, Some((admin, name)))
+                let (name, url) = new_postgres_database("cicd_test_").await?;
+                (url, None, Some((admin, name)))
             }
         };
         Some(Self::start(database_url, dir, postgres, adjust).await)

@@ -140,25 +140,17 @@ async fn rate_limited_total_counts_each_refused_request() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_run_without_the_statement_timeout() {
     use sqlx::Connection;
-    let Some(admin) = crate::helpers::postgres_admin_url() else { return };
-    let name = format!("cicd_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create");
-    let mut url = url::Url::parse(&admin).expect("url");
-    url.set_path(&name);
+    let Some((name, url)) = crate::helpers::new_postgres_database("cicd_test_").await else { return };
     let options = cicd_dashboard::store::StoreOptions {
         statement_timeout: Some(std::time::Duration::from_millis(1)),
         ..Default::default()
     };
     // What runs after the migrations (on the pool, with the timeout) may
     // still be cancelled; the migrations may not.
-    let store = cicd_dashboard::store::Store::connect(url.as_str(), &options).await.expect("store");
+    let store = cicd_dashboard::store::Store::connect(&url, &options).await.expect("store");
     let _ = store.migrate().await;
     store.close().await;
-    let mut db = sqlx::PgConnection::connect(url.as_str()).await.expect("connect to the new database");
+    let mut db = sqlx::PgConnection::connect(&url).await.expect("connect to the new database");
     let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
         .fetch_one(&mut db)
         .await
@@ -168,7 +160,5 @@ async fn migrations_run_without_the_statement_timeout() {
         .count();
     assert_eq!(applied, i64::try_from(files).expect("count"));
     db.close().await.expect("close");
-    let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE {name} WITH (FORCE)")))
-        .execute(&mut conn)
-        .await;
+    crate::helpers::drop_postgres_database(&name).await;
 }
