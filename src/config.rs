@@ -39,7 +39,7 @@ pub struct DatabaseSettings {
     #[arg(long, env = "CICD_DB_ACQUIRE_TIMEOUT", default_value_t = 5)]
     pub db_acquire_timeout: u64,
     /// PostgreSQL only: seconds after which a statement is cancelled (0: no
-    /// limit); the migrations at start-up run without it.
+    /// limit); the migrations and backfills at start-up run without it.
     #[arg(long, env = "CICD_DB_STATEMENT_TIMEOUT", default_value_t = 30)]
     pub db_statement_timeout: u64,
 }

@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 
 use sqlx::SqlSafeStr;
+use sqlx::any::AnyPoolOptions;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use super::{Backend, Store, StoreError};
@@ -108,17 +109,34 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
-pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
-    // A migration may rewrite a big table (0037 fills a column of every
-    // job: minutes at 10 M jobs), so the migrations run without the pool's
-    // `statement_timeout`, on a connection closed afterwards.
-    let mut conn = store.write.acquire().await?.detach();
-    if store.backend == Backend::Postgres {
-        sqlx::query("SET statement_timeout = 0").execute(&mut conn).await?;
+/// This store for the start-up work, on PostgreSQL with a small pool of
+/// its own (two connections: a backfill may read beside its transaction) opened without the `statement_timeout` (the
+/// server's pool sets it on each of its connections, and would cancel a
+/// migration or backfill that takes longer on a big database: 0037 rewrites
+/// every job, minutes at 10 M jobs). SQLite has no statement timeout: the
+/// store itself.
+async fn unbounded(store: &Store) -> Result<Store, StoreError> {
+    if store.backend != Backend::Postgres {
+        return Ok(store.clone());
     }
-    let migrated = migrator(store.backend).run(&mut conn).await;
-    let _ = sqlx::Connection::close(conn).await;
-    migrated?;
+    let options = (*store.write.connect_options()).clone();
+    let pool = AnyPoolOptions::new().max_connections(2).connect_with(options).await?;
+    Ok(Store { write: pool.clone(), read: pool, ..store.clone() })
+}
+
+/// The migrations, then the backfills of rows stored before what they
+/// fill existed, all without the statement timeout (see [`unbounded`]).
+pub(super) async fn run(store: &Store) -> Result<(), StoreError> {
+    let upgrade = unbounded(store).await?;
+    let done = migrate_and_backfill(&upgrade).await;
+    if store.backend == Backend::Postgres {
+        upgrade.write.close().await;
+    }
+    done
+}
+
+async fn migrate_and_backfill(store: &Store) -> Result<(), StoreError> {
+    migrator(store.backend).run(&store.write).await?;
     if store.test_results().rebuild_rollups_if_missing().await? {
         tracing::info!("test roll-ups computed for reports stored before them");
     }

@@ -105,6 +105,7 @@ mod runner_rollups;
 mod scheduler;
 mod schemathesis;
 mod secrets;
+mod start_up_upgrade;
 mod stored_limits;
 mod test_insights;
 mod test_insights_cache;

@@ -131,34 +131,3 @@ async fn rate_limited_total_counts_each_refused_request() {
     assert!(text.lines().any(|line| line == r#"rate_limited_total{budget="api"} 2"#), "{text}");
     assert!(!text.contains(r#"rate_limited_total{budget="webhook"}"#), "{text}");
 }
-
-/// The migrations run without the pool's statement timeout (migration 0037
-/// rewrites every job: minutes on a big database, where the default 30 s
-/// cancelled it and the server could not start). Here a timeout of 1 ms,
-/// shorter than the first migration alone, on a new PostgreSQL database:
-/// every migration is applied.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn migrations_run_without_the_statement_timeout() {
-    use sqlx::Connection;
-    let Some((name, url)) = crate::helpers::new_postgres_database("cicd_test_").await else { return };
-    let options = cicd_dashboard::store::StoreOptions {
-        statement_timeout: Some(std::time::Duration::from_millis(1)),
-        ..Default::default()
-    };
-    // What runs after the migrations (on the pool, with the timeout) may
-    // still be cancelled; the migrations may not.
-    let store = cicd_dashboard::store::Store::connect(&url, &options).await.expect("store");
-    let _ = store.migrate().await;
-    store.close().await;
-    let mut db = sqlx::PgConnection::connect(&url).await.expect("connect to the new database");
-    let applied: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM _sqlx_migrations WHERE success")
-        .fetch_one(&mut db)
-        .await
-        .expect("applied");
-    let files = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src/store/migrations/postgres"))
-        .expect("migrations")
-        .count();
-    assert_eq!(applied, i64::try_from(files).expect("count"));
-    db.close().await.expect("close");
-    crate::helpers::drop_postgres_database(&name).await;
-}
