@@ -116,6 +116,18 @@ pub struct JobInsightList {
     pub jobs: Vec<JobInsight>,
 }
 
+/// `/api/insights/jobs/{key}` answer: the window, then the key's detail.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct JobDetailJson {
+    pub window_days: u32,
+    /// Start of the window (now − `window_days` × 24 h), as in the list.
+    pub window_start: String,
+    /// Start of the previous window (it ends at `window_start`).
+    pub previous_window_start: String,
+    #[serde(flatten)]
+    pub detail: JobDetail,
+}
+
 /// Per job key over the last `window_days`: runs, failure rate, p50/p95
 /// duration and queue, runner time, the slowest step and the change
 /// against the previous window; sorted. 422 on a bad parameter.
@@ -180,14 +192,14 @@ pub async fn list(
 #[utoipa::path(get, path = "/api/insights/jobs/{key}", tag = "insights",
     description = "One job key (its `key` in `/api/insights/jobs`): the list's figures, per step name (p50/p95 duration, failures), per matrix variant, and per UTC day of the window.",
     params(("key" = i64, Path, description = "Job key id (`key` of `/api/insights/jobs`)"), Window, DetailQuery),
-    responses((status = 200, body = JobDetail), ItemQueryProblems),
+    responses((status = 200, body = JobDetailJson), ItemQueryProblems),
     security((), ("token" = [])))]
 pub async fn one(
     State(state): State<AppState>,
     Path(key): Path<String>,
     Window { window_days }: Window,
     params: Params,
-) -> Result<Json<JobDetail>, Problem> {
+) -> Result<Json<JobDetailJson>, Problem> {
     let missing = || Problem::not_found(format!("no job key {key:?}"));
     let id = key.parse::<i64>().map_err(|_| missing())?;
     let filter = JobFilter { key_id: Some(id), branch: params.text("branch"), ..JobFilter::default() };
@@ -205,5 +217,10 @@ pub async fn one(
         .await?;
     let first_day = since.timestamp().div_euclid(DAY);
     let last_day = now.timestamp().div_euclid(DAY);
-    Ok(Json(detail(&key_json(&record), &current, &previous, first_day, last_day)))
+    Ok(Json(JobDetailJson {
+        window_days,
+        window_start: format_timestamp(since),
+        previous_window_start: format_timestamp(before),
+        detail: detail(&key_json(&record), &current, &previous, first_day, last_day),
+    }))
 }

@@ -202,6 +202,18 @@ on_both_backends! {
         let key = test["key"].as_i64().expect("key");
         let detail = get(&app, &format!("/api/insights/jobs/{key}?window_days=7")).await;
         assert_eq!(detail["runs"], 5);
+        // The detail's window is the list's (asked a moment later): 7 days
+        // back from now, the previous 7 days before it.
+        let (_, whole) = app.get("/api/insights/jobs?window_days=7").await;
+        let (_, one) = app.get(&format!("/api/insights/jobs/{key}?window_days=7")).await;
+        let at = |v: &Value| {
+            chrono::DateTime::parse_from_rfc3339(v.as_str().expect("a time")).expect("RFC 3339").timestamp()
+        };
+        assert_eq!(one["window_days"], 7);
+        for field in ["window_start", "previous_window_start"] {
+            assert!((0..=5).contains(&(at(&one[field]) - at(&whole[field]))), "{field}: {one} {whole}");
+        }
+        assert_eq!(at(&one["window_start"]) - at(&one["previous_window_start"]), 7 * 86_400);
         assert_eq!(detail["name"], "test");
         let steps = detail["steps"].as_array().expect("steps");
         assert_eq!(steps.len(), 2, "skipped Upload is in no figure: {steps:?}");
