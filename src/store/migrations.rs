@@ -48,6 +48,7 @@ const SQLITE: &[(i64, &str, &str)] = &[
     (35, "job open runs", include_str!("migrations/sqlite/0035_job_open_runs.sql")),
     (36, "job hour spans", include_str!("migrations/sqlite/0036_job_hour_spans.sql")),
     (37, "job run starts", include_str!("migrations/sqlite/0037_job_run_starts.sql")),
+    (38, "runner minute cells", include_str!("migrations/sqlite/0038_runner_minute_cells.sql")),
 ];
 const POSTGRES: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("migrations/postgres/0001_init.sql")),
@@ -87,6 +88,7 @@ const POSTGRES: &[(i64, &str, &str)] = &[
     (35, "job open runs", include_str!("migrations/postgres/0035_job_open_runs.sql")),
     (36, "job hour spans", include_str!("migrations/postgres/0036_job_hour_spans.sql")),
     (37, "job run starts", include_str!("migrations/postgres/0037_job_run_starts.sql")),
+    (38, "runner minute cells", include_str!("migrations/postgres/0038_runner_minute_cells.sql")),
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -11,6 +11,8 @@
 //! scanned until the next fold refolds them). The minutes with a
 //! repository or provider filter read the roll-ups too. Every day folded is
 //! read from the roll-ups, the earliest stored one and today included.
+//! Migration 0038's fill (its file's statements), run on folded rows whose
+//! cell ids were cleared, gives the same answers.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::Store;
@@ -142,6 +144,32 @@ async fn changes(app: &TestApp) {
     job(app, J { id: 141, attempt: 2, ..done(41, 41, ubuntu, at(2, 6, 0), at(2, 6, 1), at(2, 6, 30)) }).await;
 }
 
+/// The minute rows as migration 0038 found them (folded, no cell), then
+/// that migration's fill, as written in its file.
+async fn refill_cells(app: &TestApp) {
+    use sqlx::Connection;
+    let file = if app.database_url.starts_with("postgres") {
+        include_str!("../../src/store/migrations/postgres/0038_runner_minute_cells.sql")
+    } else {
+        include_str!("../../src/store/migrations/sqlite/0038_runner_minute_cells.sql")
+    };
+    let fill = file.split("-- The fill:").nth(1).and_then(|rest| rest.split_once('\n'));
+    let fill = fill.and_then(|(_, rest)| rest.split("-- A window's cells").next());
+    let fill = fill.expect("the migration's fill");
+    let before =
+        ["UPDATE rollup_runner_minutes SET cell = NULL", "UPDATE rollup_runner_hour_minutes SET cell = NULL"];
+    let statements = before.into_iter().chain(["DELETE FROM runner_minute_cells"]).chain(
+        fill.split(';')
+            .filter(|sql| sql.lines().any(|line| !line.trim().is_empty() && !line.starts_with("--"))),
+    );
+    let mut conn = sqlx::AnyConnection::connect(&app.database_url).await.expect("connect");
+    let mut filled = 0;
+    for sql in statements {
+        filled = sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&mut conn).await.expect(sql).rows_affected();
+    }
+    assert!(filled > 0, "the hour rows got their cells");
+}
+
 async fn case(app: TestApp) {
     let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
     seed(&app).await;
@@ -157,6 +185,8 @@ async fn case(app: TestApp) {
         assert!(view.clean(day(d), Utc::now().timestamp()), "day −{d} clean: {view:?}");
     }
     assert_eq!(answers(&app).await, scan, "folded = scanned");
+    refill_cells(&app).await;
+    assert_eq!(answers(&app).await, scan, "cells filled by migration 0038 = scanned");
 
     changes(&app).await;
     let stale = answers(&app).await;

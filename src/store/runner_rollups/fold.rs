@@ -193,6 +193,7 @@ async fn fold_day(
     insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", rows.tallies).await?;
     let target = "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes)";
     insert(conn, target, rows.minutes).await?;
+    name_cells(conn, ("rollup_runner_minutes", "day"), day, day + 1).await?;
     let folded = vec![vec![Value::Int(day), Value::Int(rows.latest)]];
     insert(conn, "rollup_runner_folded (day, latest)", folded).await?;
     if !hourly {
@@ -209,7 +210,37 @@ async fn fold_day(
     let target =
         "rollup_runner_hour_minutes (hour, provider, repo, workflow, job, labels, jobs, runner_minutes)";
     insert(conn, target, minutes).await?;
+    name_cells(conn, ("rollup_runner_hour_minutes", "hour"), first, first + DAY / HOUR).await?;
     insert(conn, "rollup_runner_hour_latest (hour, latest)", latest).await
+}
+
+/// Gives the minute rows of `table` whose `unit` (day or hour) is in
+/// `[first, end)` the id of their cell (`runner_minute_cells`, migration
+/// 0038), adding the cells not known yet.
+async fn name_cells(
+    conn: &mut AnyConnection,
+    (table, unit): (&str, &str),
+    first: i64,
+    end: i64,
+) -> Result<(), StoreError> {
+    let same = |column: &str| format!("COALESCE(c.{column}, '') = COALESCE({table}.{column}, '')");
+    for sql in [
+        format!(
+            "INSERT INTO runner_minute_cells (provider, repo, workflow, job, labels) \
+             SELECT DISTINCT provider, repo, workflow, job, labels FROM {table} \
+             WHERE {unit} >= $1 AND {unit} < $2 ON CONFLICT DO NOTHING"
+        ),
+        format!(
+            "UPDATE {table} SET cell = (SELECT c.id FROM runner_minute_cells c \
+             WHERE c.provider = {table}.provider AND c.repo = {table}.repo AND {} AND {} \
+             AND c.labels = {table}.labels) WHERE {unit} >= $1 AND {unit} < $2",
+            same("workflow"),
+            same("job")
+        ),
+    ] {
+        sqlx::query(AssertSqlSafe(sql)).bind(first).bind(end).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Inserts `rows` into `target` (`table (columns…)`), many per statement.

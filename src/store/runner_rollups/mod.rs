@@ -7,7 +7,9 @@
 //! groups and their exact queue-time histogram, whole seconds → jobs,
 //! packed: `packed`), `rollup_runner_minutes` (per
 //! repository, workflow, job key name and label set: completed jobs and
-//! runner minutes), and, per UTC hour, `rollup_runner_peaks` (the peak
+//! runner minutes; each row also names its cell's id in
+//! `runner_minute_cells`, so a window sums per id and names each cell
+//! once), and, per UTC hour, `rollup_runner_peaks` (the peak
 //! concurrency of the finished jobs, each counted until the end of the UTC
 //! day after its start: `crate::metrics::runner_parts`). The days the fold
 //! treats as recent (the day of its `through` and the day before) are

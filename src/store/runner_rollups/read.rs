@@ -249,9 +249,14 @@ impl MetricReads<'_> {
                 clause.push_str(&format!(" AND {column} = ${}", binds.len() + texts.len()));
             }
         }
+        // Summed per cell id first (an integer sort: see migration 0038),
+        // then per group of the cells' names.
+        let named: Vec<String> = columns.split(", ").map(|c| format!("c.{c}")).collect();
+        let named = named.join(", ");
         let sql = format!(
-            "SELECT {columns}, CAST(SUM(jobs) AS BIGINT) AS jobs, CAST(SUM(runner_minutes) AS BIGINT) AS minutes \
-             FROM {table} WHERE {clause} GROUP BY {columns}"
+            "SELECT {named}, CAST(SUM(s.jobs) AS BIGINT) AS jobs, CAST(SUM(s.minutes) AS BIGINT) AS minutes \
+             FROM (SELECT cell, SUM(jobs) AS jobs, SUM(runner_minutes) AS minutes FROM {table} \
+             WHERE {clause} GROUP BY cell) s JOIN runner_minute_cells c ON c.id = s.cell GROUP BY {named}"
         );
         let has = |c: &str| columns.split(", ").any(|x| x == c);
         for row in self.fetch_bound(sql, &binds, &texts).await? {
