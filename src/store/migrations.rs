@@ -111,12 +111,12 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
-/// This store for the start-up work, on PostgreSQL with a small pool of
-/// its own (two connections: a backfill may read beside its transaction) opened without the `statement_timeout` (the
-/// server's pool sets it on each of its connections, and would cancel a
-/// migration or backfill that takes longer on a big database: 0037 rewrites
-/// every job, minutes at 10 M jobs). SQLite has no statement timeout: the
-/// store itself.
+/// This store for the start-up work. On PostgreSQL, with a small pool of
+/// its own (two connections: a backfill may read beside its transaction)
+/// opened without the `statement_timeout`: the server's pool sets it on
+/// each of its connections, and would cancel a migration or backfill that
+/// takes longer on a big database (0037 rewrites every job: minutes at
+/// 10 M jobs). SQLite has no statement timeout: the store itself.
 async fn unbounded(store: &Store) -> Result<Store, StoreError> {
     if store.backend != Backend::Postgres {
         return Ok(store.clone());
