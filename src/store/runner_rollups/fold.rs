@@ -191,9 +191,10 @@ async fn fold_day(
     }
     let rows = unit_rows(day, spans, day * DAY, (day + 1) * DAY)?;
     insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", rows.tallies).await?;
-    let target = "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes)";
-    insert(conn, target, rows.minutes).await?;
-    name_cells(conn, ("rollup_runner_minutes", "day"), day, day + 1).await?;
+    let target =
+        "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes, cell)";
+    let minutes = with_cells(conn, rows.minutes).await?;
+    insert(conn, target, minutes).await?;
     let folded = vec![vec![Value::Int(day), Value::Int(rows.latest)]];
     insert(conn, "rollup_runner_folded (day, latest)", folded).await?;
     if !hourly {
@@ -207,44 +208,77 @@ async fn fold_day(
         latest.push(vec![Value::Int(hour), Value::Int(rows.latest)]);
     }
     insert(conn, "rollup_runner_hours (hour, labels, jobs, runner_groups, queues)", tallies).await?;
-    let target =
-        "rollup_runner_hour_minutes (hour, provider, repo, workflow, job, labels, jobs, runner_minutes)";
+    let target = "rollup_runner_hour_minutes (hour, provider, repo, workflow, job, labels, jobs, runner_minutes, cell)";
+    let minutes = with_cells(conn, minutes).await?;
     insert(conn, target, minutes).await?;
-    name_cells(conn, ("rollup_runner_hour_minutes", "hour"), first, first + DAY / HOUR).await?;
     insert(conn, "rollup_runner_hour_latest (hour, latest)", latest).await
 }
 
-/// Gives the minute rows of `table` whose `unit` (day or hour) is in
-/// `[first, end)` the id of their cell (`runner_minute_cells`, migration
-/// 0038), adding the cells not known yet.
-async fn name_cells(
+/// A cell's names as `runner_minute_cells` tells cells apart: a workflow
+/// or job of none as '' (migration 0038).
+type CellName = (String, String, String, String, String);
+
+fn cell_name(values: &[Value]) -> CellName {
+    let text = |i: usize| match values.get(i) {
+        Some(Value::Text(Some(text))) => text.clone(),
+        _ => String::new(),
+    };
+    (text(0), text(1), text(2), text(3), text(4))
+}
+
+/// The minute rows (`unit, provider, repo, workflow, job, labels, jobs,
+/// runner_minutes`) with their cell's id added (`runner_minute_cells`,
+/// migration 0038), adding the cells not known yet.
+async fn with_cells(
     conn: &mut AnyConnection,
-    (table, unit): (&str, &str),
-    first: i64,
-    end: i64,
-) -> Result<(), StoreError> {
-    let same = |column: &str| format!("COALESCE(c.{column}, '') = COALESCE({table}.{column}, '')");
-    for sql in [
-        format!(
-            "INSERT INTO runner_minute_cells (provider, repo, workflow, job, labels) \
-             SELECT DISTINCT provider, repo, workflow, job, labels FROM {table} \
-             WHERE {unit} >= $1 AND {unit} < $2 ON CONFLICT DO NOTHING"
-        ),
-        format!(
-            "UPDATE {table} SET cell = (SELECT c.id FROM runner_minute_cells c \
-             WHERE c.provider = {table}.provider AND c.repo = {table}.repo AND {} AND {} \
-             AND c.labels = {table}.labels) WHERE {unit} >= $1 AND {unit} < $2",
-            same("workflow"),
-            same("job")
-        ),
-    ] {
-        sqlx::query(AssertSqlSafe(sql)).bind(first).bind(end).execute(&mut *conn).await?;
+    mut rows: Vec<Vec<Value>>,
+) -> Result<Vec<Vec<Value>>, StoreError> {
+    let mut names: BTreeMap<CellName, Vec<Value>> = BTreeMap::new();
+    for row in &rows {
+        names.entry(cell_name(&row[1..6])).or_insert_with(|| row[1..6].to_vec());
     }
-    Ok(())
+    let target = "runner_minute_cells (provider, repo, workflow, job, labels)";
+    insert_with(conn, target, names.values().cloned().collect(), " ON CONFLICT DO NOTHING").await?;
+    let repos: BTreeSet<&str> = names.keys().map(|name| name.1.as_str()).collect();
+    let mut ids: BTreeMap<CellName, i64> = BTreeMap::new();
+    for chunk in repos.into_iter().collect::<Vec<_>>().chunks(500) {
+        let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT id, provider, repo, workflow, job, labels FROM runner_minute_cells WHERE repo IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for repo in chunk {
+            query = query.bind(*repo);
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let text = |column: &str| -> Result<String, StoreError> {
+                Ok(row.try_get::<Option<String>, _>(column)?.unwrap_or_default())
+            };
+            let name = (text("provider")?, text("repo")?, text("workflow")?, text("job")?, text("labels")?);
+            ids.insert(name, row.try_get("id")?);
+        }
+    }
+    for row in &mut rows {
+        let id = ids.get(&cell_name(&row[1..6])).copied();
+        let id = id.ok_or_else(|| StoreError::Invariant("a minute cell without its id".to_owned()))?;
+        row.push(Value::Int(id));
+    }
+    Ok(rows)
 }
 
 /// Inserts `rows` into `target` (`table (columns…)`), many per statement.
 async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Value>>) -> Result<(), StoreError> {
+    insert_with(conn, target, rows, "").await
+}
+
+/// [`insert`] with `suffix` after each statement's values (a conflict clause).
+async fn insert_with(
+    conn: &mut AnyConnection,
+    target: &str,
+    rows: Vec<Vec<Value>>,
+    suffix: &str,
+) -> Result<(), StoreError> {
     let Some(width) = rows.first().map(Vec::len) else { return Ok(()) };
     for chunk in rows.chunks((3000 / width).max(1)) {
         let mut sql = format!("INSERT INTO {target} VALUES ");
@@ -257,6 +291,7 @@ async fn insert(conn: &mut AnyConnection, target: &str, rows: Vec<Vec<Value>>) -
             }
             sql.push(')');
         }
+        sql.push_str(suffix);
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for value in chunk.iter().flatten() {
             query = match value {

@@ -23,7 +23,7 @@ ALTER TABLE rollup_runner_minutes ADD COLUMN cell BIGINT;
 ALTER TABLE rollup_runner_hour_minutes ADD COLUMN cell BIGINT;
 
 -- The fill: every cell of the rows folded so far, then each row's cell
--- (as the fold does per day or hour: store/runner_rollups/fold.rs).
+-- (the fold gives each row it writes its cell: store/runner_rollups/fold.rs).
 INSERT INTO runner_minute_cells (provider, repo, workflow, job, labels)
     SELECT provider, repo, workflow, job, labels FROM rollup_runner_minutes WHERE provider IS NOT NULL
     UNION SELECT provider, repo, workflow, job, labels FROM rollup_runner_hour_minutes WHERE provider IS NOT NULL
