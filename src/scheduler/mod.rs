@@ -122,14 +122,17 @@ impl Scheduler {
     }
 
     /// Runs every job in its own loop until `shutdown` resolves: each loop
-    /// tries to claim its job every `every` (plus up to 10 % jitter, so
-    /// replicas spread out), so a long job (a backfill) never delays another
-    /// and never overlaps itself. A job still running at shutdown is
+    /// tries to claim its job every `every`, or every interval of the job
+    /// when that is shorter (the `rollups` job's 20 s), plus up to 10 %
+    /// jitter so replicas spread out; so a long job (a backfill) never
+    /// delays another and never overlaps itself. A job still running at shutdown is
     /// dropped; its lease expires and its work resumes from its checkpoint.
     pub async fn run(self, every: Duration, shutdown: impl Future<Output = ()>) {
         let mut loops = tokio::task::JoinSet::new();
         for job in self.jobs.clone() {
             let scheduler = self.clone();
+            let every =
+                every.min(Duration::from_secs(u64::try_from(job.interval_seconds.max(1)).unwrap_or(1)));
             loops.spawn(async move {
                 loop {
                     match scheduler.tick_job(&job, Utc::now()).await {

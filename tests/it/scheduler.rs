@@ -1,6 +1,6 @@
 //! Periodic jobs: a due job runs on exactly one of several replicas, once
-//! per interval, never overlapping itself; retention deletes only what is
-//! older than its age.
+//! per interval (a job due more often than the scheduler's tick too),
+//! never overlapping itself; retention deletes only what is older than its age.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -123,6 +123,22 @@ on_both_backends! {
         let _ = stop.send(());
         running.await.expect("scheduler stops");
         assert!(slow_most.load(Ordering::SeqCst) <= 1);
+    }
+
+    async fn a_job_due_more_often_than_the_tick_runs_at_its_interval(app: TestApp) {
+        // As the `rollups` job (every 20 s) under the default tick (60 s):
+        // here every 1 s under a tick of a minute.
+        let (job, runs, _) = counting_job(1, Duration::from_millis(10));
+        let scheduler = Scheduler::new(replica_store(&app).await, vec![job]);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let running = tokio::spawn(scheduler.run(Duration::from_secs(60), async move {
+            let _ = stopped.await;
+        }));
+        tokio::time::sleep(Duration::from_millis(3500)).await;
+        let ran = runs.load(Ordering::SeqCst);
+        assert!(ran >= 2, "ran {ran} times in 3.5 s");
+        let _ = stop.send(());
+        running.await.expect("scheduler stops");
     }
 }
 
