@@ -122,10 +122,15 @@ pub fn multiplier(label_set: &[String]) -> u64 {
 pub struct MinutesRow {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo: Option<String>,
+    /// Grouped by workflow or job: the workflow, `null` for jobs without
+    /// one (absent under the other groupings).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub workflow: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub workflow: Option<Option<String>>,
+    /// Grouped by job: the job key name, `null` for jobs without one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub job: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub job: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub labels: Option<Vec<String>>,
     pub jobs: u64,
@@ -209,7 +214,7 @@ pub fn minutes_from_cells(
     group_by: GroupBy,
     cost: &RunnerCost,
 ) -> (Vec<MinutesRow>, MinutesRow) {
-    type Key = (Option<String>, Option<String>, Option<String>, Option<Vec<String>>);
+    type Key = (Option<String>, Option<Option<String>>, Option<Option<String>>, Option<Vec<String>>);
     let mut groups: BTreeMap<Key, MinutesRow> = BTreeMap::new();
     let mut total = MinutesRow::default();
     for (cell_key, cell) in cells {
@@ -218,8 +223,8 @@ pub fn minutes_from_cells(
         let price = cost.price(&cell_key.labels);
         let key: Key = match group_by {
             GroupBy::Repo => (Some(cell_key.repo), None, None, None),
-            GroupBy::Workflow => (Some(cell_key.repo), cell_key.workflow, None, None),
-            GroupBy::Job => (Some(cell_key.repo), cell_key.workflow, cell_key.job, None),
+            GroupBy::Workflow => (Some(cell_key.repo), Some(cell_key.workflow), None, None),
+            GroupBy::Job => (Some(cell_key.repo), Some(cell_key.workflow), Some(cell_key.job), None),
             GroupBy::Label => (None, None, None, Some(cell_key.labels)),
         };
         let row = groups.entry(key.clone()).or_insert_with(|| MinutesRow {

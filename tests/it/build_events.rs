@@ -228,6 +228,37 @@ on_both_backends! {
         assert_eq!(status, 422, "{problem}");
         assert!(problem["errors"][0]["message"].as_str().expect("message").contains("500"));
     }
+
+    async fn a_run_without_a_workflow_has_a_null_workflow_in_the_minutes(app: TestApp) {
+        // A Jenkins run sent without a workflow; its job ran 270 s: 5 runner minutes.
+        let start = minutes_ago(10);
+        let (end, job_start) = (start + Duration::seconds(300), start + Duration::seconds(30));
+        let events = json!([
+            {"idempotency_key": "r", "type": "run", "provider": "jenkins", "repository": "acme/app",
+             "run_id": "300", "status": "completed", "conclusion": "success",
+             "started_at": ts(start), "completed_at": ts(end)},
+            {"idempotency_key": "j", "type": "job", "provider": "jenkins", "repository": "acme/app",
+             "run_id": "300", "job_id": "300-build", "name": "build", "status": "completed",
+             "conclusion": "success", "created_at": ts(start), "started_at": ts(job_start),
+             "completed_at": ts(end)},
+        ]);
+        let (status, body) = post(&app, &json!({"events": events})).await;
+        assert_eq!(status, 200, "{body}");
+        for group_by in ["workflow", "job"] {
+            let path = format!("/api/insights/minutes?window_days=1&group_by={group_by}&provider=jenkins");
+            let (status, minutes) = app.get(&path).await;
+            assert_eq!(status, 200, "{minutes}");
+            let row = &minutes["rows"][0];
+            assert_eq!(row["repo"], "acme/app", "{minutes}");
+            assert!(row.as_object().is_some_and(|r| r.contains_key("workflow")), "{group_by}: {row}");
+            assert_eq!(row["workflow"], Value::Null, "{group_by}: {row}");
+            assert_eq!(row["runner_minutes"], 5, "{row}");
+        }
+        let (_, by_job) = app.get("/api/insights/minutes?window_days=1&group_by=job&provider=jenkins").await;
+        assert_eq!(by_job["rows"][0]["job"], "build");
+        let (_, by_repo) = app.get("/api/insights/minutes?window_days=1&provider=jenkins").await;
+        assert!(by_repo["rows"][0].as_object().is_some_and(|r| !r.contains_key("workflow")), "{by_repo}");
+    }
 }
 
 /// Without an ingest token configured (the README's first command), a
