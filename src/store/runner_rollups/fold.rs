@@ -193,8 +193,9 @@ async fn fold_day(
     insert(conn, "rollup_runner_days (day, labels, jobs, runner_groups, queues)", rows.tallies).await?;
     let target =
         "rollup_runner_minutes (day, provider, repo, workflow, job, labels, jobs, runner_minutes, cell)";
-    let minutes = with_cells(conn, rows.minutes).await?;
-    insert(conn, target, minutes).await?;
+    // The hours' cells are among the day's: their ids are read once.
+    let ids = cell_ids(conn, &rows.minutes).await?;
+    insert(conn, target, with_ids(rows.minutes, &ids)?).await?;
     let folded = vec![vec![Value::Int(day), Value::Int(rows.latest)]];
     insert(conn, "rollup_runner_folded (day, latest)", folded).await?;
     if !hourly {
@@ -209,8 +210,7 @@ async fn fold_day(
     }
     insert(conn, "rollup_runner_hours (hour, labels, jobs, runner_groups, queues)", tallies).await?;
     let target = "rollup_runner_hour_minutes (hour, provider, repo, workflow, job, labels, jobs, runner_minutes, cell)";
-    let minutes = with_cells(conn, minutes).await?;
-    insert(conn, target, minutes).await?;
+    insert(conn, target, with_ids(minutes, &ids)?).await?;
     insert(conn, "rollup_runner_hour_latest (hour, latest)", latest).await
 }
 
@@ -226,15 +226,15 @@ fn cell_name(values: &[Value]) -> CellName {
     (text(0), text(1), text(2), text(3), text(4))
 }
 
-/// The minute rows (`unit, provider, repo, workflow, job, labels, jobs,
-/// runner_minutes`) with their cell's id added (`runner_minute_cells`,
-/// migration 0038), adding the cells not known yet.
-async fn with_cells(
+/// The ids of the cells of the minute rows (`unit, provider, repo,
+/// workflow, job, labels, jobs, runner_minutes`) in `runner_minute_cells`
+/// (migration 0038), adding the cells not known yet.
+async fn cell_ids(
     conn: &mut AnyConnection,
-    mut rows: Vec<Vec<Value>>,
-) -> Result<Vec<Vec<Value>>, StoreError> {
+    rows: &[Vec<Value>],
+) -> Result<BTreeMap<CellName, i64>, StoreError> {
     let mut names: BTreeMap<CellName, Vec<Value>> = BTreeMap::new();
-    for row in &rows {
+    for row in rows {
         names.entry(cell_name(&row[1..6])).or_insert_with(|| row[1..6].to_vec());
     }
     let target = "runner_minute_cells (provider, repo, workflow, job, labels)";
@@ -259,6 +259,11 @@ async fn with_cells(
             ids.insert(name, row.try_get("id")?);
         }
     }
+    Ok(ids)
+}
+
+/// The minute rows with their cell's id (of `ids`, [`cell_ids`]) added.
+fn with_ids(mut rows: Vec<Vec<Value>>, ids: &BTreeMap<CellName, i64>) -> Result<Vec<Vec<Value>>, StoreError> {
     for row in &mut rows {
         let id = ids.get(&cell_name(&row[1..6])).copied();
         let id = id.ok_or_else(|| StoreError::Invariant("a minute cell without its id".to_owned()))?;
