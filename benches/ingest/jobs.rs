@@ -3,7 +3,8 @@
 //! repositories), each with 10 jobs (3 of them matrix jobs, 1 in 9
 //! failed, some skipped) of 3 steps, by bulk SQL on either database (the
 //! ingest path would take far longer), folds the roll-ups, and prints
-//! p50/p99 of `/api/insights/jobs` (whole list, one repository, one page),
+//! p50/p99 of `/api/insights/jobs` (whole list, one repository, one page,
+//! and a day on one branch, which is read by raw scans only),
 //! `/api/insights/jobs/{key}`, `/api/insights/runners` and
 //! `/api/insights/minutes` for 7- and 30-day windows; then, in process,
 //! the list's two window reads (current with steps, previous without)
@@ -13,7 +14,9 @@
 //! whatever of the window is not folded) take `BENCH_SCAN_REQUESTS`
 //! requests (default `BENCH_REQUESTS`) after one warm-up. Last, the list
 //! as between two folds of a live system: jobs of the last three hours'
-//! runs written since the fold. `BENCH_REUSE=1` with `BENCH_DATABASE_URL`
+//! runs written since the fold. Before each part it prints what the list
+//! reads besides packed rows (runs read by id, stale hours scanned).
+//! `BENCH_REUSE=1` with `BENCH_DATABASE_URL`
 //! measures a database an earlier run seeded, as it is (its roll-ups
 //! folded again first; its runs no longer end at now).
 
@@ -102,6 +105,7 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
     let folding = Instant::now();
     store.metrics().fold_rollups(Utc::now().timestamp()).await.expect("fold roll-ups");
     println!("rollups: a fold with nothing new in {:.2} s", folding.elapsed().as_secs_f64());
+    print_view(store, "after the fold").await;
     let client = reqwest::Client::new();
     let list: serde_json::Value = client
         .get(format!("{base}/api/insights/jobs?window_days=7&repo=seed-org/repo-7"))
@@ -124,6 +128,11 @@ pub async fn run(store: &Store, database_url: &str, base: &str, attempts: usize,
         (
             "insights/jobs (30 d, one repo)",
             "/api/insights/jobs?window_days=30&repo=seed-org/repo-7".to_owned(),
+        ),
+        // A branch filter reads raw only: a day's runs on `main` (a quarter), jobs and steps scanned.
+        (
+            "insights/jobs (1 d, branch: raw scan)",
+            "/api/insights/jobs?window_days=1&branch=main&limit=1000".to_owned(),
         ),
         ("insights/jobs/{key} (7 d)", format!("/api/insights/jobs/{key}?window_days=7")),
         ("insights/jobs/{key} (30 d)", format!("/api/insights/jobs/{key}?window_days=30")),
@@ -196,6 +205,7 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
         done = written.rows_affected();
     }
     println!("live: {done} jobs of runs going at the fold completed since");
+    print_view(store, "live").await;
     time_lists(client, base, requests, "live").await;
     let written = sqlx::query(
         "UPDATE jobs SET changed_at = $1 WHERE build_id IN \
@@ -208,7 +218,26 @@ async fn live(store: &Store, database_url: &str, client: &reqwest::Client, base:
     .await
     .expect("write");
     println!("late: {} jobs of settled runs written since the fold", written.rows_affected());
+    print_view(store, "late").await;
     time_lists(client, base, requests, "late").await;
+}
+
+/// What the list reads besides packed rows as of now: the runs read by id
+/// (left out of the packed rows as still going, or new since the fold) and
+/// the stale hours scanned raw. A run or job written less than 10 minutes
+/// before a fold is left out as still going, so on a reused database the
+/// writes of a run started within that long of the last one show here.
+async fn print_view(store: &Store, case: &str) {
+    let view = store.job_insights().job_rollup_view(Utc::now().timestamp()).await.expect("view");
+    match view {
+        Some(view) => println!(
+            "view ({case}): {} runs read by id, {} stale hours scanned, {} stale days",
+            view.unpacked.len(),
+            view.hours.as_ref().map_or(0, |hours| hours.len()),
+            view.dirty.len()
+        ),
+        None => println!("view ({case}): not folded recently, every read is raw"),
+    }
 }
 
 /// The whole 7- and 30-day lists, `requests` each after 3 warm-ups, as the

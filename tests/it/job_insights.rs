@@ -91,7 +91,11 @@ pub async fn seed(app: &TestApp) {
         ),
         // Skew: completed 3 s before it started → run 0.
         job(13, &r1, "lint", 0, Some(5), Some((2, "success"))),
-        job(14, &r1, "deploy", 0, Some(0), Some((0, "skipped"))),
+        // Skipped: its steps (as a provider may send them) are in no figure.
+        with_steps(
+            job(14, &r1, "deploy", 0, Some(0), Some((0, "skipped"))),
+            steps_at(&r1, &[(1, "Deploy", "success", 0, 5)]),
+        ),
         with_steps(
             job(21, &r2, "test (ubuntu-latest, 3.11)", 0, Some(40), Some((220, "success"))),
             steps_at(&r2, &[(1, "Set up job", "success", 40, 44), (2, "Run tests", "failure", 44, 194)]),
@@ -100,7 +104,10 @@ pub async fn seed(app: &TestApp) {
         job(22, &r2, "lint", 0, Some(-3), Some((30, "success"))),
         // Attempt 2: "lint" carried over (completed before the attempt
         // began), "test" re-run: queue 10, run 60.
-        job(23, &r2b, "lint", -1000, Some(-997), Some((-970, "success"))),
+        with_steps(
+            job(23, &r2b, "lint", -1000, Some(-997), Some((-970, "success"))),
+            steps_at(&r2b, &[(1, "Lint", "success", -997, -971)]),
+        ),
         job(24, &r2b, "test (ubuntu-latest, 3.11)", 0, Some(10), Some((70, "success"))),
         job(31, &r3, "test (ubuntu-latest, 3.11)", 0, None, None),
         job(32, &r3, "lint", 0, Some(15), None),
@@ -181,6 +188,9 @@ on_both_backends! {
         assert_eq!(lint["p95_queue_seconds"], json!(14.0));
         assert_eq!(lint["runner_seconds"], 33);
         assert_eq!(lint["slowest_step"], Value::Null);
+        let lint_key = lint["key"].as_i64().expect("key");
+        let lint_detail = get(&app, &format!("/api/insights/jobs/{lint_key}?window_days=7")).await;
+        assert_eq!(lint_detail["steps"], json!([]), "the carried-over job's Lint step is in no figure");
         assert_eq!(lint["previous"]["runs"], 0);
         assert_eq!(lint["change"]["p50_duration_seconds"], Value::Null);
 
@@ -250,6 +260,13 @@ on_both_backends! {
         // the tallies of a raw scan, per day and matrix variant.
         let reads = store.job_insights();
         let now = Utc::now().timestamp();
+        // The steps of the skipped "deploy" and of the carried-over "lint"
+        // are in no figure, raw or folded.
+        for view in [None, Some(&view)] {
+            let all = reads.job_window((now - 8 * DAY, None), &JobFilter::default(), Grain::Key, true, view).await.expect("all");
+            let names: Vec<&str> = all.steps.keys().map(|(_, name)| name.as_str()).collect();
+            assert!(!names.contains(&"Deploy") && !names.contains(&"Lint") && names.contains(&"Run tests"), "{names:?}");
+        }
         let (mut used_rollups, mut used_hours) = (0, 0);
         for hour in 0..24 {
             let start = (now - 3 * DAY).div_euclid(DAY) * DAY + hour * 3600;

@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 
+use futures_util::TryStreamExt;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
@@ -40,11 +41,7 @@ pub(super) enum Bind {
     Text(String),
 }
 
-pub(super) async fn fetch(
-    conn: &mut AnyConnection,
-    sql: String,
-    binds: &[Bind],
-) -> Result<Vec<AnyRow>, StoreError> {
+fn bound(sql: String, binds: &[Bind]) -> sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments> {
     let mut query = sqlx::query(AssertSqlSafe(sql));
     for bind in binds {
         query = match bind {
@@ -52,7 +49,30 @@ pub(super) async fn fetch(
             Bind::Text(t) => query.bind(t.clone()),
         };
     }
-    Ok(query.fetch_all(&mut *conn).await?)
+    query
+}
+
+pub(super) async fn fetch(
+    conn: &mut AnyConnection,
+    sql: String,
+    binds: &[Bind],
+) -> Result<Vec<AnyRow>, StoreError> {
+    Ok(bound(sql, binds).fetch_all(&mut *conn).await?)
+}
+
+/// Runs `sql` and hands `each` every row as it arrives, so a scan never
+/// holds its whole answer (a day's steps at 10 M jobs are 350 000 rows).
+async fn for_each_row(
+    conn: &mut AnyConnection,
+    sql: String,
+    binds: &[Bind],
+    mut each: impl FnMut(&AnyRow) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let mut rows = bound(sql, binds).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 /// `(column >= $n AND column < $n+1) OR …`, pushing the bounds.
@@ -111,14 +131,11 @@ fn elapsed(from: Option<i64>, to: Option<i64>) -> Option<i64> {
     Some((to? - from?).max(0))
 }
 
-/// Whether a job of this row is a re-run's carried-over job (see
-/// `crate::metrics::jobs`): attempt > 1, completed before the attempt began.
-fn carried_over(row: &AnyRow, job_completed: &str) -> Result<bool, StoreError> {
-    let attempt: i64 = row.try_get("run_attempt")?;
-    let completed: Option<i64> = row.try_get(job_completed)?;
-    let run_started: Option<i64> = row.try_get("run_started")?;
-    Ok(attempt > 1 && matches!((completed, run_started), (Some(c), Some(s)) if c < s))
-}
+/// 1 when the row's job is a re-run's carried-over job (see
+/// `crate::metrics::jobs`): attempt > 1, completed before the attempt
+/// began; else 0 (a missing time is never carried over).
+const CARRIED_OVER: &str =
+    "CAST(CASE WHEN b.run_attempt > 1 AND j.completed_at < b.started_at THEN 1 ELSE 0 END AS BIGINT)";
 
 fn job_facts(row: &AnyRow) -> Result<JobFacts, StoreError> {
     let provider_status = RunStatus::parse(row.try_get("provider_status")?);
@@ -130,7 +147,7 @@ fn job_facts(row: &AnyRow) -> Result<JobFacts, StoreError> {
         completed: provider_status.is_completed(),
         queue_seconds: elapsed(created, started),
         run_seconds: elapsed(started, completed),
-        carried_over: carried_over(row, "completed_at")?,
+        carried_over: row.try_get::<i64, _>("carried_over")? == 1,
     })
 }
 
@@ -229,47 +246,35 @@ async fn scan_into(
     };
     let filter = filter_sql(filter, true, &mut binds);
     let on = "j.build_id = b.id AND k.id = j.key_id";
-    let common = format!(
-        "{sign} AS sign, b.id AS run_id, b.sort_at, b.run_attempt, b.started_at AS run_started, j.key_id"
+    let common = format!("{sign} AS sign, b.id AS run_id, b.sort_at, j.key_id");
+    let jobs = format!(
+        "SELECT {common}, {CARRIED_OVER} AS carried_over, j.matrix, j.status, j.provider_status, \
+         j.created_at, j.started_at, j.completed_at {joins} WHERE {on} AND {range}{filter}"
     );
-    let jobs = fetch(
-        conn,
-        format!(
-            "SELECT {common}, j.matrix, j.status, j.provider_status, j.created_at, j.started_at, \
-             j.completed_at {joins} WHERE {on} AND {range}{filter}"
-        ),
-        &binds,
-    )
-    .await?;
-    for row in &jobs {
+    for_each_row(conn, jobs, &binds, |row| {
         let facts = job_facts(row)?;
         if !facts.counted() {
-            continue;
+            return Ok(());
         }
-        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { continue };
+        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { return Ok(()) };
         let cell = cell(row, grain, row.try_get::<Option<String>, _>("matrix")?.unwrap_or_default())?;
         let window = windows.entry(at).or_default();
         window.jobs.entry(cell).or_default().add_job(&facts, row.try_get("sign")?);
-    }
+        Ok(())
+    })
+    .await?;
     if !with_steps {
         return Ok(());
     }
-    let steps = fetch(
-        conn,
-        format!(
-            "SELECT {common}, j.status AS job_status, j.completed_at AS job_completed, s.number, s.name, \
-             s.status, s.provider_status, s.started_at, s.completed_at {joins} \
-             CROSS JOIN steps s WHERE {on} AND s.job_id = j.id AND {range}{filter}"
-        ),
-        &binds,
-    )
-    .await?;
-    for row in &steps {
-        let job_status = BuildStatus::from_stored(row.try_get("job_status")?);
-        if job_status == BuildStatus::Skipped || carried_over(row, "job_completed")? {
-            continue;
-        }
-        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { continue };
+    let steps = format!(
+        "SELECT {common}, s.number, s.name, s.status, s.provider_status, s.started_at, s.completed_at \
+         {joins} CROSS JOIN steps s WHERE {on} AND s.job_id = j.id AND {range}{filter} \
+         AND j.status <> '{}' AND {CARRIED_OVER} = 0",
+        BuildStatus::Skipped.as_str()
+    );
+    // The steps of skipped and carried-over jobs are in no figure (left out above).
+    for_each_row(conn, steps, &binds, |row| {
+        let Some(at) = bucket(row.try_get("sort_at")?, row.try_get("run_id")?) else { return Ok(()) };
         let number: i64 = row.try_get("number")?;
         let name = row.try_get::<Option<String>, _>("name")?.unwrap_or_else(|| format!("#{number}"));
         let provider_status = RunStatus::parse(row.try_get("provider_status")?);
@@ -282,7 +287,9 @@ async fn scan_into(
         let key_id: i64 = row.try_get("key_id")?;
         let window = windows.entry(at).or_default();
         window.steps.entry((key_id, name)).or_default().add_step(number, &facts, row.try_get("sign")?);
-    }
+        Ok(())
+    })
+    .await?;
     Ok(())
 }
 
