@@ -61,7 +61,7 @@ pub(super) async fn fetch(
 }
 
 /// Runs `sql` and hands `each` every row as it arrives, so a scan never
-/// holds its whole answer (a day's steps at 10 M jobs are 350 000 rows).
+/// holds its whole answer (a day's steps at 10 M jobs are about 330 000 rows).
 async fn for_each_row(
     conn: &mut AnyConnection,
     sql: String,
