@@ -20,8 +20,8 @@ use sqlx::{AnyConnection, Row};
 
 use super::hours::HOUR;
 use super::packed::{Accumulator, encode};
-use super::read::{IDS_PER_STATEMENT, fetch, ids_sql};
 use super::spans::{SpanTable, aligned_spans, read_aligned};
+use super::sql::{IDS_PER_STATEMENT, fetch, ids_sql};
 use crate::metrics::jobs::JobWindow;
 use crate::store::StoreError;
 use crate::store::rollups::DAY;

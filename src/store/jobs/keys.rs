@@ -8,7 +8,7 @@ use std::sync::RwLock;
 
 use sqlx::{AnyConnection, Row};
 
-use super::read::{IDS_PER_STATEMENT, fetch, ids_sql};
+use super::sql::{IDS_PER_STATEMENT, fetch, ids_sql};
 use super::window::{JobKeyRecord, key_record};
 use crate::domain::{Job, JobName};
 use crate::store::rows::provider_id;

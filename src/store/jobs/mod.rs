@@ -7,7 +7,9 @@
 //! (`hour_spans`) and hourly packed roll-up (`packed`), read in `list` by
 //! the window's hour plan (`hours`), plus the runs those leave out (still
 //! going at the fold, or new since: `fold`), by id; the retention of
-//! roll-ups and unused keys is `retention`.
+//! roll-ups and unused keys is `retention`. The statements they all run
+//! are built and run by `sql` (binds, `IN` lists, spans; whole or row by
+//! row).
 //!
 //! Owns the `steps`, `job_keys` and `rollup_job*`/`rollup_step_times`
 //! tables (`rollup_job_open` and `rollup_job_hour_spans` included); must
@@ -22,6 +24,7 @@ mod packed;
 mod read;
 mod retention;
 mod spans;
+mod sql;
 pub(super) mod steps;
 mod window;
 

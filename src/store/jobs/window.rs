@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use sqlx::Row;
 
 use super::fold::packed_freshness;
-use super::read::{Grain, JobFilter, fetch, filter_sql, raw_window, rollup_window};
+use super::read::{Grain, JobFilter, filter_sql, raw_window, rollup_window};
+use super::sql::fetch;
 use crate::domain::ProviderKind;
 use crate::metrics::jobs::JobWindow;
 use crate::store::rollups::{RollupView, plan};
