@@ -94,11 +94,12 @@ on_both_backends! {
         let wrap = "(() => { const w = document.querySelector('#jobs').closest('.table-wrap'); return w.scrollWidth <= w.clientWidth + 1; })()";
         assert_eq!(browser.eval(wrap).await, true, "the jobs table fits 1 440 px");
 
-        // A build's waterfall: jobs and their steps on one time axis.
+        // A build's waterfall: jobs and their steps on one time axis
+        // (every stored step, the skipped deploy job's too: 3 + 2 + 1).
         let run1 = app.builds().await.into_iter().find(|b| b["external_id"] == "1").expect("run 1");
         resize(&browser, 1440, 900).await;
         browser.client.goto(&app.url(&format!("/?build={}", run1["id"]))).await.expect("detail");
-        browser.expect("document.querySelectorAll('#detail table.jobs tbody tr.step-row').length === 5", 10 * SECOND,
+        browser.expect("document.querySelectorAll('#detail table.jobs tbody tr.step-row').length === 6", 10 * SECOND,
             "document.getElementById('detail-body').innerText").await;
         let rows = browser.eval("[...document.querySelectorAll('#detail table.jobs tbody tr')].map(r => r.cells[0].textContent)").await;
         let rows: Vec<&str> = rows.as_array().expect("rows").iter().filter_map(|r| r.as_str()).collect();
@@ -112,6 +113,7 @@ on_both_backends! {
         // Job 11's steps (+20 → +22, +22 → +72, skipped) then job 12's (+10 → +16, +16 → +116), by job start.
         assert!(bars.as_array().expect("bars").contains(&json!("step 1 Set up job: success, 2 s")), "{bars}");
         assert!(bars.as_array().expect("bars").contains(&json!("step 2 Run tests: failed, 1 min 40 s")), "{bars}");
+        assert!(bars.as_array().expect("bars").contains(&json!("step 1 Deploy: success, 5 s")), "{bars}");
         axe_clean(&browser, "waterfall").await;
         for (width, height) in [(1440, 900), (1280, 800), (390, 844)] {
             resize(&browser, width, height).await;
