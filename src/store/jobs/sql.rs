@@ -10,8 +10,8 @@ use sqlx::{AnyConnection, AssertSqlSafe};
 
 use crate::store::StoreError;
 
-#[derive(Debug, Clone)]
 /// A value bound to a statement of the job reads.
+#[derive(Debug, Clone)]
 pub(super) enum Bind {
     Int(i64),
     Text(String),
