@@ -1,7 +1,7 @@
 //! Retention: deletes run attempts (with their jobs) and raw deliveries
-//! older than the configured age (then the roll-ups of those days and the
-//! job keys nothing names any more), and uploaded test results older than
-//! their own age, once an hour.
+//! older than the configured age (then the roll-ups of those days, and
+//! the job keys and runner minute cells nothing names any more), and
+//! uploaded test results older than their own age, once an hour.
 
 use std::sync::Arc;
 
@@ -21,10 +21,11 @@ pub fn job(days: Option<u32>) -> Option<PeriodicJob> {
                 let cutoff = Utc::now() - chrono::Duration::days(i64::from(days));
                 let (attempts, deliveries) = store.delete_older_than(cutoff).await?;
                 let (rollups, keys) = store.delete_job_leftovers(cutoff.timestamp()).await?;
+                let cells = store.delete_unused_minute_cells().await?;
                 let deployments = store.deployments().delete_older_than(cutoff.timestamp()).await?;
                 Ok(format!(
                     "retention: deleted {attempts} run attempts, {deliveries} deliveries, {rollups} roll-up rows, \
-                     {keys} unused job keys and {deployments} deployment, commit and incident rows older than {days} days"
+                     {keys} unused job keys, {cells} unused runner minute cells and {deployments} deployment, commit and incident rows older than {days} days"
                 ))
             })
         }),

@@ -1,7 +1,8 @@
 //! Job keys beyond the insights list's figures, on both back ends: the
 //! list's pages (`limit`, `offset`, `total`), runner minutes grouped by
 //! job key (matrix variants in one row), and retention of the roll-ups
-//! and of the job keys nothing names any more; job keys read by id.
+//! and of the job keys and runner minute cells nothing names any more;
+//! job keys read by id.
 
 use chrono::{DateTime, Duration, Utc};
 use cicd_dashboard::store::rollups::DAY;
@@ -9,8 +10,8 @@ use cicd_dashboard::store::{JobFilter, Store};
 use serde_json::{Value, json};
 
 use crate::helpers::TestApp;
-use crate::on_both_backends;
 use crate::payloads::{Run, job_payload};
+use crate::{on_both_backends, on_postgres};
 
 async fn get(app: &TestApp, path: &str) -> Value {
     let (status, body) = app.get(path).await;
@@ -43,6 +44,11 @@ async fn run_with_job(app: &TestApp, id: i64, at: DateTime<Utc>, name: &str) {
     );
     job["workflow_job"]["name"] = json!(name);
     app.deliver_json("workflow_job", &job, "stored").await;
+}
+
+/// The rows of the last 7 days' runner minutes per job.
+async fn minutes(app: &TestApp) -> Value {
+    get(app, "/api/insights/minutes?window_days=7&group_by=job").await["rows"].clone()
 }
 
 on_both_backends! {
@@ -129,14 +135,40 @@ on_both_backends! {
             store.job_insights().job_keys(&JobFilter::default()).await.expect("keys").into_values().map(|k| k.name).collect();
         left.sort();
         assert_eq!(left, ["edge-job", "new-job"]);
+        // The runner minute cells: old-job's (its day's minute row went
+        // with the roll-ups) is named by no row and deleted; edge-job's day
+        // keeps its row until the next fold recomputes it without its job.
+        let recent = minutes(&app).await;
+        assert_eq!(store.delete_unused_minute_cells().await.expect("cells"), 1);
+        assert_eq!(minutes(&app).await, recent);
         // Again: nothing more to delete; the answers are unchanged.
         assert_eq!(store.delete_job_leftovers(cutoff).await.expect("again"), (0, 0));
+        assert_eq!(store.delete_unused_minute_cells().await.expect("cells again"), 0);
         assert_eq!(get(&app, "/api/insights/jobs?window_days=7").await["jobs"], list["jobs"]);
-        // A new job under a deleted key's name gets a key again.
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        store.metrics().fold_rollups(Utc::now().timestamp() - 1).await.expect("fold after retention");
+        assert_eq!(store.delete_unused_minute_cells().await.expect("edge cell"), 1);
+        assert_eq!(recent.as_array().map(|rows| rows.len()), Some(1), "{recent}");
+        assert_eq!((&recent[0]["job"], &recent[0]["jobs"], &recent[0]["runner_minutes"]), (&json!("new-job"), &json!(1), &json!(1)));
+        assert_eq!(minutes(&app).await, recent);
+        // A new job under a deleted key's name gets a key again, and its
+        // minutes a new cell.
         run_with_job(&app, 4, at(now - 1800), "old-job").await;
         let mut after = names(&get(&app, "/api/insights/jobs?window_days=7&sort=name&order=asc").await);
         after.sort();
         assert_eq!(after, ["new-job", "old-job"]);
+        tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+        store.metrics().fold_rollups(Utc::now().timestamp() - 1).await.expect("fold with a new cell");
+        assert_eq!(store.delete_unused_minute_cells().await.expect("no unused cell"), 0);
+        let rows = minutes(&app).await;
+        let mut jobs: Vec<(String, i64)> = rows
+            .as_array()
+            .expect("rows")
+            .iter()
+            .map(|row| (row["job"].as_str().unwrap_or_default().to_owned(), row["runner_minutes"].as_i64().unwrap_or(-1)))
+            .collect();
+        jobs.sort();
+        assert_eq!(jobs, [("new-job".to_owned(), 1), ("old-job".to_owned(), 1)], "{rows}");
     }
 }
 
@@ -163,5 +195,35 @@ on_both_backends! {
         // And the list names both.
         let list = get(&app, "/api/insights/jobs?window_days=1&sort=name&order=asc").await;
         assert_eq!(names(&list), vec!["build", "lint"]);
+    }
+}
+
+on_postgres! {
+    async fn the_trim_of_minute_cells_and_a_fold_wait_for_the_folds_lock(app: TestApp) {
+        use sqlx::Connection;
+        let store = Store::connect(&app.database_url, &Default::default()).await.expect("store");
+        // Another replica's fold, holding the lock between reading a cell's
+        // id and writing the rows that name it.
+        let mut other = sqlx::PgConnection::connect(&app.database_url).await.expect("connect");
+        let mut fold = other.begin().await.expect("begin");
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(cicd_dashboard::store::rollups::FOLD_LOCK)
+            .execute(&mut *fold)
+            .await
+            .expect("lock");
+        let trim = tokio::spawn({
+            let store = store.clone();
+            async move { store.delete_unused_minute_cells().await }
+        });
+        let next_fold = tokio::spawn({
+            let store = store.clone();
+            async move { store.metrics().fold_rollups(Utc::now().timestamp() - 1).await }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        assert!(!trim.is_finished(), "the trim ran while a fold held its lock");
+        assert!(!next_fold.is_finished(), "two folds interleaved");
+        fold.commit().await.expect("commit");
+        assert_eq!(trim.await.expect("join").expect("trim"), 0);
+        next_fold.await.expect("join").expect("fold");
     }
 }

@@ -91,7 +91,7 @@ on_both_backends! {
         assert_eq!(app.builds().await.len(), 2);
         let scheduler = Scheduler::new(replica_store(&app).await, retention::job(Some(90)).into_iter().collect());
         let report = scheduler.tick(Utc::now()).await;
-        assert_eq!(report[0].1, TickOutcome::Ran("retention: deleted 1 run attempts, 0 deliveries, 0 roll-up rows, 0 unused job keys and 0 deployment, commit and incident rows older than 90 days".into()));
+        assert_eq!(report[0].1, TickOutcome::Ran("retention: deleted 1 run attempts, 0 deliveries, 0 roll-up rows, 0 unused job keys, 0 unused runner minute cells and 0 deployment, commit and incident rows older than 90 days".into()));
         let builds = app.builds().await;
         assert_eq!(builds.len(), 1);
         assert_eq!(builds[0]["external_id"], "7002");

@@ -18,9 +18,11 @@ impl MetricReads<'_> {
     /// the earliest stored day (retention deletes from there), drops
     /// roll-ups before it, and records `through`. One transaction; the
     /// first fold covers every day; a `through` not after the recorded one
-    /// does nothing. Answers the number of days recomputed.
+    /// does nothing; two folds never interleave (`super::lock_folds`).
+    /// Answers the number of days recomputed.
     pub async fn fold_rollups(&self, through: i64) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
+        super::lock_folds(&mut tx, self.backend()).await?;
         let previous: Option<i64> = sqlx::query("SELECT folded_through FROM rollup_state WHERE id = 1")
             .fetch_optional(&mut *tx)
             .await?

@@ -45,6 +45,28 @@ pub const DAY: i64 = 86_400;
 pub const FOLD_MARGIN_SECONDS: i64 = 60;
 /// Roll-ups last folded longer ago than this are not read.
 pub const STALE_AFTER_SECONDS: i64 = 900;
+/// The PostgreSQL advisory lock key of the fold ("cicd_rol" in ASCII: above
+/// any `hashtext` key, which the alert checks lock).
+pub const FOLD_LOCK: i64 = 0x6369_6364_5f72_6f6c;
+
+/// Holds the fold's lock until the transaction on `conn` ends: on
+/// PostgreSQL an advisory lock, so two folds, or a fold and the trim of the
+/// runner minute cells ([`crate::store::Store::delete_unused_minute_cells`]),
+/// never interleave; SQLite's write transactions (`BEGIN IMMEDIATE`) are
+/// serial already.
+pub(in crate::store) async fn lock_folds(
+    conn: &mut sqlx::AnyConnection,
+    backend: super::Backend,
+) -> Result<(), super::StoreError> {
+    if backend == super::Backend::Postgres {
+        sqlx::query("SELECT CAST(1 AS BIGINT) AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
+            .bind(FOLD_LOCK)
+            .fetch_one(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Stands for "no upper bound" in spans: a midnight far beyond any timestamp.
 const OPEN_END: i64 = i64::MAX / 4 / DAY * DAY;
 

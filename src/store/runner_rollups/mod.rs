@@ -42,11 +42,13 @@
 //!
 //! This module owns these tables; it must not know HTTP or payloads.
 //! Files: `fold` (recomputing stale days), `read` (a window's inputs),
-//! `packed` (the histogram's bytes).
+//! `packed` (the histogram's bytes), `retention` (deleting the minute
+//! cells no row names).
 
 pub(super) mod fold;
 mod packed;
 mod read;
+mod retention;
 
 use std::collections::{BTreeMap, BTreeSet};
 
