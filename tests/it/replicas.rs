@@ -93,8 +93,19 @@ on_postgres! {
         for (event, guid, body) in &unique {
             assert_eq!(deliver_to(&client, &reference.base, event, guid, body).await, 202);
         }
-        let expected = snapshot(&reference, false).await;
-        let got = snapshot(&app, false).await;
+        // Without `failures`: the `failure-reasons` job (every minute, on
+        // each process's own clock) gives failed jobs their reasons, so on
+        // a loaded machine, where the replicas' deliveries take over a
+        // minute, they have reasons the quicker reference has not yet; the
+        // reasons have their own tests.
+        let without_failures = |mut builds: Vec<serde_json::Value>| {
+            for build in &mut builds {
+                build.as_object_mut().expect("object").remove("failures");
+            }
+            builds
+        };
+        let expected = without_failures(snapshot(&reference, false).await);
+        let got = without_failures(snapshot(&app, false).await);
         assert_eq!(got.len(), expected.len());
         for (g, e) in got.iter().zip(&expected) {
             assert_eq!(g, e);
