@@ -9,7 +9,8 @@
 //! earliest stored start — minus the part of a packed edge hour outside
 //! the window — and the runs the packed rows leave out
 //! ([`RollupView::unpacked`]: still going at the fold, or new since), read
-//! by id where their hour is packed; which is exactly what one raw scan of
+//! by id where their hour is packed (on a connection of their own, at the
+//! same time as the rest); which is exactly what one raw scan of
 //! the window gives (a step's `number`, the lowest seen, may come from a
 //! packed edge hour's part outside). A branch filter, or no recent fold,
 //! reads raw only.
@@ -48,15 +49,6 @@ impl JobInsights<'_> {
             return self.job_window((start, end), filter, Grain::Key, with_steps, None).await;
         };
         let plan = hour_plan(start, end, now, view);
-        let mut conn = self.read.acquire().await?;
-        let keys = allowed_keys(&mut conn, filter).await?;
-        let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
-        let mut sums = Accumulator::default();
-        let reads = packed_reads(&plan.packed, view);
-        read_spans(&mut conn, &reads.days, with_steps, &mut sums, &keep).await?;
-        read_hours(&mut conn, &reads.hours, with_steps, 1, &mut sums, &keep).await?;
-        read_hours(&mut conn, &reads.minus_hours, with_steps, -1, &mut sums, &keep).await?;
-        let mut window = sums.into_window();
         // The runs in no packed row (`RollupView::unpacked`): not taken off
         // with an edge hour's outside part, and read by id where their
         // hour is packed and they start inside the window.
@@ -65,27 +57,38 @@ impl JobInsights<'_> {
             at >= start && end.is_none_or(|end| at < end) && within(&plan.packed, at.div_euclid(HOUR))
         };
         let unpacked = &view.unpacked;
-        let scans = [
-            (Runs::Spans { add: &plan.raw, subtract: &plan.subtract }, false),
-            (
-                Runs::Ids(
-                    &unpacked.iter().filter(|&(_, &at)| in_packed(at)).map(|(&id, _)| id).collect::<Vec<_>>(),
-                ),
-                true,
-            ),
-        ];
-        for (runs, by_id) in scans {
-            let bucket = |at: i64, id: i64| {
-                let keep = if by_id {
-                    in_packed(at)
-                } else {
-                    !(unpacked.contains_key(&id) && within(&plan.subtract, at))
-                };
-                keep.then_some(0)
-            };
+        let ids: Vec<i64> = unpacked.iter().filter(|&(_, &at)| in_packed(at)).map(|(&id, _)| id).collect();
+        // Read by id on a connection of their own, while the packed rows
+        // and raw spans are read (and decoded) on another.
+        let by_id = async {
+            if ids.is_empty() {
+                return Ok(JobWindow::default());
+            }
+            let mut conn = self.read.acquire().await?;
+            let bucket = |at: i64, _| in_packed(at).then_some(0);
+            let mut scanned =
+                raw_scan(&mut conn, Runs::Ids(&ids), filter, Grain::Key, with_steps, bucket).await?;
+            Ok::<_, StoreError>(scanned.remove(&0).unwrap_or_default())
+        };
+        let packed = async {
+            let mut conn = self.read.acquire().await?;
+            let keys = allowed_keys(&mut conn, filter).await?;
+            let keep = |key: i64| keys.as_ref().is_none_or(|keys| keys.contains(&key));
+            let mut sums = Accumulator::default();
+            let reads = packed_reads(&plan.packed, view);
+            read_spans(&mut conn, &reads.days, with_steps, &mut sums, &keep).await?;
+            read_hours(&mut conn, &reads.hours, with_steps, 1, &mut sums, &keep).await?;
+            read_hours(&mut conn, &reads.minus_hours, with_steps, -1, &mut sums, &keep).await?;
+            let mut window = sums.into_window();
+            let runs = Runs::Spans { add: &plan.raw, subtract: &plan.subtract };
+            let bucket =
+                |at: i64, id: i64| (!(unpacked.contains_key(&id) && within(&plan.subtract, at))).then_some(0);
             let mut scanned = raw_scan(&mut conn, runs, filter, Grain::Key, with_steps, bucket).await?;
             window.merge(scanned.remove(&0).unwrap_or_default());
-        }
+            Ok::<_, StoreError>(window)
+        };
+        let (mut window, read_by_id) = tokio::try_join!(packed, by_id)?;
+        window.merge(read_by_id);
         window.jobs.retain(|_, tally| !tally.is_empty());
         window.steps.retain(|_, tally| tally.runs != 0 || tally.durations.count() != 0);
         Ok(window)
