@@ -245,7 +245,9 @@ on_both_backends! {
         let (status, body) = post(&app, &json!({"events": events})).await;
         assert_eq!(status, 200, "{body}");
         for group_by in ["workflow", "job"] {
-            let path = format!("/api/insights/minutes?window_days=1&group_by={group_by}&provider=jenkins");
+            // Two days (from yesterday's 00:00 UTC): the job of 10 minutes
+            // ago is inside just after midnight too.
+            let path = format!("/api/insights/minutes?window_days=2&group_by={group_by}&provider=jenkins");
             let (status, minutes) = app.get(&path).await;
             assert_eq!(status, 200, "{minutes}");
             let row = &minutes["rows"][0];
