@@ -5,7 +5,7 @@
 
 use axum::Extension;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use chrono::Utc;
@@ -15,7 +15,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::params::{PageParams, Paging, Params};
+use super::params::{PageParams, Paging, Params, PathText, plain_integer};
 use super::problem::{FieldProblem, Problem};
 use super::responses::{BodyProblems, ItemProblems, QueryProblems, ReadProblems};
 use crate::alerts::config::{AlertConfig, RuleKind};
@@ -338,7 +338,7 @@ pub async fn test(
 
 async fn mark(state: &AppState, id: &str, resolve: bool) -> Result<Json<AlertJson>, Problem> {
     let missing = || Problem::not_found(format!("no alert with id {id:?}"));
-    let id_number = id.parse::<i64>().map_err(|_| missing())?;
+    let id_number = plain_integer(id).ok_or_else(missing)?;
     let alert = state
         .store
         .alerts()
@@ -356,7 +356,7 @@ async fn mark(state: &AppState, id: &str, resolve: bool) -> Result<Json<AlertJso
     security(("token" = [])))]
 pub async fn acknowledge(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<AlertJson>, Problem> {
     mark(&state, &id, false).await
 }
@@ -369,7 +369,7 @@ pub async fn acknowledge(
     security(("token" = [])))]
 pub async fn resolve(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<AlertJson>, Problem> {
     mark(&state, &id, true).await
 }

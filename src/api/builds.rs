@@ -1,13 +1,13 @@
 //! `GET /api/builds` and `GET /api/builds/{id}`.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
 use super::dto::{BuildDetailJson, BuildJson, BuildListJson, JobJson};
-use super::params::{PageParams, Paging, Params};
+use super::params::{PageParams, Paging, Params, PathText, plain_integer};
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
@@ -164,10 +164,10 @@ pub async fn list(
     security((), ("token" = [])))]
 pub async fn detail(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<BuildDetailJson>, Problem> {
     let missing = || Problem::not_found(format!("no build with id {id:?}"));
-    let Ok(numeric) = id.parse::<i64>() else {
+    let Some(numeric) = plain_integer(&id) else {
         return Err(missing());
     };
     let Some(record) = state.store.builds().get_build(numeric).await? else {

@@ -6,14 +6,14 @@
 //! never HTML.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::Utc;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::params::Params;
+use super::params::{Params, PathText};
 use super::problem::Problem;
 use super::responses::{ItemQueryProblems, QueryProblems};
 use crate::auth::Role;
@@ -109,7 +109,7 @@ pub async fn list(State(state): State<AppState>, params: Params) -> Result<Json<
     security((), ("token" = [])))]
 pub async fn signature(
     State(state): State<AppState>,
-    Path(fingerprint): Path<String>,
+    PathText(fingerprint): PathText,
     params: Params,
 ) -> Result<Json<SignatureDetail>, Problem> {
     let (filter, window_days) = filter(&params, 30)?;

@@ -9,14 +9,14 @@
 use std::collections::{BTreeSet, HashMap};
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::Utc;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::params::{Paging, Params, Window};
+use super::params::{Paging, Params, PathText, Window, plain_integer};
 use super::problem::Problem;
 use super::responses::{ItemQueryProblems, QueryProblems};
 use crate::auth::Role;
@@ -196,12 +196,12 @@ pub async fn list(
     security((), ("token" = [])))]
 pub async fn one(
     State(state): State<AppState>,
-    Path(key): Path<String>,
+    PathText(key): PathText,
     Window { window_days }: Window,
     params: Params,
 ) -> Result<Json<JobDetailJson>, Problem> {
     let missing = || Problem::not_found(format!("no job key {key:?}"));
-    let id = key.parse::<i64>().map_err(|_| missing())?;
+    let id = plain_integer(&key).ok_or_else(missing)?;
     let filter = JobFilter { key_id: Some(id), branch: params.text("branch"), ..JobFilter::default() };
     let reads = state.store.job_insights();
     let record = reads.job_keys(&filter).await?.remove(&id).ok_or_else(missing)?;

@@ -59,8 +59,8 @@ impl Params {
         let Some(text) = self.text(name) else {
             return Ok(default);
         };
-        match text.parse::<i64>() {
-            Ok(n) if (min..=max).contains(&n) => Ok(n),
+        match plain_integer(&text) {
+            Some(n) if (min..=max).contains(&n) => Ok(n),
             _ => Err(Problem::invalid_parameter(format!(
                 "{name} must be an integer from {min} to {max}, got {text:?}"
             ))),
@@ -84,6 +84,36 @@ impl Params {
             Some("true" | "1") => Ok(true),
             Some(text) => {
                 Err(Problem::invalid_parameter(format!("{name} must be true or false, got {text:?}")))
+            }
+        }
+    }
+}
+
+/// An integer written plainly: ASCII digits with an optional leading `-`,
+/// nothing else (Rust's `parse` also takes a leading `+`, which no client
+/// means to send: `window_days=+7` is a 422, and `/api/builds/+7` names no
+/// build). Ids in paths and integer parameters read through here.
+pub fn plain_integer(text: &str) -> Option<i64> {
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    text.parse().ok()
+}
+
+/// One path parameter as text. A segment axum cannot decode (not UTF-8
+/// once percent-decoded, as in `/api/builds/%FF`) names nothing, so it is
+/// the route's 404 problem rather than axum's plain-text 400.
+pub struct PathText(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for PathText {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Problem> {
+        match axum::extract::Path::<String>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(text)) => Ok(PathText(text)),
+            Err(rejection) => {
+                Err(Problem::not_found(format!("nothing has this name: {}", rejection.body_text())))
             }
         }
     }
@@ -185,4 +215,19 @@ pub struct PageParams {
     /// Entries to skip (default 0)
     #[param(minimum = 0)]
     offset: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_integer;
+
+    #[test]
+    fn only_digits_with_an_optional_minus_are_integers() {
+        for (text, want) in [("7", Some(7)), ("-3", Some(-3)), ("007", Some(7)), ("0", Some(0))] {
+            assert_eq!(plain_integer(text), want, "{text}");
+        }
+        for text in ["+7", "", "-", "7 ", " 7", "1e3", "0x10", "--1", "7.0", "٣", "99999999999999999999"] {
+            assert_eq!(plain_integer(text), None, "{text:?}");
+        }
+    }
 }

@@ -5,14 +5,14 @@
 //! /api/insights/tests/{id}` (one test's history).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use chrono::Utc;
 use serde::Serialize;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::AppState;
-use super::params::Params;
+use super::params::{Params, PathText, plain_integer};
 use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
@@ -59,7 +59,7 @@ pub struct BuildTests {
 }
 
 fn parse_id(id: &str, what: &str) -> Result<i64, Problem> {
-    id.parse::<i64>().map_err(|_| Problem::not_found(format!("no {what} with id {id:?}")))
+    plain_integer(id).ok_or_else(|| Problem::not_found(format!("no {what} with id {id:?}")))
 }
 
 /// The test results uploaded for a build's jobs; 404 when no build has
@@ -71,7 +71,7 @@ fn parse_id(id: &str, what: &str) -> Result<i64, Problem> {
     security((), ("token" = [])))]
 pub async fn build_tests(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<BuildTests>, Problem> {
     let build_id = parse_id(&id, "build")?;
     if state.store.builds().get_build(build_id).await?.is_none() {
@@ -182,7 +182,7 @@ pub async fn insights(
     security((), ("token" = [])))]
 pub async fn history(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PathText(id): PathText,
 ) -> Result<Json<TestHistory>, Problem> {
     let test_id = parse_id(&id, "test")?;
     state

@@ -149,6 +149,11 @@ on_both_backends! {
         assert!(resolved["resolved_at"].is_string());
         assert_eq!(post("/api/alerts/999999/ack".into()).await.0, 404);
         assert_eq!(post("/api/alerts/abc/resolve".into()).await.0, 404);
+        // `+id` is not the alert's id written plainly; a segment that is not
+        // UTF-8 is a problem like any other 404.
+        assert_eq!(post(format!("/api/alerts/+{id}/ack")).await.0, 404);
+        let (status, problem) = post("/api/alerts/%FF/resolve".into()).await;
+        assert_eq!((status, problem["status"].as_u64()), (404, Some(404)), "{problem}");
     }
 }
 

@@ -337,6 +337,8 @@ async fn runners_and_minutes_on_a_hand_worked_dataset_postgres() {
 /// delivery lost, or a GitLab `created` job left in a finished pipeline)
 /// will never get a runner: not in "queued now", while the same job in an
 /// unfinished run is.
+/// (Read over two UTC days: the jobs of 30 minutes ago are yesterday until
+/// 00:30 UTC.)
 async fn finished_runs_hold_no_waiting_jobs(app: TestApp) {
     let at = Utc::now() - Duration::minutes(30);
     for (run_id, job_id) in [(801, 8011), (802, 8021)] {
@@ -363,7 +365,7 @@ async fn finished_runs_hold_no_waiting_jobs(app: TestApp) {
     let mut done = Run::new(801, at);
     done.repo = "octo-org/lost".into();
     app.deliver_json("workflow_run", &done.at("completed", Some("failure"), 600).payload(), "stored").await;
-    let (status, r) = app.get("/api/insights/runners?window_days=1&repo=octo-org/lost").await;
+    let (status, r) = app.get("/api/insights/runners?window_days=2&repo=octo-org/lost").await;
     assert_eq!(status, 200, "{r}");
     let s = set(&r, &["lost-label"]);
     assert_eq!((&s["queued_now"], &s["longest_waiting"]["job"]), (&json!(1), &json!("job-8021")), "{r}");

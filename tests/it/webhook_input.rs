@@ -169,6 +169,18 @@ on_both_backends! {
             ("/api/builds/999999", 404),
             ("/api/builds/not-a-number", 404),
             ("/api/nothing-here", 404),
+            // A leading `+` (`%2B`; a bare `+` in a query is a space, and
+            // values are trimmed) is not a plain integer.
+            ("/api/metrics/summary?window_days=%2B7", 422),
+            ("/api/insights/jobs?window_days=%2B7", 422),
+            ("/api/builds?limit=%2B5", 422),
+            ("/api/builds/+1", 404),
+            // A path segment that is not UTF-8 once decoded names nothing.
+            ("/api/builds/%FF", 404),
+            ("/api/builds/%FF/tests", 404),
+            ("/api/insights/jobs/%FF", 404),
+            ("/api/insights/tests/%C3%28", 404),
+            ("/api/insights/failures/%FF", 404),
         ] {
             let (got, problem) = app.get(path).await;
             assert_eq!(got, status, "{path}: {problem}");
