@@ -132,7 +132,8 @@ impl<'a> Reader<'a> {
 
     /// A text written by [`Writer::text`] (v1: a `u16` length).
     pub(super) fn text(&mut self) -> Result<&'a str, StoreError> {
-        let len = if self.version == V1 { usize::from(u16::from_le_bytes(self.fixed()?)) } else { self.len()? };
+        let len =
+            if self.version == V1 { usize::from(u16::from_le_bytes(self.fixed()?)) } else { self.len()? };
         if self.buf.len() < len {
             return Err(bad("cut short"));
         }

@@ -145,7 +145,10 @@ fn rows_of_version_1_are_read_alike_and_with_rows_of_version_2() {
         assert!(Accumulator::default().add(&jobs[..cut], None, &|_| true).is_err(), "v1 jobs cut at {cut}");
     }
     for cut in 0..steps.len() {
-        assert!(Accumulator::default().add(&jobs, Some(&steps[..cut]), &|_| true).is_err(), "v1 steps cut at {cut}");
+        assert!(
+            Accumulator::default().add(&jobs, Some(&steps[..cut]), &|_| true).is_err(),
+            "v1 steps cut at {cut}"
+        );
     }
 }
 
@@ -164,7 +167,12 @@ fn version_2_takes_a_quarter_of_the_bytes() {
     let (old_jobs, old_steps) = encode_v1(&window);
     let (jobs, steps) = encode(&window).expect("encode");
     assert!(jobs.len() * 4 <= old_jobs.len() + old_jobs.len() / 10, "{} vs {}", jobs.len(), old_jobs.len());
-    assert!(steps.len() * 4 <= old_steps.len() + old_steps.len() / 10, "{} vs {}", steps.len(), old_steps.len());
+    assert!(
+        steps.len() * 4 <= old_steps.len() + old_steps.len() / 10,
+        "{} vs {}",
+        steps.len(),
+        old_steps.len()
+    );
     let mut acc = Accumulator::default();
     acc.add(&jobs, Some(&steps), &|_| true).expect("decode");
     assert_eq!(acc.into_window(), window);
