@@ -44,7 +44,9 @@
 //!   stream tickets, the audit log.
 //! - on [`Store`] itself, operations (`connect`, `migrations`, `retention`,
 //!   `copy`, `events`, `error`): pools, schema, deleting old rows, `db copy`,
-//!   change events after commit, errors (`Unavailable` → 503).
+//!   change events after commit, errors (`Unavailable` → 503); and
+//!   `xact_lock`, the locks held to a transaction's end that keep replicas'
+//!   folds and alert checks apart.
 //!
 //! Owns SQL and the schema; must not know HTTP, payloads, providers or what
 //! alert rules decide.
@@ -77,6 +79,7 @@ pub mod test_results;
 mod timeseries;
 mod tokens;
 mod write;
+mod xact_lock;
 
 pub use audit::AuditEntry;
 pub use builds::{BuildFilter, BuildPage, BuildRecord, BuildSort, JobRecord, PageCursor};

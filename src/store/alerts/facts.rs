@@ -8,6 +8,7 @@ use sqlx::{AnyConnection, AssertSqlSafe, Row};
 
 use crate::domain::BuildStatus;
 use crate::store::Alerts;
+use crate::store::xact_lock::{LockKey, lock_until_commit};
 use crate::store::{Backend, StoreError};
 
 /// What rules read about one build (run attempt). Times are Unix seconds.
@@ -105,15 +106,7 @@ pub async fn build_facts(conn: &mut AnyConnection, build_id: i64) -> Result<Opti
 /// until the transaction ends, so two replicas finishing builds of the same
 /// pipeline at once see each other's outcome. SQLite writers are serial.
 pub async fn lock_key(conn: &mut AnyConnection, backend: Backend, key: &str) -> Result<(), StoreError> {
-    if backend == Backend::Postgres {
-        sqlx::query(
-            "SELECT CAST(1 AS BIGINT) AS locked FROM (SELECT pg_advisory_xact_lock(hashtext($1))) AS l",
-        )
-        .bind(key)
-        .fetch_one(&mut *conn)
-        .await?;
-    }
-    Ok(())
+    lock_until_commit(conn, backend, LockKey::Name(key)).await
 }
 
 /// The latest conclusive (`success`/`failed`) build of the same pipeline

@@ -46,7 +46,7 @@ pub const FOLD_MARGIN_SECONDS: i64 = 60;
 /// Roll-ups last folded longer ago than this are not read.
 pub const STALE_AFTER_SECONDS: i64 = 900;
 /// The PostgreSQL advisory lock key of the fold ("cicd_rol" in ASCII: above
-/// any `hashtext` key, which the alert checks lock).
+/// any `hashtext` key, which the alert checks lock; `super::xact_lock`).
 pub const FOLD_LOCK: i64 = 0x6369_6364_5f72_6f6c;
 
 /// Holds the fold's lock until the transaction on `conn` ends: on
@@ -58,13 +58,7 @@ pub(in crate::store) async fn lock_folds(
     conn: &mut sqlx::AnyConnection,
     backend: super::Backend,
 ) -> Result<(), super::StoreError> {
-    if backend == super::Backend::Postgres {
-        sqlx::query("SELECT CAST(1 AS BIGINT) AS locked FROM (SELECT pg_advisory_xact_lock($1)) AS l")
-            .bind(FOLD_LOCK)
-            .fetch_one(&mut *conn)
-            .await?;
-    }
-    Ok(())
+    super::xact_lock::lock_until_commit(conn, backend, super::xact_lock::LockKey::Number(FOLD_LOCK)).await
 }
 
 /// Stands for "no upper bound" in spans: a midnight far beyond any timestamp.
