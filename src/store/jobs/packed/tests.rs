@@ -30,11 +30,19 @@ fn hour(key: i64, runs: i64, durations: &[(i64, i64)], step: Option<Step<'_>>) -
     w
 }
 
+/// Two hours of key 1 (one with a duration past 32 bits, both with a
+/// step) and one of key 2 without steps.
+fn three_hours() -> [JobWindow; 3] {
+    [
+        hour(1, 3, &[(60, 2), (4_000_000_000, 1)], Some(("Run tests", 2, &[(50, 1), (70, 1)]))),
+        hour(1, 2, &[(60, 1), (90, 1)], Some(("Run tests", 1, &[(50, 2)]))),
+        hour(2, 1, &[(10, 1)], None),
+    ]
+}
+
 #[test]
 fn packed_hours_add_up_like_merged_tallies() {
-    let a = hour(1, 3, &[(60, 2), (4_000_000_000, 1)], Some(("Run tests", 2, &[(50, 1), (70, 1)])));
-    let b = hour(1, 2, &[(60, 1), (90, 1)], Some(("Run tests", 1, &[(50, 2)])));
-    let c = hour(2, 1, &[(10, 1)], None);
+    let [a, b, c] = three_hours();
     let mut merged = JobWindow::default();
     let mut acc = Accumulator::default();
     for w in [&a, &b, &c] {
@@ -119,9 +127,7 @@ fn encode_v1(window: &JobWindow) -> (Vec<u8>, Vec<u8>) {
 
 #[test]
 fn rows_of_version_1_are_read_alike_and_with_rows_of_version_2() {
-    let a = hour(1, 3, &[(60, 2), (4_000_000_000, 1)], Some(("Run tests", 2, &[(50, 1), (70, 1)])));
-    let b = hour(1, 2, &[(60, 1), (90, 1)], Some(("Run tests", 1, &[(50, 2)])));
-    let c = hour(2, 1, &[(10, 1)], None);
+    let [a, b, c] = three_hours();
     let mut merged = JobWindow::default();
     let mut acc = Accumulator::default();
     for (w, old) in [(&a, true), (&b, false), (&c, true)] {
