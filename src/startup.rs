@@ -355,6 +355,18 @@ fn app_router(state: AppState, cors: Option<CorsLayer>, deadlines: deadline::Dea
         // log line of the request carries it, and echo it in the answer.
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::middleware::map_request(drop_odd_request_id))
+}
+
+/// A caller's `X-Request-Id` of more than 128 bytes, or of anything but
+/// visible ASCII, is dropped (a UUID is made instead): it goes into every
+/// log line of the request.
+async fn drop_odd_request_id(mut request: axum::extract::Request) -> axum::extract::Request {
+    let odd = |v: &HeaderValue| v.len() > 128 || !v.as_bytes().iter().all(u8::is_ascii_graphic);
+    if request.headers().get("x-request-id").is_some_and(odd) {
+        request.headers_mut().remove("x-request-id");
+    }
+    request
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

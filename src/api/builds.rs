@@ -12,7 +12,6 @@ use super::problem::Problem;
 use super::responses::{ItemProblems, QueryProblems};
 use crate::auth::Role;
 use crate::domain::BuildStatus;
-use crate::domain::time::parse_timestamp;
 use crate::domain::{BranchName, RepoName};
 use crate::store::{BuildFilter, BuildSort, PageCursor};
 
@@ -75,15 +74,19 @@ pub(super) fn filter_and_sort(params: &Params) -> Result<(BuildFilter, BuildSort
         })?),
     };
     let provider = params.provider()?;
+    // Starts are whole seconds: a bound with a fraction is rounded up,
+    // which keeps `since ≤ start < until` exact.
     let instant = |name: &str| -> Result<Option<i64>, Problem> {
         params
             .text(name)
             .map(|text| {
-                parse_timestamp(&text).map(|t| t.timestamp()).map_err(|_| {
-                    Problem::invalid_parameter(format!(
-                        "{name} must be an RFC 3339 timestamp such as 2026-11-29T12:00:00Z, got {text:?}"
-                    ))
-                })
+                chrono::DateTime::parse_from_rfc3339(text.trim())
+                    .map(|t| t.timestamp() + i64::from(t.timestamp_subsec_nanos() > 0))
+                    .map_err(|_| {
+                        Problem::invalid_parameter(format!(
+                            "{name} must be an RFC 3339 timestamp such as 2026-11-29T12:00:00Z, got {text:?}"
+                        ))
+                    })
             })
             .transpose()
     };

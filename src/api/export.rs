@@ -30,8 +30,8 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 /// with `X-Export-Truncated: true`.
 pub const MAX_ROWS: i64 = 100_000;
 
-/// The CSV columns: the Build fields, in the API's order.
-const COLUMNS: [&str; 21] = [
+/// The CSV columns: the Build fields, in the API's order (`flaky` last).
+const COLUMNS: [&str; 22] = [
     "id",
     "provider_kind",
     "external_id",
@@ -53,6 +53,7 @@ const COLUMNS: [&str; 21] = [
     "finished_at",
     "duration_seconds",
     "queue_seconds",
+    "flaky",
 ];
 
 #[derive(Serialize)]
@@ -136,6 +137,7 @@ fn to_csv(builds: &[BuildJson]) -> Result<Vec<u8>, csv::Error> {
             text(&b.finished_at),
             int(b.duration_seconds),
             int(b.queue_seconds),
+            b.flaky.unwrap_or(false).to_string(),
         ])?;
     }
     writer.into_inner().map_err(|err| csv::Error::from(err.into_error()))

@@ -50,6 +50,15 @@ on_both_backends! {
         let until = iso(minutes_ago(15));
         let (_, page) = app.get(&format!("/api/builds?since={since}&until={until}")).await;
         assert_eq!(ids(&page), ["4", "3"]);
+        // A fraction of a second (as JavaScript's toISOString writes) rounds
+        // up: run 4 started at a whole second, before since + 0.5 s.
+        let (_, four) = app.get("/api/builds?run=4").await;
+        let start_4 = four["builds"][0]["started_at"].as_str().expect("started").to_owned();
+        let half = |at: &str| at.replace('Z', ".500Z");
+        let (_, page) = app.get(&format!("/api/builds?since={}", half(&start_4))).await;
+        assert_eq!(ids(&page), ["5"], "since just after run 4's start");
+        let (_, page) = app.get(&format!("/api/builds?until={}&since={since}", half(&start_4))).await;
+        assert_eq!(ids(&page), ["4", "3"], "until just after run 4's start");
         let (_, page) = app.get("/api/builds?sort=-duration").await;
         assert_eq!(ids(&page), ["5", "2", "3", "1", "4"]);
         let (_, page) = app.get("/api/builds?sort=started&limit=2").await;

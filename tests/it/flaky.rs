@@ -219,6 +219,19 @@ on_both_backends! {
         let calm = app.build(&json!(build_id(&app, 701, 2).await)).await;
         assert_eq!(calm["flaky"], false);
         assert!(calm["jobs"].as_array().expect("jobs").iter().all(|j| j["flaky"] == false), "{calm}");
+        // The CSV export carries the badge too, one row per attempt.
+        let response = app.client.get(app.url("/api/builds/export?format=csv")).send().await.expect("sent");
+        let body = response.text().await.expect("csv");
+        let mut reader = csv::Reader::from_reader(body.as_bytes());
+        let headers = reader.headers().expect("headers").clone();
+        let column = |name: &str| headers.iter().position(|h| h == name).expect(name);
+        let mut exported: Vec<(String, i64, bool)> = reader
+            .records()
+            .map(|r| r.expect("row"))
+            .map(|r| (r[column("external_id")].to_owned(), r[column("run_attempt")].parse().expect("n"), &r[column("flaky")] == "true"))
+            .collect();
+        exported.sort();
+        assert_eq!(exported, expected);
     }
 
     // Attempts stored before the table existed: with the occurrences gone

@@ -8,6 +8,7 @@ on_both_backends! {
     async fn metrics_count_requests_deliveries_and_pools(app: TestApp) {
         app.get("/api/builds").await;
         app.deliver("workflow_run", &fixture_bytes("github/webhooks/workflow_run.completed.json")).await;
+        app.deliver("deployment", &fixture_bytes("github/webhooks/deployment.json")).await;
         let bad = app.deliver("workflow_run", b"{broken").await;
         assert_eq!(bad.status().as_u16(), 400);
         let response = app.client.get(app.url("/metrics")).send().await.expect("sent");
@@ -19,6 +20,7 @@ on_both_backends! {
         assert!(has(&["http_request_duration_seconds_bucket{", "route=\"/api/builds\""]), "{text}");
         assert!(has(&["webhook_deliveries_total{", "event=\"workflow_run\"", "outcome=\"stored\""]), "{text}");
         assert!(has(&["webhook_deliveries_total{", "outcome=\"invalid-payload\""]), "{text}");
+        assert!(has(&["webhook_deliveries_total{", "event=\"deployment\"", "outcome=\"stored\""]), "{text}");
         assert!(has(&["webhook_ingest_seconds_bucket"]), "{text}");
         assert!(has(&["db_pool_connections{", "pool=\"read\""]), "{text}");
         // Every status has a 24-hour gauge (values are process-wide, so
@@ -45,6 +47,10 @@ on_both_backends! {
         let made = app.client.get(app.url("/api/builds")).send().await.expect("sent");
         let id = made.headers()["x-request-id"].to_str().expect("ascii").to_owned();
         assert_eq!(id.len(), 36, "a UUID: {id}");
+        // An id too long for a log line is replaced by a UUID.
+        let long = "x".repeat(5_000);
+        let replaced = app.client.get(app.url("/health")).header("x-request-id", &long).send().await.expect("sent");
+        assert_eq!(replaced.headers()["x-request-id"].len(), 36);
         let problem = app.client.get(app.url("/api/builds/0")).send().await.expect("sent");
         assert!(problem.headers().contains_key("x-request-id"), "error answers carry it too");
     }

@@ -107,6 +107,8 @@ on_both_backends! {
         assert_eq!(bundle.status(), 200);
         assert!(bundle.bytes().await.expect("body").len() > 100_000);
         let init = app.client.get(app.url("/docs/swagger-initializer.js")).send().await.expect("init");
-        assert!(init.text().await.expect("js").contains("/openapi.json"));
+        let init = init.text().await.expect("js");
+        assert!(init.contains("/openapi.json"), "{init}");
+        assert!(init.contains(r#""validatorUrl": "none""#), "no online validator: {init}");
     }
 }

@@ -115,6 +115,7 @@ pub const KNOWN_EVENTS: &[&str] = &[
     "push",
     "check_run",
     "check_suite",
+    "deployment",
     "deployment_status",
     "issues",
 ];
