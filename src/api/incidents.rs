@@ -61,10 +61,16 @@ impl Fields<'_> {
     }
 
     fn text(&mut self, field: &str, limit: &str) -> Option<String> {
+        self.checked_text(field, limit, "must not be empty (leave it out instead)")
+    }
+
+    /// A string when present; `empty` is the message for one of only
+    /// white space (the required `id`'s may not say to leave it out).
+    fn checked_text(&mut self, field: &str, limit: &str, empty: &str) -> Option<String> {
         match self.object.get(field) {
             None | Some(Value::Null) => None,
             Some(Value::String(text)) if text.trim().is_empty() => {
-                self.fail(field, "must not be empty (leave it out instead)");
+                self.fail(field, empty);
                 None
             }
             Some(Value::String(text)) => match limits::check(limit, text) {
@@ -113,7 +119,7 @@ fn parse(body: &[u8], now: DateTime<Utc>) -> Result<Incident, Problem> {
             f.fail("id", "is required (your incident's id: repeats update it)");
             None
         }
-        _ => f.text("id", "incident id"),
+        _ => f.checked_text("id", "incident id", "must not be empty (your incident's id: repeats update it)"),
     };
     if let Some(id) = &id
         && !id.bytes().all(|b| b.is_ascii_graphic())

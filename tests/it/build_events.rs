@@ -173,6 +173,21 @@ on_both_backends! {
             let problem: Value = response.json().await.expect("problem");
             assert!(problem["detail"].as_str().expect("detail").contains("Content-Type: application/json"), "{problem}");
         }
+        // A required field given empty is told so, not to leave it out;
+        // an optional one given empty is told to leave it out.
+        let mut empty = run_event("jenkins", "13", "thirteen", "queued", json!({"branch": " "}));
+        empty["repository"] = json!("");
+        empty["run_id"] = json!("");
+        let (status, problem) = post(&app, &empty).await;
+        assert_eq!(status, 422, "{problem}");
+        let message = |field: &str| {
+            let errors = problem["errors"].as_array().expect("errors");
+            let error = errors.iter().find(|e| e["field"] == field).unwrap_or_else(|| panic!("{field}: {problem}"));
+            error["message"].as_str().expect("message").to_owned()
+        };
+        assert_eq!(message("events[0].repository"), "must not be empty");
+        assert_eq!(message("events[0].run_id"), "must not be empty");
+        assert_eq!(message("events[0].branch"), "must not be empty (leave it out instead)");
         assert_eq!(app.builds().await.len(), 1, "only the good event");
         let (status, _) = post(&app, &json!("a string")).await;
         assert_eq!(status, 400);

@@ -107,11 +107,14 @@ on_both_backends! {
             (json!({"id": "F", "opened_at": "2099-01-01T00:00:00Z"}), "opened_at"),
             (json!({"id": "Z", "opened_at": "1970-01-01T00:00:00Z"}), "opened_at"),
             (json!({"id": "R", "resolved_at": ts(now + Duration::days(3))}), "resolved_at"),
+            (json!({"id": " "}), "id"),
         ] {
             let response = app.admin.post(app.url("/api/incidents")).json(&body).send().await.expect("post");
             assert_eq!(response.status(), 422, "{body}");
             let problem: Value = response.json().await.expect("problem");
             assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+            let message = problem["errors"][0]["message"].as_str().expect("message");
+            assert!(!message.contains("leave it out"), "a required field: {message}");
         }
         assert_eq!(ids(&app, "window_days=30").await.len(), 5, "none of them stored");
 

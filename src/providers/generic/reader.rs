@@ -28,9 +28,15 @@ impl<'a> Reader<'a> {
 
     /// An optional string, checked against the stored text limit of `limit`.
     pub(super) fn text(&mut self, field: &str, limit: &str) -> Option<String> {
+        self.checked_text(field, limit, "must not be empty (leave it out instead)")
+    }
+
+    /// A string when present; `empty` is the message for one of only
+    /// white space (a required field's may not say to leave it out).
+    fn checked_text(&mut self, field: &str, limit: &str, empty: &str) -> Option<String> {
         match self.present(field)? {
             Value::String(text) if text.trim().is_empty() => {
-                self.fail(field, "must not be empty (leave it out instead)");
+                self.fail(field, empty);
                 None
             }
             Value::String(text) => match limits::check(limit, text) {
@@ -53,7 +59,7 @@ impl<'a> Reader<'a> {
             self.fail(field, "is required");
             return None;
         }
-        self.text(field, limit)
+        self.checked_text(field, limit, "must not be empty")
     }
 
     /// An id: a string or a non-negative integer, kept as text.
@@ -64,7 +70,7 @@ impl<'a> Reader<'a> {
                 None
             }
             Some(Value::Number(n)) if n.as_u64().is_some() => Some(n.to_string()),
-            Some(Value::String(_)) => self.text(field, limit),
+            Some(Value::String(_)) => self.checked_text(field, limit, "must not be empty"),
             Some(_) => {
                 self.fail(field, "must be a string or a non-negative integer");
                 None
