@@ -175,7 +175,7 @@ on_both_backends! {
         }
         // A required field given empty is told so, not to leave it out;
         // an optional one given empty is told to leave it out.
-        let mut empty = run_event("jenkins", "13", "thirteen", "queued", json!({"branch": " "}));
+        let mut empty = run_event("jenkins", "13", "thirteen", "queued", json!({"branch": " ", "attempt": u64::MAX}));
         empty["repository"] = json!("");
         empty["run_id"] = json!("");
         let (status, problem) = post(&app, &empty).await;
@@ -188,6 +188,7 @@ on_both_backends! {
         assert_eq!(message("events[0].repository"), "must not be empty");
         assert_eq!(message("events[0].run_id"), "must not be empty");
         assert_eq!(message("events[0].branch"), "must not be empty (leave it out instead)");
+        assert_eq!(message("events[0].attempt"), format!("must be an integer from 1 to {}", i64::MAX));
         assert_eq!(app.builds().await.len(), 1, "only the good event");
         let (status, _) = post(&app, &json!("a string")).await;
         assert_eq!(status, 400);

@@ -84,7 +84,7 @@ impl<'a> Reader<'a> {
         match value.as_i64() {
             Some(n) if n >= min => Some(n),
             _ => {
-                self.fail(field, format!("must be an integer of at least {min}"));
+                self.fail(field, format!("must be an integer from {min} to {}", i64::MAX));
                 None
             }
         }
