@@ -11,7 +11,8 @@
 //! `GET` (and `HEAD`) routes of the document that take query parameters
 //! are checked: routes that take none (`/health`, `/ready`, `/metrics`)
 //! ignore a query string as probes and scrapers may add one, the webhook
-//! and upload routes take what senders add to their URLs, and routes
+//! routes take what senders add to their URLs (the test-results upload
+//! checks its own names with `Params::only`), and routes
 //! outside the document (the page, its assets, `/docs`) are left alone.
 //! It runs inside authentication (`api::guarded`): a request without the
 //! role is 401/403 whatever its query. Owns that check only; what a

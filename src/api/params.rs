@@ -49,6 +49,23 @@ impl Params {
         Ok(Params(pairs))
     }
 
+    /// 422 `invalid-parameter` naming the first parameter (by name) not in
+    /// `known`, and the ones the route takes: for routes that read their
+    /// query here and are outside `known_params`' check (it checks `GET`s).
+    pub fn only(&self, known: &[&str]) -> Result<(), Problem> {
+        let mut unknown: Vec<&String> =
+            self.0.keys().filter(|name| !known.contains(&name.as_str())).collect();
+        unknown.sort();
+        match unknown.first() {
+            None => Ok(()),
+            Some(name) => Err(Problem::invalid_parameter(format!(
+                "unknown parameter {:?}; this route takes {}",
+                name,
+                known.join(", ")
+            ))),
+        }
+    }
+
     /// A non-empty text parameter.
     pub fn text(&self, name: &str) -> Option<String> {
         self.0.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())

@@ -152,9 +152,12 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
 }
 
 /// The attempt and job name from the query: 400 when `repo`, `run_id` or
-/// `job` is missing; 422 for an unknown provider, an attempt outside
+/// `job` is missing; 422 for a parameter it does not take, an unknown provider, an attempt outside
 /// 1–10000, or a text over its stored limit.
 fn identification(params: &Params) -> Result<(AttemptKey, String), Problem> {
+    // A misspelt name (`atempt=2`) would store the report under another
+    // attempt or provider: refused, as reads refuse theirs.
+    params.only(&["provider", "repo", "run_id", "attempt", "job"])?;
     let required = |name: &str| {
         params.text(name).ok_or_else(|| {
             Problem::bad_request(

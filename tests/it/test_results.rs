@@ -217,6 +217,10 @@ on_both_backends! {
         assert_eq!(status, 422);
         let (status, _) = upload(&app, &format!("{QUERY}&provider=jenkins-9000"), "application/xml", junit("go-junit-report.xml")).await;
         assert_eq!(status, 422);
+        // A misspelt parameter would file the report elsewhere: refused.
+        let (status, problem) = upload(&app, &format!("{QUERY}&atempt=2"), "application/xml", junit("go-junit-report.xml")).await;
+        assert_eq!(status, 422, "{problem}");
+        assert!(problem["detail"].as_str().expect("detail").contains("\"atempt\""), "{problem}");
         assert_eq!(build_count(&app).await, 0);
     }
 
