@@ -52,15 +52,11 @@ impl Params {
     /// 422 `invalid-parameter` naming the first parameter (by name) not in
     /// `known`, and the ones the route takes: for routes that read their
     /// query here and are outside `known_params`' check (it checks `GET`s).
-    pub fn only(&self, known: &[&str]) -> Result<(), Problem> {
-        let mut unknown: Vec<&String> =
-            self.0.keys().filter(|name| !known.contains(&name.as_str())).collect();
-        unknown.sort();
-        match unknown.first() {
+    pub fn only(&self, known: &[String]) -> Result<(), Problem> {
+        match self.0.keys().filter(|name| !known.contains(name)).min() {
             None => Ok(()),
             Some(name) => Err(Problem::invalid_parameter(format!(
-                "unknown parameter {:?}; this route takes {}",
-                name,
+                "unknown parameter {name:?}; this route takes {}",
                 known.join(", ")
             ))),
         }

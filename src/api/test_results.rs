@@ -12,12 +12,16 @@
 //! position) → the store, all files in one transaction (nothing is stored
 //! when any file is refused).
 
+use std::sync::LazyLock;
+
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
+use utoipa::IntoParams;
+use utoipa::openapi::path::ParameterIn;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -51,7 +55,7 @@ pub(super) fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 /// The query parameters identifying the job a report belongs to.
 #[derive(Debug, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[allow(dead_code)] // read by utoipa only
+#[allow(dead_code)] // read by utoipa only: the documentation and `identification`'s check
 pub struct UploadParams {
     /// Provider kind (default `github`)
     provider: Option<String>,
@@ -156,8 +160,12 @@ pub async fn upload(State(state): State<AppState>, request: Request) -> Result<R
 /// 1–10000, or a text over its stored limit.
 fn identification(params: &Params) -> Result<(AttemptKey, String), Problem> {
     // A misspelt name (`atempt=2`) would store the report under another
-    // attempt or provider: refused, as reads refuse theirs.
-    params.only(&["provider", "repo", "run_id", "attempt", "job"])?;
+    // attempt or provider: refused, as reads refuse theirs. The names are
+    // the documented ones, so the check and the OpenAPI document agree.
+    static NAMES: LazyLock<Vec<String>> = LazyLock::new(|| {
+        UploadParams::into_params(|| Some(ParameterIn::Query)).into_iter().map(|p| p.name).collect()
+    });
+    params.only(&NAMES)?;
     let required = |name: &str| {
         params.text(name).ok_or_else(|| {
             Problem::bad_request(

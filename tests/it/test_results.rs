@@ -220,7 +220,8 @@ on_both_backends! {
         // A misspelt parameter would file the report elsewhere: refused.
         let (status, problem) = upload(&app, &format!("{QUERY}&atempt=2"), "application/xml", junit("go-junit-report.xml")).await;
         assert_eq!(status, 422, "{problem}");
-        assert!(problem["detail"].as_str().expect("detail").contains("\"atempt\""), "{problem}");
+        let detail = problem["detail"].as_str().expect("detail");
+        assert!(detail.contains("\"atempt\"") && detail.contains("attempt, job"), "{problem}");
         assert_eq!(build_count(&app).await, 0);
     }
 
